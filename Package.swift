@@ -1,0 +1,68 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Layers point one way: C modules → thin Swift wrappers (the only code that sees
+/// unsafe pointers) → ProgimageCore (pixels, storage) → ProgimageServer (FastCGI
+/// handlers) → executables. ProgimageAPI is the shared vocabulary and imports no C.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+func systemLibrary(_ name: String, _ pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "progimage",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "progimage-fcgi", targets: ["progimage-fcgi"]),
+        .executable(name: "progimage-dev", targets: ["progimage-dev"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        systemLibrary("CFastCGI", "fcgi", apt: ["libfcgi-dev"]),
+        systemLibrary("CGD", "gdlib", apt: ["libgd-dev"]),
+        systemLibrary("CSQLite", "sqlite3", apt: ["libsqlite3-dev"]),
+        systemLibrary("CHeif", "libheif", apt: ["libheif-dev"]),
+        systemLibrary("CTurboJPEG", "libturbojpeg", apt: ["libturbojpeg0-dev"]),
+        systemLibrary("CCrypto", "libcrypto", apt: ["libssl-dev"]),
+
+        .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
+        .target(name: "GD", dependencies: ["CGD"], swiftSettings: swiftSettings),
+        .target(name: "HEIF", dependencies: ["CHeif"], swiftSettings: swiftSettings),
+        .target(name: "TurboJPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
+
+        .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
+        .target(
+            name: "ProgimageCore",
+            dependencies: ["ProgimageAPI", "GD", "HEIF", "TurboJPEG", "SQLite", "Digest"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "ProgimageServer",
+            dependencies: [
+                "ProgimageAPI", "ProgimageCore", "FastCGI",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "progimage-fcgi", dependencies: ["ProgimageServer"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "progimage-dev",
+            dependencies: ["ProgimageAPI", "ProgimageCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+
+        .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProgimageServerTests", dependencies: ["ProgimageServer", "ProgimageCore", "ProgimageAPI"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,112 @@
+internal import CFastCGI
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pool of threads accepting FastCGI requests on one listening socket, stopped cleanly
+/// by SIGTERM or SIGINT.
+///
+/// libfcgi only sets a flag on SIGTERM and the signal often lands on a thread that is not
+/// in `accept()`, so a threaded worker can hang until the next connection. What works
+/// (platform-facts, 8 of 8 runs): block TERM/INT everywhere, `sigwait` on the calling
+/// thread, then `FCGX_ShutdownPending()` and SIGUSR1 to the threads that are waiting in
+/// `accept()` until they return. Threads busy with a request are never signalled, so an
+/// in-flight response is never cut by EINTR; they finish and then see the stop flag.
+public final class FastCGIServer: Sendable {
+    public typealias Handler = @Sendable (FastCGIExchange) -> Void
+
+    private let listenFD: Int32
+    private let threadCount: Int
+    private let handler: Handler
+    private let stopping = Atomic<Bool>(false)
+    private let acceptLock = Mutex<Void>(())
+    /// Threads currently inside `FCGX_Accept_r`, the only ones safe to interrupt.
+    private let accepting = Mutex<[pthread_t: Bool]>([:])
+    private let running = Atomic<Int>(0)
+
+    public init(listen: FastCGIListenSocket, threads: Int, handler: @escaping Handler) throws(FastCGIError) {
+        guard FCGX_Init() == 0 else { throw .initFailed }
+        listenFD = try listen.open(backlog: 1024)
+        threadCount = max(1, threads)
+        self.handler = handler
+    }
+
+    /// Serves until SIGTERM or SIGINT (or `FastCGIServer.requestStop()`), then waits for
+    /// in-flight requests to finish. Must be called from the process's main thread before
+    /// any other thread exists, so every thread inherits the blocked signal mask.
+    public func run() {
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        Self.installWakeHandler()
+
+        var threads: [pthread_t] = []
+        for _ in 0..<threadCount {
+            let context = Unmanaged.passRetained(self).toOpaque()
+            var thread = pthread_t()
+            if pthread_create(&thread, nil, fastCGIWorkerEntry, context) == 0 {
+                threads.append(thread)
+                running.add(1, ordering: .sequentiallyConsistent)
+            } else {
+                Unmanaged<FastCGIServer>.fromOpaque(context).release()
+            }
+        }
+
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        FCGX_ShutdownPending()
+        while running.load(ordering: .sequentiallyConsistent) > 0 {
+            accepting.withLock { waiting in
+                for thread in waiting.keys { pthread_kill(thread, SIGUSR1) }
+            }
+            usleep(50_000)
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Asks the running server to stop as if it had received SIGTERM (used to recycle a
+    /// worker after N requests); in-flight requests still finish.
+    public static func requestStop() {
+        kill(getpid(), SIGTERM)
+    }
+
+    /// SIGUSR1 only has to interrupt `accept()` with EINTR: no SA_RESTART, empty handler.
+    private static func installWakeHandler() {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGUSR1, &action, nil)
+    }
+
+    fileprivate func workerLoop() {
+        defer { running.subtract(1, ordering: .sequentiallyConsistent) }
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        defer { request.deallocate() }
+        guard FCGX_InitRequest(request, listenFD, 0) == 0 else { return }
+        let me = pthread_self()
+        let exchange = FastCGIExchange(request: request)
+        while !stopping.load(ordering: .sequentiallyConsistent) {
+            let accepted: Bool = acceptLock.withLock { _ in
+                if stopping.load(ordering: .sequentiallyConsistent) { return false }
+                accepting.withLock { $0[me] = true }
+                defer { accepting.withLock { _ = $0.removeValue(forKey: me) } }
+                return FCGX_Accept_r(request) >= 0
+            }
+            guard accepted else { break }
+            handler(exchange)
+            FCGX_Finish_r(request)
+        }
+        FCGX_Free(request, 1)
+    }
+}
+
+private func fastCGIWorkerEntry(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let server = Unmanaged<FastCGIServer>.fromOpaque(context!).takeRetainedValue()
+    server.workerLoop()
+    return nil
+}

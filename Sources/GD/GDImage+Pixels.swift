@@ -1,0 +1,122 @@
+internal import CGD
+
+/// Bulk pixel access: the bridge for decoders other than libgd (TurboJPEG, libheif) and
+/// for encoders that want interleaved bytes. Rows are copied whole, never pixel by pixel
+/// through libgd's setters.
+extension GDImage {
+    /// The byte order of interleaved pixels crossing the module boundary.
+    public enum PixelLayout: Sendable {
+        /// B, G, R, X: as a little-endian 32-bit word this is gd's 0x__RRGGBB once X is cleared.
+        case bgrx
+        /// R, G, B, A with 8-bit straight alpha.
+        case rgba
+        /// R, G, B.
+        case rgb
+
+        public var bytesPerPixel: Int {
+            switch self {
+            case .bgrx, .rgba: 4
+            case .rgb: 3
+            }
+        }
+    }
+
+    /// Builds an image from interleaved rows.
+    public init(width: Int, height: Int, pixels: [UInt8], stride: Int, layout: PixelLayout) throws(GDError) {
+        guard width > 0, height > 0, stride >= width * layout.bytesPerPixel,
+            pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel,
+            let raw = gdImageCreateTrueColor(Int32(width), Int32(height))
+        else { throw .allocationFailed }
+        gdImageSaveAlpha(raw, 1)
+        gdImageAlphaBlending(raw, 0)
+        pixels.withUnsafeBytes { Self.copy($0, into: raw, width: width, height: height, stride: stride, layout: layout) }
+        self.raw = raw
+    }
+
+    private static func copy(
+        _ pixels: UnsafeRawBufferPointer, into raw: gdImagePtr, width: Int, height: Int, stride: Int, layout: PixelLayout
+    ) {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = rows[y]!
+            let source = pixels.baseAddress! + y * stride
+            switch layout {
+            case .bgrx:
+                for x in 0..<width {
+                    row[x] = Int32(bitPattern: source.loadUnaligned(fromByteOffset: x * 4, as: UInt32.self) & 0x00FF_FFFF)
+                }
+            case .rgba:
+                let bytes = source.assumingMemoryBound(to: UInt8.self)
+                for x in 0..<width {
+                    let p = bytes + x * 4
+                    let alpha = Int32(127 - (Int32(p[3]) >> 1))
+                    row[x] = alpha << 24 | Int32(p[0]) << 16 | Int32(p[1]) << 8 | Int32(p[2])
+                }
+            case .rgb:
+                let bytes = source.assumingMemoryBound(to: UInt8.self)
+                for x in 0..<width {
+                    let p = bytes + x * 3
+                    row[x] = Int32(p[0]) << 16 | Int32(p[1]) << 8 | Int32(p[2])
+                }
+            }
+        }
+    }
+
+    /// Interleaved RGBA (or RGB when `alpha` is false), rows packed without padding.
+    public func interleaved(alpha: Bool) -> [UInt8] {
+        let (w, h) = (width, height)
+        let channels = alpha ? 4 : 3
+        var out = [UInt8](repeating: 0, count: w * h * channels)
+        let rows = cgd_rows(raw)!
+        out.withUnsafeMutableBufferPointer { buffer in
+            var i = 0
+            for y in 0..<h {
+                let row = rows[y]!
+                for x in 0..<w {
+                    let p = UInt32(bitPattern: row[x])
+                    buffer[i] = UInt8((p >> 16) & 0xFF)
+                    buffer[i + 1] = UInt8((p >> 8) & 0xFF)
+                    buffer[i + 2] = UInt8(p & 0xFF)
+                    if alpha {
+                        let a = (p >> 24) & 0x7F
+                        buffer[i + 3] = a == 0 ? 255 : UInt8(254 - a * 2)
+                    }
+                    i += channels
+                }
+            }
+        }
+        return out
+    }
+
+    /// Whether any pixel is not fully opaque: decides whether an output keeps an alpha plane.
+    public var hasTransparency: Bool {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = rows[y]!
+            for x in 0..<width where row[x] & 0x7F00_0000 != 0 { return true }
+        }
+        return false
+    }
+
+    /// The packed pixel at (x, y), for tests and sampling.
+    public func pixel(x: Int, y: Int) -> UInt32 {
+        UInt32(bitPattern: cgd_pixel(raw, Int32(x), Int32(y)))
+    }
+
+    /// Composites onto opaque white, for outputs without alpha (jpg, bmp).
+    public consuming func flattenedOnWhite() -> GDImage {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = rows[y]!
+            for x in 0..<width {
+                let p = row[x]
+                let a = (p >> 24) & 0x7F
+                if a == 0 { continue }
+                let keep = 127 - a
+                func mix(_ c: Int32) -> Int32 { (c * keep + 255 * a + 63) / 127 }
+                row[x] = mix((p >> 16) & 0xFF) << 16 | mix((p >> 8) & 0xFF) << 8 | mix(p & 0xFF)
+            }
+        }
+        return self
+    }
+}

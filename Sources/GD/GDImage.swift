@@ -1,0 +1,60 @@
+internal import CGD
+
+/// A truecolor libgd image that this value alone owns; `gdImageDestroy` runs exactly once.
+///
+/// Pixel steps are `consuming`: they hand back the same image when libgd works in place
+/// and a new one when it allocates, so no caller above this module can leak or double-free.
+/// Pixels are gd's packed `0xAARRGGBB` with 7-bit alpha (0 opaque, 127 transparent).
+public struct GDImage: ~Copyable, @unchecked Sendable {
+    let raw: gdImagePtr
+
+    init(owning raw: gdImagePtr) {
+        self.raw = raw
+    }
+
+    deinit { gdImageDestroy(raw) }
+
+    public var width: Int { Int(raw.pointee.sx) }
+    public var height: Int { Int(raw.pointee.sy) }
+
+    /// A new image, fully transparent when `transparent`, else opaque white.
+    public init(width: Int, height: Int, transparent: Bool = false) throws(GDError) {
+        guard width > 0, height > 0, let raw = gdImageCreateTrueColor(Int32(width), Int32(height)) else {
+            throw .allocationFailed
+        }
+        let fill: Int32 = transparent ? 0x7F00_0000 : 0x00FF_FFFF
+        gdImageAlphaBlending(raw, 0)
+        gdImageFilledRectangle(raw, 0, 0, Int32(width) - 1, Int32(height) - 1, fill)
+        gdImageSaveAlpha(raw, 1)
+        self.raw = raw
+    }
+
+    /// Decodes with libgd and normalizes to truecolor with alpha kept, the one pixel
+    /// layout every step above assumes.
+    public static func decode(_ bytes: [UInt8], codec: GDCodec) throws(GDError) -> GDImage {
+        GDErrorSilencer.install()
+        var copy = bytes
+        let raw = copy.withUnsafeMutableBytes { buffer -> gdImagePtr? in
+            guard let base = buffer.baseAddress, buffer.count <= Int(Int32.max) else { return nil }
+            return codec.decode(Int32(buffer.count), base)
+        }
+        guard let raw else { throw .decodeFailed(codec) }
+        let image = GDImage(owning: raw)
+        if cgd_truecolor(raw) == 0, gdImagePaletteToTrueColor(raw) == 0 {
+            throw .allocationFailed
+        }
+        gdImageSaveAlpha(raw, 1)
+        gdImageAlphaBlending(raw, 0)
+        return image
+    }
+
+    /// Encodes; the buffer libgd allocates is copied out and `gdFree`d before returning.
+    public func encode(_ codec: GDCodec, quality: Int? = nil) throws(GDError) -> [UInt8] {
+        var size: Int32 = 0
+        guard let pointer = codec.encode(raw, quality: quality, &size), size > 0 else {
+            throw .encodeFailed(codec)
+        }
+        defer { gdFree(pointer) }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
+    }
+}

@@ -1,0 +1,62 @@
+internal import CHeif
+
+/// Decodes the primary image of a HEIF/AVIF file with libheif directly.
+///
+/// Default decoding options apply the `clap`, `irot` and `imir` properties, so what comes
+/// out is the displayed image (libgd's HEIF path turns them off and shears widths not
+/// divisible by 4). 10- and 12-bit images come back as 8-bit.
+public enum HEIFDecoder {
+    /// The primary image's size as the container declares it, without decoding: the
+    /// pre-decode guard against decompression bombs.
+    public static func primarySize(of bytes: [UInt8]) throws -> (width: Int, height: Int) {
+        try withPrimaryHandle(bytes) { handle in
+            (Int(heif_image_handle_get_width(handle)), Int(heif_image_handle_get_height(handle)))
+        }
+    }
+
+    /// Interleaved 8-bit R,G,B(,A) rows.
+    public struct Pixels: Sendable {
+        public let width: Int
+        public let height: Int
+        public let hasAlpha: Bool
+        public let stride: Int
+        public let bytes: [UInt8]
+    }
+
+    /// Decodes to interleaved 8-bit RGB, or RGBA when the image has an alpha plane.
+    public static func decode(_ bytes: [UInt8]) throws -> Pixels {
+        try withPrimaryHandle(bytes) { handle throws -> Pixels in
+            let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
+            var image: OpaquePointer?
+            try HEIFError.check(
+                heif_decode_image(
+                    handle, &image, heif_colorspace_RGB,
+                    hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nil))
+            guard let image else { throw HEIFError(message: "libheif returned no image") }
+            defer { heif_image_release(image) }
+            let width = Int(heif_image_get_width(image, heif_channel_interleaved))
+            let height = Int(heif_image_get_height(image, heif_channel_interleaved))
+            var stride: Int32 = 0
+            guard width > 0, height > 0,
+                let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride)
+            else { throw HEIFError(message: "decoded image has no interleaved plane") }
+            let rows = UnsafeBufferPointer(start: plane, count: Int(stride) * height)
+            return Pixels(width: width, height: height, hasAlpha: hasAlpha, stride: Int(stride), bytes: Array(rows))
+        }
+    }
+
+    /// `without_copy` borrows the bytes, so every use of the context stays inside the
+    /// closure that lends their address.
+    private static func withPrimaryHandle<T>(_ bytes: [UInt8], _ body: (OpaquePointer) throws -> T) throws -> T {
+        try bytes.withUnsafeBytes { buffer in
+            guard let context = heif_context_alloc() else { throw HEIFError(message: "out of memory") }
+            defer { heif_context_free(context) }
+            try HEIFError.check(heif_context_read_from_memory_without_copy(context, buffer.baseAddress, buffer.count, nil))
+            var handle: OpaquePointer?
+            try HEIFError.check(heif_context_get_primary_image_handle(context, &handle))
+            guard let handle else { throw HEIFError(message: "no primary image") }
+            defer { heif_image_handle_release(handle) }
+            return try body(handle)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// The stable snake_case words of the contract's error bodies.
+///
+/// The HTTP status of each code lives in one place (`ErrorCode.status`) so that
+/// every layer throws a code and only the response edge turns it into a status.
+public enum ErrorCode: String, Sendable, CaseIterable {
+    case badRequest = "bad_request"
+    case badOperation = "bad_operation"
+    case emptyBody = "empty_body"
+    case unauthorized
+    case badSignature = "bad_signature"
+    case forbiddenURL = "forbidden_url"
+    case notFound = "not_found"
+    case methodNotAllowed = "method_not_allowed"
+    case misdirectedRequest = "misdirected_request"
+    case payloadTooLarge = "payload_too_large"
+    case unsupportedMediaType = "unsupported_media_type"
+    case imageTooLarge = "image_too_large"
+    case corruptImage = "corrupt_image"
+    case fetchFailed = "fetch_failed"
+    case internalError = "internal_error"
+    case instanceUnavailable = "instance_unavailable"
+    case timeout
+    case insufficientStorage = "insufficient_storage"
+
+    public var status: Int {
+        switch self {
+        case .badRequest, .badOperation, .emptyBody: 400
+        case .unauthorized: 401
+        case .badSignature, .forbiddenURL: 403
+        case .notFound: 404
+        case .methodNotAllowed: 405
+        case .payloadTooLarge: 413
+        case .unsupportedMediaType: 415
+        case .misdirectedRequest: 421
+        case .imageTooLarge, .corruptImage, .fetchFailed: 422
+        case .internalError: 500
+        case .instanceUnavailable: 503
+        case .timeout: 504
+        case .insufficientStorage: 507
+        }
+    }
+}

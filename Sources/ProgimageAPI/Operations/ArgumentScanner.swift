@@ -1,0 +1,42 @@
+/// Number parsing shared by the operations, strict about the grammar and tolerant of
+/// non-canonical spellings, which the chain reprints canonically (→ 301).
+enum ArgumentScanner {
+    /// An optionally signed decimal integer of at most 9 digits (leading zeros allowed).
+    static func integer(_ text: Substring, allowSign: Bool = false) -> Int? {
+        var digits = text
+        var negative = false
+        if allowSign, let first = digits.first, first == "+" || first == "-" {
+            negative = first == "-"
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        guard let value = Int(digits) else { return nil }
+        return negative ? -value : value
+    }
+
+    /// A plain decimal (`2`, `2.5`, `02.50`, `.5`): digits with at most one point, no
+    /// sign, no exponent, at most 3 decimal places.
+    static func decimal(_ text: Substring) -> Double? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !text.isEmpty, text.count <= 12,
+            text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }),
+            parts.count == 1 || (parts.count == 2 && !(parts[0].isEmpty && parts[1].isEmpty) && parts[1].count <= 3)
+        else { return nil }
+        return Double(parts.count == 2 && parts[0].isEmpty ? "0" + text : String(text))
+    }
+
+    /// The canonical print of a decimal: shortest form, no trailing zeros (`2.5`, `3`).
+    static func canonical(_ value: Double) -> String {
+        let thousandths = Int((value * 1000).rounded())
+        let whole = thousandths / 1000
+        var fraction = thousandths % 1000
+        if fraction == 0 { return String(whole) }
+        var digits = 3
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let padded = String(repeating: "0", count: digits - String(fraction).count) + String(fraction)
+        return "\(whole).\(padded)"
+    }
+}

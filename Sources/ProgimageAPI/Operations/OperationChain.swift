@@ -1,0 +1,47 @@
+/// A parsed transform: pixel operations in URL order, then output options.
+public struct OperationChain: Sendable, CustomStringConvertible {
+    /// At most `maximumOperations`, applied left to right to the upright image.
+    public var operations: [any ImageOperation]
+    /// Encoder quality 1–100; only for formats where `acceptsQuality`.
+    public var quality: Int?
+    public var format: ImageFormat
+
+    public static let maximumOperations = 8
+
+    public init(operations: [any ImageOperation] = [], quality: Int? = nil, format: ImageFormat) {
+        self.operations = operations
+        self.quality = quality
+        self.format = format
+    }
+
+    /// The canonical path below `/images/{id}`: `/crop:0,0,10,10/resize:5x.webp`, or
+    /// `.webp` for a plain conversion.
+    public var description: String {
+        var segments = operations.map(\.segment)
+        if let quality { segments.append("quality:\(quality)") }
+        return segments.isEmpty ? ".\(format.rawValue)" : "/" + segments.joined(separator: "/") + ".\(format.rawValue)"
+    }
+
+    /// The instance type that serves this chain: its last pixel operation's, else `convert`.
+    public var role: TransformRole {
+        operations.last.map { TransformRole(rawValue: type(of: $0).name)! } ?? .convert
+    }
+
+    /// The size of the result for a source of `size`, checked against the output limit
+    /// and the format's own maximum before any pixel work.
+    public func outputSize(for source: ImageSize, maximumSide: Int) throws(ServiceError) -> ImageSize {
+        var size = source
+        for operation in operations {
+            size = try operation.outputSize(for: size)
+            if !operations.isEmpty, max(size.width, size.height) > maximumSide {
+                throw ServiceError(
+                    .imageTooLarge, "\(operation.segment) gives \(size), over the \(maximumSide)-pixel output limit")
+            }
+        }
+        guard max(size.width, size.height) <= format.maximumSide else {
+            throw ServiceError(
+                .imageTooLarge, "\(size) does not fit in \(format.rawValue) (at most \(format.maximumSide) per side)")
+        }
+        return size
+    }
+}

@@ -1,0 +1,16 @@
+/// `sharpen:{amount}`: unsharp mask, amount 1–100 (a decimal, like blur's sigma).
+public struct SharpenOperation: ImageOperation, Equatable {
+    public static let name = "sharpen"
+    public let amount: Double
+
+    public init(arguments: Substring?) throws(ServiceError) {
+        guard let arguments, let value = ArgumentScanner.decimal(arguments), (1...100).contains(value) else {
+            throw Self.invalid("amount is a number from 1 to 100")
+        }
+        amount = value
+    }
+
+    public var description: String { "sharpen:\(ArgumentScanner.canonical(amount))" }
+
+    public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }
+}

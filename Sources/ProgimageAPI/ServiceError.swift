@@ -1,0 +1,28 @@
+/// An error the contract names: a code for programs, a message for people.
+///
+/// Everything below the response edge throws this (or something the edge maps to
+/// `internal_error`); only the edge knows how it becomes JSON and a status.
+public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let code: ErrorCode
+    public let message: String
+    /// For `method_not_allowed`: what the resource does allow (the `Allow` header).
+    public let allowedMethods: [String]
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+        allowedMethods = []
+    }
+
+    public static func methodNotAllowed(_ method: String, allowed: [String]) -> ServiceError {
+        ServiceError(method: method, allowed: allowed)
+    }
+
+    private init(method: String, allowed: [String]) {
+        code = .methodNotAllowed
+        message = "\(method) is not allowed here (allowed: \(allowed.joined(separator: ", ")))"
+        allowedMethods = allowed
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,84 @@
+public import ProgimageAPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Derived files (conversions and transforms) under `PROGIMAGE_CACHE_DIR`, at exactly the
+/// path nginx's `try_files` checks:
+/// `{root}/{id[0..2]}/{id[2..4]}/{id}/{id}.{ext}` for a conversion and
+/// `{root}/{id[0..2]}/{id[2..4]}/{id}/{op}/…/{op}.{ext}` for a transform.
+/// One directory per id makes deleting every derived file of an image one rename.
+/// Everything here is disposable: wipe the directory and it regenerates on demand.
+public struct DerivedImageCache: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    func directory(of id: ImageID) -> String {
+        let (first, second) = id.shards
+        return "\(root)/\(first)/\(second)/\(id)"
+    }
+
+    /// The file for `chain` of image `id`: the chain's canonical text is the path.
+    public func path(id: ImageID, chain: OperationChain) -> String {
+        let suffix = chain.description
+        return directory(of: id) + (suffix.hasPrefix("/") ? suffix : "/\(id)\(suffix)")
+    }
+
+    /// Writes a derived file so nginx never sees it half-written, and returns its
+    /// validator in nginx's own ETag format (`"{mtime hex}-{size hex}"`), so the MISS
+    /// response and every later HIT carry the same ETag.
+    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> String {
+        do {
+            try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/.tmp", durable: false)
+        } catch {
+            throw error.isNoSpace
+                ? ServiceError(.insufficientStorage, "no space left for derived images")
+                : ServiceError(.internalError, error.description)
+        }
+        return etag(of: path) ?? "\"\(String(bytes.count, radix: 16))\""
+    }
+
+    /// A file already made (by another request that won the race), with its ETag.
+    public func existing(at path: String) -> (bytes: [UInt8], etag: String)? {
+        guard let tag = etag(of: path), let bytes = try? FileIO.read(path) else { return nil }
+        return (bytes, tag)
+    }
+
+    func etag(of path: String) -> String? {
+        FileIO.stamp(path).map { "\"\(String($0.mtime, radix: 16))-\(String($0.size, radix: 16))\"" }
+    }
+
+    /// Removes every derived file of `id`: the directory is renamed out of nginx's sight
+    /// first (atomic), then deleted at leisure.
+    public func removeAll(of id: ImageID) {
+        let source = directory(of: id)
+        guard FileIO.exists(source) else { return }
+        let trash = root + "/.trash"
+        try? FileIO.makeDirectories(trash)
+        let target = "\(trash)/\(id)-\(ImageID.random())"
+        if rename(source, target) == 0 {
+            FileIO.removeTree(target)
+        } else {
+            FileIO.removeTree(source)
+        }
+    }
+
+    /// Serializes work on one derived path across threads and processes (`flock` on one of
+    /// 256 lock files), so a stampede of misses for one URL makes the file once; the
+    /// others wait, then find it on disk. Unrelated paths share a lock only 1 time in 256.
+    public func withLock<T>(for path: String, _ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
+        let locks = root + "/.locks"
+        try? FileIO.makeDirectories(locks)
+        var hash: UInt32 = 2_166_136_261
+        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        let fd = open("\(locks)/\(hash % 256)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0, errno == EINTR {}
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+}

@@ -1,0 +1,97 @@
+public import ProgimageAPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every `PROGIMAGE_*` setting, parsed in one place. Development and systemd read the
+/// same variables (systemd from an `EnvironmentFile`).
+public struct ServiceConfiguration: Sendable {
+    /// nginx's loopback port in development.
+    public var port: Int = 8080
+    /// Originals and the SQLite database: precious. Absolute.
+    public var dataDirectory: String
+    /// Derived files: disposable, regenerated on demand. Absolute.
+    public var cacheDirectory: String
+    /// Bearer keys accepted for POST and DELETE; empty means writes are open.
+    public var apiKeys: [String] = []
+    /// HMAC key for `?sig=` on cache misses; nil means no signing.
+    public var signingKey: String?
+    /// Largest accepted image (upload or fetched), in bytes.
+    public var maxUploadBytes: Int = 52_428_800
+    /// Largest accepted source width × height, checked from the header before decoding.
+    public var maxPixels: Int = 100_000_000
+    /// Largest output side of a transform.
+    public var maxOutputSide: Int = 8192
+    /// Hosts or CIDRs link ingest may reach even though they are private or loopback.
+    public var fetchAllowHosts: [String] = []
+    /// Link ingest time limit, in seconds.
+    public var fetchTimeoutSeconds: Int = 10
+    /// Worker threads per instance; defaults to the number of cores.
+    public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// A worker exits gracefully after this many requests (0 = never) and its supervisor
+    /// starts a fresh one: libgd 2.3.3 leaks ~1.2 MB per AVIF encode (libgd #831).
+    public var recycleAfterRequests: Int = 2000
+    /// Where the development stack keeps sockets, nginx's config and logs.
+    public var runDirectory: String?
+
+    /// Reads the environment; an unparsable value stops the process at start rather than
+    /// running with a guess.
+    public init(environment: [String: String], workingDirectory: String = Self.currentDirectory()) throws(ConfigurationError) {
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : workingDirectory + "/" + path
+        }
+        func integer(_ name: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let value = Int(text), range.contains(value) else {
+                throw ConfigurationError(variable: name, value: text, expected: "an integer in \(range)")
+            }
+            return value
+        }
+        func list(_ name: String) -> [String] {
+            (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
+        }
+
+        dataDirectory = absolute(environment["PROGIMAGE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/data")
+        cacheDirectory = absolute(environment["PROGIMAGE_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/cache")
+        port = try integer("PROGIMAGE_PORT", range: 1...65535) ?? port
+        apiKeys = list("PROGIMAGE_API_KEY")
+        signingKey = environment["PROGIMAGE_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        maxUploadBytes = try integer("PROGIMAGE_MAX_UPLOAD_BYTES", range: 1...(1 << 40)) ?? maxUploadBytes
+        maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
+        maxOutputSide = try integer("PROGIMAGE_MAX_OUTPUT_SIDE", range: 1...65535) ?? maxOutputSide
+        fetchAllowHosts = list("PROGIMAGE_FETCH_ALLOW_HOSTS")
+        fetchTimeoutSeconds = try integer("PROGIMAGE_FETCH_TIMEOUT_S", range: 1...3600) ?? fetchTimeoutSeconds
+        threads = try integer("PROGIMAGE_THREADS", range: 1...256) ?? threads
+        recycleAfterRequests = try integer("PROGIMAGE_RECYCLE_REQUESTS", range: 0...Int(Int32.max)) ?? recycleAfterRequests
+        runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
+    }
+
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(cString: buffer)
+    }
+
+    /// The SQLite database file inside the data directory.
+    public var databasePath: String { dataDirectory + "/progimage.sqlite3" }
+    /// Where originals live, sharded by the first four id characters.
+    public var originalsDirectory: String { dataDirectory + "/originals" }
+}
+
+/// A `PROGIMAGE_*` value that does not parse.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let variable: String
+    public let value: String
+    public let expected: String
+
+    public var description: String { "\(variable)=\(value): expected \(expected)" }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let first = s.first, set.contains(first) { s = s.dropFirst() }
+        while let last = s.last, set.contains(last) { s = s.dropLast() }
+        return String(s)
+    }
+}

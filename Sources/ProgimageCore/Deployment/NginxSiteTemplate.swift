@@ -1,0 +1,153 @@
+public import ProgimageAPI
+
+/// The one nginx site. Disk first (`try_files`): originals from the data directory,
+/// derived files from the cache; only a miss reaches an instance, chosen by `map` from
+/// the URL's last pixel operation. Every error nginx makes itself is JSON.
+enum NginxSiteTemplate {
+    static func render(_ p: NginxSiteParameters) -> String {
+        let roles = TransformRole.all
+        let operations = OperationCatalog.all.map { $0.name }
+        let extensions = ImageFormat.allCases.map { $0.rawValue }.joined(separator: "|")
+        let id = "(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})(?<pi_rest>[A-Za-z0-9_-]{12,60})"
+        let idVar = "$pi_s1$pi_s2$pi_rest"
+        let upstreams = roles.map { role in
+            "upstream progimage_\(role) {\n    server unix:\(NginxConfiguration.socketPath(for: role, in: p.socketDirectory));\n}"
+        }.joined(separator: "\n")
+        let roleMap = operations.map { name in
+            "    \"~/\(name)(?::[^/]*)?(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(name);"
+        }.joined(separator: "\n")
+        let types = ImageFormat.allCases.map { "        \($0.contentType) \($0.rawValue);" }.joined(separator: "\n")
+        let imageHeaders = """
+                add_header Cache-Control "public, max-age=31536000, immutable";
+                add_header X-Content-Type-Options nosniff;
+                add_header Access-Control-Allow-Origin *;
+                add_header X-Cache HIT;
+            """
+        let roleNames = roles.map { $0.rawValue }.joined(separator: "|")
+        let errorPages = NginxErrorPage.all.map { $0.directive }.joined(separator: "\n    ")
+        let errorLocations = NginxErrorPage.all.map { $0.location }.joined(separator: "\n")
+
+        return """
+            # progimage nginx site, generated from NginxSiteTemplate.swift by
+            # `progimage-dev nginx-config`; do not edit by hand.
+
+            \(upstreams)
+
+            # Which instance makes a derived file: the URL's last pixel operation, else convert.
+            map $uri $progimage_role {
+                default convert;
+            \(roleMap)
+            }
+
+            server {
+                listen \(p.listen);
+                server_name _;
+                server_tokens off;
+                charset off;
+                root /nonexistent;
+                client_max_body_size \(p.maxBodyBytes);
+                client_body_buffer_size 1m;
+                fastcgi_connect_timeout 5s;
+                fastcgi_send_timeout 300s;
+                fastcgi_read_timeout 300s;
+                fastcgi_buffer_size 32k;
+                fastcgi_buffers 64 64k;
+                fastcgi_intercept_errors off;
+
+                \(errorPages)
+
+                # Non-canonical extensions: 301 to the canonical one, query kept.
+                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.jpeg$" {
+                    return 301 $pi_base.jpg$is_args$args;
+                }
+                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.tif$" {
+                    return 301 $pi_base.tiff$is_args$args;
+                }
+
+                # An original (its own extension) or a plain conversion.
+                location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
+                    if ($request_method !~ ^(GET|HEAD)$) {
+                        return 405;
+                    }
+                    root /;
+                    types {
+            \(types)
+                    }
+            \(imageHeaders)
+                    try_files \(p.dataDirectory)/originals/$pi_s1/$pi_s2/\(idVar).$pi_ext
+                              \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)/\(idVar).$pi_ext
+                              @miss;
+                }
+
+                # A transform: /images/{id}/{op}/….{ext}
+                location ~ "^/images/\(id)(?<pi_ops>/.+)\\.(?<pi_ext>\(extensions))$" {
+                    if ($request_method !~ ^(GET|HEAD)$) {
+                        return 405;
+                    }
+                    root /;
+                    types {
+            \(types)
+                    }
+            \(imageHeaders)
+                    try_files \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)$pi_ops.$pi_ext @miss;
+                }
+
+                # Upload, list, metadata, delete.
+                location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
+                    include fastcgi_params;
+                    fastcgi_pass progimage_api;
+                }
+
+                location ~ "^/health/(?<pi_role>\(roleNames))$" {
+                    include fastcgi_params;
+                    fastcgi_pass progimage_$pi_role;
+                }
+
+                location @miss {
+                    include fastcgi_params;
+                    fastcgi_pass progimage_$progimage_role;
+                }
+
+                location / {
+                    return 404;
+                }
+
+            \(errorLocations)
+            }
+
+            """
+    }
+}
+
+/// An error nginx answers itself, as the contract's JSON.
+struct NginxErrorPage {
+    let status: Int
+    let code: String
+    let message: String
+
+    static let all: [NginxErrorPage] = [
+        NginxErrorPage(status: 400, code: "bad_request", message: "the request is malformed"),
+        NginxErrorPage(status: 403, code: "forbidden", message: "access denied"),
+        NginxErrorPage(status: 404, code: "not_found", message: "no such resource"),
+        NginxErrorPage(status: 405, code: "method_not_allowed", message: "method not allowed for this resource"),
+        NginxErrorPage(status: 408, code: "timeout", message: "the request took too long to arrive"),
+        NginxErrorPage(status: 411, code: "bad_request", message: "a request body needs a length"),
+        NginxErrorPage(status: 413, code: "payload_too_large", message: "the request body exceeds the upload limit"),
+        NginxErrorPage(status: 414, code: "bad_request", message: "the URL is too long"),
+        NginxErrorPage(status: 500, code: "internal_error", message: "internal error"),
+        NginxErrorPage(status: 502, code: "instance_unavailable", message: "no instance of the needed type is answering"),
+        NginxErrorPage(status: 503, code: "instance_unavailable", message: "no instance of the needed type is answering"),
+        NginxErrorPage(status: 504, code: "timeout", message: "the instance took too long to answer"),
+    ]
+
+    var directive: String { "error_page \(status) @error_\(status);" }
+
+    var location: String {
+        var lines = ["    location @error_\(status) {", "        types { }", "        default_type application/json;"]
+        if status == 405 { lines.append("        add_header Allow \"GET, HEAD\" always;") }
+        let body = "{\"error\":{\"code\":\"\(code)\",\"message\":\"\(message)\"}}"
+        lines.append("        return \(status) '\(body)\\n';")
+        lines.append("    }")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,69 @@
+import GD
+import ProgimageAPI
+
+/// Decodes BMPs with BI_BITFIELDS / BI_ALPHABITFIELDS compression (16 or 32 bits a pixel
+/// with arbitrary channel masks), which libgd 2.3.3 rejects without a message (corpus
+/// `rgb16-565.bmp`, `rgb32bf.bmp`). Other BMPs go to libgd.
+enum BitfieldsBMPDecoder {
+    /// nil when the file is not a bitfields BMP.
+    static func decodeIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> GDImage? {
+        func u16(_ at: Int) -> Int? { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : nil }
+        func u32(_ at: Int) -> UInt32? {
+            guard at + 4 <= bytes.count else { return nil }
+            return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+        }
+        guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), compression == 3 || compression == 6,
+            let bpp = u16(28), bpp == 16 || bpp == 32
+        else { return nil }
+        let corrupt = ServiceError(.corruptImage, "the bmp image does not decode completely")
+        guard let offset = u32(10), let rawWidth = u32(18), let rawHeight = u32(22) else { throw corrupt }
+        let width = Int(Int32(bitPattern: rawWidth))
+        let signedHeight = Int(Int32(bitPattern: rawHeight))
+        let height = abs(signedHeight)
+        guard width > 0, height > 0 else { throw corrupt }
+        // Masks follow a 40-byte header, or sit inside a V2+ header at the same offset.
+        let maskBase = 14 + 40
+        guard let red = u32(maskBase), let green = u32(maskBase + 4), let blue = u32(maskBase + 8) else { throw corrupt }
+        let alpha = (compression == 6 || headerSize >= 56) ? (u32(maskBase + 12) ?? 0) : 0
+
+        let stride = (bpp * width + 31) / 32 * 4
+        let (total, overflow) = stride.multipliedReportingOverflow(by: height)
+        guard !overflow, Int(offset) + total <= bytes.count else { throw corrupt }
+
+        let channels = [Channel(mask: red), Channel(mask: green), Channel(mask: blue), Channel(mask: alpha)]
+        var rgba = [UInt8](repeating: 255, count: width * height * 4)
+        for y in 0..<height {
+            let sourceRow = Int(offset) + (signedHeight > 0 ? height - 1 - y : y) * stride
+            for x in 0..<width {
+                let at = sourceRow + x * bpp / 8
+                let value = bpp == 16 ? UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 : u32(at)!
+                let target = (y * width + x) * 4
+                for (index, channel) in channels.enumerated() where channel.mask != 0 {
+                    rgba[target + index] = channel.extract(value)
+                }
+            }
+        }
+        do {
+            return try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
+        } catch {
+            throw ServiceError(.internalError, "could not allocate the image")
+        }
+    }
+
+    /// One channel's mask, shift and width, scaled to 8 bits.
+    private struct Channel {
+        let mask: UInt32
+        let shift: UInt32
+        let maximum: UInt32
+
+        init(mask: UInt32) {
+            self.mask = mask
+            shift = mask == 0 ? 0 : UInt32(mask.trailingZeroBitCount)
+            maximum = mask == 0 ? 1 : mask >> shift
+        }
+
+        func extract(_ value: UInt32) -> UInt8 {
+            UInt8(((UInt64((value & mask) >> shift) * 255 + UInt64(maximum) / 2) / UInt64(maximum)) & 0xFF)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+public import ProgimageAPI
+public import GD
+import HEIF
+import TurboJPEG
+
+/// Turns stored bytes into an upright truecolor image, refusing decompression bombs from
+/// the header before any pixel memory is allocated.
+///
+/// Each format goes to the decoder that does it right on this platform: TurboJPEG for
+/// JPEG (3× faster than libgd's path, reports truncation, scales in the DCT domain),
+/// libheif for HEIF/AVIF (applies clap/irot/imir; libgd's path shears odd widths),
+/// libgd for the rest, with our own BMP bitfields reader where libgd gives up.
+public enum ImageDecoder {
+    /// The source's stored size, from its header only.
+    public static func storedSize(of bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> ImageSize {
+        if format == .avif || format == .heic {
+            do {
+                let size = try HEIFDecoder.primarySize(of: bytes)
+                return ImageSize(width: size.width, height: size.height)
+            } catch {
+                throw ServiceError(.corruptImage, "the \(format.rawValue) container is not readable: \(error)")
+            }
+        }
+        let header = try ImageHeader.read(bytes, format: format)
+        return ImageSize(width: header.width, height: header.height)
+    }
+
+    /// Refuses sources over `maxPixels` from their header alone.
+    public static func checkPixelLimit(_ size: ImageSize, maxPixels: Int) throws(ServiceError) {
+        let (product, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+        guard !overflow, product <= maxPixels else {
+            throw ServiceError(
+                .imageTooLarge, "the image is \(size.width)×\(size.height), over the \(maxPixels)-pixel limit")
+        }
+    }
+
+    /// Decodes and applies the EXIF orientation. `shrink` (1, 2, 4 or 8) lets JPEG decode
+    /// at a fraction of its size when the caller is about to scale down anyway.
+    public static func decode(
+        _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1
+    ) throws(ServiceError) -> GDImage {
+        try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
+        let image = try decodePixels(bytes, format: format, shrink: shrink)
+        return try image.oriented(ExifOrientation.read(from: bytes, format: format))
+    }
+
+    private static func decodePixels(_ bytes: [UInt8], format: ImageFormat, shrink: Int) throws(ServiceError) -> GDImage {
+        do {
+            switch format {
+            case .jpg:
+                return try decodeJPEG(bytes, shrink: shrink)
+            case .avif, .heic:
+                let decoded = try HEIFDecoder.decode(bytes)
+                return try GDImage(
+                    width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
+                    layout: decoded.hasAlpha ? .rgba : .rgb)
+            case .bmp:
+                return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? GDImage.decode(bytes, codec: .bmp)
+            case .png: return try GDImage.decode(bytes, codec: .png)
+            case .gif: return try GDImage.decode(bytes, codec: .gif)
+            case .webp: return try GDImage.decode(bytes, codec: .webp)
+            case .tiff: return try GDImage.decode(bytes, codec: .tiff)
+            }
+        } catch let error as ServiceError {
+            throw error
+        } catch let error as HEIFError where error.isResourceLimit {
+            throw ServiceError(.imageTooLarge, "the image exceeds the decoder's limits: \(error)")
+        } catch {
+            throw ServiceError(.corruptImage, "the \(format.rawValue) image does not decode completely")
+        }
+    }
+
+    private static func decodeJPEG(_ bytes: [UInt8], shrink: Int) throws -> GDImage {
+        do {
+            let decoded = try TurboJPEGDecoder.decode(bytes, scaleDenominator: shrink)
+            return try GDImage(
+                width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
+        } catch let error as TurboJPEGError where error.kind == .unsupported {
+            // CMYK/YCCK: libgd converts those itself.
+            return try GDImage.decode(bytes, codec: .jpeg)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+public import ProgimageAPI
+public import GD
+import HEIF
+
+/// Encodes an upright image into an output format. Derived images carry no metadata:
+/// every encoder here writes pixels only, so EXIF (and GPS) never leaks.
+public enum ImageEncoder {
+    /// Defaults where the request gives no `quality`: close to what imgproxy and
+    /// Cloudinary's "auto" give for photographs.
+    static func defaultQuality(_ format: ImageFormat) -> Int {
+        switch format {
+        case .jpg: 82
+        case .webp: 80
+        case .avif: 60
+        case .heic: 65
+        default: 0
+        }
+    }
+
+    public static func encode(_ image: consuming GDImage, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
+        let quality = quality ?? defaultQuality(format)
+        do {
+            switch format {
+            case .jpg: return try image.flattenedOnWhite().encode(.jpeg, quality: quality)
+            case .bmp: return try image.flattenedOnWhite().encode(.bmp)
+            case .png: return try image.encode(.png)
+            case .gif: return try image.encode(.gif)
+            case .webp: return try image.encode(.webp, quality: quality)
+            case .tiff: return try image.encode(.tiff)
+            case .avif, .heic:
+                let alpha = image.hasTransparency
+                return try HEIFEncoder.encode(
+                    rgb: image.interleaved(alpha: alpha), width: image.width, height: image.height, hasAlpha: alpha,
+                    codec: format == .avif ? .avif : .heic, quality: quality)
+            }
+        } catch {
+            throw ServiceError(.internalError, "encoding \(format.rawValue) failed: \(error)")
+        }
+    }
+}

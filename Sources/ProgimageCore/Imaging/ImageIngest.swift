@@ -1,0 +1,39 @@
+public import ProgimageAPI
+import Digest
+import GD
+
+/// Validates bytes offered as a new original: the checks of the contract's upload
+/// section, in its order, with nothing stored until every check has passed.
+public struct ImageIngest: Sendable {
+    public let maxUploadBytes: Int
+    public let maxPixels: Int
+
+    public init(maxUploadBytes: Int, maxPixels: Int) {
+        self.maxUploadBytes = maxUploadBytes
+        self.maxPixels = maxPixels
+    }
+
+    /// What an accepted original is.
+    public struct Inspected: Sendable {
+        public let format: ImageFormat
+        /// Displayed size, after orientation.
+        public let size: ImageSize
+        public let sha256: String
+    }
+
+    /// Empty → 400; over the byte limit → 413; no known signature → 415 (filename and
+    /// declared type are ignored); header over the pixel limit → 422 before decoding;
+    /// anything that does not decode completely → 422.
+    public func inspect(_ bytes: [UInt8]) throws(ServiceError) -> Inspected {
+        guard !bytes.isEmpty else { throw ServiceError(.emptyBody, "the request has no image bytes") }
+        guard bytes.count <= maxUploadBytes else {
+            throw ServiceError(.payloadTooLarge, "the image is \(bytes.count) bytes, over the \(maxUploadBytes)-byte limit")
+        }
+        guard let format = FormatSniffer.sniff(bytes) else {
+            throw ServiceError(
+                .unsupportedMediaType, "not an image in a supported format (jpg png gif webp bmp tiff avif heic)")
+        }
+        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels)
+        return Inspected(format: format, size: ImageSize(width: image.width, height: image.height), sha256: SHA256.hex(bytes))
+    }
+}

@@ -1,0 +1,12 @@
+public import ProgimageAPI
+public import GD
+
+extension RotateOperation: PixelStep {
+    public func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
+        do {
+            return try image.rotated(clockwise: degrees, background: context.background)
+        } catch {
+            throw error.serviceError
+        }
+    }
+}

@@ -1,0 +1,43 @@
+public import ProgimageAPI
+
+/// Originals on the local disk at `{root}/{id[0..2]}/{id[2..4]}/{id}.{ext}`, the layout
+/// nginx's `try_files` mirrors, so originals are served by nginx without an instance.
+/// Two shard levels of 64 entries each keep every directory small at any scale.
+public struct FileImageStore: ImageStore {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public func path(id: ImageID, format: ImageFormat) -> String {
+        let (first, second) = id.shards
+        return "\(root)/\(first)/\(second)/\(id).\(format.rawValue)"
+    }
+
+    public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat) throws(ServiceError) {
+        do {
+            try FileIO.writeAtomically(bytes, to: path(id: id, format: format), temporaryDirectory: root + "/.tmp", durable: true)
+        } catch {
+            throw error.isNoSpace
+                ? ServiceError(.insufficientStorage, "no space left to store the image")
+                : ServiceError(.internalError, error.description)
+        }
+    }
+
+    public func read(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8] {
+        do {
+            return try FileIO.read(path(id: id, format: format))
+        } catch {
+            throw error.isMissing ? ServiceError(.notFound, "no image with id \(id)") : ServiceError(.internalError, error.description)
+        }
+    }
+
+    public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
+        do {
+            try FileIO.remove(path(id: id, format: format))
+        } catch {
+            throw ServiceError(.internalError, error.description)
+        }
+    }
+}

@@ -1,0 +1,36 @@
+public import ProgimageAPI
+
+/// An image's metadata row: what `GET /images/{id}` answers.
+public struct ImageRecord: Sendable, Equatable {
+    public let id: ImageID
+    /// The uploaded filename, or the link's last path segment; nil for a bare raw upload.
+    public let filename: String?
+    public let format: ImageFormat
+    /// Displayed size: after EXIF orientation and HEIF/AVIF clap/irot/imir.
+    public let width: Int
+    public let height: Int
+    public let bytes: Int
+    public let sha256: String
+    /// RFC 3339 UTC with seconds, e.g. `2026-11-22T18:00:00Z`.
+    public let createdAt: String
+    /// Where link ingest fetched it from.
+    public let sourceURL: String?
+
+    public init(
+        id: ImageID, filename: String?, format: ImageFormat, width: Int, height: Int, bytes: Int, sha256: String,
+        createdAt: String, sourceURL: String? = nil
+    ) {
+        self.id = id
+        self.filename = filename
+        self.format = format
+        self.width = width
+        self.height = height
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.createdAt = createdAt
+        self.sourceURL = sourceURL
+    }
+
+    /// The original's URL path, relative to the service's base URL.
+    public var url: String { "/images/\(id).\(format.rawValue)" }
+}

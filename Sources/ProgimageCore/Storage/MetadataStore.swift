@@ -1,0 +1,32 @@
+public import ProgimageAPI
+
+/// Image metadata. Kept small so PostgreSQL can replace SQLite without touching the pipeline.
+public protocol MetadataStore: Sendable {
+    /// Inserts all records or none, in order (the last is the newest).
+    func insert(_ records: [ImageRecord]) throws(ServiceError)
+    func record(_ id: ImageID) throws(ServiceError) -> ImageRecord?
+    /// Newest first; `cursor` continues after the page that returned it.
+    func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?)
+    /// Removes the record; false when there was none.
+    func delete(_ id: ImageID) throws(ServiceError) -> Bool
+}
+
+/// An opaque position in the newest-first listing (base64url, `[A-Za-z0-9_-]`).
+public struct ListCursor: Sendable, Equatable {
+    /// The insertion sequence number of the last record already returned.
+    let sequence: Int64
+
+    init(sequence: Int64) {
+        self.sequence = sequence
+    }
+
+    public init?(token: String) {
+        guard !token.isEmpty, let bytes = Base64URL.decode(token), bytes.first == UInt8(ascii: "s"),
+            let value = Int64(String(decoding: bytes.dropFirst(), as: UTF8.self)), value > 0,
+            Base64URL.encode(bytes) == token
+        else { return nil }
+        sequence = value
+    }
+
+    public var token: String { Base64URL.encode(Array("s\(sequence)".utf8)) }
+}

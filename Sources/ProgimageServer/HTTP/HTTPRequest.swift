@@ -1,0 +1,81 @@
+/// A request as the worker sees it: nginx's CGI parameters turned into Swift values, and
+/// the body read only by handlers that need it.
+public struct HTTPRequest: Sendable {
+    public let method: String
+    /// The decoded, normalized path (`DOCUMENT_URI`): nginx has already resolved `..`
+    /// and percent-escapes.
+    public let path: String
+    /// The raw query string, without `?`.
+    public let query: String
+    /// Request headers by lower-case name (`content-type`, `authorization`, …).
+    public let headers: [String: String]
+    public let contentLength: Int
+    let bodyReader: @Sendable (_ limit: Int) -> [UInt8]
+
+    public init(
+        method: String, path: String, query: String = "", headers: [String: String] = [:], contentLength: Int = 0,
+        body: @escaping @Sendable (_ limit: Int) -> [UInt8] = { _ in [] }
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.contentLength = contentLength
+        bodyReader = body
+    }
+
+    /// CGI → HTTP: `HTTP_X_FOO` becomes `x-foo`; CONTENT_TYPE/LENGTH are headers too.
+    init(parameters: [String: String], body: @escaping @Sendable (_ limit: Int) -> [UInt8]) {
+        var headers: [String: String] = [:]
+        for (name, value) in parameters where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacingUnderscores()] = value
+        }
+        if let type = parameters["CONTENT_TYPE"], !type.isEmpty { headers["content-type"] = type }
+        self.init(
+            method: parameters["REQUEST_METHOD"] ?? "GET",
+            path: parameters["DOCUMENT_URI"] ?? parameters["SCRIPT_NAME"] ?? "/",
+            query: parameters["QUERY_STRING"] ?? "",
+            headers: headers,
+            contentLength: Int(parameters["CONTENT_LENGTH"] ?? "") ?? 0,
+            body: body)
+    }
+
+    /// Reads the body, at most `limit + 1` bytes so "too large" is detectable.
+    public func body(limit: Int) -> [UInt8] { bodyReader(limit) }
+
+    /// The value of query parameter `name` (first occurrence, percent-decoded).
+    public func queryValue(_ name: String) -> String? {
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts[0] == name { return parts.count > 1 ? String(parts[1]).percentDecoded() : "" }
+        }
+        return nil
+    }
+
+    public var isHead: Bool { method == "HEAD" }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String {
+        String(map { $0 == "_" ? "-" : $0 })
+    }
+
+    /// `+` and `%XX` decoding of a query component; invalid escapes are kept as written.
+    func percentDecoded() -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

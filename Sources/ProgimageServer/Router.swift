@@ -1,0 +1,54 @@
+import ProgimageAPI
+import ProgimageCore
+
+/// Maps a request to its handler. Routes of other roles are answered
+/// `421 misdirected_request`: nginx sent it to the wrong instance type.
+struct Router {
+    let context: ServiceContext
+
+    func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
+        do {
+            return try route(request)
+        } catch let error as ServiceError {
+            throw error
+        } catch {
+            throw ServiceError(.internalError, "\(error)")
+        }
+    }
+
+    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        if request.path.hasPrefix("/health/") {
+            return try HealthHandler(context: context).respond(to: request, type: String(request.path.dropFirst("/health/".count)))
+        }
+        switch try ImageRequestPath.parse(request.path) {
+        case .collection:
+            try requireAPI()
+            switch request.method {
+            case "GET", "HEAD": return try ListHandler(context: context).respond(to: request)
+            case "POST": return try UploadHandler(context: context).respond(to: request)
+            default: throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD", "POST"])
+            }
+        case .metadata(let id):
+            try requireAPI()
+            let handler = ImageResourceHandler(context: context)
+            switch request.method {
+            case "GET", "HEAD": return try handler.metadata(of: id)
+            case "DELETE": return try handler.delete(id, request: request)
+            default: throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD", "DELETE"])
+            }
+        case .redirect(let path):
+            let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
+            return .json(
+                301, .object([("location", .string(location))]),
+                headers: [("Location", location), ("Cache-Control", "public, max-age=86400")])
+        case .derived(let id, let chain):
+            return try DerivedImageHandler(context: context).respond(to: request, id: id, chain: chain)
+        }
+    }
+
+    private func requireAPI() throws(ServiceError) {
+        guard context.role == .api else {
+            throw ServiceError(.misdirectedRequest, "the api instance serves this, this is \(context.role)")
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import FastCGI
+import Logging
+import ProgimageAPI
+import ProgimageCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `progimage-fcgi` process: one role (`TRANSFORM_TYPE`), one listening socket, a pool
+/// of threads, until SIGTERM.
+public enum WorkerMain {
+    public static func run() -> Never {
+        let environment = Environment.current()
+        guard let name = environment["TRANSFORM_TYPE"], let role = TransformRole(rawValue: name) else {
+            let known = TransformRole.all.map(\.rawValue).joined(separator: ", ")
+            fail("TRANSFORM_TYPE must be one of: \(known)")
+        }
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "progimage")
+        logger[metadataKey: "instance"] = "\(role)"
+
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(environment: environment)
+        } catch {
+            fail("configuration: \(error)")
+        }
+        guard let listen = FastCGIListenSocket.detect(environment: environment, path: environment["PROGIMAGE_SOCKET"]) else {
+            fail("no listening socket: pass one on fd 0, via LISTEN_FDS, or set PROGIMAGE_SOCKET")
+        }
+        do {
+            let context = try ServiceContext(configuration: configuration, role: role)
+            let responder = Responder(context: context, logger: logger)
+            let server = try FastCGIServer(listen: listen, threads: configuration.threads) { exchange in
+                responder.handle(exchange)
+            }
+            logger.info("serving", metadata: ["pid": "\(getpid())", "threads": "\(configuration.threads)"])
+            server.run()
+            logger.info("stopped")
+            exit(0)
+        } catch {
+            fail("cannot start: \(error)")
+        }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        let line = "progimage-fcgi: \(message)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        exit(2)
+    }
+}
+
+/// The process environment as a dictionary.
+enum Environment {
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let pair = String(cString: entry)
+            if let equals = pair.firstIndex(of: "=") {
+                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            cursor += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,14 @@
+/// A TurboJPEG failure with the library's message (`tjGetErrorStr2`).
+public struct TurboJPEGError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The header could not be read or the data is corrupt.
+        case corrupt
+        /// Valid JPEG that this path does not take (CMYK/YCCK, 12-bit): decode it another way.
+        case unsupported
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public var description: String { message }
+}

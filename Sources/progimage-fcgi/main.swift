@@ -1,0 +1,3 @@
+import ProgimageServer
+
+WorkerMain.run()

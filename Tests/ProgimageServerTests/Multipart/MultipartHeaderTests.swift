@@ -1,0 +1,77 @@
+import ProgimageServer
+import Testing
+
+@Suite("Multipart headers and parameters")
+struct MultipartHeaderTests {
+    @Test(arguments: [
+        ("multipart/form-data; boundary=abc", "abc"),
+        ("multipart/form-data; boundary=\"a b:c\"", "a b:c"),
+        ("Multipart/Form-Data; BOUNDARY=xyz", "xyz"),
+        ("multipart/form-data;charset=utf-8;boundary=----WebKitFormBoundaryZ", "----WebKitFormBoundaryZ"),
+        ("multipart/form-data; boundary=\"q\\\"uote\"", "q\"uote"),
+    ])
+    func boundaryFromContentType(contentType: String, expected: String) {
+        #expect(MultipartParser.boundary(fromContentType: contentType) == expected)
+    }
+
+    @Test(arguments: [
+        "multipart/mixed; boundary=abc", "multipart/form-data", "multipart/form-data; boundary=",
+        "multipart/form-data; boundary=\"\"", "image/jpeg", "",
+    ])
+    func noBoundary(contentType: String) {
+        #expect(MultipartParser.boundary(fromContentType: contentType) == nil)
+    }
+
+    @Test func filenameWithSpacesAndEscapedQuotes() throws {
+        let header = "Content-Disposition: form-data; name=\"file\"; filename=\"my \\\"best\\\" cat; 2.jpg\""
+        let body = Array("--b\r\n\(header)\r\n\r\nx\r\n--b--".utf8)
+        let part = try #require(try MultipartParser.parse(body, boundary: "b").first)
+        #expect(part.filename == "my \"best\" cat; 2.jpg")
+        #expect(part.name == "file")
+    }
+
+    @Test func extendedFilenameWins() {
+        #expect(
+            MultipartParser.dispositionFilename(
+                "attachment; filename=\"naive.jpg\"; filename*=UTF-8''na%C3%AFve%20cat.jpg")
+                == "naïve cat.jpg")
+        #expect(
+            MultipartParser.dispositionFilename("attachment; filename*=utf-8'en'%E2%82%AC.png; filename=\"euro.png\"")
+                == "€.png")
+        #expect(MultipartParser.dispositionFilename("attachment; filename*=ISO-8859-1''caf%E9.jpg") == "café.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment; filename*=\"UTF-8''quoted%21.gif\"") == "quoted!.gif")
+    }
+
+    @Test func undecodableExtendedFilenameFallsBack() {
+        #expect(
+            MultipartParser.dispositionFilename("attachment; filename*=UTF-8''bad%ZZ.jpg; filename=\"ok.jpg\"")
+                == "ok.jpg")
+        #expect(
+            MultipartParser.dispositionFilename("attachment; filename*=UTF-8''%FF%FE.jpg; filename=\"ok.jpg\"")
+                == "ok.jpg")
+        #expect(
+            MultipartParser.dispositionFilename("attachment; filename*=KOI8-R''x.jpg; filename=\"ok.jpg\"") == "ok.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment; filename*=no-apostrophes") == nil)
+    }
+
+    @Test func rawUploadDisposition() {
+        #expect(MultipartParser.dispositionFilename("attachment; filename=\"cat.jpg\"") == "cat.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment;filename=cat.jpg") == "cat.jpg")
+        #expect(MultipartParser.dispositionFilename("inline; FILENAME = \"cat.jpg\" ") == "cat.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment; filename=cat photo.jpg") == "cat photo.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment; filename=\"café.jpg\"") == "café.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment; filename=\"unterminated.jpg") == "unterminated.jpg")
+        #expect(MultipartParser.dispositionFilename("attachment") == nil)
+        #expect(MultipartParser.dispositionFilename("attachment; name=\"x\"") == nil)
+        #expect(MultipartParser.dispositionFilename("") == nil)
+    }
+
+    @Test func parametersKeepTheirFirstValueAndIgnoreJunk() {
+        let header = HeaderParameters("form-data; ; junk; name=\"first\"; name=\"second\"; =orphan; empty=")
+        #expect(header.value == "form-data")
+        #expect(header["name"] == "first")
+        #expect(header["NAME"] == "first")
+        #expect(header["empty"] == "")
+        #expect(header["junk"] == nil)
+    }
+}
