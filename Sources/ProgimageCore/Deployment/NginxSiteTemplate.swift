@@ -53,6 +53,15 @@ enum NginxSiteTemplate {
                 fastcgi_buffer_size 32k;
                 fastcgi_buffers 64 64k;
                 fastcgi_intercept_errors off;
+                # What the workers read; self-contained so no distribution file is needed.
+                fastcgi_param REQUEST_METHOD $request_method;
+                fastcgi_param DOCUMENT_URI $uri;
+                fastcgi_param REQUEST_URI $request_uri;
+                fastcgi_param QUERY_STRING $query_string;
+                fastcgi_param CONTENT_TYPE $content_type;
+                fastcgi_param CONTENT_LENGTH $content_length;
+                fastcgi_param SERVER_PROTOCOL $server_protocol;
+                fastcgi_param REMOTE_ADDR $remote_addr;
 
                 \(errorPages)
 
@@ -94,17 +103,14 @@ enum NginxSiteTemplate {
 
                 # Upload, list, metadata, delete.
                 location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
-                    include fastcgi_params;
                     fastcgi_pass progimage_api;
                 }
 
                 location ~ "^/health/(?<pi_role>\(roleNames))$" {
-                    include fastcgi_params;
                     fastcgi_pass progimage_$pi_role;
                 }
 
                 location @miss {
-                    include fastcgi_params;
                     fastcgi_pass progimage_$progimage_role;
                 }
 

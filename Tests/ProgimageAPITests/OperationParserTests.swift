@@ -1,0 +1,164 @@
+import Testing
+
+@testable import ProgimageAPI
+
+@Suite struct OperationParserTests {
+    static let id = "k3J9x0PqLm2vT8wZ"
+
+    func parse(_ path: String) throws(ServiceError) -> ImageRequestPath {
+        try ImageRequestPath.parse(path)
+    }
+
+    @Test(arguments: [
+        "/images/k3J9x0PqLm2vT8wZ.webp",
+        "/images/k3J9x0PqLm2vT8wZ/resize:200x.webp",
+        "/images/k3J9x0PqLm2vT8wZ/resize:x600.png",
+        "/images/k3J9x0PqLm2vT8wZ/resize:200x100,fill.jpg",
+        "/images/k3J9x0PqLm2vT8wZ/resize:200x100,force.jpg",
+        "/images/k3J9x0PqLm2vT8wZ/crop:0,0,800,800/resize:200x200/rotate:90.webp",
+        "/images/k3J9x0PqLm2vT8wZ/flip:hv/grayscale/blur:2.5/sharpen:10.avif",
+        "/images/k3J9x0PqLm2vT8wZ/rotate:0.png",
+        "/images/k3J9x0PqLm2vT8wZ/blur:0.125/quality:80.jpg",
+        "/images/k3J9x0PqLm2vT8wZ/quality:1.heic",
+    ])
+    func canonicalPathsParseAndPrintBack(path: String) throws {
+        guard case .derived(let id, let chain) = try parse(path) else {
+            Issue.record("\(path) did not parse as derived")
+            return
+        }
+        #expect("/images/\(id)\(chain)" == path)
+    }
+
+    @Test(arguments: [
+        ("/images/k3J9x0PqLm2vT8wZ/resize:0200x.webp", "/images/k3J9x0PqLm2vT8wZ/resize:200x.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/blur:2.50.webp", "/images/k3J9x0PqLm2vT8wZ/blur:2.5.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/blur:3.0.webp", "/images/k3J9x0PqLm2vT8wZ/blur:3.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/rotate:+90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/rotate:-90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:270.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/rotate:450.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/flip:vh.png", "/images/k3J9x0PqLm2vT8wZ/flip:hv.png"),
+        ("/images/k3J9x0PqLm2vT8wZ/quality:80/resize:10x.jpg", "/images/k3J9x0PqLm2vT8wZ/resize:10x/quality:80.jpg"),
+        ("/images/k3J9x0PqLm2vT8wZ/resize:10x.jpeg", "/images/k3J9x0PqLm2vT8wZ/resize:10x.jpg"),
+        ("/images/k3J9x0PqLm2vT8wZ.tif", "/images/k3J9x0PqLm2vT8wZ.tiff"),
+    ])
+    func nonCanonicalSpellingsRedirect(path: String, canonical: String) throws {
+        guard case .redirect(let target) = try parse(path) else {
+            Issue.record("\(path) did not redirect")
+            return
+        }
+        #expect(target == canonical)
+    }
+
+    @Test(arguments: [
+        "/images/k3J9x0PqLm2vT8wZ/resize:0x10.png", "/images/k3J9x0PqLm2vT8wZ/resize:x.png",
+        "/images/k3J9x0PqLm2vT8wZ/resize:10x10,cover.png", "/images/k3J9x0PqLm2vT8wZ/resize:10x,fill.png",
+        "/images/k3J9x0PqLm2vT8wZ/crop:0,0,0,10.png", "/images/k3J9x0PqLm2vT8wZ/crop:1,2,3.png",
+        "/images/k3J9x0PqLm2vT8wZ/rotate:ninety.png", "/images/k3J9x0PqLm2vT8wZ/flip:x.png",
+        "/images/k3J9x0PqLm2vT8wZ/grayscale:1.png", "/images/k3J9x0PqLm2vT8wZ/blur:0.05.png",
+        "/images/k3J9x0PqLm2vT8wZ/blur:51.png", "/images/k3J9x0PqLm2vT8wZ/blur:1e1.png",
+        "/images/k3J9x0PqLm2vT8wZ/sharpen:0.png", "/images/k3J9x0PqLm2vT8wZ/sharpen:101.png",
+        "/images/k3J9x0PqLm2vT8wZ/quality:80.png", "/images/k3J9x0PqLm2vT8wZ/quality:0.jpg",
+        "/images/k3J9x0PqLm2vT8wZ/quality:80/quality:70.jpg", "/images/k3J9x0PqLm2vT8wZ/sepia.png",
+        "/images/k3J9x0PqLm2vT8wZ/flip:h/flip:h/flip:h/flip:h/flip:h/flip:h/flip:h/flip:h/flip:h.png",
+    ])
+    func badOperationsAreRefusedNamingTheOperation(path: String) {
+        #expect(throws: ServiceError.self) { try parse(path) }
+        do {
+            _ = try parse(path)
+        } catch {
+            #expect(error.code == .badOperation)
+        }
+    }
+
+    @Test(arguments: ["/images/short.png", "/images/k3J9x0PqLm2vT8wZ.xyz", "/images/k3J9x0PqLm2vT8w!.png", "/nope"])
+    func unknownShapesAreNotFound(path: String) {
+        do {
+            _ = try parse(path)
+            Issue.record("\(path) parsed")
+        } catch {
+            #expect(error.code == .notFound)
+        }
+    }
+
+    @Test func rolesFollowTheLastPixelOperation() throws {
+        func role(_ path: String) throws -> TransformRole? {
+            guard case .derived(_, let chain) = try parse(path) else { return nil }
+            return chain.role
+        }
+        #expect(try role("/images/\(Self.id).webp") == .convert)
+        #expect(try role("/images/\(Self.id)/quality:50.webp") == .convert)
+        #expect(try role("/images/\(Self.id)/resize:10x/grayscale.webp")?.rawValue == "grayscale")
+        #expect(try role("/images/\(Self.id)/blur:1/crop:0,0,1,1/quality:5.jpg")?.rawValue == "crop")
+        #expect(TransformRole.all.map(\.rawValue) == [
+            "api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen",
+        ])
+    }
+
+    @Test func outputLimitsAreCheckedBeforePixels() throws {
+        guard case .derived(_, let chain) = try parse("/images/\(Self.id)/resize:9000x.png") else { return }
+        #expect(throws: ServiceError(.imageTooLarge, "resize:9000x gives 9000x4500, over the 8192-pixel output limit")) {
+            try chain.outputSize(for: ImageSize(width: 100, height: 50), maximumSide: 8192)
+        }
+        guard case .derived(_, let webp) = try parse("/images/\(Self.id).webp") else { return }
+        #expect(throws: ServiceError.self) { try webp.outputSize(for: ImageSize(width: 20000, height: 1), maximumSide: 8192) }
+    }
+
+    /// parse(print(x)) == x for random chains.
+    @Test func randomChainsRoundTrip() throws {
+        var generator = SplitMix(seed: 42)
+        for _ in 0..<2000 {
+            var segments: [String] = []
+            for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                segments.append(Self.randomSegment(&generator))
+            }
+            let format = ImageFormat.allCases.randomElement(using: &generator)!
+            if format.acceptsQuality, Bool.random(using: &generator) {
+                segments.append("quality:\(Int.random(in: 1...100, using: &generator))")
+            }
+            let path = "/images/\(Self.id)/" + segments.joined(separator: "/") + ".\(format.rawValue)"
+            guard case .derived(let id, let chain) = try parse(path) else {
+                Issue.record("\(path) did not parse canonically")
+                continue
+            }
+            let printed = "/images/\(id)\(chain)"
+            #expect(printed == path)
+            guard case .derived(_, let again) = try parse(printed) else { continue }
+            #expect(again.description == chain.description)
+        }
+    }
+
+    static func randomSegment(_ g: inout SplitMix) -> String {
+        func n(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &g) }
+        switch n(0...6) {
+        case 0:
+            switch n(0...4) {
+            case 0: return "resize:\(n(1...5000))x"
+            case 1: return "resize:x\(n(1...5000))"
+            case 2: return "resize:\(n(1...5000))x\(n(1...5000))"
+            case 3: return "resize:\(n(1...5000))x\(n(1...5000)),fill"
+            default: return "resize:\(n(1...5000))x\(n(1...5000)),force"
+            }
+        case 1: return "crop:\(n(0...5000)),\(n(0...5000)),\(n(1...5000)),\(n(1...5000))"
+        case 2: return "rotate:\(n(0...359))"
+        case 3: return ["flip:h", "flip:v", "flip:hv"][n(0...2)]
+        case 4: return "grayscale"
+        case 5:
+            let thousandths = n(100...50_000)
+            return "blur:\(ArgumentScanner.canonical(Double(thousandths) / 1000))"
+        default: return "sharpen:\(n(1...100))"
+        }
+    }
+}
+
+/// A seeded generator, so a failing random case can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
