@@ -57,7 +57,9 @@ public enum ImageDecoder {
             case .bmp:
                 return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? GDImage.decode(bytes, codec: .bmp)
             case .png: return try GDImage.decode(bytes, codec: .png)
-            case .gif: return try GDImage.decode(bytes, codec: .gif)
+            case .gif:
+                try GIFStructure.validate(bytes)
+                return try GDImage.decode(bytes, codec: .gif)
             case .webp: return try GDImage.decode(bytes, codec: .webp)
             case .tiff: return try GDImage.decode(bytes, codec: .tiff)
             }
