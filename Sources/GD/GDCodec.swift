@@ -26,7 +26,7 @@ extension GDCodec {
         switch self {
         case .jpeg: gdImageJpegPtr(image, size, Int32(quality ?? 82))
         case .png: gdImagePngPtrEx(image, size, 6)
-        case .gif: gdImageGifPtr(image, size)
+        case .gif: GIFPalette.encode(image, size)
         case .webp: gdImageWebpPtrEx(image, size, Int32(quality ?? 80))
         case .bmp: gdImageBmpPtr(image, size, 0)
         case .tiff: gdImageTiffPtr(image, size)

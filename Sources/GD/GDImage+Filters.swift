@@ -12,8 +12,13 @@ extension GDImage {
     /// Gaussian blur with standard deviation `sigma`; the kernel reaches 3σ, where the
     /// Gaussian has fallen below 1.2% and further taps change no 8-bit value.
     /// The corresponding C function is `gdImageCopyGaussianBlurred` (separable, allocates).
+    /// libgd reflects at the edges only once, so the radius must stay below the shorter
+    /// side (a 150-px kernel on a 100-px image read out of bounds and killed the worker);
+    /// at that size the result is a near-uniform average either way.
     public consuming func blurred(sigma: Double) throws(GDError) -> GDImage {
-        let radius = max(1, Int32((sigma * 3).rounded(.up)))
+        let shorter = min(width, height)
+        guard shorter >= 2 else { return self }
+        let radius = Int32(max(1, min(Int((sigma * 3).rounded(.up)), shorter - 1)))
         guard let blurred = gdImageCopyGaussianBlurred(raw, radius, sigma) else { throw .allocationFailed }
         let image = GDImage(owning: blurred)
         gdImageSaveAlpha(blurred, 1)
@@ -25,6 +30,7 @@ extension GDImage {
     /// libgd has only a fixed 3×3 sharpen, so the difference is taken here against a
     /// σ=1 Gaussian, the radius image services use for web-size sharpening.
     public consuming func sharpened(amount: Double) throws(GDError) -> GDImage {
+        guard min(width, height) >= 4 else { return self }
         guard let blurred = gdImageCopyGaussianBlurred(raw, 3, 1.0) else { throw .allocationFailed }
         defer { gdImageDestroy(blurred) }
         let rows = cgd_rows(raw)!

@@ -1,11 +1,12 @@
 /// Number parsing shared by the operations, strict about the grammar and tolerant of
 /// non-canonical spellings, which the chain reprints canonically (→ 301).
 enum ArgumentScanner {
-    /// An optionally signed decimal integer of at most 9 digits (leading zeros allowed).
-    static func integer(_ text: Substring, allowSign: Bool = false) -> Int? {
+    /// A decimal integer of at most 9 digits; leading zeros and a `+` are valid but not
+    /// canonical, a `-` only where `allowNegative` (rotate).
+    static func integer(_ text: Substring, allowNegative: Bool = false) -> Int? {
         var digits = text
         var negative = false
-        if allowSign, let first = digits.first, first == "+" || first == "-" {
+        if let first = digits.first, first == "+" || (allowNegative && first == "-") {
             negative = first == "-"
             digits = digits.dropFirst()
         }

@@ -12,7 +12,7 @@ public struct FlipOperation: ImageOperation, Equatable {
         switch arguments {
         case "h": (horizontal, vertical) = (true, false)
         case "v": (horizontal, vertical) = (false, true)
-        case "hv", "vh": (horizontal, vertical) = (true, true)
+        case "hv": (horizontal, vertical) = (true, true)
         default: throw Self.invalid("expected flip:h, flip:v or flip:hv")
         }
     }

@@ -10,7 +10,7 @@ public struct RotateOperation: ImageOperation, Equatable {
     }
 
     public init(arguments: Substring?) throws(ServiceError) {
-        guard let arguments, let value = ArgumentScanner.integer(arguments, allowSign: true) else {
+        guard let arguments, let value = ArgumentScanner.integer(arguments, allowNegative: true) else {
             throw Self.invalid("expected rotate:{degrees} as an integer")
         }
         self.init(degrees: value)

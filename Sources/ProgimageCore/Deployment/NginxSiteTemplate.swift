@@ -146,10 +146,15 @@ struct NginxErrorPage {
         NginxErrorPage(status: 504, code: "timeout", message: "the instance took too long to answer"),
     ]
 
-    var directive: String { "error_page \(status) @error_\(status);" }
+    /// A URI, not a named location: for a request line nginx cannot parse (`/../..`) it
+    /// has no URI of its own and a redirect to a named location fails with a 500.
+    var directive: String { "error_page \(status) /_progimage/error/\(status);" }
 
     var location: String {
-        var lines = ["    location @error_\(status) {", "        types { }", "        default_type application/json;"]
+        var lines = [
+            "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
+            "        default_type application/json;",
+        ]
         if status == 405 { lines.append("        add_header Allow \"GET, HEAD\" always;") }
         let body = "{\"error\":{\"code\":\"\(code)\",\"message\":\"\(message)\"}}"
         lines.append("        return \(status) '\(body)\\n';")

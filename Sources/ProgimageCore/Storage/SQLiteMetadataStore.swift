@@ -1,12 +1,16 @@
 public import ProgimageAPI
 import SQLite
+import Synchronization
 
 /// Metadata in one SQLite file (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 ///
 /// `seq` is the insertion order: the listing is strictly newest first even within one
-/// second, and the cursor is the last `seq` returned.
+/// second, and the cursor is the last `seq` returned. The worker's threads share one
+/// connection; `lock` keeps one statement or transaction on it at a time (SQLite's own
+/// serialized mode would still interleave two threads' BEGINs).
 public final class SQLiteMetadataStore: MetadataStore {
     private let database: SQLiteDatabase
+    private let lock = Mutex<Void>(())
 
     public init(path: String) throws(ServiceError) {
         do {
@@ -32,44 +36,25 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func insert(_ records: [ImageRecord]) throws(ServiceError) {
-        do {
+        try run { () throws(SQLiteError) in
             try database.transaction { () throws(SQLiteError) in
-                for record in records {
-                    try database.withStatement(
-                        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url) VALUES (?,?,?,?,?,?,?,?,?)"
-                    ) { statement throws(SQLiteError) in
-                        try statement.bind(1, record.id.rawValue)
-                        try statement.bind(2, record.filename)
-                        try statement.bind(3, record.format.rawValue)
-                        try statement.bind(4, Int64(record.width))
-                        try statement.bind(5, Int64(record.height))
-                        try statement.bind(6, Int64(record.bytes))
-                        try statement.bind(7, record.sha256)
-                        try statement.bind(8, record.createdAt)
-                        try statement.bind(9, record.sourceURL)
-                        _ = try statement.step()
-                    }
-                }
+                for record in records { try insertRow(record) }
             }
-        } catch {
-            throw Self.serviceError(error)
         }
     }
 
     public func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
-        do {
-            return try database.withStatement("SELECT \(Self.columns) FROM images WHERE id = ?") { statement throws(SQLiteError) in
+        try run { () throws(SQLiteError) -> ImageRecord? in
+            try database.withStatement("SELECT \(Self.columns) FROM images WHERE id = ?") { statement throws(SQLiteError) in
                 try statement.bind(1, id.rawValue)
                 return try statement.step() ? Self.record(from: statement).record : nil
             }
-        } catch {
-            throw Self.serviceError(error)
         }
     }
 
     public func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?) {
-        do {
-            let rows = try database.withStatement(
+        let rows = try run { () throws(SQLiteError) -> [(record: ImageRecord, sequence: Int64)] in
+            try database.withStatement(
                 "SELECT \(Self.columns) FROM images WHERE seq < ? ORDER BY seq DESC LIMIT ?"
             ) { statement throws(SQLiteError) in
                 try statement.bind(1, cursor?.sequence ?? Int64.max)
@@ -78,22 +63,45 @@ public final class SQLiteMetadataStore: MetadataStore {
                 while try statement.step() { rows.append(Self.record(from: statement)) }
                 return rows
             }
-            let page = rows.prefix(limit)
-            let next = rows.count > limit ? page.last.map { ListCursor(sequence: $0.sequence) } : nil
-            return (page.map(\.record), next)
-        } catch {
-            throw Self.serviceError(error)
         }
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { ListCursor(sequence: $0.sequence) } : nil
+        return (page.map(\.record), next)
     }
 
     public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
-        do {
-            return try database.withStatement("DELETE FROM images WHERE id = ? RETURNING seq") { statement throws(SQLiteError) in
+        try run { () throws(SQLiteError) -> Bool in
+            try database.withStatement("DELETE FROM images WHERE id = ? RETURNING seq") { statement throws(SQLiteError) in
                 try statement.bind(1, id.rawValue)
                 let found = try statement.step()
                 while try statement.step() {}
                 return found
             }
+        }
+    }
+
+    private func insertRow(_ record: ImageRecord) throws(SQLiteError) {
+        try database.withStatement(
+            "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url) VALUES (?,?,?,?,?,?,?,?,?)"
+        ) { statement throws(SQLiteError) in
+            try statement.bind(1, record.id.rawValue)
+            try statement.bind(2, record.filename)
+            try statement.bind(3, record.format.rawValue)
+            try statement.bind(4, Int64(record.width))
+            try statement.bind(5, Int64(record.height))
+            try statement.bind(6, Int64(record.bytes))
+            try statement.bind(7, record.sha256)
+            try statement.bind(8, record.createdAt)
+            try statement.bind(9, record.sourceURL)
+            _ = try statement.step()
+        }
+    }
+
+    /// One statement or transaction at a time on the shared connection; SQLite errors
+    /// become the contract's (disk full → 507, anything else → 500).
+    private func run<T>(_ body: () throws(SQLiteError) -> T) throws(ServiceError) -> T {
+        do {
+            return try lock.withLock { _ throws(SQLiteError) -> T in try body() }
         } catch {
             throw Self.serviceError(error)
         }
@@ -103,7 +111,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     private static func record(from statement: borrowing SQLiteStatement) -> (record: ImageRecord, sequence: Int64) {
         let record = ImageRecord(
-            id: ImageID(statement.text(1) ?? "")!,
+            id: ImageID(statement.text(1) ?? "") ?? ImageID.random(),
             filename: statement.text(2),
             format: ImageFormat(rawValue: statement.text(3) ?? "") ?? .jpg,
             width: Int(statement.int(4)),

@@ -1,0 +1,119 @@
+import Logging
+import ProgimageAPI
+import ProgimageCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `progimage-dev run`: nginx plus one FastCGI worker per role, in the foreground, until
+/// SIGTERM or SIGINT; then everything is stopped and the temporary files are removed.
+enum DevelopmentStack {
+    /// nginx started as root runs its workers as `nobody` unless told otherwise, and
+    /// `nobody` cannot read a mode-700 `mktemp -d` directory: name root explicitly.
+    /// As any other user nginx cannot switch users and the directive is left out.
+    static var nginxWorkerUser: String? { geteuid() == 0 ? "root" : nil }
+
+    /// The process's exit status: 0 after a requested stop, 1 if start-up failed,
+    /// 2 for a configuration error.
+    static func run(environment: ProcessEnvironment) -> Int32 {
+        // Block first: a Ctrl-C during start-up then waits for the loop instead of killing
+        // us halfway, with children started and nobody left to stop them.
+        Supervisor.handledSignals.block()
+        SignalSet.ignoreBrokenPipe()
+        StandardStreams.ensureOpen()
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "progimage-dev")
+
+        let config: ServiceConfiguration
+        do {
+            config = try ServiceConfiguration(environment: environment.dictionary)
+        } catch {
+            StandardStreams.error(error.description)
+            return 2
+        }
+
+        var resources = StackResources()
+        defer { resources.release() }
+        do throws(SupervisorError) {
+            try FileSystem.createDirectories(config.dataDirectory)
+            try FileSystem.createDirectories(config.cacheDirectory)
+            let workerBinary = try ExecutableLocator.worker(environment: environment)
+            let nginxBinary = try ExecutableLocator.nginx(environment: environment)
+            guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port) }
+
+            let runDirectory = try resources.openRunDirectory(config.runDirectory)
+            var children: [ChildProcess] = []
+            for role in TransformRole.all {
+                let socket = try resources.listen(at: NginxConfiguration.socketPath(for: role, in: runDirectory))
+                let request = SpawnRequest(
+                    executable: workerBinary, arguments: [],
+                    environment: environment.with(["TRANSFORM_TYPE": role.rawValue]),
+                    input: .descriptor(socket.fd))
+                children.append(ChildProcess(name: role.rawValue, request: request))
+            }
+
+            let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.entries)
+            let nginxConfig = NginxConfiguration.development(config, runDirectory: runDirectory, workerUser: nginxWorkerUser)
+            try FileSystem.write(nginxConfig, to: nginx.configPath)
+            try nginx.installIncludes()
+            try nginx.testConfiguration()
+            children.append(ChildProcess(name: "nginx", request: nginx.request, essential: true))
+
+            let port = config.port
+            let banner = "progimage: serving on http://127.0.0.1:\(port) (data \(config.dataDirectory), cache \(config.cacheDirectory))"
+            let supervisor = Supervisor(
+                children: children, logger: logger,
+                readinessProbe: { LoopbackProbe.isAccepting(port: port) },
+                onReady: { StandardStreams.writeLine(banner) })
+            resources.supervisor = supervisor
+            try supervisor.startAll()
+            _ = try supervisor.superviseUntilStopped()
+            return 0
+        } catch {
+            StandardStreams.error(error.description)
+            if case .exitedDuringStartup = error, let directory = resources.runDirectory {
+                let log = FileSystem.tail(of: directory + "/error.log", limit: 2048)
+                if !log.isEmpty { StandardStreams.write("nginx error log (\(directory)/error.log) ends with:\n" + log, to: 2) }
+            }
+            return 1
+        }
+    }
+}
+
+/// What `run` acquired, released in reverse on every path out: children first (they use
+/// the sockets), then the sockets, then the run directory if we created it.
+private struct StackResources {
+    var supervisor: Supervisor?
+    private(set) var runDirectory: String?
+    private var ownsRunDirectory = false
+    private var sockets: [ListeningSocket] = []
+
+    /// PROGIMAGE_RUN_DIR if set (created if missing, kept afterwards), else a fresh
+    /// directory under /tmp: short, because a unix socket path is limited to 108 bytes.
+    mutating func openRunDirectory(_ configured: String?) throws(SupervisorError) -> String {
+        let directory: String
+        if let configured {
+            try FileSystem.createDirectories(configured)
+            directory = configured
+        } else {
+            directory = try FileSystem.createTemporaryDirectory(template: "/tmp/progimage-XXXXXX")
+            ownsRunDirectory = true
+        }
+        runDirectory = directory
+        return directory
+    }
+
+    mutating func listen(at path: String) throws(SupervisorError) -> ListeningSocket {
+        let socket = try ListeningSocket.bind(path: path)
+        sockets.append(socket)
+        return socket
+    }
+
+    mutating func release() {
+        supervisor?.stopAll()
+        supervisor = nil
+        for socket in sockets { socket.close() }
+        sockets = []
+        if ownsRunDirectory, let runDirectory { FileSystem.removeTree(runDirectory) }
+    }
+}

@@ -1,0 +1,168 @@
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps every child running until a stop signal, then stops them all.
+///
+/// Single-threaded by design: the stop signals and SIGCHLD are blocked and taken one at a
+/// time with `sigtimedwait`, so starting, reaping and restarting never race each other.
+final class Supervisor {
+    /// Signals the supervisor takes synchronously. SIGHUP counts as a stop: the terminal
+    /// running `make run` went away.
+    static let handledSignals = SignalSet([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
+    private static let stopSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+
+    private var children: [ChildProcess]
+    private let logger: Logger
+    /// True once the stack answers; before that an essential child's exit is fatal.
+    private var isReady = false
+    private let readinessProbe: () -> Bool
+    private let onReady: () -> Void
+    private let readinessTimeout: Duration = .seconds(15)
+    private let startedAt = ContinuousClock.now
+
+    init(children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void) {
+        self.children = children
+        self.logger = logger
+        self.readinessProbe = readinessProbe
+        self.onReady = onReady
+    }
+
+    /// Starts every child in order. A child that cannot be spawned at all (a missing or
+    /// unreadable binary) fails start-up: retrying would not help.
+    func startAll() throws(SupervisorError) {
+        for index in children.indices {
+            try start(index)
+        }
+    }
+
+    /// Runs until SIGTERM, SIGINT or SIGHUP and returns the signal; throws if an essential
+    /// child exits before the stack is ready.
+    func superviseUntilStopped() throws(SupervisorError) -> Int32 {
+        while true {
+            restartDueChildren()
+            if !isReady { checkReadiness() }
+            let signal = Self.handledSignals.wait(timeout: nextWakeUp())
+            if let signal, Self.stopSignals.contains(signal) {
+                logger.info("received \(SignalSet.name(of: signal)): stopping every child")
+                return signal
+            }
+            // On SIGCHLD, and on every timeout too: SIGCHLDs coalesce, reaping is cheap.
+            try reapExited(restarting: true)
+        }
+    }
+
+    /// SIGTERM to every child, then up to `grace` for them to finish in-flight requests
+    /// and exit; SIGKILL for any left (at once on a second SIGINT, i.e. Ctrl-C twice).
+    /// Returns only when every child has been reaped: nothing is left behind.
+    func stopAll(grace: Duration = .seconds(10)) {
+        for index in children.indices {
+            children[index].restartAt = nil
+            if let pid = children[index].pid { kill(pid, SIGTERM) }
+        }
+        let deadline = ContinuousClock.now + grace
+        while children.contains(where: \.isRunning), ContinuousClock.now < deadline {
+            let signal = Self.handledSignals.wait(timeout: min(ContinuousClock.now.duration(to: deadline), .milliseconds(250)))
+            if signal == SIGINT {
+                logger.warning("second SIGINT: killing the children that are still running")
+                break
+            }
+            try? reapExited(restarting: false)
+        }
+        for index in children.indices {
+            guard let pid = children[index].pid else { continue }
+            logger.warning("\(children[index].name): pid \(pid) still running; sending SIGKILL")
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            record(exit: ExitStatus(waitStatus: status), of: index, restarting: false)
+        }
+    }
+
+    // MARK: - Internals
+
+    private func start(_ index: Int) throws(SupervisorError) {
+        let pid = try ProcessSpawner.spawn(children[index].request)
+        children[index].pid = pid
+        children[index].startedAt = .now
+        children[index].restartAt = nil
+        logger.info("\(children[index].name): started pid \(pid)")
+    }
+
+    /// Restarts children whose back-off has passed, unless a stop signal is already waiting.
+    private func restartDueChildren() {
+        let now = ContinuousClock.now
+        for index in children.indices {
+            guard let due = children[index].restartAt, due <= now else { continue }
+            if Self.stopSignals.contains(where: SignalSet.isPending) { return }
+            do {
+                try start(index)
+            } catch {
+                // e.g. the binary is being rebuilt right now: treat it like a crash and back off.
+                let delay = children[index].backoff.delay(after: .exited(127), runtime: .zero)
+                children[index].restartAt = now + delay
+                logger.error("\(children[index].name): \(error); retrying in \(delay.millisecondsDescription)")
+            }
+        }
+    }
+
+    /// Reaps every child that has exited; schedules restarts unless we are stopping.
+    private func reapExited(restarting: Bool) throws(SupervisorError) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid < 0 && errno == EINTR { continue }
+            guard pid > 0 else { return }
+            guard let index = children.firstIndex(where: { $0.pid == pid }) else { continue }
+            let exit = ExitStatus(waitStatus: status)
+            if restarting && !isReady && children[index].essential {
+                children[index].pid = nil
+                logger.error("\(children[index].name): pid \(pid) \(exit) during start-up")
+                throw .exitedDuringStartup(children[index].name, exit)
+            }
+            record(exit: exit, of: index, restarting: restarting)
+        }
+    }
+
+    private func record(exit: ExitStatus, of index: Int, restarting: Bool) {
+        guard let pid = children[index].pid else { return }
+        let runtime = children[index].startedAt.duration(to: .now)
+        children[index].pid = nil
+        let name = children[index].name
+        guard restarting else {
+            logger.info("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription)")
+            return
+        }
+        let delay = children[index].backoff.delay(after: exit, runtime: runtime)
+        children[index].restartAt = .now + delay
+        let when = delay == .zero ? "restarting now" : "restarting in \(delay.millisecondsDescription)"
+        if exit.isClean {
+            logger.info("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription); \(when)")
+        } else {
+            logger.warning("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription); \(when)")
+        }
+    }
+
+    private func checkReadiness() {
+        if readinessProbe() {
+            isReady = true
+            onReady()
+        } else if startedAt.duration(to: .now) > readinessTimeout, !warnedNotReady {
+            warnedNotReady = true
+            logger.warning("still not accepting connections after \(readinessTimeout.secondsDescription)")
+        }
+    }
+
+    private var warnedNotReady = false
+
+    /// Sleep until the next restart is due; poll briskly while waiting to become ready.
+    private func nextWakeUp() -> Duration {
+        let now = ContinuousClock.now
+        var timeout: Duration = isReady ? .seconds(60) : .milliseconds(50)
+        for child in children {
+            if let due = child.restartAt { timeout = min(timeout, now.duration(to: due)) }
+        }
+        return max(timeout, .zero)
+    }
+}

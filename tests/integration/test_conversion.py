@@ -1,0 +1,274 @@
+"""GET /images/{id}.{ext}: conversions made once by `convert`, then served from disk."""
+
+import io
+
+import pytest
+from PIL import Image, ImageOps
+
+EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
+SLOW = 300
+
+# One source per input format (small corpus files, chosen for their features).
+SOURCES = {
+    "jpg": "jpeg/libjpeg-turbo/testorig.jpg",  # baseline JPEG 227x149
+    "png-alpha": "png/pngsuite/basn6a08.png",  # RGBA 32x32
+    "gif": "gif/gif-test-suite/animated_transparent_loop.gif",  # animated, transparent, 100x100
+    "webp": "webp/libwebp-test-data/lossy_alpha1.webp",  # lossy + alpha, 1000x307
+    "bmp": "bmp/libjpeg-turbo/shira_bird8.bmp",  # 8-bit palette, 192x144
+    "tiff": "tiff/libtiffpic/strike.tif",  # RGBA LZW 256x200
+    "avif": "avif/link-u/kimono.rotate90.avif",  # irot: stored 1024x722, displayed 722x1024
+    "heic": "heif/libheif/rainbow-451x461.heic",  # odd dimensions
+}
+
+
+@pytest.fixture(scope="module")
+def source(stack, tools, corpus):
+    """source(name) -> (image object, original bytes, manifest entry); uploaded once."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            file = SOURCES[name]
+            entry = corpus.entry(file)
+            data = corpus.read(file)
+            ext = tools.MANIFEST_TO_EXT[entry["format"]]
+            obj = stack.upload_ok(data, file.rsplit("/", 1)[1], tools.CONTENT_TYPES[ext])
+            tools.check_image_object(obj, data=data, fmt=ext, size=(entry["width"], entry["height"]))
+            cache[name] = (obj, data, entry)
+        return cache[name]
+
+    return get
+
+
+def check_image_response_headers(tools, r, ext):
+    assert r.headers.get("Content-Type") == tools.CONTENT_TYPES[ext], tools.describe(r)
+    assert r.headers.get("Content-Length") == str(len(r.content)), tools.describe(r)
+    assert r.headers.get("ETag"), tools.describe(r)
+    assert r.headers.get("Cache-Control") == tools.CACHE_CONTROL, tools.describe(r)
+    assert r.headers.get("X-Content-Type-Options") == "nosniff", tools.describe(r)
+    assert r.headers.get("Access-Control-Allow-Origin") == "*", tools.describe(r)
+
+
+def check_derived_image(tools, body, ext, size):
+    """The body is a still image in format ext, of the given size, without metadata."""
+    try:
+        im = tools.decode(body)
+    except Exception as e:  # noqa: BLE001
+        raise AssertionError(f"{ext} output does not decode with Pillow: {e!r} ({len(body)} bytes, "
+                             f"starts {body[:16]!r})") from None
+    assert im.format == tools.PIL_FORMATS[ext], f"expected {tools.PIL_FORMATS[ext]}, Pillow says {im.format}"
+    assert im.size == tuple(size), f"{ext} output is {im.size}, expected {tuple(size)}"
+    assert tools.frame_count(im) == 1, f"{ext} output has {tools.frame_count(im)} frames (must be still)"
+    problems = tools.metadata_problems(im, ext)
+    assert not problems, problems
+    if ext == "avif":
+        assert "avif" in tools.ftyp_brands(body), tools.ftyp_brands(body)
+    if ext == "heic":
+        assert tools.ftyp_brands(body) & {"heic", "heix"}, tools.ftyp_brands(body)
+    return im
+
+
+def fetch_conversion(stack, tools, url, ext, *, role="convert"):
+    """First GET (expects MISS by `role`), second GET (HIT, same bytes). Returns the body."""
+    r1 = stack.get(url, timeout=SLOW)
+    assert r1.status_code == 200, tools.describe(r1)
+    assert r1.headers.get("X-Cache") == "MISS", tools.describe(r1)
+    assert r1.headers.get("X-Progimage-Instance") == role, tools.describe(r1)
+    check_image_response_headers(tools, r1, ext)
+    r2 = stack.get(url, timeout=SLOW)
+    assert r2.status_code == 200, tools.describe(r2)
+    assert r2.headers.get("X-Cache") == "HIT", tools.describe(r2)
+    assert "X-Progimage-Instance" not in r2.headers, tools.describe(r2)
+    check_image_response_headers(tools, r2, ext)
+    assert r2.content == r1.content, "HIT bytes differ from the MISS bytes"
+    return r1.content
+
+
+@pytest.mark.parametrize("target", EXTS)
+@pytest.mark.parametrize("src", list(SOURCES))
+def test_convert_matrix(stack, tools, source, src, target):
+    obj, data, _entry = source(src)
+    url = f"/images/{obj['id']}.{target}"
+    if target == obj["format"]:
+        r = stack.get(url)
+        assert r.status_code == 200, tools.describe(r)
+        assert r.content == data, "own extension must return the original bytes"
+        assert r.headers.get("X-Cache") == "HIT"
+        assert "X-Progimage-Instance" not in r.headers
+        return
+    body = fetch_conversion(stack, tools, url, target)
+    check_derived_image(tools, body, target, (obj["width"], obj["height"]))
+
+
+def test_conversion_conditional_and_head(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.gradient(50, 40, seed=60)))
+    url = f"/images/{obj['id']}.webp"
+    fetch_conversion(stack, tools, url, "webp")
+    r = stack.get(url)
+    etag = r.headers["ETag"]
+    r304 = stack.get(url, headers={"If-None-Match": etag})
+    assert r304.status_code == 304, tools.describe(r304)
+    assert r304.content == b""
+    h = stack.head(url)
+    assert h.status_code == 200 and h.content == b"", tools.describe(h)
+    for k in ("Content-Type", "Content-Length", "ETag", "Cache-Control", "X-Content-Type-Options",
+              "Access-Control-Allow-Origin", "X-Cache"):
+        assert h.headers.get(k) == r.headers.get(k), k
+
+
+def test_head_on_cold_conversion(stack, tools):
+    """HEAD is answered like GET (the conversion is made; no body)."""
+    obj = stack.upload_ok(tools.png(tools.gradient(30, 20, seed=61)))
+    url = f"/images/{obj['id']}.gif"
+    h = stack.head(url, timeout=SLOW)
+    assert h.status_code == 200, tools.describe(h)
+    assert h.content == b""
+    assert h.headers.get("Content-Type") == "image/gif"
+    g = stack.get(url)
+    assert g.status_code == 200
+    check_derived_image(tools, g.content, "gif", (30, 20))
+
+
+@pytest.mark.parametrize("alias,canonical", [("jpeg", "jpg"), ("tif", "tiff")])
+@pytest.mark.parametrize("query", ["", "?download=1&x=y"])
+def test_extension_aliases_redirect(stack, tools, alias, canonical, query):
+    obj = stack.upload_ok(tools.png(tools.noise(10, 10, seed=62)))
+    r = stack.get(f"/images/{obj['id']}.{alias}{query}")
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == f"/images/{obj['id']}.{canonical}{query}"
+
+
+def test_alias_of_original_format_redirects(stack, tools):
+    data = tools.jpeg(tools.gradient(20, 20, seed=63))
+    obj = stack.upload_ok(data)
+    r = stack.get(f"/images/{obj['id']}.jpeg")
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == obj["url"]
+    assert stack.get(obj["url"]).content == data
+
+
+@pytest.mark.parametrize("ext", ["xyz", "jpe", "svg", "JPG", "heif", "png8"])
+def test_unknown_extension_404(stack, tools, ext):
+    obj = stack.upload_ok(tools.png(tools.noise(10, 10, seed=64)))
+    tools.json_error(stack.get(f"/images/{obj['id']}.{ext}"), 404, "not_found")
+
+
+@pytest.mark.parametrize("target", ["jpg", "bmp"])
+def test_alpha_composited_on_white(stack, tools, target):
+    im = Image.new("RGBA", (64, 64), (0, 0, 255, 255))  # opaque blue right half
+    im.paste((255, 0, 0, 0), (0, 0, 32, 64))  # left half: fully transparent *red*
+    obj = stack.upload_ok(tools.png(im))
+    body = fetch_conversion(stack, tools, f"/images/{obj['id']}.{target}", target)
+    out = check_derived_image(tools, body, target, (64, 64)).convert("RGB")
+    for x in range(2, 28, 5):
+        for y in range(2, 62, 6):
+            px = out.getpixel((x, y))
+            assert all(c > 245 for c in px), f"transparent region is {px} at {(x, y)}, expected white"
+    r, g, b = out.getpixel((50, 32))
+    assert b > 200 and r < 60 and g < 60, "opaque region changed"
+
+
+@pytest.mark.parametrize("target", ["gif", "webp", "tiff", "avif", "heic"])
+def test_alpha_kept_for_formats_with_alpha(stack, tools, target):
+    im = Image.new("RGBA", (32, 32), (0, 255, 0, 255))
+    im.paste((0, 0, 0, 0), (0, 0, 16, 32))
+    obj = stack.upload_ok(tools.png(im))
+    r = stack.get(f"/images/{obj['id']}.{target}", timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    out = check_derived_image(tools, r.content, target, (32, 32)).convert("RGBA")
+    assert out.getpixel((4, 16))[3] < 10, f"{target}: transparent pixel became opaque"
+    assert out.getpixel((28, 16))[3] > 245, f"{target}: opaque pixel became transparent"
+
+
+def test_format_side_limits(stack, tools):
+    """A 20000x1 PNG is a valid upload; WebP (16383), AVIF and HEIC (16384) cannot hold it."""
+    obj = stack.upload_ok(tools.png(Image.new("L", (20000, 1), 99)))
+    assert (obj["width"], obj["height"]) == (20000, 1)
+    for ext in ("webp", "avif", "heic"):
+        tools.json_error(stack.get(f"/images/{obj['id']}.{ext}", timeout=SLOW), 422, "image_too_large")
+    for ext in ("jpg", "gif"):
+        body = fetch_conversion(stack, tools, f"/images/{obj['id']}.{ext}", ext)
+        check_derived_image(tools, body, ext, (20000, 1))
+
+
+# --------------------------------------------------------------------------
+# Metadata stripping
+# --------------------------------------------------------------------------
+
+SECRETS = [b"SecretArtistName", b"TestCameraMake", b"XMPSECRETMARK"]
+
+
+def _exif_bytes():
+    ex = Image.Exif()
+    ex[0x0112] = 1
+    ex[0x010F] = SECRETS[1].decode()
+    ex[0x013B] = SECRETS[0].decode()
+    gps = ex.get_ifd(0x8825)
+    gps[1] = "N"
+    gps[2] = (51.0, 30.0, 12.0)
+    return ex.tobytes()
+
+
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>XMPSECRETMARK</rdf:RDF></x:xmpmeta>'
+
+
+@pytest.mark.parametrize("src_fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+def test_derived_images_carry_no_metadata(stack, tools, src_fmt):
+    im = tools.gradient(48, 32, seed=65)
+    params = {"exif": _exif_bytes()}
+    if src_fmt in ("JPEG", "WEBP"):
+        params["xmp"] = XMP
+    data = tools.encode(im, src_fmt, **params)
+    obj = stack.upload_ok(data)
+    for ext in EXTS:
+        if ext == obj["format"]:
+            continue
+        r = stack.get(f"/images/{obj['id']}.{ext}", timeout=SLOW)
+        assert r.status_code == 200, tools.describe(r)
+        for s in SECRETS:
+            assert s not in r.content, f"{ext} output of a {src_fmt} source still contains {s!r}"
+        check_derived_image(tools, r.content, ext, (48, 32))
+
+
+# --------------------------------------------------------------------------
+# EXIF orientation
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def orientation_refs(stack, tools, corpus):
+    """Upright references: the service's PNG of Landscape_1 / Portrait_1."""
+    refs = {}
+    for kind in ("Landscape", "Portrait"):
+        file = f"jpeg/exif-orientation/{kind}_1.jpg"
+        data = corpus.read(file)
+        obj = stack.upload_ok(data, f"{kind}_1.jpg", "image/jpeg")
+        r = stack.get(f"/images/{obj['id']}.png", timeout=SLOW)
+        assert r.status_code == 200, tools.describe(r)
+        svc = tools.decode(r.content)
+        local = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+        assert tools.mad(svc, local) < 10, f"reference {kind}_1 differs from Pillow's rendering"
+        refs[kind] = svc
+    return refs
+
+
+def test_exif_orientation(stack, tools, corpus, orientation_refs, exif_orientation_entry):
+    entry = corpus.require(exif_orientation_entry)
+    data = corpus.read(entry["file"])
+    name = entry["file"].rsplit("/", 1)[1]
+    obj = stack.upload_ok(data, name, "image/jpeg")
+    tools.check_image_object(obj, data=data, fmt="jpg", size=(entry["width"], entry["height"]))
+
+    body = fetch_conversion(stack, tools, f"/images/{obj['id']}.png", "png")
+    out = check_derived_image(tools, body, "png", (entry["width"], entry["height"]))
+    kind = "Landscape" if name.startswith("Landscape") else "Portrait"
+    diff = tools.mad(out, orientation_refs[kind])
+    assert diff < 10, f"{name} converted is not upright (mean abs diff {diff:.1f} vs {kind}_1)"
+    local = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
+    assert tools.mad(out, local) < 10, f"{name} differs from Pillow's exif_transpose rendering"
+
+    # Another output format of the same image: upright, no EXIF.
+    r = stack.get(f"/images/{obj['id']}.webp", timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    webp = check_derived_image(tools, r.content, "webp", (entry["width"], entry["height"]))
+    assert tools.mad(webp, orientation_refs[kind]) < 12

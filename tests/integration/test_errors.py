@@ -1,0 +1,276 @@
+"""Error answers: always JSON {"error": {"code", "message"}} with the contract's status."""
+
+import random
+
+import pytest
+import requests
+
+# Signatures the service supports (a random body must not start with one).
+SIGNATURES = [b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF", b"BM", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"]
+
+
+def _random_body(seed=1234, n=4096):
+    rnd = random.Random(seed)
+    while True:
+        data = rnd.randbytes(n)
+        if not any(data.startswith(s) for s in SIGNATURES) and data[4:8] != b"ftyp":
+            return data
+
+
+SVG = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+       b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+       b'<rect width="10" height="10" fill="red"/></svg>\n')
+PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+       b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+HTML = b"<!DOCTYPE html>\n<html><head><title>x</title></head><body><img src=x></body></html>\n"
+
+
+# --------------------------------------------------------------------------
+# Upload errors
+# --------------------------------------------------------------------------
+
+
+def _assert_nothing_stored(stack, before_newest, before_files):
+    assert stack.newest_id() == before_newest, "a rejected upload was stored"
+    assert stack.data_files_except_db() == before_files, "a rejected upload left files in the data dir"
+
+
+@pytest.mark.parametrize("ctype", ["image/png", "image/jpeg", "application/octet-stream"])
+def test_empty_body_400(stack, tools, ctype):
+    r = stack.post("/images", data=b"", headers={"Content-Type": ctype})
+    tools.json_error(r, 400, "empty_body")
+
+
+def test_empty_multipart_part_400(stack, tools):
+    r = stack.upload_multipart([("empty.png", b"", "image/png")])
+    tools.json_error(r, 400, "empty_body")
+
+
+@pytest.mark.parametrize(
+    "name,body,ctype",
+    [
+        ("random", _random_body(), "image/png"),
+        ("svg", SVG, "image/svg+xml"),
+        ("svg-as-png", SVG, "image/png"),
+        ("pdf", PDF, "image/png"),
+        ("html", HTML, "image/jpeg"),
+        ("text", b"hello world\n", "image/gif"),
+        ("ico", b"\x00\x00\x01\x00\x01\x00\x10\x10" + b"\x00" * 64, "image/x-icon"),
+    ],
+)
+def test_unsupported_media_type_415(stack, tools, name, body, ctype):
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(body, filename=f"x.{name}", content_type=ctype)
+    tools.json_error(r, 415, "unsupported_media_type")
+    _assert_nothing_stored(stack, *before)
+
+
+def test_unsupported_media_type_multipart(stack, tools):
+    r = stack.upload_multipart([("doc.pdf", PDF, "application/pdf")])
+    tools.json_error(r, 415, "unsupported_media_type")
+
+
+def _truncated_jpeg(tools):
+    data = tools.jpeg(tools.noise(256, 256, seed=30), quality=90)
+    return data[: len(data) // 2]
+
+
+def _truncated_png(tools):
+    data = tools.png(tools.noise(256, 256, seed=31))
+    return data[: len(data) // 2]
+
+
+def _bad_crc_png(tools):
+    data = bytearray(tools.png(tools.noise(32, 32, seed=32)))
+    # flip a byte inside the IDAT payload (its CRC no longer matches)
+    i = data.index(b"IDAT") + 20
+    data[i] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["jpeg-truncated", "png-truncated", "png-bad-crc", "gif-truncated"])
+def test_corrupt_image_422(stack, tools, kind):
+    if kind == "jpeg-truncated":
+        body, ctype = _truncated_jpeg(tools), "image/jpeg"
+    elif kind == "png-truncated":
+        body, ctype = _truncated_png(tools), "image/png"
+    elif kind == "png-bad-crc":
+        body, ctype = _bad_crc_png(tools), "image/png"
+    else:
+        gif = tools.encode(tools.noise(128, 128, seed=33).convert("P"), "GIF")
+        body, ctype = gif[: len(gif) // 2], "image/gif"
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(body, content_type=ctype)
+    tools.json_error(r, 422, "corrupt_image")
+    _assert_nothing_stored(stack, *before)
+
+
+def test_huge_png_header_is_image_too_large(stack, tools):
+    body = tools.huge_png_header(60000, 60000)
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(body, content_type="image/png", timeout=30)
+    tools.json_error(r, 422, "image_too_large")
+    _assert_nothing_stored(stack, *before)
+
+
+# --------------------------------------------------------------------------
+# Size limits (a separate stack with small limits)
+# --------------------------------------------------------------------------
+
+LIMIT = 200_000  # conftest.LIMITED_ENV["PROGIMAGE_MAX_UPLOAD_BYTES"]
+MAX_PIXELS = 1_000_000  # conftest.LIMITED_ENV["PROGIMAGE_MAX_PIXELS"]
+
+
+def test_limited_stack_env(limited_stack):
+    assert limited_stack.extra_env["PROGIMAGE_MAX_UPLOAD_BYTES"] == str(LIMIT)
+    assert limited_stack.extra_env["PROGIMAGE_MAX_PIXELS"] == str(MAX_PIXELS)
+
+
+def test_upload_over_limit_413_raw(limited_stack, tools):
+    body = tools.padded_png(300_000)
+    r = limited_stack.upload(body, content_type="image/png")
+    tools.json_error(r, 413, "payload_too_large")
+
+
+def test_upload_over_limit_413_multipart(limited_stack, tools):
+    body = tools.padded_png(300_000)
+    r = limited_stack.upload_multipart([("big.png", body, "image/png")])
+    tools.json_error(r, 413, "payload_too_large")
+
+
+def test_upload_one_byte_over_limit_413(limited_stack, tools):
+    r = limited_stack.upload(tools.padded_png(LIMIT + 1), content_type="image/png")
+    tools.json_error(r, 413, "payload_too_large")
+
+
+def test_upload_exactly_at_limit_accepted_raw(limited_stack, tools):
+    body = tools.padded_png(LIMIT)
+    r = limited_stack.upload(body, content_type="image/png")
+    assert r.status_code == 201, tools.describe(r)
+    assert r.json()["bytes"] == LIMIT
+
+
+def test_multipart_overhead_does_not_count(limited_stack, tools):
+    """An image of exactly the limit in a multipart body (which is then larger) is accepted."""
+    body = tools.padded_png(LIMIT, seed=1)
+    r = limited_stack.upload_multipart([("exact.png", body, "image/png")])
+    assert r.status_code == 201, tools.describe(r)
+    assert r.json()["bytes"] == LIMIT
+    assert len(r.request.body) > LIMIT
+
+
+def test_far_over_limit_refused_by_nginx_as_json_413(limited_stack, tools):
+    body = tools.padded_png(5_000_000)
+    try:
+        r = limited_stack.upload(body, content_type="image/png", timeout=60)
+    except requests.ConnectionError as e:  # pragma: no cover - depends on nginx lingering_close
+        pytest.fail(f"connection dropped instead of a JSON 413: {e}")
+    tools.json_error(r, 413, "payload_too_large")
+
+
+def test_far_over_limit_multipart_413(limited_stack, tools):
+    body = tools.padded_png(5_000_000, seed=2)
+    try:
+        r = limited_stack.upload_multipart([("huge.png", body, "image/png")], timeout=60)
+    except requests.ConnectionError as e:  # pragma: no cover
+        pytest.fail(f"connection dropped instead of a JSON 413: {e}")
+    tools.json_error(r, 413, "payload_too_large")
+
+
+def test_max_pixels_boundary(limited_stack, tools):
+    from PIL import Image
+
+    ok = tools.png(Image.new("L", (1000, 1000), 128))
+    r = limited_stack.upload(ok, content_type="image/png")
+    assert r.status_code == 201, tools.describe(r)
+    too_many = tools.png(Image.new("L", (1001, 1000), 128))
+    r = limited_stack.upload(too_many, content_type="image/png")
+    tools.json_error(r, 422, "image_too_large")
+
+
+def test_max_pixels_is_pixels_not_side(limited_stack, tools):
+    from PIL import Image
+
+    r = limited_stack.upload(tools.png(Image.new("L", (20000, 1), 7)), content_type="image/png")
+    assert r.status_code == 201, tools.describe(r)
+    assert (r.json()["width"], r.json()["height"]) == (20000, 1)
+
+
+# --------------------------------------------------------------------------
+# Paths, ids and methods
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/nope", "/", "/imagesx", "/images/a/b/c/d/e/f/g/h/i/j/k.png"])
+def test_unknown_path_404(stack, tools, path):
+    tools.json_error(stack.get(path), 404)
+
+
+def test_unknown_path_404_code(stack, tools):
+    tools.json_error(stack.get("/nope"), 404, "not_found")
+
+
+def test_unknown_well_formed_id_404(stack, tools):
+    iid = tools.random_id(22)
+    for path in (f"/images/{iid}", f"/images/{iid}.png", f"/images/{iid}.webp", f"/images/{iid}/flip:h.png"):
+        tools.json_error(stack.get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/images/bad!id.png",
+        "/images/bad!id",
+        "/images/short.png",  # fewer than 16 characters
+        "/images/" + "a" * 65 + ".png",  # more than 64
+        "/images/aaaaaaaaaaaaaaaa.png.png",
+    ],
+)
+def test_malformed_id_404(stack, tools, path):
+    tools.json_error(stack.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/images/..%2F..%2F..%2F..%2Fetc%2Fpasswd", "/images/abc%2F..%2F..%2Fetc.png", "/images/%2e%2e/%2e%2e/etc/passwd"],
+)
+def test_path_traversal_is_json_4xx(stack, tools, path):
+    r = stack.get(path)
+    tools.json_error(r, {400, 404})
+    assert b"root:" not in r.content
+
+
+def test_unknown_extension_404_for_existing_image(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=40)))
+    for ext in ("xyz", "svg", "PNG", "exe", ""):
+        path = f"/images/{obj['id']}.{ext}"
+        tools.json_error(stack.get(path), 404)
+
+
+def test_delete_on_original_url_405(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=41)))
+    r = stack.delete(obj["url"])
+    tools.json_error(r, 405, "method_not_allowed")
+    allow = r.headers.get("Allow", "")
+    assert "GET" in allow.upper(), tools.describe(r)
+    assert "DELETE" not in allow.upper(), tools.describe(r)
+    # still there
+    assert stack.get(obj["url"]).status_code == 200
+
+
+def test_put_on_images_405(stack, tools):
+    r = stack.request("PUT", "/images", data=b"x", headers={"Content-Type": "image/png"})
+    tools.json_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Allow"), tools.describe(r)
+
+
+def test_post_on_health_is_json_4xx(stack, tools):
+    r = stack.post("/health/api", data=b"{}", headers={"Content-Type": "application/json"})
+    tools.json_error(r, range(400, 500))
+
+
+def test_post_on_metadata_url_405(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=42)))
+    r = stack.post(f"/images/{obj['id']}", data=b"x", headers={"Content-Type": "image/png"})
+    tools.json_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Allow"), tools.describe(r)

@@ -1,0 +1,41 @@
+"""GET /health/{type}: one answer per instance type, from that instance."""
+
+import time
+
+import pytest
+
+INSTANCE_TYPES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+
+
+@pytest.mark.parametrize("itype", INSTANCE_TYPES)
+def test_health_each_type(stack, tools, itype):
+    r = stack.health(itype)
+    assert r.status_code == 200, tools.describe(r)
+    assert r.headers.get("Content-Type", "").split(";")[0].strip() == "application/json", tools.describe(r)
+    assert r.headers.get("X-Progimage-Instance") == itype, tools.describe(r)
+    body = r.json()
+    assert body.get("instance") == itype, body
+    assert body.get("status") == "ok", body
+    assert type(body.get("pid")) is int and body["pid"] > 1, body
+    up = body.get("uptime_s")
+    assert isinstance(up, (int, float)) and not isinstance(up, bool) and up >= 0, body
+
+
+def test_health_pids_are_distinct_processes(stack):
+    """One process per role: every type answers with its own pid."""
+    pids = {t: stack.health(t).json()["pid"] for t in INSTANCE_TYPES}
+    assert len(set(pids.values())) == len(INSTANCE_TYPES), pids
+
+
+def test_health_uptime_grows(stack):
+    a = stack.health("convert").json()
+    time.sleep(0.3)
+    b = stack.health("convert").json()
+    if a["pid"] == b["pid"]:
+        assert b["uptime_s"] >= a["uptime_s"], (a, b)
+
+
+@pytest.mark.parametrize("path", ["/health/nope", "/health/API", "/health/", "/health/api/extra"])
+def test_health_unknown_type_404(stack, tools, path):
+    r = stack.get(path)
+    tools.json_error(r, 404, "not_found")

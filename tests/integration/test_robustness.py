@@ -1,0 +1,106 @@
+"""Concurrency and instance supervision."""
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+SLOW = 300
+
+
+def test_concurrent_cold_requests(stack, tools):
+    # One larger image for the shared cold URL, four small ones for 20 distinct cold URLs.
+    hot = stack.upload_ok(tools.png(tools.gradient(1200, 900, seed=70)), "hot.png")
+    hot_url = f"/images/{hot['id']}.webp"
+    distinct = []
+    for i in range(4):
+        obj = stack.upload_ok(tools.png(tools.gradient(240, 180, seed=71 + i)), f"cold{i}.png")
+        distinct += [f"/images/{obj['id']}.{ext}" for ext in ("jpg", "webp", "gif", "bmp", "tiff")]
+    assert len(distinct) == 20
+    urls = [hot_url] * 20 + distinct
+    barrier = threading.Barrier(len(urls))
+
+    def fetch(url):
+        with requests.Session() as s:
+            barrier.wait(timeout=60)
+            try:
+                r = s.get(stack.url(url), timeout=SLOW, allow_redirects=False)
+            except requests.RequestException as e:
+                return url, None, repr(e), {}
+            return url, r.status_code, r.content, dict(r.headers)
+
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        results = list(pool.map(fetch, urls))
+
+    bad = [(u, st, body[:200] if isinstance(body, bytes) else body) for u, st, body, _ in results if st != 200]
+    assert not bad, f"{len(bad)} of {len(urls)} concurrent requests failed: {bad[:5]}"
+    hot_bodies = {body for u, _, body, _ in results if u == hot_url}
+    assert len(hot_bodies) == 1, f"concurrent requests for one cold URL got {len(hot_bodies)} different bodies"
+    for u, _, body, headers in results:
+        ext = u.rsplit(".", 1)[1]
+        assert headers.get("Content-Type") == tools.CONTENT_TYPES[ext], (u, headers)
+        assert headers.get("X-Cache") in ("HIT", "MISS"), (u, headers)
+    im = tools.decode(next(iter(hot_bodies)))
+    assert im.size == (1200, 900) and im.format == "WEBP"
+    # afterwards every one of them is a HIT with the same bytes
+    after = stack.get(hot_url)
+    assert after.headers.get("X-Cache") == "HIT" and after.content in hot_bodies
+
+
+def test_concurrent_uploads_get_distinct_ids(stack, tools):
+    data = [tools.png(tools.noise(16, 16, seed=90 + i)) for i in range(16)]
+    barrier = threading.Barrier(len(data))
+
+    def up(d):
+        with requests.Session() as s:
+            barrier.wait(timeout=60)
+            r = s.post(stack.url("/images"), data=d, headers={"Content-Type": "image/png"}, timeout=SLOW)
+            return r.status_code, r.json() if r.status_code == 201 else r.content
+
+    with ThreadPoolExecutor(max_workers=len(data)) as pool:
+        results = list(pool.map(up, data))
+    assert all(st == 201 for st, _ in results), results
+    objs = [o for _, o in results]
+    assert len({o["id"] for o in objs}) == len(data)
+    for o, d in zip(objs, data):
+        assert o["sha256"] == tools.sha256(d)
+        assert stack.get(o["url"]).content == d
+
+
+def test_killed_instance_is_restarted(stack, tools):
+    before = {t: stack.health(t).json()["pid"] for t in ("api", "convert", "resize")}
+    pid = before["resize"]
+    assert stack.owns_pid(pid), f"/health/resize reports pid {pid}, which is not a process of this stack"
+    os.kill(pid, signal.SIGKILL)
+
+    # the other types are not disturbed, right away
+    for t in ("api", "convert"):
+        r = stack.health(t)
+        assert r.status_code == 200, tools.describe(r)
+        assert r.json()["pid"] == before[t], f"{t} was restarted too"
+
+    deadline = time.monotonic() + 5.0
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = stack.get("/health/resize", timeout=2)
+        except requests.RequestException as e:
+            last = e
+        else:
+            if last.status_code == 200 and last.json().get("pid") != pid:
+                break
+            if last.status_code != 200:
+                tools.json_error(last, range(500, 600))  # while down: a JSON 502/503
+        time.sleep(0.1)
+    else:
+        detail = tools.describe(last) if isinstance(last, requests.Response) else repr(last)
+        raise AssertionError(f"resize not serving again with a new pid within 5 s: {detail}")
+    new = last.json()
+    assert new["instance"] == "resize" and new["pid"] != pid
+    assert stack.owns_pid(new["pid"])
+    # and the api still works
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=99)))
+    assert stack.get(f"/images/{obj['id']}").status_code == 200

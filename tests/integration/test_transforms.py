@@ -1,0 +1,602 @@
+"""GET /images/{id}/{op}[/{op}...].{ext}: transforms, canonical URLs, routing by last op."""
+
+import io
+
+import pytest
+from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
+
+pytestmark = pytest.mark.transforms
+
+SLOW = 300
+RED, GREEN, BLUE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quad(stack, tools):
+    """A 200x100 PNG: TL red, TR green, BL blue, BR yellow (shared, read-only)."""
+    return stack.upload_ok(tools.png(tools.quadrants(200, 100)), "quad.png")
+
+
+@pytest.fixture(scope="module")
+def noise_img(tools):
+    return tools.noise(37, 23, seed=123)
+
+
+@pytest.fixture(scope="module")
+def noise(stack, tools, noise_img):
+    """A 37x23 RGB noise PNG for exact pixel comparisons."""
+    return stack.upload_ok(tools.png(noise_img), "noise.png")
+
+
+def fresh(stack, tools, kind="quad"):
+    """A new upload, so that its transform URLs are guaranteed cold."""
+    if kind == "quad":
+        return stack.upload_ok(tools.png(tools.quadrants(200, 100)))
+    return stack.upload_ok(tools.png(tools.noise(37, 23, seed=123)))
+
+
+def tpath(obj, ops, ext="png"):
+    return f"/images/{obj['id']}/{ops}.{ext}"
+
+
+def get_image(stack, tools, obj, ops, ext="png", *, role=None):
+    """GET a transform (first request), assert 200 + image headers, then a HIT with the
+    same bytes. Returns the decoded image."""
+    path = tpath(obj, ops, ext)
+    r1 = stack.get(path, timeout=SLOW)
+    assert r1.status_code == 200, tools.describe(r1)
+    assert r1.headers.get("Content-Type") == tools.CONTENT_TYPES[ext], tools.describe(r1)
+    assert r1.headers.get("Cache-Control") == tools.CACHE_CONTROL, tools.describe(r1)
+    assert r1.headers.get("X-Content-Type-Options") == "nosniff", tools.describe(r1)
+    assert r1.headers.get("Access-Control-Allow-Origin") == "*", tools.describe(r1)
+    assert r1.headers.get("ETag"), tools.describe(r1)
+    assert r1.headers.get("Content-Length") == str(len(r1.content))
+    if r1.headers.get("X-Cache") == "MISS":
+        if role is not None:
+            assert r1.headers.get("X-Progimage-Instance") == role, tools.describe(r1)
+        else:
+            assert r1.headers.get("X-Progimage-Instance") in tools.INSTANCE_TYPES, tools.describe(r1)
+    else:
+        assert r1.headers.get("X-Cache") == "HIT", tools.describe(r1)
+        assert "X-Progimage-Instance" not in r1.headers, tools.describe(r1)
+    r2 = stack.get(path, timeout=SLOW)
+    assert r2.status_code == 200, tools.describe(r2)
+    assert r2.headers.get("X-Cache") == "HIT", tools.describe(r2)
+    assert "X-Progimage-Instance" not in r2.headers, tools.describe(r2)
+    assert r2.content == r1.content
+    im = tools.decode(r1.content)
+    assert im.format == tools.PIL_FORMATS[ext], im.format
+    assert tools.frame_count(im) == 1
+    assert not tools.metadata_problems(im, ext), tools.metadata_problems(im, ext)
+    return im
+
+
+def color_near(px, expected, tol=40):
+    return all(abs(a - b) <= tol for a, b in zip(px[:3], expected))
+
+
+def assert_color(im, xy, expected, tol=40):
+    px = im.convert("RGB").getpixel(xy)
+    assert color_near(px, expected, tol), f"pixel {xy} is {px}, expected about {expected}"
+
+
+def bad_op(stack, tools, obj, ops, ext="png"):
+    r = stack.get(tpath(obj, ops, ext))
+    return tools.json_error(r, 400, "bad_operation")
+
+
+# --------------------------------------------------------------------------
+# resize
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "op,size",
+    [
+        ("resize:100x", (100, 50)),
+        ("resize:x25", (50, 25)),
+        ("resize:50x50", (50, 25)),  # fit inside
+        ("resize:400x400", (400, 200)),  # enlarged
+        ("resize:30x", (30, 15)),
+        ("resize:x1", (2, 1)),
+        ("resize:1x", (1, 1)),  # round(0.5) would be 0: at least 1
+        ("resize:1x1", (1, 1)),
+        ("resize:50x50,fill", (50, 50)),
+        ("resize:120x30,fill", (120, 30)),
+        ("resize:50x80,force", (50, 80)),
+        ("resize:7x300,force", (7, 300)),
+    ],
+)
+def test_resize_sizes(stack, tools, quad, op, size):
+    im = get_image(stack, tools, quad, op)
+    assert im.size == size
+
+
+@pytest.mark.parametrize("op,size", [("resize:10x", (10, 6)), ("resize:x10", (16, 10)), ("resize:20x20", (20, 12)),
+                                     ("resize:100x", (100, 62))])
+def test_resize_rounding(stack, tools, noise, op, size):
+    # 37x23: 10/37*23 = 6.22 -> 6; 10/23*37 = 16.09 -> 16; 20/37*23 = 12.43 -> 12; 100/37*23 = 62.16 -> 62
+    im = get_image(stack, tools, noise, op)
+    assert im.size == size
+
+
+def test_resize_keeps_content(stack, tools, quad):
+    im = get_image(stack, tools, quad, "resize:100x").convert("RGB")
+    assert_color(im, (20, 10), RED)
+    assert_color(im, (80, 10), GREEN)
+    assert_color(im, (20, 40), BLUE)
+    assert_color(im, (80, 40), YELLOW)
+
+
+def test_resize_fill_center_crops(stack, tools, quad):
+    # 200x100 covering 50x50: scale 0.5 -> 100x50, center crop x 25..75
+    im = get_image(stack, tools, quad, "resize:50x50,fill").convert("RGB")
+    assert im.size == (50, 50)
+    assert_color(im, (10, 10), RED)
+    assert_color(im, (40, 10), GREEN)
+    assert_color(im, (10, 40), BLUE)
+    assert_color(im, (40, 40), YELLOW)
+
+
+def test_resize_fill_tall(stack, tools, quad):
+    # 200x100 covering 20x100: scale 1 -> center crop x 90..110: left half red, right half green
+    im = get_image(stack, tools, quad, "resize:20x100,fill").convert("RGB")
+    assert im.size == (20, 100)
+    assert_color(im, (3, 20), RED)
+    assert_color(im, (17, 20), GREEN)
+    assert_color(im, (3, 80), BLUE)
+    assert_color(im, (17, 80), YELLOW)
+
+
+def test_resize_force_distorts(stack, tools, quad):
+    im = get_image(stack, tools, quad, "resize:100x200,force").convert("RGB")
+    assert im.size == (100, 200)
+    assert_color(im, (20, 40), RED)
+    assert_color(im, (80, 160), YELLOW)
+
+
+@pytest.mark.parametrize(
+    "ops",
+    ["resize:x", "resize:0x10", "resize:10x0", "resize:x0", "resize:10x10,bogus", "resize:abcx10",
+     "resize:10", "resize", "resize:10x10,fill,force", "resize:-5x10", "resize:1.5x10"],
+)
+def test_resize_bad_arguments(stack, tools, quad, ops):
+    err = bad_op(stack, tools, quad, ops)
+    assert "resize" in err["message"], err
+
+
+# --------------------------------------------------------------------------
+# crop
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "op,size,color",
+    [
+        ("crop:0,0,100,50", (100, 50), RED),
+        ("crop:100,0,100,50", (100, 50), GREEN),
+        ("crop:0,50,100,50", (100, 50), BLUE),
+        ("crop:100,50,100,50", (100, 50), YELLOW),
+        ("crop:150,75,100,100", (50, 25), YELLOW),  # intersected with the image
+        ("crop:10,10,1,1", (1, 1), RED),
+    ],
+)
+def test_crop_quadrants(stack, tools, quad, op, size, color):
+    im = get_image(stack, tools, quad, op).convert("RGB")
+    assert im.size == size
+    colors = im.getcolors(maxcolors=4)
+    assert colors == [(size[0] * size[1], color)], f"crop {op} has colors {colors}, expected only {color}"
+
+
+def test_crop_exact_pixels(stack, tools, noise, noise_img):
+    im = get_image(stack, tools, noise, "crop:5,3,20,10")
+    assert tools.same_pixels(im, noise_img.crop((5, 3, 25, 13)))
+    im = get_image(stack, tools, noise, "crop:30,20,100,100")
+    assert tools.same_pixels(im, noise_img.crop((30, 20, 37, 23)))
+
+
+@pytest.mark.parametrize("ops", ["crop:300,300,10,10", "crop:200,0,10,10", "crop:0,100,5,5", "crop:0,0,0,10",
+                                 "crop:1,2,3", "crop:a,b,c,d", "crop:1,2,3,4,5", "crop"])
+def test_crop_bad(stack, tools, quad, ops):
+    err = bad_op(stack, tools, quad, ops)
+    assert "crop" in err["message"], err
+
+
+# --------------------------------------------------------------------------
+# rotate / flip
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "op,transpose",
+    [
+        ("rotate:90", Image.Transpose.ROTATE_270),  # Pillow's ROTATE_* are counter-clockwise
+        ("rotate:180", Image.Transpose.ROTATE_180),
+        ("rotate:270", Image.Transpose.ROTATE_90),
+        ("flip:h", Image.Transpose.FLIP_LEFT_RIGHT),
+        ("flip:v", Image.Transpose.FLIP_TOP_BOTTOM),
+        ("flip:hv", Image.Transpose.ROTATE_180),
+    ],
+)
+def test_rotate_flip_exact(stack, tools, noise, noise_img, op, transpose):
+    im = get_image(stack, tools, noise, op)
+    expected = noise_img.transpose(transpose)
+    assert im.size == expected.size
+    assert tools.same_pixels(im, expected), f"{op} is not the exact pixel transform"
+
+
+def test_rotate_0_is_identity(stack, tools, noise, noise_img):
+    assert tools.same_pixels(get_image(stack, tools, noise, "rotate:0"), noise_img)
+
+
+def test_rotate_90_is_clockwise(stack, tools, quad):
+    im = get_image(stack, tools, quad, "rotate:90").convert("RGB")
+    assert im.size == (100, 200)
+    # clockwise: the top-left (red) goes to the top-right, bottom-left (blue) to top-left
+    assert_color(im, (20, 20), BLUE, 0)
+    assert_color(im, (80, 20), RED, 0)
+    assert_color(im, (20, 180), YELLOW, 0)
+    assert_color(im, (80, 180), GREEN, 0)
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg"])
+def test_rotate_45_bounding_box(stack, tools, quad, ext):
+    im = get_image(stack, tools, quad, "rotate:45", ext)
+    # 200*cos45 + 100*sin45 = 212.13 on both sides
+    assert all(211 <= s <= 214 for s in im.size), im.size
+    assert abs(im.size[0] - im.size[1]) <= 1, im.size
+    corner = im.convert("RGBA").getpixel((1, 1))
+    if ext == "png":
+        assert corner[3] == 0, f"rotate background should be transparent in PNG, got {corner}"
+    else:
+        assert all(c > 245 for c in corner[:3]), f"rotate background should be white in JPEG, got {corner}"
+    # the centre is still opaque image content
+    center = im.convert("RGBA").getpixel((im.size[0] // 2 + 20, im.size[1] // 2))
+    assert center[3] > 200, center
+
+
+@pytest.mark.parametrize("op", ["rotate:30", "rotate:1", "rotate:359"])
+def test_rotate_arbitrary_bbox(stack, tools, noise, op):
+    import math
+
+    deg = int(op.split(":")[1])
+    a = math.radians(deg)
+    w = 37 * abs(math.cos(a)) + 23 * abs(math.sin(a))
+    h = 37 * abs(math.sin(a)) + 23 * abs(math.cos(a))
+    im = get_image(stack, tools, noise, op)
+    assert abs(im.size[0] - w) <= 2 and abs(im.size[1] - h) <= 2, (im.size, (w, h))
+
+
+@pytest.mark.parametrize("ops", ["rotate:abc", "rotate:1.5", "rotate:", "rotate", "flip:x", "flip:", "flip",
+                                 "flip:hh", "flip:hvh"])
+def test_rotate_flip_bad(stack, tools, quad, ops):
+    err = bad_op(stack, tools, quad, ops)
+    assert ops.split(":")[0] in err["message"], err
+
+
+# --------------------------------------------------------------------------
+# grayscale / blur / sharpen
+# --------------------------------------------------------------------------
+
+
+def test_grayscale(stack, tools, quad):
+    im = get_image(stack, tools, quad, "grayscale").convert("RGB")
+    assert im.size == (200, 100)
+    r, g, b = im.split()
+    assert r.tobytes() == g.tobytes() == b.tobytes(), "grayscale output has colour (R, G, B differ)"
+    lum = {name: im.getpixel(xy)[0] for name, xy in
+           (("red", (50, 25)), ("green", (150, 25)), ("blue", (50, 75)), ("yellow", (150, 75)))}
+    assert 40 <= lum["red"] <= 100, lum
+    assert 130 <= lum["green"] <= 200, lum
+    assert 5 <= lum["blue"] <= 45, lum
+    assert lum["yellow"] > lum["green"] > lum["red"] > lum["blue"], lum
+
+
+@pytest.mark.parametrize("ops", ["grayscale:1", "grayscale:"])
+def test_grayscale_bad(stack, tools, quad, ops):
+    bad_op(stack, tools, quad, ops)
+
+
+@pytest.fixture(scope="module")
+def noisy_big(stack, tools):
+    img = tools.noise(64, 48, "L", seed=5).convert("RGB")
+    return stack.upload_ok(tools.png(img)), img
+
+
+def test_blur_smooths(stack, tools, noisy_big):
+    obj, src = noisy_big
+    im = get_image(stack, tools, obj, "blur:3").convert("RGB")
+    assert im.size == src.size
+    sd_src = ImageStat.Stat(src.convert("L")).stddev[0]
+    sd_out = ImageStat.Stat(im.convert("L")).stddev[0]
+    assert sd_out < 0.5 * sd_src, f"blur:3 did not smooth (stddev {sd_src:.1f} -> {sd_out:.1f})"
+
+
+def test_blur_stronger_is_smoother(stack, tools, noisy_big):
+    obj, _ = noisy_big
+    a = ImageStat.Stat(get_image(stack, tools, obj, "blur:0.5").convert("L")).stddev[0]
+    b = ImageStat.Stat(get_image(stack, tools, obj, "blur:6").convert("L")).stddev[0]
+    assert b < a, (a, b)
+
+
+@pytest.mark.parametrize("op", ["blur:0.1", "blur:50", "blur:2.5", "sharpen:1", "sharpen:100", "sharpen:50"])
+def test_blur_sharpen_keep_size(stack, tools, quad, op):
+    assert get_image(stack, tools, quad, op).size == (200, 100)
+
+
+def test_sharpen_increases_edge_contrast(stack, tools):
+    soft = tools.quadrants(80, 40).filter(ImageFilter.GaussianBlur(2))
+    obj = stack.upload_ok(tools.png(soft))
+    out = get_image(stack, tools, obj, "sharpen:100").convert("RGB")
+    assert out.size == soft.size
+    diff = max(hi for _lo, hi in ImageChops.difference(out, soft).getextrema())
+    assert diff >= 5, f"sharpen:100 changed no pixel by 5 or more (max {diff})"
+    # the contrast across the red/green edge grows
+    def edge_contrast(im):
+        row = [im.getpixel((x, 10)) for x in range(34, 46)]
+        return max(p[0] for p in row) - min(p[0] for p in row)
+    assert edge_contrast(out) >= edge_contrast(soft), (edge_contrast(out), edge_contrast(soft))
+
+
+@pytest.mark.parametrize("ops", ["blur:0", "blur:0.05", "blur:51", "blur:50.5", "blur:abc", "blur:-1", "blur",
+                                 "sharpen:0", "sharpen:101", "sharpen:abc", "sharpen"])
+def test_blur_sharpen_bad(stack, tools, quad, ops):
+    err = bad_op(stack, tools, quad, ops)
+    assert ops.split(":")[0] in err["message"], err
+
+
+# --------------------------------------------------------------------------
+# quality
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ext", ["jpg", "webp", "avif", "heic"])
+def test_quality_accepted(stack, tools, ext):
+    obj = stack.upload_ok(tools.png(tools.gradient(96, 64, seed=8)))
+    im = get_image(stack, tools, obj, "quality:50", ext, role="convert")
+    assert im.size == (96, 64)
+
+
+def test_quality_changes_jpeg_size(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.noise(128, 128, seed=9)))
+    lo = stack.get(tpath(obj, "quality:10", "jpg"))
+    hi = stack.get(tpath(obj, "quality:95", "jpg"))
+    assert lo.status_code == hi.status_code == 200, (tools.describe(lo), tools.describe(hi))
+    assert len(lo.content) < len(hi.content), (len(lo.content), len(hi.content))
+
+
+@pytest.mark.parametrize("ext", ["png", "gif", "bmp", "tiff"])
+def test_quality_on_lossless_format_400(stack, tools, quad, ext):
+    err = bad_op(stack, tools, quad, "quality:50", ext)
+    assert "quality" in err["message"], err
+
+
+@pytest.mark.parametrize("ops", ["quality:0", "quality:101", "quality:abc", "quality:50/quality:60", "quality"])
+def test_quality_bad(stack, tools, quad, ops):
+    bad_op(stack, tools, quad, ops, "jpg")
+
+
+def test_quality_not_last(stack, tools, quad):
+    """`quality` belongs last: another position is non-canonical (301) or refused (400)."""
+    r = stack.get(tpath(quad, "quality:50/resize:50x", "jpg"))
+    if r.status_code == 301:
+        assert stack.location(r) == tpath(quad, "resize:50x/quality:50", "jpg")
+    else:
+        tools.json_error(r, 400, "bad_operation")
+
+
+# --------------------------------------------------------------------------
+# Canonical form, limits, errors
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "given,canonical",
+    [
+        ("resize:0200x", "resize:200x"),
+        ("resize:x050", "resize:x50"),
+        ("resize:+20x10", "resize:20x10"),
+        ("blur:2.50", "blur:2.5"),
+        ("blur:3.0", "blur:3"),
+        ("blur:03", "blur:3"),
+        ("rotate:-90", "rotate:270"),
+        ("rotate:+90", "rotate:90"),
+        ("rotate:090", "rotate:90"),
+        ("crop:00,0,10,10", "crop:0,0,10,10"),
+        ("sharpen:010", "sharpen:10"),
+        ("resize:10x/quality:080", "resize:10x/quality:80"),
+    ],
+)
+def test_non_canonical_redirects(stack, tools, quad, given, canonical):
+    r = stack.get(tpath(quad, given, "jpg") + "?v=1&w=2")
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == tpath(quad, canonical, "jpg") + "?v=1&w=2"
+
+
+def test_flip_vh_spelling(stack, tools, quad):
+    """`flip:vh` is not in the table: either a non-canonical spelling of `flip:hv` (301) or
+    a bad argument (400); never served as is."""
+    r = stack.get(tpath(quad, "flip:vh"))
+    if r.status_code == 301:
+        assert stack.location(r) == tpath(quad, "flip:hv")
+    else:
+        tools.json_error(r, 400, "bad_operation")
+
+
+def test_transform_extension_alias_redirects(stack, tools, quad):
+    r = stack.get(tpath(quad, "flip:h", "jpeg") + "?a=b")
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == tpath(quad, "flip:h", "jpg") + "?a=b"
+    r = stack.get(tpath(quad, "flip:h", "tif"))
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == tpath(quad, "flip:h", "tiff")
+
+
+def test_transform_unknown_extension_404(stack, tools, quad):
+    tools.json_error(stack.get(tpath(quad, "flip:h", "xyz")), 404, "not_found")
+
+
+@pytest.mark.parametrize("op", ["frobnicate", "frobnicate:1", "crop2:1,1,1,1", "resize_:10x"])
+def test_unknown_op_400(stack, tools, quad, op):
+    err = bad_op(stack, tools, quad, op)
+    name = op.split(":")[0].strip()
+    assert name in err["message"], f"the message should name the op {name!r}: {err}"
+
+
+def test_nine_operations_400(stack, tools, quad):
+    bad_op(stack, tools, quad, "/".join(["flip:h"] * 9))
+    bad_op(stack, tools, quad, "/".join(["flip:h", "flip:v"] * 4 + ["grayscale"]))
+
+
+def test_eight_operations_ok(stack, tools, noise, noise_img):
+    im = get_image(stack, tools, noise, "/".join(["flip:h", "flip:v"] * 4))
+    assert tools.same_pixels(im, noise_img)
+
+
+def test_eight_ops_plus_quality(stack, tools, noise):
+    """Whether `quality` counts towards the 8 operations is not spelled out: 200 or a
+    clean 400 bad_operation, never anything else."""
+    r = stack.get(tpath(noise, "/".join(["flip:h", "flip:v"] * 4) + "/quality:80", "jpg"))
+    assert r.status_code in (200, 400), tools.describe(r)
+    if r.status_code == 400:
+        tools.json_error(r, 400, "bad_operation")
+
+
+@pytest.mark.parametrize("ops", ["resize:8193x", "resize:x8193", "resize:100x9000,force", "resize:9000x10,fill",
+                                 "resize:100x/resize:x8193"])
+def test_output_side_over_limit_422(stack, tools, quad, ops):
+    tools.json_error(stack.get(tpath(quad, ops), timeout=SLOW), 422, "image_too_large")
+
+
+def test_output_side_limit_is_configurable(limited_stack, tools):
+    """PROGIMAGE_MAX_OUTPUT_SIDE=1000 on the limited stack."""
+    obj = limited_stack.upload_ok(tools.png(tools.quadrants(200, 100)))
+    r = limited_stack.get(tpath(obj, "resize:1000x"), timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    assert tools.decode(r.content).size == (1000, 500)
+    tools.json_error(limited_stack.get(tpath(obj, "resize:1001x")), 422, "image_too_large")
+    tools.json_error(limited_stack.get(tpath(obj, "resize:10x1001,force")), 422, "image_too_large")
+
+
+def test_transform_of_unknown_id_404(stack, tools):
+    tools.json_error(stack.get(f"/images/{tools.random_id(18)}/resize:10x.png"), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["DELETE", "POST", "PUT"])
+def test_transform_wrong_method_405(stack, tools, quad, method):
+    r = stack.request(method, tpath(quad, "flip:h"), data=b"")
+    tools.json_error(r, 405, "method_not_allowed")
+    assert "GET" in r.headers.get("Allow", "").upper(), tools.describe(r)
+
+
+# --------------------------------------------------------------------------
+# Routing: X-Progimage-Instance is the last pixel operation's role
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ops,ext,role",
+    [
+        ("resize:50x", "png", "resize"),
+        ("crop:0,0,10,10", "png", "crop"),
+        ("rotate:90", "png", "rotate"),
+        ("flip:v", "png", "flip"),
+        ("grayscale", "png", "grayscale"),
+        ("blur:1", "png", "blur"),
+        ("sharpen:5", "png", "sharpen"),
+        ("crop:0,0,100,100/resize:20x", "webp", "resize"),
+        ("resize:100x/crop:0,0,10,10", "webp", "crop"),
+        ("grayscale/rotate:90/quality:70", "jpg", "rotate"),
+        ("rotate:90/grayscale/quality:70", "webp", "grayscale"),
+        ("quality:70", "jpg", "convert"),
+        ("quality:70", "webp", "convert"),
+    ],
+)
+def test_instance_is_last_pixel_op(stack, tools, ops, ext, role):
+    obj = fresh(stack, tools)
+    path = tpath(obj, ops, ext)
+    r = stack.get(path, timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    assert r.headers.get("X-Cache") == "MISS", tools.describe(r)
+    assert r.headers.get("X-Progimage-Instance") == role, tools.describe(r)
+    r2 = stack.get(path)
+    assert r2.status_code == 200 and r2.headers.get("X-Cache") == "HIT", tools.describe(r2)
+    assert "X-Progimage-Instance" not in r2.headers
+    assert r2.content == r.content
+
+
+def test_transform_head_and_304(stack, tools):
+    obj = fresh(stack, tools)
+    path = tpath(obj, "resize:40x", "webp")
+    h = stack.head(path, timeout=SLOW)
+    assert h.status_code == 200 and h.content == b"", tools.describe(h)
+    assert h.headers.get("Content-Type") == "image/webp"
+    g = stack.get(path)
+    assert g.status_code == 200 and g.headers.get("X-Cache") == "HIT", tools.describe(g)
+    r304 = stack.get(path, headers={"If-None-Match": g.headers["ETag"]})
+    assert r304.status_code == 304, tools.describe(r304)
+
+
+# --------------------------------------------------------------------------
+# Chains, orientation, every output format
+# --------------------------------------------------------------------------
+
+
+def test_chain_applies_left_to_right(stack, tools, quad):
+    # crop the red quadrant, then rotate: still red, 50x100
+    im = get_image(stack, tools, quad, "crop:0,0,100,50/rotate:90").convert("RGB")
+    assert im.size == (50, 100)
+    assert im.getcolors(4) == [(5000, RED)]
+    # rotate first, then crop the top-left 50x100 of the 100x200 result: blue (see rotate test)
+    im = get_image(stack, tools, quad, "rotate:90/crop:0,0,50,100").convert("RGB")
+    assert im.getcolors(4) == [(5000, BLUE)]
+
+
+def test_spec_example_chain(stack, tools):
+    obj = stack.upload_ok(tools.png(tools.gradient(1000, 900, seed=11)))
+    im = get_image(stack, tools, obj, "crop:0,0,800,800/resize:200x200/rotate:90", "webp")
+    assert im.size == (200, 200)
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"])
+def test_transform_every_output_format(stack, tools, quad, ext):
+    im = get_image(stack, tools, quad, "resize:60x/flip:h", ext)
+    assert im.size == (60, 30)
+    # flipped: top-left is green now
+    assert_color(im.convert("RGB"), (5, 5), GREEN, 60)
+
+
+def test_transforms_apply_to_the_upright_image(stack, tools, corpus):
+    ref_obj = stack.upload_ok(corpus.read("jpeg/exif-orientation/Landscape_1.jpg"), "L1.jpg", "image/jpeg")
+    obj = stack.upload_ok(corpus.read("jpeg/exif-orientation/Landscape_6.jpg"), "L6.jpg", "image/jpeg")
+    assert (obj["width"], obj["height"]) == (1800, 1200)
+    ref = get_image(stack, tools, ref_obj, "resize:180x")
+    out = get_image(stack, tools, obj, "resize:180x")
+    assert out.size == ref.size == (180, 120)
+    assert tools.mad(out, ref) < 10
+    # crop coordinates are in the upright image
+    c_ref = get_image(stack, tools, ref_obj, "crop:0,0,600,300/resize:120x")
+    c_out = get_image(stack, tools, obj, "crop:0,0,600,300/resize:120x")
+    assert c_out.size == (120, 60) and tools.mad(c_out, c_ref) < 10
+    # a JPEG made from it carries no EXIF at all
+    jpg = get_image(stack, tools, obj, "resize:180x", "jpg")
+    assert len(jpg.getexif()) == 0, dict(jpg.getexif())
+    assert jpg.size == (180, 120)
+    assert tools.mad(jpg, ImageOps.exif_transpose(Image.open(io.BytesIO(
+        corpus.read("jpeg/exif-orientation/Landscape_6.jpg"))))) < 12
+
+
+def test_transform_from_heic_and_avif_sources(stack, tools, corpus):
+    for file, size in (("avif/link-u/kimono.rotate90.avif", (722, 1024)),
+                       ("heif/libheif/rainbow-451x461.heic", (451, 461))):
+        data = corpus.read(file)
+        obj = stack.upload_ok(data, file.rsplit("/", 1)[1])
+        assert (obj["width"], obj["height"]) == size
+        im = get_image(stack, tools, obj, "resize:100x100")
+        scale = 100 / max(size)
+        assert im.size == (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
