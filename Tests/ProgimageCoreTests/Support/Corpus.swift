@@ -22,14 +22,17 @@ enum Corpus {
         if let override = ProcessInfo.processInfo.environment["PROGIMAGE_CORPUS"] {
             return URL(fileURLWithPath: override)
         }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+    }()
+
+    /// The checkout this test was compiled from: the folder holding Package.swift.
+    static let packageRoot: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while dir.path != "/" {
-            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-                return dir.deletingLastPathComponent().appendingPathComponent("shared/corpus")
-            }
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
             dir.deleteLastPathComponent()
         }
-        return URL(fileURLWithPath: "../shared/corpus")
+        return URL(fileURLWithPath: ".")
     }()
 
     private struct Manifest: Decodable { let files: [Entry] }
