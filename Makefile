@@ -5,8 +5,8 @@ SHELL := /bin/bash
 # Debian packages the build and the stack need. Checked cheaply each time, installed
 # with apt only when something is missing.
 APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
-                libturbojpeg0-dev libssl-dev pkg-config
-PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libcrypto
+                libturbojpeg0-dev libssl-dev libcurl4-openssl-dev pkg-config
+PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libcrypto libcurl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release
@@ -56,3 +56,63 @@ bench: build
 
 clean:
 	rm -rf .build
+
+## Installation on a Debian host (docs/DEPLOYMENT.md): `sudo make install`, then
+## `systemd-sysusers && systemctl daemon-reload && systemctl enable --now progimage.target`.
+## Everything goes under $(PREFIX) except configuration, which belongs in /etc: units in
+## $(PREFIX)/lib/systemd/system (/usr/local/lib/systemd/system is on systemd's search path
+## and is the administrator's; /lib/systemd/system is the package manager's).
+PREFIX ?= /usr/local
+DESTDIR ?=
+UNIT_DIR := $(PREFIX)/lib/systemd/system
+SYSTEMD_UNITS := progimage@.service progimage@.socket progimage@api.service.d/network.conf \
+                 progimage.target progimage-prune.service progimage-prune.timer
+# Its own build directory: --static-swift-stdlib changes every module's flags, and sharing
+# .build with `make build` would recompile everything at each switch.
+STATIC_SCRATCH := .build/static
+ENV_FILE := /etc/progimage/progimage.env
+NGINX_SITE := /etc/nginx/sites-available/progimage
+INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTEMD_UNITS)) \
+                   $(PREFIX)/lib/sysusers.d/progimage.conf $(NGINX_SITE)
+
+.PHONY: install uninstall deploy-test
+
+## The worker with the Swift runtime linked in (runs without a toolchain), the units (their
+## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (client_max_body_size from
+## the env file's PROGIMAGE_MAX_UPLOAD_BYTES) and, only if absent, the env file: it holds the
+## administrator's keys and is never overwritten.
+install: build
+	$(SWIFT_BUILD) --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) --product progimage-fcgi
+	install -D -m 0755 $(STATIC_SCRATCH)/release/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
+	for unit in $(SYSTEMD_UNITS); do \
+	  install -d $(DESTDIR)$(UNIT_DIR)/$$(dirname $$unit) && \
+	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/$$unit > $(DESTDIR)$(UNIT_DIR)/$$unit && \
+	  chmod 0644 $(DESTDIR)$(UNIT_DIR)/$$unit || exit 1; \
+	done
+	install -D -m 0644 systemd/progimage.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/progimage.conf
+	if [ -e $(DESTDIR)$(ENV_FILE) ]; then echo "progimage: keeping $(DESTDIR)$(ENV_FILE)"; \
+	else install -D -m 0640 systemd/progimage.env $(DESTDIR)$(ENV_FILE); fi
+	install -d $(DESTDIR)$(dir $(NGINX_SITE))
+	limit=$$(sed -n 's/^[[:space:]]*PROGIMAGE_MAX_UPLOAD_BYTES=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
+	env -i PROGIMAGE_MAX_UPLOAD_BYTES=$$limit $(BIN)/progimage-dev nginx-config --production \
+	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
+
+## Removes what install put there; keeps an edited env file, and never touches the data
+## (/var/lib/progimage) or the cache (/var/cache/progimage).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED_FILES))
+	rmdir $(DESTDIR)$(UNIT_DIR)/progimage@api.service.d 2>/dev/null || true
+	if cmp -s systemd/progimage.env $(DESTDIR)$(ENV_FILE); then \
+	  rm -f $(DESTDIR)$(ENV_FILE) && rmdir $(DESTDIR)$(dir $(ENV_FILE)) 2>/dev/null || true; \
+	elif [ -e $(DESTDIR)$(ENV_FILE) ]; then echo "progimage: keeping edited $(DESTDIR)$(ENV_FILE)"; fi
+	if [ -L $(DESTDIR)/etc/nginx/sites-enabled/progimage ]; then \
+	  echo "progimage: remove /etc/nginx/sites-enabled/progimage and reload nginx"; fi
+
+## The deployment suite (tests/deploy): `make install` into a temporary root, the units
+## checked by systemd-analyze, the installed workers started as their units say behind the
+## production site. Needs systemd's tools (package systemd), not a running systemd.
+deploy-test: build python-deps
+	@command -v systemd-analyze >/dev/null && command -v systemd-socket-activate >/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends systemd; }
+	$(PYTHON) -m pytest -q tests/deploy

@@ -30,6 +30,7 @@ let package = Package(
         systemLibrary("CHeif", "libheif", apt: ["libheif-dev"]),
         systemLibrary("CTurboJPEG", "libturbojpeg", apt: ["libturbojpeg0-dev"]),
         systemLibrary("CCrypto", "libcrypto", apt: ["libssl-dev"]),
+        systemLibrary("CCurl", "libcurl", apt: ["libcurl4-openssl-dev"]),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
         .target(name: "GD", dependencies: ["CGD"], swiftSettings: swiftSettings),
@@ -37,11 +38,12 @@ let package = Package(
         .target(name: "TurboJPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
+        .target(name: "HTTPFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
         .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
         .target(
             name: "ProgimageCore",
-            dependencies: ["ProgimageAPI", "GD", "HEIF", "TurboJPEG", "SQLite", "Digest"],
+            dependencies: ["ProgimageAPI", "GD", "HEIF", "TurboJPEG", "SQLite", "Digest", "HTTPFetch"],
             swiftSettings: swiftSettings),
         .target(
             name: "ProgimageServer",

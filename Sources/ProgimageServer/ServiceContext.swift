@@ -14,6 +14,7 @@ public final class ServiceContext: Sendable {
     public let renderer: DerivedImageRenderer
     public let ingest: ImageIngest
     public let keys: AccessKeys
+    public let linkFetcher: LinkFetcher
     private let started: Double
 
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {
@@ -30,6 +31,9 @@ public final class ServiceContext: Sendable {
             maxOutputSide: configuration.maxOutputSide)
         ingest = ImageIngest(maxUploadBytes: configuration.maxUploadBytes, maxPixels: configuration.maxPixels)
         keys = AccessKeys(apiKeys: configuration.apiKeys, signingKey: configuration.signingKey)
+        linkFetcher = LinkFetcher(
+            allowHosts: configuration.fetchAllowHosts, timeoutSeconds: configuration.fetchTimeoutSeconds,
+            maxBytes: configuration.maxUploadBytes)
         started = Self.monotonicSeconds()
     }
 

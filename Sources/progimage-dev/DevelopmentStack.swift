@@ -49,15 +49,15 @@ enum DevelopmentStack {
                     executable: workerBinary, arguments: [],
                     environment: environment.with(["TRANSFORM_TYPE": role.rawValue]),
                     input: .descriptor(socket.fd))
-                children.append(ChildProcess(name: role.rawValue, request: request))
+                children.append(.worker(role: role.rawValue, request: request, listener: socket))
             }
 
-            let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.entries)
+            let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.with([:]))
             let nginxConfig = NginxConfiguration.development(config, runDirectory: runDirectory, workerUser: nginxWorkerUser)
             try FileSystem.write(nginxConfig, to: nginx.configPath)
             try nginx.installIncludes()
             try nginx.testConfiguration()
-            children.append(ChildProcess(name: "nginx", request: nginx.request, essential: true))
+            children.append(.nginx(request: nginx.request))
 
             let port = config.port
             let banner = "progimage: serving on http://127.0.0.1:\(port) (data \(config.dataDirectory), cache \(config.cacheDirectory))"
@@ -81,12 +81,15 @@ enum DevelopmentStack {
 }
 
 /// What `run` acquired, released in reverse on every path out: children first (they use
-/// the sockets), then the sockets, then the run directory if we created it.
+/// the sockets), then the sockets, then the run directory if we created it. Once the
+/// supervisor exists it owns the open sockets (it may re-create one); the paths are kept
+/// here so the files go whatever happened.
 private struct StackResources {
     var supervisor: Supervisor?
     private(set) var runDirectory: String?
     private var ownsRunDirectory = false
     private var sockets: [ListeningSocket] = []
+    private var socketPaths: [String] = []
 
     /// PROGIMAGE_RUN_DIR if set (created if missing, kept afterwards), else a fresh
     /// directory under /tmp: short, because a unix socket path is limited to 108 bytes.
@@ -104,16 +107,22 @@ private struct StackResources {
     }
 
     mutating func listen(at path: String) throws(SupervisorError) -> ListeningSocket {
+        socketPaths.append(path)
         let socket = try ListeningSocket.bind(path: path)
         sockets.append(socket)
         return socket
     }
 
     mutating func release() {
-        supervisor?.stopAll()
+        if let supervisor {
+            supervisor.stopAll()
+            supervisor.closeListeners()
+        } else {
+            for socket in sockets { socket.close() }
+        }
         supervisor = nil
-        for socket in sockets { socket.close() }
         sockets = []
+        for path in socketPaths { FileSystem.removeFile(path) }
         if ownsRunDirectory, let runDirectory { FileSystem.removeTree(runDirectory) }
     }
 }

@@ -12,6 +12,11 @@ final class Supervisor {
     /// running `make run` went away.
     static let handledSignals = SignalSet([SIGTERM, SIGINT, SIGHUP, SIGCHLD])
     private static let stopSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
+    /// A worker that will stay down this long is crash-looping. Its socket is then closed
+    /// so nginx answers 502 at once rather than holding requests for its full timeout:
+    /// the same thing systemd does when a socket-activated service hits its start limit.
+    /// A single crash (100 ms) or a recycle (0 ms) keeps the socket and its queue.
+    static let refuseWhenDownFor: Duration = .seconds(1)
 
     private var children: [ChildProcess]
     private let logger: Logger
@@ -53,22 +58,27 @@ final class Supervisor {
         }
     }
 
-    /// SIGTERM to every child, then up to `grace` for them to finish in-flight requests
-    /// and exit; SIGKILL for any left (at once on a second SIGINT, i.e. Ctrl-C twice).
-    /// Returns only when every child has been reaped: nothing is left behind.
-    func stopAll(grace: Duration = .seconds(10)) {
-        for index in children.indices {
-            children[index].restartAt = nil
-            if let pid = children[index].pid { kill(pid, SIGTERM) }
-        }
+    /// Stops every child within `grace` and returns only when all have been reaped:
+    /// nothing is left behind.
+    ///
+    /// In two stages, so a request in flight still gets its answer: first nginx, gracefully
+    /// (SIGQUIT: it stops accepting and finishes what it has, while the workers behind it
+    /// still serve), for at most `frontDoorGrace`; then SIGTERM to the workers (they finish
+    /// in-flight requests). SIGKILL for anything left at the end, or at once on a second
+    /// SIGINT (Ctrl-C twice). When the whole process group was signalled, as `make run`'s
+    /// Ctrl-C or the tests do, the children already got the signal themselves; this path
+    /// then only collects them.
+    func stopAll(grace: Duration = .seconds(10), frontDoorGrace: Duration = .seconds(6)) {
         let deadline = ContinuousClock.now + grace
-        while children.contains(where: \.isRunning), ContinuousClock.now < deadline {
-            let signal = Self.handledSignals.wait(timeout: min(ContinuousClock.now.duration(to: deadline), .milliseconds(250)))
-            if signal == SIGINT {
-                logger.warning("second SIGINT: killing the children that are still running")
-                break
-            }
-            try? reapExited(restarting: false)
+        for index in children.indices { children[index].restartAt = nil }
+        let front = children.indices.filter { children[$0].stopsFirst }
+        let back = children.indices.filter { !children[$0].stopsFirst }
+        signal(front, with: nil)
+        if waitForExit(of: front, until: min(ContinuousClock.now + frontDoorGrace, deadline)) {
+            // A front door that overran its share is stopped fast (SIGTERM) with the rest.
+            signal(front, with: SIGTERM)
+            signal(back, with: nil)
+            _ = waitForExit(of: Array(children.indices), until: deadline)
         }
         for index in children.indices {
             guard let pid = children[index].pid else { continue }
@@ -80,14 +90,44 @@ final class Supervisor {
         }
     }
 
+    /// Sends each running child among `indices` `signal`, or its own stop signal if nil.
+    private func signal(_ indices: [Int], with signal: Int32?) {
+        for index in indices {
+            if let pid = children[index].pid { kill(pid, signal ?? children[index].stopSignal) }
+        }
+    }
+
+    /// Reaps until the given children have exited or `deadline` passes. False on a second
+    /// SIGINT: the person at the terminal wants it over now.
+    private func waitForExit(of indices: [Int], until deadline: ContinuousClock.Instant) -> Bool {
+        while indices.contains(where: { children[$0].isRunning }), ContinuousClock.now < deadline {
+            let signal = Self.handledSignals.wait(timeout: min(ContinuousClock.now.duration(to: deadline), .milliseconds(250)))
+            if signal == SIGINT {
+                logger.warning("second SIGINT: killing the children that are still running")
+                return false
+            }
+            try? reapExited(restarting: false)
+        }
+        return true
+    }
+
     // MARK: - Internals
 
     private func start(_ index: Int) throws(SupervisorError) {
-        let pid = try ProcessSpawner.spawn(children[index].request)
+        let reopening = children[index].socketPath != nil && children[index].listener == nil
+        let request = try children[index].nextRequest()
+        if reopening { logger.info("\(children[index].name): accepting connections again") }
+        let pid = try ProcessSpawner.spawn(request)
         children[index].pid = pid
         children[index].startedAt = .now
         children[index].restartAt = nil
         logger.info("\(children[index].name): started pid \(pid)")
+    }
+
+    /// Closes the supervisor's copies of the listening sockets (and removes the files);
+    /// call after `stopAll`.
+    func closeListeners() {
+        for index in children.indices { children[index].refuseConnections() }
     }
 
     /// Restarts children whose back-off has passed, unless a stop signal is already waiting.
@@ -100,9 +140,8 @@ final class Supervisor {
                 try start(index)
             } catch {
                 // e.g. the binary is being rebuilt right now: treat it like a crash and back off.
-                let delay = children[index].backoff.delay(after: .exited(127), runtime: .zero)
-                children[index].restartAt = now + delay
-                logger.error("\(children[index].name): \(error); retrying in \(delay.millisecondsDescription)")
+                let when = scheduleRestart(index, after: .exited(127), runtime: .zero)
+                logger.error("\(children[index].name): \(error); \(when)")
             }
         }
     }
@@ -134,14 +173,25 @@ final class Supervisor {
             logger.info("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription)")
             return
         }
-        let delay = children[index].backoff.delay(after: exit, runtime: runtime)
-        children[index].restartAt = .now + delay
-        let when = delay == .zero ? "restarting now" : "restarting in \(delay.millisecondsDescription)"
+        let when = scheduleRestart(index, after: exit, runtime: runtime)
         if exit.isClean {
             logger.info("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription); \(when)")
         } else {
             logger.warning("\(name): pid \(pid) \(exit) after \(runtime.secondsDescription); \(when)")
         }
+    }
+
+    /// Sets the child's restart time from its back-off and, if it will stay down a while,
+    /// closes its socket. Returns the plan, for the log line.
+    private func scheduleRestart(_ index: Int, after exit: ExitStatus, runtime: Duration) -> String {
+        let delay = children[index].backoff.delay(after: exit, runtime: runtime)
+        children[index].restartAt = .now + delay
+        var when = delay == .zero ? "restarting now" : "restarting in \(delay.millisecondsDescription)"
+        if delay >= Self.refuseWhenDownFor, children[index].listener != nil {
+            children[index].refuseConnections()
+            when += "; refusing connections meanwhile"
+        }
+        return when
     }
 
     private func checkReadiness() {

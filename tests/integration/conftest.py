@@ -109,6 +109,17 @@ LIMITED_ENV = {
     "PROGIMAGE_MAX_OUTPUT_SIDE": "1000",
 }
 
+# A third stack for the security features: API keys (two, for rotation), URL signing,
+# and link ingest allowed to reach the test's own loopback HTTP server.
+API_KEYS = ("it-key-one", "it-key-two")
+SIGNING_KEY = "it-signing-key-0123456789"
+SECURE_ENV = {
+    "PROGIMAGE_API_KEY": ",".join(API_KEYS),
+    "PROGIMAGE_SIGNING_KEY": SIGNING_KEY,
+    "PROGIMAGE_FETCH_ALLOW_HOSTS": "127.0.0.0/8",
+    "PROGIMAGE_FETCH_TIMEOUT_S": "2",
+}
+
 # Contract variables that would change behaviour if inherited from the caller's shell.
 _SCRUBBED_ENV = {
     "PROGIMAGE_PORT", "PROGIMAGE_DATA_DIR", "PROGIMAGE_CACHE_DIR", "PROGIMAGE_API_KEY",
@@ -650,8 +661,9 @@ class Stack:
         headers.update(kw.pop("headers", {}))
         return self.post("/images", data=data, headers=headers, **kw)
 
-    def upload_ok(self, data: bytes, filename: str | None = None, content_type: str = "image/png") -> dict:
-        r = self.upload(data, filename, content_type)
+    def upload_ok(self, data: bytes, filename: str | None = None, content_type: str = "image/png",
+                  headers: dict | None = None) -> dict:
+        r = self.upload(data, filename, content_type, headers=headers or {})
         assert r.status_code == 201, f"upload failed: {Tools.describe(r)}"
         return r.json()
 
@@ -768,6 +780,12 @@ def limited_stack(stack_factory) -> Stack:
 
 
 @pytest.fixture(scope="session")
+def secure_stack(stack_factory) -> Stack:
+    """A third stack with API keys, URL signing and a link-ingest allow list (SECURE_ENV)."""
+    return stack_factory(SECURE_ENV)
+
+
+@pytest.fixture(scope="session")
 def tools():
     return Tools
 
@@ -828,6 +846,8 @@ def timings():
 def pytest_configure(config):
     config.addinivalue_line("markers", "conformance: runs the shared image corpus through the stack")
     config.addinivalue_line("markers", "transforms: the /images/{id}/{op}... transform endpoints")
+    config.addinivalue_line("markers", "security: API keys and URL signing")
+    config.addinivalue_line("markers", "link_ingest: POST /images with a URL to fetch")
 
 
 @pytest.hookimpl(hookwrapper=True)

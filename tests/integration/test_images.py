@@ -220,3 +220,18 @@ def test_delete_unknown_id_404(stack, tools):
 
 def test_delete_malformed_id_404(stack, tools):
     tools.json_error(stack.delete("/images/bad!id"), 404)
+
+
+def test_api_responses_carry_instance_header(stack, tools):
+    """Every response made by a FastCGI instance names it: upload, metadata, list, delete
+    and the api's own errors all come from `api`."""
+    r = stack.upload(tools.png(tools.noise(8, 8, seed=50)))
+    assert r.status_code == 201 and r.headers.get("X-Progimage-Instance") == "api", tools.describe(r)
+    iid = r.json()["id"]
+    for resp in (stack.get(f"/images/{iid}"), stack.list_page(limit=1)):
+        assert resp.status_code == 200 and resp.headers.get("X-Progimage-Instance") == "api", tools.describe(resp)
+    bad = stack.upload(b"definitely not an image", content_type="image/png")
+    tools.json_error(bad, 415)
+    assert bad.headers.get("X-Progimage-Instance") == "api", tools.describe(bad)
+    d = stack.delete(f"/images/{iid}")
+    assert d.status_code == 204 and d.headers.get("X-Progimage-Instance") == "api", tools.describe(d)

@@ -1,8 +1,9 @@
+import FoundationEssentials
 import ProgimageAPI
 import ProgimageCore
 
-/// `POST /images`: multipart (one or several `file` parts, all or nothing) or a raw
-/// image body. Every part is validated before anything is stored; originals are written
+/// `POST /images`: multipart (one or several `file` or `url` parts, all or nothing), a raw
+/// image body, or `{"url": …}` (link ingest). Every part is validated before anything is stored; originals are written
 /// durably before their rows, and removed again if the rows cannot be written.
 struct UploadHandler {
     let context: ServiceContext
@@ -10,6 +11,11 @@ struct UploadHandler {
     private struct Candidate {
         let bytes: [UInt8]
         let filename: String?
+        var sourceURL: String? = nil
+    }
+
+    private struct LinkRequest: Decodable {
+        let url: String
     }
 
     func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
@@ -31,7 +37,7 @@ struct UploadHandler {
                 let record = ImageRecord(
                     id: ImageID.random(), filename: candidate.filename, format: inspected.format,
                     width: inspected.size.width, height: inspected.size.height, bytes: candidate.bytes.count,
-                    sha256: inspected.sha256, createdAt: Timestamp.now())
+                    sha256: inspected.sha256, createdAt: Timestamp.now(), sourceURL: candidate.sourceURL)
                 try context.originals.write(candidate.bytes, id: record.id, format: record.format)
                 records.append(record)
             }
@@ -48,26 +54,46 @@ struct UploadHandler {
     }
 
     private func candidates(in request: HTTPRequest, limit: Int) throws(ServiceError) -> [Candidate] {
-        let contentType = request.headers["content-type"] ?? ""
+        let contentType = (request.headers["content-type"] ?? "").lowercased()
         let body = request.body(limit: limit)
-        if contentType.lowercased().hasPrefix("multipart/") {
-            guard let boundary = MultipartParser.boundary(fromContentType: contentType) else {
+        if contentType.hasPrefix("multipart/") {
+            guard let boundary = MultipartParser.boundary(fromContentType: request.headers["content-type"] ?? "") else {
                 throw ServiceError(.badRequest, "multipart body without a boundary")
             }
-            let parts = try MultipartParser.parse(body, boundary: boundary)
-            let files = parts.filter { $0.name == "file" }
-            if files.isEmpty {
-                if parts.contains(where: { $0.name == "url" }) {
-                    throw ServiceError(.forbiddenURL, "link ingest is not enabled on this server")
+            // `file` and `url` parts, in request order; other fields are ignored.
+            var candidates: [Candidate] = []
+            for part in try MultipartParser.parse(body, boundary: boundary) {
+                switch part.name {
+                case "file": candidates.append(Candidate(bytes: Array(part.body), filename: Self.cleanFilename(part.filename)))
+                case "url": candidates.append(try fetch(String(decoding: part.body, as: UTF8.self)))
+                default: continue
                 }
-                throw ServiceError(.emptyBody, "the multipart body has no part named file")
             }
-            return files.map { Candidate(bytes: Array($0.body), filename: $0.filename.flatMap { $0.isEmpty ? nil : $0 }) }
+            guard !candidates.isEmpty else { throw ServiceError(.emptyBody, "the multipart body has no file or url part") }
+            return candidates
         }
-        if contentType.lowercased().hasPrefix("application/json") {
-            throw ServiceError(.forbiddenURL, "link ingest is not enabled on this server")
+        if contentType.hasPrefix("application/json") {
+            guard let link = try? JSONDecoder().decode(LinkRequest.self, from: Data(body)) else {
+                throw ServiceError(.badRequest, #"expected a JSON body {"url": "https://…"}"#)
+            }
+            return [try fetch(link.url)]
         }
         let filename = request.headers["content-disposition"].flatMap(MultipartParser.dispositionFilename)
-        return [Candidate(bytes: body, filename: filename.flatMap { $0.isEmpty ? nil : $0 })]
+        return [Candidate(bytes: body, filename: Self.cleanFilename(filename))]
+    }
+
+    /// Link ingest: the fetcher enforces the address policy, redirects, time and byte limits.
+    private func fetch(_ url: String) throws(ServiceError) -> Candidate {
+        let fetched = try context.linkFetcher.fetch(String(url.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()))
+        return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)
+    }
+
+    /// The last path component, without control characters: a filename is metadata for
+    /// people, never a path on our disk, but clients display it.
+    static func cleanFilename(_ name: String?) -> String? {
+        guard let name else { return nil }
+        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        let clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
+        return clean.isEmpty ? nil : String(clean.prefix(255))
     }
 }

@@ -10,6 +10,7 @@ import Glibc
 /// of threads, until SIGTERM.
 public enum WorkerMain {
     public static func run() -> Never {
+        if CommandLine.arguments.dropFirst().first == "prune" { PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: Environment.current()) }
         let environment = Environment.current()
         guard let name = environment["TRANSFORM_TYPE"], let role = TransformRole(rawValue: name) else {
             let known = TransformRole.all.map(\.rawValue).joined(separator: ", ")

@@ -1,0 +1,102 @@
+import Logging
+import ProgimageCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `progimage-fcgi prune [--max-bytes N]`: one `CachePruner` pass over
+/// `PROGIMAGE_CACHE_DIR`, run hourly by `progimage-prune.timer`. The budget is `--max-bytes`,
+/// else `PROGIMAGE_CACHE_MAX_BYTES`, else 10 GiB.
+///
+/// `PROGIMAGE_CACHE_MAX_BYTES` is read here rather than by `ServiceConfiguration` only until
+/// that type gains the field; the other settings come from `ServiceConfiguration`.
+enum PruneCommand {
+    static let defaultMaxBytes = 10 << 30
+    static let usage = "usage: progimage-fcgi prune [--max-bytes N]"
+
+    /// Exits 0 after a clean pass, 1 if some entries could not be removed, 2 on a usage
+    /// or configuration error (which systemd does not retry).
+    static func run(arguments: [String], environment: [String: String]) -> Never {
+        var maxBytes: Int?
+        do {
+            maxBytes = try budget(environment["PROGIMAGE_CACHE_MAX_BYTES"], source: "PROGIMAGE_CACHE_MAX_BYTES")
+        } catch {
+            fail(error.message)
+        }
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            switch argument {
+            case "--max-bytes":
+                do {
+                    maxBytes = try budget(remaining.popFirst() ?? "", source: "--max-bytes")
+                } catch {
+                    fail(error.message)
+                }
+            case "-h", "--help":
+                print(usage)
+                exit(0)
+            default:
+                fail("unknown option \(argument)\n\(usage)")
+            }
+        }
+
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(environment: environment)
+        } catch {
+            fail("configuration: \(error)")
+        }
+        guard !CachePruner.overlaps(configuration.cacheDirectory, configuration.dataDirectory) else {
+            fail("PROGIMAGE_CACHE_DIR \(configuration.cacheDirectory) overlaps PROGIMAGE_DATA_DIR "
+                + "\(configuration.dataDirectory): refusing to prune where originals live")
+        }
+
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "progimage")
+        logger[metadataKey: "instance"] = "prune"
+        let pruner = CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes ?? defaultMaxBytes)
+        let started = monotonicMilliseconds()
+        do {
+            let report = try pruner.prune()
+            logger.info(
+                "cache pruned",
+                metadata: [
+                    "cache": "\(pruner.root)", "max_bytes": "\(pruner.maxBytes)", "files": "\(report.files)",
+                    "bytes_before": "\(report.bytesBefore)", "bytes_after": "\(report.bytesAfter)",
+                    "removed_files": "\(report.removedFiles)", "removed_bytes": "\(report.removedBytes)",
+                    "removed_directories": "\(report.removedDirectories)",
+                    "removed_leftovers": "\(report.removedLeftovers)", "errors": "\(report.errors)",
+                    "ms": "\(monotonicMilliseconds() - started)",
+                ])
+            exit(report.errors == 0 ? 0 : 1)
+        } catch {
+            logger.error("cannot prune", metadata: ["error": "\(error)"])
+            exit(1)
+        }
+    }
+
+    private struct UsageError: Error {
+        let message: String
+    }
+
+    /// A byte count: a non-negative integer; nil when the variable is unset or empty.
+    private static func budget(_ text: String?, source: String) throws(UsageError) -> Int? {
+        guard let text, !text.isEmpty || source.hasPrefix("--") else { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw UsageError(message: "\(source)=\(text): expected a number of bytes")
+        }
+        return value
+    }
+
+    private static func monotonicMilliseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
+    }
+
+    private static func fail(_ message: String) -> Never {
+        let line = "progimage-fcgi prune: \(message)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+        exit(2)
+    }
+}

@@ -1,0 +1,30 @@
+import ProgimageAPI
+import Testing
+
+@testable import ProgimageCore
+
+@Suite struct AccessKeysTests {
+    /// The README's worked example, computed independently with
+    /// `printf %s PATH | openssl dgst -sha256 -hmac secret -binary | basenc --base64url`.
+    @Test func signatureMatchesTheDocumentedExample() throws {
+        let path = "/images/k3J9x0PqLm2vT8wZ/resize:200x.webp"
+        #expect(AccessKeys.signature(key: Array("secret".utf8), path: path) == "PvRLgrfIKzcVPN5aDB2-DCM9ocA9XFL1Ob569eHH_ew")
+        let keys = AccessKeys(apiKeys: [], signingKey: "secret")
+        try keys.verifySignature(path: path, signature: "PvRLgrfIKzcVPN5aDB2-DCM9ocA9XFL1Ob569eHH_ew")
+        #expect(throws: ServiceError.self) { try keys.verifySignature(path: path, signature: "PvRLgrfIKzcVPN5aDB2-DCM9ocA9XFL1Ob569eHH_eW") }
+        #expect(throws: ServiceError.self) { try keys.verifySignature(path: path + "x", signature: "PvRLgrfIKzcVPN5aDB2-DCM9ocA9XFL1Ob569eHH_ew") }
+        #expect(throws: ServiceError.self) { try keys.verifySignature(path: path, signature: nil) }
+    }
+
+    @Test func anyConfiguredKeyAuthorizesWrites() throws {
+        let keys = AccessKeys(apiKeys: ["old-key", "new-key"], signingKey: nil)
+        try keys.authorizeWrite(authorization: "Bearer old-key")
+        try keys.authorizeWrite(authorization: "Bearer new-key")
+        for bad in [nil, "", "Bearer ", "Bearer other", "Basic old-key", "bearer old-key", "Bearer old-key "] {
+            #expect(throws: ServiceError(.unauthorized, "this request needs Authorization: Bearer <api key>")) {
+                try keys.authorizeWrite(authorization: bad)
+            }
+        }
+        try AccessKeys(apiKeys: [], signingKey: nil).authorizeWrite(authorization: nil)
+    }
+}

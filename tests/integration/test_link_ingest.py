@@ -1,0 +1,202 @@
+"""Link ingest: POST /images with {"url": ...} (JSON) or a multipart `url` field.
+
+A small HTTP server in the test process (on 127.0.0.1) plays the remote site. The default
+stack has no allow list, so every loopback/private spelling must be refused *before any
+connection is made* (the server counts its hits). The secure stack allows 127.0.0.0/8 and
+has PROGIMAGE_FETCH_TIMEOUT_S=2.
+"""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+pytestmark = pytest.mark.link_ingest
+
+
+class _Site:
+    def __init__(self, tools):
+        self.png = tools.png(tools.gradient(60, 40, seed=77))
+        self.hits = 0
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with site.lock:
+                    site.hits += 1
+                p = self.path
+                if p.startswith("/img/"):
+                    return self._send(200, site.png, "image/png")
+                if p == "/page.html":
+                    return self._send(200, b"<!DOCTYPE html><html><body>hi</body></html>", "text/html")
+                if p.startswith("/redirect/"):
+                    n = int(p.split("/")[2])
+                    target = "/img/final.png" if n <= 1 else f"/redirect/{n - 1}"
+                    return self._redirect(target)
+                if p == "/to-private":
+                    return self._redirect("http://10.255.255.1/img/x.png")
+                if p == "/to-scheme":
+                    return self._redirect("file:///etc/passwd")
+                if p == "/slow.png":
+                    time.sleep(6)
+                    return self._send(200, site.png, "image/png")
+                if p == "/error500":
+                    return self._send(500, b"oops", "text/plain")
+                return self._send(404, b"not here", "text/plain")
+
+            def _send(self, status, body, ctype):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def _redirect(self, location):
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(tools):
+    s = _Site(tools)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def key(secure_stack):
+    return secure_stack.extra_env["PROGIMAGE_API_KEY"].split(",")[0]
+
+
+def ingest(stack, url, key=None, timeout=60):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return stack.post("/images", json={"url": url}, headers=headers, timeout=timeout)
+
+
+# --------------------------------------------------------------------------
+# Refused before connecting (default stack: no allow list)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1", "localhost", "127.1", "0x7f000001", "2130706433", "017700000001", "0x7f.0.0.1",
+        "[::1]", "[::ffff:127.0.0.1]", "[0:0:0:0:0:ffff:7f00:1]", "0.0.0.0", "[::]",
+        "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "224.0.0.1", "[fe80::1]", "[fc00::1]",
+    ],
+)
+def test_private_and_loopback_hosts_forbidden(stack, tools, site, host):
+    before = site.hits
+    r = ingest(stack, f"http://{host}:{site.port}/img/a.png", timeout=30)
+    tools.json_error(r, 403, "forbidden_url")
+    assert site.hits == before, f"the service connected to {host} before refusing it"
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/a.png", "gopher://example.com/",
+                                 "data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)"])
+def test_non_http_schemes_forbidden(stack, tools, url):
+    tools.json_error(ingest(stack, url), 403, "forbidden_url")
+
+
+def test_multipart_url_field_forbidden_too(stack, tools, site):
+    r = stack.post("/images", files=[("url", (None, site.url("/img/a.png")))])
+    tools.json_error(r, 403, "forbidden_url")
+
+
+# --------------------------------------------------------------------------
+# Fetching (secure stack: 127.0.0.0/8 allowed, 2 s timeout)
+# --------------------------------------------------------------------------
+
+
+def test_ingest_json_url(secure_stack, tools, site, key):
+    r = ingest(secure_stack, site.url("/img/cat.png?size=big"), key)
+    assert r.status_code == 201, tools.describe(r)
+    obj = r.json()
+    tools.check_image_object(obj, data=site.png, filename="cat.png", fmt="png", size=(60, 40))
+    assert secure_stack.location(r) == f"/images/{obj['id']}"
+    assert secure_stack.get(obj["url"]).content == site.png
+
+
+def test_ingest_multipart_url_field(secure_stack, tools, site, key):
+    r = secure_stack.post("/images", files=[("url", (None, site.url("/img/dog.png")))],
+                          headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 201, tools.describe(r)
+    tools.check_image_object(r.json(), data=site.png, filename="dog.png", fmt="png")
+
+
+def test_ingest_needs_api_key(secure_stack, tools, site):
+    tools.json_error(ingest(secure_stack, site.url("/img/cat.png")), 401, "unauthorized")
+
+
+def test_three_redirects_followed(secure_stack, tools, site, key):
+    r = ingest(secure_stack, site.url("/redirect/3"), key)
+    assert r.status_code == 201, tools.describe(r)
+    assert r.json()["sha256"] == tools.sha256(site.png)
+
+
+def test_four_redirects_fail(secure_stack, tools, site, key):
+    tools.json_error(ingest(secure_stack, site.url("/redirect/4"), key), 422, "fetch_failed")
+
+
+def test_redirect_to_private_host_forbidden(secure_stack, tools, site, key):
+    tools.json_error(ingest(secure_stack, site.url("/to-private"), key), 403, "forbidden_url")
+
+
+def test_redirect_to_other_scheme_forbidden(secure_stack, tools, site, key):
+    tools.json_error(ingest(secure_stack, site.url("/to-scheme"), key), 403, "forbidden_url")
+
+
+@pytest.mark.parametrize("path", ["/missing.png", "/error500"])
+def test_non_2xx_is_fetch_failed(secure_stack, tools, site, key, path):
+    tools.json_error(ingest(secure_stack, site.url(path), key), 422, "fetch_failed")
+
+
+def test_connection_refused_is_fetch_failed(secure_stack, tools, key):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tools.json_error(ingest(secure_stack, f"http://127.0.0.1:{port}/a.png", key), 422, "fetch_failed")
+
+
+def test_timeout_is_fetch_failed(secure_stack, tools, site, key):
+    t0 = time.monotonic()
+    r = ingest(secure_stack, site.url("/slow.png"), key, timeout=30)
+    elapsed = time.monotonic() - t0
+    tools.json_error(r, 422, "fetch_failed")
+    assert elapsed < 5.5, f"PROGIMAGE_FETCH_TIMEOUT_S=2 but the answer took {elapsed:.1f}s"
+
+
+def test_fetched_bytes_get_the_upload_checks(secure_stack, tools, site, key):
+    tools.json_error(ingest(secure_stack, site.url("/page.html"), key), 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("body", [{}, {"url": ""}, {"url": 5}, {"link": "http://x/"}])
+def test_bad_json_body_is_4xx(secure_stack, tools, key, body):
+    r = secure_stack.post("/images", json=body, headers={"Authorization": f"Bearer {key}"})
+    tools.json_error(r, range(400, 500))
