@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps the derived-image cache (`PROGIMAGE_CACHE_DIR`) under a byte budget, deleting the
+/// least recently used files first. Everything in the cache regenerates on demand, so a
+/// deleted file costs one cache miss; originals live in the data directory and are never
+/// looked at.
+///
+/// The workers write while this runs, so every step tolerates a concurrent change: a file
+/// that vanished is skipped, `rmdir` of a directory that gained a file fails harmlessly.
+/// The cache's own folders are handled by what they hold:
+/// - `.locks`: never touched. Deleting a lock file someone holds would let a second
+///   process lock a new file of the same name and make the same derived file twice.
+/// - `.tmp`: files being written, renamed into place within milliseconds; only leftovers
+///   of a crashed writer (unchanged for `grace`) are removed.
+/// - `.trash`: directories of deleted images, renamed away and being removed by the api
+///   role; only leftovers unchanged for `grace` are removed.
+public struct CachePruner: Sendable {
+    /// A derived file, as the pruner ranks it.
+    public struct Entry: Equatable, Sendable {
+        public var path: String
+        /// Space on disk (`st_blocks` × 512, what `du` counts): a 2 KB thumbnail takes a
+        /// whole 4 KB block, and the budget is about the disk.
+        public var bytes: Int
+        /// Seconds since the epoch of the last read, or of the last write when that is
+        /// later (a `noatime` mount never updates atime, so it stays at creation).
+        public var lastUse: Int
+
+        public init(path: String, bytes: Int, lastUse: Int) {
+            self.path = path
+            self.bytes = bytes
+            self.lastUse = lastUse
+        }
+    }
+
+    /// What one pass saw and did.
+    public struct Report: Equatable, Sendable {
+        /// Derived files found, and the space they took before and after the pass.
+        public var files = 0
+        public var bytesBefore = 0
+        public var bytesAfter = 0
+        public var removedFiles = 0
+        public var removedBytes = 0
+        public var removedDirectories = 0
+        /// Stale entries of `.tmp` and `.trash` removed.
+        public var removedLeftovers = 0
+        /// Entries that could not be read or removed for a reason other than a concurrent
+        /// change (permissions, I/O errors).
+        public var errors = 0
+
+        public init() {}
+    }
+
+    public let root: String
+    public let maxBytes: Int
+    /// Seconds a `.tmp` or `.trash` entry, or an empty directory this pass did not empty
+    /// itself, must stay unchanged before it is removed. A directory a worker has just
+    /// created for a file it is about to rename into place is empty for a moment.
+    public let grace: Int
+
+    static let locksFolder = ".locks"
+    static let temporaryFolder = ".tmp"
+    static let trashFolder = ".trash"
+
+    public init(root: String, maxBytes: Int, grace: Int = 3600) {
+        self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        self.maxBytes = maxBytes
+        self.grace = grace
+    }
+
+    /// The files to delete so that the rest fits in `maxBytes`: least recently used first,
+    /// ties broken by path so a pass is reproducible.
+    public static func victims(_ entries: [Entry], maxBytes: Int) -> [Entry] {
+        var excess = entries.reduce(0) { $0 + $1.bytes } - maxBytes
+        guard excess > 0 else { return [] }
+        var chosen: [Entry] = []
+        for entry in entries.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }) {
+            guard excess > 0 else { break }
+            chosen.append(entry)
+            excess -= entry.bytes
+        }
+        return chosen
+    }
+
+    /// Whether one directory is, contains or lies inside the other: pruning a cache that
+    /// overlaps the data directory would delete originals. Symbolic links are resolved.
+    public static func overlaps(_ first: String, _ second: String) -> Bool {
+        let a = resolved(first)
+        let b = resolved(second)
+        return a == b || a.hasPrefix(b == "/" ? b : b + "/") || b.hasPrefix(a == "/" ? a : a + "/")
+    }
+
+    /// One pass: leftovers first, then least recently used files until the cache fits,
+    /// then empty directories. A missing cache directory is an empty cache.
+    public func prune(now: Int = Int(time(nil))) throws(CachePruneError) -> Report {
+        var status = stat()
+        // The root may be a link (a cache moved to another disk); nothing below it is followed.
+        guard stat(root, &status) == 0 else {
+            if errno == ENOENT { return Report() }
+            throw CachePruneError(path: root, errno: errno)
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw CachePruneError(path: root, errno: ENOTDIR) }
+
+        var scan = Scan()
+        walk(root, depth: 0, into: &scan, now: now)
+        var report = scan.report
+        report.files = scan.files.count
+        report.bytesBefore = scan.files.reduce(0) { $0 + $1.bytes }
+        report.bytesAfter = report.bytesBefore
+
+        // Directories this pass removed entries from: empty now, it emptied them itself.
+        var emptied = Set<String>()
+        for victim in Self.victims(scan.files, maxBytes: maxBytes) {
+            if unlink(victim.path) == 0 {
+                report.removedFiles += 1
+                report.removedBytes += victim.bytes
+                emptied.insert(FileIO.parent(of: victim.path))
+            } else if errno != ENOENT {
+                report.errors += 1
+                continue
+            }
+            report.bytesAfter -= victim.bytes
+        }
+
+        // Post-order: a directory comes after its subdirectories, so emptiness cascades.
+        for directory in scan.directories {
+            var status = stat()
+            guard lstat(directory, &status) == 0, emptied.contains(directory) || age(of: status, now: now) >= grace else {
+                continue
+            }
+            if rmdir(directory) == 0 {
+                report.removedDirectories += 1
+                emptied.insert(FileIO.parent(of: directory))
+            }
+        }
+        return report
+    }
+
+    private struct Scan {
+        var files: [Entry] = []
+        /// Every directory below the root except the cache's own folders, children first.
+        var directories: [String] = []
+        var report = Report()
+    }
+
+    private func walk(_ directory: String, depth: Int, into scan: inout Scan, now: Int) {
+        guard let names = Self.names(in: directory) else {
+            if errno != ENOENT { scan.report.errors += 1 }
+            return
+        }
+        for name in names {
+            let path = directory + "/" + name
+            if depth == 0, name == Self.locksFolder { continue }
+            if depth == 0, name == Self.temporaryFolder || name == Self.trashFolder {
+                removeLeftovers(in: path, report: &scan.report, now: now)
+                continue
+            }
+            var status = stat()
+            guard lstat(path, &status) == 0 else {
+                if errno != ENOENT { scan.report.errors += 1 }
+                continue
+            }
+            // Never follows a symbolic link: the pass cannot leave the cache directory.
+            if status.st_mode & S_IFMT == S_IFDIR {
+                walk(path, depth: depth + 1, into: &scan, now: now)
+                scan.directories.append(path)
+            } else {
+                let lastUse = max(Int(status.st_atim.tv_sec), Int(status.st_mtim.tv_sec))
+                scan.files.append(Entry(path: path, bytes: Int(status.st_blocks) * 512, lastUse: lastUse))
+            }
+        }
+    }
+
+    /// Removes the entries of `.tmp` or `.trash` unchanged for `grace`: what a crashed
+    /// writer or deleter left behind. Younger ones may be in use and stay.
+    private func removeLeftovers(in folder: String, report: inout Report, now: Int) {
+        guard let names = Self.names(in: folder) else { return }
+        for name in names {
+            let path = folder + "/" + name
+            var status = stat()
+            guard lstat(path, &status) == 0, age(of: status, now: now) >= grace else { continue }
+            if status.st_mode & S_IFMT == S_IFDIR {
+                FileIO.removeTree(path)
+            } else {
+                unlink(path)
+            }
+            if lstat(path, &status) == 0 {
+                report.errors += 1
+            } else {
+                report.removedLeftovers += 1
+            }
+        }
+    }
+
+    /// Seconds since the entry last changed. ctime, not mtime: a rename into `.trash`
+    /// updates ctime while the moved directory keeps the mtime of its last write.
+    private func age(of status: stat, now: Int) -> Int {
+        now - Int(status.st_ctim.tv_sec)
+    }
+
+    /// The entry names of a directory without `.` and `..`; nil (and errno) if it cannot
+    /// be opened. The corresponding C functions are `opendir` and `readdir`.
+    private static func names(in directory: String) -> [String]? {
+        guard let handle = opendir(directory) else { return nil }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The canonical absolute path (`realpath`), or the path itself if it does not exist.
+    private static func resolved(_ path: String) -> String {
+        guard let canonical = realpath(path, nil) else {
+            return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        }
+        defer { free(canonical) }
+        return String(cString: canonical)
+    }
+}
+
+/// The cache directory itself cannot be read.
+public struct CachePruneError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let errno: Int32
+
+    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+}
