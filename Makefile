@@ -45,7 +45,7 @@ integration-test: build python-deps
 	PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" $(PYTHON) -m pytest -q tests/integration
 
 ## Unit tests of the libraries, then the integration suite against the real stack.
-test: unit-test integration-test
+test: unit-test integration-test deploy-test
 
 ## The committed production nginx site, regenerated from the code.
 nginx-site: build

@@ -31,6 +31,11 @@ public struct ServiceConfiguration: Sendable {
     /// A worker exits gracefully after this many requests (0 = never) and its supervisor
     /// starts a fresh one: libgd 2.3.3 leaks ~1.2 MB per AVIF encode (libgd #831).
     public var recycleAfterRequests: Int = 2000
+    /// …or once its resident memory passes this many bytes (0 = never), checked after
+    /// each request.
+    public var recycleAboveResidentBytes: Int = 1 << 30
+    /// The cache budget `progimage-fcgi prune` keeps `cacheDirectory` under.
+    public var cacheMaxBytes: Int = 10 << 30
     /// Where the development stack keeps sockets, nginx's config and logs.
     public var runDirectory: String?
 
@@ -63,6 +68,9 @@ public struct ServiceConfiguration: Sendable {
         fetchTimeoutSeconds = try integer("PROGIMAGE_FETCH_TIMEOUT_S", range: 1...3600) ?? fetchTimeoutSeconds
         threads = try integer("PROGIMAGE_THREADS", range: 1...256) ?? threads
         recycleAfterRequests = try integer("PROGIMAGE_RECYCLE_REQUESTS", range: 0...Int(Int32.max)) ?? recycleAfterRequests
+        recycleAboveResidentBytes =
+            try integer("PROGIMAGE_RECYCLE_RSS_BYTES", range: 0...(1 << 40)) ?? recycleAboveResidentBytes
+        cacheMaxBytes = try integer("PROGIMAGE_CACHE_MAX_BYTES", range: 0...(1 << 50)) ?? cacheMaxBytes
         runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
     }
 

@@ -6,32 +6,27 @@ import Glibc
 
 /// `progimage-fcgi prune [--max-bytes N]`: one `CachePruner` pass over
 /// `PROGIMAGE_CACHE_DIR`, run hourly by `progimage-prune.timer`. The budget is `--max-bytes`,
-/// else `PROGIMAGE_CACHE_MAX_BYTES`, else 10 GiB.
-///
-/// `PROGIMAGE_CACHE_MAX_BYTES` is read here rather than by `ServiceConfiguration` only until
-/// that type gains the field; the other settings come from `ServiceConfiguration`.
+/// else `PROGIMAGE_CACHE_MAX_BYTES` (`ServiceConfiguration.cacheMaxBytes`, 10 GiB by default).
 enum PruneCommand {
-    static let defaultMaxBytes = 10 << 30
     static let usage = "usage: progimage-fcgi prune [--max-bytes N]"
 
     /// Exits 0 after a clean pass, 1 if some entries could not be removed, 2 on a usage
     /// or configuration error (which systemd does not retry).
     static func run(arguments: [String], environment: [String: String]) -> Never {
-        var maxBytes: Int?
+        let configuration: ServiceConfiguration
         do {
-            maxBytes = try budget(environment["PROGIMAGE_CACHE_MAX_BYTES"], source: "PROGIMAGE_CACHE_MAX_BYTES")
+            configuration = try ServiceConfiguration(environment: environment)
         } catch {
-            fail(error.message)
+            fail("configuration: \(error)")
         }
+        var maxBytes = configuration.cacheMaxBytes
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             switch argument {
             case "--max-bytes":
-                do {
-                    maxBytes = try budget(remaining.popFirst() ?? "", source: "--max-bytes")
-                } catch {
-                    fail(error.message)
-                }
+                let text = remaining.popFirst() ?? ""
+                guard let value = byteCount(text) else { fail("--max-bytes \(text): expected a number of bytes") }
+                maxBytes = value
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -40,12 +35,6 @@ enum PruneCommand {
             }
         }
 
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration(environment: environment)
-        } catch {
-            fail("configuration: \(error)")
-        }
         guard !CachePruner.overlaps(configuration.cacheDirectory, configuration.dataDirectory) else {
             fail("PROGIMAGE_CACHE_DIR \(configuration.cacheDirectory) overlaps PROGIMAGE_DATA_DIR "
                 + "\(configuration.dataDirectory): refusing to prune where originals live")
@@ -54,7 +43,7 @@ enum PruneCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "prune"
-        let pruner = CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes ?? defaultMaxBytes)
+        let pruner = CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes)
         let started = monotonicMilliseconds()
         do {
             let report = try pruner.prune()
@@ -75,17 +64,9 @@ enum PruneCommand {
         }
     }
 
-    private struct UsageError: Error {
-        let message: String
-    }
-
-    /// A byte count: a non-negative integer; nil when the variable is unset or empty.
-    private static func budget(_ text: String?, source: String) throws(UsageError) -> Int? {
-        guard let text, !text.isEmpty || source.hasPrefix("--") else { return nil }
-        guard let value = Int(text), value >= 0 else {
-            throw UsageError(message: "\(source)=\(text): expected a number of bytes")
-        }
-        return value
+    /// A non-negative integer, or nil.
+    private static func byteCount(_ text: String) -> Int? {
+        Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
     private static func monotonicMilliseconds() -> Int {

@@ -11,6 +11,7 @@ final class Responder: Sendable {
     let logger: Logger
     private let router: Router
     private let served = Atomic<Int>(0)
+    private let recycling = Atomic<Bool>(false)
 
     init(context: ServiceContext, logger: Logger) {
         self.context = context
@@ -46,13 +47,20 @@ final class Responder: Sendable {
         recycleIfDue()
     }
 
-    /// After `recycleAfterRequests` the worker stops gracefully and its supervisor starts a
-    /// fresh one on the same socket: libgd 2.3.3 leaks in AVIF/HEIF encoding.
+    /// After `recycleAfterRequests` requests, or once resident memory passes
+    /// `recycleAboveResidentBytes`, the worker stops gracefully and its supervisor starts a
+    /// fresh one on the same socket: libgd 2.3.3 leaks in AVIF/HEIF encoding. In-flight
+    /// requests finish; queued ones wait in the socket's backlog for the new process.
     private func recycleIfDue() {
-        let limit = context.configuration.recycleAfterRequests
-        guard limit > 0 else { return }
-        if served.add(1, ordering: .relaxed).newValue == limit {
-            logger.info("recycling after \(limit) requests")
+        let configuration = context.configuration
+        let count = served.add(1, ordering: .relaxed).newValue
+        if configuration.recycleAfterRequests > 0, count == configuration.recycleAfterRequests {
+            logger.info("recycling", metadata: ["requests": "\(count)"])
+            FastCGIServer.requestStop()
+        } else if configuration.recycleAboveResidentBytes > 0, let resident = ProcessMemory.residentBytes(),
+            resident > configuration.recycleAboveResidentBytes, !recycling.exchange(true, ordering: .relaxed)
+        {
+            logger.info("recycling", metadata: ["rss_bytes": "\(resident)"])
             FastCGIServer.requestStop()
         }
     }

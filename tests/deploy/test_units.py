@@ -1,0 +1,106 @@
+"""The systemd units as installed: they verify, their sandbox scores, and they agree with
+the code (every role of TransformRole.all, the socket paths and directories of the
+production nginx site)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from deploytools import SECURITY_SCORES
+from unitfile import Unit
+
+MAX_EXPOSURE = 2.0
+
+
+def unit_names(roles: list[str]) -> list[str]:
+    names = []
+    for role in roles:
+        names += [f"progimage@{role}.socket", f"progimage@{role}.service"]
+    return names + ["progimage.target", "progimage-prune.service", "progimage-prune.timer"]
+
+
+def analyze(*arguments: str, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["systemd-analyze", *arguments, f"--root={root}"], capture_output=True, text=True,
+                          cwd="/", timeout=120)
+
+
+def test_every_unit_verifies(installed, verify_root):
+    """`systemd-analyze verify` is silent for good units; an unknown key is only a warning
+    (exit 0), so any output counts as a failure too."""
+    problems = []
+    for name in unit_names(installed.roles()):
+        result = analyze("verify", name, root=verify_root)
+        if result.returncode != 0 or result.stdout.strip() or result.stderr.strip():
+            problems.append(f"{name}: exit {result.returncode}\n{result.stdout}{result.stderr}")
+    assert not problems, "\n".join(problems)
+
+
+def test_sandbox_exposure_of_every_service(installed, verify_root):
+    problems = []
+    for name in [f"progimage@{role}.service" for role in installed.roles()] + ["progimage-prune.service"]:
+        result = analyze("security", "--offline=true", name, root=verify_root)
+        found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+        assert found, f"{name}: no score\n{result.stdout}{result.stderr}"
+        score = float(found.group(1))
+        SECURITY_SCORES[name] = score
+        if score > MAX_EXPOSURE:
+            weak = [line for line in result.stdout.splitlines() if line.startswith("✗")]
+            problems.append(f"{name}: {score} > {MAX_EXPOSURE}\n  " + "\n  ".join(weak))
+    assert not problems, "\n".join(problems)
+
+
+def test_target_wants_every_role(installed):
+    target = Unit("progimage.target", [installed.unit_dir], installed.root)
+    wanted = target.words("Unit", "Wants")
+    expected = [f"progimage@{role}.{kind}" for role in installed.roles() for kind in ("socket", "service")]
+    assert sorted(w for w in wanted if w.startswith("progimage@")) == sorted(expected)
+    assert "progimage-prune.timer" in wanted
+    assert target.get("Install", "WantedBy") == "multi-user.target"
+
+
+def test_sockets_are_where_nginx_connects(installed):
+    site = installed.site.read_text()
+    for role in installed.roles():
+        socket = Unit(f"progimage@{role}.socket", [installed.unit_dir], Path("/"))
+        path = socket.get("Socket", "ListenStream")
+        assert f"upstream progimage_{role} {{\n    server unix:{path};" in site
+        assert socket.get("Socket", "Accept") == "no"
+        # nginx runs as www-data on Debian and must be able to connect.
+        assert socket.get("Socket", "SocketGroup") == "www-data" and socket.get("Socket", "SocketMode") == "0660"
+
+
+def test_services_serve_the_directories_nginx_reads(installed):
+    site = installed.site.read_text()
+    for role in installed.roles():
+        service = Unit(f"progimage@{role}.service", [installed.unit_dir], Path("/"))
+        env = {}
+        for value in service.all("Service", "Environment"):
+            key, _, val = value.partition("=")
+            env[key] = val
+        assert env["TRANSFORM_TYPE"] == role
+        assert f"try_files {env['PROGIMAGE_DATA_DIR']}/originals/" in site
+        assert f"try_files {env['PROGIMAGE_CACHE_DIR']}/" in site
+        assert service.get("Service", "StandardInput") == "socket"
+        assert service.get("Service", "EnvironmentFile") == "/etc/progimage/progimage.env"
+        # A recycled worker exits 0 and must come back; exit 2 is a configuration error.
+        assert service.get("Service", "Restart") == "always"
+        assert service.get("Service", "RestartPreventExitStatus") == "2"
+        assert service.get("Unit", "StartLimitIntervalSec") == "0"
+        # stdout would otherwise go to the socket (StandardInput=socket).
+        assert service.get("Service", "StandardOutput") == "journal"
+
+
+def test_only_the_api_role_reaches_the_network(installed):
+    for role in installed.roles():
+        service = Unit(f"progimage@{role}.service", [installed.unit_dir], Path("/"))
+        families = service.words("Service", "RestrictAddressFamilies")
+        if role == "api":
+            assert sorted(families) == ["AF_INET", "AF_INET6", "AF_UNIX"]
+            assert not service.flag("Service", "PrivateNetwork")
+            assert service.get("Service", "IPAddressDeny") == "link-local multicast"
+        else:
+            assert families == ["AF_UNIX"], role
+            assert service.flag("Service", "PrivateNetwork"), role
+            assert service.get("Service", "IPAddressDeny") == "any", role
