@@ -15,16 +15,7 @@ public final class FastCGIExchange: @unchecked Sendable {
 
     /// The CGI parameters nginx sent (`REQUEST_METHOD`, `DOCUMENT_URI`, `HTTP_*`, …).
     public func parameters() -> [String: String] {
-        var result: [String: String] = [:]
-        guard var cursor = request.pointee.envp else { return result }
-        while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
+        EnvironmentBlock.parse(request.pointee.envp)
     }
 
     /// Reads the request body, at most `limit + 1` bytes so a caller can tell "too large"

@@ -17,12 +17,22 @@ enum NginxSiteTemplate {
             "    \"~/\(name)(?::[^/]*)?(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(name);"
         }.joined(separator: "\n")
         let types = ImageFormat.allCases.map { "        \($0.contentType) \($0.rawValue);" }.joined(separator: "\n")
-        let imageHeaders = """
+        // Shared by both disk-first locations: reads only, files served as the contract's
+        // content types with the contract's headers.
+        let diskFirst = """
+                if ($request_method !~ ^(GET|HEAD)$) {
+                    return 405;
+                }
+                root /;
+                types {
+            \(types)
+                }
                 add_header Cache-Control "public, max-age=31536000, immutable";
                 add_header X-Content-Type-Options nosniff;
                 add_header Access-Control-Allow-Origin *;
                 add_header X-Cache HIT;
             """
+        let disk = diskFirst.indented(by: 4)
         let roleNames = roles.map { $0.rawValue }.joined(separator: "|")
         let errorPages = NginxErrorPage.all.map { $0.directive }.joined(separator: "\n    ")
         let errorLocations = NginxErrorPage.all.map { $0.location }.joined(separator: "\n")
@@ -65,24 +75,9 @@ enum NginxSiteTemplate {
 
                 \(errorPages)
 
-                # Non-canonical extensions: 301 to the canonical one, query kept.
-                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.jpeg$" {
-                    return 301 $pi_base.jpg$is_args$args;
-                }
-                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.tif$" {
-                    return 301 $pi_base.tiff$is_args$args;
-                }
-
                 # An original (its own extension) or a plain conversion.
                 location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
-                    if ($request_method !~ ^(GET|HEAD)$) {
-                        return 405;
-                    }
-                    root /;
-                    types {
-            \(types)
-                    }
-            \(imageHeaders)
+            \(disk)
                     try_files \(p.dataDirectory)/originals/$pi_s1/$pi_s2/\(idVar).$pi_ext
                               \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)/\(idVar).$pi_ext
                               @miss;
@@ -90,15 +85,16 @@ enum NginxSiteTemplate {
 
                 # A transform: /images/{id}/{op}/….{ext}
                 location ~ "^/images/\(id)(?<pi_ops>/.+)\\.(?<pi_ext>\(extensions))$" {
-                    if ($request_method !~ ^(GET|HEAD)$) {
-                        return 405;
-                    }
-                    root /;
-                    types {
-            \(types)
-                    }
-            \(imageHeaders)
+            \(disk)
                     try_files \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)$pi_ops.$pi_ext @miss;
+                }
+
+                # Non-canonical extensions: 301 to the canonical one, query kept.
+                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.jpeg$" {
+                    return 301 $pi_base.jpg$is_args$args;
+                }
+                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.tif$" {
+                    return 301 $pi_base.tiff$is_args$args;
                 }
 
                 # Upload, list, metadata, delete.

@@ -84,7 +84,9 @@ struct UploadHandler {
 
     /// Link ingest: the fetcher enforces the address policy, redirects, time and byte limits.
     private func fetch(_ url: String) throws(ServiceError) -> Candidate {
-        let fetched = try context.linkFetcher.fetch(String(url.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()))
+        let start = url.firstIndex { !$0.isWhitespace } ?? url.endIndex
+        let end = url.lastIndex { !$0.isWhitespace }.map(url.index(after:)) ?? start
+        let fetched = try context.linkFetcher.fetch(String(url[start..<max(start, end)]))
         return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)
     }
 

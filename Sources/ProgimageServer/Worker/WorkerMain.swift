@@ -10,8 +10,10 @@ import Glibc
 /// of threads, until SIGTERM.
 public enum WorkerMain {
     public static func run() -> Never {
-        if CommandLine.arguments.dropFirst().first == "prune" { PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: Environment.current()) }
-        let environment = Environment.current()
+        let environment = EnvironmentBlock.current()
+        if CommandLine.arguments.dropFirst().first == "prune" {
+            PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
+        }
         guard let name = environment["TRANSFORM_TYPE"], let role = TransformRole(rawValue: name) else {
             let known = TransformRole.all.map(\.rawValue).joined(separator: ", ")
             fail("TRANSFORM_TYPE must be one of: \(known)")
@@ -48,21 +50,5 @@ public enum WorkerMain {
         let line = "progimage-fcgi: \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
         exit(2)
-    }
-}
-
-/// The process environment as a dictionary.
-enum Environment {
-    static func current() -> [String: String] {
-        var result: [String: String] = [:]
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let pair = String(cString: entry)
-            if let equals = pair.firstIndex(of: "=") {
-                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-            }
-            cursor += 1
-        }
-        return result
     }
 }

@@ -32,7 +32,7 @@ import Glibc
 
     @Test func manyFilesEndUnderBudgetKeepingTheMostRecentlyUsed() throws {
         let cache = try TemporaryCache()
-        var random = SplitMix(seed: 7)
+        var random = SeededGenerator(seed: 7)
         var files: [(path: String, lastUse: Int)] = []
         for index in 0..<600 {
             let id = "img\(index % 40)abcdefghijkl"
@@ -184,17 +184,3 @@ private final class TemporaryCache {
     }
 }
 
-/// A small deterministic generator, so a failure reproduces.
-private struct SplitMix {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49EB_311C_E133
-        return z ^ (z >> 31)
-    }
-}

@@ -43,7 +43,7 @@ struct ExifFuzzTests {
     }
 
     @Test func randomMutationsOfTheExifJPEGs() throws {
-        var generator = ExifSeededGenerator(seed: 0x5EED_0112)
+        var generator = SeededGenerator(seed: 0x5EED_0112)
         for _ in 0..<3_000 {
             let sample = try #require(Self.samples.randomElement(using: &generator))
             let tiffStart = try #require(ExifFixture.tiffOffset(inJPEG: sample.bytes))
@@ -66,7 +66,7 @@ struct ExifFuzzTests {
     }
 
     @Test func randomBytesBehindEachMagic() {
-        var generator = ExifSeededGenerator(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         let magics: [(ImageFormat, [UInt8])] = [
             (.jpg, [0xFF, 0xD8]), (.tiff, Array("II*\0".utf8)), (.tiff, Array("MM\0*".utf8)),
             (.tiff, Array("II+\0".utf8) + [8, 0, 0, 0]), (.png, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
@@ -82,7 +82,7 @@ struct ExifFuzzTests {
     }
 
     /// One to eight edits, biased toward the values that break length and offset fields.
-    static func mutate(_ bytes: inout [UInt8], using generator: inout ExifSeededGenerator) {
+    static func mutate(_ bytes: inout [UInt8], using generator: inout SeededGenerator) {
         for _ in 0..<Int.random(in: 1...8, using: &generator) {
             guard !bytes.isEmpty else { return }
             let index = Int.random(in: 0..<bytes.count, using: &generator)
@@ -101,7 +101,7 @@ struct ExifFuzzTests {
         }
     }
 
-    static func interestingByte(using generator: inout ExifSeededGenerator) -> UInt8 {
+    static func interestingByte(using generator: inout SeededGenerator) -> UInt8 {
         let interesting: [UInt8] = [
             0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x12, 0x2A, 0x2B, 0x7F, 0x80, 0xD8, 0xDA, 0xE1, 0xFE, 0xFF,
         ]

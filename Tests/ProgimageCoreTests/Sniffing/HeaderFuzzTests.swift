@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func mutatedFilesNeverTrap() {
-        var rng = SniffingRNG(seed: 0x5EED_0001)
+        var rng = SeededGenerator(seed: 0x5EED_0001)
         for iteration in 0..<4_000 {
             let seed = Self.seeds[Int.random(in: 0..<Self.seeds.count, using: &rng)]
             let mutated = Self.mutate(seed, using: &rng)
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func randomBytesHaveNoSignature() {
-        var rng = SniffingRNG(seed: 0x5EED_0002)
+        var rng = SeededGenerator(seed: 0x5EED_0002)
         for _ in 0..<2_000 {
             let bytes = (0..<Int.random(in: 0..<512, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             #expect(FormatSniffer.sniff(bytes) == nil)
@@ -85,7 +85,7 @@ import Testing
 
     /// Real signatures followed by noise reach past the signature checks into each parser.
     @Test func signaturesFollowedByNoiseNeverTrap() {
-        var rng = SniffingRNG(seed: 0x5EED_0003)
+        var rng = SeededGenerator(seed: 0x5EED_0003)
         let prefixes = Self.seeds.map { Array($0.prefix(16)) }
         for _ in 0..<2_000 {
             let prefix = prefixes[Int.random(in: 0..<prefixes.count, using: &rng)]
@@ -97,7 +97,7 @@ import Testing
 
     /// One to eight edits, mostly in the first 512 bytes where headers live, favouring
     /// the values that break length arithmetic (0, all-ones, sign bits).
-    static func mutate(_ original: [UInt8], using rng: inout SniffingRNG) -> [UInt8] {
+    static func mutate(_ original: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {
         var bytes = original
         for _ in 0..<Int.random(in: 1...8, using: &rng) {
             guard !bytes.isEmpty else { break }
