@@ -57,6 +57,10 @@ enum NginxSiteTemplate {
                 root /nonexistent;
                 client_max_body_size \(p.maxBodyBytes);
                 client_body_buffer_size 1m;
+                # Request time limits: a slow client cannot hold a worker connection forever.
+                client_header_timeout 15s;
+                client_body_timeout 30s;
+                send_timeout 60s;
                 fastcgi_connect_timeout 5s;
                 fastcgi_send_timeout 300s;
                 fastcgi_read_timeout 300s;

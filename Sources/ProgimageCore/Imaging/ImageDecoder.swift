@@ -11,18 +11,23 @@ import TurboJPEG
 /// libheif for HEIF/AVIF (applies clap/irot/imir; libgd's path shears odd widths),
 /// libgd for the rest, with our own BMP bitfields reader where libgd gives up.
 public enum ImageDecoder {
-    /// The source's stored size, from its header only.
+    /// The source's stored size, from its header only. For HEIF/AVIF that is the primary
+    /// item's `ispe`, read by our own box walker; libheif's container parse is the
+    /// fallback for layouts the walker does not know.
     public static func storedSize(of bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> ImageSize {
-        if format == .avif || format == .heic {
+        do {
+            let header = try ImageHeader.read(bytes, format: format)
+            return ImageSize(width: header.width, height: header.height)
+        } catch where format == .avif || format == .heic {
             do {
                 let size = try HEIFDecoder.primarySize(of: bytes)
                 return ImageSize(width: size.width, height: size.height)
+            } catch let error as HEIFError where error.isResourceLimit {
+                throw ServiceError(.imageTooLarge, "the \(format.rawValue) image exceeds the decoder's size limit")
             } catch {
-                throw ServiceError(.corruptImage, "the \(format.rawValue) container is not readable: \(error)")
+                throw ServiceError(.corruptImage, "the \(format.rawValue) container is not readable")
             }
         }
-        let header = try ImageHeader.read(bytes, format: format)
-        return ImageSize(width: header.width, height: header.height)
     }
 
     /// Refuses sources over `maxPixels` from their header alone.
@@ -66,7 +71,7 @@ public enum ImageDecoder {
         } catch let error as ServiceError {
             throw error
         } catch let error as HEIFError where error.isResourceLimit {
-            throw ServiceError(.imageTooLarge, "the image exceeds the decoder's limits: \(error)")
+            throw ServiceError(.imageTooLarge, "the \(format.rawValue) image exceeds the decoder's size limit")
         } catch {
             throw ServiceError(.corruptImage, "the \(format.rawValue) image does not decode completely")
         }

@@ -1,0 +1,114 @@
+"""Hostile input (issue 6): decompression bombs of every format, polyglots and disguised
+documents. Each gets a 4xx JSON answer, nothing is stored, and every instance survives."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import INSTANCE_TYPES, corpus_dir
+from test_errors import _assert_nothing_stored
+
+SIDE = 60000  # 3.6 gigapixels: refused from the header, never allocated
+
+
+def jpeg_bomb() -> bytes:
+    """A real JPEG with its SOF0 dimensions rewritten."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    struct.pack_into(">HH", data, sof + 5, SIDE, SIDE)
+    return bytes(data)
+
+
+def gif_bomb() -> bytes:
+    buf = io.BytesIO()
+    Image.new("P", (16, 16), 1).save(buf, "GIF")
+    data = bytearray(buf.getvalue())
+    struct.pack_into("<HH", data, 6, 65535, 65535)  # logical screen
+    return bytes(data)
+
+
+def webp_bomb() -> bytes:
+    """VP8X canvas of 16384×16384 (268 MP) in front of a tiny lossless bitstream."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (0, 0, 255)).save(buf, "WEBP", lossless=True)
+    inner = buf.getvalue()[12:]
+    side = 16384 - 1
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes([0, 0, 0, 0]) + side.to_bytes(3, "little") * 2
+    body = b"WEBP" + vp8x + inner
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def bmp_bomb() -> bytes:
+    header = struct.pack("<2sIHHI", b"BM", 54 + 16, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, 30000, 30000, 1, 24, 0, 16, 2835, 2835, 0, 0)
+    return header + info + b"\0" * 16
+
+
+def tiff_bomb() -> bytes:
+    entries = [(256, 4, 1, 50000), (257, 4, 1, 50000), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, 50000), (279, 4, 1, 16)]
+    ifd = struct.pack("<H", len(entries))
+    for tag, typ, count, value in entries:
+        ifd += struct.pack("<HHII", tag, typ, count, value)
+    ifd += struct.pack("<I", 0)
+    return b"II*\0" + struct.pack("<I", 8 + 16) + b"\0" * 16 + ifd
+
+
+def heif_bomb(path: str) -> bytes:
+    """A real HEIF/AVIF whose primary `ispe` claims 60000×60000."""
+    data = bytearray((corpus_dir() / path).read_bytes())
+    at = data.index(b"ispe")
+    struct.pack_into(">II", data, at + 8, SIDE, SIDE)
+    return bytes(data)
+
+
+BOMBS = {
+    "jpg": jpeg_bomb, "gif": gif_bomb, "webp": webp_bomb, "bmp": bmp_bomb, "tiff": tiff_bomb,
+    "heic": lambda: heif_bomb("heif/libheif/rainbow-451x461.heic"),
+    "avif": lambda: heif_bomb("avif/link-u/fox.profile0.8bpc.yuv420.avif"),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(BOMBS))
+def test_bomb_of_every_format_is_image_too_large(stack, tools, fmt):
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(BOMBS[fmt](), content_type="application/octet-stream", timeout=30)
+    tools.json_error(r, 422, "image_too_large")
+    _assert_nothing_stored(stack, *before)
+
+
+POLYGLOTS = {
+    # An HTML page that carries a PNG later on: starts with no image signature.
+    "html-then-png": (b"<html><script>alert(1)</script>" + b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 415),
+    # A PNG signature with a script where the chunks should be.
+    "png-then-script": (b"\x89PNG\r\n\x1a\n<script>alert(1)</script>" + b"\0" * 64, 422),
+    # A GIF header whose body is JavaScript (the classic GIFAR/GIF-JS trick).
+    "gif-js": (b"GIF89a/*\x01\x00\x01\x00\x00\x00\x00*/=alert(1);", 422),
+    # A JPEG SOI followed by a PDF.
+    "jpeg-pdf": (b"\xff\xd8\xff\xe0%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", 422),
+    # A ZIP (docx, jar) named as an image.
+    "zip": (b"PK\x03\x04" + b"\0" * 60, 415),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POLYGLOTS))
+def test_polyglots_are_refused(stack, tools, name):
+    body, status = POLYGLOTS[name]
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(body, content_type="image/png", filename=f"{name}.png")
+    tools.json_error(r, status)
+    _assert_nothing_stored(stack, *before)
+
+
+def test_every_instance_survives_hostile_input(stack):
+    for kind in INSTANCE_TYPES:
+        r = stack.get(f"/health/{kind}")
+        assert r.status_code == 200, f"{kind} instance is down after hostile input"
