@@ -20,9 +20,9 @@ public final class ServiceContext: Sendable {
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {
         self.configuration = configuration
         self.role = role
-        do {
-            try FileIOSetup.makeDirectories([configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory])
-        }
+        try FileIOSetup.makeDirectories([
+            configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory,
+        ])
         metadata = try SQLiteMetadataStore(path: configuration.databasePath)
         originals = FileImageStore(root: configuration.originalsDirectory)
         cache = DerivedImageCache(root: configuration.cacheDirectory)

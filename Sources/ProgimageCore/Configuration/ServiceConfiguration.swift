@@ -80,6 +80,10 @@ public struct ServiceConfiguration: Sendable {
         return String(cString: buffer)
     }
 
+    /// The largest request body: the image limit plus room for multipart framing. nginx
+    /// refuses bodies over it; the api role holds each image to `maxUploadBytes` exactly.
+    public var maxRequestBytes: Int { maxUploadBytes + 1_048_576 }
+
     /// The SQLite database file inside the data directory.
     public var databasePath: String { dataDirectory + "/progimage.sqlite3" }
     /// Where originals live, sharded by the first four id characters.

@@ -20,7 +20,7 @@ struct UploadHandler {
 
     func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         try context.keys.authorizeWrite(authorization: request.headers["authorization"])
-        let requestLimit = context.configuration.maxUploadBytes + 1_048_576
+        let requestLimit = context.configuration.maxRequestBytes
         guard request.contentLength <= requestLimit else {
             throw ServiceError(.payloadTooLarge, "the request body exceeds \(requestLimit) bytes")
         }
