@@ -112,19 +112,7 @@ struct URLParts: Equatable, Sendable {
         let path = pathAndQuery.prefix { $0 != "?" }
         guard let segment = path.split(separator: "/", omittingEmptySubsequences: false).last, !segment.isEmpty
         else { return nil }
-        var bytes: [UInt8] = []
-        var rest = Array(segment.utf8)[...]
-        while let byte = rest.popFirst() {
-            if byte == UInt8(ascii: "%"), rest.count >= 2,
-                let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                rest = rest.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return PercentDecoding.decode(segment)
     }
 
     /// Keeps what RFC 3986 allows in a path and query, and `%XX` escapes; encodes the rest

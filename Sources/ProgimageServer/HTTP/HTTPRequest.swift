@@ -1,3 +1,5 @@
+import ProgimageAPI
+
 /// A request as the worker sees it: nginx's CGI parameters turned into Swift values, and
 /// the body read only by handlers that need it.
 public struct HTTPRequest: Sendable {
@@ -47,7 +49,7 @@ public struct HTTPRequest: Sendable {
     public func queryValue(_ name: String) -> String? {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts[0] == name { return parts.count > 1 ? String(parts[1]).percentDecoded() : "" }
+            if parts[0] == name { return parts.count > 1 ? PercentDecoding.decode(parts[1], plusAsSpace: true) : "" }
         }
         return nil
     }
@@ -58,24 +60,5 @@ public struct HTTPRequest: Sendable {
 extension String {
     fileprivate func replacingUnderscores() -> String {
         String(map { $0 == "_" ? "-" : $0 })
-    }
-
-    /// `+` and `%XX` decoding of a query component; invalid escapes are kept as written.
-    func percentDecoded() -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(utf8)[...]
-        while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), iterator.count >= 2,
-                let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                iterator = iterator.dropFirst(2)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
