@@ -1,0 +1,116 @@
+internal import CGD
+
+extension GDImage {
+    /// Separable tent (triangle) resampling of an opaque image, whose support widens with
+    /// the reduction as an area filter's must. `gdImageScale` does the same work in doubles
+    /// through a generic contribution table (8.7 ms for 1068×712 → 800×533 here, most of a
+    /// thumbnail's scaling cost); this does it in 14-bit fixed point on all four bytes of a
+    /// pixel at once. Only for images without transparency, where averaging unpremultiplied
+    /// colours is exact; images with alpha keep libgd's path.
+    consuming func tentResampled(width: Int, height: Int) throws(GDError) -> GDImage {
+        let (sourceWidth, sourceHeight) = (self.width, self.height)
+        let horizontal = TentKernel(source: sourceWidth, target: width)
+        let vertical = TentKernel(source: sourceHeight, target: height)
+        // Horizontal pass into a packed intermediate (source height × target width).
+        var middle = [UInt32](repeating: 0, count: sourceHeight * width)
+        let rows = cgd_rows(raw)!
+        middle.withUnsafeMutableBufferPointer { out in
+            for y in 0..<sourceHeight {
+                let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+                let target = out.baseAddress! + y * width
+                for x in 0..<width {
+                    var sum = SIMD4<Int32>(repeating: 1 << 13)
+                    let start = horizontal.starts[x]
+                    for k in 0..<horizontal.counts[x] {
+                        sum &+= Self.channels(row[start + k]) &* horizontal.weights[x * horizontal.stride + k]
+                    }
+                    target[x] = Self.pack(sum)
+                }
+            }
+        }
+        guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
+        let result = GDImage(owning: scaled)
+        gdImageSaveAlpha(scaled, 1)
+        gdImageAlphaBlending(scaled, 0)
+        let outRows = cgd_rows(scaled)!
+        middle.withUnsafeBufferPointer { source in
+            var sums = [SIMD4<Int32>](repeating: .zero, count: width)
+            sums.withUnsafeMutableBufferPointer { sums in
+                for y in 0..<height {
+                    for x in 0..<width { sums[x] = SIMD4(repeating: 1 << 13) }
+                    let start = vertical.starts[y]
+                    for k in 0..<vertical.counts[y] {
+                        let weight = vertical.weights[y * vertical.stride + k]
+                        let row = source.baseAddress! + (start + k) * width
+                        for x in 0..<width { sums[x] &+= Self.channels(row[x]) &* weight }
+                    }
+                    let target = UnsafeMutableRawPointer(outRows[y]!).assumingMemoryBound(to: UInt32.self)
+                    for x in 0..<width { target[x] = Self.pack(sums[x]) }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The four bytes of a packed pixel (B, G, R, A in memory order) as lanes.
+    @inline(__always)
+    private static func channels(_ pixel: UInt32) -> SIMD4<Int32> {
+        SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(pixel, to: SIMD4<UInt8>.self))
+    }
+
+    /// Back from 14-bit fixed point, clamped to a byte per lane.
+    @inline(__always)
+    private static func pack(_ sum: SIMD4<Int32>) -> UInt32 {
+        let lanes = (sum &>> 14).clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
+        return unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: lanes), to: UInt32.self)
+    }
+
+    /// Whether every pixel is fully opaque (gd alpha 0): the tent path's precondition.
+    var isOpaque: Bool {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            var any: UInt32 = 0
+            for x in 0..<width { any |= row[x] }
+            if any & 0x7F00_0000 != 0 { return false }
+        }
+        return true
+    }
+}
+
+/// Per-output-pixel taps of a tent filter mapping `source` samples onto `target`: weights
+/// in 14-bit fixed point summing exactly to 1 << 14.
+struct TentKernel {
+    let starts: [Int]
+    let counts: [Int]
+    let weights: [Int32]
+    let stride: Int
+
+    init(source: Int, target: Int) {
+        let scale = Double(source) / Double(target)
+        let support = max(1, scale)
+        stride = Int((support * 2).rounded(.up)) + 2
+        var starts = [Int](repeating: 0, count: target)
+        var counts = [Int](repeating: 0, count: target)
+        var weights = [Int32](repeating: 0, count: target * stride)
+        for i in 0..<target {
+            let center = (Double(i) + 0.5) * scale
+            let low = max(0, Int((center - support).rounded(.down)))
+            let high = min(source, Int((center + support).rounded(.up)))
+            var raw: [Double] = []
+            for j in low..<high { raw.append(max(0, 1 - abs(Double(j) + 0.5 - center) / support)) }
+            let total = raw.reduce(0, +)
+            var fixed = raw.map { Int32(($0 / total * 16384).rounded()) }
+            // Put the rounding error on the largest tap, so the weights sum to exactly 1.
+            if let largest = fixed.indices.max(by: { fixed[$0] < fixed[$1] }) {
+                fixed[largest] += 16384 - fixed.reduce(0, +)
+            }
+            starts[i] = low
+            counts[i] = fixed.count
+            for (k, w) in fixed.enumerated() { weights[i * stride + k] = w }
+        }
+        self.starts = starts
+        self.counts = counts
+        self.weights = weights
+    }
+}
