@@ -31,6 +31,7 @@ extension GDImage {
         gdImageAlphaBlending(raw, 0)
         pixels.withUnsafeBytes { Self.copy($0, into: raw, width: width, height: height, stride: stride, layout: layout) }
         self.raw = raw
+        knownOpaque = layout != .rgba
     }
 
     private static func copy(
@@ -105,6 +106,7 @@ extension GDImage {
 
     /// Composites onto opaque white, for outputs without alpha (jpg, bmp).
     public consuming func flattenedOnWhite() -> GDImage {
+        if knownOpaque { return self }
         let rows = cgd_rows(raw)!
         for y in 0..<height {
             let row = rows[y]!

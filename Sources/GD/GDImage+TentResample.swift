@@ -29,7 +29,7 @@ extension GDImage {
             }
         }
         guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
-        let result = GDImage(owning: scaled)
+        let result = GDImage(owning: scaled, knownOpaque: true)
         gdImageSaveAlpha(scaled, 1)
         gdImageAlphaBlending(scaled, 0)
         let outRows = cgd_rows(scaled)!
@@ -67,6 +67,7 @@ extension GDImage {
 
     /// Whether every pixel is fully opaque (gd alpha 0): the tent path's precondition.
     var isOpaque: Bool {
+        if knownOpaque { return true }
         let rows = cgd_rows(raw)!
         for y in 0..<height {
             let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)

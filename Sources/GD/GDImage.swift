@@ -7,9 +7,13 @@ internal import CGD
 /// Pixels are gd's packed `0xAARRGGBB` with 7-bit alpha (0 opaque, 127 transparent).
 public struct GDImage: ~Copyable, @unchecked Sendable {
     let raw: gdImagePtr
+    /// Set where opacity is known by construction (decoded without alpha, or resampled from
+    /// such an image), so the thumbnail path skips a scan and a composite it does not need.
+    var knownOpaque = false
 
-    init(owning raw: gdImagePtr) {
+    init(owning raw: gdImagePtr, knownOpaque: Bool = false) {
         self.raw = raw
+        self.knownOpaque = knownOpaque
     }
 
     deinit { gdImageDestroy(raw) }

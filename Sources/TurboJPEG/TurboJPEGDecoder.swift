@@ -43,13 +43,15 @@ public enum TurboJPEGDecoder {
         let scaledWidth = (Int(width) + scaleDenominator - 1) / scaleDenominator
         let scaledHeight = (Int(height) + scaleDenominator - 1) / scaleDenominator
         let stride = scaledWidth * 4
-        var pixels = [UInt8](repeating: 0, count: stride * scaledHeight)
-        let rc = bytes.withUnsafeBufferPointer { source in
-            pixels.withUnsafeMutableBufferPointer { target in
+        // Every byte is written by the decoder; zero-filling 3 MB first cost ~0.3 ms.
+        var rc: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: stride * scaledHeight) { target, count in
+            rc = bytes.withUnsafeBufferPointer { source in
                 tjDecompress2(
                     handle.raw, source.baseAddress, UInt(source.count), target.baseAddress,
                     Int32(scaledWidth), Int32(stride), Int32(scaledHeight), Int32(TJPF_BGRX.rawValue), 0)
             }
+            count = stride * scaledHeight
         }
         if rc != 0 {
             let message = String(cString: tjGetErrorStr2(handle.raw))
