@@ -14,17 +14,18 @@ extension GDImage {
         // Horizontal pass into a packed intermediate (source height × target width).
         var middle = [UInt32](repeating: 0, count: sourceHeight * width)
         let rows = cgd_rows(raw)!
-        middle.withUnsafeMutableBufferPointer { out in
-            for y in 0..<sourceHeight {
-                let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
-                let target = out.baseAddress! + y * width
-                for x in 0..<width {
-                    var sum = SIMD4<Int32>(repeating: 1 << 13)
-                    let start = horizontal.starts[x]
-                    for k in 0..<horizontal.counts[x] {
-                        sum &+= Self.channels(row[start + k]) &* horizontal.weights[x * horizontal.stride + k]
+        horizontal.withTables { starts, counts, weights, stride in
+            middle.withUnsafeMutableBufferPointer { out in
+                for y in 0..<sourceHeight {
+                    let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+                    let target = out.baseAddress! + y * width
+                    for x in 0..<width {
+                        var sum = SIMD4<Int32>(repeating: 1 << 13)
+                        let source = row + starts[x]
+                        let taps = weights.baseAddress! + x * stride
+                        for k in 0..<counts[x] { sum &+= Self.channels(source[k]) &* taps[k] }
+                        target[x] = Self.pack(sum)
                     }
-                    target[x] = Self.pack(sum)
                 }
             }
         }
@@ -33,19 +34,20 @@ extension GDImage {
         gdImageSaveAlpha(scaled, 1)
         gdImageAlphaBlending(scaled, 0)
         let outRows = cgd_rows(scaled)!
-        middle.withUnsafeBufferPointer { source in
-            var sums = [SIMD4<Int32>](repeating: .zero, count: width)
-            sums.withUnsafeMutableBufferPointer { sums in
-                for y in 0..<height {
-                    for x in 0..<width { sums[x] = SIMD4(repeating: 1 << 13) }
-                    let start = vertical.starts[y]
-                    for k in 0..<vertical.counts[y] {
-                        let weight = vertical.weights[y * vertical.stride + k]
-                        let row = source.baseAddress! + (start + k) * width
-                        for x in 0..<width { sums[x] &+= Self.channels(row[x]) &* weight }
+        vertical.withTables { starts, counts, weights, stride in
+            middle.withUnsafeBufferPointer { source in
+                var sums = [SIMD4<Int32>](repeating: .zero, count: width)
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for y in 0..<height {
+                        for x in 0..<width { sums[x] = SIMD4(repeating: 1 << 13) }
+                        for k in 0..<counts[y] {
+                            let weight = weights[y * stride + k]
+                            let row = source.baseAddress! + (starts[y] + k) * width
+                            for x in 0..<width { sums[x] &+= Self.channels(row[x]) &* weight }
+                        }
+                        let target = UnsafeMutableRawPointer(outRows[y]!).assumingMemoryBound(to: UInt32.self)
+                        for x in 0..<width { target[x] = Self.pack(sums[x]) }
                     }
-                    let target = UnsafeMutableRawPointer(outRows[y]!).assumingMemoryBound(to: UInt32.self)
-                    for x in 0..<width { target[x] = Self.pack(sums[x]) }
                 }
             }
         }
@@ -113,5 +115,14 @@ struct TentKernel {
         self.starts = starts
         self.counts = counts
         self.weights = weights
+    }
+
+    /// The tables without bounds checks, for the inner loops.
+    func withTables<T>(
+        _ body: (UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int32>, Int) -> T
+    ) -> T {
+        starts.withUnsafeBufferPointer { s in
+            counts.withUnsafeBufferPointer { c in weights.withUnsafeBufferPointer { w in body(s, c, w, stride) } }
+        }
     }
 }
