@@ -89,6 +89,19 @@ extension GDImage {
         return out
     }
 
+    /// The pixels as packed B,G,R,X rows (libgd's own memory layout, alpha in X), for
+    /// encoders that take it directly.
+    public func packedBGRX() -> [UInt8] {
+        let (w, h) = (width, height)
+        let rows = cgd_rows(raw)!
+        return [UInt8](unsafeUninitializedCapacity: w * h * 4) { buffer, count in
+            for y in 0..<h {
+                UnsafeMutableRawPointer(buffer.baseAddress! + y * w * 4).copyMemory(from: rows[y]!, byteCount: w * 4)
+            }
+            count = w * h * 4
+        }
+    }
+
     /// Whether any pixel is not fully opaque: decides whether an output keeps an alpha plane.
     public var hasTransparency: Bool {
         let rows = cgd_rows(raw)!

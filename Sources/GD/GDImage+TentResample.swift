@@ -36,17 +36,19 @@ extension GDImage {
         let outRows = cgd_rows(scaled)!
         vertical.withTables { starts, counts, weights, stride in
             middle.withUnsafeBufferPointer { source in
-                var sums = [SIMD4<Int32>](repeating: .zero, count: width)
-                sums.withUnsafeMutableBufferPointer { sums in
+                // Each output pixel sums its taps in registers: no accumulator row to re-read.
+                var tapRows = [UnsafePointer<UInt32>](repeating: source.baseAddress!, count: stride)
+                tapRows.withUnsafeMutableBufferPointer { tapRows in
                     for y in 0..<height {
-                        for x in 0..<width { sums[x] = SIMD4(repeating: 1 << 13) }
-                        for k in 0..<counts[y] {
-                            let weight = weights[y * stride + k]
-                            let row = source.baseAddress! + (starts[y] + k) * width
-                            for x in 0..<width { sums[x] &+= Self.channels(row[x]) &* weight }
-                        }
+                        let count = counts[y]
+                        let taps = weights.baseAddress! + y * stride
+                        for k in 0..<count { tapRows[k] = source.baseAddress! + (starts[y] + k) * width }
                         let target = UnsafeMutableRawPointer(outRows[y]!).assumingMemoryBound(to: UInt32.self)
-                        for x in 0..<width { target[x] = Self.pack(sums[x]) }
+                        for x in 0..<width {
+                            var sum = SIMD4<Int32>(repeating: 1 << 13)
+                            for k in 0..<count { sum &+= Self.channels(tapRows[k][x]) &* taps[k] }
+                            target[x] = Self.pack(sum)
+                        }
                     }
                 }
             }

@@ -1,6 +1,7 @@
 public import ProgimageAPI
 public import GD
 import HEIF
+import TurboJPEG
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
 /// every encoder here writes pixels only, so EXIF (and GPS) never leaks.
@@ -21,7 +22,10 @@ public enum ImageEncoder {
         let quality = quality ?? defaultQuality(format)
         do {
             switch format {
-            case .jpg: return try image.flattenedOnWhite().encode(.jpeg, quality: quality)
+            case .jpg:
+                let flat = image.flattenedOnWhite()
+                return try TurboJPEGEncoder.encode(
+                    bgrx: flat.packedBGRX(), width: flat.width, height: flat.height, stride: flat.width * 4, quality: quality)
             case .bmp: return try image.flattenedOnWhite().encode(.bmp)
             case .png: return try image.encode(.png)
             case .gif: return try image.encode(.gif)
