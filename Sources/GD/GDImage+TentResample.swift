@@ -8,16 +8,51 @@ extension GDImage {
     /// pixel at once. Only for images without transparency, where averaging unpremultiplied
     /// colours is exact; images with alpha keep libgd's path.
     consuming func tentResampled(width: Int, height: Int) throws(GDError) -> GDImage {
-        let (sourceWidth, sourceHeight) = (self.width, self.height)
+        let rows = cgd_rows(raw)!
+        let scaled = Self.tentResample(sourceWidth: self.width, sourceHeight: self.height, width: width, height: height) {
+            UnsafeRawPointer(rows[$0]!).assumingMemoryBound(to: UInt32.self)
+        }
+        return try Self.owningOpaque(scaled)
+    }
+
+    /// Resamples packed B,G,R,X rows (TurboJPEG's output) straight to the target size,
+    /// without first building a full-size libgd image of them: the JPEG thumbnail path
+    /// decodes at 1/4 and goes directly to the output size.
+    public static func tentResampled(
+        bgrx pixels: [UInt8], width sourceWidth: Int, height sourceHeight: Int, stride: Int, toWidth width: Int,
+        toHeight height: Int
+    ) throws(GDError) -> GDImage {
+        guard sourceWidth > 0, sourceHeight > 0, width > 0, height > 0, stride >= sourceWidth * 4,
+            pixels.count >= stride * (sourceHeight - 1) + sourceWidth * 4
+        else { throw .allocationFailed }
+        let scaled = pixels.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress!
+            return tentResample(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height) {
+                (base + $0 * stride).assumingMemoryBound(to: UInt32.self)
+            }
+        }
+        return try owningOpaque(scaled)
+    }
+
+    private static func owningOpaque(_ raw: gdImagePtr?) throws(GDError) -> GDImage {
+        guard let raw else { throw .allocationFailed }
+        gdImageSaveAlpha(raw, 1)
+        gdImageAlphaBlending(raw, 0)
+        return GDImage(owning: raw, knownOpaque: true)
+    }
+
+    /// The two passes; nil only when libgd cannot allocate the result.
+    private static func tentResample(
+        sourceWidth: Int, sourceHeight: Int, width: Int, height: Int, row: (Int) -> UnsafePointer<UInt32>
+    ) -> gdImagePtr? {
         let horizontal = TentKernel(source: sourceWidth, target: width)
         let vertical = TentKernel(source: sourceHeight, target: height)
         // Horizontal pass into a packed intermediate (source height × target width).
         var middle = [UInt32](repeating: 0, count: sourceHeight * width)
-        let rows = cgd_rows(raw)!
         horizontal.withTables { starts, counts, weights, stride in
             middle.withUnsafeMutableBufferPointer { out in
                 for y in 0..<sourceHeight {
-                    let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+                    let row = row(y)
                     let target = out.baseAddress! + y * width
                     for x in 0..<width {
                         var sum = SIMD4<Int32>(repeating: 1 << 13)
@@ -29,10 +64,7 @@ extension GDImage {
                 }
             }
         }
-        guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
-        let result = GDImage(owning: scaled, knownOpaque: true)
-        gdImageSaveAlpha(scaled, 1)
-        gdImageAlphaBlending(scaled, 0)
+        guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { return nil }
         let outRows = cgd_rows(scaled)!
         vertical.withTables { starts, counts, weights, stride in
             middle.withUnsafeBufferPointer { source in
@@ -53,7 +85,7 @@ extension GDImage {
                 }
             }
         }
-        return result
+        return scaled
     }
 
     /// The four bytes of a packed pixel (B, G, R, A in memory order) as lanes.
@@ -62,11 +94,13 @@ extension GDImage {
         SIMD4<Int32>(truncatingIfNeeded: unsafeBitCast(pixel, to: SIMD4<UInt8>.self))
     }
 
-    /// Back from 14-bit fixed point, clamped to a byte per lane.
+    /// Back from 14-bit fixed point, clamped to a byte per lane. The tent path only sees
+    /// opaque images, so the alpha byte is written as libgd's opaque 0 whatever came in
+    /// (TurboJPEG fills its X byte with 0xFF, which libgd would read as transparent).
     @inline(__always)
     private static func pack(_ sum: SIMD4<Int32>) -> UInt32 {
         let lanes = (sum &>> 14).clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
-        return unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: lanes), to: UInt32.self)
+        return unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: lanes), to: UInt32.self) & 0x00FF_FFFF
     }
 
     /// Whether every pixel is fully opaque (gd alpha 0): the tent path's precondition.

@@ -1,4 +1,5 @@
 public import ProgimageAPI
+import GD
 
 /// Makes one derived file: decode the original once, run the chain in memory, encode
 /// once, and write the result where nginx will find it next time.
@@ -33,9 +34,7 @@ public struct DerivedImageRenderer: Sendable {
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if let made = cache.existing(at: path) { return Rendered(bytes: made.bytes, etag: made.etag) }
             let original = try originals.read(id: id, format: record.format)
-            let shrink = record.format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
-            let decoded = try ImageDecoder.decode(original, format: record.format, maxPixels: maxPixels, shrink: shrink)
-            let image = try chain.render(decoded, source: source, maximumSide: maxOutputSide)
+            let image = try decodeAndRender(original, format: record.format, source: source, chain: chain)
             let bytes = try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
             let etag = try cache.store(bytes, at: path)
             // A delete that ran while we rendered must not leave a file nginx would serve.
@@ -45,5 +44,24 @@ public struct DerivedImageRenderer: Sendable {
             }
             return Rendered(bytes: bytes, etag: etag)
         }
+    }
+
+    /// Decode once, run the chain in memory. A JPEG whose chain starts by shrinking it takes
+    /// the fused path (DCT-scaled decode resampled straight to the first size); every
+    /// other source is decoded upright, at a DCT scale where that helps, and then rendered.
+    private func decodeAndRender(
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+    ) throws(ServiceError) -> GDImage {
+        let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
+        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode != .fill {
+            let planned = try first.outputSize(for: source)
+            if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
+                var rest = chain
+                rest.operations.removeFirst()
+                return try rest.render(resized, source: planned, maximumSide: maxOutputSide)
+            }
+        }
+        let decoded = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels, shrink: shrink)
+        return try chain.render(decoded, source: source, maximumSide: maxOutputSide)
     }
 }

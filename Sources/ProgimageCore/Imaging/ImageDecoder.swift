@@ -49,6 +49,32 @@ public enum ImageDecoder {
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 
+    /// The thumbnail fast path: an upright JPEG decoded at `1/shrink` in the DCT domain and
+    /// resampled straight from TurboJPEG's buffer to `target`, never building the
+    /// intermediate libgd image. nil when it does not apply (EXIF-rotated, CMYK).
+    public static func decodeJPEG(
+        _ bytes: [UInt8], maxPixels: Int, shrink: Int, resizedTo target: ImageSize
+    ) throws(ServiceError) -> GDImage? {
+        guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
+        try checkPixelLimit(storedSize(of: bytes, format: .jpg), maxPixels: maxPixels)
+        let decoded: TurboJPEGDecoder.Pixels
+        do {
+            decoded = try TurboJPEGDecoder.decode(bytes, scaleDenominator: shrink)
+        } catch where error.kind == .unsupported {
+            return nil
+        } catch {
+            throw ServiceError(.corruptImage, "the jpg image does not decode completely")
+        }
+        guard target.width <= decoded.width, target.height <= decoded.height else { return nil }
+        do {
+            return try GDImage.tentResampled(
+                bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                toWidth: target.width, toHeight: target.height)
+        } catch {
+            throw error.serviceError
+        }
+    }
+
     private static func decodePixels(_ bytes: [UInt8], format: ImageFormat, shrink: Int) throws(ServiceError) -> GDImage {
         do {
             switch format {

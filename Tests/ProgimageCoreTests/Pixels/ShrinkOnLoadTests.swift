@@ -47,6 +47,32 @@ import Testing
         #expect(quality > 36, "PSNR \(quality) dB between shrink-on-load and full decode")
     }
 
+    /// The fused path (DCT-scaled decode resampled straight from TurboJPEG's buffer) must
+    /// give exactly the pixels of decoding into libgd first and resampling that.
+    @Test(arguments: [(400, 4), (800, 2), (200, 8)])
+    func fusedPathMatchesTheGeneralPathExactly(width: Int, shrink: Int) throws {
+        let bytes = Corpus.bytes(Self.file)
+        let target = ImageSize(width: width, height: width * 2 / 3)
+        guard let fused = try ImageDecoder.decodeJPEG(bytes, maxPixels: 1 << 30, shrink: shrink, resizedTo: target) else {
+            Issue.record("an upright JPEG did not take the fused path")
+            return
+        }
+        let general = try ImageDecoder.decode(bytes, format: .jpg, maxPixels: 1 << 30, shrink: shrink)
+            .scaled(width: target.width, height: target.height)
+        #expect(fused.width == target.width && fused.height == target.height)
+        #expect(fused.interleaved(alpha: true) == general.interleaved(alpha: true))
+    }
+
+    /// EXIF-rotated JPEGs are not for the fused path: orientation must come first.
+    @Test func fusedPathDeclinesRotatedJPEGs() throws {
+        let rotated = Corpus.bytes("jpeg/exif-orientation/Landscape_6.jpg")
+        let result = try ImageDecoder.decodeJPEG(rotated, maxPixels: 1 << 30, shrink: 4, resizedTo: ImageSize(width: 300, height: 200))
+        switch consume result {
+        case .none: break
+        case .some: Issue.record("an EXIF-rotated JPEG took the fused path")
+        }
+    }
+
     @Test func noShrinkWhenTheChainDoesNotStartByShrinking() throws {
         let source = ImageSize(width: 1800, height: 1200)
         #expect(try chain("flip:h/resize:100x.png").shrinkOnLoadFactor(source: source) == 1)
