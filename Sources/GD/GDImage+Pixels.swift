@@ -102,14 +102,19 @@ extension GDImage {
         }
     }
 
-    /// Whether any pixel is not fully opaque: decides whether an output keeps an alpha plane.
-    public var hasTransparency: Bool {
+    /// Whether every pixel is fully opaque (gd alpha 0): decides whether an output keeps an
+    /// alpha plane and whether the tent resampler applies. Known without a scan for images
+    /// decoded without alpha or resampled from one.
+    public var isOpaque: Bool {
+        if knownOpaque { return true }
         let rows = cgd_rows(raw)!
         for y in 0..<height {
-            let row = rows[y]!
-            for x in 0..<width where row[x] & 0x7F00_0000 != 0 { return true }
+            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            var any: UInt32 = 0
+            for x in 0..<width { any |= row[x] }
+            if any & 0x7F00_0000 != 0 { return false }
         }
-        return false
+        return true
     }
 
     /// The packed pixel at (x, y), for tests and sampling.

@@ -102,19 +102,6 @@ extension GDImage {
         let lanes = (sum &>> 14).clamped(lowerBound: .zero, upperBound: SIMD4(repeating: 255))
         return unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: lanes), to: UInt32.self) & 0x00FF_FFFF
     }
-
-    /// Whether every pixel is fully opaque (gd alpha 0): the tent path's precondition.
-    var isOpaque: Bool {
-        if knownOpaque { return true }
-        let rows = cgd_rows(raw)!
-        for y in 0..<height {
-            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
-            var any: UInt32 = 0
-            for x in 0..<width { any |= row[x] }
-            if any & 0x7F00_0000 != 0 { return false }
-        }
-        return true
-    }
 }
 
 /// Per-output-pixel taps of a tent filter mapping `source` samples onto `target`: weights

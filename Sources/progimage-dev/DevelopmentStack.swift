@@ -24,13 +24,7 @@ enum DevelopmentStack {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "progimage-dev")
 
-        let config: ServiceConfiguration
-        do {
-            config = try ServiceConfiguration(environment: environment.dictionary)
-        } catch {
-            StandardStreams.error(error.description)
-            return 2
-        }
+        guard let config = environment.serviceConfiguration() else { return 2 }
 
         var resources = StackResources()
         defer { resources.release() }

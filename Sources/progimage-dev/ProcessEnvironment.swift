@@ -1,3 +1,4 @@
+import ProgimageCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,17 @@ struct ProcessEnvironment: Sendable {
             cursor += 1
         }
         return ProcessEnvironment(entries: entries)
+    }
+
+    /// The `PROGIMAGE_*` settings, or nil after printing why they do not parse (the caller
+    /// exits 2, a configuration error).
+    func serviceConfiguration() -> ServiceConfiguration? {
+        do {
+            return try ServiceConfiguration(environment: dictionary)
+        } catch {
+            StandardStreams.error(error.description)
+            return nil
+        }
     }
 
     var dictionary: [String: String] {

@@ -48,13 +48,7 @@ enum SupervisorCommand {
             default: return usageError("unknown option \(argument)")
             }
         }
-        let config: ServiceConfiguration
-        do {
-            config = try ServiceConfiguration(environment: environment.dictionary)
-        } catch {
-            StandardStreams.error(error.description)
-            return 2
-        }
+        guard let config = environment.serviceConfiguration() else { return 2 }
         if development {
             guard let directory = runDirectory ?? config.runDirectory else {
                 return usageError("--development needs --run-dir DIR (or PROGIMAGE_RUN_DIR)")

@@ -33,7 +33,7 @@ public struct OperationChain: Sendable, CustomStringConvertible {
         var size = source
         for operation in operations {
             size = try operation.outputSize(for: size)
-            if !operations.isEmpty, max(size.width, size.height) > maximumSide {
+            if max(size.width, size.height) > maximumSide {
                 throw ServiceError(
                     .imageTooLarge, "\(operation.segment) gives \(size), over the \(maximumSide)-pixel output limit")
             }

@@ -53,9 +53,7 @@ public struct ResizeOperation: ImageOperation, Equatable {
     /// each side is round(side × scale), at least 1.
     public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize {
         switch mode {
-        case .force:
-            return ImageSize(width: width!, height: height!)
-        case .fill:
+        case .force, .fill:
             return ImageSize(width: width!, height: height!)
         case .fit:
             let scale = fitScale(for: size)

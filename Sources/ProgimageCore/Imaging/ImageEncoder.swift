@@ -32,7 +32,7 @@ public enum ImageEncoder {
             case .webp: return try image.encode(.webp, quality: quality)
             case .tiff: return try image.encode(.tiff)
             case .avif, .heic:
-                let alpha = image.hasTransparency
+                let alpha = !image.isOpaque
                 return try HEIFEncoder.encode(
                     rgb: image.interleaved(alpha: alpha), width: image.width, height: image.height, hasAlpha: alpha,
                     codec: format == .avif ? .avif : .heic, quality: quality)

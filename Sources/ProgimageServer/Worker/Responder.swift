@@ -21,8 +21,13 @@ final class Responder: Sendable {
 
     func handle(_ exchange: FastCGIExchange) {
         let started = ServiceContext.monotonicSeconds()
-        let request = HTTPRequest(parameters: exchange.parameters()) { limit in
-            exchange.readBody(expected: Int.max, limit: limit)
+        let parameters = exchange.parameters()
+        // The declared length bounds the buffer: allocating up to the limit for every
+        // upload cost ~53 MB of zero-filled memory per request, whatever its size. Without
+        // a length (nginx always sends one after buffering) read up to the limit.
+        let declared = Int(parameters["CONTENT_LENGTH"] ?? "") ?? Int.max
+        let request = HTTPRequest(parameters: parameters) { limit in
+            exchange.readBody(expected: declared, limit: limit)
         }
         var response: HTTPResponse
         do {
