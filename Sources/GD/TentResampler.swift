@@ -1,0 +1,139 @@
+/// The two tent passes over rows of packed 4-byte pixels (B, G, R, X in memory order).
+///
+/// Vertical first, one output row at a time, so the horizontal pass (the one with a
+/// different window per pixel) runs on the fewer output rows and the intermediate is a
+/// single row that stays in cache. Samples are 8.8 fixed point in 16-bit lanes and each
+/// tap is one unsigned multiply-high: eight lanes per SSE2 instruction on baseline
+/// x86-64, where 32-bit lane multiplies are emulated (3.2 ms → 1.3 ms for a thumbnail).
+/// Against the 14-bit two-pass version it replaced, no channel moved by more than 1.
+struct TentResampler {
+    let sourceWidth: Int
+    let sourceHeight: Int
+    let width: Int
+    let height: Int
+
+    func run(sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer) {
+        let vertical = TentTaps(source: sourceHeight, target: height, pairs: false)
+        let horizontal = TentTaps(source: sourceWidth, target: width, pairs: true)
+        let lanes = sourceWidth * 4
+        // One pixel more than the row, for the zero-weight partner of a last odd tap, and
+        // whole 8-lane vectors.
+        let rowLanes = (lanes + 4 + 7) & ~7
+        let ringRows = vertical.stride
+        // Source rows widened to 8.8 once each; a row serves every output row whose window
+        // covers it, and the windows only move down.
+        let ring = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ringRows * rowLanes)
+        ring.initialize(repeating: 0)
+        defer { ring.deallocate() }
+        var ringSource = [Int](repeating: -1, count: ringRows)
+        let row = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: rowLanes)
+        row.initialize(repeating: 0)
+        defer { row.deallocate() }
+        let pairWeights = Self.pairWeights(horizontal)
+
+        pairWeights.withUnsafeBufferPointer { pairWeights in
+            for y in 0..<height {
+                for k in 0..<vertical.counts[y] {
+                    let sourceY = vertical.starts[y] + k
+                    let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
+                    if ringSource[sourceY % ringRows] != sourceY {
+                        Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                        ringSource[sourceY % ringRows] = sourceY
+                    }
+                    let weight = vertical.weights[y * vertical.stride + k]
+                    // The first tap overwrites the row: no zero-fill per output row.
+                    if k == 0 {
+                        Self.multiply(slot, weight: weight, lanes: lanes, into: row.baseAddress!)
+                    } else {
+                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!)
+                    }
+                }
+                Self.horizontalPass(
+                    row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
+                    into: outputRow(y).assumingMemoryBound(to: UInt32.self), width: width)
+            }
+        }
+    }
+
+    /// Each pair of horizontal taps as one 8-lane vector: the first weight on the four
+    /// bytes of one pixel, the second on the next pixel's.
+    private static func pairWeights(_ taps: TentTaps) -> [SIMD8<UInt16>] {
+        let pairs = taps.stride / 2
+        var vectors = [SIMD8<UInt16>](repeating: .zero, count: taps.starts.count * pairs)
+        for x in taps.starts.indices {
+            for pair in 0..<(taps.counts[x] / 2) {
+                let first = taps.weights[x * taps.stride + 2 * pair], second = taps.weights[x * taps.stride + 2 * pair + 1]
+                vectors[x * pairs + pair] = SIMD8(first, first, first, first, second, second, second, second)
+            }
+        }
+        return vectors
+    }
+
+    @inline(__always)
+    private static func widen(_ bytes: UnsafePointer<UInt8>, lanes: Int, into target: UnsafeMutablePointer<UInt16>) {
+        for i in 0..<lanes { target[i] = UInt16(bytes[i]) &<< 8 }
+    }
+
+    /// `row = source × weight` over every lane.
+    @inline(__always)
+    private static func multiply(
+        _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>
+    ) {
+        let weights = SIMD8<UInt16>(repeating: weight)
+        var i = 0
+        while i < lanes {
+            let sample = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<UInt16>.self)
+            UnsafeMutableRawPointer(row + i).storeBytes(of: multiplyHigh(sample, weights), as: SIMD8<UInt16>.self)
+            i += 8
+        }
+    }
+
+    /// `row += source × weight` over every lane. The widened row must come from memory:
+    /// LLVM folds a byte's `<< 8` into the multiply and loses `pmulhuw` otherwise.
+    @inline(__always)
+    private static func accumulate(
+        _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>
+    ) {
+        let weights = SIMD8<UInt16>(repeating: weight)
+        var i = 0
+        while i < lanes {
+            let sample = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<UInt16>.self)
+            let sum = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<UInt16>.self) &+ multiplyHigh(sample, weights)
+            UnsafeMutableRawPointer(row + i).storeBytes(of: sum, as: SIMD8<UInt16>.self)
+            i += 8
+        }
+    }
+
+    @inline(__always)
+    private static func horizontalPass(
+        _ row: UnsafePointer<UInt16>, taps: TentTaps, pairWeights: UnsafePointer<SIMD8<UInt16>>,
+        into target: UnsafeMutablePointer<UInt32>, width: Int
+    ) {
+        let pairs = taps.stride / 2
+        taps.starts.withUnsafeBufferPointer { starts in
+            taps.counts.withUnsafeBufferPointer { counts in
+                for x in 0..<width {
+                    let window = row + starts[x] * 4
+                    let weights = pairWeights + x * pairs
+                    var sum = SIMD8<UInt16>.zero
+                    for pair in 0..<(counts[x] / 2) {
+                        sum &+= multiplyHigh(UnsafeRawPointer(window + pair * 8).loadUnaligned(as: SIMD8<UInt16>.self), weights[pair])
+                    }
+                    let pixel = (sum.lowHalf &+ sum.highHalf &+ 128) &>> 8
+                    // libgd's alpha byte 0 is opaque; TurboJPEG's X byte is 0xFF.
+                    target[x] = unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pixel), to: UInt32.self) & 0x00FF_FFFF
+                }
+            }
+        }
+    }
+
+    /// The high 16 bits of each lane's 32-bit product. Written lane by lane because
+    /// that is the shape LLVM turns into one `pmulhuw`; SIMD8's own conversions are
+    /// generic calls it does not see through.
+    @inline(__always)
+    private static func multiplyHigh(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD8<UInt16> {
+        var product = SIMD8<UInt16>()
+        for lane in 0..<8 { product[lane] = UInt16(truncatingIfNeeded: (UInt32(a[lane]) &* UInt32(b[lane])) &>> 16) }
+        return product
+    }
+}
