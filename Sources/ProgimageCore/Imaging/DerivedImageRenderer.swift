@@ -1,5 +1,4 @@
 public import ProgimageAPI
-import GD
 
 /// Makes one derived file: decode the original once, run the chain in memory, encode
 /// once, and write the result where nginx will find it next time.
@@ -7,8 +6,7 @@ public struct DerivedImageRenderer: Sendable {
     public let metadata: any MetadataStore
     public let originals: any ImageStore
     public let cache: DerivedImageCache
-    public let maxPixels: Int
-    public let maxOutputSide: Int
+    public let pipeline: ImagePipeline
 
     public init(
         metadata: any MetadataStore, originals: any ImageStore, cache: DerivedImageCache, maxPixels: Int, maxOutputSide: Int
@@ -16,8 +14,7 @@ public struct DerivedImageRenderer: Sendable {
         self.metadata = metadata
         self.originals = originals
         self.cache = cache
-        self.maxPixels = maxPixels
-        self.maxOutputSide = maxOutputSide
+        pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide)
     }
 
     public struct Rendered: Sendable {
@@ -29,13 +26,12 @@ public struct DerivedImageRenderer: Sendable {
         guard let record = try metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         let source = ImageSize(width: record.width, height: record.height)
         // Limits and crop bounds are refused here, before the lock and before decoding.
-        _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        _ = try chain.outputSize(for: source, maximumSide: pipeline.maxOutputSide)
         let path = cache.path(id: id, chain: chain)
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if let made = cache.existing(at: path) { return Rendered(bytes: made.bytes, etag: made.etag) }
             let original = try originals.read(id: id, format: record.format)
-            let image = try decodeAndRender(original, format: record.format, source: source, chain: chain)
-            let bytes = try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+            let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain)
             let etag = try cache.store(bytes, at: path)
             // A delete that ran while we rendered must not leave a file nginx would serve.
             guard try metadata.record(id) != nil else {
@@ -44,24 +40,5 @@ public struct DerivedImageRenderer: Sendable {
             }
             return Rendered(bytes: bytes, etag: etag)
         }
-    }
-
-    /// Decode once, run the chain in memory. A JPEG whose chain starts by shrinking it takes
-    /// the fused path (DCT-scaled decode resampled straight to the first size); every
-    /// other source is decoded upright, at a DCT scale where that helps, and then rendered.
-    private func decodeAndRender(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
-    ) throws(ServiceError) -> GDImage {
-        let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
-        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode != .fill {
-            let planned = try first.outputSize(for: source)
-            if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
-                var rest = chain
-                rest.operations.removeFirst()
-                return try rest.render(resized, source: planned, maximumSide: maxOutputSide)
-            }
-        }
-        let decoded = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels, shrink: shrink)
-        return try chain.render(decoded, source: source, maximumSide: maxOutputSide)
     }
 }
