@@ -52,6 +52,7 @@ nginx-site: build
 	$(BIN)/progimage-dev nginx-config --production > nginx/progimage.conf
 
 bench: build
+	$(SWIFT_BUILD) --product progimage-bench
 	bench/run.sh
 
 clean:

@@ -59,6 +59,11 @@ let package = Package(
             dependencies: ["ProgimageAPI", "ProgimageCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
+        // `make bench`'s in-process breakdown of the worker's thumbnail path.
+        .executableTarget(
+            name: "progimage-bench", dependencies: ["ProgimageAPI", "ProgimageCore", "GD", "TurboJPEG"],
+            swiftSettings: swiftSettings),
+
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI"],

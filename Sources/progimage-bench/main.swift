@@ -1,0 +1,105 @@
+// progimage-bench: the worker's in-memory thumbnail path, step by step, for `make bench`
+// (bench/bench.py, section 6). It calls the same library code the worker runs, so the
+// breakdown cannot drift from what is deployed.
+//
+// usage: progimage-bench FILE.jpg [ITERATIONS] [WIDTH] [QUALITY]
+// prints one JSON object of medians, in milliseconds of this thread's CPU time.
+#if canImport(Glibc)
+import Glibc
+#endif
+import GD
+import ProgimageAPI
+import ProgimageCore
+import TurboJPEG
+
+/// This thread's CPU time: every step is single-threaded, so this is its cost, and other
+/// people's load on the box (which only delays it) does not inflate it.
+func threadMilliseconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Double(now.tv_sec) * 1e3 + Double(now.tv_nsec) / 1e6
+}
+
+func median(_ samples: [Double]) -> Double {
+    let sorted = samples.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func timed(_ iterations: Int, _ body: () throws -> Void) rethrows -> Double {
+    var samples: [Double] = []
+    for _ in 0..<iterations {
+        let start = threadMilliseconds()
+        try body()
+        samples.append(threadMilliseconds() - start)
+    }
+    return median(samples)
+}
+
+func fail(_ message: String) -> Never {
+    let line = "progimage-bench: \(message)\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
+    exit(2)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else { fail("usage: progimage-bench FILE.jpg [ITERATIONS] [WIDTH] [QUALITY]") }
+let iterations = arguments.count > 2 ? Int(arguments[2]) ?? 15 : 15
+let width = arguments.count > 3 ? Int(arguments[3]) ?? 800 : 800
+let quality = arguments.count > 4 ? Int(arguments[4]) ?? 80 : 80
+
+do {
+    guard let file = fopen(arguments[1], "rb") else { fail("cannot open \(arguments[1])") }
+    var original: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while case let n = fread(&chunk, 1, chunk.count, file), n > 0 { original += chunk[0..<n] }
+    fclose(file)
+
+    let limits = try ServiceConfiguration(environment: [:])
+    let inspected = try ImageIngest(maxUploadBytes: limits.maxUploadBytes, maxPixels: limits.maxPixels).inspect(original)
+    guard inspected.format == ImageFormat.jpg else { fail("\(arguments[1]) is not a JPEG") }
+    let source = inspected.size
+    let pipeline = ImagePipeline(maxPixels: limits.maxPixels, maxOutputSide: limits.maxOutputSide)
+    let thumbnail = try OperationParser.parse("resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
+    let fullDecode = try OperationParser.parse("flip:h/resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
+    let planned = try thumbnail.outputSize(for: source, maximumSide: limits.maxOutputSide)
+    let shrink = thumbnail.shrinkOnLoadFactor(source: source)
+
+    var report: [(String, Double)] = []
+    for scale in [1, 2, 4, 8] {
+        report.append(("decode_\(scale)", try timed(iterations) { _ = try TurboJPEGDecoder.decode(original, scaleDenominator: scale) }))
+    }
+    // The fused thumbnail path, one step at a time.
+    let decoded = try TurboJPEGDecoder.decode(original, scaleDenominator: shrink)
+    let resample = try timed(iterations) {
+        _ = try GDImage.tentResampled(
+            bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+            toWidth: planned.width, toHeight: planned.height)
+    }
+    var encodeSamples: [Double] = []
+    var outputBytes = 0
+    for _ in 0..<iterations {
+        let image = try GDImage.tentResampled(
+            bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+            toWidth: planned.width, toHeight: planned.height)
+        let start = threadMilliseconds()
+        outputBytes = try ImageEncoder.encode(image, as: ImageFormat.jpg, quality: quality).count
+        encodeSamples.append(threadMilliseconds() - start)
+    }
+    report += [
+        ("shrink", Double(shrink)),
+        ("decode_shrink", report[[1, 2, 4, 8].firstIndex(of: shrink) ?? 0].1),
+        ("resample", resample),
+        ("encode", median(encodeSamples)),
+        // What the worker runs between reading the original and storing the result.
+        ("total", try timed(iterations) { _ = try pipeline.render(original, format: ImageFormat.jpg, source: source, chain: thumbnail) }),
+        ("no_shrink_total", try timed(max(3, iterations / 3)) {
+            _ = try pipeline.render(original, format: ImageFormat.jpg, source: source, chain: fullDecode)
+        }),
+        ("out_bytes", Double(outputBytes)),
+        ("width", Double(planned.width)),
+        ("height", Double(planned.height)),
+    ]
+    print("{" + report.map { "\"\($0.0)\": \(($0.1 * 1000).rounded() / 1000)" }.joined(separator: ", ") + "}")
+} catch {
+    fail("\(error)")
+}
