@@ -41,11 +41,10 @@ struct TentResampler {
                         ringSource[sourceY % ringRows] = sourceY
                     }
                     let weight = vertical.weights[y * vertical.stride + k]
-                    // The first tap overwrites the row: no zero-fill per output row.
                     if k == 0 {
-                        Self.multiply(slot, weight: weight, lanes: lanes, into: row.baseAddress!)
+                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, overwriting: true)
                     } else {
-                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!)
+                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, overwriting: false)
                     }
                 }
                 Self.horizontalPass(
@@ -74,31 +73,21 @@ struct TentResampler {
         for i in 0..<lanes { target[i] = UInt16(bytes[i]) &<< 8 }
     }
 
-    /// `row = source × weight` over every lane.
-    @inline(__always)
-    private static func multiply(
-        _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>
-    ) {
-        let weights = SIMD8<UInt16>(repeating: weight)
-        var i = 0
-        while i < lanes {
-            let sample = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<UInt16>.self)
-            UnsafeMutableRawPointer(row + i).storeBytes(of: multiplyHigh(sample, weights), as: SIMD8<UInt16>.self)
-            i += 8
-        }
-    }
-
-    /// `row += source × weight` over every lane. The widened row must come from memory:
-    /// LLVM folds a byte's `<< 8` into the multiply and loses `pmulhuw` otherwise.
+    /// `row += source × weight` over every lane, or `row = source × weight` for the first
+    /// tap (no zero-fill per output row); callers pass a literal, so each inlined copy has
+    /// one loop. The widened row must come from memory: LLVM folds a byte's `<< 8` into
+    /// the multiply and loses `pmulhuw` otherwise.
     @inline(__always)
     private static func accumulate(
-        _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>
+        _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>,
+        overwriting: Bool
     ) {
         let weights = SIMD8<UInt16>(repeating: weight)
         var i = 0
         while i < lanes {
             let sample = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<UInt16>.self)
-            let sum = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<UInt16>.self) &+ multiplyHigh(sample, weights)
+            let previous = overwriting ? .zero : UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<UInt16>.self)
+            let sum = previous &+ multiplyHigh(sample, weights)
             UnsafeMutableRawPointer(row + i).storeBytes(of: sum, as: SIMD8<UInt16>.self)
             i += 8
         }
