@@ -615,19 +615,17 @@ class Bench:
             rows.append(("  the same under 8-way load (worker / whole stack)", f"{tp[2]:.1f} / {tp[1]:.1f} ms",
                          "<= 30 ms", tp[2] <= 30))
         th = self.results.get("tput_thumbor 7, PIL, 2 processes_12mp")
-        if tp and th:
-            ratio = tp[0] / th[0]
-            rows.append(("12mp cold req/s at 8 conns: progimage / thumbor",
-                         f"{tp[0]:.1f} / {th[0]:.1f} = {ratio:.2f}x", ">= 1.5x", ratio >= 1.5))
-            rows.append(("  CPU per thumbnail, thumbor / progimage (load-independent)",
-                         f"{th[1]:.1f} / {tp[1]:.1f} ms = {th[1] / tp[1]:.2f}x", ">= 1.5x", th[1] / tp[1] >= 1.5))
         nf = self.results.get("tput_nginx image_filter_12mp")
-        if tp and nf:
-            ratio = tp[0] / nf[0]
-            rows.append(("12mp cold req/s at 8 conns: progimage / nginx image_filter",
-                         f"{tp[0]:.1f} / {nf[0]:.1f} = {ratio:.2f}x", ">= 7x", ratio >= 7))
-            rows.append(("  CPU per thumbnail, image_filter / progimage (load-independent)",
-                         f"{nf[1]:.1f} / {tp[1]:.1f} ms = {nf[1] / tp[1]:.2f}x", ">= 7x", nf[1] / tp[1] >= 7))
+        # Each baseline twice: req/s (the target as stated) and CPU per thumbnail (load-independent).
+        for label, short, base, target in (("thumbor", "thumbor", th, 1.5), ("nginx image_filter", "image_filter", nf, 7)):
+            if not (tp and base):
+                continue
+            ratio = tp[0] / base[0]
+            rows.append((f"12mp cold req/s at 8 conns: progimage / {label}",
+                         f"{tp[0]:.1f} / {base[0]:.1f} = {ratio:.2f}x", f">= {target:g}x", ratio >= target))
+            rows.append((f"  CPU per thumbnail, {short} / progimage (load-independent)",
+                         f"{base[1]:.1f} / {tp[1]:.1f} ms = {base[1] / tp[1]:.2f}x", f">= {target:g}x",
+                         base[1] / tp[1] >= target))
         hits = self.results.get("hits")
         if hits:
             ratio = hits[2]
