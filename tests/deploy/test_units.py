@@ -80,8 +80,10 @@ def test_services_serve_the_directories_nginx_reads(installed):
             key, _, val = value.partition("=")
             env[key] = val
         assert env["TRANSFORM_TYPE"] == role
-        assert f"try_files {env['PROGIMAGE_DATA_DIR']}/originals/" in site
-        assert f"try_files {env['PROGIMAGE_CACHE_DIR']}/" in site
+        # originals, then a conversion in the cache; a transform is a cache file by alias
+        data, cache = re.escape(env["PROGIMAGE_DATA_DIR"]), re.escape(env["PROGIMAGE_CACHE_DIR"])
+        assert re.search(rf"try_files {data}/originals/\S+\s+{cache}/\S+\s+@miss;", site)
+        assert f"alias {env['PROGIMAGE_CACHE_DIR']}/" in site
         assert service.get("Service", "StandardInput") == "socket"
         assert service.get("Service", "EnvironmentFile") == "/etc/progimage/progimage.env"
         # A recycled worker exits 0 and must come back; exit 2 is a configuration error.

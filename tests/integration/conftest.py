@@ -622,6 +622,19 @@ class Stack:
         return (st[2] == self.pgid or _is_descendant(pid, self.proc.pid)
                 or _proc_mentions(pid, str(self.root).encode()))
 
+    def run_dir(self) -> Path:
+        """The stack's run directory (its sockets and nginx.conf), read from the command
+        line of its nginx master: `-c RUN/nginx.conf`."""
+        for pid in _all_pids():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            m = re.search(r"nginx: master process .* -c (\S+)/nginx\.conf", cmdline)
+            if m and self.owns_pid(pid):
+                return Path(m.group(1))
+        raise AssertionError("no nginx master process of this stack found")
+
     # ---- HTTP -----------------------------------------------------------
     def url(self, path: str) -> str:
         return self.base_url + path

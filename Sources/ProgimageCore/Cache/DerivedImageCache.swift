@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Derived files (conversions and transforms) under `PROGIMAGE_CACHE_DIR`, at exactly the
-/// path nginx's `try_files` checks:
+/// path nginx serves them from (NginxSiteTemplate):
 /// `{root}/{id[0..2]}/{id[2..4]}/{id}/{id}.{ext}` for a conversion and
 /// `{root}/{id[0..2]}/{id[2..4]}/{id}/{op}/…/{op}.{ext}` for a transform.
 /// One directory per id makes deleting every derived file of an image one rename.

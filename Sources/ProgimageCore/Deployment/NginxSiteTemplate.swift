@@ -1,8 +1,16 @@
 public import ProgimageAPI
 
-/// The one nginx site. Disk first (`try_files`): originals from the data directory,
-/// derived files from the cache; only a miss reaches an instance, chosen by `map` from
-/// the URL's last pixel operation. Every error nginx makes itself is JSON.
+/// The one nginx site. Disk first: originals from the data directory, derived files from
+/// the cache; only a miss reaches an instance, chosen by `map` from the URL's last pixel
+/// operation. Every error nginx makes itself is JSON.
+///
+/// A transform URL has one candidate file, so its location serves it as a static file and
+/// turns the static handler's 404 into the miss (`error_page 404 = @miss`) instead of
+/// asking `try_files` first: `try_files` is a `stat` and then the static handler `open`s
+/// the same eight-component path again, which cost a hit ~7% of nginx's CPU. Its
+/// `open_file_cache` keeps the descriptors of hot files open, but `valid 0` makes nginx
+/// re-`stat` the path on every request, so a hit is one `stat` and a deleted or wiped file
+/// is a miss at once (the delete contract). Measured in `bench/README.md`.
 enum NginxSiteTemplate {
     static func render(_ p: NginxSiteParameters) -> String {
         let roles = TransformRole.all
@@ -23,7 +31,6 @@ enum NginxSiteTemplate {
                 if ($request_method !~ ^(GET|HEAD)$) {
                     return 405;
                 }
-                root /;
                 types {
             \(types)
                 }
@@ -35,6 +42,9 @@ enum NginxSiteTemplate {
         let disk = diskFirst.indented(by: 4)
         let roleNames = roles.map { $0.rawValue }.joined(separator: "|")
         let errorPages = NginxErrorPage.all.map { $0.directive }.joined(separator: "\n    ")
+        // A location with error_page directives of its own inherits none from the server.
+        let transformErrorPages = NginxErrorPage.all.filter { $0.status != 404 }
+            .map { "        " + $0.directive }.joined(separator: "\n")
         let errorLocations = NginxErrorPage.all.map { $0.location }.joined(separator: "\n")
 
         return """
@@ -79,18 +89,27 @@ enum NginxSiteTemplate {
 
                 \(errorPages)
 
-                # An original (its own extension) or a plain conversion.
+                # An original (its own extension) or a plain conversion: two candidates.
                 location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
             \(disk)
+                    root /;
                     try_files \(p.dataDirectory)/originals/$pi_s1/$pi_s2/\(idVar).$pi_ext
                               \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)/\(idVar).$pi_ext
                               @miss;
                 }
 
-                # A transform: /images/{id}/{op}/….{ext}
+                # A transform: /images/{id}/{op}/….{ext}. One candidate: served as a static
+                # file, its 404 is the miss (see NginxSiteTemplate.swift for why not try_files).
                 location ~ "^/images/\(id)(?<pi_ops>/.+)\\.(?<pi_ext>\(extensions))$" {
             \(disk)
-                    try_files \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)$pi_ops.$pi_ext @miss;
+                    alias \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)$pi_ops.$pi_ext;
+                    open_file_cache max=256 inactive=10s;
+                    open_file_cache_valid 0s;
+                    log_not_found off;
+                    error_page 404 = @miss;
+            \(transformErrorPages)
+                    # So that @miss's own errors (502, 504) still get the JSON pages.
+                    recursive_error_pages on;
                 }
 
                 # Non-canonical extensions: 301 to the canonical one, query kept.
