@@ -11,7 +11,7 @@ extension GDImage {
         guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
         let rows = cgd_rows(raw)!
         let outRows = cgd_rows(scaled)!
-        TentResampler(sourceWidth: self.width, sourceHeight: self.height, width: width, height: height).run(
+        SeparableConvolution.tent(sourceWidth: self.width, sourceHeight: self.height, width: width, height: height).run(
             sourceRow: { UnsafeRawPointer(rows[$0]!) },
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         return Self.owningOpaque(scaled)
@@ -31,11 +31,25 @@ extension GDImage {
         let outRows = cgd_rows(scaled)!
         pixels.withUnsafeBytes { buffer in
             let base = buffer.baseAddress!
-            TentResampler(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height).run(
+            SeparableConvolution.tent(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height).run(
                 sourceRow: { base + $0 * stride },
                 outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         }
         return owningOpaque(scaled)
+    }
+
+    /// A Gaussian-blurred copy of an opaque image (`self` is left as it is, for the unsharp
+    /// mask). `gdImageCopyGaussianBlurred` convolves in doubles through
+    /// `gdImageGetTrueColorPixel` per tap; this is the resampler's fixed-point loop with
+    /// Gaussian taps. Only for images without transparency, like the tent.
+    func opaqueGaussianBlurred(sigma: Double) throws(GDError) -> GDImage {
+        guard let blurred = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
+        let rows = cgd_rows(raw)!
+        let outRows = cgd_rows(blurred)!
+        SeparableConvolution.gaussian(width: width, height: height, sigma: sigma).run(
+            sourceRow: { UnsafeRawPointer(rows[$0]!) },
+            outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
+        return Self.owningOpaque(blurred)
     }
 
     private static func owningOpaque(_ raw: gdImagePtr) -> GDImage {

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-output-sample taps of a separable filter, in the fixed point `SeparableConvolution`
+/// works in: 16-bit weights summing to 1 << 16 (a lone full weight is stored as 65535: the
+/// rounding of the result absorbs the 1/65536 it loses), so that the inner loops can use
+/// one unsigned multiply-high per lane (SSE2's `pmulhuw`). Taps that would fall outside
+/// the source are left out and the rest renormalized, so edges keep their brightness.
+struct FilterTaps {
+    /// First source sample of each output sample.
+    let starts: [Int]
+    /// Taps of each output sample; even when `pairs` was asked for (a zero weight pads).
+    let counts: [Int]
+    /// `stride` weights per output sample, the unused ones zero.
+    let weights: [UInt16]
+    let stride: Int
+
+    /// A tent mapping `source` samples onto `target`, whose support widens with the
+    /// reduction as an area filter's must.
+    static func tent(source: Int, target: Int, pairs: Bool) -> FilterTaps {
+        let scale = Double(source) / Double(target)
+        let support = max(1, scale)
+        return FilterTaps(
+            source: source, target: target, support: support, pairs: pairs,
+            center: { (Double($0) + 0.5) * scale }, weight: { max(0, 1 - abs($0) / support) })
+    }
+
+    /// A Gaussian of standard deviation `sigma` over `size` samples, cut at 3σ, where it
+    /// has fallen to 1.1% of its peak.
+    static func gaussian(size: Int, sigma: Double, pairs: Bool) -> FilterTaps {
+        FilterTaps(
+            source: size, target: size, support: max(1, 3 * sigma), pairs: pairs,
+            center: { Double($0) + 0.5 }, weight: { exp(-$0 * $0 / (2 * sigma * sigma)) })
+    }
+
+    /// `center` maps an output sample to its position in source coordinates; `weight` is
+    /// the filter at a distance from it, zero beyond `support`.
+    private init(
+        source: Int, target: Int, support: Double, pairs: Bool, center: (Int) -> Double, weight: (Double) -> Double
+    ) {
+        var stride = Int((support * 2).rounded(.up)) + 2
+        if pairs, stride % 2 == 1 { stride += 1 }
+        var starts = [Int](repeating: 0, count: target)
+        var counts = [Int](repeating: 0, count: target)
+        var weights = [UInt16](repeating: 0, count: target * stride)
+        for i in 0..<target {
+            let c = center(i)
+            var low = max(0, Int((c - support).rounded(.down)))
+            let high = min(source, Int((c + support).rounded(.up)))
+            let raw = (low..<high).map { weight(Double($0) + 0.5 - c) }
+            let total = raw.reduce(0, +)
+            var fixed = raw.map { Int(($0 / total * 65536).rounded()) }
+            // Put the rounding error on the largest tap, so the weights sum to exactly 1.
+            if let largest = fixed.indices.max(by: { fixed[$0] < fixed[$1] }) {
+                fixed[largest] += 65536 - fixed.reduce(0, +)
+            }
+            // Taps that weigh nothing are not worth a multiply.
+            while fixed.count > 1, fixed.first == 0 { fixed.removeFirst(); low += 1 }
+            while fixed.count > 1, fixed.last == 0 { fixed.removeLast() }
+            if pairs, fixed.count % 2 == 1 { fixed.append(0) }
+            starts[i] = low
+            counts[i] = fixed.count
+            for (k, w) in fixed.enumerated() { weights[i * stride + k] = UInt16(min(65535, w)) }
+        }
+        self.starts = starts
+        self.counts = counts
+        self.weights = weights
+        self.stride = stride
+    }
+}
