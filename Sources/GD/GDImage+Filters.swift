@@ -2,10 +2,20 @@ internal import CGD
 
 /// Colour and convolution steps.
 extension GDImage {
-    /// Luminance only (Rec. 601 weights), alpha kept. The corresponding C function is
-    /// `gdImageGrayScale`, which works in place.
+    /// Luminance only (Rec. 601 weights, rounded), alpha kept, in place. Not
+    /// `gdImageGrayScale`: it goes through a pixel getter, doubles and a colour allocation
+    /// per pixel (~64 ms for 12 MP here) and truncates, which darkens by half a level.
     public consuming func grayscaled() throws(GDError) -> GDImage {
-        guard gdImageGrayScale(raw) != 0 else { throw .allocationFailed }
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = UnsafeMutableRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width {
+                let p = row[x]
+                // 0.299, 0.587, 0.114 in 16-bit fixed point; they sum to 65536.
+                let luma = (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) + 7471 * (p & 0xFF) + 32768) >> 16
+                row[x] = (p & 0x7F00_0000) | luma << 16 | luma << 8 | luma
+            }
+        }
         return self
     }
 
