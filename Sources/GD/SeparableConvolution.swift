@@ -52,35 +52,36 @@ struct SeparableConvolution {
         let pairWeights = Self.pairWeights(horizontal)
         // Each multiply-high drops half a unit of 8.8 on average: a Gaussian of σ 50 (301
         // taps a pass) came out 1.7 levels dark before the vertical pass started each row
-        // at its taps' share of that and the horizontal pass rounded with its own. Halved:
-        // the horizontal pass rounds `sum / 2`, so that the bias cannot overflow 16 bits.
+        // at its taps' share of that and the horizontal pass rounded with its own. Both
+        // stop at 255 units, which no σ up to 50 reaches: a row stays within 16 bits, and
+        // the horizontal pass rounds `sum / 2` to leave the same room.
         let roundings = horizontal.counts.map { UInt16(min(255, (128 + $0 / 2) / 2)) }
 
         pairWeights.withUnsafeBufferPointer { pairWeights in
-          roundings.withUnsafeBufferPointer { roundings in
-            for y in 0..<height {
-                for k in 0..<vertical.counts[y] {
-                    let sourceY = vertical.starts[y] + k
-                    let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
-                    if ringSource[sourceY % ringRows] != sourceY {
-                        Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
-                        ringSource[sourceY % ringRows] = sourceY
+            roundings.withUnsafeBufferPointer { roundings in
+                for y in 0..<height {
+                    for k in 0..<vertical.counts[y] {
+                        let sourceY = vertical.starts[y] + k
+                        let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
+                        if ringSource[sourceY % ringRows] != sourceY {
+                            Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                            ringSource[sourceY % ringRows] = sourceY
+                        }
+                        let weight = vertical.weights[y * vertical.stride + k]
+                        if k == 0 {
+                            // Starts the row at what this row's multiplies will drop on average.
+                            let bias = UInt16(min(255, vertical.counts[y] / 2))
+                            Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: bias)
+                        } else {
+                            Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: nil)
+                        }
                     }
-                    let weight = vertical.weights[y * vertical.stride + k]
-                    if k == 0 {
-                        // Starts the row at what this row's multiplies will drop on average.
-                        let bias = UInt16(vertical.counts[y] / 2)
-                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: bias)
-                    } else {
-                        Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: nil)
-                    }
+                    Self.horizontalPass(
+                        row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
+                        roundings: roundings.baseAddress!, into: outputRow(y).assumingMemoryBound(to: UInt32.self),
+                        width: width)
                 }
-                Self.horizontalPass(
-                    row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
-                    roundings: roundings.baseAddress!, into: outputRow(y).assumingMemoryBound(to: UInt32.self),
-                    width: width)
             }
-          }
         }
     }
 
@@ -105,8 +106,8 @@ struct SeparableConvolution {
 
     /// `row += source × weight` over every lane, or `row = start + source × weight` for
     /// the first tap (no zero-fill per output row); callers pass `nil` or not, so each
-    /// inlined copy has one loop. The widened row must come from memory: LLVM folds a byte's `<< 8` into
-    /// the multiply and loses `pmulhuw` otherwise.
+    /// inlined copy has one loop. The widened row must come from memory: LLVM folds a
+    /// byte's `<< 8` into the multiply and loses `pmulhuw` otherwise.
     @inline(__always)
     private static func accumulate(
         _ source: UnsafePointer<UInt16>, weight: UInt16, lanes: Int, into row: UnsafeMutablePointer<UInt16>,
@@ -140,11 +141,11 @@ struct SeparableConvolution {
                     for pair in 0..<(counts[x] / 2) {
                         sum &+= multiplyHigh(UnsafeRawPointer(window + pair * 8).loadUnaligned(as: SIMD8<UInt16>.self), weights[pair])
                     }
-                    // At most (255 << 8) + the row's bias, as the weights sum to one; a 255
-                    // rounded up to 256 is taken back to 255.
+                    // At most (255 << 8) + the row's bias, as the weights sum to one, so at
+                    // most 257 after rounding.
                     let half = (sum.lowHalf &+ sum.highHalf) &>> 1
                     let rounded = (half &+ SIMD4<UInt16>(repeating: roundings[x])) &>> 7
-                    let pixel = rounded &- (rounded &>> 8)
+                    let pixel = pointwiseMin(rounded, SIMD4<UInt16>(repeating: 255))
                     // libgd's alpha byte 0 is opaque; TurboJPEG's X byte is 0xFF.
                     target[x] = unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pixel), to: UInt32.self) & 0x00FF_FFFF
                 }

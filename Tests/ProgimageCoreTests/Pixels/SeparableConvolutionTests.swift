@@ -122,4 +122,21 @@ import Testing
             vertical: Self.gaussian(size: height, sigma: sigma))
         Self.expectClose(image, width: width, height: height, to: exact, "\(width)×\(height) σ \(sigma)")
     }
+
+    /// White stays white where the truncation compensation is largest (a σ-50 Gaussian),
+    /// and a reduction to one pixel, with thousands of taps, neither wraps to black nor
+    /// overflows a 16-bit lane. It does come out dark (234 here): past ~510 taps a pass the
+    /// compensation is capped to stay within 16 bits. The worker's own reductions stay far
+    /// below that (a 12 MP photo to 16 px wide is 68 taps after shrink-on-load).
+    @Test(arguments: [(320, 305, 320, 305, 50.0), (4, 6000, 1, 1, 0.0)])
+    func whiteStaysWhite(width: Int, height: Int, toWidth: Int, toHeight: Int, sigma: Double) throws {
+        let white = [UInt8](repeating: 0xFF, count: width * height * 4)
+        let image =
+            sigma > 0
+            ? try GDImage(width: width, height: height, pixels: white, stride: width * 4, layout: .bgrx).blurred(sigma: sigma)
+            : try GDImage.tentResampled(
+                bgrx: white, width: width, height: height, stride: width * 4, toWidth: toWidth, toHeight: toHeight)
+        let darkest = image.interleaved(alpha: false).min() ?? 0
+        #expect(darkest >= (sigma > 0 ? 255 : 232), "\(width)×\(height) → \(toWidth)×\(toHeight) σ \(sigma): \(darkest)")
+    }
 }
