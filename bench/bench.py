@@ -431,7 +431,7 @@ class Bench:
                 f"{d[0]:>4}x{d[1]:<3}")
         out(f"   load generator: {self.tool} --timeout 60s")
 
-    def hits(self, seconds: float, rounds: int = 8) -> None:
+    def hits(self, seconds: float, rounds: int = 12) -> None:
         self.section(f"5. cache-hit throughput: wrk -t2 -c16 -d{seconds:g}s, alternating A B B A, {rounds} rounds each")
         tail = "resize:800x/quality:80.jpg"
         path = self.url("12mp", tail)

@@ -18,6 +18,10 @@ enum NginxSiteTemplate {
         let extensions = ImageFormat.allCases.map { $0.rawValue }.joined(separator: "|")
         let id = "(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})(?<pi_rest>[A-Za-z0-9_-]{12,60})"
         let idVar = "$pi_s1$pi_s2$pi_rest"
+        // A transform's whole file name below the shard directories in one capture: the
+        // fewer variables `alias` joins, the cheaper a hit (measured 0.958 → 0.972× static).
+        let transformFile =
+            "(?<pi_file>(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{12,60}/.+\\.(?:\(extensions)))"
         let upstreams = roles.map { role in
             "upstream progimage_\(role) {\n    server unix:\(NginxConfiguration.socketPath(for: role, in: p.socketDirectory));\n}"
         }.joined(separator: "\n")
@@ -100,9 +104,9 @@ enum NginxSiteTemplate {
 
                 # A transform: /images/{id}/{op}/….{ext}. One candidate: served as a static
                 # file, its 404 is the miss (see NginxSiteTemplate.swift for why not try_files).
-                location ~ "^/images/\(id)(?<pi_ops>/.+)\\.(?<pi_ext>\(extensions))$" {
+                location ~ "^/images/\(transformFile)$" {
             \(disk)
-                    alias \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)$pi_ops.$pi_ext;
+                    alias \(p.cacheDirectory)/$pi_s1/$pi_s2/$pi_file;
                     open_file_cache max=256 inactive=10s;
                     open_file_cache_valid 0s;
                     log_not_found off;
