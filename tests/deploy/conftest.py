@@ -25,6 +25,14 @@ def installed() -> Installed:
             shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def scratch_root() -> Path:
+    """An empty DESTDIR of the test's own, removed afterwards."""
+    root = private_directory("progimage-scratch-")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def verify_root(installed) -> Path:
     """The installed tree plus this host's system units, for `systemd-analyze --root`:

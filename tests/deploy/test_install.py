@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 
-from deploytools import ENV_FILE, PREFIX, REPO_ROOT, SITE, UNIT_DIR, files_under, make, private_directory
+from deploytools import ENV_FILE, PREFIX, REPO_ROOT, SITE, UNIT_DIR, files_under, make
 
 EXPECTED = {
     f"{PREFIX}/bin/progimage-fcgi": 0o755,
@@ -51,52 +51,43 @@ def test_site_is_the_production_site(installed):
     assert "client_max_body_size 53477376;" in site  # default upload limit + 1 MiB
 
 
-def test_prefix_moves_the_binary_and_the_units(installed):
-    root = private_directory("progimage-prefix-")
-    try:
-        make("install", f"DESTDIR={root}", "PREFIX=/opt/progimage")
-        unit = root / "opt/progimage/lib/systemd/system/progimage@.service"
-        assert "ExecStart=/opt/progimage/bin/progimage-fcgi" in unit.read_text()
-        assert (root / "opt/progimage/bin/progimage-fcgi").is_file()
-        assert (root / ENV_FILE.lstrip("/")).is_file() and (root / SITE.lstrip("/")).is_file()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_prefix_moves_the_binary_and_the_units(installed, scratch_root):
+    root = scratch_root
+    make("install", f"DESTDIR={root}", "PREFIX=/opt/progimage")
+    unit = root / "opt/progimage/lib/systemd/system/progimage@.service"
+    assert "ExecStart=/opt/progimage/bin/progimage-fcgi" in unit.read_text()
+    assert (root / "opt/progimage/bin/progimage-fcgi").is_file()
+    assert (root / ENV_FILE.lstrip("/")).is_file() and (root / SITE.lstrip("/")).is_file()
 
 
-def test_uninstall_removes_exactly_what_install_put_there(installed):
-    root = private_directory("progimage-uninstall-")
-    try:
-        shutil.copytree(installed.root, root, dirs_exist_ok=True)
-        unrelated = [root / "etc/nginx/sites-available/default", root / "usr/local/bin/other-tool",
-                     root / "var/lib/progimage/progimage.sqlite3"]
-        for path in unrelated:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("not progimage's to remove\n")
-        make("uninstall", f"DESTDIR={root}")
-        assert files_under(root) == {"/" + str(p.relative_to(root)) for p in unrelated}
-        assert not (root / "etc/progimage").exists()
-        assert not (root / UNIT_DIR.lstrip("/") / "progimage@api.service.d").exists()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_uninstall_removes_exactly_what_install_put_there(installed, scratch_root):
+    root = scratch_root
+    shutil.copytree(installed.root, root, dirs_exist_ok=True)
+    unrelated = [root / "etc/nginx/sites-available/default", root / "usr/local/bin/other-tool",
+                 root / "var/lib/progimage/progimage.sqlite3"]
+    for path in unrelated:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("not progimage's to remove\n")
+    make("uninstall", f"DESTDIR={root}")
+    assert files_under(root) == {"/" + str(p.relative_to(root)) for p in unrelated}
+    assert not (root / "etc/progimage").exists()
+    assert not (root / UNIT_DIR.lstrip("/") / "progimage@api.service.d").exists()
 
 
-def test_an_edited_env_file_survives_reinstall_and_uninstall(installed):
-    root = private_directory("progimage-reinstall-")
-    try:
-        shutil.copytree(installed.root, root, dirs_exist_ok=True)
-        env = root / ENV_FILE.lstrip("/")
-        edited = env.read_text() + "PROGIMAGE_API_KEY=k1\nPROGIMAGE_MAX_UPLOAD_BYTES=1000000\n"
-        env.write_text(edited)
-        out = make("install", f"DESTDIR={root}").stdout
-        assert "keeping" in out
-        assert env.read_text() == edited
-        # The site follows the administrator's upload limit.
-        assert f"client_max_body_size {1000000 + 1048576};" in (root / SITE.lstrip("/")).read_text()
-        make("uninstall", f"DESTDIR={root}")
-        assert files_under(root) == {ENV_FILE}
-        assert env.read_text() == edited
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def test_an_edited_env_file_survives_reinstall_and_uninstall(installed, scratch_root):
+    root = scratch_root
+    shutil.copytree(installed.root, root, dirs_exist_ok=True)
+    env = root / ENV_FILE.lstrip("/")
+    edited = env.read_text() + "PROGIMAGE_API_KEY=k1\nPROGIMAGE_MAX_UPLOAD_BYTES=1000000\n"
+    env.write_text(edited)
+    out = make("install", f"DESTDIR={root}").stdout
+    assert "keeping" in out
+    assert env.read_text() == edited
+    # The site follows the administrator's upload limit.
+    assert f"client_max_body_size {1000000 + 1048576};" in (root / SITE.lstrip("/")).read_text()
+    make("uninstall", f"DESTDIR={root}")
+    assert files_under(root) == {ENV_FILE}
+    assert env.read_text() == edited
 
 
 def test_env_file_documents_every_setting_commented_out(installed):

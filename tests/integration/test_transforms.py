@@ -85,6 +85,14 @@ def assert_color(im, xy, expected, tol=40):
     assert color_near(px, expected, tol), f"pixel {xy} is {px}, expected about {expected}"
 
 
+def assert_quadrants(im, xs, ys, colors=(RED, GREEN, BLUE, YELLOW), tol=40):
+    """Four colours at the corners of the grid xs × ys: top-left, top-right, bottom-left,
+    bottom-right (by default where the `quad` image keeps its own)."""
+    (left, right), (top, bottom) = xs, ys
+    for xy, expected in zip([(left, top), (right, top), (left, bottom), (right, bottom)], colors):
+        assert_color(im, xy, expected, tol)
+
+
 def bad_op(stack, tools, obj, ops, ext="png"):
     r = stack.get(tpath(obj, ops, ext))
     return tools.json_error(r, 400, "bad_operation")
@@ -127,30 +135,21 @@ def test_resize_rounding(stack, tools, noise, op, size):
 
 def test_resize_keeps_content(stack, tools, quad):
     im = get_image(stack, tools, quad, "resize:100x").convert("RGB")
-    assert_color(im, (20, 10), RED)
-    assert_color(im, (80, 10), GREEN)
-    assert_color(im, (20, 40), BLUE)
-    assert_color(im, (80, 40), YELLOW)
+    assert_quadrants(im, (20, 80), (10, 40))
 
 
 def test_resize_fill_center_crops(stack, tools, quad):
     # 200x100 covering 50x50: scale 0.5 -> 100x50, center crop x 25..75
     im = get_image(stack, tools, quad, "resize:50x50,fill").convert("RGB")
     assert im.size == (50, 50)
-    assert_color(im, (10, 10), RED)
-    assert_color(im, (40, 10), GREEN)
-    assert_color(im, (10, 40), BLUE)
-    assert_color(im, (40, 40), YELLOW)
+    assert_quadrants(im, (10, 40), (10, 40))
 
 
 def test_resize_fill_tall(stack, tools, quad):
     # 200x100 covering 20x100: scale 1 -> center crop x 90..110: left half red, right half green
     im = get_image(stack, tools, quad, "resize:20x100,fill").convert("RGB")
     assert im.size == (20, 100)
-    assert_color(im, (3, 20), RED)
-    assert_color(im, (17, 20), GREEN)
-    assert_color(im, (3, 80), BLUE)
-    assert_color(im, (17, 80), YELLOW)
+    assert_quadrants(im, (3, 17), (20, 80))
 
 
 def test_resize_force_distorts(stack, tools, quad):
@@ -238,10 +237,7 @@ def test_rotate_90_is_clockwise(stack, tools, quad):
     im = get_image(stack, tools, quad, "rotate:90").convert("RGB")
     assert im.size == (100, 200)
     # clockwise: the top-left (red) goes to the top-right, bottom-left (blue) to top-left
-    assert_color(im, (20, 20), BLUE, 0)
-    assert_color(im, (80, 20), RED, 0)
-    assert_color(im, (20, 180), YELLOW, 0)
-    assert_color(im, (80, 180), GREEN, 0)
+    assert_quadrants(im, (20, 80), (20, 180), (BLUE, RED, YELLOW, GREEN), tol=0)
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg"])
