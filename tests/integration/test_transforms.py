@@ -484,11 +484,19 @@ def test_transform_of_unknown_id_404(stack, tools):
     tools.json_error(stack.get(f"/images/{tools.random_id(18)}/resize:10x.png"), 404, "not_found")
 
 
-@pytest.mark.parametrize("method", ["DELETE", "POST", "PUT"])
-def test_transform_wrong_method_405(stack, tools, quad, method):
-    r = stack.request(method, tpath(quad, "flip:h"), data=b"")
+@pytest.mark.parametrize("method", ["DELETE", "POST", "PUT", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("cached", [True, False])
+def test_transform_wrong_method_405(stack, tools, method, cached):
+    """Whether or not the file is on disk: the same JSON 405, and nothing is made."""
+    obj = fresh(stack, tools)
+    path = tpath(obj, "flip:h")
+    if cached:
+        assert stack.get(path, timeout=SLOW).status_code == 200
+    r = stack.request(method, path, data=b"x" * 1000)
     tools.json_error(r, 405, "method_not_allowed")
     assert "GET" in r.headers.get("Allow", "").upper(), tools.describe(r)
+    after = stack.get(path, timeout=SLOW)
+    assert after.status_code == 200 and after.headers.get("X-Cache") == ("HIT" if cached else "MISS"), tools.describe(after)
 
 
 # --------------------------------------------------------------------------
