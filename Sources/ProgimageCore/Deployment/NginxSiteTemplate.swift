@@ -18,8 +18,8 @@ enum NginxSiteTemplate {
         let extensions = ImageFormat.allCases.map { $0.rawValue }.joined(separator: "|")
         let id = "(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})(?<pi_rest>[A-Za-z0-9_-]{12,60})"
         let idVar = "$pi_s1$pi_s2$pi_rest"
-        // A transform's whole file name below the shard directories in one capture: the
-        // fewer variables `alias` joins, the cheaper a hit (measured 0.958 → 0.972× static).
+        // A transform's whole file name below the shard directories in one capture, so that
+        // `alias` joins three variables on every hit instead of seven.
         let transformFile =
             "(?<pi_file>(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{12,60}/.+\\.(?:\(extensions)))"
         let upstreams = roles.map { role in
