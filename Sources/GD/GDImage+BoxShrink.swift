@@ -15,8 +15,6 @@ extension GDImage {
         let outHeight = (height + factor - 1) / factor
         guard let shrunk = gdImageCreateTrueColor(Int32(outWidth), Int32(outHeight)) else { throw .allocationFailed }
         let result = GDImage(owning: shrunk)
-        gdImageSaveAlpha(shrunk, 1)
-        gdImageAlphaBlending(shrunk, 0)
         let source = cgd_rows(raw)!, target = cgd_rows(shrunk)!
         var red = [Int](repeating: 0, count: outWidth), green = red, blue = red, opacity = red, count = red
         for outY in 0..<outHeight {

@@ -14,7 +14,7 @@ extension GDImage {
         SeparableConvolution.tent(sourceWidth: self.width, sourceHeight: self.height, width: width, height: height).run(
             sourceRow: { UnsafeRawPointer(rows[$0]!) },
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
-        return Self.owningOpaque(scaled)
+        return GDImage(owning: scaled, knownOpaque: true)
     }
 
     /// Resamples packed B,G,R,X rows (TurboJPEG's output) straight to the target size,
@@ -35,7 +35,7 @@ extension GDImage {
                 sourceRow: { base + $0 * stride },
                 outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         }
-        return owningOpaque(scaled)
+        return GDImage(owning: scaled, knownOpaque: true)
     }
 
     /// A Gaussian-blurred copy of an opaque image (`self` is left as it is, for the unsharp
@@ -49,12 +49,6 @@ extension GDImage {
         SeparableConvolution.gaussian(width: width, height: height, sigma: sigma).run(
             sourceRow: { UnsafeRawPointer(rows[$0]!) },
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
-        return Self.owningOpaque(blurred)
-    }
-
-    private static func owningOpaque(_ raw: gdImagePtr) -> GDImage {
-        gdImageSaveAlpha(raw, 1)
-        gdImageAlphaBlending(raw, 0)
-        return GDImage(owning: raw, knownOpaque: true)
+        return GDImage(owning: blurred, knownOpaque: true)
     }
 }

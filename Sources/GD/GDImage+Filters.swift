@@ -27,10 +27,7 @@ extension GDImage {
     public consuming func blurred(sigma: Double) throws(GDError) -> GDImage {
         if isOpaque { return try opaqueGaussianBlurred(sigma: sigma) }
         guard let blurred = try gdGaussianBlurred(sigma: sigma) else { return self }
-        let image = GDImage(owning: blurred)
-        gdImageSaveAlpha(blurred, 1)
-        gdImageAlphaBlending(blurred, 0)
-        return image
+        return GDImage(owning: blurred)
     }
 
     /// libgd's blur, or nil for an image under 2 px on a side. libgd reflects at the edges

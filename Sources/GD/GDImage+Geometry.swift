@@ -27,10 +27,7 @@ extension GDImage {
         let shrinking = width < self.width || height < self.height
         gdImageSetInterpolationMethod(raw, shrinking ? GD_TRIANGLE : GD_BICUBIC_FIXED)
         guard let scaled = gdImageScale(raw, UInt32(width), UInt32(height)) else { throw .allocationFailed }
-        let image = GDImage(owning: scaled)
-        gdImageSaveAlpha(scaled, 1)
-        gdImageAlphaBlending(scaled, 0)
-        return image
+        return GDImage(owning: scaled)
     }
 
     /// The region at (x, y) of `width`×`height`, which the caller has already clamped to
@@ -39,10 +36,7 @@ extension GDImage {
         if x == 0, y == 0, width == self.width, height == self.height { return self }
         var rect = gdRect(x: Int32(x), y: Int32(y), width: Int32(width), height: Int32(height))
         guard let cropped = gdImageCrop(raw, &rect) else { throw .allocationFailed }
-        let image = GDImage(owning: cropped)
-        gdImageSaveAlpha(cropped, 1)
-        gdImageAlphaBlending(cropped, 0)
-        return image
+        return GDImage(owning: cropped)
     }
 
     /// Rotates clockwise by `degrees` (0–359). Multiples of 90 are exact pixel moves
@@ -62,10 +56,7 @@ extension GDImage {
         guard let rotated = gdImageRotateInterpolated(raw, Float(360 - degrees), Int32(bitPattern: background)) else {
             throw .allocationFailed
         }
-        let image = GDImage(owning: rotated)
-        gdImageSaveAlpha(rotated, 1)
-        gdImageAlphaBlending(rotated, 0)
-        return image
+        return GDImage(owning: rotated)
     }
 
     /// A quarter turn as a transpose in square tiles, so that both the rows read and the
@@ -91,8 +82,6 @@ extension GDImage {
                 }
             }
         }
-        gdImageSaveAlpha(turned, 1)
-        gdImageAlphaBlending(turned, 0)
         return GDImage(owning: turned, knownOpaque: knownOpaque)
     }
 

@@ -27,11 +27,8 @@ extension GDImage {
             pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel,
             let raw = gdImageCreateTrueColor(Int32(width), Int32(height))
         else { throw .allocationFailed }
-        gdImageSaveAlpha(raw, 1)
-        gdImageAlphaBlending(raw, 0)
+        self.init(owning: raw, knownOpaque: layout != .rgba)
         pixels.withUnsafeBytes { Self.copy($0, into: raw, width: width, height: height, stride: stride, layout: layout) }
-        self.raw = raw
-        knownOpaque = layout != .rgba
     }
 
     private static func copy(

@@ -11,7 +11,11 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
     /// such an image), so the thumbnail path skips a scan and a composite it does not need.
     var knownOpaque = false
 
+    /// Takes ownership of `raw` and sets the state every step assumes: pixels are written
+    /// as they are (no blending) and an encoder keeps their alpha.
     init(owning raw: gdImagePtr, knownOpaque: Bool = false) {
+        gdImageSaveAlpha(raw, 1)
+        gdImageAlphaBlending(raw, 0)
         self.raw = raw
         self.knownOpaque = knownOpaque
     }
@@ -26,11 +30,9 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
         guard width > 0, height > 0, let raw = gdImageCreateTrueColor(Int32(width), Int32(height)) else {
             throw .allocationFailed
         }
+        self.init(owning: raw)
         let fill: Int32 = transparent ? 0x7F00_0000 : 0x00FF_FFFF
-        gdImageAlphaBlending(raw, 0)
         gdImageFilledRectangle(raw, 0, 0, Int32(width) - 1, Int32(height) - 1, fill)
-        gdImageSaveAlpha(raw, 1)
-        self.raw = raw
     }
 
     /// Decodes with libgd and normalizes to truecolor with alpha kept, the one pixel
@@ -43,12 +45,11 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
             return codec.decode(Int32(buffer.count), base)
         }
         guard let raw else { throw .decodeFailed(codec) }
+        // gdImagePaletteToTrueColor sets the same two flags as init(owning:).
         let image = GDImage(owning: raw)
         if cgd_truecolor(raw) == 0, gdImagePaletteToTrueColor(raw) == 0 {
             throw .allocationFailed
         }
-        gdImageSaveAlpha(raw, 1)
-        gdImageAlphaBlending(raw, 0)
         return image
     }
 
