@@ -59,10 +59,6 @@ public struct CachePruner: Sendable {
     /// created for a file it is about to rename into place is empty for a moment.
     public let grace: Int
 
-    static let locksFolder = ".locks"
-    static let temporaryFolder = ".tmp"
-    static let trashFolder = ".trash"
-
     public init(root: String, maxBytes: Int, grace: Int = 3600) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.maxBytes = maxBytes
@@ -151,8 +147,8 @@ public struct CachePruner: Sendable {
         }
         for name in names {
             let path = directory + "/" + name
-            if depth == 0, name == Self.locksFolder { continue }
-            if depth == 0, name == Self.temporaryFolder || name == Self.trashFolder {
+            if depth == 0, name == DerivedImageCache.locksFolder { continue }
+            if depth == 0, name == DerivedImageCache.temporaryFolder || name == DerivedImageCache.trashFolder {
                 removeLeftovers(in: path, report: &scan.report, now: now)
                 continue
             }

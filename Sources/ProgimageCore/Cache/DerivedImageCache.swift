@@ -10,6 +10,13 @@ import Glibc
 /// One directory per id makes deleting every derived file of an image one rename.
 /// Everything here is disposable: wipe the directory and it regenerates on demand.
 public struct DerivedImageCache: Sendable {
+    /// Folders of the cache root that hold no derived file of their own: where files are
+    /// written before their rename, where deleted images wait to be removed, and the lock
+    /// files (`CachePruner` must never touch those).
+    static let temporaryFolder = ".tmp"
+    static let trashFolder = ".trash"
+    static let locksFolder = ".locks"
+
     public let root: String
 
     public init(root: String) {
@@ -32,7 +39,7 @@ public struct DerivedImageCache: Sendable {
     /// response and every later HIT carry the same ETag.
     public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> String {
         do {
-            try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/.tmp", durable: false)
+            try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
             throw error.isNoSpace
                 ? ServiceError(.insufficientStorage, "no space left for derived images")
@@ -56,7 +63,7 @@ public struct DerivedImageCache: Sendable {
     public func removeAll(of id: ImageID) {
         let source = directory(of: id)
         guard FileIO.exists(source) else { return }
-        let trash = root + "/.trash"
+        let trash = root + "/" + Self.trashFolder
         try? FileIO.makeDirectories(trash)
         let target = "\(trash)/\(id)-\(ImageID.random())"
         if rename(source, target) == 0 {
@@ -70,7 +77,7 @@ public struct DerivedImageCache: Sendable {
     /// 256 lock files), so a stampede of misses for one URL makes the file once; the
     /// others wait, then find it on disk. Unrelated paths share a lock only 1 time in 256.
     public func withLock<T>(for path: String, _ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
-        let locks = root + "/.locks"
+        let locks = root + "/" + Self.locksFolder
         try? FileIO.makeDirectories(locks)
         var hash: UInt32 = 2_166_136_261
         for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
