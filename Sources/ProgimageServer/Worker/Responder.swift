@@ -59,14 +59,20 @@ final class Responder: Sendable {
     private func recycleIfDue() {
         let configuration = context.configuration
         let count = served.add(1, ordering: .relaxed).newValue
-        if configuration.recycleAfterRequests > 0, count == configuration.recycleAfterRequests {
-            logger.info("recycling", metadata: ["requests": "\(count)"])
-            FastCGIServer.requestStop()
+        // Once stopping, no further reason is looked for (no /proc read per request).
+        guard !recycling.load(ordering: .relaxed) else { return }
+        let reason: Logger.Metadata
+        if configuration.recycleAfterRequests > 0, count >= configuration.recycleAfterRequests {
+            reason = ["requests": "\(count)"]
         } else if configuration.recycleAboveResidentBytes > 0, let resident = ProcessMemory.residentBytes(),
-            resident > configuration.recycleAboveResidentBytes, !recycling.exchange(true, ordering: .relaxed)
+            resident > configuration.recycleAboveResidentBytes
         {
-            logger.info("recycling", metadata: ["rss_bytes": "\(resident)"])
-            FastCGIServer.requestStop()
+            reason = ["rss_bytes": "\(resident)"]
+        } else {
+            return
         }
+        guard !recycling.exchange(true, ordering: .relaxed) else { return }
+        logger.info("recycling", metadata: reason)
+        FastCGIServer.requestStop()
     }
 }
