@@ -140,9 +140,11 @@ struct URLParts: Equatable, Sendable {
             UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
         default:
-            Array("-._~!$&'()*+,;=:@/?".utf8).contains(byte)
+            allowedPunctuation.contains(byte)
         }
     }
+
+    private static let allowedPunctuation = Set("-._~!$&'()*+,;=:@/?".utf8)
 
     private static func defaultPort(_ scheme: String) -> Int { scheme == "https" ? 443 : 80 }
 

@@ -54,10 +54,11 @@ struct UploadHandler {
     }
 
     private func candidates(in request: HTTPRequest, limit: Int) throws(ServiceError) -> [Candidate] {
-        let contentType = (request.headers["content-type"] ?? "").lowercased()
+        let rawContentType = request.headers["content-type"] ?? ""
+        let contentType = rawContentType.lowercased()
         let body = request.body(limit: limit)
         if contentType.hasPrefix("multipart/") {
-            guard let boundary = MultipartParser.boundary(fromContentType: request.headers["content-type"] ?? "") else {
+            guard let boundary = MultipartParser.boundary(fromContentType: rawContentType) else {
                 throw ServiceError(.badRequest, "multipart body without a boundary")
             }
             // `file` and `url` parts, in request order; other fields are ignored.
