@@ -44,7 +44,7 @@ enum PruneCommand {
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "prune"
         let pruner = CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes)
-        let started = monotonicMilliseconds()
+        let started = ServiceContext.monotonicSeconds()
         do {
             let report = try pruner.prune()
             logger.info(
@@ -55,7 +55,7 @@ enum PruneCommand {
                     "removed_files": "\(report.removedFiles)", "removed_bytes": "\(report.removedBytes)",
                     "removed_directories": "\(report.removedDirectories)",
                     "removed_leftovers": "\(report.removedLeftovers)", "errors": "\(report.errors)",
-                    "ms": "\(monotonicMilliseconds() - started)",
+                    "ms": "\(Int((ServiceContext.monotonicSeconds() - started) * 1000))",
                 ])
             exit(report.errors == 0 ? 0 : 1)
         } catch {
@@ -69,15 +69,7 @@ enum PruneCommand {
         Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 
-    private static func monotonicMilliseconds() -> Int {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return now.tv_sec * 1000 + now.tv_nsec / 1_000_000
-    }
-
     private static func fail(_ message: String) -> Never {
-        let line = "progimage-fcgi prune: \(message)\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
-        exit(2)
+        WorkerMain.fail(message, command: "progimage-fcgi prune")
     }
 }

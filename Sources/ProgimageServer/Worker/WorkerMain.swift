@@ -46,8 +46,10 @@ public enum WorkerMain {
         }
     }
 
-    private static func fail(_ message: String) -> Never {
-        let line = "progimage-fcgi: \(message)\n"
+    /// Writes `command: message` to standard error and exits 2 (a usage or configuration
+    /// error, which systemd does not retry).
+    static func fail(_ message: String, command: String = "progimage-fcgi") -> Never {
+        let line = "\(command): \(message)\n"
         _ = line.withCString { write(2, $0, strlen($0)) }
         exit(2)
     }
