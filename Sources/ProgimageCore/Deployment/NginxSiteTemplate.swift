@@ -29,12 +29,11 @@ enum NginxSiteTemplate {
             "    \"~/\(name)(?::[^/]*)?(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(name);"
         }.joined(separator: "\n")
         let types = ImageFormat.allCases.map { "        \($0.contentType) \($0.rawValue);" }.joined(separator: "\n")
-        // Shared by both disk-first locations: reads only, files served as the contract's
-        // content types with the contract's headers.
+        // Shared by both disk-first locations: files served as the contract's content types
+        // with the contract's headers. No method check here: the static handler answers any
+        // method but GET and HEAD on a file with 405 itself, and `@miss` checks before an
+        // instance is asked; an `if` in these locations cost every hit ~1% of nginx's CPU.
         let diskFirst = """
-                if ($request_method !~ ^(GET|HEAD)$) {
-                    return 405;
-                }
                 types {
             \(types)
                 }
@@ -133,7 +132,12 @@ enum NginxSiteTemplate {
                     fastcgi_pass progimage_$pi_role;
                 }
 
+                # Only reads make derived files; the answer for other methods is the same
+                # 405 the static handler gives when the file exists.
                 location @miss {
+                    if ($request_method !~ ^(GET|HEAD)$) {
+                        return 405;
+                    }
                     fastcgi_pass progimage_$progimage_role;
                 }
 
