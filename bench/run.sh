@@ -15,7 +15,7 @@
 #                         (default: .build/release, which `make bench` has just built)
 #   BENCH_N               repetitions for each cold-latency median (default 5)
 #   BENCH_COLD_SECONDS    duration of each 8-connection cold-throughput round (default 6; 2 rounds)
-#   BENCH_HIT_SECONDS     duration of each cache-hit wrk run (default 2, whole seconds; 12 rounds each, A B B A)
+#   BENCH_HIT_SECONDS     duration of each cache-hit wrk run (default 4, whole seconds; 12 rounds each, A B B A)
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
