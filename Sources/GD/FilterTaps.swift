@@ -50,10 +50,18 @@ struct FilterTaps {
             let high = min(source, Int((c + support).rounded(.up)))
             let raw = (low..<high).map { weight(Double($0) + 0.5 - c) }
             let total = raw.reduce(0, +)
-            var fixed = raw.map { Int(($0 / total * 65536).rounded()) }
-            // Put the rounding error on the largest tap, so the weights sum to exactly 1.
-            if let largest = fixed.indices.max(by: { fixed[$0] < fixed[$1] }) {
-                fixed[largest] += 65536 - fixed.reduce(0, +)
+            // Each weight is the step between rounded running sums, so the weights sum to
+            // exactly 1 and none is off by more than one unit. Putting the whole rounding
+            // error on the largest tap, as before, drove it negative at ~3,000 taps.
+            var fixed = [Int]()
+            fixed.reserveCapacity(raw.count)
+            var running = 0.0
+            var previous = 0
+            for w in raw {
+                running += w / total * 65536
+                let rounded = Int(running.rounded())
+                fixed.append(rounded - previous)
+                previous = rounded
             }
             // Taps that weigh nothing are not worth a multiply.
             while fixed.count > 1, fixed.first == 0 { fixed.removeFirst(); low += 1 }

@@ -10,16 +10,28 @@ extension GDImage {
     /// The corresponding C function is `gdImageScale`.
     public consuming func scaled(width: Int, height: Int) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
-        let ratio = min(self.width / max(1, width), self.height / max(1, height))
+        let ratioX = self.width / max(1, width)
+        let ratioY = self.height / max(1, height)
+        let ratio = min(ratioX, ratioY)
         if width <= self.width, height <= self.height, isOpaque {
-            // The tent widens with the reduction, so the area pre-shrink is only for speed
-            // and leaves 2–4× to it: a full integer shrink misaligns the last partial block
-            // (29.8 dB against Lanczos at 9×, 33+ dB this way).
-            let image = ratio >= 4 ? try boxShrunk(by: ratio / 2) : self
+            // The tent widens with the reduction, so the area pre-shrink is for speed and
+            // leaves 2–4× to it: a full integer shrink misaligns the last partial block
+            // (29.8 dB against Lanczos at 9×, 33+ dB this way). Per axis only where the tent
+            // would otherwise get more taps than it rounds exactly (`force` can shrink one
+            // side 6000× and leave the other alone).
+            let common = ratio >= 4 ? ratio / 2 : 1
+            let image = try boxShrunk(
+                byX: max(common, Self.exactTentFactor(ratioX)), byY: max(common, Self.exactTentFactor(ratioY)))
             return try image.tentResampled(width: width, height: height)
         }
-        let image = ratio >= 2 ? try boxShrunk(by: ratio) : self
+        let image = ratio >= 2 ? try boxShrunk(byX: ratio, byY: ratio) : self
         return try image.resampled(width: width, height: height)
+    }
+
+    /// The smallest area pre-shrink that leaves a tent at most
+    /// `SeparableConvolution.exactReduction` to do.
+    static func exactTentFactor(_ ratio: Int) -> Int {
+        (ratio + SeparableConvolution.exactReduction - 1) / SeparableConvolution.exactReduction
     }
 
     private consuming func resampled(width: Int, height: Int) throws(GDError) -> GDImage {

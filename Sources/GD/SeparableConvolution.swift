@@ -15,6 +15,12 @@ struct SeparableConvolution {
     /// Built with `pairs: true`: the horizontal pass takes its taps two at a time.
     let horizontal: FilterTaps
 
+    /// The largest reduction a tent takes in one go. Its taps grow with the reduction (about
+    /// two per unit), and past ~255 units the rounding compensation in `run` is capped to
+    /// keep a row within 16 bits: a 6000 → 1 tent came out 21 levels dark. Larger
+    /// reductions are area pre-shrunk first.
+    static let exactReduction = 128
+
     var width: Int { horizontal.starts.count }
     var height: Int { vertical.starts.count }
 

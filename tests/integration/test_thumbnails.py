@@ -41,3 +41,19 @@ def test_rotated_jpeg_thumbnail_is_upright(stack):
         r = stack.get(f"/images/{obj['id']}/resize:300x.png")
         sizes.append(Image.open(io.BytesIO(r.content)).size)
     assert sizes[0] == sizes[1] == (300, 200)
+
+
+@pytest.mark.parametrize("op", ["resize:1x1", "resize:3x2,force", "resize:12x"])
+def test_tiny_thumbnails_keep_the_colour(stack, tools, op):
+    """A 16000×800 panorama to a few pixels (a placeholder colour): after the 1/8 DCT decode
+    that is still a 2000 → 1 reduction, thousands of filter taps, which came out levels dark
+    before such reductions were area-averaged first. One flat colour, so that every output
+    pixel must be that colour."""
+    data = tools.jpeg(Image.new("RGB", (16000, 800), (250, 128, 30)), quality=95)
+    expected = Image.open(io.BytesIO(data)).convert("RGB").getpixel((8000, 400))
+    obj = stack.upload_ok(data, content_type="image/jpeg")
+    r = stack.get(f"/images/{obj['id']}/{op}.png", timeout=60)
+    assert r.status_code == 200, tools.describe(r)
+    out = Image.open(io.BytesIO(r.content)).convert("RGB")
+    worst = max(abs(a - b) for pixel in out.getdata() for a, b in zip(pixel, expected))
+    assert worst <= 1, f"{op}: {sorted(set(out.getdata()))[:4]} against {expected}"

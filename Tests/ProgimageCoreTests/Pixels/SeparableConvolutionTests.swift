@@ -123,20 +123,27 @@ import Testing
         Self.expectClose(image, width: width, height: height, to: exact, "\(width)×\(height) σ \(sigma)")
     }
 
-    /// White stays white where the truncation compensation is largest (a σ-50 Gaussian),
-    /// and a reduction to one pixel, with thousands of taps, neither wraps to black nor
-    /// overflows a 16-bit lane. It does come out dark (234 here): past ~510 taps a pass the
-    /// compensation is capped to stay within 16 bits. The worker's own reductions stay far
-    /// below that (a 12 MP photo to 16 px wide is 68 taps after shrink-on-load).
-    @Test(arguments: [(320, 305, 320, 305, 50.0), (4, 6000, 1, 1, 0.0)])
-    func whiteStaysWhite(width: Int, height: Int, toWidth: Int, toHeight: Int, sigma: Double) throws {
-        let white = [UInt8](repeating: 0xFF, count: width * height * 4)
-        let image =
-            sigma > 0
-            ? try GDImage(width: width, height: height, pixels: white, stride: width * 4, layout: .bgrx).blurred(sigma: sigma)
-            : try GDImage.tentResampled(
-                bgrx: white, width: width, height: height, stride: width * 4, toWidth: toWidth, toHeight: toHeight)
-        let darkest = image.interleaved(alpha: false).min() ?? 0
-        #expect(darkest >= (sigma > 0 ? 255 : 232), "\(width)×\(height) → \(toWidth)×\(toHeight) σ \(sigma): \(darkest)")
+    /// A flat field stays flat where the truncation compensation is largest (a σ-50
+    /// Gaussian) and through reductions to one pixel, with thousands of taps: neither
+    /// wrapping to black, nor overflowing a 16-bit lane, nor drifting dark. Before
+    /// reductions past `exactReduction` were area pre-shrunk, 6000 → 1 came out 234 for white.
+    @Test(arguments: [
+        (320, 305, 320, 305, 50.0), (4, 6000, 1, 1, 0.0), (6000, 3, 1, 1, 0.0), (1068, 712, 1, 1, 0.0),
+        (1068, 712, 8, 5, 0.0),
+    ])
+    func flatStaysFlat(width: Int, height: Int, toWidth: Int, toHeight: Int, sigma: Double) throws {
+        for level: UInt8 in [0xFF, 0x80, 0x01] {
+            let flat = [UInt8](repeating: level, count: width * height * 4)
+            let image =
+                sigma > 0
+                ? try GDImage(width: width, height: height, pixels: flat, stride: width * 4, layout: .bgrx).blurred(sigma: sigma)
+                : try GDImage.tentResampled(
+                    bgrx: flat, width: width, height: height, stride: width * 4, toWidth: toWidth, toHeight: toHeight)
+            let values = image.interleaved(alpha: false)
+            let (darkest, lightest) = (values.min() ?? 0, values.max() ?? 0)
+            #expect(
+                Int(darkest) >= Int(level) - 1 && lightest <= level,
+                "\(width)×\(height) → \(toWidth)×\(toHeight) σ \(sigma) at \(level): \(darkest)–\(lightest)")
+        }
     }
 }
