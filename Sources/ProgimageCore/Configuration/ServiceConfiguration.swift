@@ -65,6 +65,13 @@ public struct ServiceConfiguration: Sendable {
         maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
         maxOutputSide = try integer("PROGIMAGE_MAX_OUTPUT_SIDE", range: 1...65535) ?? maxOutputSide
         fetchAllowHosts = list("PROGIMAGE_FETCH_ALLOW_HOSTS")
+        // A mistyped entry would otherwise match nothing, silently: the fetch it was meant
+        // to allow fails at request time with a message about private addresses.
+        if let invalid = HostAllowList(fetchAllowHosts).invalidEntries.first {
+            throw ConfigurationError(
+                variable: "PROGIMAGE_FETCH_ALLOW_HOSTS", value: invalid,
+                expected: "host names, addresses or CIDR blocks (10.0.0.0/8), comma-separated")
+        }
         fetchTimeoutSeconds = try integer("PROGIMAGE_FETCH_TIMEOUT_S", range: 1...3600) ?? fetchTimeoutSeconds
         threads = try integer("PROGIMAGE_THREADS", range: 1...256) ?? threads
         recycleAfterRequests = try integer("PROGIMAGE_RECYCLE_REQUESTS", range: 0...Int(Int32.max)) ?? recycleAfterRequests
