@@ -4,55 +4,53 @@ import Glibc
 
 /// One supervised child: what to run, whether it is running, and when to start it again.
 struct ChildProcess {
+    /// What the child is decides how it is started and stopped.
+    enum Kind {
+        /// The front door: it must come up for the stack to be usable at all (if it exits
+        /// before the stack is ready, start-up fails instead of retrying forever), and it
+        /// stops first and gracefully (SIGQUIT: it finishes in-flight requests; SIGTERM would
+        /// drop them) while the workers behind it still answer.
+        case nginx
+        /// A role's worker, listening on the socket at `socketPath` as its fd 0; SIGTERM
+        /// makes it finish in-flight requests, then exit.
+        case worker(socketPath: String)
+    }
+
     /// How it appears in the log: the worker's role, or "nginx".
     let name: String
-    /// What to run; a worker's `input` is filled in from `listener` at each start.
+    let kind: Kind
+    /// What to run; a worker's `input` is set from `listener` at each start.
     let request: SpawnRequest
-    /// A child that must come up for the stack to be usable at all (nginx): if it exits
-    /// before the stack is ready, start-up fails instead of retrying forever.
-    let essential: Bool
-    /// The front door (nginx) stops first and gracefully, while the workers behind it
-    /// still answer, so requests already accepted get their responses.
-    let stopsFirst: Bool
-    /// SIGQUIT for nginx (graceful: it finishes in-flight requests; SIGTERM would drop
-    /// them), SIGTERM for workers (they finish in-flight requests, then exit).
-    let stopSignal: Int32
-    /// Where a worker's listening socket lives; nil for nginx.
-    let socketPath: String?
     /// The supervisor's copy of the worker's socket. Kept across restarts so queued
     /// connections survive; closed only while the worker is crash-looping (see `Supervisor`).
     var listener: ListeningSocket?
     var pid: pid_t?
-    var startedAt: ContinuousClock.Instant
+    var startedAt: ContinuousClock.Instant = .now
     var backoff = RestartBackoff()
     /// Set while the child is down and waiting for its restart.
     var restartAt: ContinuousClock.Instant?
 
     static func worker(role: String, request: SpawnRequest, listener: ListeningSocket) -> ChildProcess {
-        ChildProcess(
-            name: role, request: request, essential: false, stopsFirst: false, stopSignal: SIGTERM,
-            socketPath: listener.path, listener: listener)
+        ChildProcess(name: role, kind: .worker(socketPath: listener.path), request: request, listener: listener)
     }
 
     static func nginx(request: SpawnRequest) -> ChildProcess {
-        ChildProcess(
-            name: "nginx", request: request, essential: true, stopsFirst: true, stopSignal: SIGQUIT,
-            socketPath: nil, listener: nil)
+        ChildProcess(name: "nginx", kind: .nginx, request: request, listener: nil)
     }
 
-    private init(
-        name: String, request: SpawnRequest, essential: Bool, stopsFirst: Bool, stopSignal: Int32,
-        socketPath: String?, listener: ListeningSocket?
-    ) {
+    private init(name: String, kind: Kind, request: SpawnRequest, listener: ListeningSocket?) {
         self.name = name
+        self.kind = kind
         self.request = request
-        self.essential = essential
-        self.stopsFirst = stopsFirst
-        self.stopSignal = stopSignal
-        self.socketPath = socketPath
         self.listener = listener
-        startedAt = .now
     }
+
+    /// The properties the supervisor asks for, each read off `kind` (see there for why).
+    var essential: Bool { isNginx }
+    var stopsFirst: Bool { isNginx }
+    var stopSignal: Int32 { isNginx ? SIGQUIT : SIGTERM }
+    var socketPath: String? { if case .worker(let path) = kind { path } else { nil } }
+    private var isNginx: Bool { if case .nginx = kind { true } else { false } }
 
     var isRunning: Bool { pid != nil }
 

@@ -41,8 +41,7 @@ enum DevelopmentStack {
                 let socket = try resources.listen(at: NginxConfiguration.socketPath(for: role, in: runDirectory))
                 let request = SpawnRequest(
                     executable: workerBinary, arguments: [],
-                    environment: environment.with(["TRANSFORM_TYPE": role.rawValue]),
-                    input: .descriptor(socket.fd))
+                    environment: environment.with(["TRANSFORM_TYPE": role.rawValue]), input: .null)
                 children.append(.worker(role: role.rawValue, request: request, listener: socket))
             }
 
@@ -76,14 +75,13 @@ enum DevelopmentStack {
 
 /// What `run` acquired, released in reverse on every path out: children first (they use
 /// the sockets), then the sockets, then the run directory if we created it. Once the
-/// supervisor exists it owns the open sockets (it may re-create one); the paths are kept
-/// here so the files go whatever happened.
+/// supervisor exists it owns the open sockets (it may re-create one). A socket that failed
+/// to bind has already removed its file.
 private struct StackResources {
     var supervisor: Supervisor?
     private(set) var runDirectory: String?
     private var ownsRunDirectory = false
     private var sockets: [ListeningSocket] = []
-    private var socketPaths: [String] = []
 
     /// PROGIMAGE_RUN_DIR if set (created if missing, kept afterwards), else a fresh
     /// directory under /tmp: short, because a unix socket path is limited to 108 bytes.
@@ -101,7 +99,6 @@ private struct StackResources {
     }
 
     mutating func listen(at path: String) throws(SupervisorError) -> ListeningSocket {
-        socketPaths.append(path)
         let socket = try ListeningSocket.bind(path: path)
         sockets.append(socket)
         return socket
@@ -116,7 +113,6 @@ private struct StackResources {
         }
         supervisor = nil
         sockets = []
-        for path in socketPaths { FileSystem.removeFile(path) }
         if ownsRunDirectory, let runDirectory { FileSystem.removeTree(runDirectory) }
     }
 }

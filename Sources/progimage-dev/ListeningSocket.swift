@@ -45,17 +45,19 @@ struct ListeningSocket: Sendable {
             Glibc.close(fd)
             throw .systemCall("bind", path: path, errno: code)
         }
+        // From here on the file exists: a failure takes it away with the descriptor.
+        let socket = ListeningSocket(fd: fd, path: path)
         guard chmod(path, 0o666) == 0 else {
             let code = errno
-            Glibc.close(fd)
+            socket.close()
             throw .systemCall("chmod", path: path, errno: code)
         }
         guard listen(fd, backlog) == 0 else {
             let code = errno
-            Glibc.close(fd)
+            socket.close()
             throw .systemCall("listen", path: path, errno: code)
         }
-        return ListeningSocket(fd: fd, path: path)
+        return socket
     }
 
     /// Closes our copy and removes the socket file.
