@@ -56,7 +56,13 @@ public enum ImageDecoder {
         _ bytes: [UInt8], maxPixels: Int, shrink: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
         guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
-        try checkPixelLimit(storedSize(of: bytes, format: .jpg), maxPixels: maxPixels)
+        let stored = try storedSize(of: bytes, format: .jpg)
+        try checkPixelLimit(stored, maxPixels: maxPixels)
+        // TurboJPEG rounds a scaled side up. `shrinkOnLoadFactor` picks factors that leave
+        // at least the target, so this only guards against a caller that did not use it,
+        // and before the decode rather than after, so such a caller pays for one decode.
+        guard target.width <= (stored.width + shrink - 1) / shrink, target.height <= (stored.height + shrink - 1) / shrink
+        else { return nil }
         let decoded: TurboJPEGDecoder.Pixels
         do {
             decoded = try TurboJPEGDecoder.decode(bytes, scaleDenominator: shrink)
@@ -65,7 +71,6 @@ public enum ImageDecoder {
         } catch {
             throw ServiceError(.corruptImage, "the jpg image does not decode completely")
         }
-        guard target.width <= decoded.width, target.height <= decoded.height else { return nil }
         do {
             return try GDImage.tentResampled(
                 bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,

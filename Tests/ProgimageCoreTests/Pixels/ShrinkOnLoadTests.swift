@@ -73,6 +73,18 @@ import Testing
         }
     }
 
+    /// A target larger than the scaled decode (1800 / 8 = 225 wide) is declined before
+    /// decoding, not resampled upwards from it.
+    @Test(arguments: [(225, 150, true), (226, 150, false), (225, 151, false)])
+    func fusedPathDeclinesTargetsPastTheScaledDecode(width: Int, height: Int, fused: Bool) throws {
+        let result = try ImageDecoder.decodeJPEG(
+            Corpus.bytes(Self.file), maxPixels: 1 << 30, shrink: 8, resizedTo: ImageSize(width: width, height: height))
+        switch consume result {
+        case .none: #expect(!fused, "\(width)×\(height) declined")
+        case .some(let image): #expect(fused && image.width == width && image.height == height)
+        }
+    }
+
     @Test func noShrinkWhenTheChainDoesNotStartByShrinking() throws {
         let source = ImageSize(width: 1800, height: 1200)
         #expect(try chain("flip:h/resize:100x.png").shrinkOnLoadFactor(source: source) == 1)
