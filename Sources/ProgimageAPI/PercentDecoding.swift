@@ -1,21 +1,45 @@
-/// `%XX` decoding for URL components; an invalid escape is kept as written, as browsers do.
+/// `%XX` decoding, one byte-level loop for every caller: URL components and query values
+/// keep an invalid escape as written, as browsers do; RFC 8187 values (`filename*=`) are
+/// refused whole, so the caller falls back to the plain parameter.
 public enum PercentDecoding {
     /// - Parameter plusAsSpace: true for `application/x-www-form-urlencoded` query values.
     public static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String {
-        var bytes: [UInt8] = []
-        var rest = Array(text.utf8)[...]
+        // Lenient decoding never fails.
+        String(decoding: bytes(text.utf8, strict: false, plusAsSpace: plusAsSpace) ?? [], as: UTF8.self)
+    }
+
+    /// The decoded bytes; with `strict`, nil at the first escape that is not `%` and two
+    /// hex digits, otherwise such an escape is kept as written. Only hex digits count: a
+    /// sign (`%+1`) is not a number here, as `UInt8(_:radix:)` would make it.
+    public static func bytes(_ encoded: some Collection<UInt8>, strict: Bool, plusAsSpace: Bool = false) -> [UInt8]? {
+        var output: [UInt8] = []
+        output.reserveCapacity(encoded.count)
+        var rest = encoded[...]
         while let byte = rest.popFirst() {
             if plusAsSpace, byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%"), rest.count >= 2,
-                let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-                rest = rest.dropFirst(2)
+                output.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                if let high = rest.first.flatMap(hexValue), let low = rest.dropFirst().first.flatMap(hexValue) {
+                    output.append(high << 4 | low)
+                    rest = rest.dropFirst(2)
+                } else if strict {
+                    return nil
+                } else {
+                    output.append(byte)
+                }
             } else {
-                bytes.append(byte)
+                output.append(byte)
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return output
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }

@@ -1,3 +1,5 @@
+import ProgimageAPI
+
 /// Decodes an RFC 8187 ext-value such as `UTF-8''na%C3%AFve%20cat.jpg`.
 ///
 /// Only UTF-8 and ISO-8859-1 are defined by the RFC; anything else, a bad percent escape or
@@ -7,7 +9,7 @@ enum ExtendedParameterValue {
         let bytes = Array(extValue.utf8)
         guard let charsetEnd = bytes.firstIndex(of: apostrophe),
             let languageEnd = bytes[(charsetEnd + 1)...].firstIndex(of: apostrophe),
-            let decoded = percentDecoded(bytes[(languageEnd + 1)...])
+            let decoded = PercentDecoding.bytes(bytes[(languageEnd + 1)...], strict: true)
         else { return nil }
         switch HeaderValueScanner.asciiLowercased(String(decoding: bytes[..<charsetEnd], as: UTF8.self)) {
         case "utf-8":
@@ -20,36 +22,6 @@ enum ExtendedParameterValue {
             return nil
         }
     }
-
-    private static func percentDecoded(_ encoded: ArraySlice<UInt8>) -> [UInt8]? {
-        var output: [UInt8] = []
-        output.reserveCapacity(encoded.count)
-        var index = encoded.startIndex
-        while index < encoded.endIndex {
-            let byte = encoded[index]
-            guard byte == percent else {
-                output.append(byte)
-                index += 1
-                continue
-            }
-            guard encoded.endIndex - index >= 3,
-                let high = hexValue(encoded[index + 1]), let low = hexValue(encoded[index + 2])
-            else { return nil }
-            output.append(high << 4 | low)
-            index += 3
-        }
-        return output
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }
 
 private let apostrophe = UInt8(ascii: "'")
-private let percent = UInt8(ascii: "%")
