@@ -11,23 +11,28 @@ public struct HTTPRequest: Sendable {
     public let query: String
     /// Request headers by lower-case name (`content-type`, `authorization`, …).
     public let headers: [String: String]
-    public let contentLength: Int
-    let bodyReader: @Sendable (_ limit: Int) -> [UInt8]
+    /// `Content-Length` as declared; nil when the request did not declare one.
+    public let declaredLength: Int?
+    /// Reads the body given the declared length (which bounds the buffer) and the limit.
+    let bodyReader: @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
 
     public init(
-        method: String, path: String, query: String = "", headers: [String: String] = [:], contentLength: Int = 0,
-        body: @escaping @Sendable (_ limit: Int) -> [UInt8] = { _ in [] }
+        method: String, path: String, query: String = "", headers: [String: String] = [:], declaredLength: Int? = nil,
+        body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
     ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
-        self.contentLength = contentLength
+        self.declaredLength = declaredLength
         bodyReader = body
     }
 
+    /// The declared body length, 0 when none was declared.
+    public var contentLength: Int { declaredLength ?? 0 }
+
     /// CGI → HTTP: `HTTP_X_FOO` becomes `x-foo`; CONTENT_TYPE/LENGTH are headers too.
-    init(parameters: [String: String], body: @escaping @Sendable (_ limit: Int) -> [UInt8]) {
+    init(parameters: [String: String], body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]) {
         var headers: [String: String] = [:]
         for (name, value) in parameters where name.hasPrefix("HTTP_") {
             headers[name.dropFirst(5).lowercased().replacingUnderscores()] = value
@@ -38,12 +43,12 @@ public struct HTTPRequest: Sendable {
             path: parameters["DOCUMENT_URI"] ?? parameters["SCRIPT_NAME"] ?? "/",
             query: parameters["QUERY_STRING"] ?? "",
             headers: headers,
-            contentLength: Int(parameters["CONTENT_LENGTH"] ?? "") ?? 0,
+            declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
             body: body)
     }
 
     /// Reads the body, at most `limit + 1` bytes so "too large" is detectable.
-    public func body(limit: Int) -> [UInt8] { bodyReader(limit) }
+    public func body(limit: Int) -> [UInt8] { bodyReader(declaredLength, limit) }
 
     /// The value of query parameter `name` (first occurrence, percent-decoded).
     public func queryValue(_ name: String) -> String? {
