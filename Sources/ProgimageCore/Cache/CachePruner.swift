@@ -105,29 +105,34 @@ public struct CachePruner: Sendable {
         report.bytesBefore = scan.files.reduce(0) { $0 + $1.bytes }
         report.bytesAfter = report.bytesBefore
 
-        // Directories this pass removed entries from: empty now, it emptied them itself.
+        // What each directory held when the walk read it, less what this pass removed; a
+        // directory this pass took entries from is one it emptied itself.
+        var remaining = Dictionary(uniqueKeysWithValues: scan.directories.map { ($0.path, $0.entries) })
         var emptied = Set<String>()
+        func removed(from directory: String) {
+            remaining[directory]? -= 1
+            emptied.insert(directory)
+        }
         for victim in Self.victims(scan.files, maxBytes: maxBytes) {
             if unlink(victim.path) == 0 {
                 report.removedFiles += 1
                 report.removedBytes += victim.bytes
-                emptied.insert(FileIO.parent(of: victim.path))
             } else if errno != ENOENT {
                 report.errors += 1
                 continue
             }
+            removed(from: FileIO.parent(of: victim.path))
             report.bytesAfter -= victim.bytes
         }
 
         // Post-order: a directory comes after its subdirectories, so emptiness cascades.
-        for directory in scan.directories {
-            var status = stat()
-            guard lstat(directory, &status) == 0, emptied.contains(directory) || age(of: status, now: now) >= grace else {
-                continue
-            }
-            if rmdir(directory) == 0 {
+        // Only directories that should be empty are tried; one that gained a file since the
+        // walk fails `rmdir` harmlessly.
+        for directory in scan.directories where remaining[directory.path] == 0 {
+            guard emptied.contains(directory.path) || now - directory.changed >= grace else { continue }
+            if rmdir(directory.path) == 0 {
                 report.removedDirectories += 1
-                emptied.insert(FileIO.parent(of: directory))
+                removed(from: FileIO.parent(of: directory.path))
             }
         }
         return report
@@ -136,14 +141,25 @@ public struct CachePruner: Sendable {
     private struct Scan {
         var files: [Entry] = []
         /// Every directory below the root except the cache's own folders, children first.
-        var directories: [String] = []
+        var directories: [Directory] = []
         var report = Report()
     }
 
-    private func walk(_ directory: String, depth: Int, into scan: inout Scan, now: Int) {
-        guard let names = Self.names(in: directory) else {
+    private struct Directory {
+        let path: String
+        /// Its ctime as the walk saw it (see `age(of:now:)` for why ctime).
+        let changed: Int
+        /// Entries the walk found in it.
+        let entries: Int
+    }
+
+    /// Adds what lies below `directory` to `scan`; returns how many entries it holds, or
+    /// nil if it cannot be read.
+    @discardableResult
+    private func walk(_ directory: String, depth: Int, into scan: inout Scan, now: Int) -> Int? {
+        guard let names = FileIO.entries(in: directory)?.map(\.name) else {
             if errno != ENOENT { scan.report.errors += 1 }
-            return
+            return nil
         }
         for name in names {
             let path = directory + "/" + name
@@ -159,19 +175,21 @@ public struct CachePruner: Sendable {
             }
             // Never follows a symbolic link: the pass cannot leave the cache directory.
             if status.st_mode & S_IFMT == S_IFDIR {
-                walk(path, depth: depth + 1, into: &scan, now: now)
-                scan.directories.append(path)
+                // One that cannot be read is never thought empty.
+                let entries = walk(path, depth: depth + 1, into: &scan, now: now) ?? Int.max
+                scan.directories.append(Directory(path: path, changed: Int(status.st_ctim.tv_sec), entries: entries))
             } else {
                 let lastUse = max(Int(status.st_atim.tv_sec), Int(status.st_mtim.tv_sec))
                 scan.files.append(Entry(path: path, bytes: Int(status.st_blocks) * 512, lastUse: lastUse))
             }
         }
+        return names.count
     }
 
     /// Removes the entries of `.tmp` or `.trash` unchanged for `grace`: what a crashed
     /// writer or deleter left behind. Younger ones may be in use and stay.
     private func removeLeftovers(in folder: String, report: inout Report, now: Int) {
-        guard let names = Self.names(in: folder) else { return }
+        guard let names = FileIO.entries(in: folder)?.map(\.name) else { return }
         for name in names {
             let path = folder + "/" + name
             var status = stat()
@@ -193,21 +211,6 @@ public struct CachePruner: Sendable {
     /// updates ctime while the moved directory keeps the mtime of its last write.
     private func age(of status: stat, now: Int) -> Int {
         now - Int(status.st_ctim.tv_sec)
-    }
-
-    /// The entry names of a directory without `.` and `..`; nil (and errno) if it cannot
-    /// be opened. The corresponding C functions are `opendir` and `readdir`.
-    private static func names(in directory: String) -> [String]? {
-        guard let handle = opendir(directory) else { return nil }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// The canonical absolute path (`realpath`), or the path itself if it does not exist.

@@ -100,22 +100,32 @@ enum FileIO {
 
     /// Removes a directory tree; missing entries are not an error.
     static func removeTree(_ path: String) {
-        if let dir = opendir(path) {
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                }
-                if name == "." || name == ".." { continue }
-                let child = path + "/" + name
-                if entry.pointee.d_type == UInt8(DT_DIR) {
-                    removeTree(child)
-                } else {
-                    unlink(child)
-                }
+        for entry in entries(in: path) ?? [] {
+            let child = path + "/" + entry.name
+            if entry.isDirectory {
+                removeTree(child)
+            } else {
+                unlink(child)
             }
-            closedir(dir)
         }
         rmdir(path)
+    }
+
+    /// The entries of a directory without `.` and `..`, read in full before the caller
+    /// changes the directory; nil (and errno) if it cannot be opened. `isDirectory` is
+    /// readdir's `d_type`, not followed through links. The C functions are `opendir` and
+    /// `readdir`.
+    static func entries(in directory: String) -> [(name: String, isDirectory: Bool)]? {
+        guard let handle = opendir(directory) else { return nil }
+        defer { closedir(handle) }
+        var entries: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
+        }
+        return entries
     }
 
     static func parent(of path: String) -> String {

@@ -56,6 +56,9 @@ import Glibc
         let newestRemoved = removed.map(\.lastUse).max()!
         let oldestKept = kept.map(\.lastUse).min()!
         #expect(newestRemoved <= oldestKept, "a file used later was deleted before one used earlier")
+        // Each `resize:Nx` directory held one file: those of removed files go in the same pass.
+        #expect(report.removedDirectories >= removed.count)
+        #expect(TemporaryCache.emptyDirectories(under: cache.root).isEmpty, "the pass left a directory it emptied")
     }
 
     /// `noatime` mounts never update atime: a file rewritten recently counts as recently used.
@@ -173,6 +176,15 @@ private final class TemporaryCache {
         var times = [timespec(tv_sec: accessed, tv_nsec: 0), timespec(tv_sec: modified, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else {
             throw FileIO.Failure(operation: "utimensat", path: path, errno: errno)
+        }
+    }
+
+    /// Directories below `root` (the cache's own folders aside) with nothing in them.
+    static func emptyDirectories(under root: String, depth: Int = 0) -> [String] {
+        (FileIO.entries(in: root) ?? []).filter { $0.isDirectory && (depth > 0 || !$0.name.hasPrefix(".")) }.flatMap {
+            let path = root + "/" + $0.name
+            let below = emptyDirectories(under: path, depth: depth + 1)
+            return FileIO.entries(in: path)?.isEmpty == true ? below + [path] : below
         }
     }
 
