@@ -92,17 +92,10 @@ enum NginxSiteTemplate {
 
                 \(errorPages)
 
-                # An original (its own extension) or a plain conversion: two candidates.
-                location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
-            \(disk)
-                    root /;
-                    try_files \(p.dataDirectory)/originals/$pi_s1/$pi_s2/\(idVar).$pi_ext
-                              \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)/\(idVar).$pi_ext
-                              @miss;
-                }
-
                 # A transform: /images/{id}/{op}/….{ext}. One candidate: served as a static
                 # file, its 404 is the miss (see NginxSiteTemplate.swift for why not try_files).
+                # First of the regular expressions: it is the hot path, and no URL matches
+                # both it and the next one (a transform has a slash after the id).
                 location ~ "^/images/\(transformFile)$" {
             \(disk)
                     alias \(p.cacheDirectory)/$pi_s1/$pi_s2/$pi_file;
@@ -113,6 +106,15 @@ enum NginxSiteTemplate {
             \(transformErrorPages)
                     # So that @miss's own errors (502, 504) still get the JSON pages.
                     recursive_error_pages on;
+                }
+
+                # An original (its own extension) or a plain conversion: two candidates.
+                location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
+            \(disk)
+                    root /;
+                    try_files \(p.dataDirectory)/originals/$pi_s1/$pi_s2/\(idVar).$pi_ext
+                              \(p.cacheDirectory)/$pi_s1/$pi_s2/\(idVar)/\(idVar).$pi_ext
+                              @miss;
                 }
 
                 # Non-canonical extensions: 301 to the canonical one, query kept.
