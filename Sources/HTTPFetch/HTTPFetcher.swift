@@ -3,8 +3,8 @@ internal import CCurl
 /// What one HTTP exchange answered.
 public struct HTTPResponse: Equatable, Sendable {
     public let status: Int
-    /// The `Location` header made absolute against the request URL; nil when absent or
-    /// not a URL.
+    /// The `Location` header of a 3xx answer made absolute against the request URL; nil
+    /// for other answers, or when absent or not a URL.
     public let location: String?
     /// The body of a 2xx answer; empty for any other status (never read).
     public let body: [UInt8]
@@ -51,7 +51,7 @@ public struct HTTPFetcher: Sendable {
 
         let code = transfer.perform()
         if transfer.addressRefused { throw .addressRefused }
-        let location = transfer.location(relativeTo: url)
+        let location = (300...399).contains(transfer.responseCode) ? transfer.location(relativeTo: url) : nil
         switch (code, transfer.stop) {
         case (CURLE_OK, _):
             return HTTPResponse(status: transfer.responseCode, location: location, body: transfer.body)
@@ -59,6 +59,9 @@ public struct HTTPFetcher: Sendable {
             return HTTPResponse(status: transfer.responseCode, location: location, body: [])
         case (_, Int32(CCURL_STOP_TOO_LARGE)):
             throw .tooLarge(limit: maxBytes)
+        case (_, Int32(CCURL_STOP_NO_MEMORY)):
+            // Otherwise curl's own text for it, "failure writing output", says nothing.
+            throw .transferFailed("no memory for the body")
         case (CURLE_OPERATION_TIMEDOUT, _):
             throw .timeout
         case (CURLE_COULDNT_CONNECT, _), (CURLE_SSL_CONNECT_ERROR, _), (CURLE_PEER_FAILED_VERIFICATION, _):

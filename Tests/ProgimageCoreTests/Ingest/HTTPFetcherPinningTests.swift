@@ -39,6 +39,14 @@ extension Ingest {
             #expect(server.log == ["connect", "GET /hops/1/a.png"])
         }
 
+        /// `Location` on a 201 names the created resource; it is not somewhere to go next.
+        @Test func locationOnlyForRedirects() throws {
+            let response = try fetcher.get(
+                server.url("/redirect?status=201&to=/elsewhere.png"), host: "127.0.0.1", port: server.port,
+                address: "127.0.0.1")
+            #expect(response.status == 201 && response.location == nil)
+        }
+
         @Test func ipv6LiteralNeedsNoResolveEntry() {
             #expect(throws: HTTPFetchError.self) {
                 try fetcher.get("http://[::1]:1/", host: "::1", port: 1, address: "::1")
