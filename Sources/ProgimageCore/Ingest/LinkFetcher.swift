@@ -32,7 +32,7 @@ public struct LinkFetcher: Sendable {
         let filename = target.lastPathSegment
         var redirects = 0
         while true {
-            let response = try exchange(target, remaining: deadline - clock.now)
+            let response = try exchange(target, until: deadline)
             if (200...299).contains(response.status) {
                 return (response.body, filename, target.url)
             }
@@ -52,9 +52,8 @@ public struct LinkFetcher: Sendable {
 
     /// One hop: the checked addresses in the resolver's order, the next tried only when
     /// the previous refuses the connection.
-    private func exchange(_ target: URLParts, remaining: Duration) throws(ServiceError) -> HTTPResponse {
+    private func exchange(_ target: URLParts, until deadline: ContinuousClock.Instant) throws(ServiceError) -> HTTPResponse {
         let clock = ContinuousClock()
-        let deadline = clock.now + remaining
         var failure = HTTPFetchError.timeout
         for address in try checkedAddresses(target) {
             let left = deadline - clock.now
