@@ -59,4 +59,62 @@ extension GDImage {
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         return GDImage(owning: blurred, knownOpaque: true)
     }
+
+    /// A Gaussian-blurred copy of an image with transparency, blurred premultiplied:
+    /// colours weighted by their opacity, so the colour of fully transparent pixels (often
+    /// black) does not bleed into visible ones as a dark fringe. libgd's
+    /// `gdImageCopyGaussianBlurred` blurs alpha as a fourth independent channel, which
+    /// does exactly that, mirrors at the edges and is ~9× slower.
+    func translucentGaussianBlurred(sigma: Double) throws(GDError) -> GDImage {
+        let premultiplied = try premultipliedCopy()
+        guard let blurred = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
+        let result = GDImage(owning: blurred)
+        let rows = cgd_rows(premultiplied.raw)!
+        let outRows = cgd_rows(blurred)!
+        SeparableConvolution.gaussian(width: width, height: height, sigma: sigma).run(
+            sourceRow: { UnsafeRawPointer(rows[$0]!) },
+            outputRow: { UnsafeMutableRawPointer(outRows[$0]!) }, fourthChannel: true)
+        result.unpremultiply()
+        return result
+    }
+
+    /// A scratch copy in the convolution's layout: B, G, R multiplied by opacity, and the
+    /// opacity itself (0–255) in the fourth byte, where libgd keeps 7-bit transparency.
+    private func premultipliedCopy() throws(GDError) -> GDImage {
+        guard let copy = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
+        let scratch = GDImage(owning: copy)
+        let rows = cgd_rows(raw)!
+        let outRows = cgd_rows(copy)!
+        for y in 0..<height {
+            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            let out = UnsafeMutableRawPointer(outRows[y]!).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width {
+                let p = row[x]
+                let opacity = ((127 - ((p >> 24) & 0x7F)) * 255 + 63) / 127
+                func channel(_ shift: UInt32) -> UInt32 { ((((p >> shift) & 0xFF) * opacity + 127) / 255) << shift }
+                out[x] = opacity << 24 | channel(16) | channel(8) | channel(0)
+            }
+        }
+        return scratch
+    }
+
+    /// Back from the premultiplied layout to libgd's, in place.
+    private func unpremultiply() {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = UnsafeMutableRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width {
+                let p = row[x]
+                let opacity = p >> 24
+                guard opacity > 0 else {
+                    row[x] = 0x7F00_0000
+                    continue
+                }
+                func channel(_ shift: UInt32) -> UInt32 {
+                    min(255, (((p >> shift) & 0xFF) * 255 + opacity / 2) / opacity) << shift
+                }
+                row[x] = (127 - (opacity * 127 + 127) / 255) << 24 | channel(16) | channel(8) | channel(0)
+            }
+        }
+    }
 }

@@ -21,25 +21,10 @@ extension GDImage {
 
     /// Gaussian blur with standard deviation `sigma`; the kernel reaches 3σ, where the
     /// Gaussian has fallen to 1.1% of its peak and further taps change no 8-bit value.
-    /// Opaque images go through the fixed-point separable convolution the resampler uses;
-    /// images with alpha through `gdImageCopyGaussianBlurred` (separable, in doubles,
-    /// ~9× slower), which blurs the alpha plane as a fourth channel.
+    /// The fixed-point separable convolution the resampler uses; images with alpha are
+    /// blurred premultiplied (`translucentGaussianBlurred`).
     public consuming func blurred(sigma: Double) throws(GDError) -> GDImage {
-        if isOpaque { return try opaqueGaussianBlurred(sigma: sigma) }
-        guard let blurred = try gdGaussianBlurred(sigma: sigma) else { return self }
-        return GDImage(owning: blurred)
-    }
-
-    /// libgd's blur, or nil for an image under 2 px on a side. libgd reflects at the edges
-    /// only once, so the radius must stay below the shorter side (a 150-px kernel on a
-    /// 100-px image read out of bounds and killed the worker); at that size the result is a
-    /// near-uniform average either way.
-    private func gdGaussianBlurred(sigma: Double) throws(GDError) -> gdImagePtr? {
-        let shorter = min(width, height)
-        guard shorter >= 2 else { return nil }
-        let radius = Int32(max(1, min(Int((sigma * 3).rounded(.up)), shorter - 1)))
-        guard let blurred = gdImageCopyGaussianBlurred(raw, radius, sigma) else { throw .allocationFailed }
-        return blurred
+        isOpaque ? try opaqueGaussianBlurred(sigma: sigma) : try translucentGaussianBlurred(sigma: sigma)
     }
 
     /// Unsharp mask: `out = in + amount·(in − blur(in))` per colour channel, alpha kept,
@@ -47,11 +32,9 @@ extension GDImage {
     /// (libgd has only a fixed 3×3 sharpen). `amount` is applied in 8.8 fixed point.
     public consuming func sharpened(amount: Double) throws(GDError) -> GDImage {
         guard min(width, height) >= 4 else { return self }
-        if isOpaque {
-            unsharpMask(against: try opaqueGaussianBlurred(sigma: 1), amount: amount)
-        } else if let soft = try gdGaussianBlurred(sigma: 1) {
-            unsharpMask(against: GDImage(owning: soft), amount: amount)
-        }
+        unsharpMask(
+            against: isOpaque ? try opaqueGaussianBlurred(sigma: 1) : try translucentGaussianBlurred(sigma: 1),
+            amount: amount)
         return self
     }
 

@@ -37,9 +37,13 @@ extension GDImage {
     private consuming func resampled(width: Int, height: Int) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
         let shrinking = width < self.width || height < self.height
+        let translucent = !isOpaque
+        if translucent { premultiplyColours() }
         gdImageSetInterpolationMethod(raw, shrinking ? GD_TRIANGLE : GD_BICUBIC_FIXED)
         guard let scaled = gdImageScale(raw, UInt32(width), UInt32(height)) else { throw .allocationFailed }
-        return GDImage(owning: scaled)
+        let result = GDImage(owning: scaled)
+        if translucent { result.unpremultiplyColours() }
+        return result
     }
 
     /// The region at (x, y) of `width`×`height`, which the caller has already clamped to
@@ -64,11 +68,17 @@ extension GDImage {
         case 180: return flipped(horizontally: true, vertically: true)
         default: break
         }
+        // The background joins the interpolation at the edges: transparent, it must be
+        // premultiplied like the image (its colour is black, so it already is).
+        let translucent = !isOpaque || background >> 24 != 0
+        if translucent { premultiplyColours() }
         gdImageSetInterpolationMethod(raw, GD_BILINEAR_FIXED)
         guard let rotated = gdImageRotateInterpolated(raw, Float(360 - degrees), Int32(bitPattern: background)) else {
             throw .allocationFailed
         }
-        return GDImage(owning: rotated)
+        let result = GDImage(owning: rotated)
+        if translucent { result.unpremultiplyColours() }
+        return result
     }
 
     /// A quarter turn as a transpose in square tiles, so that both the rows read and the

@@ -40,7 +40,12 @@ struct SeparableConvolution {
             horizontal: .gaussian(size: width, sigma: sigma, pairs: true))
     }
 
-    func run(sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer) {
+    /// `fourthChannel` keeps the convolved fourth byte of each pixel (premultiplied
+    /// opacity); otherwise it is written as 0, libgd's opaque.
+    func run(
+        sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool = false
+    ) {
+        let outputMask: UInt32 = fourthChannel ? 0xFFFF_FFFF : 0x00FF_FFFF
         let lanes = sourceWidth * 4
         // One pixel more than the row, for the zero-weight partner of a last odd tap, and
         // whole 8-lane vectors.
@@ -85,7 +90,7 @@ struct SeparableConvolution {
                     Self.horizontalPass(
                         row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
                         roundings: roundings.baseAddress!, into: outputRow(y).assumingMemoryBound(to: UInt32.self),
-                        width: width)
+                        width: width, mask: outputMask)
                 }
             }
         }
@@ -135,7 +140,7 @@ struct SeparableConvolution {
     private static func horizontalPass(
         _ row: UnsafePointer<UInt16>, taps: FilterTaps, pairWeights: UnsafePointer<SIMD8<UInt16>>,
         roundings: UnsafePointer<UInt16>,
-        into target: UnsafeMutablePointer<UInt32>, width: Int
+        into target: UnsafeMutablePointer<UInt32>, width: Int, mask: UInt32
     ) {
         let pairs = taps.stride / 2
         taps.starts.withUnsafeBufferPointer { starts in
@@ -153,7 +158,7 @@ struct SeparableConvolution {
                     let rounded = (half &+ SIMD4<UInt16>(repeating: roundings[x])) &>> 7
                     let pixel = pointwiseMin(rounded, SIMD4<UInt16>(repeating: 255))
                     // libgd's alpha byte 0 is opaque; TurboJPEG's X byte is 0xFF.
-                    target[x] = unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pixel), to: UInt32.self) & 0x00FF_FFFF
+                    target[x] = unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pixel), to: UInt32.self) & mask
                 }
             }
         }
