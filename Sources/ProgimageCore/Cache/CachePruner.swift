@@ -107,7 +107,8 @@ public struct CachePruner: Sendable {
 
         // What each directory held when the walk read it, less what this pass removed; a
         // directory this pass took entries from is one it emptied itself.
-        var remaining = Dictionary(uniqueKeysWithValues: scan.directories.map { ($0.path, $0.entries) })
+        // (A name readdir returned twice while the cache changed counts once.)
+        var remaining = Dictionary(scan.directories.map { ($0.path, $0.entries) }, uniquingKeysWith: { first, _ in first })
         var emptied = Set<String>()
         func removed(from directory: String) {
             remaining[directory]? -= 1
@@ -175,8 +176,9 @@ public struct CachePruner: Sendable {
             }
             // Never follows a symbolic link: the pass cannot leave the cache directory.
             if status.st_mode & S_IFMT == S_IFDIR {
-                // One that cannot be read is never thought empty.
-                let entries = walk(path, depth: depth + 1, into: &scan, now: now) ?? Int.max
+                // One that cannot be read is tried like an empty one once old enough:
+                // `rmdir` fails harmlessly if it is not.
+                let entries = walk(path, depth: depth + 1, into: &scan, now: now) ?? 0
                 scan.directories.append(Directory(path: path, changed: Int(status.st_ctim.tv_sec), entries: entries))
             } else {
                 let lastUse = max(Int(status.st_atim.tv_sec), Int(status.st_mtim.tv_sec))
