@@ -19,7 +19,8 @@ extension GDImage {
 
     /// Resamples packed B,G,R,X rows (TurboJPEG's output) straight to the target size,
     /// without first building a full-size libgd image of them: the JPEG thumbnail path
-    /// decodes at 1/4 and goes directly to the output size.
+    /// decodes at 1/4 and goes directly to the output size. Reductions past
+    /// `SeparableConvolution.exactReduction` do build one, for `scaled`'s area pre-shrink.
     public static func tentResampled(
         bgrx pixels: [UInt8], width sourceWidth: Int, height sourceHeight: Int, stride: Int, toWidth width: Int,
         toHeight height: Int
