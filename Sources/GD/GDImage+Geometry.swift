@@ -13,7 +13,8 @@ extension GDImage {
         let ratioX = self.width / max(1, width)
         let ratioY = self.height / max(1, height)
         let ratio = min(ratioX, ratioY)
-        if width <= self.width, height <= self.height, isOpaque {
+        let opaque = isOpaque
+        if width <= self.width, height <= self.height, opaque {
             // The tent widens with the reduction, so the area pre-shrink is for speed and
             // leaves 2–4× to it: a full integer shrink misaligns the last partial block
             // (29.8 dB against Lanczos at 9×, 33+ dB this way). Per axis only where the tent
@@ -25,7 +26,7 @@ extension GDImage {
             return try image.tentResampled(width: width, height: height)
         }
         let image = ratio >= 2 ? try boxShrunk(byX: ratio, byY: ratio) : self
-        return try image.resampled(width: width, height: height)
+        return try image.resampled(width: width, height: height, translucent: !opaque)
     }
 
     /// The smallest area pre-shrink that leaves a tent at most
@@ -34,16 +35,13 @@ extension GDImage {
         (ratio + SeparableConvolution.exactReduction - 1) / SeparableConvolution.exactReduction
     }
 
-    private consuming func resampled(width: Int, height: Int) throws(GDError) -> GDImage {
+    /// `translucent` as `scaled` found the source: its area average keeps what transparency
+    /// there was, so the pixels need not be scanned again.
+    private consuming func resampled(width: Int, height: Int, translucent: Bool) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
         let shrinking = width < self.width || height < self.height
-        let translucent = !isOpaque
-        if translucent { premultiplyColours() }
         gdImageSetInterpolationMethod(raw, shrinking ? GD_TRIANGLE : GD_BICUBIC_FIXED)
-        guard let scaled = gdImageScale(raw, UInt32(width), UInt32(height)) else { throw .allocationFailed }
-        let result = GDImage(owning: scaled)
-        if translucent { result.unpremultiplyColours() }
-        return result
+        return try throughPremultiplied(translucent) { gdImageScale($0, UInt32(width), UInt32(height)) }
     }
 
     /// The region at (x, y) of `width`×`height`, which the caller has already clamped to
@@ -71,14 +69,10 @@ extension GDImage {
         // The background joins the interpolation at the edges: transparent, it must be
         // premultiplied like the image (its colour is black, so it already is).
         let translucent = !isOpaque || background >> 24 != 0
-        if translucent { premultiplyColours() }
         gdImageSetInterpolationMethod(raw, GD_BILINEAR_FIXED)
-        guard let rotated = gdImageRotateInterpolated(raw, Float(360 - degrees), Int32(bitPattern: background)) else {
-            throw .allocationFailed
+        return try throughPremultiplied(translucent) {
+            gdImageRotateInterpolated($0, Float(360 - degrees), Int32(bitPattern: background))
         }
-        let result = GDImage(owning: rotated)
-        if translucent { result.unpremultiplyColours() }
-        return result
     }
 
     /// A quarter turn as a transpose in square tiles, so that both the rows read and the

@@ -7,8 +7,19 @@ internal import CGD
 /// those calls colours are multiplied by opacity, in libgd's own layout (7-bit alpha),
 /// and divided back afterwards.
 extension GDImage {
+    /// Wraps what `call` makes of this image's pixels; when `translucent`, the call sees
+    /// colours premultiplied and its result is divided back. For libgd's scaling and
+    /// rotation, the two callers.
+    consuming func throughPremultiplied(_ translucent: Bool, _ call: (gdImagePtr) -> gdImagePtr?) throws(GDError) -> GDImage {
+        if translucent { premultiplyColours() }
+        guard let made = call(raw) else { throw .allocationFailed }
+        let result = GDImage(owning: made)
+        if translucent { result.unpremultiplyColours() }
+        return result
+    }
+
     /// Multiplies each colour by its opacity, in place.
-    func premultiplyColours() {
+    private func premultiplyColours() {
         transformPixels { p in
             let opacity = 127 - ((p >> 24) & 0x7F)
             guard opacity < 127 else { return p }
@@ -19,7 +30,7 @@ extension GDImage {
 
     /// Divides each colour by its opacity again, in place; a fully transparent pixel
     /// becomes transparent black.
-    func unpremultiplyColours() {
+    private func unpremultiplyColours() {
         transformPixels { p in
             let opacity = 127 - ((p >> 24) & 0x7F)
             guard opacity < 127 else { return p }
