@@ -5,12 +5,15 @@ SHELL := /bin/bash
 # Debian packages the build and the stack need. Checked cheaply each time, installed
 # with apt only when something is missing.
 APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
-                libturbojpeg0-dev libssl-dev libcurl4-openssl-dev pkg-config
+                libturbojpeg0-dev libssl-dev libcurl4-openssl-dev pkg-config python3-venv
 PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libcrypto libcurl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release
-PYTHON ?= python3
+# The test and bench tools live in a virtual environment of the checkout's own: Debian's
+# python3 refuses `pip install` into the system (PEP 668), and nothing leaks out of it.
+TEST_VENV := .venv/test
+PYTHON := $(TEST_VENV)/bin/python
 
 .PHONY: run test unit-test integration-test build deps python-deps bench clean nginx-site
 
@@ -34,9 +37,15 @@ build: deps
 run: build
 	exec $(BIN)/progimage-dev run
 
-python-deps:
-	@$(PYTHON) -c 'import PIL, pillow_heif, requests, pytest' 2>/dev/null || \
-	  $(PYTHON) -m pip install -q -r tests/integration/requirements.txt
+python-deps: $(TEST_VENV)/installed
+
+$(TEST_VENV)/installed: tests/integration/requirements.txt
+	@python3 -m venv $(TEST_VENV) 2>/dev/null || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3-venv && \
+	  python3 -m venv $(TEST_VENV); }
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r tests/integration/requirements.txt
+	touch $@
 
 unit-test: deps
 	swift test

@@ -9,7 +9,7 @@ import Glibc
 ///
 /// libfcgi only sets a flag on SIGTERM and the signal often lands on a thread that is not
 /// in `accept()`, so a threaded worker can hang until the next connection. What works
-/// (platform-facts, 8 of 8 runs): block TERM/INT everywhere, `sigwait` on the calling
+/// (8 of 8 runs on Debian 12 with libfcgi 2.4.2, where the plain flag hung 4 of 6): block TERM/INT everywhere, `sigwait` on the calling
 /// thread, then `FCGX_ShutdownPending()` and SIGUSR1 to the threads that are waiting in
 /// `accept()` until they return. Threads busy with a request are never signalled, so an
 /// in-flight response is never cut by EINTR; they finish and then see the stop flag.

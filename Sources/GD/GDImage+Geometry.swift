@@ -5,7 +5,7 @@ internal import CGD
 extension GDImage {
     /// Resamples to exactly `width`×`height`. Reductions of 2× or more are first done by an
     /// exact area average (`boxShrunk`); the rest uses GD_TRIANGLE, since the bilinear and
-    /// nearest filters alias badly on reduction (platform-facts: 1-px stripes keep a
+    /// nearest filters alias badly on reduction (measured with libgd 2.3.3: 1-px stripes keep a
     /// std-dev of 127 with BILINEAR_FIXED vs 5.6 with TRIANGLE). Upscaling uses BICUBIC.
     /// The corresponding C function is `gdImageScale`.
     public consuming func scaled(width: Int, height: Int) throws(GDError) -> GDImage {

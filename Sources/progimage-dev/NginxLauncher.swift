@@ -29,7 +29,7 @@ struct NginxLauncher: Sendable {
     /// Copies the stock `fastcgi_params` into the run directory. The shared site template
     /// says `include fastcgi_params;`, which nginx resolves against the directory of the
     /// main config file: /etc/nginx in production, the run directory here. Without the
-    /// include the workers would see no REQUEST_METHOD or DOCUMENT_URI (platform-facts).
+    /// include the workers would see no REQUEST_METHOD or DOCUMENT_URI (seen with nginx 1.22).
     func installIncludes() throws(SupervisorError) {
         let name = "fastcgi_params"
         for directory in Self.stockConfigDirectories {

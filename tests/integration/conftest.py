@@ -138,7 +138,7 @@ SLOW_TIMEOUT = 300
 def corpus_dir() -> Path | None:
     env = os.environ.get("PROGIMAGE_CORPUS")
     candidates = [Path(env)] if env else []
-    candidates += [REPO_ROOT.parent / "shared" / "corpus", Path("/work/shared/corpus")]
+    candidates.append(REPO_ROOT / "tests" / "corpus")
     for c in candidates:
         if (c / "manifest.json").is_file():
             return c.resolve()
@@ -170,7 +170,7 @@ def corpus_entry(file: str) -> dict:
 def corpus_bytes(file: str) -> bytes:
     d = corpus_dir()
     if d is None:
-        pytest.fail("conformance corpus not found (set PROGIMAGE_CORPUS or put it at ../shared/corpus)")
+        pytest.fail("conformance corpus not found (it is committed in tests/corpus; PROGIMAGE_CORPUS overrides it)")
     return (d / file).read_bytes()
 
 
@@ -199,7 +199,7 @@ def pytest_generate_tests(metafunc):
 
 def require_corpus_entry(entry):
     if entry == _CORPUS_MISSING:
-        pytest.fail("conformance corpus not found (set PROGIMAGE_CORPUS or put it at ../shared/corpus)")
+        pytest.fail("conformance corpus not found (it is committed in tests/corpus; PROGIMAGE_CORPUS overrides it)")
     return entry
 
 
@@ -833,7 +833,7 @@ def corpus():
     """Accessors for the shared corpus; fails (not skips) when it is missing."""
     d = corpus_dir()
     if d is None:
-        pytest.fail("conformance corpus not found (set PROGIMAGE_CORPUS or put it at ../shared/corpus)")
+        pytest.fail("conformance corpus not found (it is committed in tests/corpus; PROGIMAGE_CORPUS overrides it)")
 
     class Corpus:
         path = d

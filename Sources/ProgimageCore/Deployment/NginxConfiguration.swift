@@ -6,7 +6,7 @@ public import ProgimageAPI
 public enum NginxConfiguration {
     /// A complete `nginx.conf` for `make run`: foreground, every pid/log/temp path inside
     /// `runDirectory`. `workerUser` must be named when started as root, or workers run as
-    /// `nobody` and cannot read a mode-700 data directory (platform-facts).
+    /// `nobody` and cannot read a mode-700 data directory: every hit was then a 403/404.
     public static func development(_ config: ServiceConfiguration, runDirectory: String, workerUser: String?) -> String {
         let site = NginxSiteTemplate.render(
             NginxSiteParameters(

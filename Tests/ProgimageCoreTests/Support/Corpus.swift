@@ -1,6 +1,7 @@
 import Foundation
 
-/// The shared conformance corpus (`../shared/corpus` beside the checkout), read in place.
+/// The public conformance corpus committed in `tests/corpus` (sources and licences in its
+/// README, SOURCES.md and LICENSES.md), read in place.
 ///
 /// `PROGIMAGE_CORPUS` overrides the location; tests that need it fail loudly when it is
 /// missing rather than skipping, because a silent skip would hide a broken checkout.
@@ -22,7 +23,7 @@ enum Corpus {
         if let override = ProcessInfo.processInfo.environment["PROGIMAGE_CORPUS"] {
             return URL(fileURLWithPath: override)
         }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/corpus")
+        return packageRoot.appendingPathComponent("tests/corpus")
     }()
 
     /// The checkout this test was compiled from: the folder holding Package.swift.
