@@ -5,8 +5,9 @@ SHELL := /bin/bash
 # Debian packages the build and the stack need. Checked cheaply each time, installed
 # with apt only when something is missing.
 APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
-                libturbojpeg0-dev libssl-dev libcurl4-openssl-dev pkg-config python3-venv
-PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libcrypto libcurl
+                libturbojpeg0-dev libjpeg62-turbo-dev liblcms2-dev libtiff-dev zlib1g-dev libssl-dev libcurl4-openssl-dev \
+                pkg-config python3-venv
+PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libtiff-4 lcms2 zlib libcrypto libcurl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release

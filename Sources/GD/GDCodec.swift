@@ -29,7 +29,10 @@ extension GDCodec {
         case .gif: GIFPalette.encode(image, size)
         case .webp: gdImageWebpPtrEx(image, size, Int32(quality ?? 80))
         case .bmp: gdImageBmpPtr(image, size, 0)
-        case .tiff: gdImageTiffPtr(image, size)
+        // Through a context that zero-fills what libtiff seeks over: `gdImageTiffPtr`
+        // leaves that byte as the heap had it (`cgd_tiff_zeroed` in the shim; freed with
+        // gdFree, which is free).
+        case .tiff: cgd_tiff_zeroed(image, size)
         }
     }
 }

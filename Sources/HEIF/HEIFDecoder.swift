@@ -20,7 +20,24 @@ public enum HEIFDecoder {
         public let height: Int
         public let hasAlpha: Bool
         public let stride: Int
-        public let bytes: [UInt8]
+        public var bytes: [UInt8]
+        /// The primary image's colour description, as the container states it.
+        public let color: ColorDescription?
+    }
+
+    /// A `colr` box: an ICC profile (`prof`/`rICC`) or `nclx` code points. libheif has
+    /// already applied the matrix coefficients and range; what is left is the RGB space.
+    public enum ColorDescription: Sendable, Equatable {
+        case icc([UInt8])
+        case nclx(NCLX)
+    }
+
+    /// ISO/IEC 23091-2 code points, with the primaries libheif derived from them (CIE xy).
+    public struct NCLX: Sendable, Equatable {
+        public let colorPrimaries: Int
+        public let transferCharacteristics: Int
+        /// Red x, y, green x, y, blue x, y, white x, y.
+        public let chromaticities: [Double]
     }
 
     /// Decodes to interleaved 8-bit RGB, or RGBA when the image has an alpha plane.
@@ -41,8 +58,32 @@ public enum HEIFDecoder {
                 let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride)
             else { throw HEIFError(message: "decoded image has no interleaved plane") }
             let rows = UnsafeBufferPointer(start: plane, count: Int(stride) * height)
-            return Pixels(width: width, height: height, hasAlpha: hasAlpha, stride: Int(stride), bytes: Array(rows))
+            return Pixels(
+                width: width, height: height, hasAlpha: hasAlpha, stride: Int(stride), bytes: Array(rows),
+                color: colorDescription(handle))
         }
+    }
+
+    /// The ICC profile when there is one (an AVIF may carry both), else the `nclx` box.
+    private static func colorDescription(_ handle: OpaquePointer) -> ColorDescription? {
+        let iccSize = heif_image_handle_get_raw_color_profile_size(handle)
+        if iccSize > 0 {
+            var profile = [UInt8](repeating: 0, count: iccSize)
+            let error = heif_image_handle_get_raw_color_profile(handle, &profile)
+            if error.code == heif_error_Ok { return .icc(profile) }
+        }
+        var nclx: UnsafeMutablePointer<heif_color_profile_nclx>?
+        guard heif_image_handle_get_nclx_color_profile(handle, &nclx).code == heif_error_Ok, let nclx else { return nil }
+        defer { heif_nclx_color_profile_free(nclx) }
+        let n = nclx.pointee
+        return .nclx(
+            NCLX(
+                colorPrimaries: Int(n.color_primaries.rawValue),
+                transferCharacteristics: Int(n.transfer_characteristics.rawValue),
+                chromaticities: [
+                    n.color_primary_red_x, n.color_primary_red_y, n.color_primary_green_x, n.color_primary_green_y,
+                    n.color_primary_blue_x, n.color_primary_blue_y, n.color_primary_white_x, n.color_primary_white_y,
+                ].map(Double.init)))
     }
 
     /// `without_copy` borrows the bytes, so every use of the context stays inside the

@@ -3,7 +3,7 @@ public struct TurboJPEGError: Error, Equatable, Sendable, CustomStringConvertibl
     public enum Kind: Sendable, Equatable {
         /// The header could not be read or the data is corrupt.
         case corrupt
-        /// Valid JPEG that this path does not take (CMYK/YCCK, 12-bit): decode it another way.
+        /// Valid input this path does not take.
         case unsupported
     }
 

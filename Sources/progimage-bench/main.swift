@@ -10,7 +10,7 @@ import Glibc
 import GD
 import ProgimageAPI
 import ProgimageCore
-import TurboJPEG
+import JPEG
 
 /// This thread's CPU time: every step is single-threaded, so this is its cost, and other
 /// people's load on the box (which only delays it) does not inflate it.
@@ -67,11 +67,11 @@ do {
     var report: [(String, Double)] = []
     var decodeMedians: [Int: Double] = [:]
     for scale in [1, 2, 4, 8] {
-        decodeMedians[scale] = try timed(iterations) { _ = try TurboJPEGDecoder.decode(original, scaleDenominator: scale) }
+        decodeMedians[scale] = try timed(iterations) { _ = try JPEGDecoder.decode(original, scaleDenominator: scale) }
         report.append(("decode_\(scale)", decodeMedians[scale]!))
     }
     // The fused thumbnail path, one step at a time: each resample feeds the encode after it.
-    let decoded = try TurboJPEGDecoder.decode(original, scaleDenominator: shrink)
+    let decoded = try JPEGDecoder.decode(original, scaleDenominator: shrink)
     var resampleSamples: [Double] = []
     var encodeSamples: [Double] = []
     var outputBytes = 0

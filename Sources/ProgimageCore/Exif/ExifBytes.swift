@@ -11,6 +11,9 @@ struct ExifBytes {
 
     var count: Int { storage.count }
 
+    /// The viewed bytes themselves.
+    var bytes: ArraySlice<UInt8> { storage }
+
     /// Written so that nothing can overflow: `count - length` is safe once both are non-negative.
     func contains(offset: Int, length: Int) -> Bool {
         offset >= 0 && length >= 0 && offset <= count - length

@@ -34,7 +34,7 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         switch format {
         case .jpg: value = JPEGExifLocator.orientationValue(in: view)
         case .tiff: value = ExifTIFFStructure.orientationValue(in: view)
-        case .png: value = PNGExifLocator.orientationValue(in: view)
+        case .png: value = PNGChunkLocator.orientationValue(in: view)
         case .webp: value = WebPExifLocator.orientationValue(in: view)
         case .heic, .avif, .gif, .bmp: value = nil
         }

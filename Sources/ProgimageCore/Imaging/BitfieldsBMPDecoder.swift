@@ -7,11 +7,8 @@ import ProgimageAPI
 enum BitfieldsBMPDecoder {
     /// nil when the file is not a bitfields BMP.
     static func decodeIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> GDImage? {
-        func u16(_ at: Int) -> Int? { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : nil }
-        func u32(_ at: Int) -> UInt32? {
-            guard at + 4 <= bytes.count else { return nil }
-            return UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-        }
+        let le = LittleEndianFields(bytes)
+        let (u16, u32) = (le.u16, le.u32)
         guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), compression == 3 || compression == 6,
             let bpp = u16(28), bpp == 16 || bpp == 32
         else { return nil }

@@ -1,15 +1,17 @@
 public import ProgimageAPI
 public import GD
 import HEIF
-import TurboJPEG
+import JPEG
+import TIFF
 
 /// Turns stored bytes into an upright truecolor image, refusing decompression bombs from
 /// the header before any pixel memory is allocated.
 ///
-/// Each format goes to the decoder that does it right on this platform: TurboJPEG for
-/// JPEG (3× faster than libgd's path, reports truncation, scales in the DCT domain),
+/// Each format goes to the decoder that does it right on this platform: libjpeg-turbo for
+/// JPEG (3× faster than libgd's path, counts its rows, scales in the DCT domain),
 /// libheif for HEIF/AVIF (applies clap/irot/imir; libgd's path shears odd widths),
-/// libgd for the rest, with our own BMP bitfields reader where libgd gives up.
+/// libgd for the rest, with our own BMP bitfields reader where libgd gives up. Whatever
+/// the decoder, what comes out is sRGB (`SourceColor`).
 public enum ImageDecoder {
     /// The source's stored size, from its header only. For HEIF/AVIF that is the primary
     /// item's `ispe`, read by our own box walker; libheif's container parse is the
@@ -50,30 +52,25 @@ public enum ImageDecoder {
     }
 
     /// The thumbnail fast path: an upright JPEG decoded at `1/shrink` in the DCT domain and
-    /// resampled straight from TurboJPEG's buffer to `target`, never building the
-    /// intermediate libgd image. nil when it does not apply (EXIF-rotated, CMYK).
+    /// resampled straight from the decoder's buffer to `target`, never building the
+    /// intermediate libgd image; colour is converted at the DCT-scaled size, before the
+    /// resample. nil when it does not apply (EXIF-rotated).
     public static func decodeJPEG(
         _ bytes: [UInt8], maxPixels: Int, shrink: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
         guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
         let stored = try storedSize(of: bytes, format: .jpg)
         try checkPixelLimit(stored, maxPixels: maxPixels)
-        // TurboJPEG rounds a scaled side up. `shrinkOnLoadFactor` picks factors that leave
+        // libjpeg rounds a scaled side up. `shrinkOnLoadFactor` picks factors that leave
         // at least the target, so this only guards against a caller that did not use it,
         // and before the decode rather than after, so such a caller pays for one decode.
         guard target.width <= (stored.width + shrink - 1) / shrink, target.height <= (stored.height + shrink - 1) / shrink
         else { return nil }
-        let decoded: TurboJPEGDecoder.Pixels
-        do {
-            decoded = try TurboJPEGDecoder.decode(bytes, scaleDenominator: shrink)
-        } catch where error.kind == .unsupported {
-            return nil
-        } catch {
-            throw ServiceError(.corruptImage, "the jpg image does not decode completely")
-        }
+        var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
+        let pixels = SourceColor.sRGB(&decoded)
         do {
             return try GDImage.tentResampled(
-                bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                bgrx: pixels, width: decoded.width, height: decoded.height, stride: decoded.stride,
                 toWidth: target.width, toHeight: target.height)
         } catch {
             throw error.serviceError
@@ -86,18 +83,25 @@ public enum ImageDecoder {
             case .jpg:
                 return try decodeJPEG(bytes, shrink: shrink)
             case .avif, .heic:
-                let decoded = try HEIFDecoder.decode(bytes)
+                var decoded = try HEIFDecoder.decode(bytes)
+                SourceColor.convert(&decoded)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
             case .bmp:
-                return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? GDImage.decode(bytes, codec: .bmp)
-            case .png: return try GDImage.decode(bytes, codec: .png)
-            case .gif:
-                try GIFStructure.validate(bytes)
-                return try GDImage.decode(bytes, codec: .gif)
-            case .webp: return try GDImage.decode(bytes, codec: .webp)
-            case .tiff: return try GDImage.decode(bytes, codec: .tiff)
+                return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? PaletteBMPDecoder.decodeIfV5Palette(bytes)
+                    ?? GDImage.decode(bytes, codec: .bmp)
+            case .png: return try SourceColor.converted(GDImage.decode(bytes, codec: .png), icc: EmbeddedColorProfile.png(bytes))
+            case .gif: return try decodeGIF(bytes)
+            case .webp: return try decodeWebP(bytes)
+            case .tiff:
+                var decoded = try TIFFDecoder.decode(bytes)
+                SourceColor.convertRGBA(
+                    &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                    icc: decoded.iccProfile)
+                return try GDImage(
+                    width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride,
+                    layout: .rgba)
             }
         } catch let error as ServiceError {
             throw error
@@ -109,13 +113,20 @@ public enum ImageDecoder {
     }
 
     private static func decodeJPEG(_ bytes: [UInt8], shrink: Int) throws -> GDImage {
+        var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
+        let pixels = SourceColor.sRGB(&decoded)
+        return try GDImage(width: decoded.width, height: decoded.height, pixels: pixels, stride: decoded.stride, layout: .bgrx)
+    }
+
+    private static func decodeJPEGPixels(_ bytes: [UInt8], shrink: Int) throws(ServiceError) -> JPEGDecoder.Decoded {
         do {
-            let decoded = try TurboJPEGDecoder.decode(bytes, scaleDenominator: shrink)
-            return try GDImage(
-                width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
-        } catch let error as TurboJPEGError where error.kind == .unsupported {
-            // CMYK/YCCK: libgd converts those itself.
-            return try GDImage.decode(bytes, codec: .jpeg)
+            return try JPEGDecoder.decode(bytes, scaleDenominator: shrink)
+        } catch {
+            switch error.kind {
+            case .unsupported: throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(error)")
+            case .outOfMemory: throw ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
+            case .corrupt: throw ServiceError(.corruptImage, "the jpg image does not decode completely: \(error)")
+            }
         }
     }
 }

@@ -1,0 +1,41 @@
+#pragma once
+// libjpeg's decompression API behind four calls that cannot longjmp into Swift: every
+// libjpeg call happens inside a C function that set its own jump buffer.
+#include <stddef.h>
+
+typedef struct pg_jpeg_decoder pg_jpeg_decoder;
+
+typedef enum {
+    PG_JPEG_OK = 0,
+    /// libjpeg stopped with an error, or a warning that means image data was lost
+    /// (see `pg_jpeg_warning_damages` in progimage_jpeg.c), or fewer rows came out.
+    PG_JPEG_CORRUPT = 1,
+    /// Valid JPEG this build cannot decode (12-bit samples, for instance).
+    PG_JPEG_UNSUPPORTED = 2,
+    PG_JPEG_OUT_OF_MEMORY = 3,
+} pg_jpeg_status;
+
+typedef struct {
+    /// The stored size, and the size after the DCT scaling asked for.
+    int image_width, image_height;
+    int output_width, output_height;
+    /// 4 when the output is C,M,Y,K (CMYK and YCCK files), else 4 bytes B,G,R,X (X = 0xFF).
+    int cmyk;
+    /// An Adobe APP14 marker was seen: Adobe writes CMYK inverted (0 = full ink).
+    int adobe_marker;
+} pg_jpeg_info;
+
+/// Reads the header and prepares a decode at 1/`scale_denominator` (1, 2, 4, 8).
+/// NULL on failure, with `*status` and `message` (at least 200 bytes) set.
+pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
+                              pg_jpeg_info *info, pg_jpeg_status *status, char *message);
+
+/// The embedded ICC profile (APP2 `ICC_PROFILE` chunks, reassembled), or 0 with none or
+/// a malformed one. Valid until `pg_jpeg_close`.
+size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profile);
+
+/// Decodes every row into `pixels` (`stride` bytes a row, 4 bytes a pixel). Anything but
+/// PG_JPEG_OK means the buffer must not be used.
+pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message);
+
+void pg_jpeg_close(pg_jpeg_decoder *decoder);

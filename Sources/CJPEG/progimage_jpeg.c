@@ -1,0 +1,168 @@
+#include "progimage_jpeg.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+struct pg_jpeg_error {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    /// The first warning that means image data was lost, or 0.
+    int damaging_warning;
+    char damaging_message[JMSG_LENGTH_MAX];
+};
+
+struct pg_jpeg_decoder {
+    struct jpeg_decompress_struct info;
+    struct pg_jpeg_error error;
+    unsigned char *icc;
+    unsigned int icc_length;
+    JSAMPROW *rows;
+};
+
+/// The rule for libjpeg's warnings, one line a code. libjpeg recovers from each of them
+/// deterministically (lost entropy-coded data decodes as flat grey blocks), so none can
+/// show uninitialised memory; the question is whether the image is still what its author
+/// stored. Where data was lost it is not, exactly as a truncated file is not.
+static int pg_jpeg_warning_damages(int code) {
+    switch (code) {
+    case JWRN_JPEG_EOF:          /* the data ran out: the rest is filled with grey */
+    case JWRN_HIT_MARKER:        /* a scan ended early: its remaining blocks are lost */
+    case JWRN_HUFF_BAD_CODE:     /* entropy data undecodable: blocks lost until the next restart */
+    case JWRN_ARITH_BAD_CODE:    /* the same, arithmetic coding */
+    case JWRN_MUST_RESYNC:       /* restart markers out of step: rows skipped or repeated */
+    case JWRN_TOO_MUCH_DATA:     /* our own bug if ever seen; refuse rather than guess */
+        return 1;
+    case JWRN_EXTRANEOUS_DATA:   /* bytes between markers (common in camera files): skipped, nothing lost */
+    case JWRN_NOT_SEQUENTIAL:    /* odd SOS parameters in a baseline file: decoded as written */
+    case JWRN_BOGUS_PROGRESSION: /* a progressive scan refines coefficients out of order: all decoded */
+    case JWRN_ADOBE_XFORM:       /* unknown Adobe transform code: the JFIF/colour-count rule decides */
+    case JWRN_JFIF_MAJOR:        /* a future JFIF revision: the data is still baseline/progressive */
+    case JWRN_BOGUS_ICC:         /* a malformed ICC marker: the profile is ignored, pixels intact */
+    default:                     /* anything newer is informational in libjpeg-turbo 2.1 */
+        return 0;
+    }
+}
+
+static void pg_jpeg_error_exit(j_common_ptr common) {
+    struct pg_jpeg_error *error = (struct pg_jpeg_error *)common->err;
+    longjmp(error->jump, 1);
+}
+
+/// Warnings (level -1) are classified, never printed; trace messages are dropped.
+static void pg_jpeg_emit_message(j_common_ptr common, int level) {
+    struct pg_jpeg_error *error = (struct pg_jpeg_error *)common->err;
+    if (level >= 0) return;
+    error->base.num_warnings++;
+    if (error->damaging_warning == 0 && pg_jpeg_warning_damages(error->base.msg_code)) {
+        error->damaging_warning = error->base.msg_code;
+        error->base.format_message(common, error->damaging_message);
+    }
+}
+
+static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *message) {
+    decoder->error.base.format_message((j_common_ptr)&decoder->info, message);
+    switch (decoder->error.base.msg_code) {
+    case JERR_OUT_OF_MEMORY:
+        return PG_JPEG_OUT_OF_MEMORY;
+    case JERR_BAD_PRECISION:
+    case JERR_ARITH_NOTIMPL:
+    case JERR_NOT_COMPILED:
+        return PG_JPEG_UNSUPPORTED;
+    default:
+        return PG_JPEG_CORRUPT;
+    }
+}
+
+pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
+                              pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
+    struct pg_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
+    if (!decoder) {
+        *status = PG_JPEG_OUT_OF_MEMORY;
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return NULL;
+    }
+    decoder->info.err = jpeg_std_error(&decoder->error.base);
+    decoder->error.base.error_exit = pg_jpeg_error_exit;
+    decoder->error.base.emit_message = pg_jpeg_emit_message;
+    if (setjmp(decoder->error.jump)) {
+        *status = pg_jpeg_failure(decoder, message);
+        pg_jpeg_close(decoder);
+        return NULL;
+    }
+    jpeg_create_decompress(&decoder->info);
+    jpeg_mem_src(&decoder->info, data, (unsigned long)size);
+    jpeg_save_markers(&decoder->info, JPEG_APP0 + 2, 0xFFFF);
+    jpeg_read_header(&decoder->info, TRUE);
+
+    J_COLOR_SPACE stored = decoder->info.jpeg_color_space;
+    int cmyk = stored == JCS_CMYK || stored == JCS_YCCK;
+    decoder->info.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGRX;
+    decoder->info.scale_num = 1;
+    decoder->info.scale_denom = (unsigned int)scale_denominator;
+    jpeg_calc_output_dimensions(&decoder->info);
+    if (!jpeg_read_icc_profile(&decoder->info, &decoder->icc, &decoder->icc_length)) {
+        decoder->icc = NULL;
+        decoder->icc_length = 0;
+    }
+
+    info->image_width = (int)decoder->info.image_width;
+    info->image_height = (int)decoder->info.image_height;
+    info->output_width = (int)decoder->info.output_width;
+    info->output_height = (int)decoder->info.output_height;
+    info->cmyk = cmyk;
+    info->adobe_marker = decoder->info.saw_Adobe_marker;
+    *status = PG_JPEG_OK;
+    return decoder;
+}
+
+size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profile) {
+    *profile = decoder->icc;
+    return decoder->icc_length;
+}
+
+pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message) {
+    JSAMPROW *rows = malloc(sizeof(JSAMPROW) * (size_t)(decoder->info.output_height ? decoder->info.output_height : 1));
+    if (!rows) {
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return PG_JPEG_OUT_OF_MEMORY;
+    }
+    for (JDIMENSION y = 0; y < decoder->info.output_height; y++) rows[y] = pixels + (size_t)y * stride;
+    decoder->rows = rows;
+    if (setjmp(decoder->error.jump)) return pg_jpeg_failure(decoder, message);
+    jpeg_start_decompress(&decoder->info);
+    // All remaining rows in one call, as TurboJPEG does: libjpeg hands back at most an
+    // iMCU row at a time, and a call that returns none means it could not go on.
+    while (decoder->info.output_scanline < decoder->info.output_height) {
+        JDIMENSION done = decoder->info.output_scanline;
+        if (jpeg_read_scanlines(&decoder->info, &decoder->rows[done], decoder->info.output_height - done) == 0) break;
+    }
+    if (decoder->error.damaging_warning) {
+        memcpy(message, decoder->error.damaging_message, JMSG_LENGTH_MAX);
+        return PG_JPEG_CORRUPT;
+    }
+    if (decoder->info.output_scanline < decoder->info.output_height) {
+        snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped after %u of %u rows",
+                 decoder->info.output_scanline, decoder->info.output_height);
+        return PG_JPEG_CORRUPT;
+    }
+    // Reads up to EOI: data cut after the last row is still a premature end.
+    jpeg_finish_decompress(&decoder->info);
+    if (decoder->error.damaging_warning) {
+        memcpy(message, decoder->error.damaging_message, JMSG_LENGTH_MAX);
+        return PG_JPEG_CORRUPT;
+    }
+    return PG_JPEG_OK;
+}
+
+void pg_jpeg_close(pg_jpeg_decoder *decoder) {
+    if (!decoder) return;
+    jpeg_destroy_decompress(&decoder->info);
+    free(decoder->icc);
+    free(decoder->rows);
+    free(decoder);
+}

@@ -1,0 +1,30 @@
+#pragma once
+// libtiff over bytes in memory, behind a few calls. libtiff reports errors through a
+// process-wide handler; the one installed here keeps the last message per thread.
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pg_tiff pg_tiff;
+
+/// Opens the first directory (page). NULL with `message` (at least 256 bytes) set.
+pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message);
+
+void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height);
+
+/// The ICC profile (tag 34675), or 0. Valid until `pg_tiff_close`.
+size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile);
+
+/// Decodes the whole first page through libtiff's RGBA interface (every photometric
+/// interpretation, bit depth of 1–16, compression and planar layout libtiff knows,
+/// old-style JPEG included) into `pixels`: width × height × 4 bytes R,G,B,A, straight
+/// (not premultiplied) alpha, rows top to bottom as stored (the Orientation tag is left
+/// to the caller). `*has_alpha` tells whether the file has an alpha sample. Returns 0 on
+/// success; anything else means `pixels` must not be used.
+int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message);
+
+/// 32-bit IEEE float or 32-bit unsigned samples, one (grey) or three (RGB) per pixel,
+/// contiguous: what the RGBA interface refuses. Floats are taken as 0–1 and clamped;
+/// integers are scaled from their full range. Same output and result as above.
+int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message);
+
+void pg_tiff_close(pg_tiff *tiff);

@@ -1,0 +1,203 @@
+#include "progimage_tiff.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tiffio.h>
+
+struct pg_tiff {
+    TIFF *tif;
+    const unsigned char *data;
+    toff_t size;
+    toff_t position;
+};
+
+static _Thread_local char pg_tiff_last_error[256];
+
+static void pg_tiff_error(const char *module, const char *format, va_list args) {
+    (void)module;
+    vsnprintf(pg_tiff_last_error, sizeof pg_tiff_last_error, format, args);
+}
+
+/// libtiff prints warnings (unknown tags, mostly) to stderr by default; they change no pixel.
+static void pg_tiff_warning(const char *module, const char *format, va_list args) {
+    (void)module; (void)format; (void)args;
+}
+
+static tmsize_t pg_tiff_read_proc(thandle_t handle, void *buffer, tmsize_t size) {
+    struct pg_tiff *tiff = handle;
+    if (size < 0 || tiff->position >= tiff->size) return 0;
+    toff_t available = tiff->size - tiff->position;
+    toff_t n = (toff_t)size < available ? (toff_t)size : available;
+    memcpy(buffer, tiff->data + tiff->position, (size_t)n);
+    tiff->position += n;
+    return (tmsize_t)n;
+}
+
+static tmsize_t pg_tiff_write_proc(thandle_t handle, void *buffer, tmsize_t size) {
+    (void)handle; (void)buffer; (void)size;
+    return -1;
+}
+
+static toff_t pg_tiff_seek_proc(thandle_t handle, toff_t offset, int whence) {
+    struct pg_tiff *tiff = handle;
+    toff_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? tiff->position : tiff->size;
+    tiff->position = base + offset;
+    return tiff->position;
+}
+
+static int pg_tiff_close_proc(thandle_t handle) { (void)handle; return 0; }
+
+static toff_t pg_tiff_size_proc(thandle_t handle) { return ((struct pg_tiff *)handle)->size; }
+
+static int pg_tiff_map_proc(thandle_t handle, void **base, toff_t *size) {
+    struct pg_tiff *tiff = handle;
+    *base = (void *)tiff->data;
+    *size = tiff->size;
+    return 1;
+}
+
+static void pg_tiff_unmap_proc(thandle_t handle, void *base, toff_t size) { (void)handle; (void)base; (void)size; }
+
+static void pg_tiff_message(char *message, const char *fallback) {
+    snprintf(message, 256, "%s", pg_tiff_last_error[0] ? pg_tiff_last_error : fallback);
+    pg_tiff_last_error[0] = 0;
+}
+
+pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
+    TIFFSetErrorHandler(pg_tiff_error);
+    TIFFSetWarningHandler(pg_tiff_warning);
+    pg_tiff_last_error[0] = 0;
+    struct pg_tiff *tiff = calloc(1, sizeof *tiff);
+    if (!tiff) {
+        snprintf(message, 256, "out of memory");
+        return NULL;
+    }
+    tiff->data = data;
+    tiff->size = size;
+    // Mapped reading of our own buffer (the map procs below): libtiff 4.5's unmapped path
+    // refuses uncompressed tiles whose byte count exceeds the tile (image-tiff's
+    // tiled-gray-i1.tif), which every other reader accepts.
+    tiff->tif = TIFFClientOpen("upload", "r", tiff, pg_tiff_read_proc, pg_tiff_write_proc, pg_tiff_seek_proc,
+                               pg_tiff_close_proc, pg_tiff_size_proc, pg_tiff_map_proc, pg_tiff_unmap_proc);
+    if (!tiff->tif) {
+        pg_tiff_message(message, "not a readable TIFF");
+        free(tiff);
+        return NULL;
+    }
+    return tiff;
+}
+
+void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height) {
+    *width = 0;
+    *height = 0;
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, width);
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGELENGTH, height);
+}
+
+size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile) {
+    uint32_t length = 0;
+    void *bytes = NULL;
+    if (!TIFFGetField(tiff->tif, TIFFTAG_ICCPROFILE, &length, &bytes) || !bytes) return 0;
+    *profile = bytes;
+    return length;
+}
+
+int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message) {
+    TIFFRGBAImage image;
+    char reason[1024] = {0};
+    if (!TIFFRGBAImageOK(tiff->tif, reason) || !TIFFRGBAImageBegin(&image, tiff->tif, 1, reason)) {
+        snprintf(message, 256, "%s", reason);
+        return 1;
+    }
+    // Rows as stored: the caller applies the Orientation tag, as for every format.
+    image.req_orientation = image.orientation;
+    uint32_t width = image.width, height = image.height;
+    int ok = TIFFRGBAImageGet(&image, (uint32_t *)pixels, width, height);
+    *has_alpha = image.alpha != 0;
+    TIFFRGBAImageEnd(&image);
+    if (!ok) {
+        pg_tiff_message(message, "the TIFF data does not decode completely");
+        return 1;
+    }
+    // With the requested orientation equal to the file's, TIFFRGBAImageGet flips
+    // nothing: raster row 0 is the first row stored.
+    // libtiff hands back colours multiplied by alpha (it converts unassociated alpha too).
+    if (*has_alpha) {
+        size_t count = (size_t)width * height;
+        for (size_t i = 0; i < count; i++) {
+            unsigned char *p = pixels + i * 4;
+            unsigned a = p[3];
+            if (a == 255) continue;
+            if (a == 0) { p[0] = p[1] = p[2] = 0; continue; }
+            for (int c = 0; c < 3; c++) {
+                unsigned v = (p[c] * 255u + a / 2) / a;
+                p[c] = v > 255 ? 255 : (unsigned char)v;
+            }
+        }
+    }
+    return 0;
+}
+
+int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    uint16_t bits = 0, format = SAMPLEFORMAT_UINT, samples = 1, planar = PLANARCONFIG_CONTIG;
+    uint32_t width = 0, height = 0;
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, &width);
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGELENGTH, &height);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PLANARCONFIG, &planar);
+    int is_float = format == SAMPLEFORMAT_IEEEFP;
+    if (bits != 32 || !(is_float || format == SAMPLEFORMAT_UINT) || (samples != 1 && samples != 3) ||
+        planar != PLANARCONFIG_CONTIG) {
+        snprintf(message, 256, "unsupported TIFF sample layout: %u-bit, format %u, %u samples", bits, format, samples);
+        return 2;
+    }
+    tmsize_t line = TIFFScanlineSize(tiff->tif);
+    if (line < (tmsize_t)width * samples * 4) {
+        snprintf(message, 256, "implausible TIFF scanline size");
+        return 1;
+    }
+    unsigned char *row = malloc((size_t)line);
+    if (!row) {
+        snprintf(message, 256, "out of memory");
+        return 1;
+    }
+    for (uint32_t y = 0; y < height; y++) {
+        if (TIFFReadScanline(tiff->tif, row, y, 0) < 0) {
+            free(row);
+            pg_tiff_message(message, "the TIFF data does not decode completely");
+            return 1;
+        }
+        unsigned char *out = pixels + (size_t)y * width * 4;
+        for (uint32_t x = 0; x < width; x++) {
+            for (uint16_t s = 0; s < 3; s++) {
+                size_t at = ((size_t)x * samples + (samples == 3 ? s : 0)) * 4;
+                double v;
+                if (is_float) {
+                    float f;
+                    memcpy(&f, row + at, 4);
+                    v = f != f ? 0 : f;  // NaN → 0
+                } else {
+                    uint32_t u;
+                    memcpy(&u, row + at, 4);
+                    v = u / 4294967295.0;
+                }
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+                out[x * 4 + s] = (unsigned char)(v * 255 + 0.5);
+            }
+            out[x * 4 + 3] = 255;
+        }
+    }
+    free(row);
+    return 0;
+}
+
+void pg_tiff_close(pg_tiff *tiff) {
+    if (!tiff) return;
+    TIFFClose(tiff->tif);
+    free(tiff);
+}

@@ -1,0 +1,5 @@
+#pragma once
+/* The demuxer's animation decoder composites frames on the canvas; decode.h brings the
+   colour modes (MODE_RGBA) it is configured with. */
+#include <webp/decode.h>
+#include <webp/demux.h>

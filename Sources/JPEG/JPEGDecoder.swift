@@ -1,0 +1,63 @@
+internal import CJPEG
+
+/// Decodes 8-bit baseline and progressive JPEG through libjpeg-turbo's libjpeg API,
+/// optionally scaled by 1/2, 1/4 or 1/8 in the DCT domain ("shrink-on-load": a 12 MP
+/// decode drops from ~36 ms to ~20 ms at 1/4 on this machine).
+///
+/// The libjpeg API rather than TurboJPEG's: TurboJPEG 2.1 reports some fatal errors as
+/// warnings (a Huffman table used before it is defined stops libjpeg after no rows, and
+/// `tjDecompress2` says "warning"), so a caller could not tell a whole image from a buffer
+/// the decoder never wrote. Here every row is counted, each libjpeg warning is classified
+/// (the rule is `pg_jpeg_warning_damages` in Sources/CJPEG), and the ICC profile, CMYK
+/// and the Adobe marker come out of the same parse.
+public enum JPEGDecoder {
+    /// What `decode` hands back, in the stored colour space.
+    public struct Decoded: Sendable {
+        public enum Layout: Sendable, Equatable {
+            /// B, G, R, X (X = 0xFF).
+            case bgrx
+            /// C, M, Y, K; `inverted` when Adobe's convention (0 = full ink) applies.
+            case cmyk(inverted: Bool)
+        }
+
+        public let width: Int
+        public let height: Int
+        public let stride: Int
+        public let layout: Layout
+        public var bytes: [UInt8]
+        /// The embedded ICC profile, reassembled from its APP2 chunks.
+        public let iccProfile: [UInt8]?
+    }
+
+    /// Decodes every row at `1/scaleDenominator` (1, 2, 4 or 8), or throws: a decode that
+    /// stopped early or lost data is never returned, so no pixel is memory the decoder did
+    /// not write.
+    public static func decode(_ bytes: [UInt8], scaleDenominator: Int) throws(JPEGError) -> Decoded {
+        var message = [CChar](repeating: 0, count: 256)
+        return try bytes.withUnsafeBufferPointer { (source) throws(JPEGError) -> Decoded in
+            var info = pg_jpeg_info()
+            var status = PG_JPEG_OK
+            guard let decoder = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, &message)
+            else { throw JPEGError(status, message) }
+            defer { pg_jpeg_close(decoder) }
+
+            var profile: UnsafePointer<UInt8>?
+            let profileLength = pg_jpeg_icc_profile(decoder, &profile)
+            let iccProfile = profile.map { Array(UnsafeBufferPointer(start: $0, count: profileLength)) }
+
+            let (width, height) = (Int(info.output_width), Int(info.output_height))
+            let stride = width * 4
+            var readStatus = PG_JPEG_OK
+            let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
+                readStatus = pg_jpeg_read(decoder, buffer.baseAddress, stride, &message)
+                // Returned only when every row was written; a failure throws the buffer away.
+                count = stride * height
+            }
+            guard readStatus == PG_JPEG_OK else { throw JPEGError(readStatus, message) }
+            return Decoded(
+                width: width, height: height, stride: stride,
+                layout: info.cmyk != 0 ? .cmyk(inverted: info.adobe_marker != 0) : .bgrx,
+                bytes: pixels, iccProfile: iccProfile)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+internal import CLittleCMS
+import Synchronization
+
+/// Converts pixels to sRGB with LittleCMS, in place.
+///
+/// One compiled transform per distinct (profile, layout), kept for the life of the
+/// process: a profile seen twice is parsed once, and every phone's P3 profile is the same
+/// few hundred bytes. A profile whose transform leaves every colour of a 16³ grid within
+/// one level is recorded as sRGB and costs nothing afterwards (sRGB-tagged photos).
+/// Intent: perceptual, without black-point compensation (LittleCMS's and Pillow
+/// ImageCms's defaults). Matrix-shaper RGB profiles render the same under every intent;
+/// for CMYK the profile's perceptual table is what its author meant for display.
+public enum SRGBConverter {
+    /// The byte order of the pixels to convert. RGB layouts come back in the same layout,
+    /// alpha untouched; CMYK comes back as B,G,R,X in the same four bytes.
+    public enum Layout: Hashable, Sendable {
+        case bgrx
+        case rgba
+        case rgb
+        case cmyk(inverted: Bool)
+
+        var bytesPerPixel: Int { self == .rgb ? 3 : 4 }
+    }
+
+    /// Whether converting from `source` does anything: false for sRGB profiles and for
+    /// profiles that cannot be used (both leave the pixels as they are).
+    public static func changesColors(from source: SourceProfile, layout: Layout) -> Bool {
+        CompiledTransform.cached(source, layout).map { !$0.isIdentity } ?? false
+    }
+
+    /// Converts `height` rows of `width` pixels, `stride` bytes apart. Returns false, and
+    /// changes nothing, when the profile is unusable or describes another colour space
+    /// than `layout` (a grey profile on RGB data, say): the caller then treats the
+    /// pixels as sRGB (or, for CMYK, converts without a profile).
+    @discardableResult
+    public static func convert(
+        _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, layout: Layout, from source: SourceProfile
+    ) -> Bool {
+        guard width > 0, height > 0, stride >= width * layout.bytesPerPixel,
+            pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel,
+            let transform = CompiledTransform.cached(source, layout)
+        else { return false }
+        if transform.isIdentity { return true }
+        transform.apply(&pixels, width: width, height: height, stride: stride)
+        return true
+    }
+}
+
+/// A LittleCMS transform to sRGB. Created with `cmsFLAGS_NOCACHE`: without it a transform
+/// keeps a one-pixel cache that makes sharing it between threads a data race.
+final class CompiledTransform: @unchecked Sendable {
+    private let handle: cmsHTRANSFORM
+    let isIdentity: Bool
+
+    private struct Key: Hashable {
+        let source: SourceProfile
+        let layout: SRGBConverter.Layout
+    }
+
+    /// nil entries remember profiles that failed, so a bad one is not parsed on every request.
+    private static let cache = Mutex<[Key: CompiledTransform?]>([:])
+    /// Distinct profiles kept; past it the table starts over (a service sees a handful).
+    private static let capacity = 64
+
+    static func cached(_ source: SourceProfile, _ layout: SRGBConverter.Layout) -> CompiledTransform? {
+        let key = Key(source: source, layout: layout)
+        if let hit = cache.withLock({ $0[key] }) { return hit }
+        let made = CompiledTransform(source, layout)
+        cache.withLock { table in
+            if table.count >= capacity { table.removeAll() }
+            table[key] = .some(made)
+        }
+        return made
+    }
+
+    private init?(_ source: SourceProfile, _ layout: SRGBConverter.Layout) {
+        guard let input = Self.openProfile(source) else { return nil }
+        defer { cmsCloseProfile(input) }
+        let (inputFormat, outputFormat, space): (cmsUInt32Number, cmsUInt32Number, cmsColorSpaceSignature)
+        switch layout {
+        case .bgrx: (inputFormat, outputFormat, space) = (pg_lcms_type_bgra_8(), pg_lcms_type_bgra_8(), cmsSigRgbData)
+        case .rgba: (inputFormat, outputFormat, space) = (pg_lcms_type_rgba_8(), pg_lcms_type_rgba_8(), cmsSigRgbData)
+        case .rgb: (inputFormat, outputFormat, space) = (pg_lcms_type_rgb_8(), pg_lcms_type_rgb_8(), cmsSigRgbData)
+        case .cmyk(let inverted):
+            (inputFormat, outputFormat, space) = (
+                inverted ? pg_lcms_type_cmyk_8_rev() : pg_lcms_type_cmyk_8(), pg_lcms_type_bgra_8(), cmsSigCmykData
+            )
+        }
+        guard cmsGetColorSpace(input) == space, let sRGB = cmsCreate_sRGBProfile() else { return nil }
+        defer { cmsCloseProfile(sRGB) }
+        guard
+            let handle = cmsCreateTransform(
+                input, inputFormat, sRGB, outputFormat, cmsUInt32Number(INTENT_PERCEPTUAL), cmsUInt32Number(cmsFLAGS_NOCACHE))
+        else { return nil }
+        self.handle = handle
+        self.isIdentity = space == cmsSigRgbData && Self.leavesGridAlone(handle, inputFormat: inputFormat, layout: layout)
+    }
+
+    deinit { cmsDeleteTransform(handle) }
+
+    func apply(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int) {
+        pixels.withUnsafeMutableBytes { buffer in
+            // In place: input and output have the same size per pixel, and LittleCMS reads
+            // each pixel before it writes it. Extra channels (alpha) are left as they are.
+            cmsDoTransformLineStride(
+                handle, buffer.baseAddress, buffer.baseAddress, cmsUInt32Number(width), cmsUInt32Number(height),
+                cmsUInt32Number(stride), cmsUInt32Number(stride), 0, 0)
+        }
+    }
+
+    private static func openProfile(_ source: SourceProfile) -> cmsHPROFILE? {
+        switch source {
+        case .icc(let bytes):
+            return bytes.withUnsafeBytes { cmsOpenProfileFromMem($0.baseAddress, cmsUInt32Number($0.count)) }
+        case .primaries(let primaries, let transfer):
+            let v = primaries.values
+            var white = cmsCIExyY(x: v[6], y: v[7], Y: 1)
+            var triple = cmsCIExyYTRIPLE(
+                Red: cmsCIExyY(x: v[0], y: v[1], Y: 1), Green: cmsCIExyY(x: v[2], y: v[3], Y: 1),
+                Blue: cmsCIExyY(x: v[4], y: v[5], Y: 1))
+            guard let curve = toneCurve(transfer) else { return nil }
+            defer { cmsFreeToneCurve(curve) }
+            var curves: [OpaquePointer?] = [curve, curve, curve]
+            return curves.withUnsafeMutableBufferPointer { cmsCreateRGBProfile(&white, &triple, $0.baseAddress) }
+        }
+    }
+
+    /// ICC parametric curves (type 1: Y = X^g; type 4: Y = (aX+b)^g above d, cX below).
+    private static func toneCurve(_ transfer: TransferFunction) -> OpaquePointer? {
+        switch transfer {
+        case .sRGB:
+            let p: [Double] = [2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045]
+            return cmsBuildParametricToneCurve(nil, 4, p)
+        case .bt709:
+            let p: [Double] = [1 / 0.45, 1 / 1.099, 0.099 / 1.099, 1 / 4.5, 0.081]
+            return cmsBuildParametricToneCurve(nil, 4, p)
+        case .gamma(let g):
+            return cmsBuildParametricToneCurve(nil, 1, [g])
+        }
+    }
+
+    /// Whether the transform moves any colour of a 16³ grid by more than one level.
+    private static func leavesGridAlone(_ handle: cmsHTRANSFORM, inputFormat: cmsUInt32Number, layout: SRGBConverter.Layout) -> Bool {
+        let bytesPerPixel = layout.bytesPerPixel
+        var grid: [UInt8] = []
+        grid.reserveCapacity(4096 * bytesPerPixel)
+        for r in stride(from: 0, through: 255, by: 17) {
+            for g in stride(from: 0, through: 255, by: 17) {
+                for b in stride(from: 0, through: 255, by: 17) {
+                    // The channel order does not matter: every order of the grid is the grid.
+                    grid += bytesPerPixel == 4 ? [UInt8(r), UInt8(g), UInt8(b), 255] : [UInt8(r), UInt8(g), UInt8(b)]
+                }
+            }
+        }
+        var out = grid
+        grid.withUnsafeBytes { source in
+            out.withUnsafeMutableBytes { target in
+                cmsDoTransform(handle, source.baseAddress, target.baseAddress, cmsUInt32Number(4096))
+            }
+        }
+        for i in grid.indices where i % bytesPerPixel < 3 && abs(Int(grid[i]) - Int(out[i])) > 1 { return false }
+        return true
+    }
+}

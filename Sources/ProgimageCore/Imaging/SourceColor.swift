@@ -1,0 +1,105 @@
+import GD
+import HEIF
+import JPEG
+import LittleCMS
+
+/// Brings decoded pixels to sRGB before the first operation, so every derived image is
+/// sRGB whatever the source was: an embedded ICC profile (JPEG APP2, PNG iCCP, WebP ICCP,
+/// TIFF tag 34675, HEIF/AVIF `colr`) or HEIF/AVIF `nclx` primaries and transfer go
+/// through LittleCMS (`SRGBConverter`); untagged sources are sRGB already.
+///
+/// What is left as it is, and why: a profile LittleCMS cannot parse, or one for another
+/// colour space than the pixels (a grey profile on an RGB decode); `nclx` with PQ or HLG
+/// (HDR needs tone mapping, not a colour conversion); `nclx` BT.709 primaries, whatever
+/// their transfer (what browsers show for them is sRGB).
+enum SourceColor {
+    /// A JPEG decode as sRGB B,G,R,X. CMYK without a usable profile is converted with the
+    /// naive formula R = (1 − C)(1 − K), as Pillow does: there is no right answer without
+    /// the press's profile.
+    static func sRGB(_ decoded: inout JPEGDecoder.Decoded) -> [UInt8] {
+        var bytes: [UInt8] = []
+        swap(&bytes, &decoded.bytes)
+        let (width, height, stride) = (decoded.width, decoded.height, decoded.stride)
+        switch decoded.layout {
+        case .bgrx:
+            if let icc = decoded.iccProfile {
+                SRGBConverter.convert(&bytes, width: width, height: height, stride: stride, layout: .bgrx, from: .icc(icc))
+            }
+        case .cmyk(let inverted):
+            let converted =
+                decoded.iccProfile.map {
+                    SRGBConverter.convert(
+                        &bytes, width: width, height: height, stride: stride, layout: .cmyk(inverted: inverted), from: .icc($0))
+                } ?? false
+            if !converted { naiveCMYK(&bytes, inverted: inverted) }
+        }
+        return bytes
+    }
+
+    /// A HEIF/AVIF decode converted in place.
+    static func convert(_ decoded: inout HEIFDecoder.Pixels) {
+        guard let color = decoded.color, let source = sourceProfile(color) else { return }
+        var bytes: [UInt8] = []
+        swap(&bytes, &decoded.bytes)
+        SRGBConverter.convert(
+            &bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+            layout: decoded.hasAlpha ? .rgba : .rgb, from: source)
+        swap(&bytes, &decoded.bytes)
+    }
+
+    /// Interleaved R,G,B,A rows from a decoder that hands over the file's ICC profile (WebP).
+    static func convertRGBA(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int, icc: [UInt8]?) {
+        guard let icc else { return }
+        SRGBConverter.convert(&pixels, width: width, height: height, stride: stride, layout: .rgba, from: .icc(icc))
+    }
+
+    /// A libgd decode (PNG, TIFF) with the ICC profile read from its bytes. Such images
+    /// are copied out of libgd and back, so a profile that changes nothing (sRGB) is
+    /// recognised first and costs nothing.
+    static func converted(_ image: consuming GDImage, icc: [UInt8]?) throws(GDError) -> GDImage {
+        guard let icc else { return image }
+        let opaque = image.isOpaque
+        let layout: SRGBConverter.Layout = opaque ? .bgrx : .rgba
+        guard SRGBConverter.changesColors(from: .icc(icc), layout: layout) else { return image }
+        let (width, height) = (image.width, image.height)
+        var pixels = opaque ? image.packedBGRX() : image.interleaved(alpha: true)
+        SRGBConverter.convert(&pixels, width: width, height: height, stride: width * 4, layout: layout, from: .icc(icc))
+        return try GDImage(width: width, height: height, pixels: pixels, stride: width * 4, layout: opaque ? .bgrx : .rgba)
+    }
+
+    static func sourceProfile(_ color: HEIFDecoder.ColorDescription) -> SourceProfile? {
+        switch color {
+        case .icc(let profile):
+            return .icc(profile)
+        case .nclx(let nclx):
+            // 1 BT.709 (= sRGB's primaries), 2 unspecified: already what we output.
+            guard ![1, 2].contains(nclx.colorPrimaries), nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 })
+            else { return nil }
+            let transfer: TransferFunction
+            switch nclx.transferCharacteristics {
+            case 1, 6, 14, 15: transfer = .bt709
+            case 4: transfer = .gamma(2.2)
+            case 5: transfer = .gamma(2.8)
+            case 8: transfer = .gamma(1)
+            case 16, 18: return nil  // PQ, HLG
+            default: transfer = .sRGB  // 13, and unspecified
+            }
+            let c = nclx.chromaticities
+            return .primaries(
+                RGBPrimaries(red: (c[0], c[1]), green: (c[2], c[3]), blue: (c[4], c[5]), white: (c[6], c[7])), transfer)
+        }
+    }
+
+    /// C,M,Y,K → B,G,R,X in the same four bytes, with R = (255 − C)(255 − K)/255.
+    private static func naiveCMYK(_ bytes: inout [UInt8], inverted: Bool) {
+        for i in stride(from: 0, to: bytes.count - 3, by: 4) {
+            var (c, m, y, k) = (Int(bytes[i]), Int(bytes[i + 1]), Int(bytes[i + 2]), Int(bytes[i + 3]))
+            if !inverted { (c, m, y, k) = (255 - c, 255 - m, 255 - y, 255 - k) }
+            // Now each is 255 − ink.
+            bytes[i] = UInt8((y * k + 127) / 255)
+            bytes[i + 1] = UInt8((m * k + 127) / 255)
+            bytes[i + 2] = UInt8((c * k + 127) / 255)
+            bytes[i + 3] = 255
+        }
+    }
+}

@@ -1,0 +1,59 @@
+internal import CTIFF
+
+/// Decodes the first page of a TIFF with libtiff directly. libgd 2.3.3's TIFF reader
+/// refused old-style JPEG and 32-bit samples, ignored associated alpha (colours came out
+/// darkened where translucent) and unassociated alpha's meaning, and lost the ICC profile.
+public enum TIFFDecoder {
+    public struct Pixels: Sendable {
+        public let width: Int
+        public let height: Int
+        /// R, G, B, A rows, straight alpha, rows in stored order.
+        public var rgba: [UInt8]
+        public var stride: Int { width * 4 }
+        public let hasAlpha: Bool
+        public let iccProfile: [UInt8]?
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(TIFFError) -> Pixels {
+        var message = [CChar](repeating: 0, count: 256)
+        return try bytes.withUnsafeBufferPointer { (source) throws(TIFFError) -> Pixels in
+            guard let tiff = pg_tiff_open(source.baseAddress, source.count, &message) else { throw TIFFError(message) }
+            defer { pg_tiff_close(tiff) }
+            var width: UInt32 = 0, height: UInt32 = 0
+            pg_tiff_size(tiff, &width, &height)
+            guard width > 0, height > 0 else { throw TIFFError(message: "the TIFF has no image size") }
+            var profile: UnsafePointer<UInt8>?
+            let profileLength = pg_tiff_icc_profile(tiff, &profile)
+            let iccProfile = profile.map { Array(UnsafeBufferPointer(start: $0, count: profileLength)) }
+
+            // Zero-filled: a decoder that stops early is refused anyway, but nothing it
+            // might have skipped can ever be old heap memory.
+            var rgba = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
+            var hasAlpha: Int32 = 0
+            var status = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_rgba(tiff, $0.baseAddress, &hasAlpha, &message) }
+            if status != 0 {
+                // What the RGBA interface refuses: 32-bit float or integer samples.
+                var wide = [CChar](repeating: 0, count: 256)
+                let wideStatus = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_wide_samples(tiff, $0.baseAddress, &wide) }
+                if wideStatus == 2 { throw TIFFError(message) }
+                if wideStatus != 0 { throw TIFFError(wide) }
+                status = 0
+                hasAlpha = 0
+            }
+            return Pixels(
+                width: Int(width), height: Int(height), rgba: rgba, hasAlpha: hasAlpha != 0, iccProfile: iccProfile)
+        }
+    }
+}
+
+/// A libtiff failure, with libtiff's message.
+public struct TIFFError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+
+    public init(message: String) { self.message = message }
+
+    init(_ buffer: [CChar]) {
+        message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
