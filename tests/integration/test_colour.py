@@ -1,0 +1,186 @@
+"""Faithful pixels: colour-managed sources come out sRGB, and the same bytes always give
+the same pixels. The reference is LittleCMS through Pillow's ImageCms, fed the numbers
+an independent decoder (Pillow, pillow-heif) read from the same file."""
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageCms
+
+import iccprofile
+
+SRGB = ImageCms.createProfile("sRGB")
+# Ghostscript's SWOP-like CMYK profile (Debian libgs-common, installed by `make test`).
+CMYK_PROFILE = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+
+
+def photo(w=320, h=240):
+    """Smooth, saturated colour fields: where a colour space shows, and resamplers agree."""
+    im = Image.new("RGB", (w, h))
+    px = im.load()
+    for y in range(h):
+        for x in range(w):
+            px[x, y] = (40 + 200 * x // w, 30 + 190 * y // h, 220 - 180 * (x + y) // (w + h))
+    return im
+
+
+def differences(a: Image.Image, b: Image.Image) -> tuple[float, int]:
+    """Mean and 99th percentile of the per-channel absolute difference."""
+    assert a.size == b.size, (a.size, b.size)
+    diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+    hist = diff.histogram()
+    total = sum(hist)
+    mean = sum(i % 256 * n for i, n in enumerate(hist)) / total
+    per_level = [sum(hist[c * 256 + level] for c in range(3)) for level in range(256)]
+    seen, p99 = 0, 0
+    for level, n in enumerate(per_level):
+        seen += n
+        if seen >= 0.99 * total:
+            p99 = level
+            break
+    return mean, p99
+
+
+def to_srgb(stored: Image.Image, profile_bytes: bytes) -> Image.Image:
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile_bytes))
+    return ImageCms.profileToProfile(stored, source, SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
+
+
+def check_against(stack, tools, obj, reference: Image.Image, stored: Image.Image, *, thumbnail_width=120):
+    """Full size (lossless out: PNG, or TIFF for a PNG source, whose .png is the original
+    itself) and a thumbnail both within 1.5 levels mean of the
+    reference, and the reference measurably different from the unconverted numbers, so
+    the test can fail."""
+    unconverted_mean, _ = differences(stored, reference)
+    assert unconverted_mean > 4, f"the reference is too close to the stored numbers ({unconverted_mean:.2f})"
+
+    lossless = "tiff" if obj["format"] == "png" else "png"
+    r = stack.get(f"/images/{obj['id']}.{lossless}")
+    assert r.status_code == 200, tools.describe(r)
+    full = tools.decode(r.content)
+    mean, p99 = differences(full, reference)
+    assert mean <= 1.5 and p99 <= 4, f"full size: mean {mean:.2f}, p99 {p99} (unconverted: {unconverted_mean:.2f})"
+
+    r = stack.get(f"/images/{obj['id']}/resize:{thumbnail_width}x.png")
+    assert r.status_code == 200, tools.describe(r)
+    thumb = tools.decode(r.content)
+    expected = reference.resize(thumb.size, Image.Resampling.LANCZOS)
+    mean, p99 = differences(thumb, expected)
+    assert mean <= 1.5 and p99 <= 5, f"thumbnail: mean {mean:.2f}, p99 {p99}"
+
+
+def test_display_p3_jpeg_comes_out_srgb(stack, tools):
+    p3 = iccprofile.matrix_profile()
+    data = tools.encode(photo(), "JPEG", quality=95, icc_profile=p3)
+    stored = tools.decode(data).convert("RGB")
+    obj = stack.upload_ok(data, "p3.jpg", "image/jpeg")
+    check_against(stack, tools, obj, to_srgb(stored, p3), stored)
+
+
+@pytest.mark.parametrize("fmt,ext,params", [("PNG", "png", {}), ("WEBP", "webp", {"lossless": True}),
+                                             ("TIFF", "tiff", {})], ids=["png", "webp", "tiff"])
+def test_display_p3_lossless_formats_come_out_srgb(stack, tools, fmt, ext, params):
+    p3 = iccprofile.matrix_profile()
+    source = photo()
+    data = tools.encode(source, fmt, icc_profile=p3, **params)
+    obj = stack.upload_ok(data, f"p3.{ext}", tools.CONTENT_TYPES[ext])
+    check_against(stack, tools, obj, to_srgb(source, p3), source)
+
+
+def test_nclx_p3_heic_comes_out_srgb(stack, tools):
+    """HEIF/AVIF often say "P3" with `nclx` code points (12: P3-D65, 13: sRGB curve)
+    instead of an ICC profile."""
+    source = photo()
+    data = tools.encode(source, "HEIF", quality=-1, color_primaries=12, transfer_characteristics=13,
+                        matrix_coefficients=6, full_range_flag=1)
+    stored = tools.decode(data).convert("RGB")
+    assert "icc_profile" not in stored.info or not stored.info["icc_profile"]
+    obj = stack.upload_ok(data, "p3.heic", "image/heic")
+    check_against(stack, tools, obj, to_srgb(stored, iccprofile.matrix_profile()), stored)
+
+
+def test_cmyk_jpeg_with_profile_comes_out_srgb(stack, tools):
+    """Pillow writes CMYK JPEGs as Photoshop does: an Adobe APP14 marker and inverted
+    values (0 = full ink), with the press profile embedded."""
+    profile = CMYK_PROFILE.read_bytes()
+    cmyk = ImageCms.profileToProfile(photo(), SRGB, ImageCms.ImageCmsProfile(io.BytesIO(profile)), outputMode="CMYK")
+    data = tools.encode(cmyk, "JPEG", quality=95, icc_profile=profile)
+    stored = tools.decode(data)
+    assert stored.mode == "CMYK"
+    reference = ImageCms.profileToProfile(
+        stored, ImageCms.ImageCmsProfile(io.BytesIO(profile)), SRGB,
+        renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
+    obj = stack.upload_ok(data, "cmyk.jpg", "image/jpeg")
+    check_against(stack, tools, obj, reference, stored.convert("RGB"))
+
+
+def test_srgb_tagged_and_untagged_jpegs_are_the_same(stack, tools):
+    """An sRGB profile changes nothing: the tagged and untagged uploads give equal pixels."""
+    source = photo()
+    srgb_bytes = ImageCms.ImageCmsProfile(SRGB).tobytes()
+    plain = stack.upload_ok(tools.encode(source, "JPEG", quality=90), "plain.jpg", "image/jpeg")
+    tagged = stack.upload_ok(tools.encode(source, "JPEG", quality=90, icc_profile=srgb_bytes), "tagged.jpg", "image/jpeg")
+    a = tools.decode(stack.get(f"/images/{plain['id']}.png").content)
+    b = tools.decode(stack.get(f"/images/{tagged['id']}.png").content)
+    mean, p99 = differences(a, b)
+    assert mean <= 0.1 and p99 <= 1
+
+
+# ---- same bytes, same pixels ----------------------------------------------------------
+
+
+def jpeg_segments(data: bytes):
+    """(marker, start, end) of each segment up to SOS."""
+    at = 2
+    while at < len(data):
+        marker = data[at + 1]
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        yield marker, at, at + 2 + length
+        if marker == 0xDA:
+            return
+        at += 2 + length
+
+
+def sos_segment(data: bytes):
+    return next((s, e) for m, s, e in jpeg_segments(data) if m == 0xDA)
+
+
+def test_a_jpeg_using_an_undefined_huffman_table_is_refused(stack, tools):
+    """TurboJPEG 2.1 reported this fatal error as a warning once a warning had been seen
+    (extraneous bytes first), and the service kept a buffer libjpeg never wrote: two
+    uploads of the same bytes gave different pixels. It must be a 422, every time."""
+    data = bytearray(tools.encode(photo(64, 48), "JPEG", quality=90))
+    start, end = sos_segment(bytes(data))
+    # Every component's table selectors → 5 (no such table), and two stray bytes before
+    # the SOS marker so that libjpeg warns first.
+    for i in range(data[start + 4]):
+        data[start + 5 + 2 * i + 1] = 0x55
+    data[start:start] = b"\x00\x00"
+    for _ in range(3):
+        r = stack.upload(bytes(data), "bad.jpg", "image/jpeg")
+        tools.json_error(r, 422, "corrupt_image")
+
+
+def test_extraneous_bytes_are_accepted_with_every_pixel(stack, tools):
+    """Extraneous bytes between markers (common in camera files) lose nothing: accepted,
+    and the pixels are those of the clean file."""
+    clean = tools.encode(photo(64, 48), "JPEG", quality=90)
+    start, _ = sos_segment(clean)
+    dirty = clean[:start] + b"\x00\x00\x00" + clean[start:]
+    a = stack.upload_ok(clean, "clean.jpg", "image/jpeg")
+    b = stack.upload_ok(dirty, "dirty.jpg", "image/jpeg")
+    pa = tools.decode(stack.get(f"/images/{a['id']}.png").content)
+    pb = tools.decode(stack.get(f"/images/{b['id']}.png").content)
+    assert tools.same_pixels(pa, pb)
+
+
+def test_a_scan_that_ends_early_is_refused(stack, tools):
+    """A scan cut in the middle and closed with EOI ("premature end of data segment"):
+    libjpeg fills the rest with grey and only warns. Refused like a truncation, never
+    stored as if whole."""
+    clean = tools.encode(tools.noise(64, 64), "JPEG", quality=90)
+    _, end = sos_segment(clean)
+    data = clean[:(end + len(clean)) // 2] + b"\xff\xd9"
+    r = stack.upload(data, "cut.jpg", "image/jpeg")
+    tools.json_error(r, 422, "corrupt_image")
