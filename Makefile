@@ -16,7 +16,7 @@ BIN := .build/release
 TEST_VENV := .venv/test
 PYTHON := $(TEST_VENV)/bin/python
 
-.PHONY: run test unit-test integration-test build deps python-deps bench clean nginx-site
+.PHONY: run test unit-test integration-test build deps python-deps bench fuzz clean nginx-site
 
 deps:
 	@missing=0; \
@@ -60,6 +60,20 @@ test: unit-test integration-test deploy-test
 ## The committed production nginx site, regenerated from the code.
 nginx-site: build
 	$(BIN)/progimage-dev nginx-config --production > nginx/progimage.conf
+
+## libFuzzer over every decoder, seeded with the corpus's small files; FUZZ_SECONDS long.
+## Only Swift code is instrumented: the C libraries are exercised, not guided, and a
+## crash or a difference between two decodes of the same bytes stops the run.
+FUZZ_SECONDS ?= 300
+FUZZ_SCRATCH := .build-fuzz
+fuzz: deps
+	swift build -c release --scratch-path $(FUZZ_SCRATCH) --product progimage-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
+	mkdir -p $(FUZZ_SCRATCH)/corpus $(FUZZ_SCRATCH)/findings
+	find tests/corpus -type f -size -64k ! -name '*.md' ! -name '*.json' ! -name '*.csv' \
+	  -exec cp {} $(FUZZ_SCRATCH)/corpus/ \;
+	$(FUZZ_SCRATCH)/release/progimage-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+	  -artifact_prefix=$(FUZZ_SCRATCH)/findings/ $(FUZZ_SCRATCH)/corpus
 
 bench: build
 	$(SWIFT_BUILD) --product progimage-bench

@@ -75,6 +75,10 @@ let package = Package(
             dependencies: ["ProgimageAPI", "ProgimageCore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
+        // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
+        .executableTarget(
+            name: "progimage-fuzz", dependencies: ["GD", "ProgimageAPI", "ProgimageCore"], swiftSettings: swiftSettings),
+
         // `make bench`'s in-process breakdown of the worker's thumbnail path.
         .executableTarget(
             name: "progimage-bench", dependencies: ["ProgimageAPI", "ProgimageCore", "GD", "JPEG"],
