@@ -184,3 +184,28 @@ def test_a_scan_that_ends_early_is_refused(stack, tools):
     data = clean[:(end + len(clean)) // 2] + b"\xff\xd9"
     r = stack.upload(data, "cut.jpg", "image/jpeg")
     tools.json_error(r, 422, "corrupt_image")
+
+
+@pytest.mark.parametrize("fmt", ["tiff", "png"])
+def test_16_bit_p3_sources_come_out_srgb(stack, tools, fmt):
+    """16 bits a sample with a P3 profile. The reference is LittleCMS in 16 bits (libvips's
+    icc_transform), rounded to 8 at the end; the service reduces to 8 bits first and
+    converts then, which this bounds."""
+    import pyvips
+    w, h = 320, 240
+    xy = pyvips.Image.xyz(w, h)
+    # Fine steps in the low byte too: a 16-bit ramp, not an 8-bit one widened.
+    rgb = (xy[0] * 65535 / w).bandjoin([xy[1] * 65535 / h, (xy[0] + xy[1]) * 65535 / (w + h)]).cast("ushort")
+    image = rgb.copy(interpretation="rgb16")
+    image.set_type(pyvips.GValue.blob_type, "icc-profile-data", iccprofile.matrix_profile())
+    data = image.tiffsave_buffer() if fmt == "tiff" else image.pngsave_buffer()
+
+    def eight_bit(im):
+        im = (im / 257 + 0.5).cast("uchar")
+        return Image.frombytes("RGB", (im.width, im.height), im.write_to_memory())
+
+    decoded = pyvips.Image.new_from_buffer(data, "")
+    assert decoded.format == "ushort"
+    reference = eight_bit(decoded.icc_transform("srgb", embedded=True, intent="perceptual"))
+    obj = stack.upload_ok(data, f"p3-16.{fmt}", tools.CONTENT_TYPES[fmt])
+    check_against(stack, tools, obj, reference, eight_bit(decoded))
