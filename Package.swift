@@ -34,6 +34,7 @@ let package = Package(
         systemLibrary("CCurl", "libcurl", apt: ["libcurl4-openssl-dev"]),
         systemLibrary("CLittleCMS", "lcms2", apt: ["liblcms2-dev"]),
         systemLibrary("CZlib", "zlib", apt: ["zlib1g-dev"]),
+        .systemLibrary(name: "CMalloc"),
         // libjpeg's API longjmps on errors, which Swift cannot survive: a few lines of C
         // keep every libjpeg call inside a function that set its own jump buffer.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "JPEG", dependencies: ["CJPEG"], swiftSettings: swiftSettings),
         .target(name: "LittleCMS", dependencies: ["CLittleCMS"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Malloc", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
         .target(name: "TIFF", dependencies: ["CTIFF"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
@@ -58,7 +60,7 @@ let package = Package(
             name: "ProgimageCore",
             dependencies: [
                 "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "TurboJPEG", "SQLite",
-                "Digest", "HTTPFetch",
+                "Digest", "HTTPFetch", "Malloc",
             ],
             swiftSettings: swiftSettings),
         .target(

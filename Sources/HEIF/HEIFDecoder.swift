@@ -45,10 +45,17 @@ public enum HEIFDecoder {
         try withPrimaryHandle(bytes) { handle throws -> Pixels in
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
             var image: OpaquePointer?
+            // Strict: a grid with a tile that does not decode, or a codec that reports an
+            // error, is an error. Non-strict libheif "tries its best" and handed back
+            // buffers part of which nobody wrote (the fuzzer found a mutated HEIC whose two
+            // decodes differed).
+            guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
+            defer { heif_decoding_options_free(options) }
+            options.pointee.strict_decoding = 1
             try HEIFError.check(
                 heif_decode_image(
                     handle, &image, heif_colorspace_RGB,
-                    hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nil))
+                    hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, options))
             guard let image else { throw HEIFError(message: "libheif returned no image") }
             defer { heif_image_release(image) }
             let width = Int(heif_image_get_width(image, heif_channel_interleaved))

@@ -10,6 +10,8 @@ import Glibc
 /// of threads, until SIGTERM.
 public enum WorkerMain {
     public static func run() -> Never {
+        // Before any thread or buffer exists: see the function for why.
+        ProcessMemory.fillUnwrittenHeapWithPattern()
         let environment = EnvironmentBlock.current()
         if CommandLine.arguments.dropFirst().first == "prune" {
             PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
