@@ -540,6 +540,8 @@ class Bench:
                 f"{'1/' + str(int(d['shrink'])):>6} {d['decode_shrink']:6.1f} {d['resample']:8.2f} "
                 f"{d['encode']:6.2f} {d['total']:6.1f} | {d['no_shrink_total']:6.1f}")
 
+        self.colour_cost(exe, n, rows["12mp"]["total"])
+
         # What the HTTP path adds around the pipeline.
         def median_get(client, path, k=50):
             ts = []
@@ -562,6 +564,32 @@ class Bench:
                 out(f"   {image} resize:800x under load (section 4): worker CPU {tput[2]:.1f} ms = pipeline {d['total']:.1f} ms"
                     f" + {tput[2] - d['total']:.1f} ms (FastCGI, metadata, reading the original, EXIF, lock, cache"
                     " write, log line; and 8 requests sharing 2 cores' caches)")
+
+    def colour_cost(self, exe: Path, n: int, untagged_total: float) -> None:
+        """The same 12 MP thumbnail with an ICC profile embedded (the pixels untouched): an
+        sRGB profile must cost nothing, a Display P3 one costs the LittleCMS conversion at
+        the DCT-scaled size. Profiles written by tests/integration/iccprofile.py."""
+        sys.path.insert(0, str(self.bench_dir.parent / "tests" / "integration"))
+        import iccprofile
+        srgb = iccprofile.matrix_profile(
+            {"red": (0.64, 0.33), "green": (0.30, 0.60), "blue": (0.15, 0.06), "white": (0.3127, 0.3290)},
+            description="sRGB (bench)")
+        original = self.images["12mp"].read_bytes()
+        totals = {}
+        for name, profile in (("sRGB", srgb), ("P3", iccprofile.matrix_profile())):
+            chunk = b"ICC_PROFILE\0\x01\x01" + profile
+            tagged = original[:2] + b"\xff\xe2" + (len(chunk) + 2).to_bytes(2, "big") + chunk + original[2:]
+            path = Path(self.a.tmp) / f"photo-12mp-{name}.jpg"
+            path.write_bytes(tagged)
+            p = subprocess.run([str(exe), str(path), str(n), "800", "80"], capture_output=True, text=True, timeout=300)
+            if p.returncode:
+                out(f"   colour cost skipped: {p.stderr.strip()[-300:]}")
+                return
+            totals[name] = json.loads(p.stdout)["total"]
+        self.results["colour"] = totals
+        out(f"   colour: the 12mp thumbnail pipeline untagged {untagged_total:.1f} ms; sRGB-tagged {totals['sRGB']:.1f} ms "
+            f"({totals['sRGB'] / untagged_total:.2f}x); Display P3-tagged {totals['P3']:.1f} ms "
+            f"({totals['P3'] / untagged_total:.2f}x, LittleCMS at the DCT-scaled size)")
 
     def vips_vs_progimage(self, n: int) -> None:
         """The wall-time target, measured turn about: one libvips thumbnail in this process,
