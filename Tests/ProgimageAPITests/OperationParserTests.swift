@@ -40,6 +40,7 @@ import Testing
         ("/images/k3J9x0PqLm2vT8wZ/quality:80/resize:10x.jpg", "/images/k3J9x0PqLm2vT8wZ/resize:10x/quality:80.jpg"),
         ("/images/k3J9x0PqLm2vT8wZ/resize:10x.jpeg", "/images/k3J9x0PqLm2vT8wZ/resize:10x.jpg"),
         ("/images/k3J9x0PqLm2vT8wZ.tif", "/images/k3J9x0PqLm2vT8wZ.tiff"),
+        ("/images/k3J9x0PqLm2vT8wZ/flip:vh.png", "/images/k3J9x0PqLm2vT8wZ/flip:hv.png"),
     ])
     func nonCanonicalSpellingsRedirect(path: String, canonical: String) throws {
         guard case .redirect(let target) = try parse(path) else {
@@ -54,7 +55,7 @@ import Testing
         "/images/k3J9x0PqLm2vT8wZ/resize:10x10,cover.png", "/images/k3J9x0PqLm2vT8wZ/resize:10x,fill.png",
         "/images/k3J9x0PqLm2vT8wZ/crop:0,0,0,10.png", "/images/k3J9x0PqLm2vT8wZ/crop:1,2,3.png",
         "/images/k3J9x0PqLm2vT8wZ/rotate:ninety.png", "/images/k3J9x0PqLm2vT8wZ/flip:x.png",
-        "/images/k3J9x0PqLm2vT8wZ/flip:vh.png", "/images/k3J9x0PqLm2vT8wZ/resize:-20x.png",
+        "/images/k3J9x0PqLm2vT8wZ/flip:hh.png", "/images/k3J9x0PqLm2vT8wZ/resize:-20x.png",
         "/images/k3J9x0PqLm2vT8wZ/grayscale:1.png", "/images/k3J9x0PqLm2vT8wZ/blur:0.05.png",
         "/images/k3J9x0PqLm2vT8wZ/blur:51.png", "/images/k3J9x0PqLm2vT8wZ/blur:1e1.png",
         "/images/k3J9x0PqLm2vT8wZ/sharpen:0.png", "/images/k3J9x0PqLm2vT8wZ/sharpen:101.png",

@@ -1,4 +1,4 @@
-/// `flip:h`, `flip:v`, `flip:hv`: mirror horizontally, vertically, or both.
+/// `flip:h`, `flip:v`, `flip:hv` (also spelled `vh`): mirror horizontally, vertically, or both.
 public struct FlipOperation: ImageOperation, Equatable {
     public static let name = "flip"
     public let horizontal: Bool
@@ -12,7 +12,9 @@ public struct FlipOperation: ImageOperation, Equatable {
         switch arguments {
         case "h": (horizontal, vertical) = (true, false)
         case "v": (horizontal, vertical) = (false, true)
-        case "hv": (horizontal, vertical) = (true, true)
+        // `vh` is the same flip spelled the other way round: it parses, and its canonical
+        // printing (`hv`) differs, so the URL is answered 301 like any other such spelling.
+        case "hv", "vh": (horizontal, vertical) = (true, true)
         default: throw Self.invalid("expected flip:h, flip:v or flip:hv")
         }
     }
