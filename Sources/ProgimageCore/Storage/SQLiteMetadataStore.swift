@@ -44,29 +44,31 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
-        try run { () throws(SQLiteError) -> ImageRecord? in
+        try run { () throws(SQLiteError) -> StoredRow? in
             try database.withStatement("SELECT \(Self.columns) FROM images WHERE id = ?") { statement throws(SQLiteError) in
                 try statement.bind(1, id.rawValue)
-                return try statement.step() ? Self.record(from: statement).record : nil
+                return try statement.step() ? StoredRow(statement) : nil
             }
-        }
+        }?.record()
     }
 
     public func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?) {
-        let rows = try run { () throws(SQLiteError) -> [(record: ImageRecord, sequence: Int64)] in
+        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
             try database.withStatement(
                 "SELECT \(Self.columns) FROM images WHERE seq < ? ORDER BY seq DESC LIMIT ?"
             ) { statement throws(SQLiteError) in
                 try statement.bind(1, cursor?.sequence ?? Int64.max)
                 try statement.bind(2, Int64(limit + 1))
-                var rows: [(record: ImageRecord, sequence: Int64)] = []
-                while try statement.step() { rows.append(Self.record(from: statement)) }
+                var rows: [StoredRow] = []
+                while try statement.step() { rows.append(StoredRow(statement)) }
                 return rows
             }
         }
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { ListCursor(sequence: $0.sequence) } : nil
-        return (page.map(\.record), next)
+        var records: [ImageRecord] = []
+        for row in page { records.append(try row.record()) }
+        return (records, next)
     }
 
     public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
@@ -107,25 +109,48 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url"
-
-    private static func record(from statement: borrowing SQLiteStatement) -> (record: ImageRecord, sequence: Int64) {
-        let record = ImageRecord(
-            id: ImageID(statement.text(1) ?? "") ?? ImageID.random(),
-            filename: statement.text(2),
-            format: ImageFormat(rawValue: statement.text(3) ?? "") ?? .jpg,
-            width: Int(statement.int(4)),
-            height: Int(statement.int(5)),
-            bytes: Int(statement.int(6)),
-            sha256: statement.text(7) ?? "",
-            createdAt: statement.text(8) ?? "",
-            sourceURL: statement.text(9))
-        return (record, statement.int(0))
-    }
+    static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url"
 
     private static func serviceError(_ error: SQLiteError) -> ServiceError {
         error.isDiskFull
             ? ServiceError(.insufficientStorage, "no space left to store the image")
             : ServiceError(.internalError, error.description)
+    }
+}
+
+/// A row as stored, read inside the lock; made into an `ImageRecord` outside it. A row
+/// whose id, format, digest or date cannot be what was written (a damaged database) is
+/// an error, never a record with an id made up on the spot.
+private struct StoredRow {
+    let sequence: Int64
+    let id: String?
+    let filename: String?
+    let format: String?
+    let width: Int64
+    let height: Int64
+    let bytes: Int64
+    let sha256: String?
+    let createdAt: String?
+    let sourceURL: String?
+
+    /// Columns in `SQLiteMetadataStore.columns` order.
+    init(_ statement: borrowing SQLiteStatement) {
+        sequence = statement.int(0)
+        id = statement.text(1)
+        filename = statement.text(2)
+        format = statement.text(3)
+        (width, height, bytes) = (statement.int(4), statement.int(5), statement.int(6))
+        sha256 = statement.text(7)
+        createdAt = statement.text(8)
+        sourceURL = statement.text(9)
+    }
+
+    func record() throws(ServiceError) -> ImageRecord {
+        guard let id = id.flatMap({ ImageID($0) }), let format = format.flatMap({ ImageFormat(rawValue: $0) }),
+            let sha256, !sha256.isEmpty, let createdAt, !createdAt.isEmpty
+        else { throw ServiceError(.internalError, "metadata row \(sequence) is damaged") }
+        return ImageRecord(
+            id: id, filename: filename, format: format, width: Int(width), height: Int(height), bytes: Int(bytes),
+            sha256: sha256, createdAt: createdAt, sourceURL: sourceURL)
     }
 }
