@@ -79,7 +79,7 @@ let package = Package(
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
         .executableTarget(
-            name: "progimage-fuzz", dependencies: ["GD", "ProgimageAPI", "ProgimageCore"], swiftSettings: swiftSettings),
+            name: "progimage-fuzz", dependencies: ["GD", "Malloc", "ProgimageAPI", "ProgimageCore"], swiftSettings: swiftSettings),
 
         // `make bench`'s in-process breakdown of the worker's thumbnail path.
         .executableTarget(

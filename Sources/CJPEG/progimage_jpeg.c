@@ -72,6 +72,7 @@ static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *mes
     case JERR_BAD_PRECISION:
     case JERR_ARITH_NOTIMPL:
     case JERR_NOT_COMPILED:
+    case JERR_CONVERSION_NOTIMPL:
         return PG_JPEG_UNSUPPORTED;
     default:
         return PG_JPEG_CORRUPT;
@@ -80,6 +81,12 @@ static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *mes
 
 pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
                               pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
+    // libjpeg also scales by M/8 and up; the callers' size arithmetic assumes 1/1 to 1/8.
+    if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
+        *status = PG_JPEG_UNSUPPORTED;
+        snprintf(message, JMSG_LENGTH_MAX, "scale 1/%d is not 1/1, 1/2, 1/4 or 1/8", scale_denominator);
+        return NULL;
+    }
     struct pg_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
     if (!decoder) {
         *status = PG_JPEG_OUT_OF_MEMORY;

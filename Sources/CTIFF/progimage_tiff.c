@@ -117,6 +117,11 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
     uint32_t width = image.width, height = image.height;
     int ok = TIFFRGBAImageGet(&image, (uint32_t *)pixels, width, height);
     *has_alpha = image.alpha != 0;
+    // libtiff hands back RGB colours multiplied by alpha whichever alpha the file has (it
+    // multiplies unassociated alpha itself), but grey with alpha as stored: multiplied
+    // only when the file's alpha is associated.
+    int grey = image.photometric == PHOTOMETRIC_MINISBLACK || image.photometric == PHOTOMETRIC_MINISWHITE;
+    int premultiplied = image.alpha == EXTRASAMPLE_ASSOCALPHA || (image.alpha == EXTRASAMPLE_UNASSALPHA && !grey);
     TIFFRGBAImageEnd(&image);
     if (!ok) {
         pg_tiff_message(message, "the TIFF data does not decode completely");
@@ -124,8 +129,7 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
     }
     // With the requested orientation equal to the file's, TIFFRGBAImageGet flips
     // nothing: raster row 0 is the first row stored.
-    // libtiff hands back colours multiplied by alpha (it converts unassociated alpha too).
-    if (*has_alpha) {
+    if (premultiplied) {
         size_t count = (size_t)width * height;
         for (size_t i = 0; i < count; i++) {
             unsigned char *p = pixels + i * 4;

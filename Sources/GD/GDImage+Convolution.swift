@@ -17,7 +17,7 @@ extension GDImage {
         return GDImage(owning: scaled, knownOpaque: true)
     }
 
-    /// Resamples packed B,G,R,X rows (TurboJPEG's output) straight to the target size,
+    /// Resamples packed B,G,R,X rows (the JPEG decoder's output) straight to the target size,
     /// without first building a full-size libgd image of them: the JPEG thumbnail path
     /// decodes at 1/4 and goes directly to the output size. Reductions past
     /// `SeparableConvolution.exactReduction` do build one, for `scaled`'s area pre-shrink.

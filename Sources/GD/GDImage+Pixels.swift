@@ -1,6 +1,6 @@
 internal import CGD
 
-/// Bulk pixel access: the bridge for decoders other than libgd (TurboJPEG, libheif) and
+/// Bulk pixel access: the bridge for decoders other than libgd (libjpeg, libheif, libtiff, libwebp) and
 /// for encoders that want interleaved bytes. Rows are copied whole, never pixel by pixel
 /// through libgd's setters.
 extension GDImage {

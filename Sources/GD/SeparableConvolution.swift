@@ -157,7 +157,7 @@ struct SeparableConvolution {
                     let half = (sum.lowHalf &+ sum.highHalf) &>> 1
                     let rounded = (half &+ SIMD4<UInt16>(repeating: roundings[x])) &>> 7
                     let pixel = pointwiseMin(rounded, SIMD4<UInt16>(repeating: 255))
-                    // libgd's alpha byte 0 is opaque; TurboJPEG's X byte is 0xFF.
+                    // libgd's alpha byte 0 is opaque; the JPEG decoder's X byte is 0xFF, or K after a CMYK conversion.
                     target[x] = unsafeBitCast(SIMD4<UInt8>(truncatingIfNeeded: pixel), to: UInt32.self) & mask
                 }
             }

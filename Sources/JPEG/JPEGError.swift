@@ -6,7 +6,7 @@ public struct JPEGError: Error, Equatable, Sendable, CustomStringConvertible {
         /// Not decodable, or image data was lost on the way (a truncated file, a bad
         /// Huffman code, a scan that ended early).
         case corrupt
-        /// A valid JPEG this build does not decode (12-bit samples, arithmetic coding).
+        /// A valid JPEG this build does not decode (12-bit samples, two components).
         case unsupported
         case outOfMemory
     }

@@ -12,7 +12,8 @@ import Synchronization
 /// for CMYK the profile's perceptual table is what its author meant for display.
 public enum SRGBConverter {
     /// The byte order of the pixels to convert. RGB layouts come back in the same layout,
-    /// alpha untouched; CMYK comes back as B,G,R,X in the same four bytes.
+    /// alpha untouched; CMYK comes back as B,G,R in the first three of the same four bytes
+    /// (the fourth keeps K: callers mask it).
     public enum Layout: Hashable, Sendable {
         case bgrx
         case rgba
@@ -36,7 +37,7 @@ public enum SRGBConverter {
     public static func convert(
         _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, layout: Layout, from source: SourceProfile
     ) -> Bool {
-        guard width > 0, height > 0, stride >= width * layout.bytesPerPixel,
+        guard width > 0, height > 0, stride >= width * layout.bytesPerPixel, stride <= Int(UInt32.max),
             pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel,
             let transform = CompiledTransform.cached(source, layout)
         else { return false }
@@ -46,14 +47,21 @@ public enum SRGBConverter {
     }
 }
 
-/// A LittleCMS transform to sRGB. Created with `cmsFLAGS_NOCACHE`: without it a transform
-/// keeps a one-pixel cache that makes sharing it between threads a data race.
+/// A LittleCMS transform to sRGB, shared by every thread (LittleCMS copies a transform's
+/// one-pixel cache onto the stack for each call; `cmsFLAGS_NOCACHE` drops even that, as a
+/// photograph's neighbouring pixels rarely repeat).
 final class CompiledTransform: @unchecked Sendable {
     private let handle: cmsHTRANSFORM
     let isIdentity: Bool
 
+    /// What names a source in the cache: an ICC profile by its digest.
+    private enum Identity: Hashable {
+        case icc(digest: String)
+        case primaries(RGBPrimaries, TransferFunction)
+    }
+
     private struct Key: Hashable {
-        let source: SourceProfile
+        let source: Identity
         let layout: SRGBConverter.Layout
     }
 
@@ -63,7 +71,12 @@ final class CompiledTransform: @unchecked Sendable {
     private static let capacity = 64
 
     static func cached(_ source: SourceProfile, _ layout: SRGBConverter.Layout) -> CompiledTransform? {
-        let key = Key(source: source, layout: layout)
+        let identity: Identity
+        switch source {
+        case .icc(let profile): identity = .icc(digest: profile.digest)
+        case .primaries(let primaries, let transfer): identity = .primaries(primaries, transfer)
+        }
+        let key = Key(source: identity, layout: layout)
         if let hit = cache.withLock({ $0[key] }) { return hit }
         let made = CompiledTransform(source, layout)
         cache.withLock { table in
@@ -110,8 +123,8 @@ final class CompiledTransform: @unchecked Sendable {
 
     private static func openProfile(_ source: SourceProfile) -> cmsHPROFILE? {
         switch source {
-        case .icc(let bytes):
-            return bytes.withUnsafeBytes { cmsOpenProfileFromMem($0.baseAddress, cmsUInt32Number($0.count)) }
+        case .icc(let profile):
+            return profile.bytes.withUnsafeBytes { cmsOpenProfileFromMem($0.baseAddress, cmsUInt32Number($0.count)) }
         case .primaries(let primaries, let transfer):
             let v = primaries.values
             var white = cmsCIExyY(x: v[6], y: v[7], Y: 1)

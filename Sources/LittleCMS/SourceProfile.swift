@@ -1,9 +1,21 @@
 /// Where a source image says its colours come from.
-public enum SourceProfile: Hashable, Sendable {
+public enum SourceProfile: Sendable {
     /// An embedded ICC profile, as stored.
-    case icc([UInt8])
+    case icc(ICCProfile)
     /// HEIF/AVIF `nclx`: chromaticities (CIE xy) and a transfer function, no ICC.
     case primaries(RGBPrimaries, TransferFunction)
+}
+
+/// An ICC profile's bytes and a digest of them, which names the profile in the transform
+/// cache: the cache keeps neither the bytes nor anything their size decides.
+public struct ICCProfile: Sendable {
+    public let bytes: [UInt8]
+    public let digest: String
+
+    public init(bytes: [UInt8], digest: String) {
+        self.bytes = bytes
+        self.digest = digest
+    }
 }
 
 /// CIE xy chromaticities of an RGB space's red, green and blue and its white point.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import CMalloc
 
 /// glibc malloc's process-wide options.
@@ -7,5 +10,25 @@ public enum MallocTuning {
     @discardableResult
     public static func perturb(with byte: UInt8) -> Bool {
         cmalloc_set_perturb(Int32(byte)) == 1
+    }
+
+    private static let noThreadCache = "glibc.malloc.tcache_count=0"
+
+    /// Whether glibc's per-thread cache is off in this process: its chunks (up to ~1 KB)
+    /// are handed out and taken back without M_PERTURB's fill.
+    public static var threadCacheIsOff: Bool {
+        guard let value = getenv("GLIBC_TUNABLES") else { return false }
+        return String(cString: value).split(separator: ":").contains { $0 == noThreadCache }
+    }
+
+    /// Starts this program again with the per-thread cache off, unless it already is:
+    /// tunables are read once, when the process starts. Open descriptors (a listening
+    /// socket on fd 0) survive the exec. Returns only if the exec failed, leaving the
+    /// process as it was.
+    public static func restartWithoutThreadCacheIfNeeded() {
+        guard !threadCacheIsOff else { return }
+        let current = getenv("GLIBC_TUNABLES").map { String(cString: $0) } ?? ""
+        setenv("GLIBC_TUNABLES", current.isEmpty ? noThreadCache : current + ":" + noThreadCache, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
     }
 }

@@ -30,14 +30,13 @@ public enum TIFFDecoder {
             // might have skipped can ever be old heap memory.
             var rgba = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
             var hasAlpha: Int32 = 0
-            var status = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_rgba(tiff, $0.baseAddress, &hasAlpha, &message) }
+            let status = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_rgba(tiff, $0.baseAddress, &hasAlpha, &message) }
             if status != 0 {
                 // What the RGBA interface refuses: 32-bit float or integer samples.
                 var wide = [CChar](repeating: 0, count: 256)
                 let wideStatus = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_wide_samples(tiff, $0.baseAddress, &wide) }
                 if wideStatus == 2 { throw TIFFError(message) }
                 if wideStatus != 0 { throw TIFFError(wide) }
-                status = 0
                 hasAlpha = 0
             }
             return Pixels(

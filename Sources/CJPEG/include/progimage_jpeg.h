@@ -10,7 +10,7 @@ typedef enum {
     /// libjpeg stopped with an error, or a warning that means image data was lost
     /// (see `pg_jpeg_warning_damages` in progimage_jpeg.c), or fewer rows came out.
     PG_JPEG_CORRUPT = 1,
-    /// Valid JPEG this build cannot decode (12-bit samples, for instance).
+    /// Valid JPEG this build cannot decode (12-bit samples, an unusual component count).
     PG_JPEG_UNSUPPORTED = 2,
     PG_JPEG_OUT_OF_MEMORY = 3,
 } pg_jpeg_status;
@@ -19,7 +19,8 @@ typedef struct {
     /// The stored size, and the size after the DCT scaling asked for.
     int image_width, image_height;
     int output_width, output_height;
-    /// 4 when the output is C,M,Y,K (CMYK and YCCK files), else 4 bytes B,G,R,X (X = 0xFF).
+    /// 1 when the output is C,M,Y,K (CMYK and YCCK files); 0 when it is B,G,R,X (X = 0xFF).
+    /// Four bytes a pixel either way.
     int cmyk;
     /// An Adobe APP14 marker was seen: Adobe writes CMYK inverted (0 = full ink).
     int adobe_marker;

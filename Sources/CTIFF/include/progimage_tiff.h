@@ -14,17 +14,19 @@ void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height);
 /// The ICC profile (tag 34675), or 0. Valid until `pg_tiff_close`.
 size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile);
 
-/// Decodes the whole first page through libtiff's RGBA interface (every photometric
-/// interpretation, bit depth of 1–16, compression and planar layout libtiff knows,
-/// old-style JPEG included) into `pixels`: width × height × 4 bytes R,G,B,A, straight
-/// (not premultiplied) alpha, rows top to bottom as stored (the Orientation tag is left
-/// to the caller). `*has_alpha` tells whether the file has an alpha sample. Returns 0 on
+/// Decodes the whole first page through libtiff's RGBA interface (what it supports:
+/// grey, palette, RGB, YCbCr, CMYK, CIE Lab; 1–16 bits a sample; every compression
+/// libtiff was built with, old-style JPEG included; planar or not; tiled or not) into
+/// `pixels`: width × height × 4 bytes R,G,B,A, straight (not premultiplied) alpha, rows
+/// top to bottom as stored (the Orientation tag is left to the caller). `*has_alpha` tells whether the file has an alpha sample. Returns 0 on
 /// success; anything else means `pixels` must not be used.
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message);
 
 /// 32-bit IEEE float or 32-bit unsigned samples, one (grey) or three (RGB) per pixel,
 /// contiguous: what the RGBA interface refuses. Floats are taken as 0–1 and clamped;
-/// integers are scaled from their full range. Same output and result as above.
+/// integers are scaled from their full range; no transfer curve is applied (float TIFFs
+/// are often linear, and come out dark). Same output as above; returns 2 for a layout
+/// this does not read either.
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message);
 
 void pg_tiff_close(pg_tiff *tiff);

@@ -11,12 +11,15 @@ public enum ProcessMemory {
     /// unwritten shows the same pattern every time instead of another request's pixels.
     /// libde265 does exactly that on a damaged HEVC slice, silently (libheif reports no
     /// error or warning, strict or not): the fuzzer's first find, a mutated HEIC whose two
-    /// decodes differed in 96 bytes. Fresh mmap pages are zero already. Cost, measured with
-    /// progimage-bench on a 12 MP JPEG: thumbnail +0.1–0.7%, full-size decode path +4–6%.
+    /// decodes differed in 96 bytes. glibc's per-thread cache hands out small chunks
+    /// (up to ~1 KB) without the fill, so the process first restarts itself with that
+    /// cache off (a tunable, read only at start). Cost, measured with progimage-bench on a
+    /// 12 MP JPEG: thumbnail +0.1–0.7%, full-size decode path +4–6% (the fill of large
+    /// chunks); the cache off, no difference beyond the noise.
     public static func fillUnwrittenHeapWithPattern() {
+        MallocTuning.restartWithoutThreadCacheIfNeeded()
         MallocTuning.perturb(with: 0xA5)
     }
-
 
     /// Resident set size in bytes, from `/proc/self/statm`; nil where unreadable.
     public static func residentBytes() -> Int? {

@@ -10,8 +10,9 @@ import TIFF
 /// Each format goes to the decoder that does it right on this platform: libjpeg-turbo for
 /// JPEG (3× faster than libgd's path, counts its rows, scales in the DCT domain),
 /// libheif for HEIF/AVIF (applies clap/irot/imir; libgd's path shears odd widths),
-/// libgd for the rest, with our own BMP bitfields reader where libgd gives up. Whatever
-/// the decoder, what comes out is sRGB (`SourceColor`).
+/// libtiff, libwebp, libgd for PNG, GIF and other BMPs, with our own BMP readers where
+/// libgd gives up or misreads. What comes out is converted to sRGB where the source says
+/// what it is (`SourceColor` lists what it reads).
 public enum ImageDecoder {
     /// The source's stored size, from its header only. For HEIF/AVIF that is the primary
     /// item's `ispe`, read by our own box walker; libheif's container parse is the
@@ -67,10 +68,10 @@ public enum ImageDecoder {
         guard target.width <= (stored.width + shrink - 1) / shrink, target.height <= (stored.height + shrink - 1) / shrink
         else { return nil }
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
-        let pixels = SourceColor.sRGB(&decoded)
+        SourceColor.convert(&decoded)
         do {
             return try GDImage.tentResampled(
-                bgrx: pixels, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
                 toWidth: target.width, toHeight: target.height)
         } catch {
             throw error.serviceError
@@ -114,8 +115,9 @@ public enum ImageDecoder {
 
     private static func decodeJPEG(_ bytes: [UInt8], shrink: Int) throws -> GDImage {
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
-        let pixels = SourceColor.sRGB(&decoded)
-        return try GDImage(width: decoded.width, height: decoded.height, pixels: pixels, stride: decoded.stride, layout: .bgrx)
+        SourceColor.convert(&decoded)
+        return try GDImage(
+            width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
     }
 
     private static func decodeJPEGPixels(_ bytes: [UInt8], shrink: Int) throws(ServiceError) -> JPEGDecoder.Decoded {

@@ -1,76 +1,83 @@
+import Digest
 import GD
 import HEIF
 import JPEG
 import LittleCMS
 
-/// Brings decoded pixels to sRGB before the first operation, so every derived image is
-/// sRGB whatever the source was: an embedded ICC profile (JPEG APP2, PNG iCCP, WebP ICCP,
-/// TIFF tag 34675, HEIF/AVIF `colr`) or HEIF/AVIF `nclx` primaries and transfer go
-/// through LittleCMS (`SRGBConverter`); untagged sources are sRGB already.
+/// Brings decoded pixels to sRGB before the first operation: an embedded ICC profile
+/// (JPEG APP2, PNG iCCP, WebP ICCP, TIFF tag 34675, HEIF/AVIF `colr`) or HEIF/AVIF `nclx`
+/// primaries and transfer go through LittleCMS (`SRGBConverter`); untagged sources are
+/// taken as sRGB.
 ///
 /// What is left as it is, and why: a profile LittleCMS cannot parse, or one for another
-/// colour space than the pixels (a grey profile on an RGB decode); `nclx` with PQ or HLG
-/// (HDR needs tone mapping, not a colour conversion); `nclx` BT.709 primaries, whatever
-/// their transfer (what browsers show for them is sRGB).
+/// colour space than the pixels (a grey profile on an RGB decode); a profile over
+/// `maximumProfileBytes`; `nclx` with PQ or HLG (HDR needs tone mapping, not a colour
+/// conversion); `nclx` BT.709 primaries, whatever their transfer (what browsers show for
+/// them is sRGB). Not read at all: BMP V4/V5 colour spaces and profiles, PNG `gAMA`/`cHRM`.
 enum SourceColor {
-    /// A JPEG decode as sRGB B,G,R,X. CMYK without a usable profile is converted with the
-    /// naive formula R = (1 − C)(1 − K), as Pillow does: there is no right answer without
-    /// the press's profile.
-    static func sRGB(_ decoded: inout JPEGDecoder.Decoded) -> [UInt8] {
-        var bytes: [UInt8] = []
-        swap(&bytes, &decoded.bytes)
+    /// Press CMYK profiles reach ~600 KB; nothing legitimate comes near this.
+    static let maximumProfileBytes = 4 << 20
+
+    static func profile(_ bytes: [UInt8]?) -> SourceProfile? {
+        guard let bytes, !bytes.isEmpty, bytes.count <= maximumProfileBytes else { return nil }
+        return .icc(ICCProfile(bytes: bytes, digest: SHA256.hex(bytes)))
+    }
+
+    /// A JPEG decode made sRGB B,G,R,X in place. CMYK without a usable profile is
+    /// converted with the naive formula R = (1 − C)(1 − K), as Pillow does: there is no
+    /// right answer without the press's profile.
+    static func convert(_ decoded: inout JPEGDecoder.Decoded) {
         let (width, height, stride) = (decoded.width, decoded.height, decoded.stride)
+        let source = profile(decoded.iccProfile)
         switch decoded.layout {
         case .bgrx:
-            if let icc = decoded.iccProfile {
-                SRGBConverter.convert(&bytes, width: width, height: height, stride: stride, layout: .bgrx, from: .icc(icc))
+            if let source {
+                SRGBConverter.convert(&decoded.bytes, width: width, height: height, stride: stride, layout: .bgrx, from: source)
             }
         case .cmyk(let inverted):
             let converted =
-                decoded.iccProfile.map {
+                source.map {
                     SRGBConverter.convert(
-                        &bytes, width: width, height: height, stride: stride, layout: .cmyk(inverted: inverted), from: .icc($0))
+                        &decoded.bytes, width: width, height: height, stride: stride, layout: .cmyk(inverted: inverted),
+                        from: $0)
                 } ?? false
-            if !converted { naiveCMYK(&bytes, inverted: inverted) }
+            if !converted { naiveCMYK(&decoded.bytes, inverted: inverted) }
         }
-        return bytes
     }
 
     /// A HEIF/AVIF decode converted in place.
     static func convert(_ decoded: inout HEIFDecoder.Pixels) {
         guard let color = decoded.color, let source = sourceProfile(color) else { return }
-        var bytes: [UInt8] = []
-        swap(&bytes, &decoded.bytes)
         SRGBConverter.convert(
-            &bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+            &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
             layout: decoded.hasAlpha ? .rgba : .rgb, from: source)
-        swap(&bytes, &decoded.bytes)
     }
 
-    /// Interleaved R,G,B,A rows from a decoder that hands over the file's ICC profile (WebP).
+    /// Interleaved R,G,B,A rows from a decoder that hands over the file's ICC profile
+    /// (WebP, TIFF).
     static func convertRGBA(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int, icc: [UInt8]?) {
-        guard let icc else { return }
-        SRGBConverter.convert(&pixels, width: width, height: height, stride: stride, layout: .rgba, from: .icc(icc))
+        guard let source = profile(icc) else { return }
+        SRGBConverter.convert(&pixels, width: width, height: height, stride: stride, layout: .rgba, from: source)
     }
 
-    /// A libgd decode (PNG, TIFF) with the ICC profile read from its bytes. Such images
-    /// are copied out of libgd and back, so a profile that changes nothing (sRGB) is
+    /// A libgd decode (PNG) with the ICC profile read from its bytes. Such images are
+    /// copied out of libgd and back, so a profile that changes nothing (sRGB) is
     /// recognised first and costs nothing.
     static func converted(_ image: consuming GDImage, icc: [UInt8]?) throws(GDError) -> GDImage {
-        guard let icc else { return image }
+        guard let source = profile(icc) else { return image }
         let opaque = image.isOpaque
         let layout: SRGBConverter.Layout = opaque ? .bgrx : .rgba
-        guard SRGBConverter.changesColors(from: .icc(icc), layout: layout) else { return image }
+        guard SRGBConverter.changesColors(from: source, layout: layout) else { return image }
         let (width, height) = (image.width, image.height)
         var pixels = opaque ? image.packedBGRX() : image.interleaved(alpha: true)
-        SRGBConverter.convert(&pixels, width: width, height: height, stride: width * 4, layout: layout, from: .icc(icc))
+        SRGBConverter.convert(&pixels, width: width, height: height, stride: width * 4, layout: layout, from: source)
         return try GDImage(width: width, height: height, pixels: pixels, stride: width * 4, layout: opaque ? .bgrx : .rgba)
     }
 
     static func sourceProfile(_ color: HEIFDecoder.ColorDescription) -> SourceProfile? {
         switch color {
-        case .icc(let profile):
-            return .icc(profile)
+        case .icc(let bytes):
+            return profile(bytes)
         case .nclx(let nclx):
             // 1 BT.709 (= sRGB's primaries), 2 unspecified: already what we output.
             guard ![1, 2].contains(nclx.colorPrimaries), nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 })

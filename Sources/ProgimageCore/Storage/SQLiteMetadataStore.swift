@@ -119,8 +119,9 @@ public final class SQLiteMetadataStore: MetadataStore {
 }
 
 /// A row as stored, read inside the lock; made into an `ImageRecord` outside it. A row
-/// whose id, format, digest or date cannot be what was written (a damaged database) is
-/// an error, never a record with an id made up on the spot.
+/// whose id or format does not parse, or whose digest or date is missing (a damaged
+/// database), is an error, never a record with an id made up on the spot. One such row
+/// fails the whole page that holds it.
 private struct StoredRow {
     let sequence: Int64
     let id: String?
