@@ -10,6 +10,8 @@ public struct BlurOperation: ImageOperation, Equatable {
         sigma = value
     }
 
+    public var kind: OperationKind { .blur(self) }
+
     public var description: String { "blur:\(ArgumentScanner.canonical(sigma))" }
 
     public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }

@@ -18,6 +18,8 @@ public struct CropOperation: ImageOperation, Equatable {
         (self.x, self.y, width, height) = (x, y, w, h)
     }
 
+    public var kind: OperationKind { .crop(self) }
+
     public var description: String { "crop:\(x),\(y),\(width),\(height)" }
 
     /// The requested rectangle clipped to an image of `size`; an empty intersection is a

@@ -19,6 +19,8 @@ public struct FlipOperation: ImageOperation, Equatable {
         }
     }
 
+    public var kind: OperationKind { .flip(self) }
+
     public var description: String { "flip:" + (horizontal ? "h" : "") + (vertical ? "v" : "") }
 
     public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }

@@ -8,6 +8,8 @@ public struct GrayscaleOperation: ImageOperation, Equatable {
         guard arguments == nil else { throw Self.invalid("takes no argument") }
     }
 
+    public var kind: OperationKind { .grayscale(self) }
+
     public var description: String { "grayscale" }
 
     public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }

@@ -16,6 +16,9 @@ public protocol ImageOperation: Sendable, CustomStringConvertible {
     /// The size this operation produces from an input of `size`, computed before any
     /// pixel work so limits are enforced without decoding.
     func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize
+
+    /// This operation as its case of the closed `OperationKind`.
+    var kind: OperationKind { get }
 }
 
 extension ImageOperation {

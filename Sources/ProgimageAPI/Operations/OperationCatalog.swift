@@ -1,4 +1,5 @@
-/// Every pixel operation the service knows. Adding one is a new type plus one line here:
+/// Every pixel operation the service knows. Adding one is a new type, its case in
+/// `OperationKind` (which the compiler then requires a pixel step for) and one line here:
 /// the URL parser, the instance roles, nginx's routing map and the development
 /// supervisor are all derived from this list.
 public enum OperationCatalog {

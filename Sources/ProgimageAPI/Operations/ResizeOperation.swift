@@ -44,6 +44,8 @@ public struct ResizeOperation: ImageOperation, Equatable {
         }
     }
 
+    public var kind: OperationKind { .resize(self) }
+
     public var description: String {
         let size = "\(width.map(String.init) ?? "")x\(height.map(String.init) ?? "")"
         return mode == .fit ? "resize:\(size)" : "resize:\(size),\(mode.rawValue)"

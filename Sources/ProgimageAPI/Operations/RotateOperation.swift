@@ -16,6 +16,8 @@ public struct RotateOperation: ImageOperation, Equatable {
         self.init(degrees: value)
     }
 
+    public var kind: OperationKind { .rotate(self) }
+
     public var description: String { "rotate:\(degrees)" }
 
     /// 90 and 270 swap the sides; other angles give the rotated bounding box.

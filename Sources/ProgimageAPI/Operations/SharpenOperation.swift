@@ -10,6 +10,8 @@ public struct SharpenOperation: ImageOperation, Equatable {
         amount = value
     }
 
+    public var kind: OperationKind { .sharpen(self) }
+
     public var description: String { "sharpen:\(ArgumentScanner.canonical(amount))" }
 
     public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }
