@@ -21,7 +21,10 @@ import time
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ROLES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+import siteroles  # noqa: E402 - the roles, from the committed nginx site (derived from the catalog)
+
+ROLES = siteroles.roles()
 STARTED = time.monotonic()
 
 

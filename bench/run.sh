@@ -173,7 +173,8 @@ mkdir -p "$TMP/data" "$TMP/cache" "$TMP/run"
 PROGIMAGE_PORT=$PI_PORT PROGIMAGE_DATA_DIR="$TMP/data" PROGIMAGE_CACHE_DIR="$TMP/cache" \
     PROGIMAGE_RUN_DIR="$TMP/run" start_group progimage "$BIN/progimage-dev" run
 PI_PGID=$LAST_PGID
-for role in api convert resize crop rotate flip grayscale blur sharpen; do
+# The roles, from the committed nginx site (one upstream each; derived from the catalog).
+for role in $(sed -n 's/^upstream progimage_\([a-z]*\) {$/\1/p' "$REPO/nginx/progimage.conf"); do
     wait_http "http://127.0.0.1:$PI_PORT/health/$role" 60 || {
         log "progimage did not come up ($role)"; tail -20 "$TMP/progimage.log" >&2; exit 1; }
 done

@@ -39,6 +39,8 @@ import pytest
 import requests
 from PIL import Image, ImageChops, ImageStat
 
+import siteroles
+
 try:  # HEIC (and, with old pillow-heif, AVIF) decoding
     import pillow_heif
 
@@ -59,7 +61,7 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-INSTANCE_TYPES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+INSTANCE_TYPES = siteroles.roles()
 EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
 CONTENT_TYPES = {
     "jpg": "image/jpeg",

@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import siteroles
+
 pytestmark = pytest.mark.conformance
 
 EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
-INSTANCE_TYPES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+INSTANCE_TYPES = siteroles.roles()
 SLOW = 300
 WORKERS = 4
 

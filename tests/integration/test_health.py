@@ -4,7 +4,9 @@ import time
 
 import pytest
 
-INSTANCE_TYPES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+import siteroles
+
+INSTANCE_TYPES = siteroles.roles()
 
 
 @pytest.mark.parametrize("itype", INSTANCE_TYPES)
