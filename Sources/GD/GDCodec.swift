@@ -20,14 +20,16 @@ extension GDCodec {
         }
     }
 
-    /// `quality` is 1–100 where the format has one; PNG uses zlib level 6 (level 1 halves
-    /// the time but grows files ~30%, a bad trade for files written once and served often).
+    /// `quality` is 1–100 where the format has one, nil for libgd's own default (the
+    /// service's defaults live in ImageEncoder, which always passes one); PNG uses zlib
+    /// level 6 (level 1 halves the time but grows files ~30%, a bad trade for files
+    /// written once and served often).
     func encode(_ image: gdImagePtr, quality: Int?, _ size: UnsafeMutablePointer<Int32>) -> UnsafeMutableRawPointer? {
         switch self {
-        case .jpeg: gdImageJpegPtr(image, size, Int32(quality ?? 82))
+        case .jpeg: gdImageJpegPtr(image, size, Int32(quality ?? -1))
         case .png: gdImagePngPtrEx(image, size, 6)
         case .gif: GIFPalette.encode(image, size)
-        case .webp: gdImageWebpPtrEx(image, size, Int32(quality ?? 80))
+        case .webp: gdImageWebpPtrEx(image, size, Int32(quality ?? -1))
         case .bmp: gdImageBmpPtr(image, size, 0)
         // Through a context that zero-fills what libtiff seeks over: `gdImageTiffPtr`
         // leaves that byte as the heap had it (`cgd_tiff_zeroed` in the shim; freed with

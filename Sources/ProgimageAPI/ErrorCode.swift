@@ -9,6 +9,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unauthorized
     case badSignature = "bad_signature"
     case forbiddenURL = "forbidden_url"
+    /// What nginx answers for a path it may not serve (a directory, a file it cannot read).
+    case forbidden
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"
     case misdirectedRequest = "misdirected_request"
@@ -26,7 +28,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .badRequest, .badOperation, .emptyBody: 400
         case .unauthorized: 401
-        case .badSignature, .forbiddenURL: 403
+        case .badSignature, .forbiddenURL, .forbidden: 403
         case .notFound: 404
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413

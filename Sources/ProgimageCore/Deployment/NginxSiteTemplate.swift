@@ -49,6 +49,14 @@ enum NginxSiteTemplate {
         let transformErrorPages = NginxErrorPage.all.filter { $0.status != 404 }
             .map { "        " + $0.directive }.joined(separator: "\n")
         let errorLocations = NginxErrorPage.all.map { $0.location }.joined(separator: "\n")
+        // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`).
+        let aliasLocations = ImageFormat.aliases.sorted { $0.key < $1.key }.map { alias, format in
+            [
+                "location ~ \"^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.\(alias)$\" {",
+                "        return 301 $pi_base.\(format.rawValue)$is_args$args;",
+                "    }",
+            ].joined(separator: "\n")
+        }.joined(separator: "\n    ")
 
         return """
             # progimage nginx site, generated from NginxSiteTemplate.swift by
@@ -118,12 +126,7 @@ enum NginxSiteTemplate {
                 }
 
                 # Non-canonical extensions: 301 to the canonical one, query kept.
-                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.jpeg$" {
-                    return 301 $pi_base.jpg$is_args$args;
-                }
-                location ~ "^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.tif$" {
-                    return 301 $pi_base.tiff$is_args$args;
-                }
+                \(aliasLocations)
 
                 # Upload, list, metadata, delete.
                 location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
@@ -157,22 +160,24 @@ enum NginxSiteTemplate {
 /// An error nginx answers itself, as the contract's JSON.
 struct NginxErrorPage {
     let status: Int
-    let code: String
+    /// The contract's word, from the one list of them; `status` may differ from the
+    /// code's own (411 and 414 are `bad_request` too).
+    let code: ErrorCode
     let message: String
 
     static let all: [NginxErrorPage] = [
-        NginxErrorPage(status: 400, code: "bad_request", message: "the request is malformed"),
-        NginxErrorPage(status: 403, code: "forbidden", message: "access denied"),
-        NginxErrorPage(status: 404, code: "not_found", message: "no such resource"),
-        NginxErrorPage(status: 405, code: "method_not_allowed", message: "method not allowed for this resource"),
-        NginxErrorPage(status: 408, code: "timeout", message: "the request took too long to arrive"),
-        NginxErrorPage(status: 411, code: "bad_request", message: "a request body needs a length"),
-        NginxErrorPage(status: 413, code: "payload_too_large", message: "the request body exceeds the upload limit"),
-        NginxErrorPage(status: 414, code: "bad_request", message: "the URL is too long"),
-        NginxErrorPage(status: 500, code: "internal_error", message: "internal error"),
-        NginxErrorPage(status: 502, code: "instance_unavailable", message: "no instance of the needed type is answering"),
-        NginxErrorPage(status: 503, code: "instance_unavailable", message: "no instance of the needed type is answering"),
-        NginxErrorPage(status: 504, code: "timeout", message: "the instance took too long to answer"),
+        NginxErrorPage(status: 400, code: .badRequest, message: "the request is malformed"),
+        NginxErrorPage(status: 403, code: .forbidden, message: "access denied"),
+        NginxErrorPage(status: 404, code: .notFound, message: "no such resource"),
+        NginxErrorPage(status: 405, code: .methodNotAllowed, message: "method not allowed for this resource"),
+        NginxErrorPage(status: 408, code: .timeout, message: "the request took too long to arrive"),
+        NginxErrorPage(status: 411, code: .badRequest, message: "a request body needs a length"),
+        NginxErrorPage(status: 413, code: .payloadTooLarge, message: "the request body exceeds the upload limit"),
+        NginxErrorPage(status: 414, code: .badRequest, message: "the URL is too long"),
+        NginxErrorPage(status: 500, code: .internalError, message: "internal error"),
+        NginxErrorPage(status: 502, code: .instanceUnavailable, message: "no instance of the needed type is answering"),
+        NginxErrorPage(status: 503, code: .instanceUnavailable, message: "no instance of the needed type is answering"),
+        NginxErrorPage(status: 504, code: .timeout, message: "the instance took too long to answer"),
     ]
 
     /// A URI, not a named location: for a request line nginx cannot parse (`/../..`) it
@@ -185,7 +190,7 @@ struct NginxErrorPage {
             "        default_type application/json;",
         ]
         if status == 405 { lines.append("        add_header Allow \"GET, HEAD\" always;") }
-        let body = "{\"error\":{\"code\":\"\(code)\",\"message\":\"\(message)\"}}"
+        let body = "{\"error\":{\"code\":\"\(code.rawValue)\",\"message\":\"\(message)\"}}"
         lines.append("        return \(status) '\(body)\\n';")
         lines.append("    }")
         return lines.joined(separator: "\n")
