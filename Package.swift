@@ -50,6 +50,7 @@ let package = Package(
         .target(name: "LittleCMS", dependencies: ["CLittleCMS"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "Malloc", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
+        .target(name: "LibFuzzer", swiftSettings: swiftSettings),
         .target(name: "TIFF", dependencies: ["CTIFF"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
@@ -79,7 +80,8 @@ let package = Package(
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
         .executableTarget(
-            name: "progimage-fuzz", dependencies: ["GD", "Malloc", "ProgimageAPI", "ProgimageCore"], swiftSettings: swiftSettings),
+            name: "progimage-fuzz", dependencies: ["GD", "LibFuzzer", "Malloc", "ProgimageAPI", "ProgimageCore"],
+            swiftSettings: swiftSettings),
 
         // `make bench`'s in-process breakdown of the worker's thumbnail path.
         .executableTarget(

@@ -29,24 +29,12 @@ func decodeTwice(_ bytes: [UInt8]) {
 }
 
 #if FUZZING
-/// libFuzzer's driver, which runs `fuzzOneInput` over the corpus and its mutations.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<Int32>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-) -> Int32
+import LibFuzzer
 
-/// SwiftPM links an executable with its `main` renamed to this symbol, so libFuzzer's own
-/// `main` cannot be the entry point: this one hands over to the driver instead.
+/// SwiftPM renames an executable's `main` to this symbol; libFuzzer's driver takes over.
 @_cdecl("progimage_fuzz_main")
-func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
-    var count = argc
-    var arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in
-        decodeTwice(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
-        return 0
-    }
+func fuzzMain(_ argc: Int32, _ argv: OpaquePointer?) -> Int32 {
+    LibFuzzerDriver.run(decodeTwice)
 }
 #else
 import Foundation
