@@ -12,18 +12,22 @@ struct pg_tiff {
     const unsigned char *data;
     toff_t size;
     toff_t position;
+    /// libtiff's last error about this file, through the per-file handler below (the
+    /// process-wide one would be shared by every thread, and by libgd's TIFF writer).
+    char error[256];
 };
 
-static _Thread_local char pg_tiff_last_error[256];
-
-static void pg_tiff_error(const char *module, const char *format, va_list args) {
-    (void)module;
-    vsnprintf(pg_tiff_last_error, sizeof pg_tiff_last_error, format, args);
+static int pg_tiff_error(TIFF *tif, void *user_data, const char *module, const char *format, va_list args) {
+    (void)tif; (void)module;
+    struct pg_tiff *tiff = user_data;
+    vsnprintf(tiff->error, sizeof tiff->error, format, args);
+    return 1;  /* handled: the global handler is not called */
 }
 
-/// libtiff prints warnings (unknown tags, mostly) to stderr by default; they change no pixel.
-static void pg_tiff_warning(const char *module, const char *format, va_list args) {
-    (void)module; (void)format; (void)args;
+/// Warnings (unknown tags, mostly) change no pixel; libtiff would print them to stderr.
+static int pg_tiff_warning(TIFF *tif, void *user_data, const char *module, const char *format, va_list args) {
+    (void)tif; (void)user_data; (void)module; (void)format; (void)args;
+    return 1;
 }
 
 static tmsize_t pg_tiff_read_proc(thandle_t handle, void *buffer, tmsize_t size) {
@@ -61,15 +65,12 @@ static int pg_tiff_map_proc(thandle_t handle, void **base, toff_t *size) {
 
 static void pg_tiff_unmap_proc(thandle_t handle, void *base, toff_t size) { (void)handle; (void)base; (void)size; }
 
-static void pg_tiff_message(char *message, const char *fallback) {
-    snprintf(message, 256, "%s", pg_tiff_last_error[0] ? pg_tiff_last_error : fallback);
-    pg_tiff_last_error[0] = 0;
+static void pg_tiff_message(struct pg_tiff *tiff, char *message, const char *fallback) {
+    snprintf(message, 256, "%s", tiff->error[0] ? tiff->error : fallback);
+    tiff->error[0] = 0;
 }
 
 pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
-    TIFFSetErrorHandler(pg_tiff_error);
-    TIFFSetWarningHandler(pg_tiff_warning);
-    pg_tiff_last_error[0] = 0;
     struct pg_tiff *tiff = calloc(1, sizeof *tiff);
     if (!tiff) {
         snprintf(message, 256, "out of memory");
@@ -77,13 +78,26 @@ pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
     }
     tiff->data = data;
     tiff->size = size;
-    // Mapped reading of our own buffer (the map procs below): libtiff 4.5's unmapped path
+    TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+    if (!options) {
+        snprintf(message, 256, "out of memory");
+        free(tiff);
+        return NULL;
+    }
+    TIFFOpenOptionsSetErrorHandlerExtR(options, pg_tiff_error, tiff);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, pg_tiff_warning, tiff);
+    // The pixel limit is checked from the header first; this bounds what a hostile tag
+    // (a strip byte count, a colour map) can make libtiff allocate at once.
+    TIFFOpenOptionsSetMaxSingleMemAlloc(options, (tmsize_t)1 << 30);
+    // Mapped reading of our own buffer (the map procs above): libtiff 4.5's unmapped path
     // refuses uncompressed tiles whose byte count exceeds the tile (image-tiff's
     // tiled-gray-i1.tif), which every other reader accepts.
-    tiff->tif = TIFFClientOpen("upload", "r", tiff, pg_tiff_read_proc, pg_tiff_write_proc, pg_tiff_seek_proc,
-                               pg_tiff_close_proc, pg_tiff_size_proc, pg_tiff_map_proc, pg_tiff_unmap_proc);
+    tiff->tif = TIFFClientOpenExt("upload", "r", tiff, pg_tiff_read_proc, pg_tiff_write_proc, pg_tiff_seek_proc,
+                                  pg_tiff_close_proc, pg_tiff_size_proc, pg_tiff_map_proc, pg_tiff_unmap_proc,
+                                  options);
+    TIFFOpenOptionsFree(options);
     if (!tiff->tif) {
-        pg_tiff_message(message, "not a readable TIFF");
+        pg_tiff_message(tiff, message, "not a readable TIFF");
         free(tiff);
         return NULL;
     }
@@ -106,6 +120,7 @@ size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile) {
 }
 
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message) {
+    tiff->error[0] = 0;  /* an error libtiff recovered from while opening is not this one */
     TIFFRGBAImage image;
     char reason[1024] = {0};
     if (!TIFFRGBAImageOK(tiff->tif, reason) || !TIFFRGBAImageBegin(&image, tiff->tif, 1, reason)) {
@@ -124,7 +139,7 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
     int premultiplied = image.alpha == EXTRASAMPLE_ASSOCALPHA || (image.alpha == EXTRASAMPLE_UNASSALPHA && !grey);
     TIFFRGBAImageEnd(&image);
     if (!ok) {
-        pg_tiff_message(message, "the TIFF data does not decode completely");
+        pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
         return 1;
     }
     // With the requested orientation equal to the file's, TIFFRGBAImageGet flips
@@ -146,6 +161,7 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
 }
 
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    tiff->error[0] = 0;
     uint16_t bits = 0, format = SAMPLEFORMAT_UINT, samples = 1, planar = PLANARCONFIG_CONTIG;
     uint32_t width = 0, height = 0;
     TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, &width);
@@ -173,7 +189,7 @@ int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *messag
     for (uint32_t y = 0; y < height; y++) {
         if (TIFFReadScanline(tiff->tif, row, y, 0) < 0) {
             free(row);
-            pg_tiff_message(message, "the TIFF data does not decode completely");
+            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
             return 1;
         }
         unsigned char *out = pixels + (size_t)y * width * 4;

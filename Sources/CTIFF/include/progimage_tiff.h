@@ -1,6 +1,6 @@
 #pragma once
-// libtiff over bytes in memory, behind a few calls. libtiff reports errors through a
-// process-wide handler; the one installed here keeps the last message per thread.
+// libtiff over bytes in memory, behind a few calls. Errors and warnings go to handlers of
+// this file's own (TIFFOpenOptions), never to libtiff's process-wide ones.
 #include <stddef.h>
 #include <stdint.h>
 
