@@ -36,6 +36,8 @@ public enum HEIFDecoder {
     public struct NCLX: Sendable, Equatable {
         public let colorPrimaries: Int
         public let transferCharacteristics: Int
+        /// False for limited ("video") range: 16–235 luma.
+        public let fullRange: Bool
         /// Red x, y, green x, y, blue x, y, white x, y.
         public let chromaticities: [Double]
     }
@@ -87,6 +89,7 @@ public enum HEIFDecoder {
             NCLX(
                 colorPrimaries: Int(n.color_primaries.rawValue),
                 transferCharacteristics: Int(n.transfer_characteristics.rawValue),
+                fullRange: n.full_range_flag != 0,
                 chromaticities: [
                     n.color_primary_red_x, n.color_primary_red_y, n.color_primary_green_x, n.color_primary_green_y,
                     n.color_primary_blue_x, n.color_primary_blue_y, n.color_primary_white_x, n.color_primary_white_y,

@@ -85,6 +85,11 @@ public enum ImageDecoder {
                 return try decodeJPEG(bytes, shrink: shrink)
             case .avif, .heic:
                 var decoded = try HEIFDecoder.decode(bytes)
+                if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
+                    LimitedRange.expandGrey(
+                        &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                        hasAlpha: decoded.hasAlpha)
+                }
                 SourceColor.convert(&decoded)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,

@@ -2,14 +2,51 @@ import ProgimageAPI
 
 extension ImageHeader {
     /// The `ispe` (image spatial extents) property of the primary item.
+    static func readHEIF(_ reader: ByteReader, format: ImageFormat) throws(ServiceError) -> ImageHeader {
+        for property in try primaryItemProperties(reader) where property.type == "ispe" {
+            // FullBox header (4), then 32-bit width and height.
+            try property.require(property.payload, 12)
+            let width = Int(try reader.u32(property.payload + 4, .big))
+            let height = Int(try reader.u32(property.payload + 8, .big))
+            return try ImageHeader(format: format, width: width, height: height)
+        }
+        throw reader.corrupt("the primary item has no ispe property")
+    }
+
+    /// Whether the primary item's codec configuration says monochrome: `av1C`'s mono_chrome
+    /// bit, or `hvcC`'s chroma_format_idc 0. libheif 1.15 turns such an image to RGB
+    /// without expanding a limited range, so it came out washed out (12–239 for a
+    /// picture the same file in colour shows 0–255); the decoder needs to know.
+    static func heifPrimaryIsMonochrome(_ bytes: [UInt8]) -> Bool {
+        let reader = ByteReader(bytes, label: "heif")
+        guard let properties = try? primaryItemProperties(reader) else { return false }
+        for property in properties {
+            switch property.type {
+            case "av1C":
+                // marker/version, profile/level, then tier, high bitdepth, twelve bit, mono_chrome…
+                if let flags = try? reader.u8(property.payload + 2), property.end > property.payload + 2 {
+                    return flags & 0x10 != 0
+                }
+            case "hvcC":
+                // 13 bytes of profile, tier and level; 2 of segmentation; 1 of parallelism; then chroma_format_idc.
+                if let chroma = try? reader.u8(property.payload + 16), property.end > property.payload + 16 {
+                    return chroma & 0x03 == 0
+                }
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// The properties `ipma` binds to the primary item (`pitm`), in its order.
     ///
     /// A HEIF/AVIF file is a tree of ISO BMFF boxes holding several images (thumbnails,
     /// alpha planes, grid tiles); only the primary item, named by `pitm`, is the picture.
     /// Properties live once in `ipco` and are bound to items by 1-based index in `ipma`,
-    /// so the size is found by following that index, not by taking the first `ispe`,
-    /// which is often a thumbnail's. `ispe` is the coded size: `clap` and `irot` are
+    /// so a property is found by following that index, not by taking the first of its
+    /// type, which is often a thumbnail's. `ispe` is the coded size: `clap` and `irot` are
     /// applied later and do not change what a decoder allocates.
-    static func readHEIF(_ reader: ByteReader, format: ImageFormat) throws(ServiceError) -> ImageHeader {
+    private static func primaryItemProperties(_ reader: ByteReader) throws(ServiceError) -> [BMFFBox] {
         guard FormatSniffer.heifFormat(reader) != nil else { throw reader.corrupt("no HEIF ftyp box at the start") }
 
         var topLevel = BMFFBoxes(reader, from: 0, to: reader.count)
@@ -44,23 +81,17 @@ extension ImageHeader {
         }
         guard let primary else { throw reader.corrupt("no primary item (pitm)") }
 
+        var bound: [BMFFBox] = []
         for ipma in associations {
             guard let indexes = try propertyIndexes(reader, ipma, item: primary) else { continue }
             for index in indexes where index > 0 {
                 guard index <= properties.count else { throw reader.corrupt("property index \(index) past ipco") }
-                let property = properties[index - 1]
-                guard property.type == "ispe" else { continue }
-                // FullBox header (4), then 32-bit width and height.
-                try property.require(property.payload, 12)
-                let width = Int(try reader.u32(property.payload + 4, .big))
-                let height = Int(try reader.u32(property.payload + 8, .big))
-                return try ImageHeader(format: format, width: width, height: height)
+                bound.append(properties[index - 1])
             }
         }
-        throw reader.corrupt("primary item \(primary) has no ispe property")
+        return bound
     }
 
-    /// `pitm`: a FullBox whose item id is 16-bit in version 0 and 32-bit after.
     private static func primaryItem(_ reader: ByteReader, _ pitm: BMFFBox) throws(ServiceError) -> UInt32 {
         try pitm.require(pitm.payload, 4)
         if try reader.u8(pitm.payload) == 0 {
