@@ -198,8 +198,10 @@ NO_REFERENCE = {
     "bmp/bmpsuite/good/rgb32bf.bmp": "neither Pillow nor libvips reads this bitfields layout "
                                      "(BitfieldsBMPTests checks its pixels)",
     "tiff/image-tiff-images/minisblack-2c-8b-alpha.tiff": "planar grey + associated alpha: Pillow reads "
-                                                          "the alpha plane as all 0, libvips and libtiff's "
-                                                          "RGBA interface disagree with each other; unresolved",
+                                                          "the alpha plane as all 0, libvips interleaves the "
+                                                          "two planes' rows (stripes); libtiff's RGBA "
+                                                          "interface gives the ladder with a clean mask "
+                                                          "(looked at side by side)",
 }
 
 
