@@ -53,6 +53,9 @@ public enum SRGBConverter {
 final class CompiledTransform: @unchecked Sendable {
     private let handle: cmsHTRANSFORM
     let isIdentity: Bool
+    /// The direct matrix/TRC path, where both profiles allow it and it agrees with `handle`.
+    private let matrixShaper: MatrixShaperTransform?
+    private let layout: SRGBConverter.Layout
 
     /// What names a source in the cache: an ICC profile by its digest.
     private enum Identity: Hashable {
@@ -106,12 +109,26 @@ final class CompiledTransform: @unchecked Sendable {
                 input, inputFormat, sRGB, outputFormat, cmsUInt32Number(INTENT_PERCEPTUAL), cmsUInt32Number(cmsFLAGS_NOCACHE))
         else { return nil }
         self.handle = handle
-        self.isIdentity = space == cmsSigRgbData && Self.leavesGridAlone(handle, inputFormat: inputFormat, layout: layout)
+        self.layout = layout
+        let grid = Self.grid(layout)
+        let converted = Self.lcmsConverted(grid, handle)
+        isIdentity = space == cmsSigRgbData && Self.largestDifference(grid, converted, layout) <= 1
+        if !isIdentity, space == cmsSigRgbData, let direct = MatrixShaperTransform(from: input, to: sRGB) {
+            var directly = grid
+            Self.apply(direct, to: &directly, width: grid.count / layout.bytesPerPixel, height: 1, stride: grid.count, layout)
+            matrixShaper = Self.largestDifference(directly, converted, layout) <= 1 ? direct : nil
+        } else {
+            matrixShaper = nil
+        }
     }
 
     deinit { cmsDeleteTransform(handle) }
 
     func apply(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int) {
+        if let matrixShaper {
+            Self.apply(matrixShaper, to: &pixels, width: width, height: height, stride: stride, layout)
+            return
+        }
         pixels.withUnsafeMutableBytes { buffer in
             // In place: input and output have the same size per pixel, and LittleCMS reads
             // each pixel before it writes it. Extra channels (alpha) are left as they are.
@@ -152,26 +169,43 @@ final class CompiledTransform: @unchecked Sendable {
         }
     }
 
-    /// Whether the transform moves any colour of a 16³ grid by more than one level.
-    private static func leavesGridAlone(_ handle: cmsHTRANSFORM, inputFormat: cmsUInt32Number, layout: SRGBConverter.Layout) -> Bool {
-        let bytesPerPixel = layout.bytesPerPixel
+    private static func apply(
+        _ transform: MatrixShaperTransform, to pixels: inout [UInt8], width: Int, height: Int, stride: Int,
+        _ layout: SRGBConverter.Layout
+    ) {
+        let (red, blue) = layout == .bgrx ? (2, 0) : (0, 2)
+        transform.apply(
+            &pixels, width: width, height: height, stride: stride, bytesPerPixel: layout.bytesPerPixel, red: red,
+            green: 1, blue: blue)
+    }
+
+    /// Every colour of a 16³ grid (0, 17, …, 255 per channel), opaque, in `layout`'s size
+    /// of pixel. The channel order does not matter: every order of the grid is the grid.
+    private static func grid(_ layout: SRGBConverter.Layout) -> [UInt8] {
         var grid: [UInt8] = []
-        grid.reserveCapacity(4096 * bytesPerPixel)
-        for r in stride(from: 0, through: 255, by: 17) {
-            for g in stride(from: 0, through: 255, by: 17) {
-                for b in stride(from: 0, through: 255, by: 17) {
-                    // The channel order does not matter: every order of the grid is the grid.
-                    grid += bytesPerPixel == 4 ? [UInt8(r), UInt8(g), UInt8(b), 255] : [UInt8(r), UInt8(g), UInt8(b)]
+        for r in Swift.stride(from: 0, through: 255, by: 17) {
+            for g in Swift.stride(from: 0, through: 255, by: 17) {
+                for b in Swift.stride(from: 0, through: 255, by: 17) {
+                    grid += layout.bytesPerPixel == 4 ? [UInt8(r), UInt8(g), UInt8(b), 255] : [UInt8(r), UInt8(g), UInt8(b)]
                 }
             }
         }
+        return grid
+    }
+
+    private static func lcmsConverted(_ grid: [UInt8], _ handle: cmsHTRANSFORM) -> [UInt8] {
         var out = grid
+        let pixels = cmsUInt32Number(4096)
         grid.withUnsafeBytes { source in
-            out.withUnsafeMutableBytes { target in
-                cmsDoTransform(handle, source.baseAddress, target.baseAddress, cmsUInt32Number(4096))
-            }
+            out.withUnsafeMutableBytes { target in cmsDoTransform(handle, source.baseAddress, target.baseAddress, pixels) }
         }
-        for i in grid.indices where i % bytesPerPixel < 3 && abs(Int(grid[i]) - Int(out[i])) > 1 { return false }
-        return true
+        return out
+    }
+
+    /// The largest change of a colour channel between two versions of the grid.
+    private static func largestDifference(_ a: [UInt8], _ b: [UInt8], _ layout: SRGBConverter.Layout) -> Int {
+        var largest = 0
+        for i in a.indices where i % layout.bytesPerPixel < 3 { largest = max(largest, abs(Int(a[i]) - Int(b[i]))) }
+        return largest
     }
 }

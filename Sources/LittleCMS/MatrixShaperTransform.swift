@@ -1,0 +1,105 @@
+internal import CLittleCMS
+
+/// The 8-bit conversion between two matrix/TRC RGB profiles (what phones and cameras
+/// embed: Display P3, Adobe RGB), done directly: per channel a table to linear light, one
+/// 3×3 matrix, a 4096-entry table back to sRGB's curve. LittleCMS builds a 3D lookup table
+/// for these, ~10–13 ns a pixel here; this is the arithmetic a matrix-shaper transform is,
+/// with LittleCMS still reading the profiles and evaluating their curves. It is used
+/// only when it agrees with LittleCMS's own transform within one level on a 16³ grid.
+struct MatrixShaperTransform: Sendable {
+    /// Linear light of each 8-bit input value, per channel R, G, B.
+    private let linear: [[Float]]
+    /// Row-major: output linear R, G, B from input linear R, G, B.
+    private let matrix: [Float]
+    /// sRGB-encoded 8-bit value of linear light `i / 4095`.
+    private let encode: [UInt8]
+    private static let encodeSteps = 4095
+
+    /// nil unless both profiles are RGB matrix/TRC profiles whose tags read.
+    init?(from input: cmsHPROFILE, to output: cmsHPROFILE) {
+        guard cmsGetColorSpace(input) == cmsSigRgbData, cmsIsMatrixShaper(input) != 0, cmsIsMatrixShaper(output) != 0,
+            let inputColumns = Self.colorants(input), let outputColumns = Self.colorants(output),
+            let inverse = Self.inverted(outputColumns)
+        else { return nil }
+        var linear: [[Float]] = []
+        for tag in [cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag] {
+            guard let curve = cmsReadTag(input, tag) else { return nil }
+            let tone = OpaquePointer(curve)
+            linear.append((0...255).map { cmsEvalToneCurveFloat(tone, Float($0) / 255) })
+        }
+        // sRGB's three curves are the same: one reversed table serves all channels.
+        guard let outputCurve = cmsReadTag(output, cmsSigRedTRCTag), let reversed = cmsReverseToneCurve(OpaquePointer(outputCurve))
+        else { return nil }
+        defer { cmsFreeToneCurve(reversed) }
+        encode = (0...Self.encodeSteps).map { step in
+            let value = cmsEvalToneCurveFloat(reversed, Float(step) / Float(Self.encodeSteps))
+            return UInt8(clamping: Int((value * 255).rounded()))
+        }
+        var matrix = [Float](repeating: 0, count: 9)
+        for row in 0..<3 {
+            for column in 0..<3 {
+                matrix[row * 3 + column] = Float((0..<3).map { inverse[row * 3 + $0] * inputColumns[$0 * 3 + column] }.reduce(0, +))
+            }
+        }
+        self.linear = linear
+        self.matrix = matrix
+    }
+
+    /// Converts pixels in place; `red`, `green`, `blue` are the byte offsets in a pixel.
+    func apply(
+        _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, bytesPerPixel: Int, red: Int, green: Int, blue: Int
+    ) {
+        let steps = Float(Self.encodeSteps)
+        let m = matrix
+        linear[0].withUnsafeBufferPointer { toLinearRed in
+            linear[1].withUnsafeBufferPointer { toLinearGreen in
+                linear[2].withUnsafeBufferPointer { toLinearBlue in
+                    encode.withUnsafeBufferPointer { encode in
+                        pixels.withUnsafeMutableBufferPointer { bytes in
+                            for y in 0..<height {
+                                var at = y * stride
+                                for _ in 0..<width {
+                                    let r = toLinearRed[Int(bytes[at + red])]
+                                    let g = toLinearGreen[Int(bytes[at + green])]
+                                    let b = toLinearBlue[Int(bytes[at + blue])]
+                                    func encoded(_ value: Float) -> UInt8 {
+                                        encode[Int(min(max(value, 0), 1) * steps + 0.5)]
+                                    }
+                                    bytes[at + red] = encoded(m[0] * r + m[1] * g + m[2] * b)
+                                    bytes[at + green] = encoded(m[3] * r + m[4] * g + m[5] * b)
+                                    bytes[at + blue] = encoded(m[6] * r + m[7] * g + m[8] * b)
+                                    at += bytesPerPixel
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Row-major XYZ of the red, green and blue colorants as columns (D50, as ICC keeps them).
+    private static func colorants(_ profile: cmsHPROFILE) -> [Double]? {
+        var columns: [cmsCIEXYZ] = []
+        for tag in [cmsSigRedColorantTag, cmsSigGreenColorantTag, cmsSigBlueColorantTag] {
+            guard let xyz = cmsReadTag(profile, tag) else { return nil }
+            columns.append(xyz.assumingMemoryBound(to: cmsCIEXYZ.self).pointee)
+        }
+        return [
+            columns[0].X, columns[1].X, columns[2].X,
+            columns[0].Y, columns[1].Y, columns[2].Y,
+            columns[0].Z, columns[1].Z, columns[2].Z,
+        ]
+    }
+
+    private static func inverted(_ m: [Double]) -> [Double]? {
+        let (a, b, c, d, e, f, g, h, i) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
+        let determinant = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+        guard abs(determinant) > 1e-12 else { return nil }
+        return [
+            (e * i - f * h), (c * h - b * i), (b * f - c * e),
+            (f * g - d * i), (a * i - c * g), (c * d - a * f),
+            (d * h - e * g), (b * g - a * h), (a * e - b * d),
+        ].map { $0 / determinant }
+    }
+}
