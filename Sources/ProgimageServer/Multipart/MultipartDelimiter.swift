@@ -23,6 +23,9 @@ struct MultipartDelimiter {
     /// `CRLF--boundary`: a part's body ends just before it.
     private let pattern: [UInt8]
     private let shifts: [Int]
+    /// Body bytes the search has read so far: what keeps it linear is checked by counting
+    /// this (MultipartLargeBodyTests), not by timing it.
+    private(set) var bytesRead = 0
 
     /// `boundary` must not contain CR or LF; the linear-time argument above depends on it.
     init(boundary: String) {
@@ -36,7 +39,7 @@ struct MultipartDelimiter {
     }
 
     /// The opening delimiter: either at offset 0 or the first delimiter line after a preamble.
-    func opening(in body: [UInt8]) -> Match? {
+    mutating func opening(in body: [UInt8]) -> Match? {
         if body.starts(with: dashBoundary), let kind = classify(body, after: dashBoundary.count) {
             return Match(start: 0, kind: kind)
         }
@@ -45,7 +48,7 @@ struct MultipartDelimiter {
 
     /// The next real delimiter at or after `start`. A lookalike such as `--boundaryX` inside
     /// a body is skipped rather than rejected, matching what browsers' own parsers accept.
-    func next(in body: [UInt8], from start: Int) -> Match? {
+    mutating func next(in body: [UInt8], from start: Int) -> Match? {
         var from = start
         while let index = firstIndex(in: body, from: from) {
             if let kind = classify(body, after: index + pattern.count) {
@@ -67,9 +70,11 @@ struct MultipartDelimiter {
         return nil
     }
 
-    private func firstIndex(in body: [UInt8], from start: Int) -> Int? {
+    private mutating func firstIndex(in body: [UInt8], from start: Int) -> Int? {
         let length = pattern.count
         guard start >= 0, start <= body.count - length else { return nil }
+        var read = 0
+        defer { bytesRead += read }
         return body.withUnsafeBufferPointer { haystack in
             pattern.withUnsafeBufferPointer { needle in
                 shifts.withUnsafeBufferPointer { shifts in
@@ -79,9 +84,11 @@ struct MultipartDelimiter {
                     var position = start
                     while position <= limit {
                         let byte = haystack[position + last]
+                        read += 1
                         if byte == lastByte {
                             var offset = 0
                             while offset < last, haystack[position + offset] == needle[offset] { offset += 1 }
+                            read += offset + 1
                             if offset == last { return position }
                         }
                         position += shifts[Int(byte)]

@@ -28,10 +28,17 @@ public enum MultipartParser {
     /// The preamble and epilogue are ignored; a body with only a close delimiter has no parts,
     /// and deciding whether that is acceptable is the caller's business.
     public static func parse(_ body: [UInt8], boundary: String) throws(ServiceError) -> [MultipartPart] {
+        var bytesRead = 0
+        return try parse(body, boundary: boundary, bytesRead: &bytesRead)
+    }
+
+    /// The same, also telling how many body bytes the delimiter search read.
+    static func parse(_ body: [UInt8], boundary: String, bytesRead: inout Int) throws(ServiceError) -> [MultipartPart] {
         guard !boundary.isEmpty, !boundary.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) else {
             throw ServiceError(.badRequest, "multipart boundary is empty or spans lines")
         }
-        let delimiter = MultipartDelimiter(boundary: boundary)
+        var delimiter = MultipartDelimiter(boundary: boundary)
+        defer { bytesRead = delimiter.bytesRead }
         guard var current = delimiter.opening(in: body) else {
             throw ServiceError(.badRequest, "multipart body has no opening boundary")
         }
