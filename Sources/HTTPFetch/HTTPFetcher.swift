@@ -1,7 +1,7 @@
 internal import CCurl
 
 /// What one HTTP exchange answered.
-public struct HTTPResponse: Equatable, Sendable {
+public struct FetchedResponse: Equatable, Sendable {
     public let status: Int
     /// The `Location` header of a 3xx answer made absolute against the request URL; nil
     /// for other answers, or when absent or not a URL.
@@ -33,7 +33,7 @@ public struct HTTPFetcher: Sendable {
     /// `address` only. A `host` that is an address is written as `address` is (IPv6
     /// without brackets): it needs no `CURLOPT_RESOLVE` entry, and libcurl 7.88 cannot
     /// parse one for an IPv6 host.
-    public func get(_ url: String, host: String, port: Int, address: String) throws(HTTPFetchError) -> HTTPResponse {
+    public func get(_ url: String, host: String, port: Int, address: String) throws(HTTPFetchError) -> FetchedResponse {
         var transfer = try CurlTransfer()
         try transfer.attach(limit: maxBytes, address: address, port: port)
         try transfer.set(CURLOPT_URL, url)
@@ -54,9 +54,9 @@ public struct HTTPFetcher: Sendable {
         let location = (300...399).contains(transfer.responseCode) ? transfer.location(relativeTo: url) : nil
         switch (code, transfer.stop) {
         case (CURLE_OK, _):
-            return HTTPResponse(status: transfer.responseCode, location: location, body: transfer.body)
+            return FetchedResponse(status: transfer.responseCode, location: location, body: transfer.body)
         case (CURLE_WRITE_ERROR, Int32(CCURL_STOP_NOT_SUCCESS)):
-            return HTTPResponse(status: transfer.responseCode, location: location, body: [])
+            return FetchedResponse(status: transfer.responseCode, location: location, body: [])
         case (_, Int32(CCURL_STOP_TOO_LARGE)):
             throw .tooLarge(limit: maxBytes)
         case (_, Int32(CCURL_STOP_NO_MEMORY)):

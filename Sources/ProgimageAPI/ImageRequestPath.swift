@@ -46,7 +46,7 @@ public enum ImageRequestPath: Sendable {
             chain = parsed.chain
             canonicalSpelling = canonicalSpelling && parsed.isCanonical
         }
-        guard canonicalSpelling else { return .redirect("/images/\(id)\(chain)") }
+        guard canonicalSpelling else { return .redirect("/images/\(id)\(chain.canonicalPath)") }
         return .derived(id, chain)
     }
 }

@@ -15,12 +15,16 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     }
 
     /// The canonical path below `/images/{id}`: `/crop:0,0,10,10/resize:5x.webp`, or
-    /// `.webp` for a plain conversion.
-    public var description: String {
+    /// `.webp` for a plain conversion. The cache file's name, what a signature signs and
+    /// where a non-canonical spelling is redirected: it must not change for a given chain.
+    public var canonicalPath: String {
         var segments = operations.map(\.segment)
         if let quality { segments.append("quality:\(quality)") }
         return segments.isEmpty ? ".\(format.rawValue)" : "/" + segments.joined(separator: "/") + ".\(format.rawValue)"
     }
+
+    /// For logs and messages: the canonical path.
+    public var description: String { canonicalPath }
 
     /// The instance type that serves this chain: its last pixel operation's, else `convert`.
     public var role: TransformRole {

@@ -33,7 +33,7 @@ public enum OperationParser {
             }
         }
         let chain = OperationChain(operations: operations, quality: quality, format: format)
-        let printed = chain.description
+        let printed = chain.canonicalPath
         let isCanonical = qualityWasLast && printed == "/" + text + ".\(format.rawValue)"
         return (chain, isCanonical)
     }

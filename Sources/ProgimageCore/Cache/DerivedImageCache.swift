@@ -30,7 +30,7 @@ public struct DerivedImageCache: Sendable {
 
     /// The file for `chain` of image `id`: the chain's canonical text is the path.
     public func path(id: ImageID, chain: OperationChain) -> String {
-        let suffix = chain.description
+        let suffix = chain.canonicalPath
         return directory(of: id) + (suffix.hasPrefix("/") ? suffix : "/\(id)\(suffix)")
     }
 

@@ -8,7 +8,7 @@ public enum NginxConfiguration {
     /// `runDirectory`. `workerUser` must be named when started as root, or workers run as
     /// `nobody` and cannot read a mode-700 data directory: every hit was then a 403/404.
     public static func development(_ config: ServiceConfiguration, runDirectory: String, workerUser: String?) -> String {
-        let site = NginxSiteTemplate.render(
+        let site = NginxSiteTemplate.text(
             NginxSiteParameters(
                 listen: "127.0.0.1:\(config.port)", dataDirectory: config.dataDirectory,
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
@@ -47,7 +47,7 @@ public enum NginxConfiguration {
     /// The production site, for `/etc/nginx/sites-available/progimage` (included inside
     /// Debian's `http {}`), with the paths the systemd units use.
     public static func productionSite(_ config: ServiceConfiguration) -> String {
-        NginxSiteTemplate.render(
+        NginxSiteTemplate.text(
             NginxSiteParameters(
                 listen: "80", dataDirectory: "/var/lib/progimage", cacheDirectory: "/var/cache/progimage",
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes))

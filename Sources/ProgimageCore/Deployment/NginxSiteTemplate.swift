@@ -12,7 +12,7 @@ public import ProgimageAPI
 /// re-`stat` the path on every request, so a hit is one `stat` and a deleted or wiped file
 /// is a miss at once (the delete contract). Measured in `bench/README.md`.
 enum NginxSiteTemplate {
-    static func render(_ p: NginxSiteParameters) -> String {
+    static func text(_ p: NginxSiteParameters) -> String {
         let roles = TransformRole.all
         let operations = OperationCatalog.all.map { $0.name }
         let extensions = ImageFormat.allCases.map { $0.rawValue }.joined(separator: "|")

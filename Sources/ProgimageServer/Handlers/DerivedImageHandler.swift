@@ -11,7 +11,7 @@ struct DerivedImageHandler {
         guard chain.role == context.role else {
             throw ServiceError(.misdirectedRequest, "\(chain.role) instances make this image, this is \(context.role)")
         }
-        try context.keys.verifySignature(path: "/images/\(id)\(chain)", signature: request.queryValue("sig"))
+        try context.keys.verifySignature(path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"))
 
         let bytes: [UInt8]
         let etag: String

@@ -23,7 +23,7 @@ import Testing
     func render(_ chain: OperationChain, shrink: Int) throws -> [UInt8] {
         let source = ImageSize(width: 1800, height: 1200)
         let decoded = try ImageDecoder.decode(Corpus.bytes(Self.file), format: .jpg, maxPixels: 1 << 30, shrink: shrink)
-        let image = try chain.render(decoded, source: source, maximumSide: 8192)
+        let image = try chain.applied(to: decoded, source: source, maximumSide: 8192)
         #expect(try image.width == chain.outputSize(for: source, maximumSide: 8192).width)
         return image.interleaved(alpha: false)
     }

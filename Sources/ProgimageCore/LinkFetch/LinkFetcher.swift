@@ -52,7 +52,7 @@ public struct LinkFetcher: Sendable {
 
     /// One hop: the checked addresses in the resolver's order, the next tried only when
     /// the previous refuses the connection.
-    private func exchange(_ target: URLParts, until deadline: ContinuousClock.Instant) throws(ServiceError) -> HTTPResponse {
+    private func exchange(_ target: URLParts, until deadline: ContinuousClock.Instant) throws(ServiceError) -> FetchedResponse {
         let clock = ContinuousClock()
         var failure = HTTPFetchError.timeout
         for address in try checkedAddresses(target) {

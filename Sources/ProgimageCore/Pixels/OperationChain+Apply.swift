@@ -22,7 +22,7 @@ extension OperationChain {
     /// Runs the operations in URL order on an upright image whose logical size is
     /// `source` (the decoded image may be smaller after shrink-on-load), after checking
     /// every intermediate size against `maximumSide` before any pixel work.
-    public func render(_ image: consuming GDImage, source: ImageSize, maximumSide: Int) throws(ServiceError) -> GDImage {
+    public func applied(to image: consuming GDImage, source: ImageSize, maximumSide: Int) throws(ServiceError) -> GDImage {
         _ = try outputSize(for: source, maximumSide: maximumSide)
         var logical = source
         let background: UInt32 = format.hasAlpha ? 0x7F00_0000 : 0x00FF_FFFF

@@ -33,10 +33,10 @@ public struct ImagePipeline: Sendable {
             if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
                 var rest = chain
                 rest.operations.removeFirst()
-                return try rest.render(resized, source: planned, maximumSide: maxOutputSide)
+                return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide)
             }
         }
         let decoded = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels, shrink: shrink)
-        return try chain.render(decoded, source: source, maximumSide: maxOutputSide)
+        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide)
     }
 }
