@@ -89,7 +89,8 @@ public struct CachePruner: Sendable {
 
     /// One pass: leftovers first, then least recently used files until the cache fits,
     /// then empty directories. A missing cache directory is an empty cache.
-    public func prune(now: Int = Int(time(nil))) throws(CachePruneError) -> Report {
+    public func prune(now: Int? = nil) throws(CachePruneError) -> Report {
+        let now = now ?? Int(time(nil))
         var status = stat()
         // The root may be a link (a cache moved to another disk); nothing below it is followed.
         guard stat(root, &status) == 0 else {

@@ -1,4 +1,4 @@
-import ProgimageAPI
+public import ProgimageAPI
 
 /// The eight EXIF orientations (TIFF tag 0x0112). Value 0 or anything out of range means .up.
 ///

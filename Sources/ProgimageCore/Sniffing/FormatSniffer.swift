@@ -1,4 +1,4 @@
-import ProgimageAPI
+public import ProgimageAPI
 
 /// Names an upload's format from its leading bytes.
 ///

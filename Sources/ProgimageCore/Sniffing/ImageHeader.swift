@@ -1,4 +1,4 @@
-import ProgimageAPI
+public import ProgimageAPI
 
 /// An image's stored size, read from its header before any pixel is decoded.
 ///

@@ -1,4 +1,4 @@
-import ProgimageAPI
+public import ProgimageAPI
 
 /// multipart/form-data (RFC 7578 on RFC 2046 framing) for image uploads.
 ///
