@@ -33,7 +33,9 @@ public struct ImageIngest: Sendable {
             throw ServiceError(
                 .unsupportedMediaType, "not an image in a supported format (jpg png gif webp bmp tiff avif heic)")
         }
-        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels)
+        // Decoded whole to prove it decodes; only the displayed size is kept, so colour
+        // stays as stored.
+        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
         return Inspected(format: format, size: ImageSize(width: image.width, height: image.height), sha256: SHA256.hex(bytes))
     }
 }
