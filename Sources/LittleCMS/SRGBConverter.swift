@@ -110,10 +110,15 @@ final class CompiledTransform: @unchecked Sendable {
         else { return nil }
         self.handle = handle
         self.layout = layout
+        // The grid checks below are about RGB sources; a CMYK transform is used as it is.
+        guard space == cmsSigRgbData else {
+            (isIdentity, matrixShaper) = (false, nil)
+            return
+        }
         let grid = Self.grid(layout)
         let converted = Self.lcmsConverted(grid, handle)
-        isIdentity = space == cmsSigRgbData && Self.largestDifference(grid, converted, layout) <= 1
-        if !isIdentity, space == cmsSigRgbData, let direct = MatrixShaperTransform(from: input, to: sRGB) {
+        isIdentity = Self.largestDifference(grid, converted, layout) <= 1
+        if !isIdentity, let direct = MatrixShaperTransform(from: input, to: sRGB) {
             var directly = grid
             Self.apply(direct, to: &directly, width: grid.count / layout.bytesPerPixel, height: 1, stride: grid.count, layout)
             matrixShaper = Self.largestDifference(directly, converted, layout) <= 1 ? direct : nil

@@ -10,8 +10,7 @@ public enum Inflate {
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
-        let input = Array(compressed)
-        return input.withUnsafeBufferPointer { source -> [UInt8]? in
+        return compressed.withUnsafeBufferPointer { source -> [UInt8]? in
             stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress)
             stream.avail_in = uInt(source.count)
             while true {
