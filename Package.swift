@@ -35,6 +35,7 @@ let package = Package(
         systemLibrary("CCurl", "libcurl", apt: ["libcurl4-openssl-dev"]),
         systemLibrary("CLittleCMS", "lcms2", apt: ["liblcms2-dev"]),
         systemLibrary("CZlib", "zlib", apt: ["zlib1g-dev"]),
+        systemLibrary("CPostgres", "libpq", apt: ["libpq-dev"]),
         .systemLibrary(name: "CMalloc"),
         // libjpeg's API longjmps on errors, which Swift cannot survive: a few lines of C
         // keep every libjpeg call inside a function that set its own jump buffer.
@@ -54,6 +55,8 @@ let package = Package(
         .target(name: "LibFuzzer", swiftSettings: swiftSettings),
         .target(name: "TIFF", dependencies: ["CTIFF"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
+        .target(name: "PostgreSQL", dependencies: ["CPostgres"], swiftSettings: swiftSettings),
+        .target(name: "ObjectStorage", dependencies: ["CCurl", "Digest"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         .target(name: "HTTPFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
 
@@ -62,7 +65,7 @@ let package = Package(
             name: "ProgimageCore",
             dependencies: [
                 "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "TurboJPEG", "SQLite",
-                "Digest", "HTTPFetch", "Malloc",
+                "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc",
             ],
             swiftSettings: swiftSettings),
         .target(

@@ -113,3 +113,47 @@ static inline CURLcode ccurl_transfer_attach(ccurl_transfer *t) {
     if ((rc = curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, ccurl_open_socket))) return rc;
     return curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
 }
+
+static inline CURLcode ccurl_setopt_pointer(CURL *easy, CURLoption option, const void *value) {
+    return curl_easy_setopt(easy, option, value);
+}
+static inline CURLcode ccurl_setopt_off(CURL *easy, CURLoption option, curl_off_t value) {
+    return curl_easy_setopt(easy, option, value);
+}
+
+/* A growable response body for trusted endpoints (the object store): no address pinning,
+ * every status's body kept (an S3 error document explains a refusal), at most `limit`. */
+typedef struct ccurl_buffer {
+    unsigned char *data;
+    size_t length;
+    size_t capacity;
+    size_t limit;
+    int too_large;
+} ccurl_buffer;
+
+static inline size_t ccurl_buffer_write(char *data, size_t size, size_t count, void *context) {
+    ccurl_buffer *b = (ccurl_buffer *)context;
+    size_t n = size * count;
+    if (n > b->limit - b->length) { b->too_large = 1; return 0; }
+    if (b->length + n > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 65536;
+        while (capacity < b->length + n) capacity *= 2;
+        unsigned char *grown = (unsigned char *)realloc(b->data, capacity);
+        if (!grown) { b->too_large = 1; return 0; }
+        b->data = grown;
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->length, data, n);
+    b->length += n;
+    return n;
+}
+
+/* Empties the buffer (keeping its memory) and points the handle's write callback at it. */
+static inline CURLcode ccurl_buffer_attach(CURL *easy, ccurl_buffer *b, size_t limit) {
+    CURLcode rc;
+    b->length = 0;
+    b->limit = limit;
+    b->too_large = 0;
+    if ((rc = curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ccurl_buffer_write))) return rc;
+    return curl_easy_setopt(easy, CURLOPT_WRITEDATA, b);
+}

@@ -23,6 +23,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case instanceUnavailable = "instance_unavailable"
     case timeout
     case insufficientStorage = "insufficient_storage"
+    /// The database or the object store cannot be reached: retry later.
+    case storageUnavailable = "storage_unavailable"
 
     public var status: Int {
         switch self {
@@ -36,7 +38,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .misdirectedRequest: 421
         case .imageTooLarge, .corruptImage, .fetchFailed: 422
         case .internalError: 500
-        case .instanceUnavailable: 503
+        case .instanceUnavailable, .storageUnavailable: 503
         case .timeout: 504
         case .insufficientStorage: 507
         }

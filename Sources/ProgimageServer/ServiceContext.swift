@@ -1,5 +1,6 @@
 public import ProgimageAPI
 public import ProgimageCore
+import ObjectStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,6 +16,10 @@ public final class ServiceContext: Sendable {
     public let ingest: ImageIngest
     public let keys: AccessKeys
     public let linkFetcher: LinkFetcher
+    /// The shared deletion log, when metadata is in PostgreSQL (several boxes).
+    public let deletionLog: (any DeletionLog)?
+    /// Originals in a bucket with local copies, when an object store is configured.
+    public let bucketOriginals: BucketImageStore?
     private let started: Double
 
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {
@@ -23,8 +28,22 @@ public final class ServiceContext: Sendable {
         try FileIOSetup.makeDirectories([
             configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory,
         ])
-        metadata = try SQLiteMetadataStore(path: configuration.databasePath)
-        originals = FileImageStore(root: configuration.originalsDirectory)
+        let localOriginals = FileImageStore(root: configuration.originalsDirectory)
+        if let url = configuration.databaseURL {
+            let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
+            (metadata, deletionLog) = (store, store)
+        } else {
+            (metadata, deletionLog) = (try SQLiteMetadataStore(path: configuration.databasePath), nil)
+        }
+        if let bucket = configuration.objectStore {
+            let metadata = metadata
+            let store = BucketImageStore(
+                bucket: S3Client(configuration: bucket), localCopies: localOriginals, maxBytes: configuration.maxUploadBytes,
+                stillRecorded: { id in (try? metadata.record(id)) != nil })
+            (originals, bucketOriginals) = (store, store)
+        } else {
+            (originals, bucketOriginals) = (localOriginals, nil)
+        }
         cache = DerivedImageCache(root: configuration.cacheDirectory)
         renderer = DerivedImageRenderer(
             metadata: metadata, originals: originals, cache: cache, maxPixels: configuration.maxPixels,

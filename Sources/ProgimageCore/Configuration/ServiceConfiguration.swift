@@ -1,3 +1,4 @@
+public import ObjectStorage
 public import ProgimageAPI
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,11 @@ public struct ServiceConfiguration: Sendable {
     public var cacheMaxBytes: Int = 10 << 30
     /// Where the development stack keeps sockets, nginx's config and logs.
     public var runDirectory: String?
+    /// PostgreSQL connection URI; nil keeps the metadata in SQLite in `dataDirectory`.
+    public var databaseURL: String?
+    /// The bucket holding the originals; nil keeps them on local disk only. With it,
+    /// `originalsDirectory` is a disposable read-through copy.
+    public var objectStore: S3Configuration?
 
     /// Reads the environment; an unparsable value stops the process at start rather than
     /// running with a guess.
@@ -79,6 +85,54 @@ public struct ServiceConfiguration: Sendable {
             try integer("PROGIMAGE_RECYCLE_RSS_BYTES", range: 0...(1 << 40)) ?? recycleAboveResidentBytes
         cacheMaxBytes = try integer("PROGIMAGE_CACHE_MAX_BYTES", range: 0...(1 << 50)) ?? cacheMaxBytes
         runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
+        databaseURL = try Self.databaseURL(environment["PROGIMAGE_DATABASE_URL"])
+        objectStore = try Self.objectStore(environment)
+    }
+
+    private static func databaseURL(_ text: String?) throws(ConfigurationError) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else {
+            throw ConfigurationError(
+                variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: "a postgresql://user:pass@host:port/db URI")
+        }
+        return text
+    }
+
+    /// `PROGIMAGE_S3_*` and the standard AWS credential names; all or nothing.
+    private static func objectStore(_ environment: [String: String]) throws(ConfigurationError) -> S3Configuration? {
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        guard let endpoint = value("PROGIMAGE_S3_ENDPOINT") else { return nil }
+        let scheme = endpoint.hasPrefix("https://") ? "https://" : endpoint.hasPrefix("http://") ? "http://" : nil
+        guard let scheme, endpoint.count > scheme.count,
+            !endpoint.dropFirst(scheme.count).drop(while: { $0 != "/" }).contains(where: { $0 != "/" })
+        else {
+            throw ConfigurationError(variable: "PROGIMAGE_S3_ENDPOINT", value: endpoint, expected: "http(s)://host[:port], without a path")
+        }
+        guard let bucket = value("PROGIMAGE_S3_BUCKET"), bucket.count >= 3, bucket.count <= 63,
+            bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }), bucket.allSatisfy(\.isASCII)
+        else {
+            throw ConfigurationError(
+                variable: "PROGIMAGE_S3_BUCKET", value: value("PROGIMAGE_S3_BUCKET") ?? "",
+                expected: "a bucket name (3–63 of a-z 0-9 . -) when PROGIMAGE_S3_ENDPOINT is set")
+        }
+        guard let accessKey = value("AWS_ACCESS_KEY_ID"), let secretKey = value("AWS_SECRET_ACCESS_KEY") else {
+            throw ConfigurationError(
+                variable: "AWS_ACCESS_KEY_ID", value: "", expected: "credentials (and AWS_SECRET_ACCESS_KEY) when PROGIMAGE_S3_ENDPOINT is set")
+        }
+        let region = value("PROGIMAGE_S3_REGION") ?? "us-east-1"
+        guard region.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "-") && $0.isASCII }) else {
+            throw ConfigurationError(variable: "PROGIMAGE_S3_REGION", value: region, expected: "a region name such as us-east-1")
+        }
+        var timeout = 10.0
+        if let text = value("PROGIMAGE_S3_TIMEOUT_S") {
+            guard let parsed = Double(text), parsed >= 0.5, parsed <= 600 else {
+                throw ConfigurationError(variable: "PROGIMAGE_S3_TIMEOUT_S", value: text, expected: "seconds in 0.5…600")
+            }
+            timeout = parsed
+        }
+        return S3Configuration(
+            endpoint: endpoint, bucket: bucket, region: region, accessKeyID: accessKey, secretAccessKey: secretKey,
+            timeoutSeconds: timeout)
     }
 
     public static func currentDirectory() -> String {

@@ -16,8 +16,13 @@ public struct FileImageStore: ImageStore {
     }
 
     public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat) throws(ServiceError) {
+        try write(bytes, id: id, format: format, durable: true)
+    }
+
+    /// `durable: false` for a disposable copy (of an original kept elsewhere): atomic, not fsynced.
+    public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat, durable: Bool) throws(ServiceError) {
         do {
-            try FileIO.writeAtomically(bytes, to: path(id: id, format: format), temporaryDirectory: root + "/.tmp", durable: true)
+            try FileIO.writeAtomically(bytes, to: path(id: id, format: format), temporaryDirectory: root + "/.tmp", durable: durable)
         } catch {
             throw error.isNoSpace
                 ? ServiceError(.insufficientStorage, "no space left to store the image")

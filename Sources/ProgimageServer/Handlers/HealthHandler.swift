@@ -1,4 +1,5 @@
 import ProgimageAPI
+import ProgimageCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,11 +17,17 @@ struct HealthHandler {
             throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
         }
         let uptime = (context.uptimeSeconds * 1000).rounded() / 1000
-        return .json(
-            200,
-            .object([
-                ("instance", .string(role.rawValue)), ("status", .string("ok")), ("pid", .int(Int(getpid()))),
-                ("uptime_s", .double(uptime)),
-            ]))
+        var fields: [(String, JSONValue)] = [
+            ("instance", .string(role.rawValue)), ("status", .string("ok")), ("pid", .int(Int(getpid()))),
+            ("uptime_s", .double(uptime)),
+        ]
+        // Readiness of what writes need, on the api instance (the one that writes).
+        if role == .api {
+            let database = (context.metadata as? PostgresMetadataStore)?.isAvailable ?? true
+            let objectStore = context.bucketOriginals?.isAvailable ?? true
+            fields.append(("database", .string(database ? "ok" : "unavailable")))
+            fields.append(("object_store", .string(objectStore ? "ok" : "unavailable")))
+        }
+        return .json(200, .object(fields))
     }
 }

@@ -10,15 +10,22 @@ struct ImageResourceHandler {
         return .json(200, record.json)
     }
 
-    /// The row goes first (the id stops existing at once), then the original, then every
-    /// derived file, so no URL of the id can answer 200 afterwards.
+    /// The row goes first (the id stops existing at once; with PostgreSQL, with a tombstone
+    /// every box replays), then this box's derived files, then the original, so no URL of
+    /// the id can answer 200 afterwards. With a bucket, an object whose delete fails (the
+    /// store is down) stays in the deletion log, and a box's fan-out removes it later.
     func delete(_ id: ImageID, request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         try context.keys.authorizeWrite(authorization: request.headers["authorization"])
         guard let record = try context.metadata.record(id), try context.metadata.delete(id) else {
             throw ServiceError(.notFound, "no image with id \(id)")
         }
-        try context.originals.remove(id: id, format: record.format)
         context.cache.removeAll(of: id)
+        if let bucket = context.bucketOriginals {
+            bucket.removeLocalCopy(id: id, format: record.format)
+            if (try? bucket.remove(id: id, format: record.format)) != nil { try? context.deletionLog?.markObjectRemoved(id) }
+        } else {
+            try context.originals.remove(id: id, format: record.format)
+        }
         return HTTPResponse(status: 204)
     }
 }

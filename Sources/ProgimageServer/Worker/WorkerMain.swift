@@ -1,3 +1,4 @@
+import Dispatch
 import FastCGI
 import Logging
 import ProgimageAPI
@@ -36,6 +37,14 @@ public enum WorkerMain {
         do {
             let context = try ServiceContext(configuration: configuration, role: role)
             let responder = Responder(context: context, logger: logger)
+            if role == .api, let log = context.deletionLog {
+                // Deletes made on other boxes reach this one through the api instance.
+                let fanOut = DeletionFanOut(
+                    log: log, cache: context.cache, localCopies: context.bucketOriginals?.localCopies
+                        ?? FileImageStore(root: configuration.originalsDirectory),
+                    bucket: context.bucketOriginals, report: { [logger] message in logger.warning("\(message)") })
+                DispatchQueue.global().async { fanOut.run() }
+            }
             let server = try FastCGIServer(listen: listen, threads: configuration.threads) { exchange in
                 responder.handle(exchange)
             }

@@ -1,0 +1,30 @@
+/// A libpq failure: the connection (server down, network, authentication) or one statement
+/// (with its SQLSTATE).
+public struct PostgresError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable { case connection, statement }
+
+    public let kind: Kind
+    /// The five-character SQLSTATE of a statement error, when the server sent one.
+    public let sqlState: String?
+    public let message: String
+
+    public init(_ kind: Kind, sqlState: String? = nil, _ message: String) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+    }
+
+    public var description: String { "PostgreSQL \(sqlState.map { "\($0) " } ?? "")\(message)" }
+
+    /// The server could not be reached or is going away (SQLSTATE classes 08 connection
+    /// exception, 57 operator intervention — shutdown —, 53 insufficient resources): retrying
+    /// later can succeed; the statement itself was not at fault.
+    public var isUnavailable: Bool {
+        if kind == .connection { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || sqlState.hasPrefix("57") || sqlState.hasPrefix("53")
+    }
+
+    /// `unique_violation`: a concurrent writer got there first.
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+}

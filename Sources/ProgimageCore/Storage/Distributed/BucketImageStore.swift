@@ -1,0 +1,75 @@
+public import ObjectStorage
+public import ProgimageAPI
+
+/// Originals in an S3-compatible bucket, one object per image (`originals/{id}.{ext}`),
+/// with a disposable local copy in today's disk layout so nginx still serves a hit with
+/// one `stat`. A miss fetches the object and leaves a copy; a box that lost its copies
+/// serves every image again.
+public final class BucketImageStore: ImageStore {
+    public let bucket: S3Client
+    public let localCopies: FileImageStore
+    private let maxBytes: Int
+    /// Asked after a fetched copy is written: a delete that ran meanwhile (its record is
+    /// gone, its tombstone may already have been applied here) must not leave the copy.
+    private let stillRecorded: @Sendable (ImageID) -> Bool
+
+    public init(bucket: S3Client, localCopies: FileImageStore, maxBytes: Int, stillRecorded: @escaping @Sendable (ImageID) -> Bool) {
+        self.bucket = bucket
+        self.localCopies = localCopies
+        self.maxBytes = maxBytes
+        self.stillRecorded = stillRecorded
+    }
+
+    public static func key(id: ImageID, format: ImageFormat) -> String { "originals/\(id).\(format.rawValue)" }
+
+    /// The object first: when this returns the bucket has the bytes (and checked their
+    /// MD5). The local copy is a convenience; failing to write it loses nothing.
+    public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat) throws(ServiceError) {
+        do {
+            try bucket.put(key: Self.key(id: id, format: format), bytes: bytes, contentType: format.contentType)
+        } catch {
+            throw Self.serviceError(error)
+        }
+        try? localCopies.write(bytes, id: id, format: format, durable: false)
+    }
+
+    public func read(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8] {
+        if let local = try? localCopies.read(id: id, format: format) { return local }
+        let fetched: [UInt8]?
+        do {
+            fetched = try bucket.get(key: Self.key(id: id, format: format), limit: maxBytes)
+        } catch {
+            throw Self.serviceError(error)
+        }
+        guard let fetched else { throw ServiceError(.notFound, "no image with id \(id)") }
+        try? localCopies.write(fetched, id: id, format: format, durable: false)
+        guard stillRecorded(id) else {
+            removeLocalCopy(id: id, format: format)
+            throw ServiceError(.notFound, "no image with id \(id)")
+        }
+        return fetched
+    }
+
+    /// The local copy, then the object.
+    public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
+        removeLocalCopy(id: id, format: format)
+        do {
+            try bucket.delete(key: Self.key(id: id, format: format))
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
+    public func removeLocalCopy(id: ImageID, format: ImageFormat) {
+        try? localCopies.remove(id: id, format: format)
+    }
+
+    public var isAvailable: Bool { (try? bucket.probe()) != nil }
+
+    static func serviceError(_ error: ObjectStorageError) -> ServiceError {
+        switch error {
+        case .unavailable(let message): ServiceError(.storageUnavailable, message)
+        case .refused(let status, let message): ServiceError(.internalError, "the object store refused (\(status)): \(message)")
+        }
+    }
+}

@@ -1,0 +1,147 @@
+public import ProgimageAPI
+import PostgreSQL
+
+/// Metadata in PostgreSQL, shared by every box: the same rows, list order and cursors as
+/// `SQLiteMetadataStore` (`seq` is the insertion order), plus the deletion log.
+public final class PostgresMetadataStore: MetadataStore, DeletionLog {
+    private let pool: PostgresPool
+    static let channel = "progimage_deleted"
+    private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url"
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    public var isAvailable: Bool { pool.isAvailable }
+
+    public func insert(_ records: [ImageRecord]) throws(ServiceError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.execute("BEGIN")
+            do throws(PostgresError) {
+                for record in records {
+                    try connection.executePrepared(
+                        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                        [
+                            record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
+                            String(record.bytes), record.sha256, record.createdAt, record.sourceURL,
+                        ])
+                }
+                try connection.execute("COMMIT")
+            } catch {
+                _ = try? connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
+        let rows = try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared("SELECT \(Self.columns) FROM images WHERE id = $1", [id.rawValue]).rows
+        }
+        return try rows.first.map { row throws(ServiceError) in try Self.record(row) }
+    }
+
+    public func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?) {
+        let rows = try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "SELECT \(Self.columns) FROM images WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+                [String(cursor?.sequence ?? Int64.max), String(limit + 1)]
+            ).rows
+        }
+        var records: [ImageRecord] = []
+        var lastSequence: Int64 = 0
+        for row in rows.prefix(limit) {
+            records.append(try Self.record(row))
+            lastSequence = Int64(row[0] ?? "") ?? 0
+        }
+        return (records, rows.count > limit ? ListCursor(sequence: lastSequence) : nil)
+    }
+
+    /// Removes the row and writes its tombstone in one statement (one transaction); the
+    /// `NOTIFY` is delivered to every listening box when it commits.
+    public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
+        try pool.withConnection { connection throws(PostgresError) in
+            try !connection.executePrepared(
+                """
+                WITH gone AS (DELETE FROM images WHERE id = $1 RETURNING id, format),
+                     logged AS (INSERT INTO tombstones (id, format) SELECT id, format FROM gone RETURNING seq, id)
+                SELECT seq, pg_notify('\(Self.channel)', id) FROM logged
+                """, [id.rawValue]
+            ).rows.isEmpty
+        }
+    }
+
+    public func tombstones(after sequence: Int64, limit: Int) throws(ServiceError) -> [Tombstone] {
+        try tombstones("SELECT seq, id, format FROM tombstones WHERE seq > $1 ORDER BY seq LIMIT $2", [String(sequence), String(limit)])
+    }
+
+    public func tombstonesAwaitingObjectRemoval(limit: Int) throws(ServiceError) -> [Tombstone] {
+        // Five seconds: the deleting box removes the object itself right after the record.
+        try tombstones(
+            "SELECT seq, id, format FROM tombstones WHERE NOT object_removed AND deleted_at < now() - interval '5 seconds' ORDER BY seq LIMIT $1",
+            [String(limit)])
+    }
+
+    public func markObjectRemoved(_ id: ImageID) throws(ServiceError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared("UPDATE tombstones SET object_removed = true WHERE id = $1", [id.rawValue])
+        }
+    }
+
+    public func forgetTombstones(olderThanDays days: Int) throws(ServiceError) {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "DELETE FROM tombstones WHERE object_removed AND deleted_at < now() - make_interval(days => $1::int)", [String(days)])
+        }
+    }
+
+    public func listener() throws(ServiceError) -> any DeletionListener {
+        let connection = try pool.dedicatedConnection()
+        do {
+            try connection.execute("LISTEN \(Self.channel)")
+        } catch {
+            throw PostgresPool.serviceError(error)
+        }
+        return PostgresDeletionListener(connection: connection)
+    }
+
+    private func tombstones(_ sql: String, _ parameters: [String?]) throws(ServiceError) -> [Tombstone] {
+        let rows = try pool.withConnection { connection throws(PostgresError) in try connection.executePrepared(sql, parameters).rows }
+        var found: [Tombstone] = []
+        for row in rows {
+            guard let sequence = row[0].flatMap({ Int64($0) }), let id = row[1].flatMap({ ImageID($0) }),
+                let format = row[2].flatMap({ ImageFormat(rawValue: $0) })
+            else { throw ServiceError(.internalError, "tombstone row is damaged") }
+            found.append(Tombstone(sequence: sequence, id: id, format: format))
+        }
+        return found
+    }
+
+    /// A row in `columns` order; a damaged one is an error, never a made-up record.
+    private static func record(_ row: [String?]) throws(ServiceError) -> ImageRecord {
+        guard row.count == 10, let id = row[1].flatMap({ ImageID($0) }), let format = row[3].flatMap({ ImageFormat(rawValue: $0) }),
+            let width = row[4].flatMap({ Int($0) }), let height = row[5].flatMap({ Int($0) }), let bytes = row[6].flatMap({ Int($0) }),
+            let sha256 = row[7], !sha256.isEmpty, let createdAt = row[8], !createdAt.isEmpty
+        else { throw ServiceError(.internalError, "metadata row \(row.first.flatMap { $0 } ?? "?") is damaged") }
+        return ImageRecord(
+            id: id, filename: row[2], format: format, width: width, height: height, bytes: bytes, sha256: sha256,
+            createdAt: createdAt, sourceURL: row[9])
+    }
+}
+
+/// The `LISTEN`ing connection of one box's deletion fan-out.
+final class PostgresDeletionListener: DeletionListener {
+    private let connection: PostgresConnection
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    func waitForDeletion(timeoutMilliseconds: Int32) throws(ServiceError) -> Bool {
+        do {
+            return !(try connection.notifications(waitingUpTo: timeoutMilliseconds)).isEmpty
+        } catch {
+            throw PostgresPool.serviceError(error)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+public import ProgimageAPI
+import PostgreSQL
+import Synchronization
+
+/// PostgreSQL connections for one process: each request thread takes one, uses it alone,
+/// and gives it back, so in steady state every thread has its own connection with its
+/// prepared statements.
+///
+/// A connection that failed at the connection level is dropped, not returned. After a
+/// failed connect, further connects wait out a backoff (0.25 s doubling to 4 s) and
+/// answer `503 storage_unavailable` at once meanwhile, so an outage costs callers no
+/// time and the database no connection storm; the first connect after the backoff that
+/// succeeds ends the outage. The schema is migrated by the first connection that works.
+public final class PostgresPool: Sendable {
+    private let url: String
+    private let connectTimeoutSeconds: Int
+    private let idle = Mutex<[PostgresConnection]>([])
+    private let outage = Mutex<(retryAt: ContinuousClock.Instant?, backoff: Duration)>((nil, .milliseconds(250)))
+    private let migrated = Atomic<Bool>(false)
+
+    public init(url: String, connectTimeoutSeconds: Int) {
+        self.url = url
+        self.connectTimeoutSeconds = connectTimeoutSeconds
+    }
+
+    /// Lends a connection to `body`; connection-level failures become 503.
+    func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(ServiceError) -> T {
+        let connection = try take()
+        do {
+            let result = try body(connection)
+            idle.withLock { $0.append(connection) }
+            return result
+        } catch {
+            if connection.isConnected && !error.isUnavailable { idle.withLock { $0.append(connection) } }
+            throw Self.serviceError(error)
+        }
+    }
+
+    /// A new connection of its own (for `LISTEN`), outside the pool.
+    func dedicatedConnection() throws(ServiceError) -> PostgresConnection {
+        try connect()
+    }
+
+    /// True when a connection can be had and answers.
+    public var isAvailable: Bool {
+        (try? withConnection { connection throws(PostgresError) in try connection.execute("SELECT 1") }) != nil
+    }
+
+    private func take() throws(ServiceError) -> PostgresConnection {
+        if let pooled = idle.withLock({ $0.popLast() }) { return pooled }
+        return try connect()
+    }
+
+    private func connect() throws(ServiceError) -> PostgresConnection {
+        let clock = ContinuousClock()
+        if let retryAt = outage.withLock({ $0.retryAt }), clock.now < retryAt {
+            throw ServiceError(.storageUnavailable, "the database is unavailable; retrying shortly")
+        }
+        do {
+            let connection = try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds)
+            if !migrated.load(ordering: .acquiring) {
+                try PostgresSchema.migrate(connection)
+                migrated.store(true, ordering: .releasing)
+            }
+            outage.withLock { $0 = (nil, .milliseconds(250)) }
+            return connection
+        } catch {
+            outage.withLock { state in
+                state.retryAt = clock.now + state.backoff
+                state.backoff = min(state.backoff * 2, .seconds(4))
+            }
+            throw Self.serviceError(error)
+        }
+    }
+
+    static func serviceError(_ error: PostgresError) -> ServiceError {
+        error.isUnavailable
+            ? ServiceError(.storageUnavailable, "the database is unavailable: \(error.message)")
+            : ServiceError(.internalError, error.description)
+    }
+}
