@@ -6,8 +6,12 @@ SHELL := /bin/bash
 # with apt only when something is missing.
 APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
                 libturbojpeg0-dev libjpeg62-turbo-dev liblcms2-dev libtiff-dev zlib1g-dev libwebp-dev \
-                libssl-dev libcurl4-openssl-dev pkg-config python3-venv
-PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libtiff-4 lcms2 zlib libwebpdemux libcrypto libcurl
+                libssl-dev libcurl4-openssl-dev libpq-dev pkg-config python3-venv
+PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libtiff-4 lcms2 zlib libwebpdemux libcrypto libcurl libpq
+# What only the tests need: a PostgreSQL server to start (the suite runs its own cluster),
+# Ghostscript's CMYK profile (the colour tests' reference), curl (signs the tests' own S3 calls).
+TEST_APT_PACKAGES := postgresql-15 libgs-common curl
+TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release
@@ -16,7 +20,7 @@ BIN := .build/release
 TEST_VENV := .venv/test
 PYTHON := $(TEST_VENV)/bin/python
 
-.PHONY: run test unit-test integration-test build deps python-deps bench fuzz clean nginx-site
+.PHONY: run run-front test unit-test integration-test build deps python-deps test-system-deps bench fuzz clean nginx-site
 
 deps:
 	@missing=0; \
@@ -38,7 +42,21 @@ build: deps
 run: build
 	exec $(BIN)/progimage-dev run
 
-python-deps: $(TEST_VENV)/installed
+## The front door of several boxes: nginx on 127.0.0.1:$PROGIMAGE_PORT in front of the
+## boxes in PROGIMAGE_FRONT_UPSTREAMS (host:port,host:port), each a `make run` or a
+## production install (docs/SCALING.md).
+run-front: build
+	exec $(BIN)/progimage-dev run-front
+
+python-deps: $(TEST_VENV)/installed test-system-deps
+
+test-system-deps:
+	@for f in $(TEST_FILES); do [ -e $$f ] || missing=1; done; \
+	if [ "$$missing" = 1 ]; then \
+	  echo "progimage: installing Debian packages for the tests: $(TEST_APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_APT_PACKAGES); \
+	fi
 
 $(TEST_VENV)/installed: tests/integration/requirements.txt
 	@python3 -m venv $(TEST_VENV) 2>/dev/null || { \
@@ -51,8 +69,13 @@ $(TEST_VENV)/installed: tests/integration/requirements.txt
 unit-test: deps
 	swift test
 
+## The suite twice: embedded (SQLite + local disk), then distributed (PostgreSQL + a
+## SeaweedFS bucket, both started by the suite itself), plus the cluster tests (two boxes
+## behind the front door) that need the latter.
 integration-test: build python-deps
 	PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" $(PYTHON) -m pytest -q tests/integration
+	PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" PROGIMAGE_TEST_BACKENDS=distributed \
+	  $(PYTHON) -m pytest -q tests/integration
 
 ## Unit tests of the libraries, then the integration suite against the real stack.
 test: unit-test integration-test deploy-test

@@ -77,7 +77,7 @@ enum DevelopmentStack {
 /// the sockets), then the sockets, then the run directory if we created it. Once the
 /// supervisor exists it owns the open sockets (it may re-create one). A socket that failed
 /// to bind has already removed its file.
-private struct StackResources {
+struct StackResources {
     var supervisor: Supervisor?
     private(set) var runDirectory: String?
     private var ownsRunDirectory = false

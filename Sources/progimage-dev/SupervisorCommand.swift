@@ -9,7 +9,9 @@ import Glibc
 enum SupervisorCommand {
     static let usage = """
         usage: progimage-dev [run]
+               progimage-dev run-front
                progimage-dev nginx-config [--production]
+               progimage-dev nginx-config --front
                progimage-dev nginx-config --development --run-dir DIR
         """
 
@@ -21,6 +23,9 @@ enum SupervisorCommand {
         case nil, "run":
             guard arguments.count <= 1 else { status = usageError("run takes no arguments"); break }
             status = DevelopmentStack.run(environment: environment)
+        case "run-front":
+            guard arguments.count == 1 else { status = usageError("run-front takes no arguments"); break }
+            status = FrontDoor.run(environment: environment)
         case "nginx-config":
             status = printNginxConfig(Array(arguments.dropFirst()), environment: environment)
         case "-h", "--help", "help":
@@ -36,12 +41,14 @@ enum SupervisorCommand {
     /// `make install` and a sync test use it, so the committed file cannot drift from code.
     static func printNginxConfig(_ arguments: [String], environment: ProcessEnvironment) -> Int32 {
         var development = false
+        var front = false
         var runDirectory: String?
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {
             switch argument {
             case "--production": development = false
             case "--development": development = true
+            case "--front": front = true
             case "--run-dir":
                 guard let value = remaining.popFirst() else { return usageError("--run-dir needs a directory") }
                 runDirectory = value
@@ -49,7 +56,10 @@ enum SupervisorCommand {
             }
         }
         guard let config = environment.serviceConfiguration() else { return 2 }
-        if development {
+        if front {
+            guard !config.frontUpstreams.isEmpty else { return usageError("--front needs PROGIMAGE_FRONT_UPSTREAMS") }
+            printFile(NginxConfiguration.frontSite(config))
+        } else if development {
             guard let directory = runDirectory ?? config.runDirectory else {
                 return usageError("--development needs --run-dir DIR (or PROGIMAGE_RUN_DIR)")
             }

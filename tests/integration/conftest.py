@@ -11,6 +11,9 @@ Environment knobs (all optional):
   PROGIMAGE_TEST_STARTUP_TIMEOUT  seconds to wait for every /health/{type} (default 600)
   PROGIMAGE_CORPUS                the shared conformance corpus folder
   PROGIMAGE_TEST_KEEP             keep the temporary data/cache/log folders
+  PROGIMAGE_TEST_BACKENDS         `distributed`: every stack keeps its metadata in
+                                  PostgreSQL and its originals in a SeaweedFS bucket,
+                                  both started by the suite (backends.py)
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import pytest
 import requests
 from PIL import Image, ImageChops, ImageStat
 
+import backends
 import siteroles
 
 try:  # HEIC (and, with old pillow-heif, AVIF) decoding
@@ -127,7 +131,39 @@ _SCRUBBED_ENV = {
     "PROGIMAGE_PORT", "PROGIMAGE_DATA_DIR", "PROGIMAGE_CACHE_DIR", "PROGIMAGE_API_KEY",
     "PROGIMAGE_SIGNING_KEY", "PROGIMAGE_MAX_UPLOAD_BYTES", "PROGIMAGE_MAX_PIXELS",
     "PROGIMAGE_MAX_OUTPUT_SIDE", "PROGIMAGE_FETCH_ALLOW_HOSTS", "PROGIMAGE_FETCH_TIMEOUT_S",
+    "PROGIMAGE_DATABASE_URL", "PROGIMAGE_S3_ENDPOINT", "PROGIMAGE_S3_BUCKET", "PROGIMAGE_S3_REGION",
+    "PROGIMAGE_S3_TIMEOUT_S", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PROGIMAGE_RUN_DIR",
 }
+
+DISTRIBUTED = os.environ.get("PROGIMAGE_TEST_BACKENDS") == "distributed"
+
+
+class SharedBackends:
+    """One PostgreSQL cluster and one SeaweedFS for the whole session, started on first use;
+    each stack (or cluster of boxes) gets a database and a bucket of its own."""
+
+    pg: backends.Postgres | None = None
+    s3: backends.SeaweedFS | None = None
+    count = 0
+
+    @classmethod
+    def environment(cls) -> dict[str, str]:
+        if cls.pg is None:
+            why = backends.available()
+            if why:
+                pytest.fail(f"distributed backends unavailable: {why}", pytrace=False)
+            cls.pg = backends.Postgres().start()
+            cls.s3 = backends.SeaweedFS().start()
+        cls.count += 1
+        return backends.stack_environment(cls.pg, cls.s3, f"stack{cls.count}-{os.getpid()}")
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.s3:
+            cls.s3.destroy()
+        if cls.pg:
+            cls.pg.destroy()
+        cls.pg = cls.s3 = None
 
 DEFAULT_TIMEOUT = 120
 SLOW_TIMEOUT = 300
@@ -478,8 +514,13 @@ def _is_descendant(pid: int, ancestor: int) -> bool:
 class Stack:
     """One running progimage stack (nginx + instances) on a private port and folders."""
 
-    def __init__(self, extra_env: dict | None = None):
+    def __init__(self, extra_env: dict | None = None, backend_env: dict | None = None,
+                 command: list[str] | None = None):
+        """`backend_env`: the database and bucket settings to share with other stacks (boxes of
+        one cluster); by default, in distributed mode, a database and bucket of its own.
+        `command`: instead of PROGIMAGE_TEST_COMMAND (the front door's `run-front`)."""
         self.extra_env = dict(extra_env or {})
+        self._command = command
         self.root = Path(tempfile.mkdtemp(prefix="progimage-it-"))
         os.chmod(self.root, 0o700)
         self.data_dir = self.root / "data"
@@ -495,11 +536,15 @@ class Stack:
         self._local = threading.local()
         self._log_file = None
         self.stopped = False
+        if backend_env is not None:
+            self.backend_env = dict(backend_env)
+        else:
+            self.backend_env = SharedBackends.environment() if DISTRIBUTED else {}
 
     # ---- lifecycle ------------------------------------------------------
     @property
     def command(self) -> list[str]:
-        return shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
+        return self._command or shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
 
     def start(self, timeout: float | None = None) -> None:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
@@ -508,6 +553,7 @@ class Stack:
             "PROGIMAGE_DATA_DIR": str(self.data_dir),
             "PROGIMAGE_CACHE_DIR": str(self.cache_dir),
         })
+        env.update(self.backend_env)
         env.update(self.extra_env)
         self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
@@ -858,6 +904,10 @@ def timings():
 # --------------------------------------------------------------------------
 
 
+# The cluster tests need PostgreSQL and the object store: they run with the distributed pass.
+collect_ignore = [] if DISTRIBUTED else ["test_cluster.py"]
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "conformance: runs the shared image corpus through the stack")
     config.addinivalue_line("markers", "transforms: the /images/{id}/{op}... transform endpoints")
@@ -873,6 +923,10 @@ def pytest_runtest_makereport(item, call):
         for s in _STACKS:
             rep.sections.append((f"progimage log tail (port {s.port}, {s.extra_env or 'default env'})",
                                  s.log_tail(40)))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    SharedBackends.stop()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -44,6 +44,8 @@ public struct ServiceConfiguration: Sendable {
     /// The bucket holding the originals; nil keeps them on local disk only. With it,
     /// `originalsDirectory` is a disposable read-through copy.
     public var objectStore: S3Configuration?
+    /// The boxes behind the front door (`make run-front`), `host:port` each.
+    public var frontUpstreams: [String] = []
 
     /// Reads the environment; an unparsable value stops the process at start rather than
     /// running with a guess.
@@ -87,6 +89,19 @@ public struct ServiceConfiguration: Sendable {
         runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
         databaseURL = try Self.databaseURL(environment["PROGIMAGE_DATABASE_URL"])
         objectStore = try Self.objectStore(environment)
+        frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
+        for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
+            throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")
+        }
+    }
+
+    /// `host:port` with a host of letters, digits, dots and dashes (or `[v6]`), a port in range.
+    private static func isHostAndPort(_ text: String) -> Bool {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
+        else { return false }
+        let host = text[..<colon]
+        if host.hasPrefix("[") && host.hasSuffix("]") { return host.count > 2 && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" } }
+        return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
     private static func databaseURL(_ text: String?) throws(ConfigurationError) -> String? {

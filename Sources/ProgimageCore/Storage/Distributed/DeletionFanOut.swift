@@ -1,4 +1,5 @@
 public import ProgimageAPI
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -8,15 +9,16 @@ import Glibc
 /// local copy here, within a second or two of the delete.
 ///
 /// Woken by `NOTIFY`, and every two seconds regardless, it replays the deletion log from
-/// the last entry this box applied (kept in a file beside the local copies), so a box that
-/// was down, or joins later, catches up at start. It also removes objects whose delete did
+/// the last entry it applied. At start it replays the whole log (30 days; removing what is
+/// already gone costs two failed system calls per entry), so a box that was down, or joins
+/// later, catches up, and no bookkeeping file sits beside the copies. It also removes objects whose delete did
 /// not reach the bucket (the store was down then) once the deleting box had its chance.
 public final class DeletionFanOut: Sendable {
     private let log: any DeletionLog
     private let cache: DerivedImageCache
     private let localCopies: FileImageStore
     private let bucket: BucketImageStore?
-    private let watermarkPath: String
+    private let applied = Atomic<Int64>(0)
     private let report: @Sendable (String) -> Void
     /// Tombstones are forgotten after this long: a box away longer must start with empty
     /// copies (docs/SCALING.md says so).
@@ -30,7 +32,6 @@ public final class DeletionFanOut: Sendable {
         self.cache = cache
         self.localCopies = localCopies
         self.bucket = bucket
-        self.watermarkPath = localCopies.root + "/.tombstones-applied"
         self.report = report
     }
 
@@ -63,17 +64,15 @@ public final class DeletionFanOut: Sendable {
         }
     }
 
-    /// Applies every tombstone after the watermark, then moves the watermark.
+    /// Applies every tombstone after the last one applied.
     public func replay() throws(ServiceError) {
-        var applied = readWatermark()
         while true {
-            let batch = try log.tombstones(after: applied, limit: 500)
+            let batch = try log.tombstones(after: applied.load(ordering: .relaxed), limit: 500)
             for tombstone in batch {
                 cache.removeAll(of: tombstone.id)
                 try? localCopies.remove(id: tombstone.id, format: tombstone.format)
-                applied = tombstone.sequence
+                applied.store(tombstone.sequence, ordering: .relaxed)
             }
-            if !batch.isEmpty { writeWatermark(applied) }
             if batch.count < 500 { return }
         }
     }
@@ -84,15 +83,5 @@ public final class DeletionFanOut: Sendable {
             try bucket.remove(id: tombstone.id, format: tombstone.format)
             try log.markObjectRemoved(tombstone.id)
         }
-    }
-
-    private func readWatermark() -> Int64 {
-        guard let bytes = try? FileIO.read(watermarkPath) else { return 0 }
-        return Int64(String(decoding: bytes, as: UTF8.self).filter(\.isNumber)) ?? 0
-    }
-
-    private func writeWatermark(_ sequence: Int64) {
-        try? FileIO.writeAtomically(
-            Array("\(sequence)\n".utf8), to: watermarkPath, temporaryDirectory: localCopies.root + "/.tmp", durable: false)
     }
 }

@@ -24,21 +24,45 @@ public final class PostgresPool: Sendable {
     }
 
     /// Lends a connection to `body`; connection-level failures become 503.
+    ///
+    /// A pooled connection may have died while idle (the server restarted): the first use
+    /// finds out. Then every idle connection is presumed dead too, and `body` runs once
+    /// more on a fresh one, so a database restart costs no request an error.
     func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(ServiceError) -> T {
-        let connection = try take()
+        if let pooled = idle.withLock({ $0.popLast() }) {
+            do {
+                return try run(body, on: pooled)
+            } catch let error where error.isUnavailable {
+                idle.withLock { $0.removeAll() }
+            } catch {
+                throw Self.serviceError(error)
+            }
+        }
+        do {
+            return try run(body, on: try connect())
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
+    private func run<T>(_ body: (PostgresConnection) throws(PostgresError) -> T, on connection: PostgresConnection) throws(PostgresError) -> T {
         do {
             let result = try body(connection)
             idle.withLock { $0.append(connection) }
             return result
         } catch {
             if connection.isConnected && !error.isUnavailable { idle.withLock { $0.append(connection) } }
-            throw Self.serviceError(error)
+            throw error
         }
     }
 
     /// A new connection of its own (for `LISTEN`), outside the pool.
     func dedicatedConnection() throws(ServiceError) -> PostgresConnection {
-        try connect()
+        do {
+            return try connect()
+        } catch {
+            throw Self.serviceError(error)
+        }
     }
 
     /// True when a connection can be had and answers.
@@ -46,15 +70,10 @@ public final class PostgresPool: Sendable {
         (try? withConnection { connection throws(PostgresError) in try connection.execute("SELECT 1") }) != nil
     }
 
-    private func take() throws(ServiceError) -> PostgresConnection {
-        if let pooled = idle.withLock({ $0.popLast() }) { return pooled }
-        return try connect()
-    }
-
-    private func connect() throws(ServiceError) -> PostgresConnection {
+    private func connect() throws(PostgresError) -> PostgresConnection {
         let clock = ContinuousClock()
         if let retryAt = outage.withLock({ $0.retryAt }), clock.now < retryAt {
-            throw ServiceError(.storageUnavailable, "the database is unavailable; retrying shortly")
+            throw PostgresError(.connection, "the last connection attempt failed; retrying shortly")
         }
         do {
             let connection = try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds)
@@ -69,7 +88,7 @@ public final class PostgresPool: Sendable {
                 state.retryAt = clock.now + state.backoff
                 state.backoff = min(state.backoff * 2, .seconds(4))
             }
-            throw Self.serviceError(error)
+            throw error
         }
     }
 

@@ -1,0 +1,242 @@
+"""More than one box: two `make run` stacks sharing one PostgreSQL database and one
+SeaweedFS bucket, with the front door (`run-front`) before them. Collected only in the
+distributed pass (PROGIMAGE_TEST_BACKENDS=distributed); conftest.py starts the backends.
+
+Every check goes through HTTP, the boxes' own directories, and the bucket as an
+independent S3 client (curl) sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shlex
+import os
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import SharedBackends, Stack, Tools
+
+TIMEOUT_S = 5  # PROGIMAGE_S3_TIMEOUT_S of backends.stack_environment
+
+
+def _png(seed: int, size=(96, 64)) -> bytes:
+    return Tools.png(Tools.noise(*size, seed=seed))
+
+
+def _wait_for(predicate, timeout: float, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def _front_command() -> list[str]:
+    command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
+    return command[:-1] + ["run-front"] if command and command[-1] == "run" else ["make", "run-front"]
+
+
+class Cluster:
+    def __init__(self):
+        self.env = SharedBackends.environment()
+        self.bucket = self.env["PROGIMAGE_S3_BUCKET"]
+        self.a = Stack(backend_env=self.env)
+        self.b = Stack(backend_env=self.env)
+        self.stacks = [self.a, self.b]
+        for box in self.stacks:
+            box.start()
+        upstreams = ",".join(f"127.0.0.1:{box.port}" for box in self.stacks)
+        self.front = Stack({"PROGIMAGE_FRONT_UPSTREAMS": upstreams}, backend_env={}, command=_front_command())
+        self.front.start()
+        self.stacks.append(self.front)
+
+    @property
+    def s3(self):
+        return SharedBackends.s3
+
+    @property
+    def pg(self):
+        return SharedBackends.pg
+
+    def object(self, image: dict) -> tuple[int, bytes]:
+        return self.s3.get(self.bucket, f"originals/{image['id']}.{image['format']}")
+
+    def local_copy(self, box: Stack, image: dict):
+        i = image["id"]
+        return box.data_dir / "originals" / i[:2] / i[2:4] / f"{i}.{image['format']}"
+
+    def stop(self):
+        problems = []
+        for box in reversed(self.stacks):
+            problems += box.stop()
+            box.cleanup_files()
+        assert not problems, problems
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop()
+
+
+def test_a_write_on_one_box_is_seen_by_the_other(cluster):
+    data = _png(1)
+    image = cluster.a.upload_ok(data, "one.png")
+    # Metadata and list at once.
+    r = cluster.b.get(f"/images/{image['id']}")
+    assert r.status_code == 200 and r.json() == image, Tools.describe(r)
+    assert image["id"] in cluster.b.list_all_ids()
+    # The original, bit for bit, from the other box (which had no copy: a miss then a hit).
+    assert not cluster.local_copy(cluster.b, image).exists()
+    r = cluster.b.get(image["url"])
+    assert r.status_code == 200 and r.content == data and r.headers["X-Cache"] == "MISS", Tools.describe(r)
+    assert cluster.local_copy(cluster.b, image).read_bytes() == data
+    r = cluster.b.get(image["url"])
+    assert r.status_code == 200 and r.content == data and r.headers["X-Cache"] == "HIT"
+    # A derived image made on the other box from the shared original.
+    r = cluster.b.get(f"/images/{image['id']}/resize:48x.png")
+    assert r.status_code == 200, Tools.describe(r)
+    assert Image.open(io.BytesIO(r.content)).size == (48, 32)
+    # The bucket holds the original under a key naming the id.
+    status, body = cluster.object(image)
+    assert status == 200 and hashlib.sha256(body).hexdigest() == image["sha256"]
+
+
+def test_health_reports_the_shared_stores(cluster):
+    body = cluster.a.health("api").json()
+    assert body["database"] == "ok" and body["object_store"] == "ok", body
+
+
+def test_a_delete_on_one_box_reaches_every_box(cluster):
+    data = _png(2)
+    image = cluster.a.upload_ok(data)
+    i = image["id"]
+    derived = f"/images/{i}/resize:40x.webp"
+    for box in (cluster.a, cluster.b):
+        assert box.get(image["url"]).status_code == 200
+        assert box.get(derived).status_code == 200
+        assert box.get(derived).headers["X-Cache"] == "HIT"
+        assert box.paths_mentioning(i), "the box should hold a copy and a derived file"
+
+    started = time.monotonic()
+    r = cluster.a.delete(f"/images/{i}")
+    assert r.status_code == 204, Tools.describe(r)
+    # Within 5 s every box has dropped its copy and its derived files, and answers 404.
+    gone = _wait_for(lambda: not cluster.b.paths_mentioning(i), 5)
+    assert gone, f"box B still holds {cluster.b.paths_mentioning(i)} {time.monotonic() - started:.1f} s after the delete"
+    assert not cluster.a.paths_mentioning(i)
+    for box in (cluster.a, cluster.b):
+        for path in (image["url"], derived, f"/images/{i}"):
+            Tools.json_error(box.get(path), 404, "not_found")
+    # The object is removed within 10 s.
+    assert _wait_for(lambda: cluster.object(image)[0] == 404, 10), "the object outlived its image by 10 s"
+
+
+def test_a_box_that_lost_its_disk_serves_every_image_again(cluster):
+    images = [(cluster.a.upload_ok(_png(10 + n)), _png(10 + n)) for n in range(3)]
+    for image, _ in images:
+        assert cluster.a.get(f"/images/{image['id']}/resize:30x.png").status_code == 200
+    for sub in ("originals", ):
+        for root, dirs, files in os.walk(cluster.a.data_dir / sub):
+            for f in files:
+                os.unlink(os.path.join(root, f))
+    for root, dirs, files in os.walk(cluster.a.cache_dir):
+        for f in files:
+            if not f.isdigit():  # lock files stay
+                os.unlink(os.path.join(root, f))
+    for image, data in images:
+        r = cluster.a.get(image["url"])
+        assert r.status_code == 200 and r.content == data, Tools.describe(r)
+        r = cluster.a.get(f"/images/{image['id']}/resize:30x.png")
+        assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).width == 30
+
+
+def test_the_front_door_keeps_one_image_on_one_box_and_spreads_uploads(cluster):
+    images = [cluster.front.upload_ok(_png(20 + n)) for n in range(8)]
+    boxes_used = set()
+    for image in images:
+        path = f"/images/{image['id']}/resize:24x.png"
+        for _ in range(3):
+            r = cluster.front.get(path)
+            assert r.status_code == 200, Tools.describe(r)
+        i = image["id"]
+        holders = [box for box in (cluster.a, cluster.b)
+                   if (box.cache_dir / i[:2] / i[2:4] / i / "resize:24x.png").exists()]
+        assert len(holders) == 1, f"{image['id']} derived on {len(holders)} boxes"
+        boxes_used.add(holders[0].port)
+    assert len(boxes_used) == 2, "eight images all hashed to one box"
+
+
+def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
+    data = _png(30)
+    image = cluster.a.upload_ok(data)
+    hit = f"/images/{image['id']}/resize:20x.png"
+    assert cluster.a.get(hit).status_code == 200
+    before = cluster.a.list_all_ids()
+    cluster.s3.pause()
+    try:
+        started = time.monotonic()
+        r = cluster.a.upload(_png(31))
+        elapsed = time.monotonic() - started
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert elapsed < TIMEOUT_S + 5, f"the refusal took {elapsed:.1f} s"
+        assert cluster.a.list_all_ids() == before, "a record exists without its object"
+        # What is on disk is still served.
+        for path in (image["url"], hit):
+            r = cluster.a.get(path)
+            assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
+        assert cluster.a.health("api").json()["object_store"] == "unavailable"
+    finally:
+        cluster.s3.resume()
+    resumed = time.monotonic()
+    ok = _wait_for(lambda: cluster.a.upload(_png(32)).status_code == 201, 10, interval=0.5)
+    assert ok, f"writes did not recover within 10 s of the store's return ({time.monotonic() - resumed:.1f} s)"
+
+
+def test_database_outage_refuses_writes_and_recovers(cluster):
+    data = _png(40)
+    image = cluster.b.upload_ok(data)
+    hit = f"/images/{image['id']}/resize:20x.png"
+    assert cluster.b.get(hit).status_code == 200
+    keys_before = set(cluster.s3.keys(cluster.bucket))
+    cluster.pg.stop()
+    try:
+        started = time.monotonic()
+        r = cluster.b.upload(_png(41))
+        elapsed = time.monotonic() - started
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert elapsed < TIMEOUT_S + 5
+        Tools.json_error(cluster.b.get(f"/images/{image['id']}"), 503, "storage_unavailable")
+        for path in (image["url"], hit):
+            r = cluster.b.get(path)
+            assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
+        assert cluster.b.health("api").json()["database"] == "unavailable"
+    finally:
+        cluster.pg.resume()
+    resumed = time.monotonic()
+    ok = _wait_for(lambda: cluster.b.upload(_png(42)).status_code == 201, 10, interval=0.5)
+    assert ok, f"writes did not recover within 10 s of the database's return ({time.monotonic() - resumed:.1f} s)"
+    # The refused upload left no object behind that no record names (its PUT may have run:
+    # then its removal did too).
+    ids = set(cluster.a.list_all_ids())
+    orphans = [k for k in set(cluster.s3.keys(cluster.bucket)) - keys_before
+               if k.split("/")[-1].split(".")[0] not in ids]
+    assert not orphans, f"objects without records: {orphans}"
+
+
+def test_failover_when_a_box_dies(cluster):
+    images = [cluster.front.upload_ok(_png(50 + n)) for n in range(6)]
+    data = {image["id"]: _png(50 + n) for n, image in enumerate(images)}
+    cluster.a.stop()
+    for image in images:
+        r = cluster.front.get(image["url"])
+        assert r.status_code == 200 and r.content == data[image["id"]], Tools.describe(r)
+        r = cluster.front.get(f"/images/{image['id']}/resize:16x.png")
+        assert r.status_code == 200, Tools.describe(r)
+    r = cluster.front.upload(_png(60))
+    assert r.status_code == 201, Tools.describe(r)
