@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shlex
 import os
+import shlex
+import subprocess
 import time
 
 import pytest
 from PIL import Image
 
-from conftest import SharedBackends, Stack, Tools
+from conftest import REPO_ROOT, SharedBackends, Stack, Tools
 
 TIMEOUT_S = 5  # PROGIMAGE_S3_TIMEOUT_S of backends.stack_environment
 
@@ -240,3 +241,58 @@ def test_failover_when_a_box_dies(cluster):
         assert r.status_code == 200, Tools.describe(r)
     r = cluster.front.upload(_png(60))
     assert r.status_code == 201, Tools.describe(r)
+
+
+def _migrate(env: dict) -> subprocess.CompletedProcess:
+    worker = REPO_ROOT / ".build" / "release" / "progimage-fcgi"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    return subprocess.run([str(worker), "migrate"], env={**clean, **env}, capture_output=True, text=True, timeout=300)
+
+
+def test_migrate_copies_one_box_into_postgres_and_the_bucket():
+    # One box as it runs today: SQLite and originals on its disk.
+    single = Stack(backend_env={})
+    single.start()
+    try:
+        uploaded = [single.upload_ok(_png(70 + n), f"m{n}.png") for n in range(4)]
+        listed = single.list_all_ids()
+    finally:
+        problems = single.stop()
+    assert not problems, problems
+    try:
+        env = SharedBackends.environment()
+        env["PROGIMAGE_DATA_DIR"] = str(single.data_dir)
+        first = _migrate(env)
+        assert first.returncode == 0, first.stderr
+        assert "copied=4" in first.stderr and "skipped=0" in first.stderr, first.stderr
+        # Idempotent: a second run copies nothing.
+        again = _migrate(env)
+        assert again.returncode == 0 and "copied=0" in again.stderr and "skipped=4" in again.stderr, again.stderr
+        # Resumable: a run stopped before an image's record resumes with that image.
+        database = env["PROGIMAGE_DATABASE_URL"].rsplit("/", 1)[1]
+        SharedBackends.pg.psql(f"DELETE FROM images WHERE id = '{uploaded[1]['id']}'", database)
+        resumed = _migrate(env)
+        assert resumed.returncode == 0 and "copied=1" in resumed.stderr and "skipped=3" in resumed.stderr, resumed.stderr
+        for image in uploaded:
+            status, body = SharedBackends.s3.get(env["PROGIMAGE_S3_BUCKET"], f"originals/{image['id']}.png")
+            assert status == 200 and hashlib.sha256(body).hexdigest() == image["sha256"]
+
+        # The same data directory, now as a box of the distributed mode: same records, same order.
+        backend = {k: v for k, v in env.items() if k != "PROGIMAGE_DATA_DIR"}
+        box = Stack({"PROGIMAGE_DATA_DIR": str(single.data_dir)}, backend_env=backend)
+        box.start()
+        try:
+            ids = box.list_all_ids()
+            # The resumed image was inserted last: it moved to the top of the list.
+            expected = [uploaded[1]["id"]] + [i for i in listed if i != uploaded[1]["id"]]
+            assert ids == expected
+            for image in uploaded:
+                assert box.get(f"/images/{image['id']}").json() == image
+                r = box.get(image["url"])
+                assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == image["sha256"]
+        finally:
+            problems = box.stop()
+            box.cleanup_files()
+        assert not problems, problems
+    finally:
+        single.cleanup_files()

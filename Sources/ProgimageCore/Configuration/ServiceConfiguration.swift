@@ -44,6 +44,9 @@ public struct ServiceConfiguration: Sendable {
     /// The bucket holding the originals; nil keeps them on local disk only. With it,
     /// `originalsDirectory` is a disposable read-through copy.
     public var objectStore: S3Configuration?
+    /// With an object store: the budget `progimage-fcgi prune` keeps the local copies of
+    /// the originals under (they are fetched again on demand). Never applied without one.
+    public var localCopiesMaxBytes: Int = 10 << 30
     /// The boxes behind the front door (`make run-front`), `host:port` each.
     public var frontUpstreams: [String] = []
 
@@ -89,6 +92,7 @@ public struct ServiceConfiguration: Sendable {
         runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
         databaseURL = try Self.databaseURL(environment["PROGIMAGE_DATABASE_URL"])
         objectStore = try Self.objectStore(environment)
+        localCopiesMaxBytes = try integer("PROGIMAGE_LOCAL_COPIES_MAX_BYTES", range: 0...(1 << 50)) ?? localCopiesMaxBytes
         frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
             throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")

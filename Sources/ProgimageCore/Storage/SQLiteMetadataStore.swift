@@ -71,6 +71,23 @@ public final class SQLiteMetadataStore: MetadataStore {
         return (records, next)
     }
 
+    /// Oldest first, after `sequence` (0: from the start): `progimage-fcgi migrate` copies
+    /// the rows in the order they were made, so the list keeps its order.
+    public func records(after sequence: Int64, limit: Int) throws(ServiceError) -> [(sequence: Int64, record: ImageRecord)] {
+        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
+            try database.withStatement("SELECT \(Self.columns) FROM images WHERE seq > ? ORDER BY seq LIMIT ?") { statement throws(SQLiteError) in
+                try statement.bind(1, sequence)
+                try statement.bind(2, Int64(limit))
+                var rows: [StoredRow] = []
+                while try statement.step() { rows.append(StoredRow(statement)) }
+                return rows
+            }
+        }
+        var records: [(sequence: Int64, record: ImageRecord)] = []
+        for row in rows { records.append((row.sequence, try row.record())) }
+        return records
+    }
+
     public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
         try run { () throws(SQLiteError) -> Bool in
             try database.withStatement("DELETE FROM images WHERE id = ? RETURNING seq") { statement throws(SQLiteError) in

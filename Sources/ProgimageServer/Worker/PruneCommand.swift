@@ -7,6 +7,9 @@ import Glibc
 /// `progimage-fcgi prune [--max-bytes N]`: one `CachePruner` pass over
 /// `PROGIMAGE_CACHE_DIR`, run hourly by `progimage-prune.timer`. The budget is `--max-bytes`,
 /// else `PROGIMAGE_CACHE_MAX_BYTES` (`ServiceConfiguration.cacheMaxBytes`, 10 GiB by default).
+/// With an object store, a second pass keeps the local copies of the originals under
+/// `PROGIMAGE_LOCAL_COPIES_MAX_BYTES`; without one the originals are the only copy and are
+/// never pruned.
 enum PruneCommand {
     static let usage = "usage: progimage-fcgi prune [--max-bytes N]"
 
@@ -43,12 +46,23 @@ enum PruneCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "prune"
-        let pruner = CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes)
+        var passes: [(Logger.Message, CachePruner)] = [("cache pruned", CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes))]
+        if configuration.objectStore != nil {
+            passes.append(
+                ("local copies pruned", CachePruner(root: configuration.originalsDirectory, maxBytes: configuration.localCopiesMaxBytes)))
+        }
+        var clean = true
+        for (message, pruner) in passes { clean = prune(pruner, message: message, logger: logger) && clean }
+        exit(clean ? 0 : 1)
+    }
+
+    /// One pass, logged; false if something could not be removed or read.
+    private static func prune(_ pruner: CachePruner, message: Logger.Message, logger: Logger) -> Bool {
         let started = ServiceContext.monotonicSeconds()
         do {
             let report = try pruner.prune()
             logger.info(
-                "cache pruned",
+                message,
                 metadata: [
                     "cache": "\(pruner.root)", "max_bytes": "\(pruner.maxBytes)", "files": "\(report.files)",
                     "bytes_before": "\(report.bytesBefore)", "bytes_after": "\(report.bytesAfter)",
@@ -57,10 +71,10 @@ enum PruneCommand {
                     "removed_leftovers": "\(report.removedLeftovers)", "errors": "\(report.errors)",
                     "ms": "\(Int((ServiceContext.monotonicSeconds() - started) * 1000))",
                 ])
-            exit(report.errors == 0 ? 0 : 1)
+            return report.errors == 0
         } catch {
-            logger.error("cannot prune", metadata: ["error": "\(error)"])
-            exit(1)
+            logger.error("cannot prune", metadata: ["error": "\(error)", "root": "\(pruner.root)"])
+            return false
         }
     }
 

@@ -17,6 +17,9 @@ public enum WorkerMain {
         if CommandLine.arguments.dropFirst().first == "prune" {
             PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
         }
+        if CommandLine.arguments.dropFirst().first == "migrate" {
+            MigrateCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
+        }
         guard let name = environment["TRANSFORM_TYPE"], let role = TransformRole(rawValue: name) else {
             let known = TransformRole.all.map(\.rawValue).joined(separator: ", ")
             fail("TRANSFORM_TYPE must be one of: \(known)")

@@ -34,6 +34,20 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
         }
     }
 
+    /// Inserts a record made elsewhere (migration) unless its id is already there; true
+    /// when it was inserted. Safe to repeat.
+    public func insertIfAbsent(_ record: ImageRecord) throws(ServiceError) -> Bool {
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (id) DO NOTHING",
+                [
+                    record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
+                    String(record.bytes), record.sha256, record.createdAt, record.sourceURL,
+                ]
+            ).affectedRows == 1
+        }
+    }
+
     public func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
         let rows = try pool.withConnection { connection throws(PostgresError) in
             try connection.executePrepared("SELECT \(Self.columns) FROM images WHERE id = $1", [id.rawValue]).rows
