@@ -80,9 +80,11 @@ integration-test: build python-deps
 ## Unit tests of the libraries, then the integration suite against the real stack.
 test: unit-test integration-test deploy-test
 
-## The committed production nginx site, regenerated from the code.
+## The committed production nginx sites (a box's, and an example front door), regenerated from the code.
 nginx-site: build
 	$(BIN)/progimage-dev nginx-config --production > nginx/progimage.conf
+	PROGIMAGE_FRONT_UPSTREAMS=box1.internal:80,box2.internal:80 \
+	  $(BIN)/progimage-dev nginx-config --front > nginx/progimage-front.conf
 
 ## libFuzzer over every decoder, seeded with the corpus's small files; FUZZ_SECONDS long.
 ## A crash, or two decodes of the same bytes that differ (glibc's M_PERTURB fills unwritten

@@ -94,7 +94,7 @@ let package = Package(
 
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite"],
+            name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest"],
             // Read by path, like the corpus: fixture files and the script that made them.
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

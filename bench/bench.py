@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -635,6 +636,109 @@ class Bench:
         out(f"     libvips thumbnail_buffer in-process:            wall median {statistics.median(vw):.1f} ms "
             f"(min {min(vw):.1f}), CPU {vc * 1000 / n:.1f} ms (its thread pool: several cores)")
 
+    def distributed(self, n: int, seconds: float, rounds: int = 4) -> None:
+        """The same service on PostgreSQL + a SeaweedFS bucket against SQLite + local disk:
+        a second stack on the same binaries, requests interleaved A B A B."""
+        self.section(f"6b. distributed mode: PostgreSQL 15 + SeaweedFS (S3) vs SQLite + disk, interleaved, median of {n}")
+        sys.path.insert(0, str(Path(self.a.bench_dir).parent / "tests" / "integration"))
+        import backends  # the same code the integration suite starts them with
+
+        why = backends.available()
+        if why:
+            out(f"   skipped: {why}")
+            return
+        pg = s3 = proc = None
+        try:
+            pg = backends.Postgres().start()
+            s3 = backends.SeaweedFS().start()
+            env = dict(os.environ, **backends.stack_environment(pg, s3, "bench"))
+            port = backends.free_port()
+            root = Path(self.a.tmp) / "distributed"
+            for d in ("data", "cache", "run"):
+                (root / d).mkdir(parents=True, exist_ok=True)
+            env.update(PROGIMAGE_PORT=str(port), PROGIMAGE_DATA_DIR=str(root / "data"),
+                       PROGIMAGE_CACHE_DIR=str(root / "cache"), PROGIMAGE_RUN_DIR=str(root / "run"))
+            proc = subprocess.Popen([str(Path(self.a.bin) / "progimage-dev"), "run"], env=env, start_new_session=True,
+                                    stdin=subprocess.DEVNULL, stdout=open(root / "stack.log", "wb"), stderr=subprocess.STDOUT)
+            self.our_pgids.add(proc.pid)
+            dist = Client(port)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if dist.get("/health/api")[0] == 200 and dist.get("/health/resize")[0] == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the distributed stack did not come up")
+                time.sleep(0.2)
+            stacks = {"sqlite+disk": (self.pi, Path(self.a.pi_cache), None),
+                      "postgres+s3": (dist, root / "cache", root / "data" / "originals")}
+            data = self.images["12mp"].read_bytes()
+            tail = "resize:800x/quality:80.jpg"
+            times: dict[str, dict[str, list[float]]] = {k: {"upload": [], "miss": [], "miss_no_copy": []} for k in stacks}
+            for k in range(n + 1):
+                for name, (client, cache, copies) in (stacks.items() if k % 2 == 0 else list(stacks.items())[::-1]):
+                    status, _, body, el = client.request("POST", "/images", body=data, headers={"Content-Type": "image/jpeg"})
+                    if status != 201:
+                        raise RuntimeError(f"{name} upload answered {status}: {body[:200]!r}")
+                    image_id = json.loads(body)["id"]
+                    status, headers, _, miss = client.get(f"/images/{image_id}/{tail}")
+                    if status != 200 or headers.get("x-cache") != "MISS":
+                        raise RuntimeError(f"{name} miss: {status}")
+                    no_copy = None
+                    if copies is not None:
+                        # The same miss on a box without the local copy: the original comes from the bucket.
+                        shutil.rmtree(cache / image_id[:2] / image_id[2:4] / image_id, ignore_errors=True)
+                        (copies / image_id[:2] / image_id[2:4] / f"{image_id}.jpg").unlink()
+                        status, headers, _, no_copy = client.get(f"/images/{image_id}/{tail}")
+                        if status != 200 or headers.get("x-cache") != "MISS":
+                            raise RuntimeError(f"{name} miss without a local copy: {status}")
+                    if k == 0:
+                        continue  # warm-up
+                    times[name]["upload"].append(el * 1000)
+                    times[name]["miss"].append(miss * 1000)
+                    if no_copy is not None:
+                        times[name]["miss_no_copy"].append(no_copy * 1000)
+            med = {name: {key: statistics.median(v) if v else None for key, v in t.items()} for name, t in times.items()}
+            out(f"   {'12mp (3.5 MB JPEG)':<40} {'sqlite+disk ms':>15} {'postgres+s3 ms':>15} {'ratio':>7}")
+            for key, label in (("upload", "upload (POST, raw body)"), ("miss", "cold miss, resize 800 px"),
+                               ("miss_no_copy", "cold miss, original fetched from bucket")):
+                a, b = med["sqlite+disk"][key], med["postgres+s3"][key]
+                base = a if a is not None else med["sqlite+disk"]["miss"]
+                out(f"   {label:<40} {a if a is not None else float('nan'):15.1f} {b:15.1f} {b / base:7.2f}")
+            self.results["distributed"] = med
+            # Hits: nginx serves both from disk; the storage mode must not show.
+            hit_path = f"/images/{image_id}/{tail}"
+            dist.get(hit_path)
+            self.pi.get(self.url("12mp", tail))
+            pairs = []
+            for k in range(rounds):
+                order = [(self.a.pi_port, self.url("12mp", tail)), (port, hit_path)]
+                got = {}
+                for p, path in (order if k % 2 == 0 else order[::-1]):
+                    r = self.load(p, conns=16, threads=2, seconds=seconds, path=path, bench_dir=self.bench_dir)
+                    if r["errors"]:
+                        raise RuntimeError(f"hits on port {p}: {r['errors']} errors")
+                    got[p] = r["rps"]
+                pairs.append(got[port] / got[self.a.pi_port])
+            self.results["distributed_hits"] = statistics.median(pairs)
+            out(f"   cache hits, postgres+s3 / sqlite+disk req/s per round: {' '.join(f'{x:.3f}' for x in pairs)}; "
+                f"median {statistics.median(pairs):.3f}")
+        except Exception as e:  # the section reports, the rest of the bench goes on
+            out(f"   distributed section failed: {e}")
+        finally:
+            if proc is not None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(20)
+                except (ProcessLookupError, subprocess.TimeoutExpired):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            if s3:
+                s3.destroy()
+            if pg:
+                pg.destroy()
+
     def summary(self) -> None:
         self.section("7. targets (all ratios against baselines measured above, in this run)")
         rows = []
@@ -694,6 +798,13 @@ class Bench:
             out(f"   All three are CPU-bound, so on a quiet box the req/s ratios follow the CPU ratios (the req/s rows")
             out(f"   also carry whatever other people ran during each turn): >= 1.5x thumbor needs <= "
                 f"{th[1] / 1.5:.1f} ms, >= 7x image_filter needs <= {nf[1] / 7:.1f} ms per thumbnail.")
+        dist = self.results.get("distributed")
+        if dist:
+            out()
+            a, b = dist["sqlite+disk"], dist["postgres+s3"]
+            out(f"   distributed mode (PostgreSQL + S3 / SQLite + disk, same run): upload {b['upload'] / a['upload']:.2f}x, "
+                f"cold miss {b['miss'] / a['miss']:.2f}x, miss without a local copy {b['miss_no_copy'] / a['miss']:.2f}x, "
+                f"hits {self.results.get('distributed_hits', float('nan')):.3f}x req/s")
         out()
         out(f"total bench time {time.monotonic() - STARTED:.0f} s; load average at the end {load_average()}")
 
@@ -715,6 +826,7 @@ def main() -> None:
     b.shrink_on_load(max(n, 7))
     b.cold_throughput(cold_s, rounds=2)
     b.hits(hit_s)
+    b.distributed(n, hit_s)
     b.in_process(max(n * 3, 15))
     b.summary()
 

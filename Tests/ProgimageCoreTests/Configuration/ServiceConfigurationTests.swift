@@ -1,3 +1,4 @@
+import ObjectStorage
 import Testing
 
 @testable import ProgimageCore
@@ -38,6 +39,43 @@ import Testing
         } throws: { error in
             guard let error = error as? ConfigurationError else { return false }
             return error.variable == variable && error.description.hasPrefix(variable + "=")
+        }
+    }
+
+    static let bucket = [
+        "PROGIMAGE_S3_ENDPOINT": "http://127.0.0.1:8333/", "PROGIMAGE_S3_BUCKET": "images",
+        "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret",
+    ]
+
+    @Test func distributedModeIsSwitchedOnByConfigurationAlone() throws {
+        let embedded = try ServiceConfiguration(environment: [:])
+        #expect(embedded.databaseURL == nil && embedded.objectStore == nil && embedded.frontUpstreams.isEmpty)
+
+        var environment = Self.bucket
+        environment["PROGIMAGE_DATABASE_URL"] = "postgresql://progimage:pw@db.internal:5432/progimage"
+        environment["PROGIMAGE_S3_TIMEOUT_S"] = "2.5"
+        environment["PROGIMAGE_FRONT_UPSTREAMS"] = "10.0.0.11:80, box2.internal:8080,[::1]:81"
+        let config = try ServiceConfiguration(environment: environment)
+        #expect(config.databaseURL == "postgresql://progimage:pw@db.internal:5432/progimage")
+        let store = try #require(config.objectStore)
+        #expect(store.endpoint == "http://127.0.0.1:8333" && store.bucket == "images" && store.region == "us-east-1")
+        #expect(store.accessKeyID == "key" && store.secretAccessKey == "secret" && store.timeoutSeconds == 2.5)
+        #expect(config.frontUpstreams == ["10.0.0.11:80", "box2.internal:8080", "[::1]:81"])
+    }
+
+    @Test(arguments: [
+        ("PROGIMAGE_DATABASE_URL", "mysql://db/progimage"), ("PROGIMAGE_S3_ENDPOINT", "ftp://store"),
+        ("PROGIMAGE_S3_ENDPOINT", "http://store/prefix"), ("PROGIMAGE_S3_BUCKET", "Images"),
+        ("PROGIMAGE_S3_BUCKET", "ab"), ("PROGIMAGE_S3_TIMEOUT_S", "0"), ("PROGIMAGE_S3_REGION", "eu west"),
+        ("AWS_ACCESS_KEY_ID", ""), ("PROGIMAGE_FRONT_UPSTREAMS", "box1"), ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
+    ])
+    func badDistributedSettingsStopTheStart(variable: String, value: String) {
+        var environment = Self.bucket
+        environment[variable] = value
+        #expect {
+            _ = try ServiceConfiguration(environment: environment)
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == variable
         }
     }
 }

@@ -14,6 +14,14 @@ import Testing
         #expect(committed == rendered, "run `make nginx-site` and commit nginx/progimage.conf")
     }
 
+    /// The committed front-door example (`make nginx-site`, two example boxes) is current.
+    @Test func committedFrontSiteIsCurrent() throws {
+        let committed = try String(
+            contentsOf: Corpus.packageRoot.appendingPathComponent("nginx/progimage-front.conf"), encoding: .utf8)
+        let config = try ServiceConfiguration(environment: ["PROGIMAGE_FRONT_UPSTREAMS": NginxConfiguration.exampleFrontUpstreams])
+        #expect(committed == NginxConfiguration.frontSite(config), "run `make nginx-site` and commit nginx/progimage-front.conf")
+    }
+
     /// Every operation in the catalog has a routing line and an upstream, so adding an
     /// operation is one type plus one catalog line.
     @Test func everyRoleIsRouted() throws {
