@@ -677,12 +677,14 @@ class Bench:
             data = self.images["12mp"].read_bytes()
             tail = "resize:800x/quality:80.jpg"
             times: dict[str, dict[str, list[float]]] = {k: {"upload": [], "miss": [], "miss_no_copy": []} for k in stacks}
+            last_id: dict[str, str] = {}
             for k in range(n + 1):
                 for name, (client, cache, copies) in (stacks.items() if k % 2 == 0 else list(stacks.items())[::-1]):
                     status, _, body, el = client.request("POST", "/images", body=data, headers={"Content-Type": "image/jpeg"})
                     if status != 201:
                         raise RuntimeError(f"{name} upload answered {status}: {body[:200]!r}")
                     image_id = json.loads(body)["id"]
+                    last_id[name] = image_id
                     status, headers, _, miss = client.get(f"/images/{image_id}/{tail}")
                     if status != 200 or headers.get("x-cache") != "MISS":
                         raise RuntimeError(f"{name} miss: {status}")
@@ -709,7 +711,7 @@ class Bench:
                 out(f"   {label:<40} {a if a is not None else float('nan'):15.1f} {b:15.1f} {b / base:7.2f}")
             self.results["distributed"] = med
             # Hits: nginx serves both from disk; the storage mode must not show.
-            hit_path = f"/images/{image_id}/{tail}"
+            hit_path = f"/images/{last_id['postgres+s3']}/{tail}"
             dist.get(hit_path)
             self.pi.get(self.url("12mp", tail))
             pairs = []
