@@ -9,9 +9,10 @@ APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
                 libssl-dev libcurl4-openssl-dev libpq-dev pkg-config python3-venv
 PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libtiff-4 lcms2 zlib libwebpdemux libcrypto libcurl libpq
 # What only the tests need: a PostgreSQL server to start (the suite runs its own cluster),
-# Ghostscript's CMYK profile (the colour tests' reference), curl (signs the tests' own S3 calls).
-TEST_APT_PACKAGES := postgresql-15 libgs-common curl
-TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl
+# Ghostscript's CMYK profile (the colour tests' reference), curl (signs the tests' own S3 calls),
+# Chromium (the browser test, headless).
+TEST_APT_PACKAGES := postgresql-15 libgs-common curl chromium
+TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release
@@ -132,7 +133,8 @@ INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTE
 
 ## The worker with the Swift runtime linked in (runs without a toolchain), the units (their
 ## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (client_max_body_size from
-## the env file's PROGIMAGE_MAX_UPLOAD_BYTES) and, only if absent, the env file: it holds the
+## the env file's PROGIMAGE_MAX_UPLOAD_BYTES, the browser origins that may write from its
+## PROGIMAGE_CORS_ORIGINS) and, only if absent, the env file: it holds the
 ## administrator's keys and is never overwritten.
 install: build
 	$(SWIFT_BUILD) --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) --product progimage-fcgi
@@ -147,7 +149,8 @@ install: build
 	else install -D -m 0640 systemd/progimage.env $(DESTDIR)$(ENV_FILE); fi
 	install -d $(DESTDIR)$(dir $(NGINX_SITE))
 	limit=$$(sed -n 's/^[[:space:]]*PROGIMAGE_MAX_UPLOAD_BYTES=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
-	env -i PROGIMAGE_MAX_UPLOAD_BYTES=$$limit $(BIN)/progimage-dev nginx-config --production \
+	origins=$$(sed -n 's/^[[:space:]]*PROGIMAGE_CORS_ORIGINS=\([^[:space:]]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
+	env -i PROGIMAGE_MAX_UPLOAD_BYTES=$$limit PROGIMAGE_CORS_ORIGINS=$$origins $(BIN)/progimage-dev nginx-config --production \
 	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
 
 ## Removes what install put there; keeps an edited env file, and never touches the data

@@ -34,10 +34,9 @@ public struct DerivedImageCache: Sendable {
         return directory(of: id) + (suffix.hasPrefix("/") ? suffix : "/\(id)\(suffix)")
     }
 
-    /// Writes a derived file so nginx never sees it half-written, and returns its
-    /// validator in nginx's own ETag format (`"{mtime hex}-{size hex}"`), so the MISS
-    /// response and every later HIT carry the same ETag.
-    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> String {
+    /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
+    /// the request that made it as to every later one, with its own ETag.
+    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) {
         do {
             try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
@@ -45,17 +44,11 @@ public struct DerivedImageCache: Sendable {
                 ? ServiceError(.insufficientStorage, "no space left for derived images")
                 : ServiceError(.internalError, error.description)
         }
-        return etag(of: path) ?? "\"\(String(bytes.count, radix: 16))\""
     }
 
-    /// A file already made (by another request that won the race), with its ETag.
-    public func existing(at path: String) -> (bytes: [UInt8], etag: String)? {
-        guard let tag = etag(of: path), let bytes = try? FileIO.read(path) else { return nil }
-        return (bytes, tag)
-    }
-
-    func etag(of path: String) -> String? {
-        FileIO.stamp(path).map { "\"\(String($0.mtime, radix: 16))-\(String($0.size, radix: 16))\"" }
+    /// A file already made (by another request that won the race).
+    public func contains(_ path: String) -> Bool {
+        FileIO.exists(path)
     }
 
     /// Removes every derived file of `id`: the directory is renamed out of nginx's sight

@@ -17,9 +17,11 @@ public struct DerivedImageRenderer: Sendable {
         pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide)
     }
 
+    /// A derived file on disk, made now or by a request that won the race.
     public struct Rendered: Sendable {
-        public let bytes: [UInt8]
-        public let etag: String
+        /// Where the file is, relative to the cache root (`ab/cd/{id}/…`): nginx serves the
+        /// answer from there.
+        public let cachePath: String
     }
 
     public func render(id: ImageID, chain: OperationChain) throws(ServiceError) -> Rendered {
@@ -28,17 +30,18 @@ public struct DerivedImageRenderer: Sendable {
         // Limits and crop bounds are refused here, before the lock and before decoding.
         _ = try chain.outputSize(for: source, maximumSide: pipeline.maxOutputSide)
         let path = cache.path(id: id, chain: chain)
+        let relative = String(path.dropFirst(cache.root.count + 1))
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
-            if let made = cache.existing(at: path) { return Rendered(bytes: made.bytes, etag: made.etag) }
+            if cache.contains(path) { return Rendered(cachePath: relative) }
             let original = try originals.read(id: id, format: record.format)
             let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain)
-            let etag = try cache.store(bytes, at: path)
+            try cache.store(bytes, at: path)
             // A delete that ran while we rendered must not leave a file nginx would serve.
             guard try metadata.record(id) != nil else {
                 cache.removeAll(of: id)
                 throw ServiceError(.notFound, "no image with id \(id)")
             }
-            return Rendered(bytes: bytes, etag: etag)
+            return Rendered(cachePath: relative)
         }
     }
 }

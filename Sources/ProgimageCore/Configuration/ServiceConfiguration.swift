@@ -47,6 +47,9 @@ public struct ServiceConfiguration: Sendable {
     /// With an object store: the budget `progimage-fcgi prune` keeps the local copies of
     /// the originals under (they are fetched again on demand). Never applied without one.
     public var localCopiesMaxBytes: Int = 10 << 30
+    /// Browser origins (`https://app.example.com`) that may POST and DELETE; nil when unset
+    /// (then any origin under `make run`, none in the production site).
+    public var corsOrigins: [String]?
     /// The boxes behind the front door (`make run-front`), `host:port` each.
     public var frontUpstreams: [String] = []
 
@@ -92,11 +95,28 @@ public struct ServiceConfiguration: Sendable {
         runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
         databaseURL = try Self.databaseURL(environment["PROGIMAGE_DATABASE_URL"])
         objectStore = try Self.objectStore(environment)
+        if let text = environment["PROGIMAGE_CORS_ORIGINS"], !text.isEmpty {
+            let origins = list("PROGIMAGE_CORS_ORIGINS")
+            for origin in origins where !Self.isOrigin(origin) {
+                throw ConfigurationError(
+                    variable: "PROGIMAGE_CORS_ORIGINS", value: origin, expected: "origins such as https://app.example.com, comma-separated")
+            }
+            corsOrigins = origins
+        }
         localCopiesMaxBytes = try integer("PROGIMAGE_LOCAL_COPIES_MAX_BYTES", range: 0...(1 << 50)) ?? localCopiesMaxBytes
         frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
             throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")
         }
+    }
+
+    /// `scheme://host[:port]`, lower-case, no path: what a browser sends as `Origin`.
+    private static func isOrigin(_ text: String) -> Bool {
+        let scheme = text.hasPrefix("https://") ? "https://" : text.hasPrefix("http://") ? "http://" : nil
+        guard let scheme else { return false }
+        let rest = text.dropFirst(scheme.count)
+        return !rest.isEmpty
+            && rest.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "[" || $0 == "]") }
     }
 
     /// `host:port` with a host of letters, digits, dots and dashes (or `[v6]`), a port in range.

@@ -12,7 +12,7 @@ public enum NginxConfiguration {
             NginxSiteParameters(
                 listen: "127.0.0.1:\(config.port)", dataDirectory: config.dataDirectory,
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
-                maxBodyBytes: config.maxRequestBytes))
+                maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
 
@@ -63,12 +63,14 @@ public enum NginxConfiguration {
     }
 
     /// The production site, for `/etc/nginx/sites-available/progimage` (included inside
-    /// Debian's `http {}`), with the paths the systemd units use.
+    /// Debian's `http {}`), with the paths the systemd units use. Browsers may write from
+    /// no origin unless PROGIMAGE_CORS_ORIGINS names some.
     public static func productionSite(_ config: ServiceConfiguration) -> String {
         NginxSiteTemplate.text(
             NginxSiteParameters(
                 listen: "80", dataDirectory: "/var/lib/progimage", cacheDirectory: "/var/cache/progimage",
-                socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes))
+                socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
+                writeOrigins: .only(config.corsOrigins ?? [])))
     }
 
     public static func socketPath(for role: TransformRole, in directory: String) -> String {
@@ -84,6 +86,13 @@ struct NginxSiteParameters {
     let cacheDirectory: String
     let socketDirectory: String
     let maxBodyBytes: Int
+    /// Browser origins allowed to write (POST, DELETE).
+    let writeOrigins: WriteOrigins
+
+    enum WriteOrigins {
+        case any
+        case only([String])
+    }
 }
 
 extension String {

@@ -33,26 +33,31 @@ enum NginxSiteTemplate {
         // with the contract's headers. No method check here: the static handler answers any
         // method but GET and HEAD on a file with 405 itself, and `@miss` checks before an
         // instance is asked; an `if` in these locations cost every hit ~1% of nginx's CPU.
-        let diskFirst = """
-                types {
-            \(types)
-                }
-                add_header Cache-Control "public, max-age=31536000, immutable";
-                add_header X-Content-Type-Options nosniff;
-                add_header Access-Control-Allow-Origin *;
-                add_header X-Cache HIT;
-            """
+        let diskFirst = diskHeaders(types: types, cache: "HIT")
         let disk = diskFirst.indented(by: 4)
+        // The instance that made it (nginx keeps the upstream's headers' values for the
+        // internal redirect), as on every other answer an instance gives.
+        let fresh = (diskHeaders(types: types, cache: "MISS") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
+            .indented(by: 4)
+        let cors = corsHeaders.map { "        " + $0 }.joined(separator: "\n")
+        let writeOrigins: String
+        switch p.writeOrigins {
+        case .any: writeOrigins = "    default \"*\";"
+        case .only(let origins):
+            writeOrigins = (["    default \"\";"] + origins.map { "    \"\($0)\" $http_origin;" }).joined(separator: "\n")
+        }
         let roleNames = roles.map { $0.rawValue }.joined(separator: "|")
         let errorPages = NginxErrorPage.all.map { $0.directive }.joined(separator: "\n    ")
         // A location with error_page directives of its own inherits none from the server.
         let transformErrorPages = NginxErrorPage.all.filter { $0.status != 404 }
             .map { "        " + $0.directive }.joined(separator: "\n")
-        let errorLocations = NginxErrorPage.all.map { $0.location }.joined(separator: "\n")
+        let errorLocations = NginxErrorPage.all.map { $0.location(cors: corsHeaders) }.joined(separator: "\n")
         // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`).
         let aliasLocations = ImageFormat.aliases.sorted { $0.key < $1.key }.map { alias, format in
             [
                 "location ~ \"^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.\(alias)$\" {",
+                "        add_header Cache-Control \"public, max-age=86400\" always;",
+                cors,
                 "        return 301 $pi_base.\(format.rawValue)$is_args$args;",
                 "    }",
             ].joined(separator: "\n")
@@ -63,6 +68,36 @@ enum NginxSiteTemplate {
             # `progimage-dev nginx-config`; do not edit by hand.
 
             \(upstreams)
+
+            # CORS. Reads from any origin; writes (POST, DELETE, and their preflights) from the
+            # origins of PROGIMAGE_CORS_ORIGINS only (unset: any under `make run`, none in
+            # production). nginx leaves out a header whose value is empty.
+            map $http_origin $progimage_write_origin {
+            \(writeOrigins)
+            }
+            map "$request_method $http_access_control_request_method" $progimage_allow_origin {
+                default "*";
+                "~^(POST|DELETE) " $progimage_write_origin;
+                "~^OPTIONS (POST|DELETE)$" $progimage_write_origin;
+            }
+            map $request_method $progimage_preflight_methods {
+                default "";
+                OPTIONS "GET, HEAD, POST, DELETE, OPTIONS";
+            }
+            map $request_method $progimage_preflight_headers {
+                default "";
+                OPTIONS "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range";
+            }
+            map $request_method $progimage_preflight_max_age {
+                default "";
+                OPTIONS "86400";
+            }
+            # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
+            map $request_method $progimage_url_error_cache {
+                default "no-store";
+                GET "public, max-age=86400";
+                HEAD "public, max-age=86400";
+            }
 
             # Which instance makes a derived file: the URL's last pixel operation, else convert.
             map $uri $progimage_role {
@@ -99,6 +134,13 @@ enum NginxSiteTemplate {
                 fastcgi_param REMOTE_ADDR $remote_addr;
 
                 \(errorPages)
+
+                # Every answer that has no headers of its own below gets these (instances'
+                # answers, redirects, health); a preflight is answered here, for any path.
+                if ($request_method = OPTIONS) {
+                    return 204;
+                }
+            \(corsHeaders.map { "        " + $0 }.joined(separator: "\n"))
 
                 # A transform: /images/{id}/{op}/….{ext}. One candidate: served as a static
                 # file, its 404 is the miss (see NginxSiteTemplate.swift for why not try_files).
@@ -137,6 +179,20 @@ enum NginxSiteTemplate {
                     fastcgi_pass progimage_$pi_role;
                 }
 
+                # A miss's answer: the instance wrote the file and names it
+                # (`X-Accel-Redirect`), and nginx serves it as it will serve the HIT, with
+                # the same ETag, Last-Modified and Range support.
+                location ^~ /_progimage/made/ {
+                    internal;
+            \(fresh)
+                    alias \(p.cacheDirectory)/;
+                }
+                location ^~ /_progimage/original/ {
+                    internal;
+            \(fresh)
+                    alias \(p.dataDirectory)/originals/;
+                }
+
                 # Only reads make derived files; the answer for other methods is the same
                 # 405 the static handler gives when the file exists.
                 location @miss {
@@ -153,6 +209,37 @@ enum NginxSiteTemplate {
             \(errorLocations)
             }
 
+            """
+    }
+}
+
+extension NginxSiteTemplate {
+    /// The CORS headers of every answer (`always`: errors too).
+    static let corsHeaders = [
+        "add_header Access-Control-Allow-Origin $progimage_allow_origin always;",
+        "add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
+        "add_header Access-Control-Allow-Methods $progimage_preflight_methods always;",
+        "add_header Access-Control-Allow-Headers $progimage_preflight_headers always;",
+        "add_header Access-Control-Max-Age $progimage_preflight_max_age always;",
+    ]
+
+    /// The headers of an image served from disk, a HIT or (through `X-Accel-Redirect`) the
+    /// MISS that just made it: the contract's content types and caching, readable by any
+    /// origin. No method check here: the static handler answers any method but GET and HEAD
+    /// on a file with 405 itself, and `@miss` checks before an instance is asked; an `if` in
+    /// these locations cost every hit ~1% of nginx's CPU.
+    static func diskHeaders(types: String, cache: String) -> String {
+        """
+                types {
+            \(types)
+                }
+                add_header Cache-Control "public, max-age=31536000, immutable";
+                add_header X-Content-Type-Options nosniff;
+                add_header Access-Control-Allow-Origin *;
+                add_header Access-Control-Expose-Headers "ETag, X-Cache, X-Progimage-Cache, Location";
+                add_header Timing-Allow-Origin *;
+                add_header X-Cache \(cache);
+                add_header X-Progimage-Cache \(cache);
             """
     }
 }
@@ -184,12 +271,17 @@ struct NginxErrorPage {
     /// has no URI of its own and a redirect to a named location fails with a 500.
     var directive: String { "error_page \(status) /_progimage/error/\(status);" }
 
-    var location: String {
+    /// A `404` from nginx (no such id, no such path) is an answer about the URL alone and
+    /// may be cached by a GET; every other error nginx makes is about this request.
+    func location(cors: [String]) -> String {
         var lines = [
             "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
             "        default_type application/json;",
         ]
-        if status == 405 { lines.append("        add_header Allow \"GET, HEAD\" always;") }
+        if status == 405 { lines.append("        add_header Allow \"GET, HEAD, OPTIONS\" always;") }
+        let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"
+        lines.append("        add_header Cache-Control \(cacheControl) always;")
+        lines += cors.map { "        " + $0 }
         let body = "{\"error\":{\"code\":\"\(code.rawValue)\",\"message\":\"\(message)\"}}"
         lines.append("        return \(status) '\(body)\\n';")
         lines.append("    }")

@@ -36,4 +36,41 @@ public struct AccessKeys: Sendable {
     public static func signature(key: [UInt8], path: String) -> String {
         Base64URL.encode(SHA256.hmac(key: key, message: Array(path.utf8)))
     }
+
+    /// What a signed upload URL allows: uploads without an API key until it expires, each
+    /// request body at most `maxBytes` when it says so.
+    public struct UploadGrant: Sendable, Equatable {
+        public let expires: Int
+        public let maxBytes: Int?
+    }
+
+    /// `POST /images?expires={unix seconds}[&max_bytes={n}]&sig={s}`, minted by the site's
+    /// backend so a browser can upload without ever holding the API key, where `s` is
+    /// base64url (unpadded) of HMAC-SHA256(signing key, `POST /images?` followed by the
+    /// query up to, not including, `&sig=`). Valid any number of times until `expires`.
+    public func verifyUploadGrant(query: String, now: Int) throws(ServiceError) -> UploadGrant {
+        let refused = ServiceError(.badSignature, "this upload URL is not validly signed")
+        guard let signingKey else { throw ServiceError(.badSignature, "signed upload URLs need PROGIMAGE_SIGNING_KEY") }
+        guard let marker = query.firstRange(of: "&sig=") else { throw refused }
+        let signed = String(query[..<marker.lowerBound])
+        let signature = String(query[marker.upperBound...])
+        var fields = signed.split(separator: "&", omittingEmptySubsequences: false).map { $0.split(separator: "=", maxSplits: 1) }
+        guard let first = fields.first, first.count == 2, first[0] == "expires", let expires = Int(first[1]), expires > 0 else {
+            throw refused
+        }
+        fields.removeFirst()
+        var maxBytes: Int?
+        if let second = fields.first {
+            guard fields.count == 1, second.count == 2, second[0] == "max_bytes", let value = Int(second[1]), value > 0 else { throw refused }
+            maxBytes = value
+        }
+        let expected = Array(Self.uploadSignature(key: signingKey, query: signed).utf8)
+        guard SHA256.constantTimeEqual(expected, Array(signature.utf8)) else { throw refused }
+        guard now <= expires else { throw ServiceError(.badSignature, "this upload URL expired") }
+        return UploadGrant(expires: expires, maxBytes: maxBytes)
+    }
+
+    public static func uploadSignature(key: [UInt8], query: String) -> String {
+        Base64URL.encode(SHA256.hmac(key: key, message: Array("POST /images?\(query)".utf8)))
+    }
 }

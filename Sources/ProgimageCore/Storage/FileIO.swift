@@ -87,13 +87,6 @@ enum FileIO {
         access(path, F_OK) == 0
     }
 
-    /// (mtime seconds, size) — what nginx's ETag is made of.
-    static func stamp(_ path: String) -> (mtime: Int, size: Int)? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return (Int(status.st_mtim.tv_sec), Int(status.st_size))
-    }
-
     static func remove(_ path: String) throws(Failure) {
         guard unlink(path) == 0 || errno == ENOENT else { throw Failure(operation: "unlink", path: path, errno: errno) }
     }

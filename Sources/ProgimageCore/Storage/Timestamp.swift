@@ -12,4 +12,7 @@ public enum Timestamp {
         let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
         return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+
+    /// Seconds since the epoch, for expiry checks.
+    public static func unixSeconds() -> Int { Int(time(nil)) }
 }

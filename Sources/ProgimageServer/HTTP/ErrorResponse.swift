@@ -3,13 +3,24 @@ import ProgimageAPI
 /// The one place where errors become HTTP: a `ServiceError` answers with its code's
 /// status and message; anything else is a 500 whose detail goes to the log only.
 enum ErrorResponse {
-    static func make(_ error: ServiceError) -> HTTPResponse {
-        let headers: [(name: String, value: String)] =
-            error.allowedMethods.isEmpty ? [] : [("Allow", error.allowedMethods.joined(separator: ", "))]
+    static func make(_ error: ServiceError, method: String) -> HTTPResponse {
+        // Every path answers a CORS preflight (nginx does), so `Allow` names OPTIONS too.
+        var headers: [(name: String, value: String)] =
+            error.allowedMethods.isEmpty ? [] : [("Allow", (error.allowedMethods + ["OPTIONS"]).joined(separator: ", "))]
+        headers.append(("Cache-Control", cacheControl(error.code, method: method)))
         let message = error.code == .internalError ? "internal error" : error.message
         return .json(
             error.code.status,
             .object([("error", .object([("code", .string(error.code.rawValue)), ("message", .string(message))]))]),
             headers: headers)
+    }
+
+    /// What a GET's answer says about the URL alone is as permanent as the URL (ids are
+    /// random and never reused; a bad operation stays bad; a source too large stays too
+    /// large): a CDN may keep it for a day. Everything else is about this request, this
+    /// key or this moment: never stored.
+    static func cacheControl(_ code: ErrorCode, method: String) -> String {
+        let aboutTheURL = code == .notFound || code == .badOperation || code == .imageTooLarge
+        return aboutTheURL && (method == "GET" || method == "HEAD") ? "public, max-age=86400" : "no-store"
     }
 }

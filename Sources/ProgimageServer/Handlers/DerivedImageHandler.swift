@@ -13,39 +13,22 @@ struct DerivedImageHandler {
         }
         try context.keys.verifySignature(path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"))
 
-        let bytes: [UInt8]
-        let etag: String
         if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
-            // The original itself: nginx normally serves it; this is only a race with upload.
-            bytes = try context.originals.read(id: id, format: record.format)
-            etag = "\"\(String(bytes.count, radix: 16))-\(record.sha256.prefix(16))\""
-        } else {
-            let rendered = try context.renderer.render(id: id, chain: chain)
-            (bytes, etag) = (rendered.bytes, rendered.etag)
+            // The original itself: nginx normally serves it; this is only a race with upload,
+            // or (with an object store) a box without its local copy, which `read` fetches.
+            _ = try context.originals.read(id: id, format: record.format)
+            let (first, second) = id.shards
+            return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }
-
-        var headers: [(name: String, value: String)] = [
-            ("Content-Type", chain.format.contentType),
-            ("ETag", etag),
-            ("Cache-Control", "public, max-age=31536000, immutable"),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Access-Control-Allow-Origin", "*"),
-            ("X-Cache", "MISS"),
-        ]
-        if let match = request.headers["if-none-match"], match.split(separator: ",").contains(where: {
-            $0.trimmingPrefix(" ") == etag || $0.trimmingPrefix(" ") == "W/" + etag
-        }) {
-            headers.removeAll { $0.name == "Content-Type" }
-            return HTTPResponse(status: 304, headers: headers)
-        }
-        return HTTPResponse(status: 200, headers: headers, body: bytes)
+        let rendered = try context.renderer.render(id: id, chain: chain)
+        return Self.servedByNginx("/_progimage/made/" + rendered.cachePath)
     }
-}
 
-extension Substring {
-    fileprivate func trimmingPrefix(_ character: Character) -> Substring {
-        var s = self
-        while s.first == character { s = s.dropFirst() }
-        return s
+    /// The file is on disk where the next HIT will find it: nginx serves this answer from it
+    /// too (`X-Accel-Redirect` to an internal location), so a MISS carries exactly the HIT's
+    /// headers (ETag, Last-Modified, Accept-Ranges) and answers `Range` and `If-None-Match`
+    /// the same way, and the bytes never cross the FastCGI socket.
+    static func servedByNginx(_ internalPath: String) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("X-Accel-Redirect", internalPath)])
     }
 }

@@ -19,8 +19,14 @@ struct UploadHandler {
     }
 
     func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
-        try context.keys.authorizeWrite(authorization: request.headers["authorization"])
-        let requestLimit = context.configuration.maxRequestBytes
+        var requestLimit = context.configuration.maxRequestBytes
+        if request.queryValue("sig") != nil {
+            // A signed upload URL stands in for the API key (a browser never holds that).
+            let grant = try context.keys.verifyUploadGrant(query: request.query, now: Timestamp.unixSeconds())
+            if let maxBytes = grant.maxBytes { requestLimit = min(requestLimit, maxBytes) }
+        } else {
+            try context.keys.authorizeWrite(authorization: request.headers["authorization"])
+        }
         guard request.contentLength <= requestLimit else {
             throw ServiceError(.payloadTooLarge, "the request body exceeds \(requestLimit) bytes")
         }

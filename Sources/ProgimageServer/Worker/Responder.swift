@@ -35,7 +35,7 @@ final class Responder: Sendable {
             if error.code == .internalError {
                 logger.error("request failed", metadata: ["request.path": "\(request.path)", "error": "\(error.message)"])
             }
-            response = ErrorResponse.make(error)
+            response = ErrorResponse.make(error, method: request.method)
         }
         response.headers.append(("X-Progimage-Instance", context.role.rawValue))
         exchange.write(Array(response.head().utf8))
