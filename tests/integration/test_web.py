@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SIGNING_KEY, Stack, Tools, _free_port
+from conftest import REPO_ROOT, SIGNING_KEY, Stack, Tools, _free_port
 
 EXPOSED = {"etag", "x-cache", "x-progimage-cache", "location"}
 CACHING = ("ETag", "Last-Modified", "Accept-Ranges", "Cache-Control", "Content-Type", "Content-Length")
@@ -204,10 +204,12 @@ def upload_url(query: str, key: str = SIGNING_KEY) -> str:
 
 
 def test_the_documented_upload_signature_example():
-    # README, "Signed upload URLs": key `secret`, expires 1767225600.
-    assert upload_url("expires=1767225600", key="secret") == \
-        "/images?expires=1767225600&sig=" + base64.urlsafe_b64encode(hmac.new(
-            b"secret", b"POST /images?expires=1767225600", hashlib.sha256).digest()).rstrip(b"=").decode()
+    # README, "Using it from a web page": key `secret`, the same formula as the service's.
+    readme = (REPO_ROOT / "README.md").read_text()
+    for query, sig in (("expires=1767225600", "FiFWmc4jaK3vGDeoLI9nDDLD0ymkTPMJnkpwT4sX8kY"),
+                       ("expires=1767225600&max_bytes=5000000", "7cRXxti2CB9mP_lb6GHs0IfOeXykZ5J3yAexxl1Xu_A")):
+        assert upload_url(query, key="secret") == f"/images?{query}&sig={sig}"
+        assert sig in readme
 
 
 def test_a_signed_upload_url_needs_no_api_key_until_it_expires(secure_stack):
