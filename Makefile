@@ -37,6 +37,7 @@ deps:
 build: deps
 	$(SWIFT_BUILD) --product progimage-fcgi
 	$(SWIFT_BUILD) --product progimage-dev
+	$(SWIFT_BUILD) --product progimage
 
 ## The whole stack in the foreground: nginx on 127.0.0.1:$PROGIMAGE_PORT (default 8080)
 ## plus one supervised instance per role. Ctrl-C or SIGTERM stops all of it.

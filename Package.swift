@@ -20,9 +20,12 @@ let package = Package(
     products: [
         .executable(name: "progimage-fcgi", targets: ["progimage-fcgi"]),
         .executable(name: "progimage-dev", targets: ["progimage-dev"]),
+        .executable(name: "progimage", targets: ["progimage"]),
+        .library(name: "ProgimageClient", targets: ["ProgimageClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         systemLibrary("CFastCGI", "fcgi", apt: ["libfcgi-dev"]),
@@ -77,6 +80,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage-fcgi", dependencies: ["ProgimageServer"], swiftSettings: swiftSettings),
+        // Clients sit beside the server and share only the API vocabulary (and the HMAC).
+        .target(name: "ProgimageClient", dependencies: ["ProgimageAPI", "Digest"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "progimage",
+            dependencies: ["ProgimageClient", "ProgimageAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage-dev",
             dependencies: ["ProgimageAPI", "ProgimageCore", .product(name: "Logging", package: "swift-log")],
@@ -97,6 +106,9 @@ let package = Package(
             name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest"],
             // Read by path, like the corpus: fixture files and the script that made them.
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProgimageClientTests", dependencies: ["ProgimageClient", "ProgimageAPI", "ProgimageCore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ProgimageServerTests", dependencies: ["ProgimageServer", "ProgimageCore", "ProgimageAPI"],
             swiftSettings: swiftSettings),

@@ -1,0 +1,37 @@
+public import ProgimageAPI
+
+/// An image as the service describes it (`GET /images/{id}`, and each upload's answer).
+public struct ImageObject: Sendable, Equatable, Codable {
+    public let id: String
+    public let filename: String?
+    public let format: ImageFormat
+    public let contentType: String
+    public let width: Int
+    public let height: Int
+    public let bytes: Int
+    public let sha256: String
+    /// RFC 3339 UTC, as the service wrote it.
+    public let createdAt: String
+    /// The original's path, relative to the service's base URL.
+    public let url: String
+    /// Where link ingest fetched it from.
+    public let sourceURL: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, filename, format, width, height, bytes, sha256, url
+        case contentType = "content_type"
+        case createdAt = "created_at"
+        case sourceURL = "source_url"
+    }
+}
+
+/// One page of `GET /images`.
+struct ImagePage: Decodable {
+    let images: [ImageObject]
+    let nextCursor: String?
+
+    enum CodingKeys: String, CodingKey {
+        case images
+        case nextCursor = "next_cursor"
+    }
+}

@@ -1,0 +1,199 @@
+public import Foundation
+import ProgimageAPI
+internal import Digest
+#if canImport(FoundationNetworking)
+public import FoundationNetworking
+#endif
+
+/// The service from Swift: upload, metadata, list, delete, and image URLs built (and
+/// signed) offline. Every call is async and throws `ProgimageClientError`.
+public struct ProgimageClient: Sendable {
+    public let baseURL: URL
+    public let apiKey: String?
+    public let signingKey: String?
+    private let session: URLSession
+
+    public init(baseURL: URL, apiKey: String? = nil, signingKey: String? = nil, session: URLSession = .shared) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.signingKey = signingKey
+        self.session = session
+    }
+
+    // MARK: images
+
+    /// One image from memory; `filename` is kept as metadata.
+    public func upload(_ data: Data, filename: String? = nil) async throws(ProgimageClientError) -> ImageObject {
+        var request = makeRequest("POST", "/images")
+        request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+        if let filename, let encoded = filename.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
+            request.setValue("attachment; filename*=UTF-8''\(encoded)", forHTTPHeaderField: "Content-Disposition")
+        }
+        request.httpBody = data
+        return try await decode(ImageObject.self, send(request))
+    }
+
+    /// One image from a file.
+    public func upload(fileAt file: URL) async throws(ProgimageClientError) -> ImageObject {
+        try await upload(try read(file), filename: file.lastPathComponent)
+    }
+
+    /// Several files in one multipart request: all stored, or none.
+    public func upload(filesAt files: [URL]) async throws(ProgimageClientError) -> [ImageObject] {
+        let boundary = "progimage-\(UUID().uuidString)"
+        var body = Data()
+        for file in files {
+            let name = file.lastPathComponent.replacingOccurrences(of: "\"", with: "_")
+            body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(name)\"\r\n".utf8))
+            body.append(Data("Content-Type: application/octet-stream\r\n\r\n".utf8))
+            body.append(try read(file))
+            body.append(Data("\r\n".utf8))
+        }
+        body.append(Data("--\(boundary)--\r\n".utf8))
+        var request = makeRequest("POST", "/images")
+        request.setValue("multipart/form-data; boundary=\(boundary)", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+        let answer = try await send(request)
+        if files.count == 1 { return [try decode(ImageObject.self, answer)] }
+        struct Several: Decodable { let images: [ImageObject] }
+        return try decode(Several.self, answer).images
+    }
+
+    /// Link ingest: the service fetches `link`.
+    public func upload(from link: String) async throws(ProgimageClientError) -> ImageObject {
+        var request = makeRequest("POST", "/images")
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try? JSONSerialization.data(withJSONObject: ["url": link])
+        return try await decode(ImageObject.self, send(request))
+    }
+
+    public func image(_ id: String) async throws(ProgimageClientError) -> ImageObject {
+        try await decode(ImageObject.self, send(makeRequest("GET", "/images/\(id)")))
+    }
+
+    /// Every image, newest first, one page (`pageSize` images) fetched at a time.
+    public func images(pageSize: Int = 100) -> ImageSequence {
+        ImageSequence(client: self, pageSize: pageSize)
+    }
+
+    func page(limit: Int, cursor: String?) async throws(ProgimageClientError) -> ImagePage {
+        var query = "limit=\(limit)"
+        if let cursor { query += "&cursor=\(cursor)" }
+        return try await decode(ImagePage.self, send(makeRequest("GET", "/images", query: query)))
+    }
+
+    public func delete(_ id: String) async throws(ProgimageClientError) {
+        _ = try await send(makeRequest("DELETE", "/images/\(id)"))
+    }
+
+    // MARK: URLs
+
+    /// The absolute URL of a conversion or transform, with `?sig=` when a signing key is set.
+    public func url(for link: ImageLink) -> URL {
+        var text = baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        text += link.path
+        if let signingKey { text += "?sig=\(link.signature(key: signingKey))" }
+        return URL(string: text)!
+    }
+
+    /// A signed upload URL a browser may POST to without the API key until `expires`.
+    public func uploadURL(expires: Int, maxBytes: Int? = nil) throws(ProgimageClientError) -> URL {
+        guard let signingKey else { throw .invalidRequest("signed upload URLs need the signing key") }
+        var query = "expires=\(expires)"
+        if let maxBytes { query += "&max_bytes=\(maxBytes)" }
+        let signature = Base64URL.encode(SHA256.hmac(key: Array(signingKey.utf8), message: Array("POST /images?\(query)".utf8)))
+        var text = baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return URL(string: "\(text)/images?\(query)&sig=\(signature)")!
+    }
+
+    /// The bytes of a conversion or transform.
+    public func data(for link: ImageLink) async throws(ProgimageClientError) -> Data {
+        var request = URLRequest(url: url(for: link))
+        request.httpMethod = "GET"
+        return try await send(request)
+    }
+
+    // MARK: plumbing
+
+    private func makeRequest(_ method: String, _ path: String, query: String? = nil) -> URLRequest {
+        var text = baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        var request = URLRequest(url: URL(string: text + path + (query.map { "?\($0)" } ?? ""))!)
+        request.httpMethod = method
+        request.timeoutInterval = 300
+        if let apiKey, method == "POST" || method == "DELETE" {
+            request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
+        }
+        return request
+    }
+
+    /// The body of a 2xx answer; any other answer becomes the contract's error.
+    private func send(_ request: URLRequest) async throws(ProgimageClientError) -> Data {
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch {
+            throw .unavailable("\(request.url?.absoluteString ?? "?"): \(error.localizedDescription)")
+        }
+        guard let http = response as? HTTPURLResponse else { throw .unreadableAnswer("not an HTTP answer") }
+        guard (200..<300).contains(http.statusCode) else {
+            struct Failure: Decodable {
+                struct Detail: Decodable { let code: String; let message: String }
+                let error: Detail
+            }
+            if let failure = try? JSONDecoder().decode(Failure.self, from: data) {
+                throw .service(status: http.statusCode, code: ErrorCode(rawValue: failure.error.code), message: failure.error.message)
+            }
+            throw .service(status: http.statusCode, code: nil, message: String(decoding: data.prefix(200), as: UTF8.self))
+        }
+        return data
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(ProgimageClientError) -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw .unreadableAnswer("\(error)")
+        }
+    }
+
+    private func read(_ file: URL) throws(ProgimageClientError) -> Data {
+        do {
+            return try Data(contentsOf: file)
+        } catch {
+            throw .invalidRequest("cannot read \(file.path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// `for try await image in client.images()`: every image, newest first, following the
+/// service's cursor page by page.
+public struct ImageSequence: AsyncSequence, Sendable {
+    public typealias Element = ImageObject
+    let client: ProgimageClient
+    let pageSize: Int
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let client: ProgimageClient
+        let pageSize: Int
+        var buffer: [ImageObject] = []
+        var cursor: String?
+        var finished = false
+
+        public mutating func next() async throws(ProgimageClientError) -> ImageObject? {
+            while buffer.isEmpty {
+                guard !finished else { return nil }
+                let page = try await client.page(limit: pageSize, cursor: cursor)
+                buffer = page.images.reversed()
+                cursor = page.nextCursor
+                finished = page.nextCursor == nil
+            }
+            return buffer.popLast()
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(client: client, pageSize: pageSize) }
+}

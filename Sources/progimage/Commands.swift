@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import ProgimageAPI
+import ProgimageClient
+
+struct Upload: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upload images: one JSON line per image on stdout when piped, a progress bar on a terminal.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Uploads in flight at once.")
+    var concurrency: Int = 4
+
+    @Argument(help: "Image files.")
+    var files: [String]
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("name at least one file") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1–64") }
+    }
+
+    func run() async throws {
+        let client = try connection.client()
+        let output = Output()
+        let progress = Progress(total: files.count, visible: output.isTerminal)
+        var failures: [ProgimageClientError] = []
+        await withTaskGroup(of: (String, Result<ImageObject, ProgimageClientError>).self) { group in
+            var pending = files[...]
+            func startNext() {
+                guard let file = pending.popFirst() else { return }
+                group.addTask {
+                    do throws(ProgimageClientError) {
+                        return (file, .success(try await client.upload(fileAt: URL(fileURLWithPath: file))))
+                    } catch {
+                        return (file, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<concurrency { startNext() }
+            while let (file, result) = await group.next() {
+                switch result {
+                case .success(let image):
+                    if output.isTerminal {
+                        progress.clear()
+                        output.line("\(image.id)  \(image.width)x\(image.height) \(image.format.rawValue)  \(file)")
+                    } else {
+                        output.json(image)
+                    }
+                case .failure(let error):
+                    progress.clear()
+                    Output.error("\(file): \(error)")
+                    failures.append(error)
+                }
+                progress.advance()
+                startNext()
+            }
+        }
+        progress.finish()
+        if let worst = failures.map(ExitCodes.code(for:)).max() { throw ExitCode(worst) }
+    }
+}
+
+struct Info: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print an image's metadata as JSON.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The image id.") var id: String
+
+    func run() async throws {
+        try await ExitCodes.reporting { Output().json(try await connection.client().image(id)) }
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images, newest first, as JSON lines.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "At most this many images.") var limit: Int = 100
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        let output = Output()
+        try await ExitCodes.reporting {
+            var printed = 0
+            for try await image in try connection.client().images(pageSize: min(limit, 1000)) {
+                output.json(image)
+                printed += 1
+                if printed == limit { break }
+            }
+        }
+    }
+}
+
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete images.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Image ids.") var ids: [String]
+
+    func run() async throws {
+        let client = try connection.client()
+        var worst: Int32?
+        for id in ids {
+            do {
+                try await client.delete(id)
+            } catch {
+                Output.error("\(id): \(error)")
+                worst = max(worst ?? 0, ExitCodes.code(for: error))
+            }
+        }
+        if let worst { throw ExitCode(worst) }
+    }
+}
+
+struct Get: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Download a conversion or transform of an image.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var selection: ImageSelection
+    @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
+    @Option(name: .shortAndLong, help: "Where to write the image (- for stdout).") var output: String
+    @Argument(help: "The image id.") var id: String
+
+    func run() async throws {
+        let link = try selection.link(id: id)
+        try await ExitCodes.reporting {
+            let bytes = try await connection.client(signingKey: signingKey).data(for: link)
+            if output == "-" {
+                FileHandle.standardOutput.write(bytes)
+            } else {
+                do {
+                    try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    throw ProgimageClientError.invalidRequest("cannot write \(output): \(error.localizedDescription)")
+                }
+            }
+        }
+    }
+}
+
+struct Link: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "url", abstract: "Print the full URL of a conversion or transform (signed with a signing key).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var selection: ImageSelection
+    @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
+    @Argument(help: "The image id.") var id: String
+
+    func run() async throws {
+        let link = try selection.link(id: id)
+        Output().line(try connection.client(signingKey: signingKey).url(for: link).absoluteString)
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import ProgimageClient
+
+/// `progimage`: the service from a shell.
+@main
+struct ProgimageCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "progimage",
+        abstract: "Upload images to a progimage service and ask for them in any format and size.",
+        discussion: """
+            The server is --server, else PROGIMAGE_URL, else http://127.0.0.1:8080; the API key \
+            --api-key, else PROGIMAGE_API_KEY; the signing key --signing-key, else PROGIMAGE_SIGNING_KEY.
+
+            Exit codes: 0 success; 64 usage error (including operations that do not parse); \
+            2 not found; 3 input refused by the service (a bad image, operation, key or signature); \
+            4 service unavailable (no answer, or a 5xx); 1 anything else. Errors print the \
+            service's message on standard error.
+            """,
+        subcommands: [Upload.self, Info.self, List.self, Remove.self, Get.self, Link.self])
+}
+
+/// Where the service is and how to authenticate, shared by every command.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The service's base URL (default: PROGIMAGE_URL, else http://127.0.0.1:8080).")
+    var server: String?
+
+    @Option(name: .customLong("api-key"), help: "Bearer key for uploads and deletes (default: PROGIMAGE_API_KEY).")
+    var apiKey: String?
+
+    func client(signingKey: String? = nil) throws -> ProgimageClient {
+        let environment = ProcessInfo.processInfo.environment
+        let text = server ?? environment["PROGIMAGE_URL"] ?? "http://127.0.0.1:8080"
+        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ValidationError("--server \(text): expected http(s)://host[:port]")
+        }
+        let key = apiKey ?? environment["PROGIMAGE_API_KEY"]
+        let signing = signingKey ?? environment["PROGIMAGE_SIGNING_KEY"]
+        return ProgimageClient(
+            baseURL: url, apiKey: key?.isEmpty == false ? key : nil, signingKey: signing?.isEmpty == false ? signing : nil)
+    }
+}
+
+/// What `--ops` and `--format` name, checked before anything is sent.
+struct ImageSelection: ParsableArguments {
+    @Option(help: "Operations, as in a URL: \"crop:0,0,800,800/resize:200x200\".")
+    var ops: String = ""
+
+    @Option(help: "Output format: jpg, png, gif, webp, bmp, tiff, avif or heic.")
+    var format: String
+
+    func link(id: String) throws -> ImageLink {
+        guard let format = ImageFormatName.parse(format) else { throw ValidationError("--format \(format): unknown format") }
+        do {
+            return try ImageLink(id: id, operations: ops, format: format)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+"""progimage client: upload, metadata, list, delete, and image URLs built offline.
+
+Only `requests` beyond the standard library. `Client.url` prints operations in the
+service's canonical form (the form the service caches under and checks a signature
+against), so a URL built here is never redirected and, with a signing key, always valid.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import IO, Iterator, Optional, Sequence, Union
+
+import requests
+
+__all__ = ["Client", "Image", "ProgimageError", "canonical_ops"]
+
+FORMATS = ("jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic")
+ALIASES = {"jpeg": "jpg", "tif": "tiff"}
+QUALITY_FORMATS = ("jpg", "webp", "avif", "heic")
+MAX_OPERATIONS = 8
+
+
+class ProgimageError(Exception):
+    """An answer other than success: `status` (0 when no answer came), the contract's
+    `code` (`not_found`, `bad_operation`, …) and its `message`."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    format: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    created_at: str
+    url: str
+    filename: Optional[str] = None
+    source_url: Optional[str] = None
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "Image":
+        known = {k: obj.get(k) for k in ("id", "format", "content_type", "width", "height", "bytes", "sha256",
+                                          "created_at", "url", "filename", "source_url")}
+        return cls(**known, extra={k: v for k, v in obj.items() if k not in known})
+
+
+# ---- the operation grammar, printed canonically ------------------------------------------
+
+def _integer(text: str, low: int, high: int, what: str) -> int:
+    if not re.fullmatch(r"[+-]?\d+", text or ""):
+        raise ValueError(f"{what}: expected an integer, got {text!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ValueError(f"{what}: {value} is outside {low}–{high}")
+    return value
+
+
+def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what}: expected a decimal, got {text!r}") from None
+    if not value.is_finite() or not low <= value <= high or value != value.quantize(Decimal("0.001")):
+        raise ValueError(f"{what}: expected {low}–{high} with at most 3 decimals, got {text!r}")
+    printed = format(value.quantize(Decimal("0.001")), "f").rstrip("0").rstrip(".")
+    return printed
+
+
+def _canonical_segment(segment: str) -> str:
+    name, _, args = segment.partition(":")
+    if name == "resize":
+        size, _, mode = args.partition(",")
+        if mode not in ("", "fill", "force"):
+            raise ValueError(f"resize: mode must be fill or force, got {mode!r}")
+        w, sep, h = size.partition("x")
+        if not sep or (not w and not h):
+            raise ValueError(f"resize: expected {{W}}x{{H}}, got {args!r}")
+        w = str(_integer(w, 1, 1 << 31, "resize width")) if w else ""
+        h = str(_integer(h, 1, 1 << 31, "resize height")) if h else ""
+        return f"resize:{w}x{h}" + (f",{mode}" if mode else "")
+    if name == "crop":
+        parts = args.split(",")
+        if len(parts) != 4:
+            raise ValueError(f"crop: expected x,y,w,h, got {args!r}")
+        x, y = (_integer(p, 0, 1 << 31, "crop") for p in parts[:2])
+        w, h = (_integer(p, 1, 1 << 31, "crop") for p in parts[2:])
+        return f"crop:{x},{y},{w},{h}"
+    if name == "rotate":
+        return f"rotate:{_integer(args, -(1 << 31), 1 << 31, 'rotate') % 360}"
+    if name == "flip":
+        axes = {"h": "h", "v": "v", "hv": "hv", "vh": "hv"}
+        if args not in axes:
+            raise ValueError(f"flip: expected h, v or hv, got {args!r}")
+        return f"flip:{axes[args]}"
+    if name == "grayscale":
+        if args:
+            raise ValueError("grayscale takes no argument")
+        return "grayscale"
+    if name == "blur":
+        return f"blur:{_decimal(args, Decimal('0.1'), Decimal('50'), 'blur')}"
+    if name == "sharpen":
+        return f"sharpen:{_integer(args, 1, 100, 'sharpen')}"
+    if name == "quality":
+        return f"quality:{_integer(args, 1, 100, 'quality')}"
+    raise ValueError(f"unknown operation {name!r}")
+
+
+def canonical_ops(ops: Union[str, Sequence[str]], fmt: str) -> list[str]:
+    """Canonical segments for `ops` ("resize:200x200/rotate:-90" or a list), `quality` last."""
+    if isinstance(ops, str):
+        ops = [s for s in ops.split("/") if s]
+    segments = [_canonical_segment(s.strip()) for s in ops]
+    quality = [s for s in segments if s.startswith("quality:")]
+    pixels = [s for s in segments if not s.startswith("quality:")]
+    if len(quality) > 1:
+        raise ValueError("quality: at most once")
+    if quality and fmt not in QUALITY_FORMATS:
+        raise ValueError(f"quality applies to {', '.join(QUALITY_FORMATS)}, not {fmt}")
+    if len(pixels) > MAX_OPERATIONS:
+        raise ValueError(f"at most {MAX_OPERATIONS} operations")
+    return pixels + quality
+
+
+# ---- the client ------------------------------------------------------------------------------
+
+Source = Union[str, os.PathLike, bytes, IO[bytes]]
+
+
+class Client:
+    def __init__(self, base_url: str = "http://127.0.0.1:8080", api_key: Optional[str] = None,
+                 signing_key: Optional[str] = None, timeout: float = 120):
+        self.base_url = base_url.rstrip("/")
+        self.api_key, self.signing_key, self.timeout = api_key, signing_key, timeout
+        self.http = requests.Session()
+
+    # -- requests
+    def _request(self, method: str, path: str, **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if self.api_key and method in ("POST", "DELETE"):
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        try:
+            r = self.http.request(method, self.base_url + path, headers=headers, timeout=self.timeout, **kw)
+        except requests.RequestException as e:
+            raise ProgimageError(0, "unavailable", str(e)) from None
+        if r.status_code >= 400:
+            try:
+                error = r.json()["error"]
+                raise ProgimageError(r.status_code, error["code"], error["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ProgimageError(r.status_code, "http_error", r.text[:200]) from None
+        return r
+
+    @staticmethod
+    def _read(source: Source) -> tuple[bytes, Optional[str]]:
+        if isinstance(source, (bytes, bytearray)):
+            return bytes(source), None
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as f:
+                return f.read(), os.path.basename(os.fspath(source))
+        return source.read(), os.path.basename(getattr(source, "name", "")) or None
+
+    # -- images
+    def upload(self, source: Source, filename: Optional[str] = None) -> Image:
+        """One image: a path, bytes or a binary file object."""
+        data, name = self._read(source)
+        headers = {"Content-Type": "application/octet-stream"}
+        name = filename or name
+        if name:
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{requests.utils.quote(name)}"
+        return Image.from_json(self._request("POST", "/images", data=data, headers=headers).json())
+
+    def upload_many(self, sources: Sequence[Source]) -> list[Image]:
+        """Several images in one multipart request: all stored, or none."""
+        files = []
+        for source in sources:
+            data, name = self._read(source)
+            files.append(("file", (name or "image", data, "application/octet-stream")))
+        body = self._request("POST", "/images", files=files).json()
+        return [Image.from_json(o) for o in (body["images"] if "images" in body else [body])]
+
+    def upload_from_url(self, url: str) -> Image:
+        return Image.from_json(self._request("POST", "/images", json={"url": url}).json())
+
+    def get(self, image_id: str) -> Image:
+        return Image.from_json(self._request("GET", f"/images/{image_id}").json())
+
+    def list(self, limit: int = 100) -> Iterator[Image]:
+        """Every image, newest first, following the cursor page by page."""
+        cursor = None
+        while True:
+            params = {"limit": limit}
+            if cursor:
+                params["cursor"] = cursor
+            page = self._request("GET", "/images", params=params).json()
+            for obj in page["images"]:
+                yield Image.from_json(obj)
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return
+
+    def delete(self, image_id: str) -> None:
+        self._request("DELETE", f"/images/{image_id}")
+
+    # -- URLs, offline
+    def path(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
+        fmt = ALIASES.get(format.lower().lstrip("."), format.lower().lstrip("."))
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {format!r}")
+        segments = canonical_ops(ops, fmt)
+        return f"/images/{image_id}" + ("/" + "/".join(segments) if segments else "") + f".{fmt}"
+
+    def url(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
+        """The absolute URL of a conversion or transform, signed (`?sig=`) with a signing key."""
+        path = self.path(image_id, ops, format)
+        if self.signing_key:
+            return f"{self.base_url}{path}?sig={self._sign(path)}"
+        return self.base_url + path
+
+    def upload_url(self, expires: int, max_bytes: Optional[int] = None) -> str:
+        """A signed upload URL for a browser: accepted without the API key until `expires`."""
+        if not self.signing_key:
+            raise ValueError("signed upload URLs need the signing key")
+        query = f"expires={int(expires)}" + (f"&max_bytes={int(max_bytes)}" if max_bytes else "")
+        return f"{self.base_url}/images?{query}&sig={self._sign('POST /images?' + query)}"
+
+    def fetch(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> bytes:
+        """The bytes of a conversion or transform."""
+        url = self.url(image_id, ops, format)
+        return self._request("GET", url[len(self.base_url):]).content
+
+    def _sign(self, text: str) -> str:
+        mac = hmac.new(self.signing_key.encode(), text.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

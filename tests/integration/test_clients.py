@@ -1,0 +1,157 @@
+"""The clients against the real stack: the `progimage` CLI (and through it the Swift
+client library) and the Python client in clients/python."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import API_KEYS, REPO_ROOT, SIGNING_KEY, Tools
+
+sys.path.insert(0, str(REPO_ROOT / "clients" / "python"))
+import progimage  # noqa: E402
+
+CLI = REPO_ROOT / ".build" / "release" / "progimage"
+
+
+def cli(stack, *args, env=None, check=True) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+    environment.update(env or {})
+    r = subprocess.run([str(CLI), *args], env=environment, capture_output=True, timeout=300)
+    if check:
+        assert r.returncode == 0, f"progimage {' '.join(args)}: {r.returncode} {r.stderr.decode()}"
+    return r
+
+
+# ---- the CLI (and the Swift client under it) ------------------------------------------------
+
+
+def test_cli_upload_info_ls_get_url_rm(stack, tmp_path):
+    files = []
+    for n in range(3):
+        f = tmp_path / f"cli-{n}.png"
+        f.write_bytes(Tools.png(Tools.noise(40 + n, 30, seed=n)))
+        files.append(f)
+    out = cli(stack, "upload", *map(str, files)).stdout.decode().splitlines()
+    images = [json.loads(line) for line in out]
+    assert sorted(i["filename"] for i in images) == ["cli-0.png", "cli-1.png", "cli-2.png"]
+    for image in images:
+        Tools.check_image_object(image)
+    first = images[0]
+    assert json.loads(cli(stack, "info", first["id"]).stdout) == first
+    listed = [json.loads(line)["id"] for line in cli(stack, "ls", "--limit", "2").stdout.decode().splitlines()]
+    assert len(listed) == 2 and listed == stack.list_all_ids()[:2]
+    target = tmp_path / "out.webp"
+    cli(stack, "get", first["id"], "--ops", "resize:20x/rotate:-90", "--format", "webp", "-o", str(target))
+    assert Image.open(target).format == "WEBP" and Image.open(target).size[1] == 20
+    url = cli(stack, "url", first["id"], "--ops", "resize:0020x/rotate:-90", "--format", "jpeg").stdout.decode().strip()
+    assert url == f"{stack.base_url}/images/{first['id']}/resize:20x/rotate:270.jpg"
+    assert stack.get(url[len(stack.base_url):]).status_code == 200  # canonical: no redirect
+    cli(stack, "rm", *[i["id"] for i in images])
+    for image in images:
+        assert stack.get(f"/images/{image['id']}").status_code == 404
+
+
+def test_cli_exit_codes_name_the_failure(stack, tmp_path):
+    r = cli(stack, "info", "AAAAAAAAAAAAAAAAAAAA", check=False)
+    assert r.returncode == 2 and b"not_found" in r.stderr
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image at all")
+    r = cli(stack, "upload", str(bad), check=False)
+    assert r.returncode == 3 and r.stdout == b""
+    r = cli(stack, "get", "AAAAAAAAAAAAAAAAAAAA", "--ops", "resize:0x0", "--format", "png", "-o", str(tmp_path / "x"),
+            check=False)
+    assert r.returncode == 64
+    r = cli(stack, "ls", env={"PROGIMAGE_URL": "http://127.0.0.1:1"}, check=False)
+    assert r.returncode == 4
+
+
+def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
+    f = tmp_path / "k.png"
+    f.write_bytes(Tools.png(Tools.noise(10, 10)))
+    assert cli(secure_stack, "upload", str(f), check=False).returncode == 3  # 401
+    image = json.loads(cli(secure_stack, "upload", str(f), env={"PROGIMAGE_API_KEY": API_KEYS[0]}).stdout)
+    url = cli(secure_stack, "url", image["id"], "--ops", "resize:5x", "--format", "png",
+              env={"PROGIMAGE_SIGNING_KEY": SIGNING_KEY}).stdout.decode().strip()
+    r = secure_stack.get(url[len(secure_stack.base_url):])
+    assert r.status_code == 200 and Image.open(__import__("io").BytesIO(r.content)).width == 5
+
+
+def test_cli_uploads_200_files_eight_at_a_time(stack, tmp_path):
+    files = []
+    for n in range(200):
+        f = tmp_path / f"many-{n:03}.png"
+        f.write_bytes(Tools.png(Tools.noise(24, 24, seed=1000 + n)))
+        files.append(str(f))
+    started = time.monotonic()
+    out = cli(stack, "upload", "--concurrency", "8", *files).stdout.decode().splitlines()
+    elapsed = time.monotonic() - started
+    images = [json.loads(line) for line in out]
+    assert len(images) == 200 and len({i["id"] for i in images}) == 200
+    assert {i["filename"] for i in images} == {Path(f).name for f in files}
+    print(f"\nprogimage upload --concurrency 8: 200 files in {elapsed:.2f} s ({200 / elapsed:.0f} images/s)")
+
+
+# ---- the Python client --------------------------------------------------------------------
+
+
+def test_python_client_round_trip(stack, tmp_path):
+    client = progimage.Client(stack.base_url)
+    path = tmp_path / "py.png"
+    data = Tools.png(Tools.noise(60, 40, seed=5))
+    path.write_bytes(data)
+    image = client.upload(str(path))
+    assert (image.width, image.height, image.format, image.filename) == (60, 40, "png", "py.png")
+    assert client.get(image.id) == image
+    from_bytes = client.upload(data)
+    assert from_bytes.sha256 == image.sha256 and from_bytes.id != image.id
+    several = client.upload_many([data, data])
+    assert len(several) == 2
+    ids = [i.id for i in client.list(limit=2)]
+    assert ids[:4] == stack.list_all_ids()[:4]
+    assert client.fetch(image.id, ["resize:30x"], "png")[:8] == b"\x89PNG\r\n\x1a\n"
+    client.delete(image.id)
+    with pytest.raises(progimage.ProgimageError) as failure:
+        client.get(image.id)
+    assert failure.value.status == 404 and failure.value.code == "not_found"
+
+
+@pytest.mark.parametrize("ops,fmt", [
+    ("resize:0200x/rotate:-90", "jpeg"), ("blur:2.50/flip:vh", "png"), ("quality:70/resize:x050", "webp"),
+    ("crop:010,0,20,20/sharpen:05", "tif"), ("rotate:450/grayscale", "gif"), ("", "jpeg"),
+])
+def test_python_urls_are_the_servers_canonical_ones(stack, ops, fmt):
+    image = stack.upload_ok(Tools.png(Tools.noise(80, 60, seed=9)))
+    client = progimage.Client(stack.base_url)
+    built = client.url(image["id"], ops, fmt)
+    raw = f"/images/{image['id']}" + (f"/{ops}" if ops else "") + f".{fmt}"
+    expected = raw
+    for _ in range(3):  # an alias extension (.jpeg) and non-canonical operations: two hops
+        r = stack.get(expected)
+        if r.status_code != 301:
+            break
+        expected = stack.location(r)
+    assert built == stack.base_url + expected
+    assert stack.get(expected).status_code == 200
+
+
+def test_python_signed_urls_and_upload_urls(secure_stack):
+    client = progimage.Client(secure_stack.base_url, api_key=API_KEYS[1], signing_key=SIGNING_KEY)
+    image = client.upload(Tools.png(Tools.noise(30, 30)))
+    url = client.url(image.id, "resize:10x/rotate:-90", "webp")
+    assert "?sig=" in url
+    assert secure_stack.get(url[len(secure_stack.base_url):]).status_code == 200
+    upload = client.upload_url(expires=int(time.time()) + 60, max_bytes=100_000)
+    r = secure_stack.post(upload[len(secure_stack.base_url):], data=Tools.png(Tools.noise(8, 8)),
+                          headers={"Content-Type": "image/png"})
+    assert r.status_code == 201, Tools.describe(r)
+    with pytest.raises(ValueError):
+        client.url(image.id, "resize:0x0", "png")
