@@ -21,7 +21,7 @@ BIN := .build/release
 TEST_VENV := .venv/test
 PYTHON := $(TEST_VENV)/bin/python
 
-.PHONY: run run-front test unit-test integration-test build deps python-deps test-system-deps bench fuzz clean nginx-site
+.PHONY: run run-front openapi test unit-test integration-test build deps python-deps test-system-deps bench fuzz clean nginx-site
 
 deps:
 	@missing=0; \
@@ -87,6 +87,15 @@ nginx-site: build
 	$(BIN)/progimage-dev nginx-config --production > nginx/progimage.conf
 	PROGIMAGE_FRONT_UPSTREAMS=box1.internal:80,box2.internal:80 \
 	  $(BIN)/progimage-dev nginx-config --front > nginx/progimage-front.conf
+
+## The OpenAPI document the api instance serves at /openapi.yaml, embedded from docs/openapi.yaml
+## (a unit test fails when the two differ).
+OPENAPI_SWIFT := Sources/ProgimageServer/Handlers/OpenAPIDocument.swift
+openapi:
+	{ echo '// Generated from docs/openapi.yaml by `make openapi`; do not edit by hand.'; \
+	  echo '/// The OpenAPI document, served at `/openapi.yaml` by the api instance.'; \
+	  echo 'enum OpenAPIDocument {'; echo '    static let yaml = #"""'; cat docs/openapi.yaml; echo '"""#'; echo '}'; \
+	} > $(OPENAPI_SWIFT)
 
 ## libFuzzer over every decoder, seeded with the corpus's small files; FUZZ_SECONDS long.
 ## A crash, or two decodes of the same bytes that differ (glibc's M_PERTURB fills unwritten

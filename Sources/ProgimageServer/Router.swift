@@ -17,6 +17,13 @@ struct Router {
     }
 
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        if request.path == "/openapi.yaml" {
+            try requireAPI()
+            guard request.method == "GET" || request.isHead else { throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]) }
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/yaml"), ("Cache-Control", "public, max-age=300")],
+                body: Array((OpenAPIDocument.yaml + "\n").utf8))
+        }
         if request.path.hasPrefix("/health/") {
             return try HealthHandler(context: context).respond(to: request, type: String(request.path.dropFirst("/health/".count)))
         }

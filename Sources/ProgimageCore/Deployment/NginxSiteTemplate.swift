@@ -170,6 +170,11 @@ enum NginxSiteTemplate {
                 # Non-canonical extensions: 301 to the canonical one, query kept.
                 \(aliasLocations)
 
+                # The contract, machine-readable.
+                location = /openapi.yaml {
+                    fastcgi_pass progimage_api;
+                }
+
                 # Upload, list, metadata, delete.
                 location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
                     fastcgi_pass progimage_api;
