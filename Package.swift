@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "ProgimageServer",
             dependencies: [
-                "ProgimageAPI", "ProgimageCore", "FastCGI",
+                "ProgimageAPI", "ProgimageCore", "FastCGI", "Digest", "ObjectStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -44,7 +44,8 @@ public final class ServiceContext: Sendable {
         } else {
             (originals, bucketOriginals) = (localOriginals, nil)
         }
-        cache = DerivedImageCache(root: configuration.cacheDirectory)
+        cache = DerivedImageCache(
+            root: configuration.cacheDirectory, budget: CacheBudget(root: configuration.cacheDirectory, maxBytes: configuration.cacheMaxBytes))
         renderer = DerivedImageRenderer(
             metadata: metadata, originals: originals, cache: cache, maxPixels: configuration.maxPixels,
             maxOutputSide: configuration.maxOutputSide)

@@ -59,20 +59,25 @@ public struct CachePruner: Sendable {
     /// created for a file it is about to rename into place is empty for a moment.
     public let grace: Int
 
-    public init(root: String, maxBytes: Int, grace: Int = 3600) {
+    /// Files used this recently (seconds) are never victims: a file a worker has just
+    /// written is being served by nginx from its path (`X-Accel-Redirect`) right now.
+    public let protectRecent: Int
+
+    public init(root: String, maxBytes: Int, grace: Int = 3600, protectRecent: Int = 0) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.maxBytes = maxBytes
         self.grace = grace
+        self.protectRecent = protectRecent
     }
 
     /// The files to delete so that the rest fits in `maxBytes`: least recently used first,
-    /// ties broken by path so a pass is reproducible.
-    public static func victims(_ entries: [Entry], maxBytes: Int) -> [Entry] {
+    /// ties broken by path so a pass is reproducible; none used at or after `protectedSince`.
+    public static func victims(_ entries: [Entry], maxBytes: Int, protectedSince: Int = .max) -> [Entry] {
         var excess = entries.reduce(0) { $0 + $1.bytes } - maxBytes
         guard excess > 0 else { return [] }
         var chosen: [Entry] = []
         for entry in entries.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }) {
-            guard excess > 0 else { break }
+            guard excess > 0, entry.lastUse < protectedSince else { break }
             chosen.append(entry)
             excess -= entry.bytes
         }
@@ -115,7 +120,8 @@ public struct CachePruner: Sendable {
             remaining[directory]? -= 1
             emptied.insert(directory)
         }
-        for victim in Self.victims(scan.files, maxBytes: maxBytes) {
+        let protectedSince = protectRecent > 0 ? now - protectRecent : .max
+        for victim in Self.victims(scan.files, maxBytes: maxBytes, protectedSince: protectedSince) {
             if unlink(victim.path) == 0 {
                 report.removedFiles += 1
                 report.removedBytes += victim.bytes

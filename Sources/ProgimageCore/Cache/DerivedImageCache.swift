@@ -18,9 +18,12 @@ public struct DerivedImageCache: Sendable {
     static let locksFolder = ".locks"
 
     public let root: String
+    /// Keeps the cache within its byte budget as files are written (nil: no budget).
+    public let budget: CacheBudget?
 
-    public init(root: String) {
+    public init(root: String, budget: CacheBudget? = nil) {
         self.root = root
+        self.budget = budget
     }
 
     func directory(of id: ImageID) -> String {
@@ -35,15 +38,19 @@ public struct DerivedImageCache: Sendable {
     }
 
     /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
-    /// the request that made it as to every later one, with its own ETag.
-    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) {
+    /// the request that made it as to every later one, with its own ETag. False when the
+    /// disk is full: the file is not kept (an eviction starts), and the caller answers
+    /// with the bytes themselves.
+    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> Bool {
         do {
             try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
-            throw error.isNoSpace
-                ? ServiceError(.insufficientStorage, "no space left for derived images")
-                : ServiceError(.internalError, error.description)
+            guard error.isNoSpace else { throw ServiceError(.internalError, error.description) }
+            budget?.diskIsFull()
+            return false
         }
+        budget?.recordWrite(bytes: bytes.count)
+        return true
     }
 
     /// A file already made (by another request that won the race).

@@ -17,11 +17,14 @@ public struct DerivedImageRenderer: Sendable {
         pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide)
     }
 
-    /// A derived file on disk, made now or by a request that won the race.
-    public struct Rendered: Sendable {
+    /// A derived image: on disk (made now, or by a request that won the race), or, when
+    /// the disk was full, only in memory.
+    public enum Rendered: Sendable {
         /// Where the file is, relative to the cache root (`ab/cd/{id}/…`): nginx serves the
         /// answer from there.
-        public let cachePath: String
+        case stored(cachePath: String)
+        /// Not kept: the answer carries the bytes.
+        case unkept(bytes: [UInt8])
     }
 
     public func render(id: ImageID, chain: OperationChain) throws(ServiceError) -> Rendered {
@@ -32,16 +35,16 @@ public struct DerivedImageRenderer: Sendable {
         let path = cache.path(id: id, chain: chain)
         let relative = String(path.dropFirst(cache.root.count + 1))
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
-            if cache.contains(path) { return Rendered(cachePath: relative) }
+            if cache.contains(path) { return .stored(cachePath: relative) }
             let original = try originals.read(id: id, format: record.format)
             let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain)
-            try cache.store(bytes, at: path)
+            guard try cache.store(bytes, at: path) else { return .unkept(bytes: bytes) }
             // A delete that ran while we rendered must not leave a file nginx would serve.
             guard try metadata.record(id) != nil else {
                 cache.removeAll(of: id)
                 throw ServiceError(.notFound, "no image with id \(id)")
             }
-            return Rendered(cachePath: relative)
+            return .stored(cachePath: relative)
         }
     }
 }

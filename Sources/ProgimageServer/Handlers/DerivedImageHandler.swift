@@ -1,3 +1,4 @@
+import Digest
 import ProgimageAPI
 import ProgimageCore
 
@@ -20,8 +21,20 @@ struct DerivedImageHandler {
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }
-        let rendered = try context.renderer.render(id: id, chain: chain)
-        return Self.servedByNginx("/_progimage/made/" + rendered.cachePath)
+        switch try context.renderer.render(id: id, chain: chain) {
+        case .stored(let cachePath):
+            return Self.servedByNginx("/_progimage/made/" + cachePath)
+        case .unkept(let bytes):
+            // The disk is full: the image anyway, not kept (the next request makes it again).
+            return HTTPResponse(
+                status: 200,
+                headers: [
+                    ("Content-Type", chain.format.contentType), ("Cache-Control", "public, max-age=31536000, immutable"),
+                    ("ETag", "\"\(SHA256.hex(bytes).prefix(24))\""), ("X-Content-Type-Options", "nosniff"),
+                    ("Timing-Allow-Origin", "*"), ("X-Cache", "MISS"), ("X-Progimage-Cache", "MISS"),
+                ],
+                body: request.isHead ? [] : bytes)
+        }
     }
 
     /// The file is on disk where the next HIT will find it: nginx serves this answer from it

@@ -17,6 +17,9 @@ public enum WorkerMain {
         if CommandLine.arguments.dropFirst().first == "prune" {
             PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
         }
+        if CommandLine.arguments.dropFirst().first == "check" {
+            CheckCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
+        }
         if CommandLine.arguments.dropFirst().first == "migrate" {
             MigrateCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
         }
@@ -40,6 +43,10 @@ public enum WorkerMain {
         do {
             let context = try ServiceContext(configuration: configuration, role: role)
             let responder = Responder(context: context, logger: logger)
+            if role == .api {
+                // The shared counter may be stale (a crash, a wiped cache): measure once.
+                context.cache.budget?.evictInBackground()
+            }
             if role == .api, let log = context.deletionLog {
                 // Deletes made on other boxes reach this one through the api instance.
                 let fanOut = DeletionFanOut(

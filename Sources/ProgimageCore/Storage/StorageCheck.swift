@@ -1,0 +1,149 @@
+public import ProgimageAPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `progimage-fcgi check [--repair]`: records, originals and the cache compared.
+///
+/// What it reports: an original without a record (an upload killed between the two
+/// writes), a record without its original (only where the originals are on this disk), temp
+/// files a crashed writer left (older than `grace`: a running service writes some), and cache
+/// directories of images that no longer exist. With `repair`, orphaned originals and temp
+/// files move to `{data}/lost+found/` (nothing precious is deleted; a record's original is
+/// never touched) and orphaned cache directories are removed (derived files regenerate).
+public struct StorageCheck {
+    public enum Finding: Equatable, Sendable, CustomStringConvertible {
+        case originalWithoutRecord(path: String)
+        case recordWithoutOriginal(id: ImageID, expected: String)
+        case temporaryFile(path: String)
+        case cacheWithoutRecord(path: String)
+
+        public var description: String {
+            switch self {
+            case .originalWithoutRecord(let path): "original-without-record \(path)"
+            case .recordWithoutOriginal(let id, let expected): "record-without-original \(id) \(expected)"
+            case .temporaryFile(let path): "temporary-file \(path)"
+            case .cacheWithoutRecord(let path): "cache-without-record \(path)"
+            }
+        }
+
+        /// A record whose original is gone cannot be repaired here.
+        public var isRepairable: Bool {
+            if case .recordWithoutOriginal = self { return false }
+            return true
+        }
+    }
+
+    public let metadata: any MetadataStore
+    public let originals: FileImageStore
+    public let cache: DerivedImageCache
+    public let dataDirectory: String
+    /// Whether a record's original must be on this disk (false with an object store, where
+    /// the local copy is optional).
+    public let originalsAreLocal: Bool
+    public let grace: Int
+
+    public init(
+        metadata: any MetadataStore, originals: FileImageStore, cache: DerivedImageCache, dataDirectory: String,
+        originalsAreLocal: Bool, grace: Int = 600
+    ) {
+        self.metadata = metadata
+        self.originals = originals
+        self.cache = cache
+        self.dataDirectory = dataDirectory
+        self.originalsAreLocal = originalsAreLocal
+        self.grace = grace
+    }
+
+    /// The findings; with `repair`, each repairable one is moved out of the way as found.
+    public func run(repair: Bool, now: Int = Timestamp.unixSeconds()) throws(ServiceError) -> [Finding] {
+        var records: [ImageID: ImageFormat] = [:]
+        var cursor: ListCursor?
+        repeat {
+            let page = try metadata.list(limit: 1000, cursor: cursor)
+            for record in page.records { records[record.id] = record.format }
+            cursor = page.next
+        } while cursor != nil
+
+        var findings: [Finding] = []
+        var present = Set<ImageID>()
+        for (first, second) in shardDirectories(originals.root) {
+            let directory = "\(originals.root)/\(first)/\(second)"
+            for entry in FileIO.entries(in: directory) ?? [] where !entry.isDirectory {
+                let path = "\(directory)/\(entry.name)"
+                let parts = entry.name.split(separator: ".", maxSplits: 1)
+                if parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])),
+                    records[id] == format
+                {
+                    present.insert(id)
+                    continue
+                }
+                guard age(of: path, now: now) >= grace else { continue }  // an upload in progress
+                findings.append(.originalWithoutRecord(path: path))
+            }
+        }
+        if originalsAreLocal {
+            for (id, format) in records where !present.contains(id) {
+                findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
+            }
+        }
+        for folder in [originals.root + "/.tmp", cache.root + "/.tmp"] {
+            for entry in FileIO.entries(in: folder) ?? [] where age(of: "\(folder)/\(entry.name)", now: now) >= grace {
+                findings.append(.temporaryFile(path: "\(folder)/\(entry.name)"))
+            }
+        }
+        for (first, second) in shardDirectories(cache.root) {
+            let directory = "\(cache.root)/\(first)/\(second)"
+            for entry in FileIO.entries(in: directory) ?? [] where entry.isDirectory {
+                guard let id = ImageID(entry.name), records[id] == nil else { continue }
+                guard age(of: "\(directory)/\(entry.name)", now: now) >= grace else { continue }
+                findings.append(.cacheWithoutRecord(path: "\(directory)/\(entry.name)"))
+            }
+        }
+        if repair {
+            for finding in findings { try self.repair(finding) }
+        }
+        return findings
+    }
+
+    private func repair(_ finding: Finding) throws(ServiceError) {
+        switch finding {
+        case .originalWithoutRecord(let path), .temporaryFile(let path):
+            let lostAndFound = dataDirectory + "/lost+found"
+            do {
+                try FileIO.makeDirectories(lostAndFound)
+            } catch {
+                throw ServiceError(.internalError, error.description)
+            }
+            let name = path.split(separator: "/").suffix(2).joined(separator: "-")
+            guard rename(path, "\(lostAndFound)/\(name)") == 0 || errno == ENOENT else {
+                throw ServiceError(.internalError, "cannot move \(path) to \(lostAndFound): \(String(cString: strerror(errno)))")
+            }
+        case .cacheWithoutRecord(let path):
+            if let id = path.split(separator: "/").last.flatMap({ ImageID($0) }) { cache.removeAll(of: id) }
+        case .recordWithoutOriginal:
+            break
+        }
+    }
+
+    /// `{root}/{s1}/{s2}` directories: two-character shard names only (not `.tmp`, `.locks`).
+    private func shardDirectories(_ root: String) -> [(String, String)] {
+        var found: [(String, String)] = []
+        for first in FileIO.entries(in: root) ?? [] where first.isDirectory && Self.isShard(first.name) {
+            for second in FileIO.entries(in: "\(root)/\(first.name)") ?? [] where second.isDirectory && Self.isShard(second.name) {
+                found.append((first.name, second.name))
+            }
+        }
+        return found
+    }
+
+    private static func isShard(_ name: String) -> Bool {
+        name.count == 2 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+
+    private func age(of path: String, now: Int) -> Int {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return 0 }
+        return now - Int(status.st_mtim.tv_sec)
+    }
+}

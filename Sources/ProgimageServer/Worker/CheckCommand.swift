@@ -1,0 +1,82 @@
+import ProgimageAPI
+import ProgimageCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `progimage-fcgi check [--repair] [--grace SECONDS]`: compares records, originals and the
+/// cache (`StorageCheck`), with the service's own `PROGIMAGE_*` environment, while the
+/// service runs or not. One line per finding on standard output, a summary on standard
+/// error.
+enum CheckCommand {
+    static let usage = "usage: progimage-fcgi check [--repair] [--grace SECONDS]"
+
+    /// Exits 0 when everything is consistent (or was repaired), 1 when something is (still)
+    /// wrong or there is no database to compare with, 2 on a usage or configuration error.
+    static func run(arguments: [String], environment: [String: String]) -> Never {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration(environment: environment)
+        } catch {
+            fail("configuration: \(error)")
+        }
+        var repair = false
+        var grace = 600
+        var remaining = arguments[...]
+        while let argument = remaining.popFirst() {
+            switch argument {
+            case "--repair": repair = true
+            case "--grace":
+                let text = remaining.popFirst() ?? ""
+                guard let value = Int(text), value >= 0 else { fail("--grace \(text): expected seconds") }
+                grace = value
+            case "-h", "--help":
+                print(usage)
+                exit(0)
+            default: fail("unknown option \(argument)\n\(usage)")
+            }
+        }
+
+        let metadata: any MetadataStore
+        if let url = configuration.databaseURL {
+            metadata = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
+        } else {
+            // Never create an empty database here: every original would look orphaned.
+            guard access(configuration.databasePath, F_OK) == 0 else {
+                report("no database at \(configuration.databasePath): nothing to compare, nothing repaired")
+                exit(1)
+            }
+            do {
+                metadata = try SQLiteMetadataStore(path: configuration.databasePath)
+            } catch {
+                report("cannot open \(configuration.databasePath): \(error.message)")
+                exit(1)
+            }
+        }
+        let check = StorageCheck(
+            metadata: metadata, originals: FileImageStore(root: configuration.originalsDirectory),
+            cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
+            originalsAreLocal: configuration.objectStore == nil, grace: grace)
+        do {
+            let findings = try check.run(repair: repair)
+            for finding in findings { print(finding.description) }
+            let unrepaired = repair ? findings.filter { !$0.isRepairable } : findings
+            report(
+                "\(findings.count) finding(s)"
+                    + (repair ? ", \(findings.count - unrepaired.count) repaired (orphans in \(configuration.dataDirectory)/lost+found)" : ""))
+            exit(unrepaired.isEmpty ? 0 : 1)
+        } catch {
+            report("check failed: \(error.message)")
+            exit(1)
+        }
+    }
+
+    private static func report(_ message: String) {
+        let line = "progimage-fcgi check: \(message)\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        WorkerMain.fail(message, command: "progimage-fcgi check")
+    }
+}

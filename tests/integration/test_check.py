@@ -1,0 +1,117 @@
+"""`progimage-fcgi check [--repair]`: records, originals and the cache compared, with the
+service's own environment, while it runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import REPO_ROOT, Stack, Tools
+
+WORKER = REPO_ROOT / ".build" / "release" / "progimage-fcgi"
+
+
+def check(stack: Stack, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(stack.backend_env)
+    env.update(PROGIMAGE_DATA_DIR=str(stack.data_dir), PROGIMAGE_CACHE_DIR=str(stack.cache_dir))
+    env.update(stack.extra_env)
+    return subprocess.run([str(WORKER), "check", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def plant(path, data: bytes = b"orphan", age: int = 7200):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    then = time.time() - age
+    os.utime(path, (then, then))
+
+
+def test_check_reports_and_repair_moves_orphans_aside(stack_factory):
+    stack = stack_factory({"PROGIMAGE_THREADS": "2"})  # a stack of its own: the check sees only its files
+    image = stack.upload_ok(Tools.png(Tools.noise(20, 20, seed=1)))
+    assert stack.get(f"/images/{image['id']}/resize:10x.png").status_code == 200
+    orphan_id = Tools.random_id(16)
+    orphan = stack.data_dir / "originals" / orphan_id[:2] / orphan_id[2:4] / f"{orphan_id}.png"
+    plant(orphan)
+    leftover = stack.data_dir / "originals" / ".tmp" / "tmp-crashed"
+    plant(leftover)
+    ghost_id = Tools.random_id(16)
+    ghost = stack.cache_dir / ghost_id[:2] / ghost_id[2:4] / ghost_id
+    plant(ghost / "resize:10x.png")
+    os.utime(ghost, (time.time() - 7200,) * 2)
+
+    r = check(stack)
+    assert r.returncode == 1, r.stderr
+    assert f"original-without-record {orphan}" in r.stdout
+    assert f"temporary-file {leftover}" in r.stdout
+    assert f"cache-without-record {ghost}" in r.stdout
+    assert image["id"] not in r.stdout
+    assert orphan.exists() and ghost.exists()  # a report changes nothing
+
+    r = check(stack, "--repair")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not orphan.exists() and not leftover.exists() and not ghost.exists()
+    lost = stack.data_dir / "lost+found"
+    assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
+    assert check(stack).returncode == 0
+    r = stack.get(image["url"])
+    assert r.status_code == 200 and stack.get(f"/images/{image['id']}").status_code == 200
+
+
+def test_check_without_a_database_repairs_nothing(tmp_path):
+    if os.environ.get("PROGIMAGE_TEST_BACKENDS") == "distributed":
+        return  # the distributed pass always has its database; the embedded pass checks this
+    data = tmp_path / "data"
+    plant(data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(PROGIMAGE_DATA_DIR=str(data), PROGIMAGE_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([str(WORKER), "check", "--repair"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no database" in r.stderr
+    assert (data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png").exists()
+    assert not list(data.glob("*.sqlite3*")), "check must not create a database"
+
+
+def test_sigkill_during_uploads_leaves_whole_images_or_nothing(stack_factory):
+    stack = stack_factory({"PROGIMAGE_THREADS": "2", "PROGIMAGE_RECYCLE_REQUESTS": "0"})
+    body = Tools.png(Tools.noise(900, 900, seed=4))  # ~2.4 MB: long enough to be caught mid-way
+    stop = threading.Event()
+
+    def uploader():
+        while not stop.is_set():
+            try:
+                stack.upload(body)
+            except Exception:
+                pass
+
+    threads = [threading.Thread(target=uploader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(4):
+            time.sleep(0.3)
+            pid = stack.health("api").json()["pid"]
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    if stack.health("api").status_code == 200:
+                        break
+                except Exception:
+                    pass
+                time.sleep(0.1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    r = check(stack, "--repair", "--grace", "0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Afterwards: every record has its original bit for bit, every original its record.
+    ids = stack.list_all_ids()
+    for i in ids:
+        meta = stack.get(f"/images/{i}").json()
+        got = stack.get(meta["url"])
+        assert got.status_code == 200 and Tools.sha256(got.content) == meta["sha256"]
+    assert check(stack, "--grace", "0").returncode == 0
