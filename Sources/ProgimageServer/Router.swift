@@ -17,6 +17,12 @@ struct Router {
     }
 
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        if request.isMetricsScrape, let exporter = context.metricsExporter {
+            try requireAPI()
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store")],
+                body: Array(exporter.render().utf8))
+        }
         if request.path == "/openapi.yaml" {
             try requireAPI()
             guard request.method == "GET" || request.isHead else { throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]) }

@@ -20,6 +20,10 @@ public final class ServiceContext: Sendable {
     public let deletionLog: (any DeletionLog)?
     /// Originals in a bucket with local copies, when an object store is configured.
     public let bucketOriginals: BucketImageStore?
+    /// This instance's counters, when metrics are on (`PROGIMAGE_METRICS_PORT`).
+    public let metrics: InstanceMetrics?
+    /// The whole box's exposition, on the api instance when metrics are on.
+    public let metricsExporter: MetricsExporter?
     private let started: Double
 
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {
@@ -50,10 +54,19 @@ public final class ServiceContext: Sendable {
             metadata: metadata, originals: originals, cache: cache, maxPixels: configuration.maxPixels,
             maxOutputSide: configuration.maxOutputSide)
         ingest = ImageIngest(maxUploadBytes: configuration.maxUploadBytes, maxPixels: configuration.maxPixels)
-        keys = AccessKeys(apiKeys: configuration.apiKeys, signingKey: configuration.signingKey)
+        keys = AccessKeys(
+            apiKeys: configuration.apiKeys, signingKey: configuration.signingKey,
+            openWritesWithoutKey: configuration.openWritesWithoutKey)
         linkFetcher = LinkFetcher(
             allowHosts: configuration.fetchAllowHosts, timeoutSeconds: configuration.fetchTimeoutSeconds,
             maxBytes: configuration.maxUploadBytes)
+        if configuration.metricsPort != nil {
+            metrics = InstanceMetrics(directory: configuration.metricsDirectory, role: role.rawValue)
+            metricsExporter =
+                role == .api ? MetricsExporter(directory: configuration.metricsDirectory, cacheDirectory: configuration.cacheDirectory) : nil
+        } else {
+            (metrics, metricsExporter) = (nil, nil)
+        }
         started = Self.monotonicSeconds()
     }
 

@@ -31,10 +31,13 @@ enum DevelopmentStack {
         do throws(SupervisorError) {
             try FileSystem.createDirectories(config.dataDirectory)
             try FileSystem.createDirectories(config.cacheDirectory)
+            // nginx opens its cache log there before any instance has run.
+            if config.metricsPort != nil { try FileSystem.createDirectories(config.metricsDirectory) }
             let workerBinary = try ExecutableLocator.worker(environment: environment)
             let nginxBinary = try ExecutableLocator.nginx(environment: environment)
             guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port) }
 
+            StartupCheck.run(worker: workerBinary, environment: environment)
             let runDirectory = try resources.openRunDirectory(config.runDirectory)
             var children: [ChildProcess] = []
             for role in TransformRole.all {
@@ -53,7 +56,10 @@ enum DevelopmentStack {
             children.append(.nginx(request: nginx.request))
 
             let port = config.port
-            let banner = "progimage: serving on http://127.0.0.1:\(port) (data \(config.dataDirectory), cache \(config.cacheDirectory))"
+            var banner = "progimage: serving on http://127.0.0.1:\(port) (data \(config.dataDirectory), cache \(config.cacheDirectory))"
+            if config.apiKeys.isEmpty && config.openWritesWithoutKey {
+                banner += "\nprogimage: writes (POST, DELETE) are open to everyone: no PROGIMAGE_API_KEY is set"
+            }
             let supervisor = Supervisor(
                 children: children, logger: logger,
                 readinessProbe: { LoopbackProbe.isAccepting(port: port) },

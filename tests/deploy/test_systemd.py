@@ -175,9 +175,10 @@ class Deployment:
         # The administrator's configuration: the installed env file with keys and threads
         # set, and a drop-in making the api role recycle itself often.
         env_file = self.root / "etc/progimage/progimage.env"
+        # (The generated signing key is switched off: these tests fetch unsigned URLs.)
         env_file.write_text(installed.env_file.read_text()
                             + f"PROGIMAGE_API_KEY={API_KEY}\nPROGIMAGE_THREADS=2\n"
-                            + "PROGIMAGE_FETCH_ALLOW_HOSTS=127.0.0.1\n")
+                            + "PROGIMAGE_FETCH_ALLOW_HOSTS=127.0.0.1\nPROGIMAGE_SIGNING_KEY=\n")
         (self.root / "etc/systemd/system/progimage@api.service.d/recycle.conf").write_text(
             f"[Service]\nEnvironment=PROGIMAGE_RECYCLE_REQUESTS={RECYCLE_REQUESTS}\n")
         self.instances: dict[str, Instance] = {}

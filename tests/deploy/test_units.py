@@ -18,7 +18,8 @@ def unit_names(roles: list[str]) -> list[str]:
     names = []
     for role in roles:
         names += [f"progimage@{role}.socket", f"progimage@{role}.service"]
-    return names + ["progimage.target", "progimage-prune.service", "progimage-prune.timer"]
+    return names + ["progimage.target", "progimage-prune.service", "progimage-prune.timer", "progimage-check.service",
+                    "progimage-check.timer"]
 
 
 def analyze(*arguments: str, root: Path) -> subprocess.CompletedProcess:
@@ -39,7 +40,8 @@ def test_every_unit_verifies(installed, verify_root):
 
 def test_sandbox_exposure_of_every_service(installed, verify_root):
     problems = []
-    for name in [f"progimage@{role}.service" for role in installed.roles()] + ["progimage-prune.service"]:
+    for name in [f"progimage@{role}.service" for role in installed.roles()] + ["progimage-prune.service",
+                                                                               "progimage-check.service"]:
         result = analyze("security", "--offline=true", name, root=verify_root)
         found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
         assert found, f"{name}: no score\n{result.stdout}{result.stderr}"
@@ -56,7 +58,7 @@ def test_target_wants_every_role(installed):
     wanted = target.words("Unit", "Wants")
     expected = [f"progimage@{role}.{kind}" for role in installed.roles() for kind in ("socket", "service")]
     assert sorted(w for w in wanted if w.startswith("progimage@")) == sorted(expected)
-    assert "progimage-prune.timer" in wanted
+    assert "progimage-prune.timer" in wanted and "progimage-check.timer" in wanted
     assert target.get("Install", "WantedBy") == "multi-user.target"
 
 
@@ -80,6 +82,8 @@ def test_services_serve_the_directories_nginx_reads(installed):
             key, _, val = value.partition("=")
             env[key] = val
         assert env["TRANSFORM_TYPE"] == role
+        # Secure by default: without an API key in the env file, writes are refused.
+        assert env["PROGIMAGE_OPEN_WRITES"] == "0"
         # originals, then a conversion in the cache; a transform is a cache file by alias
         data, cache = re.escape(env["PROGIMAGE_DATA_DIR"]), re.escape(env["PROGIMAGE_CACHE_DIR"])
         assert re.search(rf"try_files {data}/originals/\S+\s+{cache}/\S+\s+@miss;", site)

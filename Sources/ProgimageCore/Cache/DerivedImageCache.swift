@@ -16,6 +16,8 @@ public struct DerivedImageCache: Sendable {
     static let temporaryFolder = ".tmp"
     static let trashFolder = ".trash"
     static let locksFolder = ".locks"
+    /// Each instance's request counters and nginx's HIT/MISS log (`ServiceMetrics`).
+    public static let metricsFolder = ".metrics"
 
     public let root: String
     /// Keeps the cache within its byte budget as files are written (nil: no budget).

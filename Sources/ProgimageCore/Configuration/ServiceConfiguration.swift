@@ -13,8 +13,12 @@ public struct ServiceConfiguration: Sendable {
     public var dataDirectory: String
     /// Derived files: disposable, regenerated on demand. Absolute.
     public var cacheDirectory: String
-    /// Bearer keys accepted for POST and DELETE; empty means writes are open.
+    /// Bearer keys accepted for POST and DELETE.
     public var apiKeys: [String] = []
+    /// Whether writes are open when no key is set. Unset: open (`make run`); the systemd
+    /// units set `PROGIMAGE_OPEN_WRITES=0`, so a production install without a key refuses
+    /// writes until the administrator sets a key or opts in with `1`.
+    public var openWritesWithoutKey = true
     /// HMAC key for `?sig=` on cache misses; nil means no signing.
     public var signingKey: String?
     /// Largest accepted image (upload or fetched), in bytes.
@@ -50,6 +54,8 @@ public struct ServiceConfiguration: Sendable {
     /// Browser origins (`https://app.example.com`) that may POST and DELETE; nil when unset
     /// (then any origin under `make run`, none in the production site).
     public var corsOrigins: [String]?
+    /// Loopback port of the Prometheus endpoint (`/metrics`); nil: none.
+    public var metricsPort: Int?
     /// The boxes behind the front door (`make run-front`), `host:port` each.
     public var frontUpstreams: [String] = []
 
@@ -74,6 +80,11 @@ public struct ServiceConfiguration: Sendable {
         cacheDirectory = absolute(environment["PROGIMAGE_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/cache")
         port = try integer("PROGIMAGE_PORT", range: 1...65535) ?? port
         apiKeys = list("PROGIMAGE_API_KEY")
+        switch environment["PROGIMAGE_OPEN_WRITES"] ?? "" {
+        case "", "1": openWritesWithoutKey = true
+        case "0": openWritesWithoutKey = false
+        case let other: throw ConfigurationError(variable: "PROGIMAGE_OPEN_WRITES", value: other, expected: "0 or 1")
+        }
         signingKey = environment["PROGIMAGE_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         maxUploadBytes = try integer("PROGIMAGE_MAX_UPLOAD_BYTES", range: 1...(1 << 40)) ?? maxUploadBytes
         maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
@@ -104,6 +115,7 @@ public struct ServiceConfiguration: Sendable {
             corsOrigins = origins
         }
         localCopiesMaxBytes = try integer("PROGIMAGE_LOCAL_COPIES_MAX_BYTES", range: 0...(1 << 50)) ?? localCopiesMaxBytes
+        metricsPort = try integer("PROGIMAGE_METRICS_PORT", range: 1...65535)
         frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
             throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")
@@ -186,6 +198,8 @@ public struct ServiceConfiguration: Sendable {
 
     /// The SQLite database file inside the data directory.
     public var databasePath: String { dataDirectory + "/progimage.sqlite3" }
+    /// Each instance's counters and nginx's cache log, shared by every process of the box.
+    public var metricsDirectory: String { cacheDirectory + "/" + DerivedImageCache.metricsFolder }
     /// Where originals live, sharded by the first four id characters.
     public var originalsDirectory: String { dataDirectory + "/originals" }
 }

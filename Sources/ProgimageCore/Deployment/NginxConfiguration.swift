@@ -12,7 +12,8 @@ public enum NginxConfiguration {
             NginxSiteParameters(
                 listen: "127.0.0.1:\(config.port)", dataDirectory: config.dataDirectory,
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
-                maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any))
+                maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any,
+                metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") }))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
 
@@ -70,7 +71,8 @@ public enum NginxConfiguration {
             NginxSiteParameters(
                 listen: "80", dataDirectory: "/var/lib/progimage", cacheDirectory: "/var/cache/progimage",
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
-                writeOrigins: .only(config.corsOrigins ?? [])))
+                writeOrigins: .only(config.corsOrigins ?? []),
+                metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") }))
     }
 
     public static func socketPath(for role: TransformRole, in directory: String) -> String {
@@ -88,6 +90,9 @@ struct NginxSiteParameters {
     let maxBodyBytes: Int
     /// Browser origins allowed to write (POST, DELETE).
     let writeOrigins: WriteOrigins
+    /// The loopback Prometheus listener, and the file nginx logs each image's HIT or MISS
+    /// to (the only way a HIT, which no instance sees, is counted); nil: no metrics.
+    var metrics: (port: Int, cacheLog: String)? = nil
 
     enum WriteOrigins {
         case any

@@ -52,6 +52,7 @@ enum NginxSiteTemplate {
         let transformErrorPages = NginxErrorPage.all.filter { $0.status != 404 }
             .map { "        " + $0.directive }.joined(separator: "\n")
         let errorLocations = NginxErrorPage.all.map { $0.location(cors: corsHeaders) }.joined(separator: "\n")
+        let (metricsTop, metricsLog, metricsServer) = metricsParts(p.metrics)
         // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`).
         let aliasLocations = ImageFormat.aliases.sorted { $0.key < $1.key }.map { alias, format in
             [
@@ -99,7 +100,7 @@ enum NginxSiteTemplate {
                 HEAD "public, max-age=86400";
             }
 
-            # Which instance makes a derived file: the URL's last pixel operation, else convert.
+            \(metricsTop)# Which instance makes a derived file: the URL's last pixel operation, else convert.
             map $uri $progimage_role {
                 default convert;
             \(roleMap)
@@ -133,7 +134,7 @@ enum NginxSiteTemplate {
                 fastcgi_param SERVER_PROTOCOL $server_protocol;
                 fastcgi_param REMOTE_ADDR $remote_addr;
 
-                \(errorPages)
+                \(errorPages)\(metricsLog)
 
                 # Every answer that has no headers of its own below gets these (instances'
                 # answers, redirects, health); a preflight is answered here, for any path.
@@ -213,12 +214,48 @@ enum NginxSiteTemplate {
 
             \(errorLocations)
             }
-
+            \(metricsServer)
             """
     }
 }
 
 extension NginxSiteTemplate {
+    /// With metrics on: one word per answered image (`HIT`, `MISS`, or `-` for anything
+    /// else) logged to a file the api instance counts, buffered so a hit costs nginx no
+    /// write of its own; and a loopback-only listener whose `/metrics` reaches the api
+    /// instance with a parameter no client can set.
+    static func metricsParts(_ metrics: (port: Int, cacheLog: String)?) -> (String, String, String) {
+        guard let metrics else { return ("", "", "") }
+        let top = """
+            # Metrics: each image answer's cache result, counted by the api instance.
+            log_format progimage_cache '$sent_http_x_progimage_cache';
+
+
+            """
+        let log = "\n    access_log \(metrics.cacheLog) progimage_cache buffer=16k flush=1s;"
+        let server = """
+
+            # Prometheus, on loopback only (PROGIMAGE_METRICS_PORT).
+            server {
+                listen 127.0.0.1:\(metrics.port);
+                server_tokens off;
+                access_log off;
+                location = /metrics {
+                    fastcgi_pass progimage_api;
+                    fastcgi_param REQUEST_METHOD $request_method;
+                    fastcgi_param DOCUMENT_URI /_progimage/metrics;
+                    fastcgi_param QUERY_STRING "";
+                    fastcgi_param PROGIMAGE_METRICS 1;
+                }
+                location / {
+                    return 404;
+                }
+            }
+
+            """
+        return (top, log, server)
+    }
+
     /// The CORS headers of every answer (`always`: errors too).
     static let corsHeaders = [
         "add_header Access-Control-Allow-Origin $progimage_allow_origin always;",

@@ -5,16 +5,25 @@ import Digest
 public struct AccessKeys: Sendable {
     private let apiKeys: [[UInt8]]
     private let signingKey: [UInt8]?
+    private let openWritesWithoutKey: Bool
 
-    public init(apiKeys: [String], signingKey: String?) {
+    public init(apiKeys: [String], signingKey: String?, openWritesWithoutKey: Bool = true) {
         self.apiKeys = apiKeys.map { Array($0.utf8) }
         self.signingKey = signingKey.map { Array($0.utf8) }
+        self.openWritesWithoutKey = openWritesWithoutKey
     }
 
-    /// Writes are open when no key is configured; otherwise `Authorization: Bearer <key>`
-    /// must match one of the keys (several, so a key can be rotated without downtime).
+    /// With keys, `Authorization: Bearer <key>` must match one of them (several, so a key
+    /// can be rotated without downtime). Without, writes are open only where that was
+    /// chosen (`make run`, or `PROGIMAGE_OPEN_WRITES=1`).
     public func authorizeWrite(authorization: String?) throws(ServiceError) {
-        guard !apiKeys.isEmpty else { return }
+        guard !apiKeys.isEmpty else {
+            guard openWritesWithoutKey else {
+                throw ServiceError(
+                    .unauthorized, "writes need a key and none is configured: set PROGIMAGE_API_KEY (or PROGIMAGE_OPEN_WRITES=1)")
+            }
+            return
+        }
         let denied = ServiceError(.unauthorized, "this request needs Authorization: Bearer <api key>")
         guard let authorization, authorization.hasPrefix("Bearer ") else { throw denied }
         let offered = Array(authorization.dropFirst("Bearer ".count).utf8)

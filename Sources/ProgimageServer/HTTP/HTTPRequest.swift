@@ -13,14 +13,18 @@ public struct HTTPRequest: Sendable {
     public let headers: [String: String]
     /// `Content-Length` as declared; nil when the request did not declare one.
     public let declaredLength: Int?
+    /// True only for a scrape through nginx's loopback metrics listener, which alone sets
+    /// the `PROGIMAGE_METRICS` parameter (a client can set `HTTP_*` parameters only).
+    public let isMetricsScrape: Bool
     /// Reads the body given the declared length (which bounds the buffer) and the limit.
     let bodyReader: @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
 
     public init(
         method: String, path: String, query: String = "", headers: [String: String] = [:], declaredLength: Int? = nil,
-        body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
+        isMetricsScrape: Bool = false, body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
     ) {
         self.method = method
+        self.isMetricsScrape = isMetricsScrape
         self.path = path
         self.query = query
         self.headers = headers
@@ -44,6 +48,7 @@ public struct HTTPRequest: Sendable {
             query: parameters["QUERY_STRING"] ?? "",
             headers: headers,
             declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
+            isMetricsScrape: parameters["PROGIMAGE_METRICS"] == "1",
             body: body)
     }
 

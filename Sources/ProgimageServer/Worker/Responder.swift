@@ -41,7 +41,9 @@ final class Responder: Sendable {
         exchange.write(Array(response.head().utf8))
         if !request.isHead, response.status != 304 { exchange.write(response.body) }
 
-        let ms = (ServiceContext.monotonicSeconds() - started) * 1000
+        let elapsed = ServiceContext.monotonicSeconds() - started
+        if !request.isMetricsScrape { context.metrics?.record(status: response.status, seconds: elapsed) }
+        let ms = elapsed * 1000
         logger.info(
             "request",
             metadata: [

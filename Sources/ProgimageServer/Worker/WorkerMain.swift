@@ -60,6 +60,7 @@ public enum WorkerMain {
             }
             logger.info("serving", metadata: ["pid": "\(getpid())", "threads": "\(configuration.threads)"])
             server.run()
+            context.metrics?.flush()
             logger.info("stopped")
             exit(0)
         } catch {

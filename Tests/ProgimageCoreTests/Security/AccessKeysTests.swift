@@ -27,4 +27,15 @@ import Testing
         }
         try AccessKeys(apiKeys: [], signingKey: nil).authorizeWrite(authorization: nil)
     }
+
+    /// The production units set PROGIMAGE_OPEN_WRITES=0: no key configured, no writes.
+    @Test func withoutKeysWritesAreOpenOnlyWhereChosen() throws {
+        let closed = AccessKeys(apiKeys: [], signingKey: nil, openWritesWithoutKey: false)
+        #expect(throws: ServiceError.self) { try closed.authorizeWrite(authorization: nil) }
+        #expect(throws: ServiceError.self) { try closed.authorizeWrite(authorization: "Bearer anything") }
+        let config = try ServiceConfiguration(environment: ["PROGIMAGE_OPEN_WRITES": "0"])
+        #expect(!config.openWritesWithoutKey)
+        #expect(try ServiceConfiguration(environment: [:]).openWritesWithoutKey)
+        #expect(throws: ConfigurationError.self) { try ServiceConfiguration(environment: ["PROGIMAGE_OPEN_WRITES": "yes"]) }
+    }
 }

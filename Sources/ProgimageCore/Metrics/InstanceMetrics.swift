@@ -1,0 +1,70 @@
+import Dispatch
+import FoundationEssentials
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One instance's request counters, kept in memory and written every second (when they
+/// changed) to `{cache}/.metrics/{role}-{slot}.json`, where the api instance's exporter
+/// reads every instance's. Labelled by role and slot, not pid: an instance that recycles or
+/// crashes starts from its file, so its counters never go backwards, and its `restarts`
+/// grows by one.
+public final class InstanceMetrics: Sendable {
+    /// Request duration buckets, in seconds (Prometheus `le`).
+    public static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+    struct State: Codable {
+        var role: String
+        var slot: String
+        var restarts: Int = 0
+        var requests: [String: Int] = [:]  // status → count
+        var durationBuckets: [Int]  // cumulative counts per `buckets`, then +Inf
+        var durationSum: Double = 0
+        var durationCount: Int = 0
+    }
+
+    private let path: String
+    private let state: Mutex<(value: State, dirty: Bool)>
+
+    public init(directory: String, role: String, slot: String = "0") {
+        path = "\(directory)/\(role)-\(slot).json"
+        var loaded = (try? FileIO.read(path)).flatMap { try? JSONDecoder().decode(State.self, from: Data($0)) }
+            ?? State(role: role, slot: slot, durationBuckets: Array(repeating: 0, count: Self.buckets.count + 1))
+        if loaded.durationBuckets.count != Self.buckets.count + 1 {
+            loaded.durationBuckets = Array(repeating: 0, count: Self.buckets.count + 1)
+        }
+        if FileIO.exists(path) { loaded.restarts += 1 }
+        state = Mutex((loaded, true))
+        try? FileIO.makeDirectories(directory)
+        flushEverySecond()
+    }
+
+    private func flushEverySecond() {
+        flush()
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .seconds(1)) { [weak self] in self?.flushEverySecond() }
+    }
+
+    public func record(status: Int, seconds: Double) {
+        state.withLock { entry in
+            entry.value.requests[String(status), default: 0] += 1
+            for (index, bound) in Self.buckets.enumerated() where seconds <= bound { entry.value.durationBuckets[index] += 1 }
+            entry.value.durationBuckets[Self.buckets.count] += 1
+            entry.value.durationSum += seconds
+            entry.value.durationCount += 1
+            entry.dirty = true
+        }
+    }
+
+    /// Writes the counters if they changed (atomically: a reader never sees half a file).
+    public func flush() {
+        guard let snapshot = state.withLock({ entry -> State? in
+            guard entry.dirty else { return nil }
+            entry.dirty = false
+            return entry.value
+        }) else { return }
+        guard let data = try? JSONEncoder().encode(snapshot) else { return }
+        let directory = FileIO.parent(of: path)
+        try? FileIO.writeAtomically(Array(data), to: path, temporaryDirectory: directory, durable: false)
+    }
+}

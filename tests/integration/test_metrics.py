@@ -1,0 +1,101 @@
+"""Prometheus metrics on PROGIMAGE_METRICS_PORT (loopback only): one scrape shows every
+role's requests and durations, and the cache's HITs (which no instance sees) and MISSes,
+within 5 s."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+from conftest import Tools, _free_port
+
+
+def scrape(port: int) -> dict[str, float]:
+    r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
+    series = {}
+    for line in r.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            series[name] = float(value)
+    return series
+
+
+def wait_for(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def metrics_stack(stack_factory):
+    port = _free_port()
+    stack = stack_factory({"PROGIMAGE_METRICS_PORT": str(port)})
+    stack.metrics_port = port
+    return stack
+
+
+def test_one_scrape_counts_requests_hits_and_misses_of_every_role(metrics_stack):
+    stack, port = metrics_stack, metrics_stack.metrics_port
+    before = scrape(port)
+    image = stack.upload_ok(Tools.png(Tools.noise(50, 40, seed=2)))
+    paths = [f"/images/{image['id']}/resize:20x.png", f"/images/{image['id']}/flip:h.jpg", f"/images/{image['id']}.webp"]
+    for path in paths:
+        assert stack.get(path).headers["X-Cache"] == "MISS"
+        for _ in range(3):
+            assert stack.get(path).headers["X-Cache"] == "HIT"
+    assert stack.get(image["url"]).headers["X-Cache"] == "HIT"  # an original: nginx alone
+    stack.get("/images/AAAAAAAAAAAAAAAAAAAA")  # a 404 from the api
+
+    def counted():
+        now = scrape(port)
+        d = lambda key: now.get(key, 0) - before.get(key, 0)  # noqa: E731
+        return (d('progimage_cache_requests_total{result="hit"}') >= 10
+                and d('progimage_cache_requests_total{result="miss"}') >= 3
+                and d('progimage_requests_total{role="api",slot="0",status="201"}') >= 1
+                and d('progimage_requests_total{role="api",slot="0",status="404"}') >= 1
+                and d('progimage_requests_total{role="resize",slot="0",status="200"}') >= 1
+                and d('progimage_requests_total{role="flip",slot="0",status="200"}') >= 1
+                and d('progimage_requests_total{role="convert",slot="0",status="200"}') >= 1) and now
+    now = wait_for(counted)
+    assert now, f"not counted within 5 s: {scrape(port)}"
+    assert now['progimage_request_duration_seconds_count{role="resize",slot="0"}'] >= 1
+    assert now['progimage_request_duration_seconds_bucket{role="resize",slot="0",le="+Inf"}'] == \
+        now['progimage_request_duration_seconds_count{role="resize",slot="0"}']
+    assert now["progimage_cache_bytes"] > 0
+    assert any(k.startswith("progimage_instance_restarts_total") for k in now)
+
+
+def test_metrics_are_not_on_the_public_port(metrics_stack):
+    r = metrics_stack.get("/metrics")
+    assert r.status_code == 404
+    r = metrics_stack.get("/_progimage/metrics")
+    assert r.status_code == 404 and "progimage_requests_total" not in r.text
+
+
+def test_counters_survive_a_recycled_instance(metrics_stack):
+    stack, port = metrics_stack, metrics_stack.metrics_port
+    key = 'progimage_instance_restarts_total{role="resize",slot="0"}'
+    image = stack.upload_ok(Tools.png(Tools.noise(30, 30, seed=3)))
+    stack.get(f"/images/{image['id']}/resize:10x.png")
+    ok = 'progimage_requests_total{role="resize",slot="0",status="200"}'
+    before = wait_for(lambda: (s := scrape(port)).get(ok) and s)
+    import os, signal
+    os.kill(stack.health("resize").json()["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if stack.health("resize").status_code == 200:
+                break
+        except Exception:
+            pass
+        time.sleep(0.2)
+    after = wait_for(lambda: (s := scrape(port)).get(key, 0) > before.get(key, 0) and s)
+    assert after, "the restart was not counted"
+    assert after[ok] >= before[ok], "a counter went backwards"
