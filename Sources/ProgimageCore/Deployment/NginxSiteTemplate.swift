@@ -245,7 +245,7 @@ extension NginxSiteTemplate {
                     fastcgi_param REQUEST_METHOD $request_method;
                     fastcgi_param DOCUMENT_URI /_progimage/metrics;
                     fastcgi_param QUERY_STRING "";
-                    fastcgi_param PROGIMAGE_METRICS 1;
+                    fastcgi_param METRICS_SCRAPE 1;
                 }
                 location / {
                     return 404;

@@ -14,7 +14,7 @@ public struct HTTPRequest: Sendable {
     /// `Content-Length` as declared; nil when the request did not declare one.
     public let declaredLength: Int?
     /// True only for a scrape through nginx's loopback metrics listener, which alone sets
-    /// the `PROGIMAGE_METRICS` parameter (a client can set `HTTP_*` parameters only).
+    /// the `METRICS_SCRAPE` parameter (a client can set `HTTP_*` parameters only).
     public let isMetricsScrape: Bool
     /// Reads the body given the declared length (which bounds the buffer) and the limit.
     let bodyReader: @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
@@ -48,7 +48,7 @@ public struct HTTPRequest: Sendable {
             query: parameters["QUERY_STRING"] ?? "",
             headers: headers,
             declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
-            isMetricsScrape: parameters["PROGIMAGE_METRICS"] == "1",
+            isMetricsScrape: parameters["METRICS_SCRAPE"] == "1",
             body: body)
     }
 
