@@ -8,6 +8,10 @@ public enum ImageRequestPath: Sendable {
     case derived(ImageID, OperationChain)
     /// A valid but non-canonical spelling: answer 301 to this path.
     case redirect(String)
+    /// `/images/{id}.auto` or `/images/{id}/{op}/….auto`: `operations` is the text between
+    /// the id and `.auto` (empty, or starting with `/`), checked, not yet canonical (its
+    /// format is chosen per request).
+    case auto(ImageID, operations: String)
 
     /// Parses a decoded path (nginx's `DOCUMENT_URI`). Unknown shapes, malformed ids and
     /// unknown extensions are `not_found`; bad operations are `bad_operation`.
@@ -27,6 +31,14 @@ public enum ImageRequestPath: Sendable {
         // The extension follows the last dot (decimals such as `blur:2.5` contain dots).
         guard let dot = tail.lastIndex(of: "."), !tail[tail.index(after: dot)...].contains("/") else { throw notFound }
         let ext = String(tail[tail.index(after: dot)...])
+        if ext == "auto" {
+            let opsText = tail[..<dot]
+            if !opsText.isEmpty {
+                guard opsText.first == "/", opsText.count > 1 else { throw notFound }
+                _ = try OperationParser.parse(opsText.dropFirst(), format: .jpg)  // bad operations are 400 here too
+            }
+            return .auto(id, operations: String(opsText))
+        }
         let format: ImageFormat
         var canonicalSpelling = true
         if let known = ImageFormat(extension: ext) {

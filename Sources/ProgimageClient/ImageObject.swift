@@ -16,9 +16,11 @@ public struct ImageObject: Sendable, Equatable, Codable {
     public let url: String
     /// Where link ingest fetched it from.
     public let sourceURL: String?
+    /// A BlurHash (4×3) for a placeholder while the image loads.
+    public let blurhash: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, filename, format, width, height, bytes, sha256, url
+        case id, filename, format, width, height, bytes, sha256, url, blurhash
         case contentType = "content_type"
         case createdAt = "created_at"
         case sourceURL = "source_url"

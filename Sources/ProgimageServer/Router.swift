@@ -54,6 +54,9 @@ struct Router {
             return .json(
                 301, .object([("location", .string(location))]),
                 headers: [("Location", location), ("Cache-Control", "public, max-age=86400")])
+        case .auto(let id, let operations):
+            try requireAPI()
+            return try AutoFormatHandler(context: context).respond(to: request, id: id, operations: operations)
         case .derived(let id, let chain):
             return try DerivedImageHandler(context: context).respond(to: request, id: id, chain: chain)
         }

@@ -176,6 +176,12 @@ enum NginxSiteTemplate {
                     fastcgi_pass progimage_api;
                 }
 
+                # `.auto`: a 302 to the format the browser's Accept asks for, from the api
+                # instance (it knows whether the image has alpha).
+                location ~ "^/images/[A-Za-z0-9_-]{16,64}(?:/.+)?\\.auto$" {
+                    fastcgi_pass progimage_api;
+                }
+
                 # Upload, list, metadata, delete.
                 location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
                     fastcgi_pass progimage_api;

@@ -19,6 +19,9 @@ public struct ImageIngest: Sendable {
         /// Displayed size, after orientation.
         public let size: ImageSize
         public let sha256: String
+        /// BlurHash (4×3) of the upright image, alpha composited on white.
+        public let blurhash: String
+        public let hasAlpha: Bool
     }
 
     /// Empty → 400; over the byte limit → 413; no known signature → 415 (filename and
@@ -36,6 +39,18 @@ public struct ImageIngest: Sendable {
         // Decoded whole to prove it decodes; only the displayed size is kept, so colour
         // stays as stored.
         let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
-        return Inspected(format: format, size: ImageSize(width: image.width, height: image.height), sha256: SHA256.hex(bytes))
+        let size = ImageSize(width: image.width, height: image.height)
+        let hasAlpha = !image.isOpaque
+        // Alpha composited on white, as a page shows it on a white background.
+        let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
+            let packed = image.pixel(x: x, y: y)
+            let transparency = Int(packed >> 24) & 0x7F  // gd: 0 opaque … 127 transparent
+            func channel(_ shift: UInt32) -> UInt8 {
+                let value = Int((packed >> shift) & 0xFF)
+                return UInt8((value * (127 - transparency) + 255 * transparency + 63) / 127)
+            }
+            return (channel(16), channel(8), channel(0))
+        }
+        return Inspected(format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha)
     }
 }

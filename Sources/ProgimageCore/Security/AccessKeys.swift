@@ -42,6 +42,11 @@ public struct AccessKeys: Sendable {
         }
     }
 
+    /// The signature of `path` when signing is on (for redirects the service makes itself).
+    public func signatureIfSigning(path: String) -> String? {
+        signingKey.map { Self.signature(key: $0, path: path) }
+    }
+
     public static func signature(key: [UInt8], path: String) -> String {
         Base64URL.encode(SHA256.hmac(key: key, message: Array(path.utf8)))
     }

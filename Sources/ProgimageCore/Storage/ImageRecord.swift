@@ -15,10 +15,15 @@ public struct ImageRecord: Sendable, Equatable {
     public let createdAt: String
     /// Where link ingest fetched it from.
     public let sourceURL: String?
+    /// The upright image's BlurHash (4×3), for a placeholder; nil for images stored before
+    /// it was computed at upload.
+    public let blurhash: String?
+    /// Whether some pixel is not opaque: `.auto` picks png over jpg for such images.
+    public let hasAlpha: Bool
 
     public init(
         id: ImageID, filename: String?, format: ImageFormat, width: Int, height: Int, bytes: Int, sha256: String,
-        createdAt: String, sourceURL: String? = nil
+        createdAt: String, sourceURL: String? = nil, blurhash: String? = nil, hasAlpha: Bool = false
     ) {
         self.id = id
         self.filename = filename
@@ -29,6 +34,8 @@ public struct ImageRecord: Sendable, Equatable {
         self.sha256 = sha256
         self.createdAt = createdAt
         self.sourceURL = sourceURL
+        self.blurhash = blurhash
+        self.hasAlpha = hasAlpha
     }
 
     /// The original's URL path, relative to the service's base URL.

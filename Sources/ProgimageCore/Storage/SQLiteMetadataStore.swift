@@ -27,9 +27,21 @@ public final class SQLiteMetadataStore: MetadataStore {
                     bytes INTEGER NOT NULL,
                     sha256 TEXT NOT NULL,
                     created_at TEXT NOT NULL,
-                    source_url TEXT
+                    source_url TEXT,
+                    blurhash TEXT,
+                    has_alpha INTEGER NOT NULL DEFAULT 0
                 )
                 """)
+            // Databases made before the placeholder columns existed gain them.
+            let existing = try database.withStatement("SELECT name FROM pragma_table_info('images')") { statement throws(SQLiteError) in
+                var names: Set<String> = []
+                while try statement.step() { if let name = statement.text(0) { names.insert(name) } }
+                return names
+            }
+            if !existing.contains("blurhash") { try database.execute("ALTER TABLE images ADD COLUMN blurhash TEXT") }
+            if !existing.contains("has_alpha") {
+                try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
+            }
         } catch {
             throw Self.serviceError(error)
         }
@@ -101,7 +113,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     private func insertRow(_ record: ImageRecord) throws(SQLiteError) {
         try database.withStatement(
-            "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url) VALUES (?,?,?,?,?,?,?,?,?)"
+            "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         ) { statement throws(SQLiteError) in
             try statement.bind(1, record.id.rawValue)
             try statement.bind(2, record.filename)
@@ -112,6 +124,8 @@ public final class SQLiteMetadataStore: MetadataStore {
             try statement.bind(7, record.sha256)
             try statement.bind(8, record.createdAt)
             try statement.bind(9, record.sourceURL)
+            try statement.bind(10, record.blurhash)
+            try statement.bind(11, Int64(record.hasAlpha ? 1 : 0))
             _ = try statement.step()
         }
     }
@@ -126,7 +140,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url"
+    static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha"
 
     private static func serviceError(_ error: SQLiteError) -> ServiceError {
         error.isDiskFull
@@ -150,6 +164,8 @@ private struct StoredRow {
     let sha256: String?
     let createdAt: String?
     let sourceURL: String?
+    let blurhash: String?
+    let hasAlpha: Bool
 
     /// Columns in `SQLiteMetadataStore.columns` order.
     init(_ statement: borrowing SQLiteStatement) {
@@ -161,6 +177,8 @@ private struct StoredRow {
         sha256 = statement.text(7)
         createdAt = statement.text(8)
         sourceURL = statement.text(9)
+        blurhash = statement.text(10)
+        hasAlpha = statement.int(11) != 0
     }
 
     func record() throws(ServiceError) -> ImageRecord {
@@ -169,6 +187,6 @@ private struct StoredRow {
         else { throw ServiceError(.internalError, "metadata row \(sequence) is damaged") }
         return ImageRecord(
             id: id, filename: filename, format: format, width: Int(width), height: Int(height), bytes: Int(bytes),
-            sha256: sha256, createdAt: createdAt, sourceURL: sourceURL)
+            sha256: sha256, createdAt: createdAt, sourceURL: sourceURL, blurhash: blurhash, hasAlpha: hasAlpha)
     }
 }

@@ -173,6 +173,24 @@ paths:
         "404": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+  /images/{id}.auto:
+    parameters:
+      - $ref: "#/components/parameters/ImageID"
+      - $ref: "#/components/parameters/Signature"
+    get:
+      tags: [delivery]
+      operationId: getAutoFormat
+      summary: A 302 to the format the request's Accept asks for (avif, webp, png with alpha, else jpg).
+      responses:
+        "302":
+          description: "The explicit format's URL (query kept; signed when signing is on), with Vary: Accept."
+          headers:
+            Location: {schema: {type: string}}
+            Vary: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Error"}
   /images/{id}/{operation}.{format}:
     parameters:
       - $ref: "#/components/parameters/ImageID"
@@ -281,7 +299,7 @@ components:
   schemas:
     Image:
       type: object
-      required: [id, filename, format, content_type, width, height, bytes, sha256, created_at, url]
+      required: [id, filename, format, content_type, width, height, bytes, sha256, created_at, url, blurhash]
       properties:
         id: {type: string, pattern: "^[A-Za-z0-9_-]{16,64}$"}
         filename: {type: [string, "null"]}
@@ -294,6 +312,7 @@ components:
         created_at: {type: string, format: date-time}
         url: {type: string}
         source_url: {type: string}
+        blurhash: {type: [string, "null"], description: "BlurHash (4×3) of the upright image, for a placeholder"}
     ImageBatch:
       type: object
       required: [images]

@@ -33,7 +33,12 @@ enum PostgresSchema {
             object_removed BOOLEAN NOT NULL DEFAULT false
         );
         CREATE INDEX tombstones_pending ON tombstones (seq) WHERE NOT object_removed;
+        """,
+        // 2: the placeholder (BlurHash) and whether the image has alpha (for `.auto`).
         """
+        ALTER TABLE images ADD COLUMN blurhash TEXT;
+        ALTER TABLE images ADD COLUMN has_alpha BOOLEAN NOT NULL DEFAULT false;
+        """,
     ]
 
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {

@@ -1,0 +1,71 @@
+import ProgimageAPI
+import ProgimageCore
+
+/// `GET /images/{id}[/{ops}].auto`: a `302` to the explicit format the browser's `Accept`
+/// asks for — avif, then webp (each only when named explicitly with q > 0), then png for an
+/// image with alpha, else jpg. Only this redirect varies with a request header (`Vary:
+/// Accept`); the image URLs it leads to never do, so no cache ever stores two versions of
+/// one image URL.
+struct AutoFormatHandler {
+    let context: ServiceContext
+
+    func respond(to request: HTTPRequest, id: ImageID, operations: String) throws(ServiceError) -> HTTPResponse {
+        guard request.method == "GET" || request.isHead else { throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]) }
+        try context.keys.verifySignature(path: "/images/\(id)\(operations).auto", signature: request.queryValue("sig"))
+        guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+
+        let accepted = Self.acceptedImageTypes(request.headers["accept"] ?? "")
+        var candidates: [ImageFormat] = []
+        if accepted.contains("image/avif") { candidates.append(.avif) }
+        if accepted.contains("image/webp") { candidates.append(.webp) }
+        if record.hasAlpha { candidates.append(.png) }
+        candidates.append(.jpg)
+        // The first candidate the operations are valid for (`quality` is not a png option).
+        var target: String?
+        for format in candidates {
+            let chain: OperationChain
+            if operations.isEmpty {
+                chain = OperationChain(format: format)
+            } else {
+                guard let parsed = try? OperationParser.parse(Substring(operations).dropFirst(), format: format) else { continue }
+                chain = parsed.chain
+            }
+            target = "/images/\(id)\(chain.canonicalPath)"
+            break
+        }
+        guard let target else { throw ServiceError(.badOperation, "no output format fits these operations") }
+
+        // The query is kept, with the target's own signature in place of the .auto URL's.
+        var query = request.query.split(separator: "&").filter { !$0.hasPrefix("sig=") }.map(String.init)
+        if let signature = context.keys.signatureIfSigning(path: target) { query.append("sig=\(signature)") }
+        let location = query.isEmpty ? target : "\(target)?\(query.joined(separator: "&"))"
+        return .json(
+            302, .object([("location", .string(location))]),
+            headers: [("Location", location), ("Vary", "Accept"), ("Cache-Control", "public, max-age=86400")])
+    }
+
+    /// The media types an `Accept` header names explicitly with a q-value above 0
+    /// (wildcards name no format).
+    static func acceptedImageTypes(_ accept: String) -> Set<String> {
+        var types: Set<String> = []
+        for range in accept.split(separator: ",") {
+            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: " \t").lowercased() }
+            guard let type = parts.first, !type.contains("*") else { continue }
+            var quality = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 0
+            }
+            if quality > 0 { types.insert(type) }
+        }
+        return types
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let first = s.first, set.contains(first) { s = s.dropFirst() }
+        while let last = s.last, set.contains(last) { s = s.dropLast() }
+        return String(s)
+    }
+}
