@@ -20,4 +20,26 @@ extension GDImage {
         }
         return canvas
     }
+
+    /// This image placed at (`x`, `y`) on a new `width`×`height` canvas filled with `fill`
+    /// (packed gd colour: alpha 0 opaque … 127 transparent), clipped to it: padding and
+    /// letterboxing. The image's own pixels replace the fill where it lies (no blending:
+    /// a translucent pixel stays as translucent as it was).
+    public consuming func placedOnCanvas(width: Int, height: Int, x: Int, y: Int, fill: UInt32) throws(GDError) -> GDImage {
+        let canvas = try GDImage(width: width, height: height, transparent: true)
+        let target = cgd_rows(canvas.raw)!
+        for row in 0..<height {
+            let line = UnsafeMutableRawPointer(target[row]!).assumingMemoryBound(to: UInt32.self)
+            line.update(repeating: fill, count: width)
+        }
+        let left = max(0, x), top = max(0, y)
+        let right = min(width, x + self.width), bottom = min(height, y + self.height)
+        guard left < right, top < bottom else { return canvas }
+        let source = cgd_rows(raw)!
+        let count = (right - left) * 4
+        for row in top..<bottom {
+            UnsafeMutableRawPointer(target[row]! + left).copyMemory(from: source[row - y]! + (left - x), byteCount: count)
+        }
+        return canvas
+    }
 }

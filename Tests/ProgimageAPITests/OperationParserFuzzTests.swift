@@ -11,6 +11,8 @@ import Testing
         "/images/k3J9x0PqLm2vT8wZ/crop:0,0,800,800/resize:200x200/rotate:90.webp",
         "/images/k3J9x0PqLm2vT8wZ/resize:200x100,fill/blur:2.5/quality:80.jpg",
         "/images/k3J9x0PqLm2vT8wZ/flip:hv/grayscale/sharpen:10.avif",
+        "/images/k3J9x0PqLm2vT8wZ/resize:300x200,fill,smart/pad:1,2,3,4,ff000080.png",
+        "/images/k3J9x0PqLm2vT8wZ/resize:300x200,pad,00ff00.auto",
         "/images/k3J9x0PqLm2vT8wZ.png",
         "/images/k3J9x0PqLm2vT8wZ",
         "/images",
@@ -61,7 +63,7 @@ import Testing
                         Issue.record("\(path) redirects to \(target), which is not canonical")
                         continue
                     }
-                case .metadata, .collection:
+                case .metadata, .collection, .auto:
                     parsed += 1
                 }
             } catch {

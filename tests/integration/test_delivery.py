@@ -110,3 +110,81 @@ def test_signed_auto_needs_its_own_signature_and_signs_its_target(secure_stack):
     target = f"/images/{image['id']}/resize:20x.webp"
     assert r.status_code == 302 and r.headers["Location"] == f"{target}?sig={sign(target)}"
     assert secure_stack.get(r.headers["Location"]).status_code == 200
+
+
+# ---- gravity, smart crop, padding --------------------------------------------------------------
+
+
+def get_image(stack, path: str) -> Image.Image:
+    r = stack.get(path)
+    assert r.status_code == 200, Tools.describe(r)
+    im = Image.open(io.BytesIO(r.content))
+    im.load()
+    return im, r
+
+
+@pytest.fixture(scope="module")
+def halves(stack):
+    """200×100: left half black, right half white."""
+    im = Image.new("RGB", (200, 100), (0, 0, 0))
+    im.paste((255, 255, 255), (100, 0, 200, 100))
+    return stack.upload_ok(Tools.png(im))
+
+
+@pytest.mark.parametrize("gravity,expected", [("w", 0), ("e", 255), ("nw", 0), ("se", 255), ("n", None), ("", None)])
+def test_fill_keeps_the_window_its_gravity_names(stack, halves, gravity, expected):
+    im, r = get_image(stack, f"/images/{halves['id']}/resize:100x100,fill{',' + gravity if gravity else ''}.png")
+    assert im.size == (100, 100) and r.headers["X-Progimage-Instance"] == "resize"
+    grey = im.convert("L")
+    if expected is None:  # centred horizontally: half black, half white
+        assert grey.getpixel((10, 50)) < 30 and grey.getpixel((90, 50)) > 225
+    else:
+        assert all(abs(grey.getpixel((x, 50)) - expected) < 30 for x in (2, 50, 97))
+
+
+def test_smart_crop_finds_the_interesting_part(stack):
+    scene = Image.new("RGB", (600, 200), (128, 128, 128))
+    detail = Tools.noise(120, 120, seed=5)
+    scene.paste(detail, (450, 40))
+    image = stack.upload_ok(Tools.png(scene))
+    smart, _ = get_image(stack, f"/images/{image['id']}/resize:200x200,fill,smart.png")
+    centre, _ = get_image(stack, f"/images/{image['id']}/resize:200x200,fill.png")
+    assert smart.size == (200, 200)
+    spread = lambda im: ImageStat.Stat(im.convert("L")).stddev[0]  # noqa: E731
+    assert spread(smart) > 3 * spread(centre) + 10, (spread(smart), spread(centre))
+
+
+def test_resize_pad_letterboxes_to_exactly_the_box(stack, halves):
+    im, _ = get_image(stack, f"/images/{halves['id']}/resize:100x100,pad.png")
+    assert im.size == (100, 100) and im.mode == "RGBA"
+    assert im.getpixel((50, 5))[3] == 0 and im.getpixel((50, 95))[3] == 0  # transparent bands
+    assert im.getpixel((10, 50))[:3] == (0, 0, 0) and im.getpixel((90, 50))[:3] == (255, 255, 255)
+    jpg, _ = get_image(stack, f"/images/{halves['id']}/resize:100x100,pad.jpg")
+    assert min(jpg.convert("RGB").getpixel((50, 5))) > 245  # white without alpha
+    green, _ = get_image(stack, f"/images/{halves['id']}/resize:100x100,pad,00ff00.png")
+    assert green.convert("RGBA").getpixel((50, 5)) == (0, 255, 0, 255)
+
+
+def test_pad_adds_borders_of_its_colour(stack):
+    image = stack.upload_ok(Tools.png(Image.new("RGB", (50, 50), (10, 20, 30))))
+    im, r = get_image(stack, f"/images/{image['id']}/pad:10,20,30,40.png")
+    assert im.size == (110, 90) and r.headers["X-Progimage-Instance"] == "pad"
+    rgba = im.convert("RGBA")
+    assert rgba.getpixel((0, 0))[3] == 0 and rgba.getpixel((45, 15)) == (10, 20, 30, 255)
+    assert rgba.getpixel((45, 5))[3] == 0 and rgba.getpixel((105, 45))[3] == 0
+    im, _ = get_image(stack, f"/images/{image['id']}/pad:2,2,2,2,ff000080.png")
+    r_, g_, b_, a_ = im.convert("RGBA").getpixel((0, 0))
+    assert (r_, g_, b_) == (255, 0, 0) and abs(a_ - 128) <= 2
+    im, _ = get_image(stack, f"/images/{image['id']}/pad:5,5,5,5.jpg")
+    assert min(im.convert("RGB").getpixel((1, 1))) > 245
+
+
+def test_padding_and_gravity_spellings(stack, halves):
+    i = halves["id"]
+    r = stack.get(f"/images/{i}/resize:100x100,fill,c.png")
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{i}/resize:100x100,fill.png"
+    r = stack.get(f"/images/{i}/pad:1,1,1,1,FF0000.png")
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{i}/pad:1,1,1,1,ff0000.png"
+    for bad in ("resize:100x,pad", "resize:10x10,fill,up", "resize:10x10,pad,red", "pad:1,2,3", "pad:9000,0,0,0",
+                "resize:10x10,force,n"):
+        Tools.json_error(stack.get(f"/images/{i}/{bad}.png"), 400, "bad_operation")

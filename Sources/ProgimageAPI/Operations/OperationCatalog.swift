@@ -11,6 +11,7 @@ public enum OperationCatalog {
         GrayscaleOperation.self,
         BlurOperation.self,
         SharpenOperation.self,
+        PadOperation.self,
     ]
 
     static func operation(named name: Substring) -> (any ImageOperation.Type)? {

@@ -10,4 +10,5 @@ public enum OperationKind: Sendable {
     case grayscale(GrayscaleOperation)
     case blur(BlurOperation)
     case sharpen(SharpenOperation)
+    case pad(PadOperation)
 }

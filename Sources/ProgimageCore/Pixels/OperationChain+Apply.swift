@@ -59,6 +59,7 @@ extension OperationKind {
         case .grayscale(let operation): operation
         case .blur(let operation): operation
         case .sharpen(let operation): operation
+        case .pad(let operation): operation
         }
     }
 }

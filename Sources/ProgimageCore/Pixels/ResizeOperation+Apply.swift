@@ -4,15 +4,42 @@ public import GD
 extension ResizeOperation: PixelStep {
     public func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
         do {
-            guard mode == .fill else { return try image.scaled(width: planned.width, height: planned.height) }
-            // Cover the box, then take its centre.
-            let scale = fitScale(for: context.logicalInput)
-            let coverWidth = max(planned.width, Self.scaled(context.logicalInput.width, scale))
-            let coverHeight = max(planned.height, Self.scaled(context.logicalInput.height, scale))
-            let covered = try image.scaled(width: coverWidth, height: coverHeight)
-            return try covered.cropped(
-                x: (coverWidth - planned.width) / 2, y: (coverHeight - planned.height) / 2,
-                width: planned.width, height: planned.height)
+            switch mode {
+            case .fit, .force:
+                return try image.scaled(width: planned.width, height: planned.height)
+            case .pad:
+                // Fit inside the box, then centre on a canvas of exactly the box.
+                let scale = fitScale(for: context.logicalInput)
+                let fitted = (
+                    min(planned.width, Self.scaled(context.logicalInput.width, scale)),
+                    min(planned.height, Self.scaled(context.logicalInput.height, scale))
+                )
+                let scaled = try image.scaled(width: fitted.0, height: fitted.1)
+                return try scaled.placedOnCanvas(
+                    width: planned.width, height: planned.height, x: (planned.width - fitted.0) / 2,
+                    y: (planned.height - fitted.1) / 2, fill: padColour?.packed ?? context.background)
+            case .fill:
+                // Cover the box, then keep the window the gravity names.
+                let scale = fitScale(for: context.logicalInput)
+                let coverWidth = max(planned.width, Self.scaled(context.logicalInput.width, scale))
+                let coverHeight = max(planned.height, Self.scaled(context.logicalInput.height, scale))
+                let covered = try image.scaled(width: coverWidth, height: coverHeight)
+                let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
+                let origin: (x: Int, y: Int)
+                switch gravity {
+                case nil: origin = (spareX / 2, spareY / 2)
+                case .north: origin = (spareX / 2, 0)
+                case .northEast: origin = (spareX, 0)
+                case .east: origin = (spareX, spareY / 2)
+                case .southEast: origin = (spareX, spareY)
+                case .south: origin = (spareX / 2, spareY)
+                case .southWest: origin = (0, spareY)
+                case .west: origin = (0, spareY / 2)
+                case .northWest: origin = (0, 0)
+                case .smart: origin = AttentionWindow.origin(in: covered, width: planned.width, height: planned.height)
+                }
+                return try covered.cropped(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
+            }
         } catch {
             throw error.serviceError
         }

@@ -225,7 +225,7 @@ paths:
         required: true
         schema:
           type: string
-          enum: [api, convert, resize, crop, rotate, flip, grayscale, blur, sharpen]
+          enum: [api, convert, resize, crop, rotate, flip, grayscale, blur, sharpen, pad]
     get:
       tags: [operations]
       operationId: getHealth
