@@ -151,3 +151,27 @@ struct Link: AsyncParsableCommand {
         Output().line(try connection.client(signingKey: signingKey).url(for: link).absoluteString)
     }
 }
+
+struct UploadLink: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload-url",
+        abstract: "Print a signed upload URL a browser may POST images to without the API key, until it expires.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(name: .customLong("signing-key"), help: "The service's signing key (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
+    @Option(help: "Seconds from now until the URL expires.") var expiresIn: Int = 3600
+    @Option(name: .customLong("max-bytes"), help: "The largest request body the URL accepts.") var maxBytes: Int?
+
+    func validate() throws {
+        guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
+        if let maxBytes, maxBytes < 1 { throw ValidationError("--max-bytes must be positive") }
+    }
+
+    func run() async throws {
+        let expires = Int(Date().timeIntervalSince1970) + expiresIn
+        do {
+            Output().line(try connection.client(signingKey: signingKey).uploadURL(expires: expires, maxBytes: maxBytes).absoluteString)
+        } catch let error as ProgimageClientError {
+            throw ValidationError(error.description)
+        }
+    }
+}

@@ -17,7 +17,7 @@ struct ProgimageCLI: AsyncParsableCommand {
             4 service unavailable (no answer, or a 5xx); 1 anything else. Errors print the \
             service's message on standard error.
             """,
-        subcommands: [Upload.self, Info.self, List.self, Remove.self, Get.self, Link.self])
+        subcommands: [Upload.self, Info.self, List.self, Remove.self, Get.self, Link.self, UploadLink.self])
 }
 
 /// Where the service is and how to authenticate, shared by every command.

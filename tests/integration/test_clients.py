@@ -85,6 +85,15 @@ def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
     assert r.status_code == 200 and Image.open(__import__("io").BytesIO(r.content)).width == 5
 
 
+def test_cli_mints_signed_upload_urls(secure_stack):
+    url = cli(secure_stack, "upload-url", "--max-bytes", "100000", env={"PROGIMAGE_SIGNING_KEY": SIGNING_KEY}).stdout.decode().strip()
+    assert url.startswith(f"{secure_stack.base_url}/images?expires=") and "&max_bytes=100000&sig=" in url
+    r = secure_stack.post(url[len(secure_stack.base_url):], data=Tools.png(Tools.noise(8, 8, seed=77)),
+                          headers={"Content-Type": "image/png"})
+    assert r.status_code == 201, Tools.describe(r)
+    assert cli(secure_stack, "upload-url", check=False).returncode == 64  # no signing key
+
+
 def test_cli_uploads_200_files_eight_at_a_time(stack, tmp_path):
     files = []
     for n in range(200):
@@ -127,6 +136,8 @@ def test_python_client_round_trip(stack, tmp_path):
 @pytest.mark.parametrize("ops,fmt", [
     ("resize:0200x/rotate:-90", "jpeg"), ("blur:2.50/flip:vh", "png"), ("quality:70/resize:x050", "webp"),
     ("crop:010,0,20,20/sharpen:05", "tif"), ("rotate:450/grayscale", "gif"), ("", "jpeg"),
+    ("resize:40x40,fill,c/pad:1,02,3,4,FF0000", "png"), ("resize:40x30,pad,00FF0080", "webp"),
+    ("resize:40x40,fill,smart", "jpg"),
 ])
 def test_python_urls_are_the_servers_canonical_ones(stack, ops, fmt):
     image = stack.upload_ok(Tools.png(Tools.noise(80, 60, seed=9)))

@@ -80,18 +80,43 @@ def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
     return printed
 
 
+def _colour(text: str) -> str:
+    if not re.fullmatch(r"[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?", text):
+        raise ValueError(f"colour: expected rrggbb or rrggbbaa, got {text!r}")
+    return text.lower()
+
+
 def _canonical_segment(segment: str) -> str:
     name, _, args = segment.partition(":")
     if name == "resize":
-        size, _, mode = args.partition(",")
-        if mode not in ("", "fill", "force"):
-            raise ValueError(f"resize: mode must be fill or force, got {mode!r}")
+        size, _, rest = args.partition(",")
+        mode, _, extra = rest.partition(",")
+        if mode not in ("", "fill", "force", "pad"):
+            raise ValueError(f"resize: mode must be fill, force or pad, got {mode!r}")
         w, sep, h = size.partition("x")
         if not sep or (not w and not h):
             raise ValueError(f"resize: expected {{W}}x{{H}}, got {args!r}")
+        if mode and (not w or not h):
+            raise ValueError(f"resize: {mode} needs both sides")
         w = str(_integer(w, 1, 1 << 31, "resize width")) if w else ""
         h = str(_integer(h, 1, 1 << 31, "resize height")) if h else ""
-        return f"resize:{w}x{h}" + (f",{mode}" if mode else "")
+        suffix = f",{mode}" if mode else ""
+        if extra:
+            if mode == "fill" and extra in ("n", "ne", "e", "se", "s", "sw", "w", "nw", "smart"):
+                suffix += f",{extra}"
+            elif mode == "fill" and extra == "c":
+                pass  # centre is the default, written without it
+            elif mode == "pad":
+                suffix += f",{_colour(extra)}"
+            else:
+                raise ValueError(f"resize: {extra!r} does not apply to {mode or 'fit'}")
+        return f"resize:{w}x{h}{suffix}"
+    if name == "pad":
+        parts = args.split(",")
+        if len(parts) not in (4, 5):
+            raise ValueError(f"pad: expected t,r,b,l[,colour], got {args!r}")
+        sides = ",".join(str(_integer(p, 0, 8192, "pad")) for p in parts[:4])
+        return f"pad:{sides}" + (f",{_colour(parts[4])}" if len(parts) == 5 else "")
     if name == "crop":
         parts = args.split(",")
         if len(parts) != 4:
