@@ -18,9 +18,11 @@ public struct ImageObject: Sendable, Equatable, Codable {
     public let sourceURL: String?
     /// A BlurHash (4×3) for a placeholder while the image loads.
     public let blurhash: String?
+    /// Frames of an animated GIF or WebP; 1 for a still image (absent from older services).
+    public let frames: Int?
 
     enum CodingKeys: String, CodingKey {
-        case id, filename, format, width, height, bytes, sha256, url, blurhash
+        case id, filename, format, width, height, bytes, sha256, url, blurhash, frames
         case contentType = "content_type"
         case createdAt = "created_at"
         case sourceURL = "source_url"

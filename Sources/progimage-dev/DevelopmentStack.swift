@@ -16,13 +16,7 @@ enum DevelopmentStack {
     /// The process's exit status: 0 after a requested stop, 1 if start-up failed,
     /// 2 for a configuration error.
     static func run(environment: ProcessEnvironment) -> Int32 {
-        // Block first: a Ctrl-C during start-up then waits for the loop instead of killing
-        // us halfway, with children started and nobody left to stop them.
-        Supervisor.handledSignals.block()
-        SignalSet.ignoreBrokenPipe()
-        StandardStreams.ensureOpen()
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let logger = Logger(label: "progimage-dev")
+        let logger = prepareForeground(label: "progimage-dev")
 
         guard let config = environment.serviceConfiguration() else { return 2 }
 
@@ -77,6 +71,17 @@ enum DevelopmentStack {
             return 1
         }
     }
+}
+
+/// Signals, streams and logging for a foreground supervisor (`run`, `run-front`).
+/// Signals are blocked first: a Ctrl-C during start-up then waits for the loop instead of
+/// killing us halfway, with children started and nobody left to stop them.
+func prepareForeground(label: String) -> Logger {
+    Supervisor.handledSignals.block()
+    SignalSet.ignoreBrokenPipe()
+    StandardStreams.ensureOpen()
+    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    return Logger(label: label)
 }
 
 /// What `run` acquired, released in reverse on every path out: children first (they use

@@ -8,11 +8,7 @@ import Glibc
 /// in `PROGIMAGE_FRONT_UPSTREAMS`, on `PROGIMAGE_PORT`, until SIGTERM or SIGINT.
 enum FrontDoor {
     static func run(environment: ProcessEnvironment) -> Int32 {
-        Supervisor.handledSignals.block()
-        SignalSet.ignoreBrokenPipe()
-        StandardStreams.ensureOpen()
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let logger = Logger(label: "progimage-front")
+        let logger = prepareForeground(label: "progimage-front")
 
         guard let config = environment.serviceConfiguration() else { return 2 }
         guard !config.frontUpstreams.isEmpty else {

@@ -101,7 +101,7 @@ MANIFEST_TO_EXT = {
 }
 IMAGE_OBJECT_KEYS = {
     "id", "filename", "format", "content_type", "width", "height",
-    "bytes", "sha256", "created_at", "url", "blurhash",
+    "bytes", "sha256", "created_at", "url", "blurhash", "frames",
 }
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CURSOR_RE = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -188,3 +188,18 @@ def test_padding_and_gravity_spellings(stack, halves):
     for bad in ("resize:100x,pad", "resize:10x10,fill,up", "resize:10x10,pad,red", "pad:1,2,3", "pad:9000,0,0,0",
                 "resize:10x10,force,n"):
         Tools.json_error(stack.get(f"/images/{i}/{bad}.png"), 400, "bad_operation")
+
+
+# ---- frames ---------------------------------------------------------------------------------
+
+
+def test_frames_counts_an_animation_and_is_1_for_a_still(stack):
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    gif, webp = io.BytesIO(), io.BytesIO()
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(webp, "WEBP", save_all=True, append_images=frames[1:], duration=100, loop=0, lossless=True)
+    assert stack.upload_ok(gif.getvalue(), content_type="image/gif")["frames"] == 3
+    assert stack.upload_ok(webp.getvalue(), content_type="image/webp")["frames"] == 3
+    still = stack.upload_ok(Tools.png(Tools.noise(10, 10)))
+    assert still["frames"] == 1
+    assert stack.get(f"/images/{still['id']}").json()["frames"] == 1

@@ -19,6 +19,8 @@ enum GIFStructure {
         var firstFrame: Rect?
         /// Where that descriptor's 0x2C sits in the file.
         var firstFrameOffset = 0
+        /// Image descriptors in the file: its frames.
+        var frameCount = 0
 
         /// The image a GIF is: its logical screen, or the first frame's own size when the
         /// screen is 0×0. (`ImageHeader` refuses a 0×0 screen before decoding; this is
@@ -89,6 +91,7 @@ enum GIFStructure {
                 try skipSubBlocks()
             case 0x2C:
                 guard at + 10 <= bytes.count else { throw truncated }
+                layout.frameCount += 1
                 if layout.firstFrame == nil {
                     layout.firstFrame = Rect(left: u16(at + 1), top: u16(at + 3), width: u16(at + 5), height: u16(at + 7))
                     layout.firstFrameOffset = at

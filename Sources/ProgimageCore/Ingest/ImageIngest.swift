@@ -22,6 +22,7 @@ public struct ImageIngest: Sendable {
         /// BlurHash (4×3) of the upright image, alpha composited on white.
         public let blurhash: String
         public let hasAlpha: Bool
+        public let frames: Int
     }
 
     /// Empty → 400; over the byte limit → 413; no known signature → 415 (filename and
@@ -51,6 +52,8 @@ public struct ImageIngest: Sendable {
             }
             return (channel(16), channel(8), channel(0))
         }
-        return Inspected(format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha)
+        return Inspected(
+            format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha,
+            frames: FrameCount.of(bytes, format: format))
     }
 }

@@ -20,10 +20,12 @@ public struct ImageRecord: Sendable, Equatable {
     public let blurhash: String?
     /// Whether some pixel is not opaque: `.auto` picks png over jpg for such images.
     public let hasAlpha: Bool
+    /// Frames of an animated GIF or WebP; 1 for a still image.
+    public let frames: Int
 
     public init(
         id: ImageID, filename: String?, format: ImageFormat, width: Int, height: Int, bytes: Int, sha256: String,
-        createdAt: String, sourceURL: String? = nil, blurhash: String? = nil, hasAlpha: Bool = false
+        createdAt: String, sourceURL: String? = nil, blurhash: String? = nil, hasAlpha: Bool = false, frames: Int = 1
     ) {
         self.id = id
         self.filename = filename
@@ -36,6 +38,7 @@ public struct ImageRecord: Sendable, Equatable {
         self.sourceURL = sourceURL
         self.blurhash = blurhash
         self.hasAlpha = hasAlpha
+        self.frames = frames
     }
 
     /// The original's URL path, relative to the service's base URL.

@@ -29,7 +29,8 @@ public final class SQLiteMetadataStore: MetadataStore {
                     created_at TEXT NOT NULL,
                     source_url TEXT,
                     blurhash TEXT,
-                    has_alpha INTEGER NOT NULL DEFAULT 0
+                    has_alpha INTEGER NOT NULL DEFAULT 0,
+                    frames INTEGER NOT NULL DEFAULT 1
                 )
                 """)
             // Databases made before the placeholder columns existed gain them.
@@ -42,6 +43,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             if !existing.contains("has_alpha") {
                 try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
             }
+            if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
         } catch {
             throw Self.serviceError(error)
         }
@@ -113,7 +115,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     private func insertRow(_ record: ImageRecord) throws(SQLiteError) {
         try database.withStatement(
-            "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
         ) { statement throws(SQLiteError) in
             try statement.bind(1, record.id.rawValue)
             try statement.bind(2, record.filename)
@@ -126,6 +128,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             try statement.bind(9, record.sourceURL)
             try statement.bind(10, record.blurhash)
             try statement.bind(11, Int64(record.hasAlpha ? 1 : 0))
+            try statement.bind(12, Int64(record.frames))
             _ = try statement.step()
         }
     }
@@ -140,7 +143,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha"
+    static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
 
     private static func serviceError(_ error: SQLiteError) -> ServiceError {
         error.isDiskFull
@@ -166,6 +169,7 @@ private struct StoredRow {
     let sourceURL: String?
     let blurhash: String?
     let hasAlpha: Bool
+    let frames: Int
 
     /// Columns in `SQLiteMetadataStore.columns` order.
     init(_ statement: borrowing SQLiteStatement) {
@@ -179,6 +183,7 @@ private struct StoredRow {
         sourceURL = statement.text(9)
         blurhash = statement.text(10)
         hasAlpha = statement.int(11) != 0
+        frames = Int(max(1, statement.int(12)))
     }
 
     func record() throws(ServiceError) -> ImageRecord {
@@ -187,6 +192,6 @@ private struct StoredRow {
         else { throw ServiceError(.internalError, "metadata row \(sequence) is damaged") }
         return ImageRecord(
             id: id, filename: filename, format: format, width: Int(width), height: Int(height), bytes: Int(bytes),
-            sha256: sha256, createdAt: createdAt, sourceURL: sourceURL, blurhash: blurhash, hasAlpha: hasAlpha)
+            sha256: sha256, createdAt: createdAt, sourceURL: sourceURL, blurhash: blurhash, hasAlpha: hasAlpha, frames: frames)
     }
 }

@@ -15,6 +15,7 @@ extension ImageRecord {
             ("sha256", .string(sha256)),
             ("created_at", .string(createdAt)),
             ("url", .string(url)),
+            ("frames", .int(frames)),
             ("blurhash", .optional(blurhash)),
         ])
     }

@@ -299,7 +299,7 @@ components:
   schemas:
     Image:
       type: object
-      required: [id, filename, format, content_type, width, height, bytes, sha256, created_at, url, blurhash]
+      required: [id, filename, format, content_type, width, height, bytes, sha256, created_at, url, blurhash, frames]
       properties:
         id: {type: string, pattern: "^[A-Za-z0-9_-]{16,64}$"}
         filename: {type: [string, "null"]}
@@ -313,6 +313,7 @@ components:
         url: {type: string}
         source_url: {type: string}
         blurhash: {type: [string, "null"], description: "BlurHash (4×3) of the upright image, for a placeholder"}
+        frames: {type: integer, minimum: 1, description: "Frames of an animated GIF or WebP; 1 for a still image"}
     ImageBatch:
       type: object
       required: [images]

@@ -44,7 +44,7 @@ struct UploadHandler {
                     id: ImageID.random(), filename: candidate.filename, format: inspected.format,
                     width: inspected.size.width, height: inspected.size.height, bytes: candidate.bytes.count,
                     sha256: inspected.sha256, createdAt: Timestamp.now(), sourceURL: candidate.sourceURL,
-                    blurhash: inspected.blurhash, hasAlpha: inspected.hasAlpha)
+                    blurhash: inspected.blurhash, hasAlpha: inspected.hasAlpha, frames: inspected.frames)
                 try context.originals.write(candidate.bytes, id: record.id, format: record.format)
                 records.append(record)
             }

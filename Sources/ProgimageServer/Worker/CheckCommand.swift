@@ -14,12 +14,7 @@ enum CheckCommand {
     /// Exits 0 when everything is consistent (or was repaired), 1 when something is (still)
     /// wrong or there is no database to compare with, 2 on a usage or configuration error.
     static func run(arguments: [String], environment: [String: String]) -> Never {
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration(environment: environment)
-        } catch {
-            fail("configuration: \(error)")
-        }
+        let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
         var repair = false
         var grace = 600
         var remaining = arguments[...]

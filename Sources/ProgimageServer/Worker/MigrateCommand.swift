@@ -28,12 +28,7 @@ enum MigrateCommand {
             if arguments == ["-h"] || arguments == ["--help"] { print(usage); exit(0) }
             fail("unexpected arguments\n\(usage)")
         }
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration(environment: environment)
-        } catch {
-            fail("configuration: \(error)")
-        }
+        let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi migrate")
         guard let url = configuration.databaseURL, let bucketConfiguration = configuration.objectStore else {
             fail("set PROGIMAGE_DATABASE_URL and PROGIMAGE_S3_* (the destination) beside PROGIMAGE_DATA_DIR (the source)")
         }

@@ -16,12 +16,7 @@ enum PruneCommand {
     /// Exits 0 after a clean pass, 1 if some entries could not be removed, 2 on a usage
     /// or configuration error (which systemd does not retry).
     static func run(arguments: [String], environment: [String: String]) -> Never {
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration(environment: environment)
-        } catch {
-            fail("configuration: \(error)")
-        }
+        let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi prune")
         var maxBytes = configuration.cacheMaxBytes
         var remaining = arguments[...]
         while let argument = remaining.popFirst() {

@@ -31,12 +31,7 @@ public enum WorkerMain {
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "\(role)"
 
-        let configuration: ServiceConfiguration
-        do {
-            configuration = try ServiceConfiguration(environment: environment)
-        } catch {
-            fail("configuration: \(error)")
-        }
+        let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi")
         guard let listen = FastCGIListenSocket.detect(environment: environment, path: environment["PROGIMAGE_SOCKET"]) else {
             fail("no listening socket: pass one on fd 0, via LISTEN_FDS, or set PROGIMAGE_SOCKET")
         }
@@ -65,6 +60,16 @@ public enum WorkerMain {
             exit(0)
         } catch {
             fail("cannot start: \(error)")
+        }
+    }
+
+    /// The `PROGIMAGE_*` settings, or exit 2 naming the one that does not parse: every
+    /// subcommand reads the same environment the same way.
+    static func configuration(_ environment: [String: String], command: String) -> ServiceConfiguration {
+        do {
+            return try ServiceConfiguration(environment: environment)
+        } catch {
+            fail("configuration: \(error)", command: command)
         }
     }
 

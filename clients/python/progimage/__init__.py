@@ -49,12 +49,13 @@ class Image:
     filename: Optional[str] = None
     source_url: Optional[str] = None
     blurhash: Optional[str] = None
+    frames: int = 1
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, obj: dict) -> "Image":
         known = {k: obj.get(k) for k in ("id", "format", "content_type", "width", "height", "bytes", "sha256",
-                                          "created_at", "url", "filename", "source_url", "blurhash")}
+                                          "created_at", "url", "filename", "source_url", "blurhash", "frames")}
         return cls(**known, extra={k: v for k, v in obj.items() if k not in known})
 
 

@@ -6,7 +6,7 @@ import PostgreSQL
 public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     private let pool: PostgresPool
     static let channel = "progimage_deleted"
-    private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha"
+    private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
 
     public init(pool: PostgresPool) {
         self.pool = pool
@@ -20,11 +20,11 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
             do throws(PostgresError) {
                 for record in records {
                     try connection.executePrepared(
-                        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
                         [
                             record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
                             String(record.bytes), record.sha256, record.createdAt, record.sourceURL, record.blurhash,
-                            record.hasAlpha ? "true" : "false",
+                            record.hasAlpha ? "true" : "false", String(record.frames),
                         ])
                 }
                 try connection.execute("COMMIT")
@@ -40,11 +40,11 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     public func insertIfAbsent(_ record: ImageRecord) throws(ServiceError) -> Bool {
         try pool.withConnection { connection throws(PostgresError) in
             try connection.executePrepared(
-                "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (id) DO NOTHING",
                 [
                     record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
                     String(record.bytes), record.sha256, record.createdAt, record.sourceURL, record.blurhash,
-                    record.hasAlpha ? "true" : "false",
+                    record.hasAlpha ? "true" : "false", String(record.frames),
                 ]
             ).affectedRows == 1
         }
@@ -135,13 +135,14 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
 
     /// A row in `columns` order; a damaged one is an error, never a made-up record.
     private static func record(_ row: [String?]) throws(ServiceError) -> ImageRecord {
-        guard row.count == 12, let id = row[1].flatMap({ ImageID($0) }), let format = row[3].flatMap({ ImageFormat(rawValue: $0) }),
+        guard row.count == 13, let id = row[1].flatMap({ ImageID($0) }), let format = row[3].flatMap({ ImageFormat(rawValue: $0) }),
             let width = row[4].flatMap({ Int($0) }), let height = row[5].flatMap({ Int($0) }), let bytes = row[6].flatMap({ Int($0) }),
             let sha256 = row[7], !sha256.isEmpty, let createdAt = row[8], !createdAt.isEmpty
         else { throw ServiceError(.internalError, "metadata row \(row.first.flatMap { $0 } ?? "?") is damaged") }
         return ImageRecord(
             id: id, filename: row[2], format: format, width: width, height: height, bytes: bytes, sha256: sha256,
-            createdAt: createdAt, sourceURL: row[9], blurhash: row[10], hasAlpha: row[11] == "t")
+            createdAt: createdAt, sourceURL: row[9], blurhash: row[10], hasAlpha: row[11] == "t",
+            frames: row[12].flatMap { Int($0) } ?? 1)
     }
 }
 

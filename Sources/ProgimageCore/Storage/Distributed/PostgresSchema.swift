@@ -34,10 +34,11 @@ enum PostgresSchema {
         );
         CREATE INDEX tombstones_pending ON tombstones (seq) WHERE NOT object_removed;
         """,
-        // 2: the placeholder (BlurHash) and whether the image has alpha (for `.auto`).
+        // 2: the placeholder (BlurHash), whether the image has alpha (for `.auto`), its frames.
         """
         ALTER TABLE images ADD COLUMN blurhash TEXT;
         ALTER TABLE images ADD COLUMN has_alpha BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1;
         """,
     ]
 

@@ -1,0 +1,27 @@
+public import ProgimageAPI
+
+/// How many frames an uploaded image has (the image object's `frames`): a GIF's image
+/// descriptors, an animated WebP's `ANMF` chunks, 1 for every other image. Counted from the
+/// container, which the decoder has already validated.
+public enum FrameCount {
+    public static func of(_ bytes: [UInt8], format: ImageFormat) -> Int {
+        switch format {
+        case .gif: return max(1, (try? GIFStructure.validate(bytes))?.frameCount ?? 1)
+        case .webp: return max(1, webPAnimationFrames(bytes))
+        default: return 1
+        }
+    }
+
+    /// `ANMF` chunks at the top level of the RIFF container (sizes little-endian, chunks
+    /// padded to an even length).
+    static func webPAnimationFrames(_ bytes: [UInt8]) -> Int {
+        var at = 12
+        var frames = 0
+        while at + 8 <= bytes.count {
+            let size = Int(bytes[at + 4]) | Int(bytes[at + 5]) << 8 | Int(bytes[at + 6]) << 16 | Int(bytes[at + 7]) << 24
+            if bytes[at..<at + 4].elementsEqual("ANMF".utf8) { frames += 1 }
+            at += 8 + size + (size & 1)
+        }
+        return frames
+    }
+}
