@@ -171,7 +171,9 @@ install: build
 	origins=$$(sed -n 's/^[[:space:]]*PROGIMAGE_CORS_ORIGINS=\([^[:space:]]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
 	metrics=$$(sed -n 's/^[[:space:]]*PROGIMAGE_METRICS_PORT=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
 	if [ -n "$$metrics" ]; then install -d -m 0750 $(DESTDIR)/var/cache/progimage/.metrics; fi; \
+	presets=$$(sed -n 's/^[[:space:]]*PROGIMAGE_PRESETS=\(.*\)$$/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
 	env -i PROGIMAGE_MAX_UPLOAD_BYTES=$$limit PROGIMAGE_CORS_ORIGINS=$$origins PROGIMAGE_METRICS_PORT=$$metrics \
+	  PROGIMAGE_PRESETS="$$presets" \
 	  $(BIN)/progimage-dev nginx-config --production \
 	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
 

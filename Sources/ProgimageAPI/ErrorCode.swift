@@ -9,6 +9,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unauthorized
     case badSignature = "bad_signature"
     case forbiddenURL = "forbidden_url"
+    /// A free-form transform where only presets are served (`PROGIMAGE_PRESETS_ONLY=1`).
+    case presetRequired = "preset_required"
     /// What nginx answers for a path it may not serve (a directory, a file it cannot read).
     case forbidden
     case notFound = "not_found"
@@ -30,7 +32,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         switch self {
         case .badRequest, .badOperation, .emptyBody: 400
         case .unauthorized: 401
-        case .badSignature, .forbiddenURL, .forbidden: 403
+        case .badSignature, .forbiddenURL, .forbidden, .presetRequired: 403
         case .notFound: 404
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413

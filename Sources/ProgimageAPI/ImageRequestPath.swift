@@ -15,7 +15,7 @@ public enum ImageRequestPath: Sendable {
 
     /// Parses a decoded path (nginx's `DOCUMENT_URI`). Unknown shapes, malformed ids and
     /// unknown extensions are `not_found`; bad operations are `bad_operation`.
-    public static func parse(_ path: String) throws(ServiceError) -> ImageRequestPath {
+    public static func parse(_ path: String, presets: PresetTable = .none) throws(ServiceError) -> ImageRequestPath {
         let notFound = ServiceError(.notFound, "no such resource: \(path)")
         guard path.hasPrefix("/images") else { throw notFound }
         let rest = path.dropFirst("/images".count)
@@ -35,7 +35,7 @@ public enum ImageRequestPath: Sendable {
             let opsText = tail[..<dot]
             if !opsText.isEmpty {
                 guard opsText.first == "/", opsText.count > 1 else { throw notFound }
-                _ = try OperationParser.parse(opsText.dropFirst(), format: .jpg)  // bad operations are 400 here too
+                _ = try OperationParser.parse(opsText.dropFirst(), format: .jpg, presets: presets)  // bad operations are 400 here too
             }
             return .auto(id, operations: String(opsText))
         }
@@ -54,7 +54,7 @@ public enum ImageRequestPath: Sendable {
         var chain = OperationChain(format: format)
         if !opsText.isEmpty {
             guard opsText.first == "/", opsText.count > 1 else { throw notFound }
-            let parsed = try OperationParser.parse(opsText.dropFirst(), format: format)
+            let parsed = try OperationParser.parse(opsText.dropFirst(), format: format, presets: presets)
             chain = parsed.chain
             canonicalSpelling = canonicalSpelling && parsed.isCanonical
         }

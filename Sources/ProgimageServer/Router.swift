@@ -33,7 +33,7 @@ struct Router {
         if request.path.hasPrefix("/health/") {
             return try HealthHandler(context: context).respond(to: request, type: String(request.path.dropFirst("/health/".count)))
         }
-        switch try ImageRequestPath.parse(request.path) {
+        switch try ImageRequestPath.parse(request.path, presets: context.configuration.presets) {
         case .collection:
             try requireAPI()
             switch request.method {

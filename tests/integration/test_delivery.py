@@ -6,12 +6,15 @@ import base64
 import hashlib
 import hmac
 import io
+import os
+import shlex
+import subprocess
 
 import blurhash
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from conftest import API_KEYS, SIGNING_KEY, Tools
+from conftest import API_KEYS, REPO_ROOT, SIGNING_KEY, Stack, Tools, _free_port
 
 
 # ---- BlurHash ----------------------------------------------------------------------------
@@ -203,3 +206,75 @@ def test_frames_counts_an_animation_and_is_1_for_a_still(stack):
     still = stack.upload_ok(Tools.png(Tools.noise(10, 10)))
     assert still["frames"] == 1
     assert stack.get(f"/images/{still['id']}").json()["frames"] == 1
+
+
+# ---- presets ----------------------------------------------------------------------------------
+
+PRESETS = "thumb=resize:60x60,fill/quality:70;tiny=resize:16x;gray=grayscale"
+
+
+@pytest.fixture(scope="module")
+def preset_stack(stack_factory):
+    return stack_factory({"PROGIMAGE_PRESETS": PRESETS})
+
+
+def test_a_preset_stands_for_its_chain_and_is_canonical_as_written(preset_stack):
+    stack = preset_stack
+    image = stack.upload_ok(Tools.png(Tools.noise(200, 100, seed=41)))
+    i = image["id"]
+    im, r = get_image(stack, f"/images/{i}/preset:thumb.jpg")
+    assert im.size == (60, 60) and r.headers["X-Progimage-Instance"] == "resize"  # the expansion's role
+    direct, _ = get_image(stack, f"/images/{i}/resize:60x60,fill/quality:70.jpg")
+    assert Tools.same_pixels(im, direct)
+    im, r = get_image(stack, f"/images/{i}/preset:tiny/preset:gray.png")
+    assert im.size == (16, 8) and r.headers["X-Progimage-Instance"] == "grayscale"
+    im, r = get_image(stack, f"/images/{i}/rotate:90/preset:tiny.webp")
+    assert im.size == (16, 32)
+    # Combined with operations written non-canonically: only those are rewritten.
+    r = stack.get(f"/images/{i}/preset:tiny/rotate:-90.png")
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{i}/preset:tiny/rotate:270.png"
+    Tools.json_error(stack.get(f"/images/{i}/preset:nope.png"), 400, "bad_operation")
+    Tools.json_error(stack.get(f"/images/{i}/preset:thumb/quality:50.jpg"), 400, "bad_operation")  # quality twice
+
+
+def test_presets_only_refuses_free_form_chains(stack_factory):
+    stack = stack_factory({"PROGIMAGE_PRESETS": PRESETS, "PROGIMAGE_PRESETS_ONLY": "1"})
+    image = stack.upload_ok(Tools.png(Tools.noise(50, 50, seed=42)))
+    i = image["id"]
+    Tools.json_error(stack.get(f"/images/{i}/resize:10x.png"), 403, "preset_required")
+    Tools.json_error(stack.get(f"/images/{i}/preset:tiny/rotate:90.png"), 403, "preset_required")
+    assert stack.get(f"/images/{i}/preset:tiny.png").status_code == 200
+    assert stack.get(f"/images/{i}.webp").status_code == 200  # plain conversions stay allowed
+
+
+def test_a_changed_preset_never_serves_its_old_files():
+    first = Stack({"PROGIMAGE_PRESETS": "card=resize:40x"})
+    first.start()
+    try:
+        image = first.upload_ok(Tools.png(Tools.noise(200, 100, seed=43)))
+        path = f"/images/{image['id']}/preset:card.png"
+        assert get_image(first, path)[0].size == (40, 20)
+        assert first.get(path).headers["X-Cache"] == "HIT"
+    finally:
+        assert not first.stop()
+    second = Stack({"PROGIMAGE_PRESETS": "card=resize:80x", "PROGIMAGE_DATA_DIR": str(first.data_dir),
+                    "PROGIMAGE_CACHE_DIR": str(first.cache_dir)}, backend_env=first.backend_env)
+    second.start()
+    try:
+        im, r = get_image(second, path)
+        assert im.size == (80, 40) and r.headers["X-Cache"] == "MISS"
+    finally:
+        assert not second.stop()
+        second.cleanup_files()
+        first.cleanup_files()
+
+
+@pytest.mark.parametrize("definition", ["Thumb=resize:10x", "thumb=resize:0x0", "thumb", "a=resize:10x;a=grayscale",
+                                        "x=quality:70/quality:80"])
+def test_a_bad_preset_definition_stops_the_start(definition, tmp_path):
+    command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    env.update(PROGIMAGE_PRESETS=definition, PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"),
+               PROGIMAGE_PORT=str(_free_port()))
+    r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "PROGIMAGE_PRESETS" in r.stderr, (r.returncode, r.stderr[-500:])

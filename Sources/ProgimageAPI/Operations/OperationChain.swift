@@ -5,6 +5,9 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     /// Encoder quality 1–100; only for formats where `acceptsQuality`.
     public var quality: Int?
     public var format: ImageFormat
+    /// For a chain with `preset:` segments: its pixel segments as written (presets by name,
+    /// every other operation canonical), which is what the URL's canonical path prints.
+    public var writtenSegments: [String]?
 
     public static let maximumOperations = 8
 
@@ -18,8 +21,8 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     /// `.webp` for a plain conversion. The cache file's name, what a signature signs and
     /// where a non-canonical spelling is redirected: it must not change for a given chain.
     public var canonicalPath: String {
-        var segments = operations.map(\.segment)
-        if let quality { segments.append("quality:\(quality)") }
+        var segments = writtenSegments ?? operations.map(\.segment)
+        if writtenSegments == nil, let quality { segments.append("quality:\(quality)") }
         return segments.isEmpty ? ".\(format.rawValue)" : "/" + segments.joined(separator: "/") + ".\(format.rawValue)"
     }
 

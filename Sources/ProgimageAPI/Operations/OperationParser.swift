@@ -3,12 +3,41 @@
 /// Parsing ends before pixels: every argument is validated here, so an instance never
 /// decodes an image for a request it would refuse.
 public enum OperationParser {
-    public static func parse(_ text: Substring, format: ImageFormat) throws(ServiceError) -> (chain: OperationChain, isCanonical: Bool) {
+    public static func parse(
+        _ text: Substring, format: ImageFormat, presets: PresetTable = .none
+    ) throws(ServiceError) -> (chain: OperationChain, isCanonical: Bool) {
         var operations: [any ImageOperation] = []
         var quality: Int?
         var qualityWasLast = true
         let segments = text.split(separator: "/", omittingEmptySubsequences: false)
+        // With a preset, the chain prints its segments as written (each canonical), not the
+        // expansion: `preset:thumb` is the URL's canonical form.
+        var hasPreset = false
+        var urlQuality: Int?
+        var written: [String] = []
         for (index, segment) in segments.enumerated() {
+            if presets.presetsOnly && !segment.hasPrefix("preset:") {
+                throw ServiceError(.presetRequired, "this service serves presets only: use preset:{name} segments")
+            }
+            if segment.hasPrefix("preset:") {
+                let name = String(segment.dropFirst("preset:".count))
+                guard let expansion = presets.definitions[name] else {
+                    throw ServiceError(.badOperation, "preset: no preset named '\(name)'")
+                }
+                let expanded = try parse(expansion.joined(separator: "/")[...], format: format, presets: .none).chain
+                if let presetQuality = expanded.quality {
+                    guard quality == nil else { throw ServiceError(.badOperation, "quality: given more than once") }
+                    quality = presetQuality
+                }
+                operations += expanded.operations
+                guard operations.count <= OperationChain.maximumOperations else {
+                    throw ServiceError(.badOperation, "at most \(OperationChain.maximumOperations) operations")
+                }
+                written.append(String(segment))
+                hasPreset = true
+                continue
+            }
+            defer { if let last = operations.last, !segment.hasPrefix("quality:") { written.append(last.segment) } }
             let colon = segment.firstIndex(of: ":")
             let name = colon.map { segment[..<$0] } ?? segment
             let arguments = colon.map { segment[segment.index(after: $0)...] }
@@ -21,6 +50,7 @@ public enum OperationParser {
                     throw ServiceError(.badOperation, "quality: not an option of .\(format.rawValue) output")
                 }
                 quality = value
+                urlQuality = value
                 qualityWasLast = index == segments.count - 1
                 continue
             }
@@ -32,9 +62,12 @@ public enum OperationParser {
                 throw ServiceError(.badOperation, "at most \(OperationChain.maximumOperations) operations")
             }
         }
-        let chain = OperationChain(operations: operations, quality: quality, format: format)
-        let printed = chain.canonicalPath
-        let isCanonical = qualityWasLast && printed == "/" + text + ".\(format.rawValue)"
+        var chain = OperationChain(operations: operations, quality: quality, format: format)
+        // Written segments carry the URL's own `quality` (last, as canonical); a preset's own
+        // quality is part of its name.
+        chain.writtenSegments = hasPreset ? written + (urlQuality.map { ["quality:\($0)"] } ?? []) : nil
+        let canonical = chain.canonicalPath
+        let isCanonical = qualityWasLast && canonical == "/" + text + ".\(format.rawValue)"
         return (chain, isCanonical)
     }
 }

@@ -54,6 +54,8 @@ public struct ServiceConfiguration: Sendable {
     /// Browser origins (`https://app.example.com`) that may POST and DELETE; nil when unset
     /// (then any origin under `make run`, none in the production site).
     public var corsOrigins: [String]?
+    /// Named chains for `preset:{name}` (`PROGIMAGE_PRESETS`), and presets-only mode.
+    public var presets: PresetTable = .none
     /// Loopback port of the Prometheus endpoint (`/metrics`); nil: none.
     public var metricsPort: Int?
     /// The boxes behind the front door (`make run-front`), `host:port` each.
@@ -116,6 +118,17 @@ public struct ServiceConfiguration: Sendable {
         }
         localCopiesMaxBytes = try integer("PROGIMAGE_LOCAL_COPIES_MAX_BYTES", range: 0...(1 << 50)) ?? localCopiesMaxBytes
         metricsPort = try integer("PROGIMAGE_METRICS_PORT", range: 1...65535)
+        let presetsOnly: Bool
+        switch environment["PROGIMAGE_PRESETS_ONLY"] ?? "" {
+        case "", "0": presetsOnly = false
+        case "1": presetsOnly = true
+        case let other: throw ConfigurationError(variable: "PROGIMAGE_PRESETS_ONLY", value: other, expected: "0 or 1")
+        }
+        switch PresetTable.parse(environment["PROGIMAGE_PRESETS"] ?? "", presetsOnly: presetsOnly) {
+        case .success(let table): presets = table
+        case .failure(let problem):
+            throw ConfigurationError(variable: "PROGIMAGE_PRESETS", value: problem.entry, expected: problem.reason)
+        }
         frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
             throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")

@@ -13,7 +13,8 @@ public enum NginxConfiguration {
                 listen: "127.0.0.1:\(config.port)", dataDirectory: config.dataDirectory,
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
                 maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any,
-                metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") }))
+                metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") },
+                presetRoles: presetRoles(config.presets)))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
 
@@ -72,7 +73,18 @@ public enum NginxConfiguration {
                 listen: "80", dataDirectory: "/var/lib/progimage", cacheDirectory: "/var/cache/progimage",
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
                 writeOrigins: .only(config.corsOrigins ?? []),
-                metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") }))
+                metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") },
+                presetRoles: presetRoles(config.presets)))
+    }
+
+    static func presetRoles(_ presets: PresetTable) -> [(name: String, role: TransformRole)] {
+        presets.definitions.keys.sorted().compactMap { name in
+            guard let expansion = presets.definitions[name],
+                let chain = try? OperationParser.parse(expansion.joined(separator: "/")[...], format: .jpg).chain,
+                chain.role != .convert
+            else { return nil }
+            return (name, chain.role)
+        }
     }
 
     public static func socketPath(for role: TransformRole, in directory: String) -> String {
@@ -93,6 +105,9 @@ struct NginxSiteParameters {
     /// The loopback Prometheus listener, and the file nginx logs each image's HIT or MISS
     /// to (the only way a HIT, which no instance sees, is counted); nil: no metrics.
     var metrics: (port: Int, cacheLog: String)? = nil
+    /// Each preset whose expansion ends in a pixel operation, with that operation's role:
+    /// a URL ending in `preset:{name}` goes where its expansion would.
+    var presetRoles: [(name: String, role: TransformRole)] = []
 
     enum WriteOrigins {
         case any

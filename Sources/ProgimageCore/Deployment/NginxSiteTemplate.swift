@@ -25,9 +25,11 @@ enum NginxSiteTemplate {
         let upstreams = roles.map { role in
             "upstream progimage_\(role) {\n    server unix:\(NginxConfiguration.socketPath(for: role, in: p.socketDirectory));\n}"
         }.joined(separator: "\n")
-        let roleMap = operations.map { name in
+        let roleMap = (operations.map { name in
             "    \"~/\(name)(?::[^/]*)?(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(name);"
-        }.joined(separator: "\n")
+        } + p.presetRoles.map { preset in
+            "    \"~/preset:\(preset.name)(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(preset.role);"
+        }).joined(separator: "\n")
         let types = ImageFormat.allCases.map { "        \($0.contentType) \($0.rawValue);" }.joined(separator: "\n")
         // Shared by both disk-first locations: files served as the contract's content types
         // with the contract's headers. No method check here: the static handler answers any

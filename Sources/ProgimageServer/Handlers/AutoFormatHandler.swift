@@ -27,7 +27,7 @@ struct AutoFormatHandler {
             if operations.isEmpty {
                 chain = OperationChain(format: format)
             } else {
-                guard let parsed = try? OperationParser.parse(Substring(operations).dropFirst(), format: format) else { continue }
+                guard let parsed = try? OperationParser.parse(Substring(operations).dropFirst(), format: format, presets: context.configuration.presets) else { continue }
                 chain = parsed.chain
             }
             target = "/images/\(id)\(chain.canonicalPath)"

@@ -41,6 +41,8 @@ public enum WorkerMain {
             if role == .api {
                 // The shared counter may be stale (a crash, a wiped cache): measure once.
                 context.cache.budget?.evictInBackground()
+                let purged = PresetCachePurge.run(cache: context.cache, presets: configuration.presets)
+                if !purged.isEmpty { logger.info("presets changed: their derived files removed", metadata: ["presets": "\(purged)"]) }
             }
             if role == .api, let log = context.deletionLog {
                 // Deletes made on other boxes reach this one through the api instance.
