@@ -198,10 +198,11 @@ paths:
         in: path
         required: true
         description: |
-          One operation (a URL may chain up to 8, `/`-separated): `resize:{W}x{H}[,fill|,force]`,
+          One operation (a URL may chain up to 8, `/`-separated): `resize:{W}x{H}[,fill[,{gravity}]|,force|,pad[,{colour}]]`,
           `crop:{x},{y},{w},{h}`, `rotate:{deg}`, `flip:h|v|hv`, `grayscale`, `blur:{sigma}`,
-          `sharpen:{amount}`, and `quality:{q}` last. A valid non-canonical spelling answers 301.
-        schema: {type: string, pattern: "^[a-z]+(:[0-9a-z.,x-]*)?$"}
+          `sharpen:{amount}`, `pad:{t},{r},{b},{l}[,{colour}]`, `preset:{name}` (PROGIMAGE_PRESETS),
+          and `quality:{q}` last. A valid non-canonical spelling answers 301.
+        schema: {type: string, pattern: "^[a-z]+(:[0-9a-zA-Z.,x_-]*)?$"}
       - $ref: "#/components/parameters/Format"
       - $ref: "#/components/parameters/Signature"
     get:
@@ -349,7 +350,7 @@ components:
           properties:
             code:
               type: string
-              enum: [bad_request, bad_operation, empty_body, unauthorized, bad_signature, forbidden_url, forbidden,
+              enum: [bad_request, bad_operation, empty_body, unauthorized, bad_signature, forbidden_url, preset_required, forbidden,
                      not_found, method_not_allowed, misdirected_request, payload_too_large, unsupported_media_type,
                      image_too_large, corrupt_image, fetch_failed, internal_error, instance_unavailable, timeout,
                      insufficient_storage, storage_unavailable]
