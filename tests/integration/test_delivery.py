@@ -168,6 +168,18 @@ def test_resize_pad_letterboxes_to_exactly_the_box(stack, halves):
     assert green.convert("RGBA").getpixel((50, 5)) == (0, 255, 0, 255)
 
 
+def test_resize_pad_of_a_large_jpeg_is_letterboxed_not_stretched(stack):
+    # A JPEG large enough for shrink-on-load: the fused decode must not stretch to the box.
+    photo = Image.new("RGB", (2400, 1200), (200, 30, 30))
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=90)
+    image = stack.upload_ok(buf.getvalue(), content_type="image/jpeg")
+    im, _ = get_image(stack, f"/images/{image['id']}/resize:300x300,pad.jpg")
+    assert im.size == (300, 300)
+    rgb = im.convert("RGB")
+    assert min(rgb.getpixel((150, 20))) > 240 and rgb.getpixel((150, 150))[0] > 180  # white band, red picture
+
+
 def test_pad_adds_borders_of_its_colour(stack):
     image = stack.upload_ok(Tools.png(Image.new("RGB", (50, 50), (10, 20, 30))))
     im, r = get_image(stack, f"/images/{image['id']}/pad:10,20,30,40.png")

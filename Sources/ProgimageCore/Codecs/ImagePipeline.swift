@@ -28,7 +28,8 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> GDImage {
         let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
-        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode != .fill {
+        // Fit and force land exactly on their planned size; fill and pad take further steps.
+        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode == .fit || first.mode == .force {
             let planned = try first.outputSize(for: source)
             if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
                 var rest = chain
