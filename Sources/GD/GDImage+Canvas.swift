@@ -42,4 +42,34 @@ extension GDImage {
         }
         return canvas
     }
+
+    /// `overlay` composited over this image with its top-left corner at (`x`, `y`),
+    /// source-over in straight alpha, its opacity scaled by `opacity` (0…1). An opaque base
+    /// stays opaque.
+    public consuming func composited(with overlay: borrowing GDImage, x: Int, y: Int, opacity: Double) throws(GDError) -> GDImage {
+        let base = cgd_rows(raw)!, top = cgd_rows(overlay.raw)!
+        let weight = max(0, min(1, opacity))
+        for row in 0..<overlay.height {
+            let targetY = y + row
+            guard targetY >= 0, targetY < height else { continue }
+            let destination = UnsafeMutableRawPointer(base[targetY]!).assumingMemoryBound(to: UInt32.self)
+            let source = UnsafeRawPointer(top[row]!).assumingMemoryBound(to: UInt32.self)
+            for column in 0..<overlay.width {
+                let targetX = x + column
+                guard targetX >= 0, targetX < width else { continue }
+                let over = source[column], under = destination[targetX]
+                let overAlpha = Double(127 - Int((over >> 24) & 0x7F)) / 127 * weight
+                guard overAlpha > 0 else { continue }
+                let underAlpha = Double(127 - Int((under >> 24) & 0x7F)) / 127
+                let alpha = overAlpha + underAlpha * (1 - overAlpha)
+                func channel(_ shift: UInt32) -> UInt32 {
+                    let top = Double((over >> shift) & 0xFF), bottom = Double((under >> shift) & 0xFF)
+                    return UInt32(max(0, min(255, ((top * overAlpha + bottom * underAlpha * (1 - overAlpha)) / alpha).rounded())))
+                }
+                let transparency = UInt32(max(0, min(127, 127 - Int((alpha * 127).rounded()))))
+                destination[targetX] = transparency << 24 | channel(16) << 16 | channel(8) << 8 | channel(0)
+            }
+        }
+        return self
+    }
 }

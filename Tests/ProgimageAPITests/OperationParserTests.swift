@@ -92,7 +92,7 @@ import Testing
         #expect(try role("/images/\(Self.id)/resize:10x/grayscale.webp")?.rawValue == "grayscale")
         #expect(try role("/images/\(Self.id)/blur:1/crop:0,0,1,1/quality:5.jpg")?.rawValue == "crop")
         #expect(TransformRole.all.map(\.rawValue) == [
-            "api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen", "pad",
+            "api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen", "pad", "overlay",
         ])
     }
 

@@ -290,3 +290,64 @@ def test_a_bad_preset_definition_stops_the_start(definition, tmp_path):
                PROGIMAGE_PORT=str(_free_port()))
     r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "PROGIMAGE_PRESETS" in r.stderr, (r.returncode, r.stderr[-500:])
+
+
+# ---- overlay ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def overlay_pair(stack):
+    base = stack.upload_ok(Tools.png(Image.new("RGB", (200, 100), (0, 0, 255))))
+    logo = Image.new("RGBA", (40, 20), (255, 0, 0, 255))
+    logo.paste((0, 0, 0, 0), (0, 0, 10, 20))  # a transparent left quarter
+    mark = stack.upload_ok(Tools.png(logo))
+    return base, mark
+
+
+def test_overlay_composites_at_its_gravity_with_its_alpha(stack, overlay_pair):
+    base, mark = overlay_pair
+    b, m = base["id"], mark["id"]
+    im, r = get_image(stack, f"/images/{b}/overlay:{m}.png")
+    assert im.size == (200, 100) and r.headers["X-Progimage-Instance"] == "overlay"
+    rgb = im.convert("RGB")
+    assert rgb.getpixel((190, 90)) == (255, 0, 0)      # south-east: the logo
+    assert rgb.getpixel((165, 90)) == (0, 0, 255)      # its transparent quarter shows the base
+    assert rgb.getpixel((100, 50)) == (0, 0, 255)
+    im, _ = get_image(stack, f"/images/{b}/overlay:{m},nw.png")
+    assert im.convert("RGB").getpixel((30, 10)) == (255, 0, 0)
+    im, _ = get_image(stack, f"/images/{b}/overlay:{m},c,0.5.png")
+    r_, g_, b_ = im.convert("RGB").getpixel((110, 50))
+    assert abs(r_ - 128) <= 3 and abs(b_ - 127) <= 3 and g_ == 0
+
+
+def test_an_overlay_larger_than_the_image_is_shrunk_to_fit(stack, overlay_pair):
+    _, mark = overlay_pair
+    small = stack.upload_ok(Tools.png(Image.new("RGB", (20, 20), (0, 255, 0))))
+    im, _ = get_image(stack, f"/images/{small['id']}/overlay:{mark['id']},n.png")
+    assert im.size == (20, 20)
+    rgb = im.convert("RGB")
+    assert rgb.getpixel((15, 2)) == (255, 0, 0) and rgb.getpixel((10, 15)) == (0, 255, 0)  # 20×10 logo at the top
+
+
+def test_overlay_spellings_and_an_unknown_overlay(stack, overlay_pair):
+    base, mark = overlay_pair
+    b, m = base["id"], mark["id"]
+    r = stack.get(f"/images/{b}/overlay:{m},se,1.png")
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{b}/overlay:{m}.png"
+    r = stack.get(f"/images/{b}/overlay:{m},n,0.50.png")
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{b}/overlay:{m},n,0.5.png"
+    Tools.json_error(stack.get(f"/images/{b}/overlay:AAAAAAAAAAAAAAAAAAAA.png"), 404, "not_found")
+    for bad in (f"overlay:{m},up", f"overlay:{m},n,0", f"overlay:{m},n,1.5", "overlay:short"):
+        Tools.json_error(stack.get(f"/images/{b}/{bad}.png"), 400, "bad_operation")
+
+
+def test_deleting_an_overlay_makes_every_url_using_it_404_cached_or_not(stack):
+    base = stack.upload_ok(Tools.png(Image.new("RGB", (100, 100), (0, 0, 255))))
+    mark = stack.upload_ok(Tools.png(Image.new("RGB", (10, 10), (255, 0, 0))))
+    cached = f"/images/{base['id']}/overlay:{mark['id']}.webp"
+    assert stack.get(cached).status_code == 200
+    assert stack.get(cached).headers["X-Cache"] == "HIT"
+    assert stack.delete(f"/images/{mark['id']}").status_code == 204
+    Tools.json_error(stack.get(cached), 404, "not_found")
+    Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{mark['id']},nw.png"), 404, "not_found")
+    assert stack.get(base["url"]).status_code == 200  # the base itself stays

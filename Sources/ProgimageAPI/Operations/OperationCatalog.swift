@@ -12,6 +12,7 @@ public enum OperationCatalog {
         BlurOperation.self,
         SharpenOperation.self,
         PadOperation.self,
+        OverlayOperation.self,
     ]
 
     static func operation(named name: Substring) -> (any ImageOperation.Type)? {

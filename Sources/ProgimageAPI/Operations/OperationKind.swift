@@ -11,4 +11,5 @@ public enum OperationKind: Sendable {
     case blur(BlurOperation)
     case sharpen(SharpenOperation)
     case pad(PadOperation)
+    case overlay(OverlayOperation)
 }

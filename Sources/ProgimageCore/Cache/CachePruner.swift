@@ -171,7 +171,9 @@ public struct CachePruner: Sendable {
         }
         for name in names {
             let path = directory + "/" + name
-            if depth == 0, name == DerivedImageCache.locksFolder || name == DerivedImageCache.metricsFolder { continue }
+            if depth == 0, [DerivedImageCache.locksFolder, DerivedImageCache.metricsFolder, DerivedImageCache.overlaysFolder].contains(name) {
+                continue
+            }
             if depth == 0, name == DerivedImageCache.temporaryFolder || name == DerivedImageCache.trashFolder {
                 removeLeftovers(in: path, report: &scan.report, now: now)
                 continue

@@ -18,6 +18,8 @@ public struct DerivedImageCache: Sendable {
     static let locksFolder = ".locks"
     /// Each instance's request counters and nginx's HIT/MISS log (`ServiceMetrics`).
     public static let metricsFolder = ".metrics"
+    /// Per overlay image, the derived files made with it (deleting it removes them).
+    static let overlaysFolder = ".overlays"
 
     public let root: String
     /// Keeps the cache within its byte budget as files are written (nil: no budget).
@@ -73,6 +75,28 @@ public struct DerivedImageCache: Sendable {
         } else {
             FileIO.removeTree(source)
         }
+    }
+
+    /// Notes that the derived file at `path` (relative to the root) composites `overlay`.
+    public func recordOverlayUse(of overlay: ImageID, by path: String) {
+        let folder = root + "/" + Self.overlaysFolder
+        try? FileIO.makeDirectories(folder)
+        let fd = open("\(folder)/\(overlay)", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        let line = Array((path + "\n").utf8)
+        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }  // one append: atomic for a short line
+    }
+
+    /// Removes every derived file made with `overlay` (after its delete: every URL that uses
+    /// it answers 404, cached or not).
+    public func removeOverlayUsers(of overlay: ImageID) {
+        let list = "\(root)/\(Self.overlaysFolder)/\(overlay)"
+        guard let bytes = try? FileIO.read(list) else { return }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("..") {
+            try? FileIO.remove("\(root)/\(line)")
+        }
+        try? FileIO.remove(list)
     }
 
     /// Serializes work on one derived path across threads and processes (`flock` on one of

@@ -27,6 +27,15 @@ public struct DerivedImageRenderer: Sendable {
         case unkept(bytes: [UInt8])
     }
 
+    /// `overlay:{id}` reads another stored image: upright, first frame, in sRGB.
+    var overlaySource: OverlaySource {
+        OverlaySource { [metadata, originals, pipeline] overlay throws(ServiceError) in
+            guard let record = try metadata.record(overlay) else { throw ServiceError(.notFound, "no image with id \(overlay)") }
+            let bytes = try originals.read(id: overlay, format: record.format)
+            return try ImageDecoder.decode(bytes, format: record.format, maxPixels: pipeline.maxPixels)
+        }
+    }
+
     public func render(id: ImageID, chain: OperationChain) throws(ServiceError) -> Rendered {
         guard let record = try metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         let source = ImageSize(width: record.width, height: record.height)
@@ -37,12 +46,20 @@ public struct DerivedImageRenderer: Sendable {
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if cache.contains(path) { return .stored(cachePath: relative) }
             let original = try originals.read(id: id, format: record.format)
-            let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain)
+            let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain, overlays: overlaySource)
+            let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
+            // Recorded before the file exists, so a delete of an overlay always finds it.
+            for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }
             guard try cache.store(bytes, at: path) else { return .unkept(bytes: bytes) }
-            // A delete that ran while we rendered must not leave a file nginx would serve.
+            // A delete that ran while we rendered (of the image, or of an overlay it uses)
+            // must not leave a file nginx would serve.
             guard try metadata.record(id) != nil else {
                 cache.removeAll(of: id)
                 throw ServiceError(.notFound, "no image with id \(id)")
+            }
+            for overlay in overlayIDs where try metadata.record(overlay) == nil {
+                try? FileIO.remove(path)
+                throw ServiceError(.notFound, "no image with id \(overlay)")
             }
             return .stored(cachePath: relative)
         }

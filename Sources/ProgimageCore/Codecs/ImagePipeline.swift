@@ -15,9 +15,9 @@ public struct ImagePipeline: Sendable {
 
     /// The encoded output of `chain` applied to `original`, whose displayed size is `source`.
     public func render(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource = .none
     ) throws(ServiceError) -> [UInt8] {
-        let image = try decodeAndRender(original, format: format, source: source, chain: chain)
+        let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
@@ -25,7 +25,7 @@ public struct ImagePipeline: Sendable {
     /// resampled straight to the first size); every other source is decoded upright, at a
     /// DCT scale where that helps, and then rendered.
     private func decodeAndRender(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
         let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
         // Fit and force land exactly on their planned size; fill and pad take further steps.
@@ -34,10 +34,10 @@ public struct ImagePipeline: Sendable {
             if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
                 var rest = chain
                 rest.operations.removeFirst()
-                return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide)
+                return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays)
             }
         }
         let decoded = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels, shrink: shrink)
-        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide)
+        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays)
     }
 }

@@ -22,7 +22,9 @@ extension OperationChain {
     /// Runs the operations in URL order on an upright image whose logical size is
     /// `source` (the decoded image may be smaller after shrink-on-load), after checking
     /// every intermediate size against `maximumSide` before any pixel work.
-    public func applied(to image: consuming GDImage, source: ImageSize, maximumSide: Int) throws(ServiceError) -> GDImage {
+    public func applied(
+        to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none
+    ) throws(ServiceError) -> GDImage {
         _ = try outputSize(for: source, maximumSide: maximumSide)
         var logical = source
         let background: UInt32 = format.hasAlpha ? 0x7F00_0000 : 0x00FF_FFFF
@@ -30,7 +32,7 @@ extension OperationChain {
         for operation in operations {
             let step = operation.kind.step
             let planned = try operation.outputSize(for: logical)
-            current = try step.apply(to: current, planned: planned, context: PixelContext(logicalInput: logical, background: background))
+            current = try step.apply(to: current, planned: planned, context: PixelContext(logicalInput: logical, background: background, overlays: overlays))
             logical = planned
         }
         // Shrink-on-load without a resize reaching the planned size cannot happen (the
@@ -60,6 +62,7 @@ extension OperationKind {
         case .blur(let operation): operation
         case .sharpen(let operation): operation
         case .pad(let operation): operation
+        case .overlay(let operation): operation
         }
     }
 }

@@ -15,6 +15,20 @@ public struct PixelContext: Sendable {
     public let logicalInput: ImageSize
     /// Background for uncovered corners: transparent where the output has alpha.
     public let background: UInt32
+    /// Where `overlay` finds the images it composites.
+    public let overlays: OverlaySource
+}
+
+/// The upright first frame of another stored image, for `overlay:{id}`.
+public struct OverlaySource: Sendable {
+    public let image: @Sendable (ImageID) throws(ServiceError) -> GDImage
+
+    public init(image: @escaping @Sendable (ImageID) throws(ServiceError) -> GDImage) {
+        self.image = image
+    }
+
+    /// For pipelines without storage (`progimage-bench`): no overlay exists.
+    public static let none = OverlaySource { id throws(ServiceError) in throw ServiceError(.notFound, "no image with id \(id)") }
 }
 
 extension GDError {

@@ -20,6 +20,7 @@ struct ImageResourceHandler {
             throw ServiceError(.notFound, "no image with id \(id)")
         }
         context.cache.removeAll(of: id)
+        context.cache.removeOverlayUsers(of: id)
         if let bucket = context.bucketOriginals {
             bucket.removeLocalCopy(id: id, format: record.format)
             if (try? bucket.remove(id: id, format: record.format)) != nil { try? context.deletionLog?.markObjectRemoved(id) }

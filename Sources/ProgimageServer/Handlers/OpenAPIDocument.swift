@@ -200,7 +200,7 @@ paths:
         description: |
           One operation (a URL may chain up to 8, `/`-separated): `resize:{W}x{H}[,fill[,{gravity}]|,force|,pad[,{colour}]]`,
           `crop:{x},{y},{w},{h}`, `rotate:{deg}`, `flip:h|v|hv`, `grayscale`, `blur:{sigma}`,
-          `sharpen:{amount}`, `pad:{t},{r},{b},{l}[,{colour}]`, `preset:{name}` (PROGIMAGE_PRESETS),
+          `sharpen:{amount}`, `pad:{t},{r},{b},{l}[,{colour}]`, `overlay:{id}[,{gravity}[,{opacity}]]`, `preset:{name}` (PROGIMAGE_PRESETS),
           and `quality:{q}` last. A valid non-canonical spelling answers 301.
         schema: {type: string, pattern: "^[a-z]+(:[0-9a-zA-Z.,x_-]*)?$"}
       - $ref: "#/components/parameters/Format"
@@ -226,7 +226,7 @@ paths:
         required: true
         schema:
           type: string
-          enum: [api, convert, resize, crop, rotate, flip, grayscale, blur, sharpen, pad]
+          enum: [api, convert, resize, crop, rotate, flip, grayscale, blur, sharpen, pad, overlay]
     get:
       tags: [operations]
       operationId: getHealth

@@ -70,6 +70,7 @@ public final class DeletionFanOut: Sendable {
             let batch = try log.tombstones(after: applied.load(ordering: .relaxed), limit: 500)
             for tombstone in batch {
                 cache.removeAll(of: tombstone.id)
+                cache.removeOverlayUsers(of: tombstone.id)
                 try? localCopies.remove(id: tombstone.id, format: tombstone.format)
                 applied.store(tombstone.sequence, ordering: .relaxed)
             }

@@ -1,0 +1,51 @@
+/// `overlay:{id}[,{gravity}[,{opacity}]]`: image `{id}` (upright, first frame, its own
+/// alpha) composited over the current image at a gravity (`se` by default) with an opacity
+/// (0.01–1, 1 by default); an overlay larger than the image is first shrunk to fit inside it.
+public struct OverlayOperation: ImageOperation, Equatable {
+    public enum Gravity: String, Sendable, CaseIterable {
+        case north = "n", northEast = "ne", east = "e", southEast = "se", south = "s", southWest = "sw", west = "w"
+        case northWest = "nw", centre = "c"
+    }
+
+    public static let name = "overlay"
+    public let image: ImageID
+    public let gravity: Gravity
+    public let opacity: Double
+
+    public init(image: ImageID, gravity: Gravity = .southEast, opacity: Double = 1) {
+        (self.image, self.gravity, self.opacity) = (image, gravity, opacity)
+    }
+
+    public init(arguments: Substring?) throws(ServiceError) {
+        guard let arguments else { throw Self.invalid("expected overlay:{id}[,{gravity}[,{opacity}]]") }
+        let parts = arguments.split(separator: ",", omittingEmptySubsequences: false)
+        guard (1...3).contains(parts.count), let id = ImageID(parts[0]) else {
+            throw Self.invalid("expected overlay:{id}[,{gravity}[,{opacity}]]")
+        }
+        image = id
+        if parts.count >= 2 {
+            guard let named = Gravity(rawValue: String(parts[1])) else { throw Self.invalid("gravity must be one of n ne e se s sw w nw c") }
+            gravity = named
+        } else {
+            gravity = .southEast
+        }
+        if parts.count == 3 {
+            guard let value = ArgumentScanner.decimal(parts[2]), (0.01...1).contains(value),
+                (value * 100).rounded() == value * 100
+            else { throw Self.invalid("opacity is a decimal from 0.01 to 1, at most two decimals") }
+            opacity = value
+        } else {
+            opacity = 1
+        }
+    }
+
+    public var kind: OperationKind { .overlay(self) }
+
+    /// Defaults are left out: `overlay:{id}` is south-east at full opacity.
+    public var description: String {
+        if opacity != 1 { return "overlay:\(image),\(gravity.rawValue),\(ArgumentScanner.canonical(opacity))" }
+        return gravity == .southEast ? "overlay:\(image)" : "overlay:\(image),\(gravity.rawValue)"
+    }
+
+    public func outputSize(for size: ImageSize) throws(ServiceError) -> ImageSize { size }
+}
