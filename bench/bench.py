@@ -308,6 +308,9 @@ class Bench:
         cx, cy, cw, ch = w // 4, h // 4, w // 2, h // 2
         return [
             ("resize 800 px, q80", "resize", "resize:800x/quality:80.jpg"),
+            ("fill 800x800, centre", "resize", "resize:800x800,fill/quality:80.jpg"),
+            ("fill 800x800, smart", "resize", "resize:800x800,fill,smart/quality:80.jpg"),
+            ("fit 800x800, pad", "resize", "resize:800x800,pad/quality:80.jpg"),
             ("crop centre half", "crop", f"crop:{cx},{cy},{cw},{ch}.jpg"),
             ("rotate 90", "rotate", "rotate:90.jpg"),
             ("flip h", "flip", "flip:h.jpg"),
