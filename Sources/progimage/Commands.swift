@@ -64,9 +64,12 @@ struct Upload: AsyncParsableCommand {
 struct Info: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print an image's metadata as JSON.")
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "The image id.") var id: String
+    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+
+    func validate() throws { _ = try ImageIDArgument.single(ids) }
 
     func run() async throws {
+        let id = try ImageIDArgument.single(ids)
         try await ExitCodes.reporting { Output().json(try await connection.client().image(id)) }
     }
 }
@@ -96,7 +99,12 @@ struct List: AsyncParsableCommand {
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete images.")
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "Image ids.") var ids: [String]
+    @Argument(parsing: .allUnrecognized, help: "Image ids.") var ids: [String]
+
+    func validate() throws {
+        guard !ids.isEmpty else { throw ValidationError("name at least one image id") }
+        for id in ids { _ = try ImageIDArgument.single([id]) }
+    }
 
     func run() async throws {
         let client = try connection.client()
@@ -119,10 +127,12 @@ struct Get: AsyncParsableCommand {
     @OptionGroup var selection: ImageSelection
     @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
     @Option(name: .shortAndLong, help: "Where to write the image (- for stdout).") var output: String
-    @Argument(help: "The image id.") var id: String
+    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+
+    func validate() throws { _ = try ImageIDArgument.single(ids) }
 
     func run() async throws {
-        let link = try selection.link(id: id)
+        let link = try selection.link(id: try ImageIDArgument.single(ids))
         try await ExitCodes.reporting {
             let bytes = try await connection.client(signingKey: signingKey).data(for: link)
             if output == "-" {
@@ -144,10 +154,12 @@ struct Link: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var selection: ImageSelection
     @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
-    @Argument(help: "The image id.") var id: String
+    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+
+    func validate() throws { _ = try ImageIDArgument.single(ids) }
 
     func run() async throws {
-        let link = try selection.link(id: id)
+        let link = try selection.link(id: try ImageIDArgument.single(ids))
         Output().line(try connection.client(signingKey: signingKey).url(for: link).absoluteString)
     }
 }
@@ -173,5 +185,15 @@ struct UploadLink: AsyncParsableCommand {
         } catch let error as ProgimageClientError {
             throw ValidationError(error.description)
         }
+    }
+}
+
+/// Image ids are base64url and may begin with `-`, which an option parser would take for an
+/// option: id arguments are collected as unrecognized words and checked here.
+enum ImageIDArgument {
+    static func single(_ words: [String]) throws -> String {
+        guard words.count == 1, let id = words.first else { throw ValidationError("name exactly one image id") }
+        guard ImageID(id) != nil else { throw ValidationError("\(id) is not an image id") }
+        return id
     }
 }

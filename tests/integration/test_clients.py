@@ -60,6 +60,20 @@ def test_cli_upload_info_ls_get_url_rm(stack, tmp_path):
         assert stack.get(f"/images/{image['id']}").status_code == 404
 
 
+def test_cli_takes_ids_that_begin_with_a_dash(stack):
+    # Ids are base64url: about one in 64 begins with "-", which looks like an option.
+    for n in range(400):
+        image = stack.upload_ok(Tools.png(Tools.noise(4, 4, seed=500 + n)))
+        if image["id"].startswith("-"):
+            break
+    else:
+        pytest.fail("no id beginning with '-' in 400 uploads")
+    assert json.loads(cli(stack, "info", image["id"]).stdout)["id"] == image["id"]
+    assert cli(stack, "url", image["id"], "--format", "png").stdout.decode().strip().endswith(f"/images/{image['id']}.png")
+    cli(stack, "rm", image["id"])
+    assert stack.get(f"/images/{image['id']}").status_code == 404
+
+
 def test_cli_exit_codes_name_the_failure(stack, tmp_path):
     r = cli(stack, "info", "AAAAAAAAAAAAAAAAAAAA", check=False)
     assert r.returncode == 2 and b"not_found" in r.stderr
