@@ -12,18 +12,7 @@ extension OverlayOperation: PixelStep {
                     width: ResizeOperation.scaled(overlay.width, scale), height: ResizeOperation.scaled(overlay.height, scale))
             }
             let (spareX, spareY) = (image.width - overlay.width, image.height - overlay.height)
-            let origin: (Int, Int)
-            switch gravity {
-            case .north: origin = (spareX / 2, 0)
-            case .northEast: origin = (spareX, 0)
-            case .east: origin = (spareX, spareY / 2)
-            case .southEast: origin = (spareX, spareY)
-            case .south: origin = (spareX / 2, spareY)
-            case .southWest: origin = (0, spareY)
-            case .west: origin = (0, spareY / 2)
-            case .northWest: origin = (0, 0)
-            case .centre: origin = (spareX / 2, spareY / 2)
-            }
+            let origin = CompassAnchor.origin(gravity.rawValue, spareX: spareX, spareY: spareY)
             return try image.composited(with: overlay, x: origin.0, y: origin.1, opacity: opacity)
         } catch {
             throw error.serviceError

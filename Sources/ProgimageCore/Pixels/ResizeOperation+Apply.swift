@@ -25,19 +25,10 @@ extension ResizeOperation: PixelStep {
                 let coverHeight = max(planned.height, Self.scaled(context.logicalInput.height, scale))
                 let covered = try image.scaled(width: coverWidth, height: coverHeight)
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
-                let origin: (x: Int, y: Int)
-                switch gravity {
-                case nil: origin = (spareX / 2, spareY / 2)
-                case .north: origin = (spareX / 2, 0)
-                case .northEast: origin = (spareX, 0)
-                case .east: origin = (spareX, spareY / 2)
-                case .southEast: origin = (spareX, spareY)
-                case .south: origin = (spareX / 2, spareY)
-                case .southWest: origin = (0, spareY)
-                case .west: origin = (0, spareY / 2)
-                case .northWest: origin = (0, 0)
-                case .smart: origin = AttentionWindow.origin(in: covered, width: planned.width, height: planned.height)
-                }
+                let origin =
+                    gravity == .smart
+                    ? AttentionWindow.origin(in: covered, width: planned.width, height: planned.height)
+                    : CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
                 return try covered.cropped(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
             }
         } catch {
