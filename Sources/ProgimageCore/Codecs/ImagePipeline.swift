@@ -28,12 +28,26 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
         let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
-        // Fit and force land exactly on their planned size; fill and pad take further steps.
-        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode == .fit || first.mode == .force {
-            let planned = try first.outputSize(for: source)
+        // Fit and force land exactly on their planned size; pad is a fit plus the borders
+        // that centre it in the box (a `pad` step); fill crops after scaling, so it decodes
+        // at a DCT scale only.
+        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode != .fill {
+            let box = try first.outputSize(for: source)
+            var planned = box
+            var rest = chain
+            rest.operations.removeFirst()
+            if first.mode == .pad {
+                let scale = first.fitScale(for: source)
+                planned = ImageSize(
+                    width: min(box.width, ResizeOperation.scaled(source.width, scale)),
+                    height: min(box.height, ResizeOperation.scaled(source.height, scale)))
+                let (left, top) = ((box.width - planned.width) / 2, (box.height - planned.height) / 2)
+                rest.operations.insert(
+                    PadOperation(
+                        top: top, right: box.width - planned.width - left, bottom: box.height - planned.height - top, left: left,
+                        colour: first.padColour), at: 0)
+            }
             if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
-                var rest = chain
-                rest.operations.removeFirst()
                 return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays)
             }
         }
