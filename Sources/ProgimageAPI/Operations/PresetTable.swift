@@ -20,8 +20,8 @@ public struct PresetTable: Sendable, Equatable {
         var definitions: [String: [Substring]] = [:]
         for entry in text.split(separator: ";") where !entry.allSatisfy(\.isWhitespace) {
             guard let equals = entry.firstIndex(of: "=") else { return .failure(.init(entry: String(entry), reason: "expected name=ops")) }
-            let name = String(entry[..<equals]).trimmingSpaces
-            let ops = String(entry[entry.index(after: equals)...]).trimmingSpaces
+            let name = entry[..<equals].trimming(" \t\r\n")
+            let ops = entry[entry.index(after: equals)...].trimming(" \t\r\n")
             guard (1...32).contains(name.count),
                 name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") })
             else { return .failure(.init(entry: String(entry), reason: "a name is 1–32 of a-z 0-9 _ -")) }
@@ -42,13 +42,4 @@ public struct PresetTable: Sendable, Equatable {
 public struct PresetDefinitionError: Error, Sendable {
     public let entry: String
     public let reason: String
-}
-
-extension String {
-    fileprivate var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s = s.dropFirst() }
-        while s.last?.isWhitespace == true { s = s.dropLast() }
-        return String(s)
-    }
 }

@@ -75,7 +75,7 @@ public struct ServiceConfiguration: Sendable {
             return value
         }
         func list(_ name: String) -> [String] {
-            (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
+            (environment[name] ?? "").split(separator: ",").map { $0.trimming(" \t") }.filter { !$0.isEmpty }
         }
 
         dataDirectory = absolute(environment["PROGIMAGE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/data")
@@ -224,13 +224,4 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let expected: String
 
     public var description: String { "\(variable)=\(value): expected \(expected)" }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let first = s.first, set.contains(first) { s = s.dropFirst() }
-        while let last = s.last, set.contains(last) { s = s.dropLast() }
-        return String(s)
-    }
 }

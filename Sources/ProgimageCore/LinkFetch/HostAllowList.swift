@@ -1,3 +1,4 @@
+import ProgimageAPI
 /// `PROGIMAGE_FETCH_ALLOW_HOSTS`: what link ingest may reach although `AddressPolicy`
 /// refuses it. An entry is a host name (matched against the URL's host as written,
 /// case-insensitively, trailing dot ignored), an address (`10.0.0.7`, `::1`, `[::1]`) or
@@ -14,7 +15,7 @@ struct HostAllowList: Sendable {
         var blocks: [CIDR] = []
         var invalid: [String] = []
         for entry in entries {
-            let text = Substring(entry).trimmingCharacters(in: " \t").lowercased()
+            let text = entry.trimming(" \t").lowercased()
             if let block = CIDR(Substring(text)) {
                 blocks.append(block)
             } else if case .name(let name)? = try? URLParts.host(Substring(text)) {

@@ -22,7 +22,7 @@ struct URLParts: Equatable, Sendable {
     let pathAndQuery: String
 
     init(_ text: String) throws(ServiceError) {
-        let text = Substring(text).trimmingCharacters(in: " \t\r\n")
+        let text = text.trimming(" \t\r\n")
         guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw Self.malformed("control characters")
         }

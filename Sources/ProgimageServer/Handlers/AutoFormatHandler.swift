@@ -49,7 +49,7 @@ struct AutoFormatHandler {
     static func acceptedImageTypes(_ accept: String) -> Set<String> {
         var types: Set<String> = []
         for range in accept.split(separator: ",") {
-            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: " \t").lowercased() }
+            let parts = range.split(separator: ";").map { $0.trimming(" \t").lowercased() }
             guard let type = parts.first, !type.contains("*") else { continue }
             var quality = 1.0
             for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
@@ -58,14 +58,5 @@ struct AutoFormatHandler {
             if quality > 0 { types.insert(type) }
         }
         return types
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var s = self
-        while let first = s.first, set.contains(first) { s = s.dropFirst() }
-        while let last = s.last, set.contains(last) { s = s.dropLast() }
-        return String(s)
     }
 }
