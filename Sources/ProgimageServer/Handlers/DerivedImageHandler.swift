@@ -15,9 +15,9 @@ struct DerivedImageHandler {
         try context.keys.verifySignature(path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"))
 
         if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
-            // The original itself: nginx normally serves it; this is only a race with upload,
-            // or (with an object store) a box without its local copy, which `read` fetches.
-            _ = try context.originals.read(id: id, format: record.format)
+            // The original itself: nginx normally serves it; this is a race with an upload
+            // (nginx finds the file now), or a box without its local copy, fetched first.
+            try context.bucketOriginals?.ensureLocalCopy(id: id, format: record.format)
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }

@@ -50,6 +50,13 @@ public final class BucketImageStore: ImageStore {
         return fetched
     }
 
+    /// Makes sure the local copy exists (fetching the object when it does not) without
+    /// reading a copy that is already there: nginx serves the file itself.
+    public func ensureLocalCopy(id: ImageID, format: ImageFormat) throws(ServiceError) {
+        guard !FileIO.exists(localCopies.path(id: id, format: format)) else { return }
+        _ = try read(id: id, format: format)
+    }
+
     /// The local copy, then the object.
     public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
         removeLocalCopy(id: id, format: format)

@@ -7,6 +7,17 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     private let pool: PostgresPool
     static let channel = "progimage_deleted"
     private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
+    private static let insertSQL =
+        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)"
+
+    /// A record as the insert's text parameters, in `insertSQL`'s order.
+    private static func parameters(of record: ImageRecord) -> [String?] {
+        [
+            record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
+            String(record.bytes), record.sha256, record.createdAt, record.sourceURL, record.blurhash,
+            record.hasAlpha ? "true" : "false", String(record.frames),
+        ]
+    }
 
     public init(pool: PostgresPool) {
         self.pool = pool
@@ -19,13 +30,7 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
             try connection.execute("BEGIN")
             do throws(PostgresError) {
                 for record in records {
-                    try connection.executePrepared(
-                        "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-                        [
-                            record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
-                            String(record.bytes), record.sha256, record.createdAt, record.sourceURL, record.blurhash,
-                            record.hasAlpha ? "true" : "false", String(record.frames),
-                        ])
+                    try connection.executePrepared(Self.insertSQL, Self.parameters(of: record))
                 }
                 try connection.execute("COMMIT")
             } catch {
@@ -39,14 +44,8 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     /// when it was inserted. Safe to repeat.
     public func insertIfAbsent(_ record: ImageRecord) throws(ServiceError) -> Bool {
         try pool.withConnection { connection throws(PostgresError) in
-            try connection.executePrepared(
-                "INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (id) DO NOTHING",
-                [
-                    record.id.rawValue, record.filename, record.format.rawValue, String(record.width), String(record.height),
-                    String(record.bytes), record.sha256, record.createdAt, record.sourceURL, record.blurhash,
-                    record.hasAlpha ? "true" : "false", String(record.frames),
-                ]
-            ).affectedRows == 1
+            try connection.executePrepared(Self.insertSQL + " ON CONFLICT (id) DO NOTHING", Self.parameters(of: record))
+                .affectedRows == 1
         }
     }
 
