@@ -39,6 +39,7 @@ let package = Package(
         systemLibrary("CLittleCMS", "lcms2", apt: ["liblcms2-dev"]),
         systemLibrary("CZlib", "zlib", apt: ["zlib1g-dev"]),
         systemLibrary("CPostgres", "libpq", apt: ["libpq-dev"]),
+        systemLibrary("CDeflate", "libdeflate", apt: ["libdeflate-dev"]),
         .systemLibrary(name: "CMalloc"),
         // libjpeg's API longjmps on errors, which Swift cannot survive: a few lines of C
         // keep every libjpeg call inside a function that set its own jump buffer.
@@ -54,6 +55,7 @@ let package = Package(
         .target(name: "JPEG", dependencies: ["CJPEG"], swiftSettings: swiftSettings),
         .target(name: "LittleCMS", dependencies: ["CLittleCMS"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        .target(name: "PNG", dependencies: ["CDeflate"], swiftSettings: swiftSettings),
         .target(name: "Malloc", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
         .target(name: "LibFuzzer", swiftSettings: swiftSettings),
         .target(name: "TIFF", dependencies: ["CTIFF"], swiftSettings: swiftSettings),
@@ -67,7 +69,7 @@ let package = Package(
         .target(
             name: "ProgimageCore",
             dependencies: [
-                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "TurboJPEG", "SQLite",
+                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "TurboJPEG", "SQLite",
                 "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc",
             ],
             swiftSettings: swiftSettings),

@@ -60,30 +60,55 @@ extension GDImage {
         }
     }
 
-    /// Interleaved RGBA (or RGB when `alpha` is false), rows packed without padding.
-    public func interleaved(alpha: Bool) -> [UInt8] {
+    /// Interleaved RGBA (or RGB when `alpha` is false; one grey byte for RGB when `grey`,
+    /// for an image whose `channelUse` said so), rows packed without padding. gd's 7-bit
+    /// alpha widens as libgd's own PNG writer widens it, so outputs read back as before.
+    public func interleaved(alpha: Bool, grey: Bool = false) -> [UInt8] {
         let (w, h) = (width, height)
-        let channels = alpha ? 4 : 3
-        var out = [UInt8](repeating: 0, count: w * h * channels)
+        let channels = (grey ? 1 : 3) + (alpha ? 1 : 0)
         let rows = cgd_rows(raw)!
-        out.withUnsafeMutableBufferPointer { buffer in
+        return [UInt8](unsafeUninitializedCapacity: w * h * channels) { buffer, count in
             var i = 0
             for y in 0..<h {
                 let row = rows[y]!
                 for x in 0..<w {
                     let p = UInt32(bitPattern: row[x])
-                    buffer[i] = UInt8((p >> 16) & 0xFF)
-                    buffer[i + 1] = UInt8((p >> 8) & 0xFF)
-                    buffer[i + 2] = UInt8(p & 0xFF)
+                    if grey {
+                        buffer[i] = UInt8(p & 0xFF)
+                    } else {
+                        buffer[i] = UInt8((p >> 16) & 0xFF)
+                        buffer[i + 1] = UInt8((p >> 8) & 0xFF)
+                        buffer[i + 2] = UInt8(p & 0xFF)
+                    }
                     if alpha {
                         let a = (p >> 24) & 0x7F
-                        buffer[i + 3] = a == 0 ? 255 : UInt8(254 - a * 2)
+                        buffer[i + channels - 1] = UInt8(255 - ((a << 1) + (a >> 6)))
                     }
                     i += channels
                 }
             }
+            count = w * h * channels
         }
-        return out
+    }
+
+    /// Whether every pixel is grey (R = G = B) and whether every pixel is opaque, in one
+    /// pass: a PNG of a grey image needs a third of the bytes.
+    public func channelUse() -> (grey: Bool, opaque: Bool) {
+        let rows = cgd_rows(raw)!
+        var grey = true
+        var alphaBits: UInt32 = 0
+        for y in 0..<height {
+            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            var notGrey: UInt32 = 0
+            for x in 0..<width {
+                let p = row[x]
+                alphaBits |= p
+                notGrey |= ((p >> 16) ^ p) & 0xFF | ((p >> 8) ^ p) & 0xFF
+            }
+            if notGrey != 0 { grey = false }
+            if !grey, knownOpaque { return (false, true) }
+        }
+        return (grey, alphaBits & 0x7F00_0000 == 0)
     }
 
     /// The pixels as packed B,G,R,X rows (libgd's own memory layout, alpha in X), for

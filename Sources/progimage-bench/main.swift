@@ -3,6 +3,7 @@
 // breakdown cannot drift from what is deployed.
 //
 // usage: progimage-bench FILE.jpg [ITERATIONS] [WIDTH] [QUALITY]
+//        progimage-bench --chain CHAIN.ext FILE [ITERATIONS [OUTPUT]]   (any source format)
 // prints one JSON object of medians, in milliseconds of this thread's CPU time.
 #if canImport(Glibc)
 import Glibc
@@ -41,18 +42,55 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+/// One chain (`flip:h.jpg`, `resize:512x512.png`) on one source: the cells `make bench`
+/// compares with libvips, timed without HTTP so a profiler sees only the pipeline.
+func timeChain(_ chainPath: String, file: String, iterations: Int, writingTo outputPath: String?) throws {
+    let original = try readFile(file)
+    let limits = try ServiceConfiguration(environment: [:])
+    let inspected = try ImageIngest(maxUploadBytes: limits.maxUploadBytes, maxPixels: limits.maxPixels).inspect(original)
+    guard let dot = chainPath.lastIndex(of: "."), let format = ImageFormat(rawValue: String(chainPath[chainPath.index(after: dot)...]))
+    else { fail("\(chainPath): the chain ends in .{format}") }
+    let operations = chainPath[..<dot]
+    let chain = operations.isEmpty ? OperationChain(operations: [], format: format) : try OperationParser.parse(operations, format: format).chain
+    let pipeline = ImagePipeline(maxPixels: limits.maxPixels, maxOutputSide: limits.maxOutputSide)
+    var output: [UInt8] = []
+    let total = try timed(iterations) {
+        output = try pipeline.render(original, format: inspected.format, source: inspected.size, chain: chain)
+    }
+    let outputBytes = output.count
+    if let outputPath, let file = fopen(outputPath, "wb") {
+        fwrite(output, 1, output.count, file)
+        fclose(file)
+    }
+    print("{\"total\": \((total * 1000).rounded() / 1000), \"out_bytes\": \(outputBytes)}")
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let file = fopen(path, "rb") else { fail("cannot open \(path)") }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while case let n = fread(&chunk, 1, chunk.count, file), n > 0 { bytes += chunk[0..<n] }
+    return bytes
+}
+
 let arguments = CommandLine.arguments
+if arguments.count >= 4, arguments[1] == "--chain" {
+    do {
+        try timeChain(arguments[2], file: arguments[3], iterations: arguments.count > 4 ? Int(arguments[4]) ?? 5 : 5,
+            writingTo: arguments.count > 5 ? arguments[5] : nil)
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
+}
 guard arguments.count >= 2 else { fail("usage: progimage-bench FILE.jpg [ITERATIONS] [WIDTH] [QUALITY]") }
 let iterations = arguments.count > 2 ? Int(arguments[2]) ?? 15 : 15
 let width = arguments.count > 3 ? Int(arguments[3]) ?? 800 : 800
 let quality = arguments.count > 4 ? Int(arguments[4]) ?? 80 : 80
 
 do {
-    guard let file = fopen(arguments[1], "rb") else { fail("cannot open \(arguments[1])") }
-    var original: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while case let n = fread(&chunk, 1, chunk.count, file), n > 0 { original += chunk[0..<n] }
-    fclose(file)
+    let original = try readFile(arguments[1])
 
     let limits = try ServiceConfiguration(environment: [:])
     let inspected = try ImageIngest(maxUploadBytes: limits.maxUploadBytes, maxPixels: limits.maxPixels).inspect(original)

@@ -1,6 +1,7 @@
 public import ProgimageAPI
 public import GD
 import HEIF
+import PNG
 import TurboJPEG
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
@@ -27,7 +28,12 @@ public enum ImageEncoder {
                 return try TurboJPEGEncoder.encode(
                     bgrx: flat.packedBGRX(), width: flat.width, height: flat.height, stride: flat.width * 4, quality: quality)
             case .bmp: return try image.flattenedOnWhite().encode(.bmp)
-            case .png: return try image.encode(.png)
+            case .png:
+                let use = image.channelUse()
+                let channels: PNGWriter.Channels = use.grey ? (use.opaque ? .grey : .greyAlpha) : (use.opaque ? .rgb : .rgba)
+                return try PNGWriter.encode(
+                    image.interleaved(alpha: !use.opaque, grey: use.grey), width: image.width, height: image.height,
+                    channels: channels)
             case .gif: return try image.encode(.gif)
             case .webp: return try image.encode(.webp, quality: quality)
             case .tiff: return try image.encode(.tiff)

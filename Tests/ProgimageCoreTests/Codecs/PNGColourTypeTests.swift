@@ -6,7 +6,8 @@ import Testing
 
 /// PNG outputs are RGB (IHDR colour type 2) when every pixel is opaque, RGBA (6) only
 /// when some pixel is not; libgd wrote every truecolor image RGBA, so a JPEG converted to
-/// PNG carried an alpha channel of 255s.
+/// PNG carried an alpha channel of 255s. Grey images are written grey (0, or 4 with alpha).
+/// Our writer's output is read back by libpng (through libgd), which shares no code with it.
 @Suite struct PNGColourTypeTests {
     /// IHDR's colour type: signature (8), chunk length (4), "IHDR" (4), width, height (8),
     /// bit depth (1), then this.
@@ -36,7 +37,8 @@ import Testing
     }
 
     @Test func jpegConvertedToPNGIsRGB() throws {
-        let jpeg = try ImageEncoder.encode(GDImage(width: 8, height: 8), as: .jpg, quality: nil)
+        let jpeg = try ImageEncoder.encode(
+            EncoderRoundTripTests.gradient(width: 8, height: 8, alpha: false), as: .jpg, quality: nil)
         let png = try Self.encodePNG(ImageDecoder.decode(jpeg, format: .jpg, maxPixels: 1 << 20))
         #expect(Self.colourType(png) == 2)
     }
@@ -46,6 +48,44 @@ import Testing
         #expect(Self.colourType(png) == 6)
         let decoded = try ImageDecoder.decode(png, format: .png, maxPixels: 1 << 20)
         #expect(decoded.pixel(x: 0, y: 0) >> 24 == 127 && decoded.pixel(x: 30, y: 0) >> 24 == 0)
+    }
+
+    /// R = G = B everywhere: one byte per pixel instead of three, the same pixels back.
+    @Test(arguments: [false, true])
+    func greyImageIsWrittenGrey(alpha: Bool) throws {
+        var rgba = [UInt8](repeating: 0, count: 23 * 5 * 4)
+        for i in 0..<23 * 5 {
+            let level = UInt8(i * 255 / (23 * 5 - 1))
+            rgba[i * 4] = level
+            rgba[i * 4 + 1] = level
+            rgba[i * 4 + 2] = level
+            rgba[i * 4 + 3] = alpha ? UInt8(255 - i % 256) : 255
+        }
+        let grey = { () throws -> GDImage in try GDImage(width: 23, height: 5, pixels: rgba, stride: 23 * 4, layout: .rgba) }
+        let png = try Self.encodePNG(grey())
+        #expect(Self.colourType(png) == (alpha ? 4 : 0))
+        let decoded = try ImageDecoder.decode(png, format: .png, maxPixels: 1 << 20)
+        #expect(decoded.interleaved(alpha: true) == (try grey()).interleaved(alpha: true))
+    }
+
+    /// Noise exercises every row filter; past 1 MiB of rows the filtering runs in two halves
+    /// on two threads, whose seam must not show.
+    @Test(arguments: [(64, 48, false), (700, 420, false), (700, 420, true)])
+    func everyFilterRoundTripsExactly(width: Int, height: Int, alpha: Bool) throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var rgba = [UInt8](repeating: 0, count: width * height * 4)
+        for i in 0..<rgba.count {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // Smooth in x with noise on top, so that sub, up, average and paeth all win rows.
+            let x = (i / 4) % width
+            rgba[i] = UInt8(truncatingIfNeeded: x * (i % 4 + 1) + Int(state >> 61) * (i / (4 * width) % 3))
+            if i % 4 == 3 { rgba[i] = alpha ? UInt8(truncatingIfNeeded: state >> 56) | 1 : 255 }
+        }
+        let make = { () throws -> GDImage in try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba) }
+        let png = try Self.encodePNG(make())
+        #expect(Self.colourType(png) == (alpha ? 6 : 2))
+        let decoded = try ImageDecoder.decode(png, format: .png, maxPixels: 1 << 22)
+        #expect(decoded.interleaved(alpha: true) == (try make()).interleaved(alpha: true))
     }
 
     /// A GIF may declare a transparent index no pixel uses; libgd keeps it as the image's
