@@ -12,6 +12,19 @@ public enum MallocTuning {
         cmalloc_set_perturb(Int32(byte)) == 1
     }
 
+    /// `mallopt(M_ARENA_MAX, count)`: at most `count` heaps, however many threads allocate.
+    @discardableResult
+    public static func limitArenas(to count: Int) -> Bool {
+        cmalloc_set_arena_max(Int32(count)) == 1
+    }
+
+    /// `malloc_trim(0)`: hands every whole free page of every arena back to the kernel.
+    /// Returns whether any memory was released.
+    @discardableResult
+    public static func releaseFreePages() -> Bool {
+        malloc_trim(0) == 1
+    }
+
     private static let noThreadCache = "glibc.malloc.tcache_count=0"
 
     /// Whether glibc's per-thread cache is off in this process: its chunks (up to ~1 KB)

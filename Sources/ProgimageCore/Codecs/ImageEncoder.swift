@@ -31,17 +31,21 @@ public enum ImageEncoder {
             case .png:
                 let use = image.channelUse()
                 let channels: PNGWriter.Channels = use.grey ? (use.opaque ? .grey : .greyAlpha) : (use.opaque ? .rgb : .rgba)
-                return try PNGWriter.encode(
-                    image.interleaved(alpha: !use.opaque, grey: use.grey), width: image.width, height: image.height,
-                    channels: channels)
+                let (width, height) = (image.width, image.height)
+                let pixels = image.interleaved(alpha: !use.opaque, grey: use.grey)
+                _ = consume image  // the encoders below hold copies: free libgd's 4 bytes a pixel first
+                return try PNGWriter.encode(pixels, width: width, height: height, channels: channels)
             case .gif: return try image.encode(.gif)
             case .webp: return try image.encode(.webp, quality: quality)
             case .tiff: return try image.encode(.tiff)
             case .avif, .heic:
                 let alpha = !image.isOpaque
+                let (width, height) = (image.width, image.height)
+                let pixels = image.interleaved(alpha: alpha)
+                _ = consume image
                 return try HEIFEncoder.encode(
-                    rgb: image.interleaved(alpha: alpha), width: image.width, height: image.height, hasAlpha: alpha,
-                    codec: format == .avif ? .avif : .heic, quality: quality)
+                    rgb: pixels, width: width, height: height, hasAlpha: alpha, codec: format == .avif ? .avif : .heic,
+                    quality: quality)
             }
         } catch {
             throw ServiceError(.internalError, "encoding \(format.rawValue) failed: \(error)")

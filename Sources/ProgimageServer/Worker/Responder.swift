@@ -12,6 +12,7 @@ final class Responder: Sendable {
     private let router: Router
     private let served = Atomic<Int>(0)
     private let recycling = Atomic<Bool>(false)
+    private let heapTrimmer = IdleHeapTrimmer()
 
     init(context: ServiceContext, logger: Logger) {
         self.context = context
@@ -20,6 +21,11 @@ final class Responder: Sendable {
     }
 
     func handle(_ exchange: FastCGIExchange) {
+        heapTrimmer.run { respond(exchange) }
+        recycleIfDue()
+    }
+
+    private func respond(_ exchange: FastCGIExchange) {
         let started = ServiceContext.monotonicSeconds()
         let parameters = exchange.parameters()
         // The declared length bounds the buffer: allocating up to the limit for every
@@ -50,7 +56,6 @@ final class Responder: Sendable {
                 "request.method": "\(request.method)", "request.path": "\(request.path)",
                 "response.status": "\(response.status)", "request.ms": "\((ms * 10).rounded() / 10)",
             ])
-        recycleIfDue()
     }
 
     /// After `recycleAfterRequests` requests, or once resident memory passes
