@@ -22,6 +22,8 @@ struct pg_jpeg_decoder {
     unsigned char *icc;
     unsigned int icc_length;
     JSAMPROW *rows;
+    /// pg_jpeg_read_region's one decoded row, freed here should libjpeg jump out mid-read.
+    unsigned char *region_row;
 };
 
 /// The rule for libjpeg's warnings, one line a code. libjpeg recovers from each of them
@@ -166,10 +168,59 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
     return PG_JPEG_OK;
 }
 
+pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int width, int height,
+                                   unsigned char *pixels, char *message) {
+    struct jpeg_decompress_struct *info = &decoder->info;
+    if (x < 0 || y < 0 || width <= 0 || height <= 0 || (JDIMENSION)(x + width) > info->output_width ||
+        (JDIMENSION)(y + height) > info->output_height) {
+        snprintf(message, JMSG_LENGTH_MAX, "region %dx%d at %d,%d is outside the image", width, height, x, y);
+        return PG_JPEG_CORRUPT;
+    }
+    if (setjmp(decoder->error.jump)) return pg_jpeg_failure(decoder, message);
+    jpeg_start_decompress(info);
+    // libjpeg widens the columns to whole iMCUs: `left` and `decoded_width` say where the
+    // decoded rows start and how wide they are. Fancy upsampling repeats the edge chroma
+    // sample at the window's sides where a whole decode would use the neighbour's, so the
+    // window reaches one iMCU further each way than the region: the region's pixels are
+    // then exactly a whole decode's (checked against one in the tests).
+    JDIMENSION margin = (JDIMENSION)(info->max_h_samp_factor * DCTSIZE);
+    JDIMENSION left = (JDIMENSION)x > margin ? (JDIMENSION)x - margin : 0;
+    JDIMENSION right = (JDIMENSION)(x + width) + margin < info->output_width ? (JDIMENSION)(x + width) + margin
+                                                                              : info->output_width;
+    JDIMENSION decoded_width = right - left;
+    jpeg_crop_scanline(info, &left, &decoded_width);
+    if (y > 0 && jpeg_skip_scanlines(info, (JDIMENSION)y) != (JDIMENSION)y) {
+        snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped before row %d", y);
+        return PG_JPEG_CORRUPT;
+    }
+    size_t shift = (size_t)((JDIMENSION)x - left) * 4;
+    size_t row_bytes = (size_t)width * 4;
+    decoder->region_row = malloc((size_t)decoded_width * 4);
+    if (!decoder->region_row) {
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return PG_JPEG_OUT_OF_MEMORY;
+    }
+    JSAMPROW row = decoder->region_row;
+    for (int done = 0; done < height; done++) {
+        if (jpeg_read_scanlines(info, &row, 1) != 1) {
+            snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped after %d of %d rows", done, height);
+            return PG_JPEG_CORRUPT;
+        }
+        memcpy(pixels + (size_t)done * row_bytes, row + shift, row_bytes);
+    }
+    if (decoder->error.damaging_warning) {
+        memcpy(message, decoder->error.damaging_message, JMSG_LENGTH_MAX);
+        return PG_JPEG_CORRUPT;
+    }
+    jpeg_abort_decompress(info);
+    return PG_JPEG_OK;
+}
+
 void pg_jpeg_close(pg_jpeg_decoder *decoder) {
     if (!decoder) return;
     jpeg_destroy_decompress(&decoder->info);
     free(decoder->icc);
+    free(decoder->region_row);
     free(decoder->rows);
     free(decoder);
 }

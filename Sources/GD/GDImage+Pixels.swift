@@ -91,6 +91,22 @@ extension GDImage {
         }
     }
 
+    /// Whether every pixel is grey (R = G = B), stopping at the first that is not: a colour
+    /// photo answers within its first row.
+    public var isGrey: Bool {
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            var notGrey: UInt32 = 0
+            for x in 0..<width {
+                let p = row[x]
+                notGrey |= ((p >> 16) ^ p) & 0xFF | ((p >> 8) ^ p) & 0xFF
+            }
+            if notGrey != 0 { return false }
+        }
+        return true
+    }
+
     /// Whether every pixel is grey (R = G = B) and whether every pixel is opaque, in one
     /// pass: a PNG of a grey image needs a third of the bytes.
     public func channelUse() -> (grey: Bool, opaque: Bool) {

@@ -32,7 +32,14 @@ public enum JPEGDecoder {
     /// Decodes every row at `1/scaleDenominator` (1, 2, 4 or 8), or throws: a decode that
     /// stopped early or lost data is never returned, so no pixel is memory the decoder did
     /// not write.
-    public static func decode(_ bytes: [UInt8], scaleDenominator: Int) throws(JPEGError) -> Decoded {
+    ///
+    /// With a `region` (inside the image, at 1/1), only its rows and columns are decoded
+    /// and returned: a crop of a 12 MP photo skips the IDCT and colour conversion of
+    /// everything outside it. The region's rows are checked as a whole decode's are; what
+    /// follows them is not read.
+    public static func decode(
+        _ bytes: [UInt8], scaleDenominator: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil
+    ) throws(JPEGError) -> Decoded {
         var message = [CChar](repeating: 0, count: 256)
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGError) -> Decoded in
             var info = pg_jpeg_info()
@@ -45,11 +52,17 @@ public enum JPEGDecoder {
             let profileLength = pg_jpeg_icc_profile(decoder, &profile)
             let iccProfile = profile.map { Array(UnsafeBufferPointer(start: $0, count: profileLength)) }
 
-            let (width, height) = (Int(info.output_width), Int(info.output_height))
+            let (width, height) = region.map { ($0.width, $0.height) } ?? (Int(info.output_width), Int(info.output_height))
             let stride = width * 4
             var readStatus = PG_JPEG_OK
             let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
-                readStatus = pg_jpeg_read(decoder, buffer.baseAddress, stride, &message)
+                if let region {
+                    readStatus = pg_jpeg_read_region(
+                        decoder, Int32(region.x), Int32(region.y), Int32(region.width), Int32(region.height), buffer.baseAddress,
+                        &message)
+                } else {
+                    readStatus = pg_jpeg_read(decoder, buffer.baseAddress, stride, &message)
+                }
                 // Returned only when every row was written; a failure throws the buffer away.
                 count = stride * height
             }

@@ -39,4 +39,12 @@ size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profi
 /// PG_JPEG_OK means the buffer must not be used.
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message);
 
+/// Decodes only the `width`×`height` region at (`x`, `y`) of the output into `pixels`
+/// (packed, 4 bytes a pixel, `width * 4` bytes a row): rows above it are skipped without
+/// colour conversion or IDCT, columns outside it are not converted, and the decode stops
+/// after its last row, so trailing data is not read (the caller decoded the whole file
+/// when it was stored). The region must lie inside the output size.
+pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int width, int height,
+                                   unsigned char *pixels, char *message);
+
 void pg_jpeg_close(pg_jpeg_decoder *decoder);

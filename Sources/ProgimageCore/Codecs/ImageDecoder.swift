@@ -81,6 +81,24 @@ public enum ImageDecoder {
         }
     }
 
+    /// A crop's region of an upright JPEG, decoding nothing outside its rows and columns;
+    /// the pixels are exactly those of the same region of a whole decode. nil when it does
+    /// not apply (EXIF-rotated: the region would have to be turned into stored coordinates).
+    public static func decodeJPEG(
+        _ bytes: [UInt8], maxPixels: Int, region: (x: Int, y: Int, width: Int, height: Int)
+    ) throws(ServiceError) -> GDImage? {
+        guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
+        try checkPixelLimit(storedSize(of: bytes, format: .jpg), maxPixels: maxPixels)
+        var decoded = try decodeJPEGPixels(bytes, shrink: 1, region: region)
+        SourceColor.convert(&decoded)
+        do {
+            return try GDImage(
+                width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
+        } catch {
+            throw error.serviceError
+        }
+    }
+
     private static func decodePixels(
         _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool
     ) throws(ServiceError) -> GDImage {
@@ -134,9 +152,11 @@ public enum ImageDecoder {
             width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
     }
 
-    private static func decodeJPEGPixels(_ bytes: [UInt8], shrink: Int) throws(ServiceError) -> JPEGDecoder.Decoded {
+    private static func decodeJPEGPixels(
+        _ bytes: [UInt8], shrink: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil
+    ) throws(ServiceError) -> JPEGDecoder.Decoded {
         do {
-            return try JPEGDecoder.decode(bytes, scaleDenominator: shrink)
+            return try JPEGDecoder.decode(bytes, scaleDenominator: shrink, region: region)
         } catch {
             switch error.kind {
             case .unsupported: throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(error)")
