@@ -1,4 +1,7 @@
 internal import CGD
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Geometry steps. Each consumes the image and returns the result, which is the same
 /// image when libgd works in place and a new one when it allocates.
@@ -54,10 +57,10 @@ extension GDImage {
     }
 
     /// Rotates clockwise by `degrees` (0–359). Multiples of 90 are exact pixel moves
-    /// (`quarterTurned`, or a flip both ways for 180); other angles give the bounding box
+    /// (`quarterTurned`, or a flip both ways for 180); other angles give the bounding box,
+    /// w·|cos| + h·|sin| by w·|sin| + h·|cos| rounded (as `RotateOperation` plans it),
     /// filled with `background` (packed gd colour, e.g. fully transparent 0x7F000000)
-    /// through `gdImageRotateInterpolated`, whose angle is counter-clockwise, hence
-    /// `360 - degrees`.
+    /// around the bilinear resampling of `GDImage+Rotation`.
     public consuming func rotated(clockwise degrees: Int, background: UInt32) throws(GDError) -> GDImage {
         let degrees = ((degrees % 360) + 360) % 360
         switch degrees {
@@ -66,13 +69,12 @@ extension GDImage {
         case 180: return flipped(horizontally: true, vertically: true)
         default: break
         }
-        // The background joins the interpolation at the edges: transparent, it must be
-        // premultiplied like the image (its colour is black, so it already is).
-        let translucent = !isOpaque || background >> 24 != 0
-        gdImageSetInterpolationMethod(raw, GD_BILINEAR_FIXED)
-        return try throughPremultiplied(translucent) {
-            gdImageRotateInterpolated($0, Float(360 - degrees), Int32(bitPattern: background))
-        }
+        let radians = Double(degrees) * .pi / 180
+        let (c, s) = (abs(cos(radians)), abs(sin(radians)))
+        let (w, h) = (Double(width), Double(height))
+        return try rotated(
+            clockwise: degrees, background: background, width: max(1, Int((w * c + h * s).rounded())),
+            height: max(1, Int((w * s + h * c).rounded())))
     }
 
     /// A quarter turn as a transpose in square tiles, so that both the rows read and the
