@@ -137,6 +137,28 @@ def jpeg_size(data: bytes) -> tuple[int, int] | None:
 # ----------------------------------------------------------------------------- load
 
 
+def ssim(reference, encoded: bytes) -> float:
+    """Mean SSIM of the luma of `encoded` against `reference` (a pyvips image of the same
+    size), over non-overlapping 8x8 windows: enough to tell two encoders' quality apart at
+    the sizes they chose."""
+    import numpy as np
+    import pyvips
+
+    def luma(im):
+        im = im.colourspace("b-w")[0] if im.bands >= 3 else im[0]
+        return np.ndarray(buffer=im.cast("uchar").write_to_memory(), dtype=np.uint8,
+                          shape=(im.height, im.width)).astype(np.float64)
+    a, b = luma(reference), luma(pyvips.Image.new_from_buffer(encoded, ""))
+    h, w = (min(a.shape[0], b.shape[0]) // 8) * 8, (min(a.shape[1], b.shape[1]) // 8) * 8
+    a = a[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    b = b[:h, :w].reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    ma, mb = a.mean(1), b.mean(1)
+    va, vb = a.var(1), b.var(1)
+    cov = ((a - ma[:, None]) * (b - mb[:, None])).mean(1)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    return float((((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma ** 2 + mb ** 2 + c1) * (va + vb + c2))).mean())
+
+
 def run_wrk(port: int, conns: int, threads: int, seconds: float, path: str | None = None,
             cold: tuple[str, str, int] | None = None, bench_dir: Path | None = None) -> dict:
     """wrk against 127.0.0.1:port; either one fixed path, or cold=(prefix, suffix, base):
@@ -211,6 +233,7 @@ class Bench:
         self.pi = Client(a.pi_port)
         self.images = {"12mp": Path(a.input_12mp), "2mp": Path(a.input_2mp)}
         self.ids: dict[str, str] = {}
+        self.sources: dict[str, bytes] = {}
         self.dims: dict[str, tuple[int, int]] = {}
         self.results: dict = {}
         self.our_pgids = {a.pi_pgid, a.ng_pgid, a.th_pgid, os.getpgrp()}
@@ -639,6 +662,138 @@ class Bench:
         out(f"     libvips thumbnail_buffer in-process:            wall median {statistics.median(vw):.1f} ms "
             f"(min {min(vw):.1f}), CPU {vc * 1000 / n:.1f} ms (its thread pool: several cores)")
 
+    def prepare_sources(self) -> None:
+        """The 2 MP photo in each format a cell starts from, made by libvips (so neither side
+        decodes its own encoder's output) and uploaded."""
+        import pyvips
+        im = pyvips.Image.new_from_file(str(self.images["2mp"]))
+        for fmt, opts, ctype in (("png", {}, "image/png"), ("webp", {"Q": 80}, "image/webp"),
+                                 ("avif", {"Q": 60}, "image/avif")):
+            data = im.write_to_buffer(f".{fmt}", **opts)
+            self.sources[f"2mp.{fmt}"] = data
+            status, _, body, _ = self.pi.request("POST", "/images", body=data, headers={"Content-Type": ctype})
+            if status not in (200, 201):
+                raise RuntimeError(f"upload of the 2mp {fmt} answered {status}: {body[:200]!r}")
+            self.ids[f"2mp.{fmt}"] = json.loads(body)["id"]
+        self.sources["12mp"] = self.images["12mp"].read_bytes()
+        self.sources["2mp"] = self.images["2mp"].read_bytes()
+
+    def cells(self) -> list[tuple]:
+        """(label, image, url tail, libvips call, libvips's format and options). The same
+        output settings on both sides: jpg q82 and webp q80 (our defaults), png level 6 with
+        every filter, tiff deflate, avif q60, heic q65; libvips's operation cache is off."""
+        import pyvips
+        w, h = self.dims["12mp"]
+        seq = {"access": "sequential"}
+
+        def load(data, **kw):
+            return pyvips.Image.new_from_buffer(data, "", **kw)
+
+        def thumb(data):
+            return pyvips.Image.thumbnail_buffer(data, 512, height=512)
+        return [
+            ("flip h", "12mp", "flip:h.jpg", lambda d: load(d).fliphor(), ".jpg", {"Q": 82}),
+            ("rotate 90", "12mp", "rotate:90.jpg", lambda d: load(d).rot90(), ".jpg", {"Q": 82}),
+            ("crop centre half", "12mp", f"crop:{w // 4},{h // 4},{w // 2},{h // 2}.jpg",
+             lambda d: load(d, **seq).crop(w // 4, h // 4, w // 2, h // 2), ".jpg", {"Q": 82}),
+            ("grayscale", "12mp", "grayscale.jpg", lambda d: load(d, **seq).colourspace("b-w"), ".jpg", {"Q": 82}),
+            ("blur sigma 2", "12mp", "blur:2.jpg", lambda d: load(d, **seq).gaussblur(2), ".jpg", {"Q": 82}),
+            ("sharpen", "12mp", "sharpen:10.jpg", lambda d: load(d, **seq).sharpen(), ".jpg", {"Q": 82}),
+            ("rotate 45", "12mp", "rotate:45.jpg", lambda d: load(d).rotate(45, background=[255, 255, 255]), ".jpg",
+             {"Q": 82}),
+            ("to png", "12mp", ".png", lambda d: load(d, **seq), ".png", {"compression": 6, "filter": "all"}),
+            ("to webp", "12mp", ".webp", lambda d: load(d, **seq), ".webp", {"Q": 80}),
+            ("to tiff (deflate)", "12mp", ".tiff", lambda d: load(d, **seq), ".tif", {"compression": "deflate"}),
+            ("to avif", "12mp", ".avif", lambda d: load(d, **seq), ".avif", {"Q": 60}),
+            ("to heic", "12mp", ".heic", lambda d: load(d, **seq), ".heic", {"Q": 65, "compression": "hevc"}),
+            ("2mp jpg -> fit 512", "2mp", "resize:512x512.jpg", thumb, ".jpg", {"Q": 82}),
+            ("2mp png -> fit 512", "2mp.png", "resize:512x512.png", thumb, ".png", {"compression": 6, "filter": "all"}),
+            ("2mp webp -> fit 512", "2mp.webp", "resize:512x512.webp", thumb, ".webp", {"Q": 80}),
+            ("2mp avif -> fit 512", "2mp.avif", "resize:512x512.avif", thumb, ".avif", {"Q": 60}),
+        ]
+
+    def operations_vs_libvips(self, n: int) -> None:
+        """Each cell turn about: one libvips call in this process, then one cold progimage
+        request (its derived file removed first), n pairs; the ratio is of the medians."""
+        self.section(f"6c. operations and conversions against libvips in-process, turn about, n={n} pairs per cell")
+        try:
+            import pyvips
+        except Exception as e:  # noqa: BLE001 - any failure to load libvips skips this
+            out(f"   skipped ({e})")
+            return
+        pyvips.cache_set_max(0)
+        self.prepare_sources()
+        out(f"   libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (pyvips-binary), "
+            f"{pyvips.vips_lib.vips_concurrency_get()} threads; progimage over HTTP, cold (X-Cache: MISS).")
+        out("   Wall ms are medians; 'KB' the output sizes; for avif/heic, where encoder presets differ, SSIM of")
+        out("   each output against the source decoded by libvips (luma, 8x8 windows) stands beside the size.")
+        out(f"   {'cell':<22} {'progimage ms':>12} {'libvips ms':>10} {'ratio':>6} {'our KB':>8} {'vips KB':>8}  quality")
+        rows = {}
+        for label, image, tail, make, fmt, opts in self.cells():
+            data = self.sources[image]
+            t0 = time.perf_counter()
+            try:
+                vout = make(data).write_to_buffer(fmt, **opts)
+                vips_error = None
+            except pyvips.Error as e:
+                vout, vips_error = None, str(e).strip().splitlines()[-1]
+            # libvips's AVIF encoder takes seconds for 12 MP: three pairs there.
+            pairs = n if time.perf_counter() - t0 < 2 else min(n, 3)
+            pw, vw, ours = [], [], b""
+            for k in range(pairs + 1):
+                if vout is not None:
+                    t0 = time.perf_counter()
+                    vout = make(data).write_to_buffer(fmt, **opts)
+                    if k:
+                        vw.append((time.perf_counter() - t0) * 1000)
+                el, _, ours = self.cold_get(image, tail)
+                if k:
+                    pw.append(el * 1000)
+            mp = statistics.median(pw)
+            quality = ""
+            if fmt in (".avif", ".heic"):
+                reference = pyvips.Image.new_from_buffer(data, "")
+                if image.startswith("2mp"):
+                    reference = pyvips.Image.thumbnail_buffer(data, 512, height=512)
+                quality = f"SSIM ours {ssim(reference, ours):.4f}"
+                if vout is not None:
+                    quality += f", vips {ssim(reference, vout):.4f}"
+            if vout is None:
+                rows[label] = (mp, None, len(ours), None)
+                out(f"   {label:<22} {mp:12.1f} {'-':>10} {'-':>6} {len(ours) / 1024:8.0f} {'-':>8}  "
+                    f"libvips cannot: {vips_error}; {quality}")
+                continue
+            mv = statistics.median(vw)
+            rows[label] = (mp, mv, len(ours), len(vout))
+            out(f"   {label:<22} {mp:12.1f} {mv:10.1f} {mp / mv:6.2f} {len(ours) / 1024:8.0f} {len(vout) / 1024:8.0f}  "
+                f"{quality}")
+        self.results["cells"] = rows
+
+    def memory(self, settle: float = 3.0) -> None:
+        """Peak and resident memory of every role's worker after the workload above (the
+        12 MP conversions of 6c included), and again once it has been idle."""
+        self.section(f"6d. memory per role after the workload above: peak, and resident after {settle:g} s idle")
+
+        def status(pid: int) -> dict[str, int]:
+            values = {}
+            try:
+                for line in open(f"/proc/{pid}/status"):
+                    key, _, rest = line.partition(":")
+                    if key in ("VmHWM", "VmRSS"):
+                        values[key] = int(rest.split()[0]) // 1024
+            except OSError:
+                pass
+            return values
+        pids = {role: self.health_pid(role) for role in ROLES}
+        time.sleep(settle)
+        out(f"   {'role':<10} {'peak MB':>8} {'idle MB':>8}")
+        rows = {}
+        for role, pid in pids.items():
+            v = status(pid)
+            rows[role] = (v.get("VmHWM", 0), v.get("VmRSS", 0))
+            out(f"   {role:<10} {rows[role][0]:8d} {rows[role][1]:8d}")
+        self.results["memory"] = rows
+
     def distributed(self, n: int, seconds: float, rounds: int = 4) -> None:
         """The same service on PostgreSQL + a SeaweedFS bucket against SQLite + local disk:
         a second stack on the same binaries, requests interleaved A B A B."""
@@ -824,15 +979,18 @@ def main() -> None:
     n = int(os.environ.get("BENCH_N", "5"))
     cold_s = float(os.environ.get("BENCH_COLD_SECONDS", "6"))
     hit_s = float(os.environ.get("BENCH_HIT_SECONDS", "4"))
+    # BENCH_SECTIONS=6c,6d runs only those (after the header and the uploads): for working
+    # on one part; a report for the README runs them all.
+    only = {x.strip() for x in os.environ.get("BENCH_SECTIONS", "").split(",") if x.strip()}
     b = Bench(a)
     b.header()
     b.upload()
-    b.cold_ops(n)
-    b.shrink_on_load(max(n, 7))
-    b.cold_throughput(cold_s, rounds=2)
-    b.hits(hit_s)
-    b.distributed(n, hit_s)
-    b.in_process(max(n * 3, 15))
+    for key, run in (("2", lambda: b.cold_ops(n)), ("3", lambda: b.shrink_on_load(max(n, 7))),
+                     ("4", lambda: b.cold_throughput(cold_s, rounds=2)), ("5", lambda: b.hits(hit_s)),
+                     ("6b", lambda: b.distributed(n, hit_s)), ("6", lambda: b.in_process(max(n * 3, 15))),
+                     ("6c", lambda: b.operations_vs_libvips(n)), ("6d", lambda: b.memory())):
+        if not only or key in only:
+            run()
     b.summary()
 
 

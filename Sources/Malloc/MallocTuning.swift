@@ -18,6 +18,14 @@ public enum MallocTuning {
         cmalloc_set_arena_max(Int32(count)) == 1
     }
 
+    /// `mallopt(M_MMAP_MAX, 0)` and `mallopt(M_TRIM_THRESHOLD, bytes)`: every block comes
+    /// from the heap (none from its own mapping, which is unmapped again on free), and a
+    /// free does not shrink the heap until `bytes` are free at its top.
+    @discardableResult
+    public static func keepLargeBlocksInHeap(trimAbove bytes: Int) -> Bool {
+        cmalloc_set_mmap_max(0) == 1 && cmalloc_set_trim_threshold(Int32(clamping: bytes)) == 1
+    }
+
     /// `malloc_trim(0)`: hands every whole free page of every arena back to the kernel.
     /// Returns whether any memory was released.
     @discardableResult

@@ -21,13 +21,20 @@ public enum ProcessMemory {
         MallocTuning.perturb(with: 0xA5)
     }
 
-    /// One malloc arena for the whole process instead of up to eight per core. Measured
-    /// after two rounds of 12 MP conversions (avif, webp, png, heic, tiff) and an idle
-    /// trim (`IdleHeapTrimmer`): the `convert` instance kept 122 MB resident with glibc's
-    /// default arenas, 93 MB with two, 51 MB with one; the conversions took as long, and
-    /// the peak fell from 519 to 440 MB. Must run before a second thread exists.
-    public static func useOneArena() {
+    /// One heap, kept between requests, handed back when idle (`IdleHeapTrimmer`).
+    ///
+    /// glibc maps every block over its mmap threshold (32 MB at most) separately and unmaps
+    /// it on free, so each 12 MP request faulted in and zeroed its 48 MB buffers afresh:
+    /// a third of a full-size flip's time was page faults. With every block in the heap
+    /// and no trim on free, a cold `flip:h.jpg` of 12 MP went from 168 to 85 ms over HTTP,
+    /// `grayscale.jpg` 156 → 80 ms, `blur:2.jpg` 248 → 169 ms. One arena instead of up to
+    /// eight per core: after two rounds of 12 MP conversions (avif, webp, png, heic, tiff)
+    /// and an idle trim, `convert` kept 122 MB resident with glibc's default arenas, 93 MB
+    /// with two, 51 MB with one, at the same speed; its peak fell from 519 to 372 MB.
+    /// Must run before a second thread exists.
+    public static func keepOneHeapForReuse() {
         MallocTuning.limitArenas(to: 1)
+        MallocTuning.keepLargeBlocksInHeap(trimAbove: 1 << 30)
     }
 
     /// Resident set size in bytes, from `/proc/self/statm`; nil where unreadable.

@@ -13,7 +13,7 @@ public enum WorkerMain {
     public static func run() -> Never {
         // Before any thread or buffer exists: see the function for why.
         ProcessMemory.fillUnwrittenHeapWithPattern()
-        ProcessMemory.useOneArena()
+        ProcessMemory.keepOneHeapForReuse()
         let environment = EnvironmentBlock.current()
         if CommandLine.arguments.dropFirst().first == "prune" {
             PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
