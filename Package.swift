@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "CTIFF", linkerSettings: [.linkedLibrary("tiff")]),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
-        .target(name: "GD", dependencies: ["CGD"], swiftSettings: swiftSettings),
+        // GD hands its rows to libjpeg directly (GDImage+JPEG): no copy into one buffer.
+        .target(name: "GD", dependencies: ["CGD", "CJPEG"], swiftSettings: swiftSettings),
         .target(name: "HEIF", dependencies: ["CHeif"], swiftSettings: swiftSettings),
         .target(name: "WebP", dependencies: ["CWebP"], swiftSettings: swiftSettings),
         .target(name: "TurboJPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
@@ -69,7 +70,7 @@ let package = Package(
         .target(
             name: "ProgimageCore",
             dependencies: [
-                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "TurboJPEG", "SQLite",
+                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "SQLite",
                 "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc",
             ],
             swiftSettings: swiftSettings),
@@ -105,7 +106,10 @@ let package = Package(
 
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "ProgimageCoreTests", dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest"],
+            name: "ProgimageCoreTests",
+            // TurboJPEG is the tests' reference for our libjpeg encoder and their maker of
+            // 4:4:4 and 4:2:2 files.
+            dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest", "TurboJPEG"],
             // Read by path, like the corpus: fixture files and the script that made them.
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

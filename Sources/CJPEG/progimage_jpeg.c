@@ -224,3 +224,52 @@ void pg_jpeg_close(pg_jpeg_decoder *decoder) {
     free(decoder->rows);
     free(decoder);
 }
+
+struct pg_jpeg_encoder {
+    struct jpeg_compress_struct info;
+    struct pg_jpeg_error error;
+};
+
+pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
+                              unsigned char **output, unsigned long *size, char *message) {
+    struct pg_jpeg_encoder *encoder = calloc(1, sizeof *encoder);
+    if (!encoder) {
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return PG_JPEG_OUT_OF_MEMORY;
+    }
+    *output = NULL;
+    *size = 0;
+    encoder->info.err = jpeg_std_error(&encoder->error.base);
+    encoder->error.base.error_exit = pg_jpeg_error_exit;
+    encoder->error.base.emit_message = pg_jpeg_emit_message;
+    if (setjmp(encoder->error.jump)) {
+        encoder->error.base.format_message((j_common_ptr)&encoder->info, message);
+        pg_jpeg_status status = encoder->error.base.msg_code == JERR_OUT_OF_MEMORY ? PG_JPEG_OUT_OF_MEMORY : PG_JPEG_CORRUPT;
+        jpeg_destroy_compress(&encoder->info);
+        free(*output);
+        *output = NULL;
+        free(encoder);
+        return status;
+    }
+    jpeg_create_compress(&encoder->info);
+    jpeg_mem_dest(&encoder->info, output, size);
+    encoder->info.image_width = (JDIMENSION)width;
+    encoder->info.image_height = (JDIMENSION)height;
+    encoder->info.input_components = 4;
+    encoder->info.in_color_space = JCS_EXT_BGRX;
+    jpeg_set_defaults(&encoder->info);
+    if (grey) jpeg_set_colorspace(&encoder->info, JCS_GRAYSCALE);
+    jpeg_set_quality(&encoder->info, quality, TRUE);
+    // As tjCompress2 without TJFLAG_ACCURATEDCT: the fast integer DCT. jpeg_set_defaults
+    // samples chroma 2×2 (4:2:0), as TurboJPEG's TJSAMP_420.
+    encoder->info.dct_method = JDCT_IFAST;
+    jpeg_start_compress(&encoder->info, TRUE);
+    while (encoder->info.next_scanline < encoder->info.image_height) {
+        JSAMPROW row = (JSAMPROW)rows[encoder->info.next_scanline];
+        jpeg_write_scanlines(&encoder->info, &row, 1);
+    }
+    jpeg_finish_compress(&encoder->info);
+    jpeg_destroy_compress(&encoder->info);
+    free(encoder);
+    return PG_JPEG_OK;
+}

@@ -48,3 +48,10 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
                                    unsigned char *pixels, char *message);
 
 void pg_jpeg_close(pg_jpeg_decoder *decoder);
+
+/// Compresses `height` rows of B,G,R,X pixels, each at `rows[y]` (no copy into one
+/// buffer: libgd keeps its rows apart), to a baseline JPEG at `quality`: 4:2:0 YCbCr, or
+/// one grey component when `grey`. On PG_JPEG_OK `*output` (free() it) holds `*size`
+/// bytes; these are the bytes TurboJPEG's tjCompress2 writes for the same pixels.
+pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
+                              unsigned char **output, unsigned long *size, char *message);

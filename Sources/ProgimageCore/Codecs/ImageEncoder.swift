@@ -2,7 +2,6 @@ public import ProgimageAPI
 public import GD
 import HEIF
 import PNG
-import TurboJPEG
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
 /// every encoder here writes pixels only, so EXIF (and GPS) never leaks.
@@ -27,9 +26,7 @@ public enum ImageEncoder {
                 let flat = image.flattenedOnWhite()
                 // A grey image (grayscale, or a grey source) is written as one component: a
                 // 12 MP grayscale took 96 ms as YCbCr, and the file is smaller.
-                return try TurboJPEGEncoder.encode(
-                    bgrx: flat.packedBGRX(), width: flat.width, height: flat.height, stride: flat.width * 4, quality: quality,
-                    subsampling: flat.isGrey ? .grey : .s420)
+                return try flat.jpegEncoded(quality: quality, grey: flat.isGrey)
             case .bmp: return try image.flattenedOnWhite().encode(.bmp)
             case .png:
                 let use = image.channelUse()

@@ -61,6 +61,22 @@ import TurboJPEG
         }
     }
 
+    /// Our encoder reads libgd's rows where they are; TurboJPEG compressed one contiguous
+    /// copy of them. Same library, same settings: the same bytes.
+    @Test(arguments: [false, true])
+    func rowEncoderWritesTurboJPEGsBytes(grey: Bool) throws {
+        var rgba = [UInt8](repeating: 255, count: 203 * 131 * 4)
+        for i in 0..<203 * 131 {
+            let v = UInt8(truncatingIfNeeded: i * 7 % 251)
+            (rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]) = (v, grey ? v : v &* 3, grey ? v : UInt8(i % 203))
+        }
+        let image = try GDImage(width: 203, height: 131, pixels: rgba, stride: 203 * 4, layout: .rgba)
+        let ours = try image.jpegEncoded(quality: 82, grey: grey)
+        let reference = try TurboJPEGEncoder.encode(
+            bgrx: image.packedBGRX(), width: 203, height: 131, stride: 203 * 4, quality: 82, subsampling: grey ? .grey : .s420)
+        #expect(ours == reference)
+    }
+
     /// A grey image is written with one component (SOF's component count) and reads back
     /// grey, within JPEG's error of the three-component encode.
     @Test func greyImageIsWrittenAsOneComponent() throws {
