@@ -7,7 +7,7 @@ import Glibc
 /// rounding of the result absorbs the 1/65536 it loses), so that the inner loops can use
 /// one unsigned multiply-high per lane (SSE2's `pmulhuw`). Taps that would fall outside
 /// the source are left out and the rest renormalized, so edges keep their brightness.
-struct FilterTaps {
+struct FilterTaps: Sendable {
     /// First source sample of each output sample.
     let starts: [Int]
     /// Taps of each output sample; even when `pairs` was asked for (a zero weight pads).
