@@ -73,6 +73,57 @@ public enum WebPDecoder {
             iccProfile: iccProfile)
     }
 
+    /// A still WebP decoded straight to `width`×`height` by libwebp's own rescaler (an
+    /// area average when shrinking): the thumbnail path, which skips the full-size RGBA
+    /// buffer and the canvas copy. nil for an animation (its frames need the canvas).
+    /// Checked for completeness as `decode` is.
+    public static func decodeStill(_ bytes: [UInt8], scaledTo width: Int, _ height: Int) throws(WebPError) -> Pixels? {
+        let result = bytes.withUnsafeBufferPointer { buffer -> Result<Pixels?, WebPError> in
+            var data = WebPData(bytes: buffer.baseAddress, size: buffer.count)
+            return Result { () throws(WebPError) -> Pixels? in try decodeStill(&data, width: width, height: height) }
+        }
+        return try result.get()
+    }
+
+    private static func decodeStill(_ data: inout WebPData, width: Int, height: Int) throws(WebPError) -> Pixels? {
+        var state = WEBP_DEMUX_PARSING_HEADER
+        guard let demuxer = WebPDemuxPartial(&data, &state) else { throw .corrupt }
+        defer { WebPDemuxDelete(demuxer) }
+        guard state == WEBP_DEMUX_DONE else { throw .incomplete }
+        let flags = WebPDemuxGetI(demuxer, WEBP_FF_FORMAT_FLAGS)
+        guard flags & ANIMATION_FLAG.rawValue == 0, WebPDemuxGetI(demuxer, WEBP_FF_FRAME_COUNT) <= 1 else { return nil }
+        let iccProfile = chunk("ICCP", in: demuxer)
+
+        var config = WebPDecoderConfig()
+        guard WebPInitDecoderConfig(&config) != 0 else { throw .versionMismatch }
+        guard WebPGetFeatures(data.bytes, data.size, &config.input) == VP8_STATUS_OK else { throw .corrupt }
+        config.output.colorspace = MODE_RGBA
+        config.options.use_threads = 0
+        if width != Int(config.input.width) || height != Int(config.input.height) {
+            config.options.use_scaling = 1
+            config.options.scaled_width = Int32(width)
+            config.options.scaled_height = Int32(height)
+        }
+        guard WebPDecode(data.bytes, data.size, &config) == VP8_STATUS_OK else { throw .corrupt }
+        defer { WebPFreeDecBuffer(&config.output) }
+        let buffer = config.output.u.RGBA
+        guard let pixels = buffer.rgba, Int(config.output.width) == width, Int(config.output.height) == height else {
+            throw .corrupt
+        }
+        var rgba = [UInt8](repeating: 0, count: width * height * 4)
+        rgba.withUnsafeMutableBytes { target in
+            for y in 0..<height {
+                (target.baseAddress! + y * width * 4).copyMemory(from: pixels + y * Int(buffer.stride), byteCount: width * 4)
+            }
+        }
+        let hasAlpha = flags & ALPHA_FLAG.rawValue != 0
+        if !hasAlpha {
+            // As `decode`: a still without alpha is opaque.
+            for i in stride(from: 3, to: rgba.count, by: 4) { rgba[i] = 255 }
+        }
+        return Pixels(width: width, height: height, rgba: rgba, hasAlpha: hasAlpha, frameCount: 1, iccProfile: iccProfile)
+    }
+
     /// The first chunk `fourcc`'s payload, copied out of the demuxer's view of the file.
     private static func chunk(_ fourcc: String, in demuxer: OpaquePointer) -> [UInt8]? {
         var iterator = WebPChunkIterator()

@@ -1,5 +1,5 @@
-import GD
-import ProgimageAPI
+public import GD
+public import ProgimageAPI
 import WebP
 
 extension ImageDecoder {
@@ -19,5 +19,32 @@ extension ImageDecoder {
         }
         return try GDImage(
             width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .rgba)
+    }
+
+    /// The thumbnail path for a still, upright WebP: decoded straight to `target` by
+    /// libwebp's rescaler, colour converted at that size. nil when it does not apply
+    /// (an animation, or EXIF-rotated).
+    public static func decodeWebP(
+        _ bytes: [UInt8], maxPixels: Int, resizedTo target: ImageSize
+    ) throws(ServiceError) -> GDImage? {
+        guard ExifOrientation.read(from: bytes, format: .webp) == .up else { return nil }
+        try checkPixelLimit(storedSize(of: bytes, format: .webp), maxPixels: maxPixels)
+        let still: WebPDecoder.Pixels?
+        do {
+            still = try WebPDecoder.decodeStill(bytes, scaledTo: target.width, target.height)
+        } catch .incomplete {
+            throw ServiceError(.corruptImage, "the webp image is truncated")
+        } catch {
+            throw ServiceError(.corruptImage, "the webp image does not decode completely")
+        }
+        guard var decoded = still else { return nil }
+        SourceColor.convertRGBA(
+            &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride, icc: decoded.iccProfile)
+        do {
+            return try GDImage(
+                width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .rgba)
+        } catch {
+            throw error.serviceError
+        }
     }
 }

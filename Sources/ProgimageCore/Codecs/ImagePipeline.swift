@@ -31,7 +31,9 @@ public struct ImagePipeline: Sendable {
         // Fit and force land exactly on their planned size; pad is a fit plus the borders
         // that centre it in the box (a `pad` step); fill crops after scaling, so it decodes
         // at a DCT scale only.
-        if shrink > 1, let first = chain.operations.first as? ResizeOperation, first.mode != .fill {
+        if let first = chain.operations.first as? ResizeOperation, first.mode != .fill,
+            format == .jpg ? shrink > 1 : format == .webp
+        {
             let box = try first.outputSize(for: source)
             var planned = box
             var rest = chain
@@ -47,7 +49,13 @@ public struct ImagePipeline: Sendable {
                         top: top, right: box.width - planned.width - left, bottom: box.height - planned.height - top, left: left,
                         colour: first.padColour), at: 0)
             }
-            if let resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned) {
+            // A WebP is decoded straight to the size (libwebp's rescaler) when that shrinks it.
+            let resized =
+                format == .jpg
+                ? try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned)
+                : planned.width < source.width && planned.height < source.height
+                    ? try ImageDecoder.decodeWebP(original, maxPixels: maxPixels, resizedTo: planned) : nil
+            if let resized {
                 return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays)
             }
         }
