@@ -2,6 +2,7 @@ public import ProgimageAPI
 public import GD
 import HEIF
 import JPEG
+import PNG
 import TIFF
 
 /// Turns stored bytes into an upright truecolor image, refusing decompression bombs from
@@ -121,7 +122,13 @@ public enum ImageDecoder {
                 return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? PaletteBMPDecoder.decodeIfV5Palette(bytes)
                     ?? GDImage.decode(bytes, codec: .bmp)
             case .png:
-                let image = try GDImage.decode(bytes, codec: .png)
+                // 8-bit RGB(A) through our libdeflate reader; everything else through libpng.
+                let image =
+                    try PNGReader.decode(bytes).map {
+                        try GDImage(
+                            width: $0.width, height: $0.height, pixels: $0.bytes, stride: $0.width * $0.channels,
+                            layout: $0.channels == 4 ? .rgba : .rgb)
+                    } ?? GDImage.decode(bytes, codec: .png)
                 return toSRGB ? try SourceColor.converted(image, icc: EmbeddedColorProfile.png(bytes)) : image
             case .gif: return try decodeGIF(bytes)
             case .webp: return try decodeWebP(bytes, toSRGB: toSRGB)
