@@ -129,6 +129,14 @@ pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_
     return decoder;
 }
 
+int pg_jpeg_prefer_grey(pg_jpeg_decoder *decoder) {
+    J_COLOR_SPACE stored = decoder->info.jpeg_color_space;
+    if (decoder->icc_length > 0 || (stored != JCS_YCbCr && stored != JCS_GRAYSCALE)) return 0;
+    decoder->info.out_color_space = JCS_GRAYSCALE;
+    jpeg_calc_output_dimensions(&decoder->info);
+    return 1;
+}
+
 size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profile) {
     *profile = decoder->icc;
     return decoder->icc_length;
@@ -193,9 +201,10 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
         snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped before row %d", y);
         return PG_JPEG_CORRUPT;
     }
-    size_t shift = (size_t)((JDIMENSION)x - left) * 4;
-    size_t row_bytes = (size_t)width * 4;
-    decoder->region_row = malloc((size_t)decoded_width * 4);
+    size_t bytes_per_pixel = (size_t)info->output_components;
+    size_t shift = (size_t)((JDIMENSION)x - left) * bytes_per_pixel;
+    size_t row_bytes = (size_t)width * bytes_per_pixel;
+    decoder->region_row = malloc((size_t)decoded_width * bytes_per_pixel);
     if (!decoder->region_row) {
         snprintf(message, JMSG_LENGTH_MAX, "out of memory");
         return PG_JPEG_OUT_OF_MEMORY;

@@ -12,11 +12,14 @@ extension GDImage {
         case rgba
         /// R, G, B.
         case rgb
+        /// One grey level.
+        case grey
 
         public var bytesPerPixel: Int {
             switch self {
             case .bgrx, .rgba: 4
             case .rgb: 3
+            case .grey: 1
             }
         }
     }
@@ -56,6 +59,9 @@ extension GDImage {
                     let p = bytes + x * 3
                     row[x] = Int32(p[0]) << 16 | Int32(p[1]) << 8 | Int32(p[2])
                 }
+            case .grey:
+                let bytes = source.assumingMemoryBound(to: UInt8.self)
+                for x in 0..<width { row[x] = Int32(bytes[x]) * 0x01_0101 }
             }
         }
     }

@@ -18,6 +18,8 @@ public enum JPEGDecoder {
             case bgrx
             /// C, M, Y, K; `inverted` when Adobe's convention (0 = full ink) applies.
             case cmyk(inverted: Bool)
+            /// One byte a pixel: the file's luma (asked for with `greyWhenUnprofiled`).
+            case grey
         }
 
         public let width: Int
@@ -37,8 +39,13 @@ public enum JPEGDecoder {
     /// and returned: a crop of a 12 MP photo skips the IDCT and colour conversion of
     /// everything outside it. The region's rows are checked as a whole decode's are; what
     /// follows them is not read.
+    ///
+    /// `greyWhenUnprofiled` decodes only the luma of a YCbCr or grey file without an ICC
+    /// profile (layout `.grey`): Rec. 601 luma is what the encoder stored as Y, so a
+    /// grayscale needs neither chroma nor colour conversion.
     public static func decode(
-        _ bytes: [UInt8], scaleDenominator: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil
+        _ bytes: [UInt8], scaleDenominator: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil,
+        greyWhenUnprofiled: Bool = false
     ) throws(JPEGError) -> Decoded {
         var message = [CChar](repeating: 0, count: 256)
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGError) -> Decoded in
@@ -52,8 +59,9 @@ public enum JPEGDecoder {
             let profileLength = pg_jpeg_icc_profile(decoder, &profile)
             let iccProfile = profile.map { Array(UnsafeBufferPointer(start: $0, count: profileLength)) }
 
+            let grey = greyWhenUnprofiled && pg_jpeg_prefer_grey(decoder) != 0
             let (width, height) = region.map { ($0.width, $0.height) } ?? (Int(info.output_width), Int(info.output_height))
-            let stride = width * 4
+            let stride = width * (grey ? 1 : 4)
             var readStatus = PG_JPEG_OK
             let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
                 if let region {
@@ -69,7 +77,7 @@ public enum JPEGDecoder {
             guard readStatus == PG_JPEG_OK else { throw JPEGError(readStatus, message) }
             return Decoded(
                 width: width, height: height, stride: stride,
-                layout: info.cmyk != 0 ? .cmyk(inverted: info.adobe_marker != 0) : .bgrx,
+                layout: grey ? .grey : info.cmyk != 0 ? .cmyk(inverted: info.adobe_marker != 0) : .bgrx,
                 bytes: pixels, iccProfile: iccProfile)
         }
     }

@@ -336,6 +336,17 @@ def test_webp_thumbnail_decoded_to_size_matches_full_path(stack, tools, op):
     assert psnr(fast, slow) >= 35, psnr(fast, slow)
 
 
+def test_grayscale_of_jpeg_is_its_luma(stack, tools):
+    """A JPEG without a profile, grayscaled first, is its stored luma: exactly what another
+    decoder gives when asked for the Y channel (Pillow's draft('L'), libjpeg-turbo)."""
+    data = tools.jpeg(smooth_scene(), quality=90)
+    obj = stack.upload_ok(data)
+    im = get_image(stack, tools, obj, "grayscale")
+    ref = Image.open(io.BytesIO(data))
+    ref.draft("L", ref.size)
+    assert im.mode == "L" and ImageChops.difference(im, ref.convert("L")).getbbox() is None
+
+
 @pytest.mark.parametrize("ext,mode", [("jpg", "L"), ("png", "L")])
 def test_grayscale_output_is_one_channel(stack, tools, quad, ext, mode):
     """A grey image is written grey: one JPEG component, PNG colour type 0."""

@@ -31,16 +31,22 @@ typedef struct {
 pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
                               pg_jpeg_info *info, pg_jpeg_status *status, char *message);
 
+/// Switches the decode to luma only (one byte a pixel: the file's own Y, without chroma
+/// upsampling or colour conversion) when the file is YCbCr or grey and carries no ICC
+/// profile. Returns 1 when it did; before any `pg_jpeg_read*`.
+int pg_jpeg_prefer_grey(pg_jpeg_decoder *decoder);
+
 /// The embedded ICC profile (APP2 `ICC_PROFILE` chunks, reassembled), or 0 with none or
 /// a malformed one. Valid until `pg_jpeg_close`.
 size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profile);
 
-/// Decodes every row into `pixels` (`stride` bytes a row, 4 bytes a pixel). Anything but
+/// Decodes every row into `pixels` (`stride` bytes a row, 4 bytes a pixel, 1 after
+/// `pg_jpeg_prefer_grey`). Anything but
 /// PG_JPEG_OK means the buffer must not be used.
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message);
 
 /// Decodes only the `width`×`height` region at (`x`, `y`) of the output into `pixels`
-/// (packed, 4 bytes a pixel, `width * 4` bytes a row): rows above it are skipped without
+/// (packed, 4 bytes a pixel, `width * 4` bytes a row; 1 and `width` after `pg_jpeg_prefer_grey`): rows above it are skipped without
 /// colour conversion or IDCT, columns outside it are not converted, and the decode stops
 /// after its last row, so trailing data is not read (the caller decoded the whole file
 /// when it was stored). The region must lie inside the output size.

@@ -48,11 +48,16 @@ public enum ImageDecoder {
     /// `convertingToSRGB` false leaves the pixels as stored (CMYK included): only for a
     /// caller that throws them away, as upload validation does, where converting a 12 MP
     /// P3 photo cost ~70 ms for nothing.
+    /// `preferringGrey`, for a chain that starts with `grayscale`: a JPEG without a
+    /// profile is decoded as its luma only (what the grayscale keeps, without chroma
+    /// upsampling or colour conversion: 12 MP grayscale.jpg ~20 ms less).
     public static func decode(
-        _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1, convertingToSRGB: Bool = true
+        _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1, convertingToSRGB: Bool = true,
+        preferringGrey: Bool = false
     ) throws(ServiceError) -> GDImage {
         try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
-        let image = try decodePixels(bytes, format: format, shrink: shrink, toSRGB: convertingToSRGB)
+        let image = try decodePixels(
+            bytes, format: format, shrink: shrink, toSRGB: convertingToSRGB, grey: preferringGrey && convertingToSRGB)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 
@@ -101,12 +106,12 @@ public enum ImageDecoder {
     }
 
     private static func decodePixels(
-        _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool
+        _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool, grey: Bool
     ) throws(ServiceError) -> GDImage {
         do {
             switch format {
             case .jpg:
-                return try decodeJPEG(bytes, shrink: shrink, toSRGB: toSRGB)
+                return try decodeJPEG(bytes, shrink: shrink, toSRGB: toSRGB, grey: grey)
             case .avif, .heic:
                 var decoded = try HEIFDecoder.decode(bytes)
                 if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
@@ -152,18 +157,19 @@ public enum ImageDecoder {
         }
     }
 
-    private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, toSRGB: Bool) throws -> GDImage {
-        var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
+    private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, toSRGB: Bool, grey: Bool) throws -> GDImage {
+        var decoded = try decodeJPEGPixels(bytes, shrink: shrink, grey: grey)
         if toSRGB { SourceColor.convert(&decoded) }
         return try GDImage(
-            width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride, layout: .bgrx)
+            width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
+            layout: decoded.layout == .grey ? .grey : .bgrx)
     }
 
     private static func decodeJPEGPixels(
-        _ bytes: [UInt8], shrink: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil
+        _ bytes: [UInt8], shrink: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil, grey: Bool = false
     ) throws(ServiceError) -> JPEGDecoder.Decoded {
         do {
-            return try JPEGDecoder.decode(bytes, scaleDenominator: shrink, region: region)
+            return try JPEGDecoder.decode(bytes, scaleDenominator: shrink, region: region, greyWhenUnprofiled: grey)
         } catch {
             switch error.kind {
             case .unsupported: throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(error)")

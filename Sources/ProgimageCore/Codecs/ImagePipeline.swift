@@ -71,7 +71,9 @@ public struct ImagePipeline: Sendable {
                     overlays: overlays)
             }
         }
-        let decoded = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels, shrink: shrink)
+        let decoded = try ImageDecoder.decode(
+            original, format: format, maxPixels: maxPixels, shrink: shrink,
+            preferringGrey: chain.operations.first is GrayscaleOperation)
         return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays)
     }
 }

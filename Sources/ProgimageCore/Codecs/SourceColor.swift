@@ -30,6 +30,9 @@ enum SourceColor {
         let (width, height, stride) = (decoded.width, decoded.height, decoded.stride)
         let source = profile(decoded.iccProfile)
         switch decoded.layout {
+        case .grey:
+            // Only asked for, and only given, when the file has no profile.
+            break
         case .bgrx:
             if let source {
                 SRGBConverter.convert(&decoded.bytes, width: width, height: height, stride: stride, layout: .bgrx, from: source)
