@@ -154,10 +154,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 # libvips is the wheel a user would install today (pyvips-binary: libvips 8.18 with
 # libspng, zlib-ng and its own codecs), not Debian's 8.14: the baseline is the newest.
-if ! "$VENV/bin/python" -c 'import pyvips, thumbor, _libvips, numpy' >/dev/null 2>&1 \
+if ! "$VENV/bin/python" -c 'import pyvips, thumbor, _libvips, numpy, pillow_heif' >/dev/null 2>&1 \
    || ! "$VENV/bin/python" -c 'import pyvips, sys; sys.exit(pyvips.version(1) < 18)' >/dev/null 2>&1; then
     log "pip install pyvips pyvips-binary thumbor (into bench/.venv)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check pyvips pyvips-binary numpy 'thumbor>=7,<8' >"$TMP/pip.log" 2>&1 \
+    "$VENV/bin/pip" install -q --disable-pip-version-check pyvips pyvips-binary numpy 'pillow<13' pillow-heif 'thumbor>=7,<8' >"$TMP/pip.log" 2>&1 \
         || { tail -5 "$TMP/pip.log" >&2; echo "pip install pyvips pyvips-binary thumbor failed" >> "$NOTES"; }
 fi
 

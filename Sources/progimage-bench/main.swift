@@ -74,6 +74,8 @@ func readFile(_ path: String) throws -> [UInt8] {
     return bytes
 }
 
+// The worker's heap settings, so the full-size paths fault in no more memory than there.
+ProcessMemory.keepOneHeapForReuse()
 let arguments = CommandLine.arguments
 if arguments.count >= 4, arguments[1] == "--chain" {
     do {
