@@ -40,6 +40,7 @@ let package = Package(
         systemLibrary("CZlib", "zlib", apt: ["zlib1g-dev"]),
         systemLibrary("CPostgres", "libpq", apt: ["libpq-dev"]),
         systemLibrary("CDeflate", "libdeflate", apt: ["libdeflate-dev"]),
+        systemLibrary("CJXL", "libjxl", apt: ["libjxl-dev"]),
         .systemLibrary(name: "CMalloc"),
         // libjpeg's API longjmps on errors, which Swift cannot survive: a few lines of C
         // keep every libjpeg call inside a function that set its own jump buffer.
@@ -57,6 +58,7 @@ let package = Package(
         .target(name: "LittleCMS", dependencies: ["CLittleCMS"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "PNG", dependencies: ["CDeflate"], swiftSettings: swiftSettings),
+        .target(name: "JXL", dependencies: ["CJXL"], swiftSettings: swiftSettings),
         .target(name: "Malloc", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
         .target(name: "LibFuzzer", swiftSettings: swiftSettings),
         .target(name: "TIFF", dependencies: ["CTIFF"], swiftSettings: swiftSettings),
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "ProgimageCore",
             dependencies: [
-                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "SQLite",
+                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "JXL", "SQLite",
                 "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc",
             ],
             swiftSettings: swiftSettings),

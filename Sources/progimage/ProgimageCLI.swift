@@ -46,7 +46,7 @@ struct ImageSelection: ParsableArguments {
     @Option(help: "Operations, as in a URL: \"crop:0,0,800,800/resize:200x200\".")
     var ops: String = ""
 
-    @Option(help: "Output format: jpg, png, gif, webp, bmp, tiff, avif or heic.")
+    @Option(help: "Output format: jpg, png, gif, webp, bmp, tiff, avif, heic or jxl.")
     var format: String
 
     func link(id: String) throws -> ImageLink {

@@ -57,6 +57,10 @@ try:  # HEIC (and, with old pillow-heif, AVIF) decoding
 except ImportError:  # pragma: no cover - requirements.txt lists it
     pillow_heif = None
 
+# JPEG XL: pillow-jxl-plugin, its own libjxl build (newer than Debian's, which the
+# service uses) behind a Rust wrapper.
+import pillow_jxl  # noqa: E402,F401 - registers the JXL opener and saver
+
 Image.MAX_IMAGE_PIXELS = 200_000_000
 
 # --------------------------------------------------------------------------
@@ -66,7 +70,7 @@ Image.MAX_IMAGE_PIXELS = 200_000_000
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 INSTANCE_TYPES = siteroles.roles()
-EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
+EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic", "jxl"]
 CONTENT_TYPES = {
     "jpg": "image/jpeg",
     "png": "image/png",
@@ -76,6 +80,7 @@ CONTENT_TYPES = {
     "tiff": "image/tiff",
     "avif": "image/avif",
     "heic": "image/heic",
+    "jxl": "image/jxl",
 }
 PIL_FORMATS = {
     "jpg": "JPEG",
@@ -86,6 +91,7 @@ PIL_FORMATS = {
     "tiff": "TIFF",
     "avif": "AVIF",
     "heic": "HEIF",
+    "jxl": "JXL",
 }
 # manifest "format" -> the service's sniffed "format" (heif -> heic: the corpus'
 # heif/ folder is HEVC; AV1-coded HEIF files are in avif/ with format "avif").

@@ -17,7 +17,7 @@ import siteroles
 
 pytestmark = pytest.mark.conformance
 
-EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
+EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic", "jxl"]
 INSTANCE_TYPES = siteroles.roles()
 SLOW = 300
 WORKERS = 4

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image, ImageOps
 
-EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic"]
+EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic", "jxl"]
 SLOW = 300
 
 # One source per input format (small corpus files, chosen for their features).
@@ -168,7 +168,7 @@ def test_alpha_composited_on_white(stack, tools, target):
     assert b > 200 and r < 60 and g < 60, "opaque region changed"
 
 
-@pytest.mark.parametrize("target", ["gif", "webp", "tiff", "avif", "heic"])
+@pytest.mark.parametrize("target", ["gif", "webp", "tiff", "avif", "heic", "jxl"])
 def test_alpha_kept_for_formats_with_alpha(stack, tools, target):
     im = Image.new("RGBA", (32, 32), (0, 255, 0, 255))
     im.paste((0, 0, 0, 0), (0, 0, 16, 32))

@@ -2,6 +2,7 @@ public import ProgimageAPI
 public import GD
 import HEIF
 import JPEG
+import JXL
 import PNG
 import TIFF
 
@@ -26,7 +27,9 @@ public enum ImageDecoder {
             do {
                 let size = try HEIFDecoder.primarySize(of: bytes)
                 return ImageSize(width: size.width, height: size.height)
-            } catch let error as HEIFError where error.isResourceLimit {
+            } catch JXLError.incomplete {
+            throw ServiceError(.corruptImage, "the jxl image is truncated")
+        } catch let error as HEIFError where error.isResourceLimit {
                 throw ServiceError(.imageTooLarge, "the \(format.rawValue) image exceeds the decoder's size limit")
             } catch {
                 throw ServiceError(.corruptImage, "the \(format.rawValue) container is not readable")
@@ -136,6 +139,16 @@ public enum ImageDecoder {
                     } ?? GDImage.decode(bytes, codec: .png)
                 return toSRGB ? try SourceColor.converted(image, icc: EmbeddedColorProfile.png(bytes)) : image
             case .gif: return try decodeGIF(bytes)
+            case .jxl:
+                var decoded = try JXLDecoder.decode(bytes, maxPixels: Int.max)
+                if toSRGB {
+                    SourceColor.convertRGBA(
+                        &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                        icc: decoded.iccProfile)
+                }
+                return try GDImage(
+                    width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride,
+                    layout: .rgba)
             case .webp: return try decodeWebP(bytes, toSRGB: toSRGB)
             case .tiff:
                 var decoded = try TIFFDecoder.decode(bytes)

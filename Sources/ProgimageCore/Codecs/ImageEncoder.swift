@@ -1,6 +1,7 @@
 public import ProgimageAPI
 public import GD
 import HEIF
+import JXL
 import PNG
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
@@ -14,6 +15,7 @@ public enum ImageEncoder {
         case .webp: 80
         case .avif: 60
         case .heic: 65
+        case .jxl: 80
         default: 0
         }
     }
@@ -38,6 +40,12 @@ public enum ImageEncoder {
             case .gif: return try image.encode(.gif)
             case .webp: return try image.encode(.webp, quality: quality)
             case .tiff: return try image.encode(.tiff)
+            case .jxl:
+                let alpha = !image.isOpaque
+                let (width, height) = (image.width, image.height)
+                let pixels = image.interleaved(alpha: alpha)
+                _ = consume image
+                return try JXLEncoder.encode(rgb: pixels, width: width, height: height, hasAlpha: alpha, quality: quality)
             case .avif, .heic:
                 let alpha = !image.isOpaque
                 let (width, height) = (image.width, image.height)

@@ -36,7 +36,9 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         case .tiff: value = ExifTIFFStructure.orientationValue(in: view)
         case .png: value = PNGChunkLocator.orientationValue(in: view)
         case .webp: value = WebPExifLocator.orientationValue(in: view)
-        case .heic, .avif, .gif, .bmp: value = nil
+        // libheif and libjxl hand their images upright (irot/imir, the codestream's
+        // orientation): an Exif tag in those files must not turn them again.
+        case .heic, .avif, .gif, .bmp, .jxl: value = nil
         }
         return value.map(ExifOrientation.init(tagValue:)) ?? .up
     }

@@ -35,7 +35,7 @@ public struct ImageIngest: Sendable {
         }
         guard let format = FormatSniffer.sniff(bytes) else {
             throw ServiceError(
-                .unsupportedMediaType, "not an image in a supported format (jpg png gif webp bmp tiff avif heic)")
+                .unsupportedMediaType, "not an image in a supported format (jpg png gif webp bmp tiff avif heic jxl)")
         }
         // Decoded whole to prove it decodes; only the displayed size is kept, so colour
         // stays as stored.

@@ -8,6 +8,9 @@ public import ProgimageAPI
 public enum FormatSniffer {
     static let jpegSignature: [UInt8] = [0xFF, 0xD8, 0xFF]
     static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    /// A bare JPEG XL codestream, and the ISO BMFF container's `JXL ` signature box.
+    static let jxlCodestreamSignature: [UInt8] = [0xFF, 0x0A]
+    static let jxlContainerSignature: [UInt8] = [0, 0, 0, 0x0C, 0x4A, 0x58, 0x4C, 0x20, 0x0D, 0x0A, 0x87, 0x0A]
     static let tiffSignatures: [[UInt8]] = [
         [0x49, 0x49, 0x2A, 0x00], [0x4D, 0x4D, 0x00, 0x2A],  // classic, little/big endian
         [0x49, 0x49, 0x2B, 0x00], [0x4D, 0x4D, 0x00, 0x2B],  // BigTIFF
@@ -22,6 +25,7 @@ public enum FormatSniffer {
         if reader.matches("RIFF") && reader.matches("WEBP", at: 8) { return .webp }
         if reader.matches("BM") { return .bmp }
         if tiffSignatures.contains(where: { reader.matches($0) }) { return .tiff }
+        if reader.matches(jxlCodestreamSignature) || reader.matches(jxlContainerSignature) { return .jxl }
         return heifFormat(reader)
     }
 

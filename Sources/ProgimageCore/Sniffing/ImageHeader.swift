@@ -33,6 +33,7 @@ public struct ImageHeader: Equatable, Sendable {
         case .bmp: try readBMP(ByteReader(bytes, label: "bmp"))
         case .tiff: try readTIFF(ByteReader(bytes, label: "tiff"))
         case .avif, .heic: try readHEIF(ByteReader(bytes, label: format.rawValue), format: format)
+        case .jxl: try readJXL(bytes)
         }
     }
 }

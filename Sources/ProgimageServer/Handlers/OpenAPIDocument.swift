@@ -268,7 +268,7 @@ components:
       in: path
       required: true
       description: The output format; `jpeg` and `tif` answer 301 to `jpg` and `tiff`.
-      schema: {type: string, enum: [jpg, png, gif, webp, bmp, tiff, avif, heic]}
+      schema: {type: string, enum: [jpg, png, gif, webp, bmp, tiff, avif, heic, jxl]}
     Signature:
       name: sig
       in: query
@@ -304,7 +304,7 @@ components:
       properties:
         id: {type: string, pattern: "^[A-Za-z0-9_-]{16,64}$"}
         filename: {type: [string, "null"]}
-        format: {type: string, enum: [jpg, png, gif, webp, bmp, tiff, avif, heic]}
+        format: {type: string, enum: [jpg, png, gif, webp, bmp, tiff, avif, heic, jxl]}
         content_type: {type: string}
         width: {type: integer, minimum: 1}
         height: {type: integer, minimum: 1}

@@ -20,9 +20,9 @@ import requests
 
 __all__ = ["Client", "Image", "ProgimageError", "canonical_ops"]
 
-FORMATS = ("jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic")
+FORMATS = ("jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic", "jxl")
 ALIASES = {"jpeg": "jpg", "tif": "tiff"}
-QUALITY_FORMATS = ("jpg", "webp", "avif", "heic")
+QUALITY_FORMATS = ("jpg", "webp", "avif", "heic", "jxl")
 MAX_OPERATIONS = 8
 
 

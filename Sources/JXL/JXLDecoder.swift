@@ -1,0 +1,130 @@
+internal import CJXL
+
+/// Decodes JPEG XL with libjxl: the first frame, composited on the canvas (an animation's
+/// first frame, as for GIF and WebP), turned upright as the codestream's orientation says,
+/// as 8-bit straight RGBA, with the ICC profile of the pixels it hands back.
+public enum JXLDecoder {
+    public struct Pixels: Sendable {
+        public let width: Int
+        public let height: Int
+        /// Interleaved R,G,B,A rows, straight alpha, no padding.
+        public var rgba: [UInt8]
+        public var stride: Int { width * 4 }
+        public let hasAlpha: Bool
+        /// The colour space of `rgba` (libjxl's `JXL_COLOR_PROFILE_TARGET_DATA`), to be
+        /// converted to sRGB by the caller; nil when libjxl gives none.
+        public let iccProfile: [UInt8]?
+    }
+
+    /// The displayed size (after the codestream's orientation) and whether there is an
+    /// alpha channel, from the header only: no pixel is decoded.
+    public static func size(of bytes: [UInt8]) throws(JXLError) -> (width: Int, height: Int, hasAlpha: Bool, frames: Int?) {
+        try run(bytes, events: JXL_DEC_BASIC_INFO.rawValue) { decoder, status throws(JXLError) -> (Int, Int, Bool, Int?)? in
+            guard status == JXL_DEC_BASIC_INFO else { return nil }
+            var info = JxlBasicInfo()
+            guard JxlDecoderGetBasicInfo(decoder, &info) == JXL_DEC_SUCCESS else { throw .corrupt }
+            let (width, height) = displayed(info)
+            return (width, height, info.alpha_bits > 0, info.have_animation != 0 ? nil : 1)
+        }
+    }
+
+    /// How many frames the file holds: one per frame header, read without decoding pixels
+    /// (libjxl skips a frame's data when nobody asked for its image).
+    public static func frameCount(of bytes: [UInt8]) throws(JXLError) -> Int {
+        guard let decoder = JxlDecoderCreate(nil) else { throw .corrupt }
+        defer { JxlDecoderDestroy(decoder) }
+        guard JxlDecoderSubscribeEvents(decoder, Int32(bitPattern: JXL_DEC_FRAME.rawValue)) == JXL_DEC_SUCCESS else {
+            throw .corrupt
+        }
+        return try bytes.withUnsafeBufferPointer { (input) throws(JXLError) -> Int in
+            guard JxlDecoderSetInput(decoder, input.baseAddress, input.count) == JXL_DEC_SUCCESS else { throw .corrupt }
+            JxlDecoderCloseInput(decoder)
+            var frames = 0
+            while true {
+                switch JxlDecoderProcessInput(decoder) {
+                case JXL_DEC_FRAME: frames += 1
+                case JXL_DEC_SUCCESS: return frames
+                case JXL_DEC_NEED_MORE_INPUT: throw .incomplete
+                default: throw .corrupt
+                }
+            }
+        }
+    }
+
+    /// Decodes the first frame; refuses more than `maxPixels` from the header.
+    public static func decode(_ bytes: [UInt8], maxPixels: Int) throws(JXLError) -> Pixels {
+        var width = 0, height = 0, hasAlpha = false
+        var icc: [UInt8]?
+        var rgba: [UInt8] = []
+        var format = JxlPixelFormat(num_channels: 4, data_type: JXL_TYPE_UINT8, endianness: JXL_NATIVE_ENDIAN, align: 0)
+        let events = JXL_DEC_BASIC_INFO.rawValue | JXL_DEC_COLOR_ENCODING.rawValue | JXL_DEC_FULL_IMAGE.rawValue
+        return try run(bytes, events: events) { decoder, status throws(JXLError) -> Pixels? in
+            switch status {
+            case JXL_DEC_BASIC_INFO:
+                var info = JxlBasicInfo()
+                guard JxlDecoderGetBasicInfo(decoder, &info) == JXL_DEC_SUCCESS else { throw .corrupt }
+                (width, height) = displayed(info)
+                hasAlpha = info.alpha_bits > 0
+                let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+                guard !overflow, pixels <= maxPixels else { throw .tooLarge }
+            case JXL_DEC_COLOR_ENCODING:
+                var size = 0
+                if JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS,
+                    size > 0
+                {
+                    var profile = [UInt8](repeating: 0, count: size)
+                    if JxlDecoderGetColorAsICCProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &profile, size)
+                        == JXL_DEC_SUCCESS
+                    {
+                        icc = profile
+                    }
+                }
+            case JXL_DEC_NEED_IMAGE_OUT_BUFFER:
+                var size = 0
+                guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS, size == width * height * 4
+                else { throw .corrupt }
+                // libjxl writes every byte of the frame before it reports FULL_IMAGE; the
+                // zeros only make that independent of it.
+                rgba = [UInt8](repeating: 0, count: size)
+                let set = rgba.withUnsafeMutableBytes { JxlDecoderSetImageOutBuffer(decoder, &format, $0.baseAddress, size) }
+                guard set == JXL_DEC_SUCCESS else { throw .corrupt }
+            case JXL_DEC_FULL_IMAGE:
+                return Pixels(width: width, height: height, rgba: rgba, hasAlpha: hasAlpha, iccProfile: icc)
+            default:
+                break
+            }
+            return nil
+        }
+    }
+
+    /// Feeds the whole file and calls `step` for every event until it returns a value.
+    /// The buffer set at NEED_IMAGE_OUT_BUFFER stays valid: `rgba` is not touched again
+    /// until FULL_IMAGE.
+    private static func run<T>(
+        _ bytes: [UInt8], events: UInt32, step: (OpaquePointer, JxlDecoderStatus) throws(JXLError) -> T?
+    ) throws(JXLError) -> T {
+        guard let decoder = JxlDecoderCreate(nil) else { throw .corrupt }
+        defer { JxlDecoderDestroy(decoder) }
+        guard JxlDecoderSubscribeEvents(decoder, Int32(bitPattern: events)) == JXL_DEC_SUCCESS else { throw .corrupt }
+        return try bytes.withUnsafeBufferPointer { (input) throws(JXLError) -> T in
+            guard JxlDecoderSetInput(decoder, input.baseAddress, input.count) == JXL_DEC_SUCCESS else { throw .corrupt }
+            JxlDecoderCloseInput(decoder)
+            while true {
+                let status = JxlDecoderProcessInput(decoder)
+                switch status {
+                case JXL_DEC_ERROR: throw .corrupt
+                case JXL_DEC_NEED_MORE_INPUT: throw .incomplete
+                case JXL_DEC_SUCCESS: throw .incomplete  // every event passed without the one asked for
+                default:
+                    if let value = try step(decoder, status) { return value }
+                }
+            }
+        }
+    }
+
+    /// libjxl hands the frame upright: orientations 5–8 swap the sides.
+    private static func displayed(_ info: JxlBasicInfo) -> (Int, Int) {
+        let (width, height) = (Int(info.xsize), Int(info.ysize))
+        return info.orientation.rawValue >= 5 ? (height, width) : (width, height)
+    }
+}
