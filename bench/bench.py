@@ -768,6 +768,11 @@ class Bench:
                 quality = f"SSIM ours {ssim(reference, ours):.4f}"
                 if vout is not None:
                     quality += f", vips {ssim(reference, vout):.4f}"
+                    matched = self.quality_at_size(image, tail, len(vout))
+                    if matched:
+                        q, body = matched
+                        quality += (f"; at libvips's size ours is quality:{q}, {len(body) / 1024:.0f} KB, "
+                                    f"SSIM {ssim(reference, body):.4f}")
             if vout is None:
                 rows[label] = (mp, None, len(ours), None)
                 out(f"   {label:<22} {mp:12.1f} {'-':>10} {'-':>6} {len(ours) / 1024:8.0f} {'-':>8}  "
@@ -778,6 +783,28 @@ class Bench:
             out(f"   {label:<22} {mp:12.1f} {mv:10.1f} {mp / mv:6.2f} {len(ours) / 1024:8.0f} {len(vout) / 1024:8.0f}  "
                 f"{quality}")
         self.results["cells"] = rows
+
+    def quality_at_size(self, image: str, tail: str, size: int) -> tuple[int, bytes] | None:
+        """Our `quality:{q}` whose output comes closest to `size` bytes (sizes grow with q;
+        a bisection over 1-100), for comparing encoders at equal size rather than equal
+        nominal quality, whose meanings differ between encoder presets."""
+        base, ext = tail.rsplit(".", 1)
+        prefix = "" if tail.startswith(".") else base + "/"
+        best = None
+        lo, hi = 1, 100
+        while lo <= hi:
+            q = (lo + hi) // 2
+            path = self.url(image, f"{prefix}quality:{q}.{ext}")
+            status, _, body, _ = self.pi.get(path)
+            if status != 200:
+                return None
+            if best is None or abs(len(body) - size) < abs(len(best[1]) - size):
+                best = (q, body)
+            if len(body) < size:
+                lo = q + 1
+            else:
+                hi = q - 1
+        return best
 
     def memory(self, settle: float = 3.0) -> None:
         """Peak and resident memory of every role's worker after the workload above (the

@@ -142,6 +142,8 @@ size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profi
     return decoder->icc_length;
 }
 
+static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth, char *message);
+
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message) {
     JSAMPROW *rows = malloc(sizeof(JSAMPROW) * (size_t)(decoder->info.output_height ? decoder->info.output_height : 1));
     if (!rows) {
@@ -150,13 +152,28 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
     }
     for (JDIMENSION y = 0; y < decoder->info.output_height; y++) rows[y] = pixels + (size_t)y * stride;
     decoder->rows = rows;
+    return pg_jpeg_read_into(decoder, rows, 0, message);
+}
+
+pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message) {
+    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 1, message);
+}
+
+static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth, char *message) {
     if (setjmp(decoder->error.jump)) return pg_jpeg_failure(decoder, message);
     jpeg_start_decompress(&decoder->info);
     // All remaining rows in one call, as TurboJPEG does: libjpeg hands back at most an
     // iMCU row at a time, and a call that returns none means it could not go on.
     while (decoder->info.output_scanline < decoder->info.output_height) {
         JDIMENSION done = decoder->info.output_scanline;
-        if (jpeg_read_scanlines(&decoder->info, &decoder->rows[done], decoder->info.output_height - done) == 0) break;
+        JDIMENSION got = jpeg_read_scanlines(&decoder->info, &rows[done], decoder->info.output_height - done);
+        if (got == 0) break;
+        // libjpeg fills X with 0xFF; libgd reads that byte as alpha, where 0 is opaque.
+        // Cleared while the rows are still in cache.
+        for (JDIMENSION y = done; clear_fourth && y < done + got; y++) {
+            unsigned char *pixel = rows[y] + 3;
+            for (JDIMENSION x = 0; x < decoder->info.output_width; x++, pixel += 4) *pixel = 0;
+        }
     }
     if (decoder->error.damaging_warning) {
         memcpy(message, decoder->error.damaging_message, JMSG_LENGTH_MAX);

@@ -45,6 +45,10 @@ size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profi
 /// PG_JPEG_OK means the buffer must not be used.
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message);
 
+/// As `pg_jpeg_read`, into rows that lie anywhere (`rows[y]`, 4 bytes a pixel, B,G,R and
+/// a fourth byte written 0: libgd's opaque): a libgd image's own rows, no copy between.
+pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message);
+
 /// Decodes only the `width`×`height` region at (`x`, `y`) of the output into `pixels`
 /// (packed, 4 bytes a pixel, `width * 4` bytes a row; 1 and `width` after `pg_jpeg_prefer_grey`): rows above it are skipped without
 /// colour conversion or IDCT, columns outside it are not converted, and the decode stops

@@ -171,6 +171,19 @@ public enum ImageDecoder {
     }
 
     private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, toSRGB: Bool, grey: Bool) throws -> GDImage {
+        // Without a colour conversion to make, straight into libgd's rows.
+        if !grey {
+            do {
+                if let direct = try GDImage.decodedJPEG(bytes, scaleDenominator: shrink) { return direct }
+            } catch {
+                switch error {
+                case .unsupported(let message):
+                    throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(message)")
+                case .outOfMemory: throw ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
+                case .corrupt(let message): throw ServiceError(.corruptImage, "the jpg image does not decode completely: \(message)")
+                }
+            }
+        }
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink, grey: grey)
         if toSRGB { SourceColor.convert(&decoded) }
         return try GDImage(
