@@ -12,13 +12,8 @@ extension ImageDecoder {
         } catch .incomplete {
             throw ServiceError(.corruptImage, "the webp image is truncated")
         }
-        if toSRGB {
-            SourceColor.convertRGBA(
-                &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride,
-                icc: decoded.iccProfile)
-        }
-        return try GDImage(
-            width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .rgba)
+        return try image(
+            &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
     }
 
     /// The thumbnail path for a still, upright WebP: decoded straight to `target` by
@@ -38,11 +33,9 @@ extension ImageDecoder {
             throw ServiceError(.corruptImage, "the webp image does not decode completely")
         }
         guard var decoded = still else { return nil }
-        SourceColor.convertRGBA(
-            &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride, icc: decoded.iccProfile)
         do {
-            return try GDImage(
-                width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .rgba)
+            return try image(
+                &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: true)
         } catch {
             throw error.serviceError
         }

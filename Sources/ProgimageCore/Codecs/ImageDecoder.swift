@@ -141,25 +141,13 @@ public enum ImageDecoder {
             case .gif: return try decodeGIF(bytes)
             case .jxl:
                 var decoded = try JXLDecoder.decode(bytes, maxPixels: Int.max)
-                if toSRGB {
-                    SourceColor.convertRGBA(
-                        &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride,
-                        icc: decoded.iccProfile)
-                }
-                return try GDImage(
-                    width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride,
-                    layout: .rgba)
+                return try image(
+                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
             case .webp: return try decodeWebP(bytes, toSRGB: toSRGB)
             case .tiff:
                 var decoded = try TIFFDecoder.decode(bytes)
-                if toSRGB {
-                    SourceColor.convertRGBA(
-                        &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride,
-                        icc: decoded.iccProfile)
-                }
-                return try GDImage(
-                    width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride,
-                    layout: .rgba)
+                return try image(
+                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
             }
         } catch let error as ServiceError {
             throw error
@@ -168,6 +156,16 @@ public enum ImageDecoder {
         } catch {
             throw ServiceError(.corruptImage, "the \(format.rawValue) image does not decode completely")
         }
+    }
+
+    /// Packed straight R,G,B,A rows from a decoder that hands over the file's ICC profile
+    /// (WebP, TIFF, JPEG XL), converted to sRGB unless the caller throws the pixels away.
+    /// In place: the rows are converted where the decoder left them.
+    static func image(
+        _ rgba: inout [UInt8], width: Int, height: Int, icc: [UInt8]?, toSRGB: Bool
+    ) throws(GDError) -> GDImage {
+        if toSRGB { SourceColor.convertRGBA(&rgba, width: width, height: height, stride: width * 4, icc: icc) }
+        return try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
     }
 
     private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, toSRGB: Bool, grey: Bool) throws -> GDImage {
