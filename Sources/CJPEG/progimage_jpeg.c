@@ -1,5 +1,6 @@
 #include "progimage_jpeg.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,8 +257,11 @@ struct pg_jpeg_encoder {
     struct pg_jpeg_error error;
 };
 
-pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
-                              unsigned char **output, unsigned long *size, char *message) {
+/// One baseline JPEG of `height` rows; `restart_each_row` puts a restart marker after
+/// every MCU row (for splicing two halves).
+static pg_jpeg_status pg_jpeg_encode_rows(unsigned char *const *rows, int width, int height, int quality, int grey,
+                                          int restart_each_row, unsigned char **output, unsigned long *size,
+                                          char *message) {
     struct pg_jpeg_encoder *encoder = calloc(1, sizeof *encoder);
     if (!encoder) {
         snprintf(message, JMSG_LENGTH_MAX, "out of memory");
@@ -289,6 +293,7 @@ pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height,
     // As tjCompress2 without TJFLAG_ACCURATEDCT: the fast integer DCT. jpeg_set_defaults
     // samples chroma 2×2 (4:2:0), as TurboJPEG's TJSAMP_420.
     encoder->info.dct_method = JDCT_IFAST;
+    if (restart_each_row) encoder->info.restart_in_rows = 1;
     jpeg_start_compress(&encoder->info, TRUE);
     while (encoder->info.next_scanline < encoder->info.image_height) {
         JSAMPROW row = (JSAMPROW)rows[encoder->info.next_scanline];
@@ -298,4 +303,110 @@ pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height,
     jpeg_destroy_compress(&encoder->info);
     free(encoder);
     return PG_JPEG_OK;
+}
+
+struct pg_jpeg_half {
+    unsigned char *const *rows;
+    int width, height, quality, grey;
+    unsigned char *output;
+    unsigned long size;
+    pg_jpeg_status status;
+    char message[JMSG_LENGTH_MAX];
+};
+
+static void *pg_jpeg_encode_half(void *argument) {
+    struct pg_jpeg_half *half = argument;
+    half->status = pg_jpeg_encode_rows(half->rows, half->width, half->height, half->quality, half->grey, 1,
+                                       &half->output, &half->size, half->message);
+    return NULL;
+}
+
+/// Where the entropy-coded data of a JPEG libjpeg wrote starts (after the SOS segment),
+/// and where its SOF's height field is; 0 when the layout is not the expected one.
+static size_t pg_jpeg_scan_start(const unsigned char *jpeg, size_t size, size_t *sof_height) {
+    size_t at = 2;
+    while (at + 4 <= size && jpeg[at] == 0xFF) {
+        unsigned char marker = jpeg[at + 1];
+        size_t length = ((size_t)jpeg[at + 2] << 8) | jpeg[at + 3];
+        if (marker == 0xC0 && sof_height) *sof_height = at + 5;
+        if (marker == 0xDA) return at + 2 + length <= size ? at + 2 + length : 0;
+        at += 2 + length;
+    }
+    return 0;
+}
+
+pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
+                              unsigned char **output, unsigned long *size, char *message) {
+    // Large images are encoded as two halves on two threads, each a JPEG with a restart
+    // marker after every MCU row, and spliced: the top's headers (its height patched),
+    // its scan, the restart marker that follows its last row, the bottom's scan with its
+    // markers renumbered. Restarts reset only the DC prediction, so every coefficient,
+    // hence every decoded pixel, is what one encode gives (checked against TurboJPEG).
+    int mcu_rows = grey ? 8 : 16;
+    int top = (height / 2) / mcu_rows * mcu_rows;
+    if ((long)width * height < (1L << 20) || top == 0) {
+        return pg_jpeg_encode_rows(rows, width, height, quality, grey, 0, output, size, message);
+    }
+    struct pg_jpeg_half halves[2] = {
+        {rows, width, top, quality, grey, NULL, 0, PG_JPEG_OK, {0}},
+        {rows + top, width, height - top, quality, grey, NULL, 0, PG_JPEG_OK, {0}},
+    };
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, pg_jpeg_encode_half, &halves[1]) == 0;
+    pg_jpeg_encode_half(&halves[0]);
+    if (threaded) pthread_join(thread, NULL);
+    else pg_jpeg_encode_half(&halves[1]);
+    pg_jpeg_status status = PG_JPEG_OK;
+    for (int i = 0; i < 2 && status == PG_JPEG_OK; i++) {
+        if (halves[i].status != PG_JPEG_OK) {
+            status = halves[i].status;
+            memcpy(message, halves[i].message, JMSG_LENGTH_MAX);
+        }
+    }
+    size_t sof_height = 0;
+    size_t top_scan = 0, bottom_scan = 0;
+    if (status == PG_JPEG_OK) {
+        top_scan = pg_jpeg_scan_start(halves[0].output, halves[0].size, &sof_height);
+        bottom_scan = pg_jpeg_scan_start(halves[1].output, halves[1].size, NULL);
+        if (!top_scan || !bottom_scan || !sof_height || halves[0].size < top_scan + 2 ||
+            halves[1].size < bottom_scan + 2) {
+            snprintf(message, JMSG_LENGTH_MAX, "unexpected marker layout in a half");
+            status = PG_JPEG_CORRUPT;
+        }
+    }
+    unsigned char *spliced = NULL;
+    if (status == PG_JPEG_OK) {
+        size_t top_length = halves[0].size - 2;                        // without its EOI
+        size_t bottom_length = halves[1].size - 2 - bottom_scan;       // its scan, without EOI
+        spliced = malloc(top_length + 2 + bottom_length + 2);
+        if (!spliced) {
+            snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+            status = PG_JPEG_OUT_OF_MEMORY;
+        } else {
+            memcpy(spliced, halves[0].output, top_length);
+            spliced[sof_height] = (unsigned char)(height >> 8);
+            spliced[sof_height + 1] = (unsigned char)(height & 0xFF);
+            int intervals = top / mcu_rows;
+            spliced[top_length] = 0xFF;
+            spliced[top_length + 1] = (unsigned char)(0xD0 + (intervals - 1) % 8);
+            unsigned char *target = spliced + top_length + 2;
+            const unsigned char *source = halves[1].output + bottom_scan;
+            memcpy(target, source, bottom_length);
+            // In entropy-coded data 0xFF is followed by 0x00 (stuffing) or a marker: the
+            // only markers here are RST0–7.
+            for (size_t i = 0; i + 1 < bottom_length; i++) {
+                if (target[i] == 0xFF && target[i + 1] >= 0xD0 && target[i + 1] <= 0xD7) {
+                    target[i + 1] = (unsigned char)(0xD0 + (target[i + 1] - 0xD0 + intervals) % 8);
+                    i++;
+                }
+            }
+            target[bottom_length] = 0xFF;
+            target[bottom_length + 1] = 0xD9;
+            *output = spliced;
+            *size = top_length + 2 + bottom_length + 2;
+        }
+    }
+    free(halves[0].output);
+    free(halves[1].output);
+    return status;
 }

@@ -77,6 +77,33 @@ import TurboJPEG
         #expect(ours == reference)
     }
 
+    /// Past a megapixel the encoder writes two halves on two threads and splices them at a
+    /// restart marker: the decoded pixels must be exactly those of one TurboJPEG encode
+    /// (restarts reset only the DC prediction), at heights that split off an MCU boundary.
+    @Test(arguments: [(1100, 1000, false), (1100, 1023, true), (1031, 1041, false)])
+    func splicedHalvesDecodeAsOneEncode(width: Int, height: Int, grey: Bool) throws {
+        var rgba = [UInt8](repeating: 255, count: width * height * 4)
+        var state: UInt32 = 99
+        for i in 0..<width * height {
+            state = state &* 1_664_525 &+ 1_013_904_223
+            let v = UInt8(truncatingIfNeeded: (i % width) / 5 + (i / width) / 7 + Int(state >> 28))
+            (rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]) = (v, grey ? v : v &+ 60, grey ? v : UInt8(i / width % 256))
+        }
+        let image = try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
+        let ours = try image.jpegEncoded(quality: 82, grey: grey)
+        let reference = try TurboJPEGEncoder.encode(
+            bgrx: image.packedBGRX(), width: width, height: height, stride: width * 4, quality: 82,
+            subsampling: grey ? .grey : .s420)
+        #expect(ours != reference, "large enough to be spliced")
+        let a = try ImageDecoder.decode(ours, format: .jpg, maxPixels: 1 << 24)
+        let b = try ImageDecoder.decode(reference, format: .jpg, maxPixels: 1 << 24)
+        #expect(a.width == width && a.height == height)
+        #expect(a.interleaved(alpha: false) == b.interleaved(alpha: false))
+        // A restart costs its two marker bytes, the bits padding the interval to a byte, and
+        // a DC coded afresh: at most ~4 bytes an MCU row here (and the DRI segment's six).
+        #expect(ours.count - reference.count <= 4 * (height + 15) / (grey ? 8 : 16) + 6)
+    }
+
     /// A grey image is written with one component (SOF's component count) and reads back
     /// grey, within JPEG's error of the three-component encode.
     @Test func greyImageIsWrittenAsOneComponent() throws {
