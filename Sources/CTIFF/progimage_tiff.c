@@ -119,8 +119,39 @@ size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile) {
     return length;
 }
 
+/// 8-bit RGBA in strips with unassociated alpha, read as stored: libtiff's RGBA interface
+/// multiplies such colours by alpha, and dividing them back lost up to half of each
+/// translucent colour's levels (alpha 2 leaves two). Returns -1 when the file is not that.
+static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    uint16_t photometric = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, extra_count = 0;
+    uint16_t *extra = NULL;
+    uint32_t width = 0, height = 0;
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PHOTOMETRIC, &photometric);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, &width);
+    TIFFGetField(tiff->tif, TIFFTAG_IMAGELENGTH, &height);
+    if (TIFFIsTiled(tiff->tif) || photometric != PHOTOMETRIC_RGB || bits != 8 || samples != 4 ||
+        planar != PLANARCONFIG_CONTIG || !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) ||
+        extra_count != 1 || !extra || extra[0] != EXTRASAMPLE_UNASSALPHA || TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
+        return -1;
+    for (uint32_t y = 0; y < height; y++) {
+        if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
+            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message) {
     tiff->error[0] = 0;  /* an error libtiff recovered from while opening is not this one */
+    int straight = pg_tiff_read_straight_rgba(tiff, pixels, message);
+    if (straight >= 0) {
+        *has_alpha = 1;
+        return straight;
+    }
     TIFFRGBAImage image;
     char reason[1024] = {0};
     if (!TIFFRGBAImageOK(tiff->tif, reason) || !TIFFRGBAImageBegin(&image, tiff->tif, 1, reason)) {

@@ -47,10 +47,28 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
         guard let raw else { throw .decodeFailed(codec) }
         // gdImagePaletteToTrueColor sets the same two flags as init(owning:).
         let image = GDImage(owning: raw)
-        if cgd_truecolor(raw) == 0, gdImagePaletteToTrueColor(raw) == 0 {
-            throw .allocationFailed
+        if cgd_truecolor(raw) == 0 {
+            if gdImagePaletteToTrueColor(raw) == 0 { throw .allocationFailed }
+        } else if raw.pointee.transparent >= 0 {
+            image.makeTransparentColourTransparent()
         }
         return image
+    }
+
+    /// A truecolour file with one transparent colour (PNG colour type 2 with `tRNS`):
+    /// libgd keeps the colour aside as `transparent` and the pixels opaque, which only its
+    /// own PNG writer honoured; every other output (and our PNG and TIFF writers) showed
+    /// those pixels opaque. Here they become transparent pixels, as every reader shows them.
+    /// (Not for palette images: there the colour of the transparent index may also be used
+    /// by other, opaque indices, and palette conversion already carries each index's alpha.)
+    private func makeTransparentColourTransparent() {
+        let key = UInt32(bitPattern: raw.pointee.transparent) & 0x00FF_FFFF
+        let rows = cgd_rows(raw)!
+        for y in 0..<height {
+            let row = UnsafeMutableRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width where row[x] & 0x00FF_FFFF == key { row[x] = 0x7F00_0000 | key }
+        }
+        raw.pointee.transparent = -1
     }
 
     /// Encodes; the buffer libgd allocates is copied out and `gdFree`d before returning.

@@ -1,4 +1,4 @@
-internal import CDeflate
+import Deflate
 
 /// A reader for the PNGs photographs and screenshots are saved as: 8-bit RGB or RGBA, not
 /// interlaced. libdeflate inflates the image data about three times faster than zlib
@@ -40,7 +40,7 @@ public enum PNGReader {
             guard length <= png.count - at - 12 else { return nil }
             let type = (png[at + 4], png[at + 5], png[at + 6], png[at + 7])
             let body = at + 8
-            let crc = UInt32(libdeflate_crc32(0, png.baseAddress! + at + 4, length + 4))
+            let crc = Deflate.crc32(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(png)[at + 4..<at + 8 + length]))
             guard crc == bigEndian32(png, body + length) else { return nil }
             switch type {
             case (0x49, 0x48, 0x44, 0x52):  // IHDR
@@ -74,7 +74,7 @@ public enum PNGReader {
         let rowBytes = header.width * header.channels
         let (filteredSize, overflow) = (rowBytes + 1).multipliedReportingOverflow(by: header.height)
         guard !overflow else { return nil }
-        guard let filtered = inflated(data, size: filteredSize) else { return nil }
+        guard let filtered = Deflate.zlibDecompressed(data, exactly: filteredSize) else { return nil }
         guard let pixels = unfiltered(filtered, rowBytes: rowBytes, height: header.height, bpp: header.channels) else {
             return nil
         }
@@ -83,24 +83,6 @@ public enum PNGReader {
 
     private static func bigEndian32(_ bytes: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32 {
         UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
-    }
-
-    /// The one zlib stream in `data`, exactly `size` bytes, with nothing after it.
-    private static func inflated(_ data: [UInt8], size: Int) -> [UInt8]? {
-        guard let decompressor = libdeflate_alloc_decompressor() else { return nil }
-        defer { libdeflate_free_decompressor(decompressor) }
-        var consumed = 0, produced = 0
-        var result = LIBDEFLATE_BAD_DATA
-        let output = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            result = data.withUnsafeBytes { source in
-                libdeflate_zlib_decompress_ex(
-                    decompressor, source.baseAddress, source.count, buffer.baseAddress, size, &consumed, &produced)
-            }
-            // Whatever was not written is never read: the checks below discard it.
-            count = result == LIBDEFLATE_SUCCESS ? produced : 0
-        }
-        guard result == LIBDEFLATE_SUCCESS, produced == size, consumed == data.count else { return nil }
-        return output
     }
 
     /// Undoes each row's filter (PNG §9); nil at an unknown filter type.

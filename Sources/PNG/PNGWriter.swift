@@ -1,5 +1,5 @@
 import Dispatch
-internal import CDeflate
+import Deflate
 
 /// A PNG writer for 8-bit interleaved pixels: adaptive row filters and libdeflate.
 ///
@@ -41,7 +41,7 @@ public enum PNGWriter {
         guard width > 0, height > 0, width < 1 << 31, height < 1 << 31, pixels.count >= rowBytes * height
         else { throw .badSize }
         let filtered = filteredRows(pixels, rowBytes: rowBytes, height: height, bpp: bpp)
-        let compressed = try zlibCompressed(filtered, level: level)
+        guard let compressed = Deflate.zlibCompressed(filtered[...], level: level) else { throw .outOfMemory }
 
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         png.reserveCapacity(compressed.count + 64)
@@ -64,27 +64,11 @@ public enum PNGWriter {
     private static func appendChunk(_ type: String, _ data: ArraySlice<UInt8>, to png: inout [UInt8]) {
         png.appendBigEndian(UInt32(data.count))
         let typeBytes = Array(type.utf8)
-        var crc = typeBytes.withUnsafeBytes { UInt32(libdeflate_crc32(0, $0.baseAddress, $0.count)) }
-        crc = data.withUnsafeBytes { UInt32(libdeflate_crc32(crc, $0.baseAddress, $0.count)) }
+        var crc = typeBytes.withUnsafeBytes { Deflate.crc32($0) }
+        crc = data.withUnsafeBytes { Deflate.crc32($0, continuing: crc) }
         png += typeBytes
         png += data
         png.appendBigEndian(crc)
-    }
-
-    private static func zlibCompressed(_ data: [UInt8], level: Int) throws(Failure) -> [UInt8] {
-        guard let compressor = libdeflate_alloc_compressor(Int32(max(1, min(12, level)))) else { throw .outOfMemory }
-        defer { libdeflate_free_compressor(compressor) }
-        let bound = libdeflate_zlib_compress_bound(compressor, data.count)
-        var written = 0
-        let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
-            written = data.withUnsafeBytes { source in
-                libdeflate_zlib_compress(compressor, source.baseAddress, source.count, buffer.baseAddress, bound)
-            }
-            count = written
-        }
-        // The bound is libdeflate's own worst case, so 0 (did not fit) cannot happen.
-        guard written > 0 else { throw .outOfMemory }
-        return output
     }
 
     /// Each row prefixed by the filter type that makes it cheapest to compress. Rows depend

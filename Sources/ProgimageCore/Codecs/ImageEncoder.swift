@@ -3,6 +3,7 @@ public import GD
 import HEIF
 import JXL
 import PNG
+import TIFF
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
 /// every encoder here writes pixels only, so EXIF (and GPS) never leaks.
@@ -39,7 +40,13 @@ public enum ImageEncoder {
                 return try PNGWriter.encode(pixels, width: width, height: height, channels: channels)
             case .gif: return try image.encode(.gif)
             case .webp: return try image.encode(.webp, quality: quality)
-            case .tiff: return try image.encode(.tiff)
+            case .tiff:
+                let use = image.channelUse()
+                let (width, height) = (image.width, image.height)
+                let pixels = image.interleaved(alpha: !use.opaque, grey: use.grey)
+                _ = consume image
+                return try TIFFWriter.encode(
+                    pixels, width: width, height: height, channels: (use.grey ? 1 : 3) + (use.opaque ? 0 : 1))
             case .jxl:
                 let alpha = !image.isOpaque
                 let (width, height) = (image.width, image.height)
