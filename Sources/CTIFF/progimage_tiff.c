@@ -122,19 +122,33 @@ size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile) {
 /// 8-bit RGBA in strips with unassociated alpha, read as stored: libtiff's RGBA interface
 /// multiplies such colours by alpha, and dividing them back lost up to half of each
 /// translucent colour's levels (alpha 2 leaves two). Returns -1 when the file is not that.
+/// The tags that say how samples are laid out, defaults filled in.
+struct pg_tiff_layout {
+    uint32_t width, height;
+    uint16_t photometric, bits, format, samples, planar;
+};
+
+static struct pg_tiff_layout pg_tiff_layout_of(TIFF *tif) {
+    struct pg_tiff_layout layout = {0, 0, 0, 0, SAMPLEFORMAT_UINT, 1, PLANARCONFIG_CONTIG};
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &layout.width);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &layout.height);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PHOTOMETRIC, &layout.photometric);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &layout.bits);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &layout.format);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &layout.samples);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &layout.planar);
+    return layout;
+}
+
 static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char *message) {
-    uint16_t photometric = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG, extra_count = 0;
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    uint32_t width = layout.width, height = layout.height;
+    uint16_t extra_count = 0;
     uint16_t *extra = NULL;
-    uint32_t width = 0, height = 0;
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PHOTOMETRIC, &photometric);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_BITSPERSAMPLE, &bits);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PLANARCONFIG, &planar);
-    TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, &width);
-    TIFFGetField(tiff->tif, TIFFTAG_IMAGELENGTH, &height);
-    if (TIFFIsTiled(tiff->tif) || photometric != PHOTOMETRIC_RGB || bits != 8 || samples != 4 ||
-        planar != PLANARCONFIG_CONTIG || !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) ||
-        extra_count != 1 || !extra || extra[0] != EXTRASAMPLE_UNASSALPHA || TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
+    if (TIFFIsTiled(tiff->tif) || layout.photometric != PHOTOMETRIC_RGB || layout.bits != 8 || layout.samples != 4 ||
+        layout.format != SAMPLEFORMAT_UINT || layout.planar != PLANARCONFIG_CONTIG ||
+        !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
+        extra[0] != EXTRASAMPLE_UNASSALPHA || TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
         return -1;
     for (uint32_t y = 0; y < height; y++) {
         if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
@@ -193,14 +207,9 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
 
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message) {
     tiff->error[0] = 0;
-    uint16_t bits = 0, format = SAMPLEFORMAT_UINT, samples = 1, planar = PLANARCONFIG_CONTIG;
-    uint32_t width = 0, height = 0;
-    TIFFGetField(tiff->tif, TIFFTAG_IMAGEWIDTH, &width);
-    TIFFGetField(tiff->tif, TIFFTAG_IMAGELENGTH, &height);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_BITSPERSAMPLE, &bits);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLEFORMAT, &format);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_PLANARCONFIG, &planar);
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    uint16_t bits = layout.bits, format = layout.format, samples = layout.samples, planar = layout.planar;
+    uint32_t width = layout.width, height = layout.height;
     int is_float = format == SAMPLEFORMAT_IEEEFP;
     if (bits != 32 || !(is_float || format == SAMPLEFORMAT_UINT) || (samples != 1 && samples != 3) ||
         planar != PLANARCONFIG_CONTIG) {
