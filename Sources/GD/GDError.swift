@@ -3,8 +3,8 @@
 public enum GDError: Error, Equatable, Sendable {
     /// The `gdImageCreateFrom*Ptr` decoder returned NULL: corrupt or unsupported data.
     case decodeFailed(GDCodec)
-    /// The `gdImage*Ptr` encoder returned NULL.
-    case encodeFailed(GDCodec)
+    /// An encoder returned nothing: libgd's `gdImage*Ptr` (`GDEncoding`), or libjpeg ("jpeg").
+    case encodeFailed(String)
     /// `gdImageCreateTrueColor` or a pixel operation could not allocate.
     case allocationFailed
 }

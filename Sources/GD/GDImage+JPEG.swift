@@ -59,7 +59,7 @@ extension GDImage {
             pg_jpeg_encode(rows, Int32(width), Int32(height), Int32(quality), grey ? 1 : 0, &output, &size, &message)
         }
         defer { free(output) }
-        guard status == PG_JPEG_OK, let output, size > 0 else { throw .encodeFailed(.jpeg) }
+        guard status == PG_JPEG_OK, let output, size > 0 else { throw .encodeFailed("jpeg") }
         return Array(UnsafeBufferPointer(start: output, count: Int(size)))
     }
 }

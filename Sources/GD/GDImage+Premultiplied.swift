@@ -19,7 +19,7 @@ extension GDImage {
     }
 
     /// Multiplies each colour by its opacity, in place.
-    func premultiplyColours() {
+    private func premultiplyColours() {
         transformPixels { p in
             let opacity = 127 - ((p >> 24) & 0x7F)
             guard opacity < 127 else { return p }

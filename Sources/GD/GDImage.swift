@@ -71,43 +71,12 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
         raw.pointee.transparent = -1
     }
 
-    /// Encodes; the buffer libgd allocates is copied out and `gdFree`d before returning.
-    ///
-    /// PNG is written RGB (colour type 2) when every pixel is opaque, RGBA (6) otherwise:
-    /// an alpha channel nothing uses costs a quarter more raw data (a JPEG converted to
-    /// PNG used to come out RGBA). The other writers keep their own alpha rules.
-    public func encode(_ codec: GDCodec, quality: Int? = nil) throws(GDError) -> [UInt8] {
-        if codec == .png, isOpaque {
-            // Without saveAlpha libgd's PNG writer emits colour type 2, plus a tRNS chunk
-            // for the image's transparent colour, which a decoded GIF keeps from its
-            // palette: unset it for the write, or opaque pixels of that colour would
-            // turn transparent.
-            let transparent = raw.pointee.transparent
-            gdImageSaveAlpha(raw, 0)
-            raw.pointee.transparent = -1
-            defer {
-                gdImageSaveAlpha(raw, 1)
-                raw.pointee.transparent = transparent
-            }
-            return try encodeAsIs(codec, quality: quality)
-        }
-        if codec == .tiff, !isOpaque {
-            // libgd 2.3.3 tags TIFF alpha as associated (ExtraSamples = 1: colours already
-            // multiplied by opacity) but writes straight colours, so every reader darkened
-            // and shifted translucent pixels (pngsuite basn6a08: (255,159,7) at 16%
-            // opacity read back as (255,255,44)). Write what the tag says.
-            guard let copy = gdImageClone(raw) else { throw .allocationFailed }
-            let premultiplied = GDImage(owning: copy)
-            premultiplied.premultiplyColours()
-            return try premultiplied.encodeAsIs(codec, quality: quality)
-        }
-        return try encodeAsIs(codec, quality: quality)
-    }
-
-    private func encodeAsIs(_ codec: GDCodec, quality: Int?) throws(GDError) -> [UInt8] {
+    /// Encodes with libgd; the buffer it allocates is copied out and `gdFree`d before
+    /// returning.
+    public func encode(_ encoding: GDEncoding, quality: Int? = nil) throws(GDError) -> [UInt8] {
         var size: Int32 = 0
-        guard let pointer = codec.encode(raw, quality: quality, &size), size > 0 else {
-            throw .encodeFailed(codec)
+        guard let pointer = encoding.encode(raw, quality: quality, &size), size > 0 else {
+            throw .encodeFailed(encoding.rawValue)
         }
         defer { gdFree(pointer) }
         return Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
