@@ -32,38 +32,46 @@ public enum ImageEncoder {
                 return try flat.jpegEncoded(quality: quality, grey: flat.isGrey)
             case .bmp: return try image.flattenedOnWhite().encode(.bmp)
             case .png:
-                let use = image.channelUse()
-                let channels: PNGWriter.Channels = use.grey ? (use.opaque ? .grey : .greyAlpha) : (use.opaque ? .rgb : .rgba)
-                let (width, height) = (image.width, image.height)
-                let pixels = image.interleaved(alpha: !use.opaque, grey: use.grey)
-                _ = consume image  // the encoders below hold copies: free libgd's 4 bytes a pixel first
-                return try PNGWriter.encode(pixels, width: width, height: height, channels: channels)
+                let rows = InterleavedRows(image, greyAllowed: true)
+                return try PNGWriter.encode(
+                    rows.pixels, width: rows.width, height: rows.height, channels: PNGWriter.Channels(rawValue: rows.channels)!)
             case .gif: return try image.encode(.gif)
             case .webp: return try image.encode(.webp, quality: quality)
             case .tiff:
-                let use = image.channelUse()
-                let (width, height) = (image.width, image.height)
-                let pixels = image.interleaved(alpha: !use.opaque, grey: use.grey)
-                _ = consume image
-                return try TIFFWriter.encode(
-                    pixels, width: width, height: height, channels: (use.grey ? 1 : 3) + (use.opaque ? 0 : 1))
+                let rows = InterleavedRows(image, greyAllowed: true)
+                return try TIFFWriter.encode(rows.pixels, width: rows.width, height: rows.height, channels: rows.channels)
             case .jxl:
-                let alpha = !image.isOpaque
-                let (width, height) = (image.width, image.height)
-                let pixels = image.interleaved(alpha: alpha)
-                _ = consume image
-                return try JXLEncoder.encode(rgb: pixels, width: width, height: height, hasAlpha: alpha, quality: quality)
+                let rows = InterleavedRows(image, greyAllowed: false)
+                return try JXLEncoder.encode(
+                    rgb: rows.pixels, width: rows.width, height: rows.height, hasAlpha: rows.hasAlpha, quality: quality)
             case .avif, .heic:
-                let alpha = !image.isOpaque
-                let (width, height) = (image.width, image.height)
-                let pixels = image.interleaved(alpha: alpha)
-                _ = consume image
+                let rows = InterleavedRows(image, greyAllowed: false)
                 return try HEIFEncoder.encode(
-                    rgb: pixels, width: width, height: height, hasAlpha: alpha, codec: format == .avif ? .avif : .heic,
-                    quality: quality)
+                    rgb: rows.pixels, width: rows.width, height: rows.height, hasAlpha: rows.hasAlpha,
+                    codec: format == .avif ? .avif : .heic, quality: quality)
             }
         } catch {
             throw ServiceError(.internalError, "encoding \(format.rawValue) failed: \(error)")
         }
+    }
+}
+
+/// An image's pixels as the encoders outside libgd take them: packed 8-bit rows with as few
+/// channels as the pixels need (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA; grey only where
+/// the format can say so). libgd's copy is freed as soon as they are made: the encoders
+/// hold their own.
+struct InterleavedRows {
+    let pixels: [UInt8]
+    let width: Int
+    let height: Int
+    let channels: Int
+    var hasAlpha: Bool { channels % 2 == 0 }
+
+    init(_ image: consuming GDImage, greyAllowed: Bool) {
+        let (grey, opaque) = greyAllowed ? image.channelUse() : (false, image.isOpaque)
+        (width, height) = (image.width, image.height)
+        pixels = image.interleaved(alpha: !opaque, grey: grey)
+        channels = (grey ? 1 : 3) + (opaque ? 0 : 1)
+        _ = consume image
     }
 }
