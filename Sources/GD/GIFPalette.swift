@@ -6,6 +6,28 @@ internal import CGD
 /// then `gdImageCreatePaletteFromTrueColor` quantizes and the transparent entry is marked.
 enum GIFPalette {
     static func encode(_ image: gdImagePtr, _ size: UnsafeMutablePointer<Int32>) -> UnsafeMutableRawPointer? {
+        guard let palette = quantized(image, reservingTransparentIndex: false) else { return nil }
+        defer { gdImageDestroy(palette) }
+        return gdImageGifPtr(palette, size)
+    }
+
+    /// Whether GIF would show any of `image`'s pixels as transparent (more than half so).
+    static func hasTransparentPixels(_ image: gdImagePtr) -> Bool {
+        let width = Int(image.pointee.sx), height = Int(image.pointee.sy)
+        let rows = cgd_rows(image)!
+        for y in 0..<height {
+            let row = rows[y]!
+            for x in 0..<width where (UInt32(bitPattern: row[x]) >> 24) & 0x7F >= 64 { return true }
+        }
+        return false
+    }
+
+    /// A palette copy of `image`, which the caller destroys, with a transparent index
+    /// where pixels are transparent. `reservingTransparentIndex` gives an opaque image
+    /// one as well (quantized to 255 colours, the 256th unused): an animation frame
+    /// disposed "to background" needs one for readers that clear to the transparent index
+    /// and otherwise to an opaque background colour (Pillow).
+    static func quantized(_ image: gdImagePtr, reservingTransparentIndex: Bool) -> gdImagePtr? {
         let width = Int(image.pointee.sx), height = Int(image.pointee.sy)
         guard let copy = gdImageCreateTrueColor(Int32(width), Int32(height)) else { return nil }
         defer { gdImageDestroy(copy) }
@@ -23,12 +45,52 @@ enum GIFPalette {
                 }
             }
         }
-        guard let palette = gdImageCreatePaletteFromTrueColor(copy, 0, 256) else { return nil }
-        defer { gdImageDestroy(palette) }
+        let reserve = reservingTransparentIndex && transparentAt == nil
+        if let exact = exactPalette(copy, limit: reserve ? 255 : 256) {
+            if let at = transparentAt {
+                gdImageColorTransparent(exact, gdImageGetPixel(exact, at.x, at.y))
+            } else if reserve {
+                gdImageColorTransparent(exact, gdImageColorAllocateAlpha(exact, 0, 0, 0, 127))
+            }
+            return exact
+        }
+        guard let palette = gdImageCreatePaletteFromTrueColor(copy, 0, reserve ? 255 : 256) else { return nil }
         // The quantizer weighs alpha, so transparent pixels keep an entry of their own.
         if let at = transparentAt {
             gdImageColorTransparent(palette, gdImageGetPixel(palette, at.x, at.y))
+        } else if reserve {
+            let index = gdImageColorAllocateAlpha(palette, 0, 0, 0, 127)
+            if index >= 0 { gdImageColorTransparent(palette, index) }
         }
-        return gdImageGifPtr(palette, size)
+        return palette
+    }
+
+    /// A palette image with exactly `image`'s colours when it has at most `limit` of them
+    /// (a GIF, a drawing, a frame of an animation), else nil. libgd's quantizer moves
+    /// colours by up to 4 levels even then, so a GIF re-encoded without a change came out
+    /// different.
+    private static func exactPalette(_ image: gdImagePtr, limit: Int) -> gdImagePtr? {
+        let width = Int(image.pointee.sx), height = Int(image.pointee.sy)
+        let rows = cgd_rows(image)!
+        var indices: [Int32: Int32] = [:]
+        indices.reserveCapacity(limit)
+        for y in 0..<height {
+            let row = rows[y]!
+            for x in 0..<width where indices[row[x]] == nil {
+                guard indices.count < limit else { return nil }
+                indices[row[x]] = Int32(indices.count)
+            }
+        }
+        guard let palette = gdImageCreate(Int32(width), Int32(height)) else { return nil }
+        for (colour, _) in indices.sorted(by: { $0.value < $1.value }) {
+            _ = gdImageColorAllocateAlpha(
+                palette, (colour >> 16) & 0xFF, (colour >> 8) & 0xFF, colour & 0xFF, (colour >> 24) & 0x7F)
+        }
+        let target = cgd_palette_rows(palette)!
+        for y in 0..<height {
+            let row = rows[y]!, line = target[y]!
+            for x in 0..<width { line[x] = UInt8(indices[row[x]]!) }
+        }
+        return palette
     }
 }

@@ -52,8 +52,10 @@ public final class ServiceContext: Sendable {
             root: configuration.cacheDirectory, budget: CacheBudget(root: configuration.cacheDirectory, maxBytes: configuration.cacheMaxBytes))
         renderer = DerivedImageRenderer(
             metadata: metadata, originals: originals, cache: cache, maxPixels: configuration.maxPixels,
-            maxOutputSide: configuration.maxOutputSide)
-        ingest = ImageIngest(maxUploadBytes: configuration.maxUploadBytes, maxPixels: configuration.maxPixels)
+            maxOutputSide: configuration.maxOutputSide, maxFrames: configuration.maxFrames)
+        ingest = ImageIngest(
+            maxUploadBytes: configuration.maxUploadBytes, maxPixels: configuration.maxPixels,
+            maxFrames: configuration.maxFrames)
         keys = AccessKeys(
             apiKeys: configuration.apiKeys, signingKey: configuration.signingKey,
             openWritesWithoutKey: configuration.openWritesWithoutKey)

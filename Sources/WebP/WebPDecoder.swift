@@ -125,7 +125,7 @@ public enum WebPDecoder {
     }
 
     /// The first chunk `fourcc`'s payload, copied out of the demuxer's view of the file.
-    private static func chunk(_ fourcc: String, in demuxer: OpaquePointer) -> [UInt8]? {
+    static func chunk(_ fourcc: String, in demuxer: OpaquePointer) -> [UInt8]? {
         var iterator = WebPChunkIterator()
         guard WebPDemuxGetChunk(demuxer, fourcc, 1, &iterator) != 0 else { return nil }
         defer { WebPDemuxReleaseChunkIterator(&iterator) }

@@ -6,6 +6,9 @@ public enum WebPError: Error, Equatable, Sendable {
     case incomplete
     /// The container does not parse or the first frame's bitstream does not decode.
     case corrupt
+    /// The encoder or the muxer refused a frame or the assembly (libwebp's
+    /// `WebPEncodingError` or `WebPMuxError`, as a number).
+    case encodeFailed(Int)
     /// The library's ABI differs from the headers this module was built against.
     case versionMismatch
 }

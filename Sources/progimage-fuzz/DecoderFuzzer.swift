@@ -26,6 +26,19 @@ func decodeTwice(_ bytes: [UInt8]) {
     let first = pixels(fill: 0xA5)
     let second = pixels(fill: 0x3C)
     if format != .heic && first != second { fatalError("two decodes of the same \(format.rawValue) bytes differ") }
+    // An animation's later frames go through the frame-by-frame path: every frame, twice.
+    func frames(fill: UInt8) -> [UInt8]? {
+        MallocTuning.perturb(with: fill)
+        guard let animation = try? AnimationFrames(bytes, format: format, maxPixels: 4_000_000),
+            animation.frameCount <= 64
+        else { return nil }
+        var all: [UInt8] = []
+        let played: ()? = try? animation.forEach { frame, duration throws(ServiceError) in
+            all += frame.interleaved(alpha: true) + [UInt8(truncatingIfNeeded: duration)]
+        }
+        return played == nil ? nil : all
+    }
+    if frames(fill: 0xA5) != frames(fill: 0x3C) { fatalError("two plays of the same \(format.rawValue) animation differ") }
 }
 
 #if FUZZING

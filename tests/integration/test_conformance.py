@@ -97,8 +97,10 @@ def _convert_one(stack, tools, obj, original, ext):
         return f"{ext}: Pillow reads it as {im.format}"
     if im.size != (obj["width"], obj["height"]):
         return f"{ext}: output {im.size} != displayed {(obj['width'], obj['height'])}"
-    if tools.frame_count(im) != 1:
-        return f"{ext}: {tools.frame_count(im)} frames"
+    # An animated GIF or WebP stays animated in gif and webp outputs (API.md, "Animation").
+    expected = obj["frames"] if ext in ("gif", "webp") and obj["format"] in ("gif", "webp") else 1
+    if tools.frame_count(im) != expected:
+        return f"{ext}: {tools.frame_count(im)} frames, expected {expected}"
     return None
 
 

@@ -9,12 +9,13 @@ public struct DerivedImageRenderer: Sendable {
     public let pipeline: ImagePipeline
 
     public init(
-        metadata: any MetadataStore, originals: any ImageStore, cache: DerivedImageCache, maxPixels: Int, maxOutputSide: Int
+        metadata: any MetadataStore, originals: any ImageStore, cache: DerivedImageCache, maxPixels: Int, maxOutputSide: Int,
+        maxFrames: Int
     ) {
         self.metadata = metadata
         self.originals = originals
         self.cache = cache
-        pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide)
+        pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide, maxFrames: maxFrames)
     }
 
     /// A derived image: on disk (made now, or by a request that won the race), or, when

@@ -4,12 +4,27 @@ import ProgimageAPI
 /// file cut short in a later frame would otherwise be stored as if it were whole.
 /// A missing trailer after a complete last block is tolerated, as browsers do.
 ///
-/// The walk also returns the geometry libgd drops: the logical screen and where the
-/// first frame sits on it, which `ImageDecoder` needs to rebuild the canvas.
+/// The walk also returns what libgd drops: the logical screen and where each frame sits
+/// on it, each frame's delay and disposal, and the loop count, which `ImageDecoder` needs
+/// to rebuild the canvas and `GIFFrames` to play the animation.
 enum GIFStructure {
     /// A rectangle in screen pixels (GIF stores each side as a little-endian UInt16).
     struct Rect: Equatable, Sendable {
         var left: Int, top: Int, width: Int, height: Int
+    }
+
+    /// One image descriptor with the graphic control extension before it.
+    struct Frame: Equatable, Sendable {
+        var rect: Rect
+        /// The descriptor's 0x2C up to the end of its image data (the empty sub-block).
+        var descriptor: Range<Int>
+        /// The graphic control extension that applies to this frame, whole.
+        var control: Range<Int>?
+        /// What happens to the frame's rectangle before the next frame: 0–1 nothing,
+        /// 2 cleared, 3 restored to what it was before this frame.
+        var disposal = 0
+        /// Centiseconds.
+        var delay = 0
     }
 
     struct Layout: Equatable, Sendable {
@@ -17,25 +32,26 @@ enum GIFStructure {
         var screenWidth: Int, screenHeight: Int
         /// The first image descriptor; nil when the file has none.
         var firstFrame: Rect?
-        /// Where that descriptor's 0x2C sits in the file.
-        var firstFrameOffset = 0
-        /// Image descriptors in the file: its frames.
-        var frameCount = 0
+        /// Every image descriptor, in order: the frames.
+        var frames: [Frame] = []
+        /// The NETSCAPE2.0 (or ANIMEXTS1.0) loop count, 0 for forever; nil without one
+        /// (the animation plays once).
+        var loopCount: Int?
+        /// The header, logical screen descriptor and global colour table.
+        var preamble = 0..<13
+        var frameCount: Int { frames.count }
 
-        /// The image a GIF is: its logical screen, or the first frame's own size when the
-        /// screen is 0×0. (`ImageHeader` refuses a 0×0 screen before decoding; this is
-        /// the fallback for callers that skip it.)
+        /// The image a GIF is: its logical screen, enlarged to contain the first frame
+        /// where that frame reaches past it (the contract's rule, as browsers and Pillow).
         var canvas: ImageSize {
-            if screenWidth == 0, screenHeight == 0, let frame = firstFrame {
-                return ImageSize(width: frame.width, height: frame.height)
-            }
-            return ImageSize(width: screenWidth, height: screenHeight)
+            guard let frame = firstFrame else { return ImageSize(width: screenWidth, height: screenHeight) }
+            return ImageSize(
+                width: max(screenWidth, frame.left + frame.width), height: max(screenHeight, frame.top + frame.height))
         }
 
-        /// Where the first frame goes on `canvas`: at its own offset, or at the origin when
-        /// the canvas fell back to the frame's size.
+        /// Where the first frame goes on `canvas`: at its own offset.
         var framePosition: (x: Int, y: Int) {
-            guard let frame = firstFrame, screenWidth != 0 || screenHeight != 0 else { return (0, 0) }
+            guard let frame = firstFrame else { return (0, 0) }
             return (frame.left, frame.top)
         }
 
@@ -46,20 +62,22 @@ enum GIFStructure {
             return frame.left + frame.width <= screenWidth && frame.top + frame.height <= screenHeight
         }
 
-        /// `bytes` with the logical screen set to `canvas` and the first frame moved to the
-        /// origin, which libgd 2.3.3 then decodes: it reads the screen only to check that
-        /// the frame lies inside it, and allocates the frame alone, so the pixels are the
-        /// same. The caller puts them back at `framePosition`. Only for a frame no larger
-        /// than `canvas` on either side.
-        func movingFirstFrameToOrigin(_ bytes: [UInt8]) -> [UInt8] {
-            var copy = bytes
-            let canvas = self.canvas
-            let fields = [(6, canvas.width), (8, canvas.height), (firstFrameOffset + 1, 0), (firstFrameOffset + 3, 0)]
-            for (offset, value) in fields {
-                copy[offset] = UInt8(truncatingIfNeeded: value)
-                copy[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
+        /// A GIF of `frame` alone on a screen of its own size, at the origin, with its
+        /// graphic control extension (transparency) and the global colour table: what
+        /// libgd 2.3.3, which reads only a first frame, decodes for any frame.
+        func singleFrameFile(_ frame: Frame, of bytes: [UInt8]) -> [UInt8] {
+            var file = Array(bytes[preamble])
+            file.replaceSubrange(0..<6, with: "GIF89a".utf8)
+            for (offset, value) in [(6, frame.rect.width), (8, frame.rect.height)] {
+                file[offset] = UInt8(truncatingIfNeeded: value)
+                file[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
             }
-            return copy
+            if let control = frame.control { file += bytes[control] }
+            let start = file.count
+            file += bytes[frame.descriptor]
+            file.replaceSubrange(start + 1..<start + 5, with: [0, 0, 0, 0])
+            file.append(0x3B)
+            return file
         }
     }
 
@@ -82,23 +100,43 @@ enum GIFStructure {
             }
         }
         skipColorTable(flags: bytes[10])
+        guard at <= bytes.count else { throw truncated }
+        layout.preamble = 0..<at
+        var control: Range<Int>?
         while at < bytes.count {
             switch bytes[at] {
             case 0x3B:
                 return layout
             case 0x21:
+                let start = at
+                guard at + 1 < bytes.count else { throw truncated }
+                let label = bytes[at + 1]
                 at += 2
                 try skipSubBlocks()
+                if label == 0xF9, at - start >= 8, bytes[start + 2] >= 4 {
+                    control = start..<at
+                } else if label == 0xFF, at - start >= 19, bytes[start + 2] == 11,
+                    bytes[start + 3..<start + 14].elementsEqual("NETSCAPE2.0".utf8)
+                        || bytes[start + 3..<start + 14].elementsEqual("ANIMEXTS1.0".utf8),
+                    bytes[start + 14] >= 3, bytes[start + 15] == 1
+                {
+                    layout.loopCount = u16(start + 16)
+                }
             case 0x2C:
                 guard at + 10 <= bytes.count else { throw truncated }
-                layout.frameCount += 1
-                if layout.firstFrame == nil {
-                    layout.firstFrame = Rect(left: u16(at + 1), top: u16(at + 3), width: u16(at + 5), height: u16(at + 7))
-                    layout.firstFrameOffset = at
-                }
+                let start = at
+                let rect = Rect(left: u16(at + 1), top: u16(at + 3), width: u16(at + 5), height: u16(at + 7))
+                if layout.firstFrame == nil { layout.firstFrame = rect }
                 skipColorTable(flags: bytes[at + 9])
                 at += 10 + 1
                 try skipSubBlocks()
+                var frame = Frame(rect: rect, descriptor: start..<at, control: control)
+                if let control {
+                    frame.disposal = Int(bytes[control.lowerBound + 3] >> 2) & 7
+                    frame.delay = u16(control.lowerBound + 4)
+                }
+                layout.frames.append(frame)
+                control = nil
             default:
                 throw ServiceError(.corruptImage, "the gif image has an unknown block")
             }

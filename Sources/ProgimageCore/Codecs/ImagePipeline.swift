@@ -7,16 +7,23 @@ import GD
 public struct ImagePipeline: Sendable {
     public let maxPixels: Int
     public let maxOutputSide: Int
+    public let animation: AnimationBudget
 
-    public init(maxPixels: Int, maxOutputSide: Int) {
+    public init(maxPixels: Int, maxOutputSide: Int, maxFrames: Int = AnimationBudget.defaultMaxFrames) {
         self.maxPixels = maxPixels
         self.maxOutputSide = maxOutputSide
+        animation = AnimationBudget(maxFrames: maxFrames, maxPixels: maxPixels)
     }
 
     /// The encoded output of `chain` applied to `original`, whose displayed size is `source`.
+    /// An animated GIF or WebP stays animated in a GIF or WebP output; every other output
+    /// is made from its first frame.
     public func render(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource = .none
     ) throws(ServiceError) -> [UInt8] {
+        if let animated = try renderAnimation(original, format: format, source: source, chain: chain, overlays: overlays) {
+            return animated
+        }
         let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
@@ -59,6 +66,31 @@ public struct ImagePipeline: Sendable {
         let decoded = try ImageDecoder.decode(
             original, format: format, maxPixels: maxPixels, shrink: shrink, preferringGrey: first is GrayscaleOperation)
         return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays)
+    }
+
+    /// Every frame through the chain and into an animated output; nil when the source or
+    /// the output does not animate (a GIF or WebP of one frame is a still image).
+    private func renderAnimation(
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
+    ) throws(ServiceError) -> [UInt8]? {
+        guard AnimationFrames.formats.contains(format), AnimationFrames.formats.contains(chain.format),
+            FrameCount.of(original, format: format) > 1,
+            let frames = try AnimationFrames(original, format: format, maxPixels: maxPixels)
+        else { return nil }
+        let output = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        try animation.check(frames: frames.frameCount, size: source)
+        try animation.check(frames: frames.frameCount, size: output)
+        guard let encoder = try AnimationEncoder(
+            format: chain.format, canvas: output, loopCount: frames.loopCount, quality: chain.quality)
+        else { return nil }
+        let shared = FrameConsistency()
+        let sharedOverlays = shared.sharing(overlays)
+        try frames.forEach { frame, duration throws(ServiceError) in
+            let rendered = try chain.applied(
+                to: frame, source: source, maximumSide: maxOutputSide, overlays: sharedOverlays, frames: shared)
+            try encoder.add(rendered, durationMilliseconds: duration)
+        }
+        return try encoder.finished()
     }
 
     /// The size a decoder that resamples while decoding must produce for a first fit, force

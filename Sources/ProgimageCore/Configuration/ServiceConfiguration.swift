@@ -27,6 +27,8 @@ public struct ServiceConfiguration: Sendable {
     public var maxPixels: Int = 100_000_000
     /// Largest output side of a transform.
     public var maxOutputSide: Int = 8192
+    /// Most frames an animation may have (and frames × pixels at most 10 × `maxPixels`).
+    public var maxFrames: Int = AnimationBudget.defaultMaxFrames
     /// Hosts or CIDRs link ingest may reach even though they are private or loopback.
     public var fetchAllowHosts: [String] = []
     /// Link ingest time limit, in seconds.
@@ -91,6 +93,7 @@ public struct ServiceConfiguration: Sendable {
         maxUploadBytes = try integer("PROGIMAGE_MAX_UPLOAD_BYTES", range: 1...(1 << 40)) ?? maxUploadBytes
         maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
         maxOutputSide = try integer("PROGIMAGE_MAX_OUTPUT_SIDE", range: 1...65535) ?? maxOutputSide
+        maxFrames = try integer("PROGIMAGE_MAX_FRAMES", range: 1...100_000) ?? maxFrames
         fetchAllowHosts = list("PROGIMAGE_FETCH_ALLOW_HOSTS")
         // A mistyped entry would otherwise match nothing, silently: the fetch it was meant
         // to allow fails at request time with a message about private addresses.

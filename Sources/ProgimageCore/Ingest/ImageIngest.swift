@@ -7,10 +7,12 @@ import GD
 public struct ImageIngest: Sendable {
     public let maxUploadBytes: Int
     public let maxPixels: Int
+    public let animation: AnimationBudget
 
-    public init(maxUploadBytes: Int, maxPixels: Int) {
+    public init(maxUploadBytes: Int, maxPixels: Int, maxFrames: Int = AnimationBudget.defaultMaxFrames) {
         self.maxUploadBytes = maxUploadBytes
         self.maxPixels = maxPixels
+        animation = AnimationBudget(maxFrames: maxFrames, maxPixels: maxPixels)
     }
 
     /// What an accepted original is.
@@ -27,7 +29,8 @@ public struct ImageIngest: Sendable {
 
     /// Empty → 400; over the byte limit → 413; no known signature → 415 (filename and
     /// declared type are ignored); header over the pixel limit → 422 before decoding;
-    /// anything that does not decode completely → 422.
+    /// anything that does not decode completely → 422; an animation over its frame or
+    /// frames × pixels budget → 422.
     public func inspect(_ bytes: [UInt8]) throws(ServiceError) -> Inspected {
         guard !bytes.isEmpty else { throw ServiceError(.emptyBody, "the request has no image bytes") }
         guard bytes.count <= maxUploadBytes else {
@@ -41,6 +44,8 @@ public struct ImageIngest: Sendable {
         // stays as stored.
         let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
         let size = ImageSize(width: image.width, height: image.height)
+        let frames = FrameCount.of(bytes, format: format)
+        try animation.check(frames: frames, size: size)
         let hasAlpha = !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
         let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
@@ -54,6 +59,6 @@ public struct ImageIngest: Sendable {
         }
         return Inspected(
             format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha,
-            frames: FrameCount.of(bytes, format: format))
+            frames: frames)
     }
 }

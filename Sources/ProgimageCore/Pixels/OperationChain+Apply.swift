@@ -21,18 +21,22 @@ extension OperationChain {
 
     /// Runs the operations in URL order on an upright image whose logical size is
     /// `source` (the decoded image may be smaller after shrink-on-load), after checking
-    /// every intermediate size against `maximumSide` before any pixel work.
+    /// every intermediate size against `maximumSide` before any pixel work. `frames` is
+    /// given for the frames of an animation.
     public func applied(
-        to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none
+        to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none,
+        frames: FrameConsistency? = nil
     ) throws(ServiceError) -> GDImage {
         _ = try outputSize(for: source, maximumSide: maximumSide)
         var logical = source
         let background: UInt32 = format.hasAlpha ? 0x7F00_0000 : 0x00FF_FFFF
         var current = image
-        for operation in operations {
+        for (index, operation) in operations.enumerated() {
             let step = operation.kind.step
             let planned = try operation.outputSize(for: logical)
-            current = try step.apply(to: current, planned: planned, context: PixelContext(logicalInput: logical, background: background, overlays: overlays))
+            let context = PixelContext(
+                logicalInput: logical, background: background, overlays: overlays, step: index, frames: frames)
+            current = try step.apply(to: current, planned: planned, context: context)
             logical = planned
         }
         // Shrink-on-load without a resize reaching the planned size cannot happen (the

@@ -17,6 +17,16 @@ public struct PixelContext: Sendable {
     public let background: UInt32
     /// Where `overlay` finds the images it composites.
     public let overlays: OverlaySource
+    /// The step's place in the chain.
+    public let step: Int
+    /// For the frames of an animation: what they share (a smart crop's window).
+    public let frames: FrameConsistency?
+
+    /// Where a smart crop puts its window: chosen on this image, or, in an animation, the
+    /// one chosen on its first frame.
+    func smartWindow(_ choose: () -> (x: Int, y: Int)) -> (x: Int, y: Int) {
+        frames?.window(forStep: step, choosing: choose) ?? choose()
+    }
 }
 
 /// The upright first frame of another stored image, for `overlay:{id}`.

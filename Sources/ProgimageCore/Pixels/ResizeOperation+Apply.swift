@@ -27,7 +27,7 @@ extension ResizeOperation: PixelStep {
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
                 let origin =
                     gravity == .smart
-                    ? AttentionWindow.origin(in: covered, width: planned.width, height: planned.height)
+                    ? context.smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }
                     : CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
                 return try covered.cropped(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
             }

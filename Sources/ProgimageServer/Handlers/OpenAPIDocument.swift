@@ -13,6 +13,8 @@ info:
     `/openapi.yaml`. Image URLs are described as far as OpenAPI can: a transform is a chain of
     `/`-separated operations (`/images/{id}/crop:0,0,800,800/resize:200x200.webp`); the
     document names one operation per URL, the README's operation table has the grammar.
+    An animated GIF or WebP stays animated in gif and webp outputs (every operation on every
+    frame, durations and loop count kept); every other output is its first frame.
 servers:
   - url: http://127.0.0.1:8080
 security:

@@ -37,29 +37,35 @@ import Testing
         #expect(inspected.size == ImageSize(width: 10, height: 8))
     }
 
-    /// libgd refuses a frame that leaves the screen; the contract clips it.
-    @Test func frameReachingPastTheScreenIsClipped() throws {
+    /// libgd refuses a frame that leaves the screen; the contract enlarges the canvas to
+    /// contain a first frame (API.md, "Canvas of a GIF or WebP").
+    @Test func firstFrameReachingPastTheScreenEnlargesTheCanvas() throws {
         let bytes = GIFFixture.make(screen: (6, 5), frame: (4, 3, 4, 3)) { x, y in
             x == 1 && y == 1 ? GIFFixture.blue : GIFFixture.red
         }
         let image = try Self.decode(bytes)
-        #expect(image.width == 6 && image.height == 5)
+        #expect(image.width == 8 && image.height == 6)
         #expect(image.pixel(x: 4, y: 3) == Self.red)
         #expect(image.pixel(x: 5, y: 4) == Self.blue)
+        #expect(image.pixel(x: 7, y: 5) == Self.red)
         #expect(image.pixel(x: 3, y: 3) == Self.transparent)
         #expect(image.pixel(x: 5, y: 2) == Self.transparent)
+        #expect(try ImageHeader.read(bytes, format: .gif).width == 8)
     }
 
-    /// Nothing of the frame would show (corpus `animated_transparent_loop_frames_out_of_bounds.gif`).
-    @Test func frameEntirelyOffTheScreenIsRefused() {
+    /// Corpus `animated_transparent_loop_frames_out_of_bounds.gif` has one; Pillow shows it.
+    @Test func firstFrameEntirelyOffTheScreenIsShownBesideIt() throws {
         let bytes = GIFFixture.make(screen: (4, 4), frame: (8, 0, 4, 4)) { _, _ in GIFFixture.red }
-        #expect(throws: ServiceError.self) { _ = try Self.decode(bytes) }
+        let image = try Self.decode(bytes)
+        #expect(image.width == 12 && image.height == 4)
+        #expect(image.pixel(x: 8, y: 0) == Self.red && image.pixel(x: 7, y: 0) == Self.transparent)
     }
 
-    /// The pixel limit was checked against the screen; libgd would allocate the frame.
-    @Test func frameLargerThanTheScreenIsRefused() {
+    @Test func firstFrameLargerThanTheScreenIsTheCanvas() throws {
         let bytes = GIFFixture.make(screen: (4, 4), frame: (0, 0, 5, 2)) { _, _ in GIFFixture.red }
-        #expect(throws: ServiceError.self) { _ = try Self.decode(bytes) }
+        let image = try Self.decode(bytes)
+        #expect(image.width == 5 && image.height == 4)
+        #expect(image.pixel(x: 4, y: 1) == Self.red && image.pixel(x: 4, y: 2) == Self.transparent)
     }
 
     @Test func fullScreenFrameDecodesAsBefore() throws {
@@ -81,11 +87,11 @@ import Testing
         #expect(layout.framePosition == (5, 4))
     }
 
-    @Test func zeroScreenFallsBackToTheFrame() {
+    @Test func zeroScreenIsTheFirstFramesExtent() {
         let layout = GIFStructure.Layout(
             screenWidth: 0, screenHeight: 0, firstFrame: GIFStructure.Rect(left: 2, top: 2, width: 7, height: 5))
-        #expect(layout.canvas == ImageSize(width: 7, height: 5))
-        #expect(layout.framePosition == (0, 0))
+        #expect(layout.canvas == ImageSize(width: 9, height: 7))
+        #expect(layout.framePosition == (2, 2))
     }
 
     /// Every valid GIF of the corpus comes out at the manifest's size, which is its screen.

@@ -15,9 +15,6 @@ import Testing
         // 451×461, which the manifest reports. Stored size is before clap, and the
         // decoder allocates the coded size, so 452×462 is what the gate must see.
         "heif/libheif/rainbow-451x461.heic": (452, 462),
-        // The logical screen is 100×100; Pillow grows the canvas to the 300×100 frames that
-        // overflow it. The canvas is what the header declares (gd refuses this file).
-        "gif/gif-test-suite/animated_transparent_loop_frames_out_of_bounds.gif": (100, 100),
         // The manifest has no size where no local decoder read the file; the header does.
         "bmp/bmpsuite/good/rgb32bf.bmp": (127, 64),
         "bmp/bmpsuite/questionable/rgb24jpeg.bmp": (127, 64),

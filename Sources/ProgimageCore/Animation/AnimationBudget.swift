@@ -1,0 +1,33 @@
+public import ProgimageAPI
+
+/// The contract's limits on an animation: at most `maxFrames` frames, and frames × width
+/// × height at most 10 × the pixel limit (a 500-frame GIF of 2 MP frames is a gigapixel
+/// of work for every derived file). Checked at upload against the canvas, and again at
+/// render against the canvas and the output, for originals stored under other limits and
+/// for chains that enlarge.
+public struct AnimationBudget: Sendable {
+    /// `PROGIMAGE_MAX_FRAMES` when unset.
+    public static let defaultMaxFrames = 500
+
+    public let maxFrames: Int
+    public let maxPixels: Int
+
+    public init(maxFrames: Int, maxPixels: Int) {
+        self.maxFrames = maxFrames
+        self.maxPixels = maxPixels
+    }
+
+    public func check(frames: Int, size: ImageSize) throws(ServiceError) {
+        guard frames <= maxFrames else {
+            throw ServiceError(.imageTooLarge, "the animation has \(frames) frames, over the \(maxFrames)-frame limit")
+        }
+        let (area, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+        let (total, overflow2) = area.multipliedReportingOverflow(by: frames)
+        let (limit, overflow3) = maxPixels.multipliedReportingOverflow(by: 10)
+        guard !overflow, !overflow2, overflow3 || total <= limit else {
+            throw ServiceError(
+                .imageTooLarge,
+                "the animation is \(frames) frames of \(size.width)×\(size.height), over 10 × the \(maxPixels)-pixel limit")
+        }
+    }
+}

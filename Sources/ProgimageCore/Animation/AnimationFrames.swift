@@ -1,0 +1,81 @@
+public import ProgimageAPI
+public import GD
+import WebP
+
+/// The frames of an animated GIF or WebP as they show: each one the whole canvas, upright
+/// and in sRGB, with how long it shows. Walked one at a time, so a long animation holds
+/// one canvas (two for a GIF frame restored "to previous"), never all of its frames.
+public final class AnimationFrames {
+    /// The canvas: the displayed size, as `ImageHeader` reports it.
+    public let canvas: ImageSize
+    public let frameCount: Int
+    /// 0 forever, n the container's count; nil for a GIF without a loop extension, which
+    /// plays once.
+    public let loopCount: Int?
+    private let source: Source
+    private let maxPixels: Int
+
+    /// The formats whose animations the service keeps.
+    public static let formats: Set<ImageFormat> = [.gif, .webp]
+
+    private enum Source {
+        case gif(bytes: [UInt8], layout: GIFStructure.Layout)
+        case webp(WebPAnimationReader, orientation: ExifOrientation)
+    }
+
+    /// nil for a format that does not animate here (the spec's animations are GIF and WebP).
+    public init?(_ bytes: [UInt8], format: ImageFormat, maxPixels: Int) throws(ServiceError) {
+        self.maxPixels = maxPixels
+        switch format {
+        case .gif:
+            let layout = try GIFStructure.validate(bytes)
+            try ImageDecoder.checkPixelLimit(layout.canvas, maxPixels: maxPixels)
+            (canvas, frameCount, loopCount) = (layout.canvas, layout.frameCount, layout.loopCount)
+            source = .gif(bytes: bytes, layout: layout)
+        case .webp:
+            try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: bytes, format: .webp), maxPixels: maxPixels)
+            let reader: WebPAnimationReader
+            do {
+                reader = try WebPAnimationReader(bytes)
+            } catch .incomplete {
+                throw ServiceError(.corruptImage, "the webp image is truncated")
+            } catch {
+                throw ServiceError(.corruptImage, "the webp animation does not decode")
+            }
+            let orientation = ExifOrientation.read(from: bytes, format: .webp)
+            let turned = [.left, .leftMirrored, .right, .rightMirrored].contains(orientation)
+            canvas = turned
+                ? ImageSize(width: reader.height, height: reader.width) : ImageSize(width: reader.width, height: reader.height)
+            (frameCount, loopCount) = (reader.frameCount, reader.loopCount)
+            source = .webp(reader, orientation: orientation)
+        default:
+            return nil
+        }
+    }
+
+    /// Calls `body` with every frame in order and its duration in milliseconds.
+    public func forEach(_ body: (consuming GDImage, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
+        switch source {
+        case .gif(let bytes, let layout):
+            try GIFFrames.forEach(in: bytes, layout: layout, maxPixels: maxPixels, body)
+        case .webp(let reader, let orientation):
+            while true {
+                let next: (rgba: [UInt8], durationMilliseconds: Int)?
+                do {
+                    next = try reader.nextFrame()
+                } catch {
+                    throw ServiceError(.corruptImage, "a frame of the webp animation does not decode")
+                }
+                guard var (rgba, duration) = next else { return }
+                let frame: GDImage
+                do {
+                    frame = try ImageDecoder.image(
+                        &rgba, width: reader.width, height: reader.height, icc: reader.iccProfile, toSRGB: true)
+                } catch {
+                    throw error.serviceError
+                }
+                try body(frame.oriented(orientation), duration)
+            }
+        }
+    }
+}
