@@ -688,6 +688,20 @@ class Bench:
             self.ids[f"2mp.{fmt}"] = json.loads(body)["id"]
         self.sources["12mp"] = self.images["12mp"].read_bytes()
         self.sources["2mp"] = self.images["2mp"].read_bytes()
+        # An animated GIF (issue 19's row): 24 frames of 480x320 panning across the 2 MP
+        # photo, 80 ms each, looping, written by libvips (cgif).
+        n, fw, fh = 24, 480, 320
+        frames = [im.crop(i * (im.width - fw) // (n - 1), (im.height - fh) // 2, fw, fh) for i in range(n)]
+        anim = pyvips.Image.arrayjoin(frames, across=1).copy()
+        anim.set_type(pyvips.GValue.gint_type, "page-height", fh)
+        anim.set_type(pyvips.GValue.array_int_type, "delay", [80] * n)
+        anim.set_type(pyvips.GValue.gint_type, "loop", 0)
+        data = anim.gifsave_buffer()
+        self.sources["anim.gif"] = data
+        status, _, body, _ = self.pi.request("POST", "/images", body=data, headers={"Content-Type": "image/gif"})
+        if status not in (200, 201) or json.loads(body).get("frames") != n:
+            raise RuntimeError(f"upload of the animated gif answered {status}: {body[:200]!r}")
+        self.ids["anim.gif"] = json.loads(body)["id"]
 
     def cells(self) -> list[tuple]:
         """(label, image, url tail, libvips call, libvips's format and options). The same
@@ -702,6 +716,9 @@ class Bench:
 
         def thumb(data):
             return pyvips.Image.thumbnail_buffer(data, 512, height=512)
+
+        def every_frame(data):
+            return pyvips.Image.thumbnail_buffer(data, 256, height=256, option_string="n=-1")
         return [
             ("flip h", "12mp", "flip:h.jpg", lambda d: load(d).fliphor(), ".jpg", {"Q": 82}),
             ("rotate 90", "12mp", "rotate:90.jpg", lambda d: load(d).rot90(), ".jpg", {"Q": 82}),
@@ -721,6 +738,11 @@ class Bench:
             ("2mp png -> fit 512", "2mp.png", "resize:512x512.png", thumb, ".png", {"compression": 6, "filter": "all"}),
             ("2mp webp -> fit 512", "2mp.webp", "resize:512x512.webp", thumb, ".webp", {"Q": 80}),
             ("2mp avif -> fit 512", "2mp.avif", "resize:512x512.avif", thumb, ".avif", {"Q": 60}),
+            # Every frame resized and kept animated; libvips's GIF writer quantizes with
+            # libimagequant and dithers (larger, closer), ours keeps a frame's palette exact
+            # when it can and does not dither.
+            ("anim gif -> 256 gif", "anim.gif", "resize:256x256.gif", every_frame, ".gif", {}),
+            ("anim gif -> 256 webp", "anim.gif", "resize:256x256.webp", every_frame, ".webp", {"Q": 80}),
         ]
 
     def operations_vs_libvips(self, n: int) -> None:
@@ -740,7 +762,11 @@ class Bench:
         out("   each output against the source decoded by libvips (luma, 8x8 windows) stands beside the size.")
         out(f"   {'cell':<22} {'progimage ms':>12} {'libvips ms':>10} {'ratio':>6} {'our KB':>8} {'vips KB':>8}  quality")
         rows = {}
+        # BENCH_CELLS=anim runs only the cells whose label contains that text.
+        wanted = os.environ.get("BENCH_CELLS", "")
         for label, image, tail, make, fmt, opts in self.cells():
+            if wanted not in label:
+                continue
             data = self.sources[image]
             t0 = time.perf_counter()
             try:

@@ -66,6 +66,7 @@ public final class WebPAnimationWriter {
         var config = WebPConfig()
         guard WebPConfigInit(&config) != 0 else { throw .versionMismatch }
         config.quality = Float(max(0, min(100, quality)))
+        config.thread_level = 1
         var picture = WebPPicture()
         guard WebPPictureInit(&picture) != 0 else { throw .versionMismatch }
         defer { WebPPictureFree(&picture) }

@@ -5,7 +5,9 @@ import WebP
 /// The frames of an animated GIF or WebP as they show: each one the whole canvas, upright
 /// and in sRGB, with how long it shows. Walked one at a time, so a long animation holds
 /// one canvas (two for a GIF frame restored "to previous"), never all of its frames.
-public final class AnimationFrames {
+/// Walked by one thread (the pipeline hands it to the thread that decodes), hence
+/// unchecked.
+public final class AnimationFrames: @unchecked Sendable {
     /// The canvas: the displayed size, as `ImageHeader` reports it.
     public let canvas: ImageSize
     public let frameCount: Int

@@ -1,4 +1,5 @@
 public import ProgimageAPI
+import Dispatch
 import GD
 
 /// Decode once, run the chain in memory, encode once: everything a derived image costs
@@ -85,11 +86,35 @@ public struct ImagePipeline: Sendable {
         else { return nil }
         let shared = FrameConsistency()
         let sharedOverlays = shared.sharing(overlays)
-        try frames.forEach { frame, duration throws(ServiceError) in
-            let rendered = try chain.applied(
-                to: frame, source: source, maximumSide: maxOutputSide, overlays: sharedOverlays, frames: shared)
-            try encoder.add(rendered, durationMilliseconds: duration)
+        // Decode and transform on another thread, encode on this one. A queue of its own:
+        // those target libdispatch's overcommitting pool, which starts a thread even when
+        // every core is busy, so the producer runs whoever waits for it (the global queue
+        // is as wide as the cores, and its threads may all be callers waiting here).
+        let handoff = FrameHandoff()
+        let maxOutputSide = maxOutputSide
+        DispatchQueue(label: "progimage.animation-frames").async {
+            do throws(ServiceError) {
+                try frames.forEach { frame, duration throws(ServiceError) in
+                    let rendered = try chain.applied(
+                        to: frame, source: source, maximumSide: maxOutputSide, overlays: sharedOverlays, frames: shared)
+                    try handoff.put(rendered, durationMilliseconds: duration)
+                }
+                handoff.finish(nil)
+            } catch {
+                handoff.finish(error)
+            }
         }
+        var failure: ServiceError?
+        while let frame = handoff.take() {
+            guard failure == nil, let image = frame.takeImage() else { continue }
+            do {
+                try encoder.add(image, durationMilliseconds: frame.durationMilliseconds)
+            } catch {
+                failure = error
+                handoff.cancel()
+            }
+        }
+        if let failure = failure ?? handoff.failure { throw failure }
         return try encoder.finished()
     }
 
