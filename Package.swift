@@ -68,13 +68,16 @@ let package = Package(
         .target(name: "ObjectStorage", dependencies: ["CCurl", "Digest"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         .target(name: "HTTPFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+        // Files, descriptors, sockets, processes: the only place above libc that handles
+        // its pointers and `errno` (the service and the supervisor share it).
+        .target(name: "POSIX", swiftSettings: swiftSettings),
 
         .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
         .target(
             name: "ProgimageCore",
             dependencies: [
                 "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "JXL", "SQLite",
-                "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc",
+                "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc", "POSIX",
             ],
             swiftSettings: swiftSettings),
         .target(
@@ -94,7 +97,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage-dev",
-            dependencies: ["ProgimageAPI", "ProgimageCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ProgimageAPI", "ProgimageCore", "POSIX", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
@@ -108,6 +111,7 @@ let package = Package(
             swiftSettings: swiftSettings),
 
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "POSIXTests", dependencies: ["POSIX"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProgimageCoreTests",
             // TurboJPEG is the tests' reference for our libjpeg encoder and their maker of

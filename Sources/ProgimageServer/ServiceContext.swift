@@ -29,7 +29,7 @@ public final class ServiceContext: Sendable {
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {
         self.configuration = configuration
         self.role = role
-        try FileIOSetup.makeDirectories([
+        try StartupDirectories.make([
             configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory,
         ])
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)

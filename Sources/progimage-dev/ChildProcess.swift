@@ -1,3 +1,4 @@
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,7 +63,7 @@ struct ChildProcess {
         if let listener {
             socket = listener
         } else {
-            socket = try ListeningSocket.bind(path: socketPath)
+            socket = try systemCall { () throws(SystemCallError) in try ListeningSocket.bind(path: socketPath) }
             listener = socket
         }
         var request = request

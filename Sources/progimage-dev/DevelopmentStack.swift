@@ -1,3 +1,4 @@
+import POSIX
 import Logging
 import ProgimageAPI
 import ProgimageCore
@@ -23,10 +24,10 @@ enum DevelopmentStack {
         var resources = StackResources()
         defer { resources.release() }
         do throws(SupervisorError) {
-            try FileSystem.createDirectories(config.dataDirectory)
-            try FileSystem.createDirectories(config.cacheDirectory)
+            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.dataDirectory) }
+            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.cacheDirectory) }
             // nginx opens its cache log there before any instance has run.
-            if config.metricsPort != nil { try FileSystem.createDirectories(config.metricsDirectory) }
+            if config.metricsPort != nil { try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.metricsDirectory) } }
             let workerBinary = try ExecutableLocator.worker(environment: environment)
             let nginxBinary = try ExecutableLocator.nginx(environment: environment)
             guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port) }
@@ -44,7 +45,7 @@ enum DevelopmentStack {
 
             let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.with([:]))
             let nginxConfig = NginxConfiguration.development(config, runDirectory: runDirectory, workerUser: nginxWorkerUser)
-            try FileSystem.write(nginxConfig, to: nginx.configPath)
+            try systemCall { () throws(SystemCallError) in try Files.write(Array(nginxConfig.utf8), to: nginx.configPath) }
             try nginx.installIncludes()
             try nginx.testConfiguration()
             children.append(.nginx(request: nginx.request))
@@ -65,7 +66,7 @@ enum DevelopmentStack {
         } catch {
             StandardStreams.error(error.description)
             if case .exitedDuringStartup = error, let directory = resources.runDirectory {
-                let log = FileSystem.tail(of: directory + "/error.log", limit: 2048)
+                let log = Files.tail(of: directory + "/error.log", limit: 2048)
                 if !log.isEmpty { StandardStreams.write("nginx error log (\(directory)/error.log) ends with:\n" + log, to: 2) }
             }
             return 1
@@ -99,10 +100,10 @@ struct StackResources {
     mutating func openRunDirectory(_ configured: String?) throws(SupervisorError) -> String {
         let directory: String
         if let configured {
-            try FileSystem.createDirectories(configured)
+            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(configured) }
             directory = configured
         } else {
-            directory = try FileSystem.createTemporaryDirectory(template: "/tmp/progimage-XXXXXX")
+            directory = try systemCall { () throws(SystemCallError) in try Files.makeTemporaryDirectory(template: "/tmp/progimage-XXXXXX") }
             ownsRunDirectory = true
         }
         runDirectory = directory
@@ -110,7 +111,7 @@ struct StackResources {
     }
 
     mutating func listen(at path: String) throws(SupervisorError) -> ListeningSocket {
-        let socket = try ListeningSocket.bind(path: path)
+        let socket = try systemCall { () throws(SystemCallError) in try ListeningSocket.bind(path: path) }
         sockets.append(socket)
         return socket
     }
@@ -124,6 +125,6 @@ struct StackResources {
         }
         supervisor = nil
         sockets = []
-        if ownsRunDirectory, let runDirectory { FileSystem.removeTree(runDirectory) }
+        if ownsRunDirectory, let runDirectory { Files.removeTree(runDirectory) }
     }
 }

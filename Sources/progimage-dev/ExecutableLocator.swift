@@ -1,3 +1,4 @@
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,11 +8,7 @@ enum ExecutableLocator {
     /// The directory of the running executable, via /proc/self/exe: the worker binary is
     /// built next to us, whatever the current directory or `argv[0]` says.
     static func ownDirectory() throws(SupervisorError) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard length > 0 else { throw .systemCall("readlink", path: "/proc/self/exe", errno: errno) }
-        let path = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return directory(of: path)
+        directory(of: try systemCall { () throws(SystemCallError) in try RunningExecutable.path() })
     }
 
     /// The FastCGI worker: `PROGIMAGE_WORKER_BINARY`, else `progimage-fcgi` beside us.

@@ -1,3 +1,4 @@
+import POSIX
 import Logging
 import ProgimageCore
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ enum FrontDoor {
             let runDirectory = try resources.openRunDirectory(config.runDirectory)
             let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.with([:]))
             let text = NginxConfiguration.developmentFront(config, runDirectory: runDirectory, workerUser: DevelopmentStack.nginxWorkerUser)
-            try FileSystem.write(text, to: nginx.configPath)
+            try systemCall { () throws(SystemCallError) in try Files.write(Array(text.utf8), to: nginx.configPath) }
             try nginx.testConfiguration()
 
             let port = config.port

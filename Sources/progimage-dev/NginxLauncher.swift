@@ -1,3 +1,4 @@
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,11 +34,8 @@ struct NginxLauncher: Sendable {
     func installIncludes() throws(SupervisorError) {
         let name = "fastcgi_params"
         for directory in Self.stockConfigDirectories {
-            let fd = open(directory + "/" + name, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            let contents = FileSystem.readAll(fd)
-            close(fd)
-            try FileSystem.write(String(decoding: contents, as: UTF8.self), to: runDirectory + "/" + name)
+            guard let contents = try? Files.read(directory + "/" + name) else { continue }
+            try systemCall { () throws(SystemCallError) in try Files.write(contents, to: runDirectory + "/" + name) }
             return
         }
         throw .fileNotFound(name, hint: "no stock nginx \(name) in \(Self.stockConfigDirectories.joined(separator: ", "))")
@@ -47,27 +45,23 @@ struct NginxLauncher: Sendable {
     /// nginx's own explanation instead of a crash loop.
     /// Called before any supervised child exists, so waiting for this pid alone is safe.
     func testConfiguration() throws(SupervisorError) {
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw .systemCall("pipe", path: "nginx -t", errno: errno) }
-        // Single-threaded, so setting close-on-exec after pipe() cannot race another spawn;
-        // the child gets the write end only through its dup2 onto fds 1 and 2.
-        for fd in pipeFDs { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // Close-on-exec: the child gets the write end only through its dup2 onto fds 1 and 2.
+        let pipe = try systemCall { () throws(SystemCallError) in try Pipe.make() }
         var test = request
         test.arguments = ["-t", "-q"] + arguments
-        test.output = pipeFDs[1]
-        let pid: pid_t
+        test.output = pipe.write
+        let pid: Int32
         do {
             pid = try ProcessSpawner.spawn(test)
         } catch {
-            close(pipeFDs[0])
-            close(pipeFDs[1])
-            throw error
+            close(pipe.read)
+            close(pipe.write)
+            throw SupervisorError(error)
         }
-        close(pipeFDs[1])
-        let output = String(decoding: FileSystem.readAll(pipeFDs[0]), as: UTF8.self)
-        close(pipeFDs[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        close(pipe.write)
+        let output = String(decoding: (try? FileDescriptorIO.readAll(pipe.read)) ?? [], as: UTF8.self)
+        close(pipe.read)
+        let status = ChildExit.wait(for: pid)
         guard ExitStatus(waitStatus: status).isClean else {
             throw .nginxConfigRejected(output: output.isEmpty ? "(no output; see \(errorLogPath))" : output)
         }

@@ -1,7 +1,5 @@
+import POSIX
 import ProgimageCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The supervisor's own environment, read once at start.
 ///
@@ -12,13 +10,7 @@ struct ProcessEnvironment: Sendable {
     let entries: [String]
 
     static func current() -> ProcessEnvironment {
-        var entries: [String] = []
-        var cursor = environ
-        while let entry = cursor.pointee {
-            entries.append(String(cString: entry))
-            cursor += 1
-        }
-        return ProcessEnvironment(entries: entries)
+        ProcessEnvironment(entries: EnvironmentBlock.current())
     }
 
     /// The `PROGIMAGE_*` settings, or nil after printing why they do not parse (the caller

@@ -1,3 +1,4 @@
+import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,13 +12,7 @@ enum StandardStreams {
 
     /// Writes `text` as is, retrying short writes.
     static func write(_ text: String, to fd: Int32 = 1) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
-        }
+        try? FileDescriptorIO.write(Array(text.utf8), to: fd)
     }
 
     static func error(_ text: String) {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import POSIX
 
 /// `progimage-fcgi check` once before the stack starts: orphans a crash left (an original
 /// without its record, temp files, cache of deleted images) are reported in the log, where
@@ -10,7 +8,6 @@ enum StartupCheck {
         // Before any supervised child exists, so waiting for this pid alone is safe.
         let request = SpawnRequest(executable: worker, arguments: ["check"], environment: environment.with([:]), input: .null, output: 2)
         guard let pid = try? ProcessSpawner.spawn(request) else { return }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = ChildExit.wait(for: pid)
     }
 }

@@ -1,3 +1,4 @@
+import POSIX
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -84,9 +85,7 @@ final class Supervisor {
             guard let pid = children[index].pid else { continue }
             logger.warning("\(children[index].name): pid \(pid) still running; sending SIGKILL")
             kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            record(exit: ExitStatus(waitStatus: status), of: index, restarting: false)
+            record(exit: ExitStatus(waitStatus: ChildExit.wait(for: pid)), of: index, restarting: false)
         }
     }
 
@@ -117,7 +116,7 @@ final class Supervisor {
         let reopening = children[index].socketPath != nil && children[index].listener == nil
         let request = try children[index].nextRequest()
         if reopening { logger.info("\(children[index].name): accepting connections again") }
-        let pid = try ProcessSpawner.spawn(request)
+        let pid = try systemCall { () throws(SystemCallError) in try ProcessSpawner.spawn(request) }
         children[index].pid = pid
         children[index].startedAt = .now
         children[index].restartAt = nil
@@ -148,11 +147,7 @@ final class Supervisor {
 
     /// Reaps every child that has exited; schedules restarts unless we are stopping.
     private func reapExited(restarting: Bool) throws(SupervisorError) {
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid < 0 && errno == EINTR { continue }
-            guard pid > 0 else { return }
+        while let (pid, status) = ChildExit.reap() {
             guard let index = children.firstIndex(where: { $0.pid == pid }) else { continue }
             let exit = ExitStatus(waitStatus: status)
             if restarting && !isReady && children[index].essential {

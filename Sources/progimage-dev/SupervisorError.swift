@@ -1,16 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import POSIX
 
 /// Everything that stops the development stack from starting. Each case carries enough
 /// to act on without reading code: the path, the failing call and `errno`'s text.
 enum SupervisorError: Error, CustomStringConvertible, Sendable {
     case usage(String)
-    case systemCall(String, path: String, errno: Int32)
+    case systemCall(SystemCallError)
     case socketPathTooLong(String, limit: Int)
     case executableNotFound(String, hint: String)
     case fileNotFound(String, hint: String)
-    case spawnFailed(String, errno: Int32)
+    case spawnFailed(String, errno: Errno)
     case nginxConfigRejected(output: String)
     case portInUse(Int)
     case exitedDuringStartup(String, ExitStatus)
@@ -19,8 +17,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
         switch self {
         case .usage(let message):
             return message
-        case .systemCall(let call, let path, let code):
-            return "\(call)(\(path)) failed: \(Self.text(code))"
+        case .systemCall(let failure):
+            return failure.description
         case .socketPathTooLong(let path, let limit):
             return "socket path \(path) is longer than \(limit) bytes; set PROGIMAGE_RUN_DIR to a shorter directory"
         case .executableNotFound(let name, let hint):
@@ -28,7 +26,7 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
         case .fileNotFound(let name, let hint):
             return "cannot find \(name): \(hint)"
         case .spawnFailed(let path, let code):
-            return "cannot start \(path): \(Self.text(code))"
+            return "cannot start \(path): \(code)"
         case .nginxConfigRejected(let output):
             return "nginx -t rejected the generated configuration:\n\(output)"
         case .portInUse(let port):
@@ -38,8 +36,25 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    static func text(_ code: Int32) -> String {
-        guard let message = strerror(code) else { return "errno \(code)" }
-        return String(cString: message)
+}
+
+extension SupervisorError {
+    /// A failed system call, said the way a developer acts on it.
+    init(_ failure: SystemCallError) {
+        switch failure.call {
+        case "posix_spawn": self = .spawnFailed(failure.path, errno: failure.errno)
+        case "bind" where failure.path.utf8.count > ListeningSocket.maximumPathLength:
+            self = .socketPathTooLong(failure.path, limit: ListeningSocket.maximumPathLength)
+        default: self = .systemCall(failure)
+        }
+    }
+}
+
+/// Runs `body`, turning its system call failure into the supervisor's error.
+func systemCall<T>(_ body: () throws(SystemCallError) -> T) throws(SupervisorError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SupervisorError(error)
     }
 }

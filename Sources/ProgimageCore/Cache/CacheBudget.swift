@@ -1,3 +1,4 @@
+import POSIX
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -47,7 +48,7 @@ public final class CacheBudget: Sendable {
     /// its report, or nil when another pass was running.
     @discardableResult
     public func evict() -> CachePruner.Report? {
-        try? FileIO.makeDirectories(root + "/.locks")
+        try? Files.makeDirectories(root + "/.locks")
         let lock = open(evictionLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lock >= 0 else { return nil }
         defer { close(lock) }
@@ -69,12 +70,14 @@ public final class CacheBudget: Sendable {
     /// The counter's value after `change`, or nil if it cannot be read or written.
     @discardableResult
     func adjustCounter(_ change: (Int) -> Int) -> Int? {
-        try? FileIO.makeDirectories(root + "/.locks")
-        let fd = open(counterPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0, errno == EINTR {}
-        defer { flock(fd, LOCK_UN) }
+        try? Files.makeDirectories(root + "/.locks")
+        return FileLock.holding(counterPath) { fd -> Int? in
+            guard let fd else { return nil }
+            return Self.adjust(counterIn: fd, change)
+        }
+    }
+
+    private static func adjust(counterIn fd: Int32, _ change: (Int) -> Int) -> Int? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = pread(fd, &buffer, buffer.count, 0)
         let current = count > 0 ? Int(String(decoding: buffer.prefix(count).filter { $0 >= 48 && $0 <= 57 }, as: UTF8.self)) ?? 0 : 0

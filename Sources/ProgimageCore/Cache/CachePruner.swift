@@ -1,3 +1,4 @@
+public import POSIX
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,9 +101,9 @@ public struct CachePruner: Sendable {
         // The root may be a link (a cache moved to another disk); nothing below it is followed.
         guard stat(root, &status) == 0 else {
             if errno == ENOENT { return Report() }
-            throw CachePruneError(path: root, errno: errno)
+            throw CachePruneError(path: root, errno: .current)
         }
-        guard status.st_mode & S_IFMT == S_IFDIR else { throw CachePruneError(path: root, errno: ENOTDIR) }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw CachePruneError(path: root, errno: .notDirectory) }
 
         var scan = Scan()
         walk(root, depth: 0, into: &scan, now: now)
@@ -129,7 +130,7 @@ public struct CachePruner: Sendable {
                 report.errors += 1
                 continue
             }
-            removed(from: FileIO.parent(of: victim.path))
+            removed(from: Files.parent(of: victim.path))
             report.bytesAfter -= victim.bytes
         }
 
@@ -140,7 +141,7 @@ public struct CachePruner: Sendable {
             guard emptied.contains(directory.path) || now - directory.changed >= grace else { continue }
             if rmdir(directory.path) == 0 {
                 report.removedDirectories += 1
-                removed(from: FileIO.parent(of: directory.path))
+                removed(from: Files.parent(of: directory.path))
             }
         }
         return report
@@ -165,7 +166,7 @@ public struct CachePruner: Sendable {
     /// nil if it cannot be read.
     @discardableResult
     private func walk(_ directory: String, depth: Int, into scan: inout Scan, now: Int) -> Int? {
-        guard let names = FileIO.entries(in: directory)?.map(\.name) else {
+        guard let names = Files.entries(in: directory)?.map(\.name) else {
             if errno != ENOENT { scan.report.errors += 1 }
             return nil
         }
@@ -200,13 +201,13 @@ public struct CachePruner: Sendable {
     /// Removes the entries of `.tmp` or `.trash` unchanged for `grace`: what a crashed
     /// writer or deleter left behind. Younger ones may be in use and stay.
     private func removeLeftovers(in folder: String, report: inout Report, now: Int) {
-        guard let names = FileIO.entries(in: folder)?.map(\.name) else { return }
+        guard let names = Files.entries(in: folder)?.map(\.name) else { return }
         for name in names {
             let path = folder + "/" + name
             var status = stat()
             guard lstat(path, &status) == 0, age(of: status, now: now) >= grace else { continue }
             if status.st_mode & S_IFMT == S_IFDIR {
-                FileIO.removeTree(path)
+                Files.removeTree(path)
             } else {
                 unlink(path)
             }
@@ -237,7 +238,7 @@ public struct CachePruner: Sendable {
 /// The cache directory itself cannot be read.
 public struct CachePruneError: Error, CustomStringConvertible, Sendable {
     public let path: String
-    public let errno: Int32
+    public let errno: Errno
 
-    public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+    public var description: String { "\(path): \(errno)" }
 }

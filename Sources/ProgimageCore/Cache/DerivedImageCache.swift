@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 #if canImport(Glibc)
 import Glibc
@@ -47,7 +48,7 @@ public struct DerivedImageCache: Sendable {
     /// with the bytes themselves.
     public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> Bool {
         do {
-            try FileIO.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
+            try Files.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
             guard error.isNoSpace else { throw ServiceError(.internalError, error.description) }
             budget?.diskIsFull()
@@ -59,44 +60,40 @@ public struct DerivedImageCache: Sendable {
 
     /// A file already made (by another request that won the race).
     public func contains(_ path: String) -> Bool {
-        FileIO.exists(path)
+        Files.exists(path)
     }
 
     /// Removes every derived file of `id`: the directory is renamed out of nginx's sight
     /// first (atomic), then deleted at leisure.
     public func removeAll(of id: ImageID) {
         let source = directory(of: id)
-        guard FileIO.exists(source) else { return }
+        guard Files.exists(source) else { return }
         let trash = root + "/" + Self.trashFolder
-        try? FileIO.makeDirectories(trash)
+        try? Files.makeDirectories(trash)
         let target = "\(trash)/\(id)-\(ImageID.random())"
         if rename(source, target) == 0 {
-            FileIO.removeTree(target)
+            Files.removeTree(target)
         } else {
-            FileIO.removeTree(source)
+            Files.removeTree(source)
         }
     }
 
     /// Notes that the derived file at `path` (relative to the root) composites `overlay`.
     public func recordOverlayUse(of overlay: ImageID, by path: String) {
         let folder = root + "/" + Self.overlaysFolder
-        try? FileIO.makeDirectories(folder)
-        let fd = open("\(folder)/\(overlay)", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let line = Array((path + "\n").utf8)
-        _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }  // one append: atomic for a short line
+        try? Files.makeDirectories(folder)
+        try? Files.append(Array((path + "\n").utf8), to: "\(folder)/\(overlay)")
     }
 
     /// Removes every derived file made with `overlay` (after its delete: every URL that uses
     /// it answers 404, cached or not).
     public func removeOverlayUsers(of overlay: ImageID) {
         let list = "\(root)/\(Self.overlaysFolder)/\(overlay)"
-        guard let bytes = try? FileIO.read(list) else { return }
+        guard let bytes = try? Files.read(list) else { return }
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("..") {
-            try? FileIO.remove("\(root)/\(line)")
+            try? Files.remove("\(root)/\(line)")
         }
-        try? FileIO.remove(list)
+        try? Files.remove(list)
     }
 
     /// Serializes work on one derived path across threads and processes (`flock` on one of
@@ -104,14 +101,10 @@ public struct DerivedImageCache: Sendable {
     /// others wait, then find it on disk. Unrelated paths share a lock only 1 time in 256.
     public func withLock<T>(for path: String, _ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
         let locks = root + "/" + Self.locksFolder
-        try? FileIO.makeDirectories(locks)
+        try? Files.makeDirectories(locks)
         var hash: UInt32 = 2_166_136_261
         for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        let fd = open("\(locks)/\(hash % 256)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return try body() }
-        defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0, errno == EINTR {}
-        defer { flock(fd, LOCK_UN) }
-        return try body()
+        // Without a lock file the work is done unlocked: a stampede makes the file twice.
+        return try FileLock.holding("\(locks)/\(hash % 256)") { _ throws(ServiceError) in try body() }
     }
 }

@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 
 /// A derived file is never served after its preset's definition changed: the URL names the
@@ -12,7 +13,7 @@ public enum PresetCachePurge {
         let recordPath = cache.root + "/.locks/presets"
         let current = presets.definitions.mapValues { $0.joined(separator: "/") }
         var previous: [String: String] = [:]
-        if let bytes = try? FileIO.read(recordPath) {
+        if let bytes = try? Files.read(recordPath) {
             for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
                 guard let equals = line.firstIndex(of: "=") else { continue }
                 previous[String(line[..<equals])] = String(line[line.index(after: equals)...])
@@ -21,9 +22,9 @@ public enum PresetCachePurge {
         let stale = previous.filter { current[$0.key] != $0.value }.map(\.key).sorted()
         if !stale.isEmpty {
             let names = Set(stale.map { "preset:\($0)" })
-            for first in FileIO.entries(in: cache.root) ?? [] where first.isDirectory && !first.name.hasPrefix(".") {
-                for second in FileIO.entries(in: "\(cache.root)/\(first.name)") ?? [] where second.isDirectory {
-                    for image in FileIO.entries(in: "\(cache.root)/\(first.name)/\(second.name)") ?? [] where image.isDirectory {
+            for first in Files.entries(in: cache.root) ?? [] where first.isDirectory && !first.name.hasPrefix(".") {
+                for second in Files.entries(in: "\(cache.root)/\(first.name)") ?? [] where second.isDirectory {
+                    for image in Files.entries(in: "\(cache.root)/\(first.name)/\(second.name)") ?? [] where image.isDirectory {
                         remove(in: "\(cache.root)/\(first.name)/\(second.name)/\(image.name)", matching: names)
                     }
                 }
@@ -31,18 +32,18 @@ public enum PresetCachePurge {
         }
         if stale.isEmpty && previous.count == current.count { return [] }
         let text = current.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
-        try? FileIO.writeAtomically(Array(text.utf8), to: recordPath, temporaryDirectory: cache.root + "/.tmp", durable: false)
+        try? Files.writeAtomically(Array(text.utf8), to: recordPath, temporaryDirectory: cache.root + "/.tmp", durable: false)
         return stale
     }
 
     /// Removes every entry below `directory` whose name is, or is a file of, a stale preset
     /// segment (`preset:thumb/…` directories, `preset:thumb.webp` files).
     private static func remove(in directory: String, matching names: Set<String>) {
-        for entry in FileIO.entries(in: directory) ?? [] {
+        for entry in Files.entries(in: directory) ?? [] {
             let path = "\(directory)/\(entry.name)"
             let segment = entry.isDirectory ? entry.name : String(entry.name.prefix { $0 != "." })
             if names.contains(segment) {
-                if entry.isDirectory { FileIO.removeTree(path) } else { try? FileIO.remove(path) }
+                if entry.isDirectory { Files.removeTree(path) } else { try? Files.remove(path) }
             } else if entry.isDirectory {
                 remove(in: path, matching: names)
             }

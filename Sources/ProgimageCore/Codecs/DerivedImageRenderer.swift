@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 
 /// Makes one derived file: decode the original once, run the chain in memory, encode
@@ -59,7 +60,7 @@ public struct DerivedImageRenderer: Sendable {
                 throw ServiceError(.notFound, "no image with id \(id)")
             }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
-                try? FileIO.remove(path)
+                try? Files.remove(path)
                 throw ServiceError(.notFound, "no image with id \(overlay)")
             }
             return .stored(cachePath: relative)

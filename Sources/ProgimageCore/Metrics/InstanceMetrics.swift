@@ -1,3 +1,4 @@
+import POSIX
 import Dispatch
 import FoundationEssentials
 import Synchronization
@@ -29,14 +30,14 @@ public final class InstanceMetrics: Sendable {
 
     public init(directory: String, role: String, slot: String = "0") {
         path = "\(directory)/\(role)-\(slot).json"
-        var loaded = (try? FileIO.read(path)).flatMap { try? JSONDecoder().decode(State.self, from: Data($0)) }
+        var loaded = (try? Files.read(path)).flatMap { try? JSONDecoder().decode(State.self, from: Data($0)) }
             ?? State(role: role, slot: slot, durationBuckets: Array(repeating: 0, count: Self.buckets.count + 1))
         if loaded.durationBuckets.count != Self.buckets.count + 1 {
             loaded.durationBuckets = Array(repeating: 0, count: Self.buckets.count + 1)
         }
-        if FileIO.exists(path) { loaded.restarts += 1 }
+        if Files.exists(path) { loaded.restarts += 1 }
         state = Mutex((loaded, true))
-        try? FileIO.makeDirectories(directory)
+        try? Files.makeDirectories(directory)
         flushEverySecond()
     }
 
@@ -64,7 +65,7 @@ public final class InstanceMetrics: Sendable {
             return entry.value
         }) else { return }
         guard let data = try? JSONEncoder().encode(snapshot) else { return }
-        let directory = FileIO.parent(of: path)
-        try? FileIO.writeAtomically(Array(data), to: path, temporaryDirectory: directory, durable: false)
+        let directory = Files.parent(of: path)
+        try? Files.writeAtomically(Array(data), to: path, temporaryDirectory: directory, durable: false)
     }
 }

@@ -1,3 +1,4 @@
+import POSIX
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -30,8 +31,8 @@ public struct MetricsExporter: Sendable {
 
     public func render() -> String {
         var out: [String] = []
-        let states = FileIO.entries(in: directory)?.map(\.name).filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
-            (try? FileIO.read(directory + "/" + name)).flatMap { try? JSONDecoder().decode(InstanceMetrics.State.self, from: Data($0)) }
+        let states = Files.entries(in: directory)?.map(\.name).filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
+            (try? Files.read(directory + "/" + name)).flatMap { try? JSONDecoder().decode(InstanceMetrics.State.self, from: Data($0)) }
         } ?? []
 
         out.append("# HELP progimage_requests_total Requests answered by an instance, by role, slot and status.")
@@ -62,7 +63,7 @@ public struct MetricsExporter: Sendable {
         out.append("# TYPE progimage_cache_requests_total counter")
         out.append("progimage_cache_requests_total{result=\"hit\"} \(log.hits)")
         out.append("progimage_cache_requests_total{result=\"miss\"} \(log.misses)")
-        let usage = (try? FileIO.read(cacheDirectory + "/.locks/usage")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+        let usage = (try? Files.read(cacheDirectory + "/.locks/usage")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
         out.append("# HELP progimage_cache_bytes Bytes the derived-image cache takes, as its budget counts them.")
         out.append("# TYPE progimage_cache_bytes gauge")
         out.append("progimage_cache_bytes \(usage)")
@@ -71,12 +72,15 @@ public struct MetricsExporter: Sendable {
 
     func countCacheLog() -> CacheLog {
         let statePath = directory + "/cache-log.state"
-        let lock = open(statePath + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lock >= 0 else { return CacheLog() }
-        defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0, errno == EINTR {}
-        defer { flock(lock, LOCK_UN) }
-        var state = (try? FileIO.read(statePath)).flatMap { try? JSONDecoder().decode(CacheLog.self, from: Data($0)) } ?? CacheLog()
+        return FileLock.holding(statePath + ".lock") { lock in
+            guard lock != nil else { return CacheLog() }
+            return countCacheLog(statePath: statePath)
+        }
+    }
+
+    /// `countCacheLog`'s work, under its lock.
+    private func countCacheLog(statePath: String) -> CacheLog {
+        var state = (try? Files.read(statePath)).flatMap { try? JSONDecoder().decode(CacheLog.self, from: Data($0)) } ?? CacheLog()
         let fd = open(logPath, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return state }
         defer { close(fd) }
@@ -95,7 +99,7 @@ public struct MetricsExporter: Sendable {
         }
         if state.offset > 16 << 20, ftruncate(fd, 0) == 0 { state.offset = 0 }
         if let data = try? JSONEncoder().encode(state) {
-            try? FileIO.writeAtomically(Array(data), to: statePath, temporaryDirectory: directory, durable: false)
+            try? Files.writeAtomically(Array(data), to: statePath, temporaryDirectory: directory, durable: false)
         }
         return state
     }

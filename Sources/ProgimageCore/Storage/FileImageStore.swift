@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 
 /// Originals on the local disk at `{root}/{id[0..2]}/{id[2..4]}/{id}.{ext}`, the layout
@@ -22,7 +23,7 @@ public struct FileImageStore: ImageStore {
     /// `durable: false` for a disposable copy (of an original kept elsewhere): atomic, not fsynced.
     public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat, durable: Bool) throws(ServiceError) {
         do {
-            try FileIO.writeAtomically(bytes, to: path(id: id, format: format), temporaryDirectory: root + "/.tmp", durable: durable)
+            try Files.writeAtomically(bytes, to: path(id: id, format: format), temporaryDirectory: root + "/.tmp", durable: durable)
         } catch {
             throw error.isNoSpace
                 ? ServiceError(.insufficientStorage, "no space left to store the image")
@@ -32,7 +33,7 @@ public struct FileImageStore: ImageStore {
 
     public func read(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8] {
         do {
-            return try FileIO.read(path(id: id, format: format))
+            return try Files.read(path(id: id, format: format))
         } catch {
             throw error.isMissing ? ServiceError(.notFound, "no image with id \(id)") : ServiceError(.internalError, error.description)
         }
@@ -40,7 +41,7 @@ public struct FileImageStore: ImageStore {
 
     public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
         do {
-            try FileIO.remove(path(id: id, format: format))
+            try Files.remove(path(id: id, format: format))
         } catch {
             throw ServiceError(.internalError, error.description)
         }

@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 #if canImport(Glibc)
 import Glibc
@@ -69,7 +70,7 @@ public struct StorageCheck {
         var present = Set<ImageID>()
         for (first, second) in shardDirectories(originals.root) {
             let directory = "\(originals.root)/\(first)/\(second)"
-            for entry in FileIO.entries(in: directory) ?? [] where !entry.isDirectory {
+            for entry in Files.entries(in: directory) ?? [] where !entry.isDirectory {
                 let path = "\(directory)/\(entry.name)"
                 let parts = entry.name.split(separator: ".", maxSplits: 1)
                 if parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])),
@@ -88,13 +89,13 @@ public struct StorageCheck {
             }
         }
         for folder in [originals.root + "/.tmp", cache.root + "/.tmp"] {
-            for entry in FileIO.entries(in: folder) ?? [] where age(of: "\(folder)/\(entry.name)", now: now) >= grace {
+            for entry in Files.entries(in: folder) ?? [] where age(of: "\(folder)/\(entry.name)", now: now) >= grace {
                 findings.append(.temporaryFile(path: "\(folder)/\(entry.name)"))
             }
         }
         for (first, second) in shardDirectories(cache.root) {
             let directory = "\(cache.root)/\(first)/\(second)"
-            for entry in FileIO.entries(in: directory) ?? [] where entry.isDirectory {
+            for entry in Files.entries(in: directory) ?? [] where entry.isDirectory {
                 guard let id = ImageID(entry.name), records[id] == nil else { continue }
                 guard age(of: "\(directory)/\(entry.name)", now: now) >= grace else { continue }
                 findings.append(.cacheWithoutRecord(path: "\(directory)/\(entry.name)"))
@@ -111,13 +112,13 @@ public struct StorageCheck {
         case .originalWithoutRecord(let path), .temporaryFile(let path):
             let lostAndFound = dataDirectory + "/lost+found"
             do {
-                try FileIO.makeDirectories(lostAndFound)
+                try Files.makeDirectories(lostAndFound)
             } catch {
                 throw ServiceError(.internalError, error.description)
             }
             let name = path.split(separator: "/").suffix(2).joined(separator: "-")
             guard rename(path, "\(lostAndFound)/\(name)") == 0 || errno == ENOENT else {
-                throw ServiceError(.internalError, "cannot move \(path) to \(lostAndFound): \(String(cString: strerror(errno)))")
+                throw ServiceError(.internalError, "cannot move \(path) to \(lostAndFound): \(Errno.current)")
             }
         case .cacheWithoutRecord(let path):
             if let id = path.split(separator: "/").last.flatMap({ ImageID($0) }) { cache.removeAll(of: id) }
@@ -129,8 +130,8 @@ public struct StorageCheck {
     /// `{root}/{s1}/{s2}` directories: two-character shard names only (not `.tmp`, `.locks`).
     private func shardDirectories(_ root: String) -> [(String, String)] {
         var found: [(String, String)] = []
-        for first in FileIO.entries(in: root) ?? [] where first.isDirectory && Self.isShard(first.name) {
-            for second in FileIO.entries(in: "\(root)/\(first.name)") ?? [] where second.isDirectory && Self.isShard(second.name) {
+        for first in Files.entries(in: root) ?? [] where first.isDirectory && Self.isShard(first.name) {
+            for second in Files.entries(in: "\(root)/\(first.name)") ?? [] where second.isDirectory && Self.isShard(second.name) {
                 found.append((first.name, second.name))
             }
         }

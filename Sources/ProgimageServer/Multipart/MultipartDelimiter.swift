@@ -75,28 +75,25 @@ struct MultipartDelimiter {
         guard start >= 0, start <= body.count - length else { return nil }
         var read = 0
         defer { bytesRead += read }
-        return body.withUnsafeBufferPointer { haystack in
-            pattern.withUnsafeBufferPointer { needle in
-                shifts.withUnsafeBufferPointer { shifts in
-                    let last = length - 1
-                    let lastByte = needle[last]
-                    let limit = haystack.count - length
-                    var position = start
-                    while position <= limit {
-                        let byte = haystack[position + last]
-                        read += 1
-                        if byte == lastByte {
-                            var offset = 0
-                            while offset < last, haystack[position + offset] == needle[offset] { offset += 1 }
-                            read += offset + 1
-                            if offset == last { return position }
-                        }
-                        position += shifts[Int(byte)]
-                    }
-                    return nil
-                }
+        // Spans: bounds-checked like the arrays, without their per-access retain and
+        // uniqueness checks in this loop.
+        let haystack = body.span, needle = pattern.span, shifts = shifts.span
+        let last = length - 1
+        let lastByte = needle[last]
+        let limit = haystack.count - length
+        var position = start
+        while position <= limit {
+            let byte = haystack[position + last]
+            read += 1
+            if byte == lastByte {
+                var offset = 0
+                while offset < last, haystack[position + offset] == needle[offset] { offset += 1 }
+                read += offset + 1
+                if offset == last { return position }
             }
+            position += shifts[Int(byte)]
         }
+        return nil
     }
 }
 

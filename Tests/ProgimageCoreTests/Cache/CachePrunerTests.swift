@@ -1,3 +1,4 @@
+import POSIX
 import Testing
 
 @testable import ProgimageCore
@@ -91,8 +92,8 @@ import Glibc
         #expect(TemporaryCache.diskBytes(lock) != nil && TemporaryCache.diskBytes(writing) != nil)
         #expect(TemporaryCache.diskBytes(deleting) != nil)
         #expect(report.files == 1 && report.removedLeftovers == 0)
-        #expect(!FileIO.exists(cache.root + "/ab"), "directories emptied by the pass are removed")
-        #expect(FileIO.exists(cache.root))
+        #expect(!Files.exists(cache.root + "/ab"), "directories emptied by the pass are removed")
+        #expect(Files.exists(cache.root))
     }
 
     @Test func leftoversOfCrashedWritersAreRemovedButLocksNever() throws {
@@ -106,22 +107,22 @@ import Glibc
 
         #expect(report.removedLeftovers == 2 && report.errors == 0)
         #expect(TemporaryCache.diskBytes(lock) != nil)
-        #expect(!FileIO.exists(cache.root + "/.trash/abcdefghijklmnop-XYZ"))
-        #expect(!FileIO.exists(cache.root + "/.tmp/tmp-Ab12Cd"))
+        #expect(!Files.exists(cache.root + "/.trash/abcdefghijklmnop-XYZ"))
+        #expect(!Files.exists(cache.root + "/.tmp/tmp-Ab12Cd"))
     }
 
     /// A worker creates a directory, then renames its file into it: a fresh empty
     /// directory is left for the next pass, one empty for longer than the grace is removed.
     @Test func emptyDirectoriesGoOnlyAfterTheGrace() throws {
         let cache = try TemporaryCache()
-        try FileIO.makeDirectories(cache.root + "/ab/cd/abcdefghijklmnop")
+        try Files.makeDirectories(cache.root + "/ab/cd/abcdefghijklmnop")
 
         _ = try CachePruner(root: cache.root, maxBytes: 1 << 30).prune()
-        #expect(FileIO.exists(cache.root + "/ab/cd/abcdefghijklmnop"))
+        #expect(Files.exists(cache.root + "/ab/cd/abcdefghijklmnop"))
 
         let report = try CachePruner(root: cache.root, maxBytes: 1 << 30, grace: 0).prune()
         #expect(report.removedDirectories == 3)
-        #expect(!FileIO.exists(cache.root + "/ab") && FileIO.exists(cache.root))
+        #expect(!Files.exists(cache.root + "/ab") && Files.exists(cache.root))
     }
 
     @Test func symbolicLinksAreNotFollowed() throws {
@@ -129,7 +130,7 @@ import Glibc
         let outside = try TemporaryCache()
         let precious = outside.root + "/originals/ab/cd/abcdefghijklmnop.jpg"
         try outside.write(precious, bytes: 100, accessed: 1000, modified: 1000)
-        try FileIO.makeDirectories(cache.root + "/ab")
+        try Files.makeDirectories(cache.root + "/ab")
         #expect(symlink(outside.root + "/originals", cache.root + "/ab/link") == 0)
 
         _ = try CachePruner(root: cache.root, maxBytes: 0, grace: 0).prune()
@@ -163,28 +164,28 @@ private final class TemporaryCache {
     init() throws {
         var template = Array("/tmp/progimage-prune-XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw FileIO.Failure(operation: "mkdtemp", path: "/tmp", errno: errno)
+            throw SystemCallError("mkdtemp", path: "/tmp")
         }
         root = String(cString: made)
     }
 
-    deinit { FileIO.removeTree(root) }
+    deinit { Files.removeTree(root) }
 
     /// A file of `bytes` bytes with the given access and modification times (seconds).
     func write(_ path: String, bytes: Int, accessed: Int, modified: Int) throws {
-        try FileIO.writeAtomically([UInt8](repeating: 0x5A, count: bytes), to: path, temporaryDirectory: root + "/.tmp", durable: false)
+        try Files.writeAtomically([UInt8](repeating: 0x5A, count: bytes), to: path, temporaryDirectory: root + "/.tmp", durable: false)
         var times = [timespec(tv_sec: accessed, tv_nsec: 0), timespec(tv_sec: modified, tv_nsec: 0)]
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else {
-            throw FileIO.Failure(operation: "utimensat", path: path, errno: errno)
+            throw SystemCallError("utimensat", path: path)
         }
     }
 
     /// Directories below `root` (the cache's own folders aside) with nothing in them.
     static func emptyDirectories(under root: String, depth: Int = 0) -> [String] {
-        (FileIO.entries(in: root) ?? []).filter { $0.isDirectory && (depth > 0 || !$0.name.hasPrefix(".")) }.flatMap {
+        (Files.entries(in: root) ?? []).filter { $0.isDirectory && (depth > 0 || !$0.name.hasPrefix(".")) }.flatMap {
             let path = root + "/" + $0.name
             let below = emptyDirectories(under: path, depth: depth + 1)
-            return FileIO.entries(in: path)?.isEmpty == true ? below + [path] : below
+            return Files.entries(in: path)?.isEmpty == true ? below + [path] : below
         }
     }
 

@@ -1,3 +1,4 @@
+import POSIX
 public import ObjectStorage
 public import ProgimageAPI
 
@@ -53,7 +54,7 @@ public final class BucketImageStore: ImageStore {
     /// Makes sure the local copy exists (fetching the object when it does not) without
     /// reading a copy that is already there: nginx serves the file itself.
     public func ensureLocalCopy(id: ImageID, format: ImageFormat) throws(ServiceError) {
-        guard !FileIO.exists(localCopies.path(id: id, format: format)) else { return }
+        guard !Files.exists(localCopies.path(id: id, format: format)) else { return }
         _ = try read(id: id, format: format)
     }
 

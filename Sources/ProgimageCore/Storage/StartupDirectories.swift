@@ -1,11 +1,12 @@
 public import ProgimageAPI
+import POSIX
 
 /// Directory creation for process start-up (the data and cache roots).
-public enum FileIOSetup {
-    public static func makeDirectories(_ paths: [String]) throws(ServiceError) {
+public enum StartupDirectories {
+    public static func make(_ paths: [String]) throws(ServiceError) {
         for path in paths {
             do {
-                try FileIO.makeDirectories(path)
+                try Files.makeDirectories(path)
             } catch {
                 throw ServiceError(.internalError, error.description)
             }

@@ -7,8 +7,8 @@ import Glibc
 /// Used twice: before start (a port already taken would make nginx fail to bind while
 /// our readiness check happily talks to the other process) and to know when nginx is
 /// really serving, so the "serving on" line is only printed when it is true.
-enum LoopbackProbe {
-    static func isAccepting(port: Int) -> Bool {
+public enum LoopbackProbe {
+    public static func isAccepting(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// What a child gets as its standard input.
-enum ChildInput: Sendable, Equatable {
+public enum ChildInput: Sendable, Equatable {
     /// This descriptor becomes fd 0 (a worker's listening socket, per the FastCGI convention).
     case descriptor(Int32)
     /// /dev/null, so nginx never reads the terminal.
@@ -11,13 +11,21 @@ enum ChildInput: Sendable, Equatable {
 }
 
 /// Everything needed to start one child with `posix_spawn`.
-struct SpawnRequest: Sendable {
-    var executable: String
-    var arguments: [String]
-    var environment: [String]
-    var input: ChildInput
+public struct SpawnRequest: Sendable {
+    public var executable: String
+    public var arguments: [String]
+    public var environment: [String]
+    public var input: ChildInput
     /// When set, the child's stdout and stderr go here instead of ours (to capture `nginx -t`).
-    var output: Int32? = nil
+    public var output: Int32?
+
+    public init(executable: String, arguments: [String], environment: [String], input: ChildInput, output: Int32? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.input = input
+        self.output = output
+    }
 }
 
 /// Starts children with `posix_spawn` (vfork + exec in glibc: cheap, and a failed exec is
@@ -27,10 +35,10 @@ struct SpawnRequest: Sendable {
 /// dispositions survive exec, so each child gets an empty mask and default dispositions:
 /// otherwise a worker would never see SIGTERM, or nginx SIGCHLD from its own workers.
 /// This is the only file that builds C argv/envp arrays.
-enum ProcessSpawner {
-    static let resetSignals: [Int32] = [SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGHUP, SIGPIPE]
+public enum ProcessSpawner {
+    public static let resetSignals: [Int32] = [SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGHUP, SIGPIPE]
 
-    static func spawn(_ request: SpawnRequest) throws(SupervisorError) -> pid_t {
+    public static func spawn(_ request: SpawnRequest) throws(SystemCallError) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -66,7 +74,7 @@ enum ProcessSpawner {
         }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, request.executable, &actions, &attributes, argv.pointers, envp.pointers)
-        guard result == 0 else { throw .spawnFailed(request.executable, errno: result) }
+        guard result == 0 else { throw SystemCallError("posix_spawn", path: request.executable, errno: Errno(rawValue: result)) }
         return pid
     }
 }

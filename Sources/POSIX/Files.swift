@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The file operations the service and its development supervisor need, on Glibc directly
+/// (no Foundation in this package), with the durability rules in one place: a file
+/// appears at its final path only complete (temporary file, fsync, rename), and the rename
+/// itself is made durable by an fsync of the directory.
+public enum Files {
+    /// A whole file.
+    public static func read(_ path: String) throws(SystemCallError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCallError("open", path: path) }
+        defer { close(fd) }
+        do {
+            return try FileDescriptorIO.readAll(fd)
+        } catch {
+            throw SystemCallError("read", path: path, errno: error)
+        }
+    }
+
+    /// The last `limit` bytes of a file, or "" if it cannot be read.
+    public static func tail(of path: String, limit: Int) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        _ = lseek(fd, max(0, size - off_t(limit)), SEEK_SET)
+        return String(decoding: (try? FileDescriptorIO.readAll(fd)) ?? [], as: UTF8.self)
+    }
+
+    /// Replaces `path` with `bytes`, in place (not atomically: for files nobody reads
+    /// while they are written, such as a generated configuration).
+    public static func write(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemCallError("open", path: path) }
+        defer { close(fd) }
+        do {
+            try FileDescriptorIO.write(bytes, to: fd)
+        } catch {
+            throw SystemCallError("write", path: path, errno: error)
+        }
+    }
+
+    /// Appends `bytes` with one `write` on an `O_APPEND` descriptor: atomic against other
+    /// appenders for a short line.
+    public static func append(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemCallError("open", path: path) }
+        defer { close(fd) }
+        do {
+            try FileDescriptorIO.write(bytes, to: fd)
+        } catch {
+            throw SystemCallError("write", path: path, errno: error)
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file in `temporaryDirectory`
+    /// (same filesystem, somewhere readers never look), fsync when `durable`, rename.
+    public static func writeAtomically(
+        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool
+    ) throws(SystemCallError) {
+        try makeDirectories(temporaryDirectory)
+        try makeDirectories(parent(of: path))
+        var template = Array((temporaryDirectory + "/tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw SystemCallError("mkstemp", path: temporaryDirectory) }
+        let temporary = String(cString: template)
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+        }
+        do throws(SystemCallError) {
+            fchmod(fd, 0o644)
+            do {
+                try FileDescriptorIO.write(bytes, to: fd)
+            } catch {
+                throw SystemCallError("write", path: temporary, errno: error)
+            }
+            if durable, fsync(fd) != 0 { throw SystemCallError("fsync", path: temporary) }
+            closed = true
+            guard close(fd) == 0 else { throw SystemCallError("close", path: temporary) }
+            guard rename(temporary, path) == 0 else { throw SystemCallError("rename", path: path) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        if durable { syncDirectory(parent(of: path)) }
+    }
+
+    /// `mkdir -p`: every missing component, mode 0755 before the umask. Fails if the path
+    /// exists and is not a directory.
+    public static func makeDirectories(_ path: String) throws(SystemCallError) {
+        if mkdir(path, 0o755) != 0 {
+            let failure = Errno.current
+            switch failure {
+            case .fileExists:
+                guard isDirectory(path) else { throw SystemCallError("mkdir", path: path, errno: .notDirectory) }
+            case .noSuchFileOrDirectory where path != "/" && path != ".":
+                try makeDirectories(parent(of: path))
+                if mkdir(path, 0o755) != 0, errno != EEXIST { throw SystemCallError("mkdir", path: path) }
+            default:
+                throw SystemCallError("mkdir", path: path, errno: failure)
+            }
+        }
+    }
+
+    /// A fresh private directory from a `mkdtemp` template such as `/tmp/progimage-XXXXXX`.
+    public static func makeTemporaryDirectory(template: String) throws(SystemCallError) -> String {
+        var bytes = Array(template.utf8CString)
+        guard mkdtemp(&bytes) != nil else { throw SystemCallError("mkdtemp", path: template) }
+        return String(cString: bytes)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// Whether `path` is a directory (following links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Removes a file or socket; a missing one is fine.
+    public static func remove(_ path: String) throws(SystemCallError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw SystemCallError("unlink", path: path) }
+    }
+
+    /// `rm -rf`; missing entries are not an error. Never follows symlinks (`lstat`), so
+    /// it cannot leave the tree.
+    public static func removeTree(_ path: String) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return }
+        if status.st_mode & S_IFMT == S_IFDIR {
+            for entry in entries(in: path) ?? [] { removeTree(path + "/" + entry.name) }
+            _ = rmdir(path)
+        } else {
+            _ = unlink(path)
+        }
+    }
+
+    /// One name in a directory; `isDirectory` is readdir's `d_type`, not followed through
+    /// links.
+    public struct Entry: Sendable, Equatable {
+        public let name: String
+        public let isDirectory: Bool
+    }
+
+    /// The entries of a directory without `.` and `..`, read in full before the caller
+    /// changes the directory; nil if it cannot be opened.
+    public static func entries(in directory: String) -> [Entry]? {
+        guard let handle = opendir(directory) else { return nil }
+        defer { closedir(handle) }
+        var entries: [Entry] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." {
+                entries.append(Entry(name: name, isDirectory: entry.pointee.d_type == UInt8(DT_DIR)))
+            }
+        }
+        return entries
+    }
+
+    /// The directory part of a path (`.` for a bare name).
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+}

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import POSIX
+
+/// The one POSIX layer under the service and the supervisor, on a real filesystem.
+@Suite struct FilesTests {
+    static func scratch() throws -> String {
+        try Files.makeTemporaryDirectory(template: "/tmp/progimage-posix-XXXXXX")
+    }
+
+    @Test func writeAtomicallyThenReadGivesTheSameBytes() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Files.writeAtomically(bytes, to: root + "/a/b/file", temporaryDirectory: root + "/tmp", durable: true)
+        #expect(try Files.read(root + "/a/b/file") == bytes)
+        // The temporary file was renamed away: nothing is left beside it.
+        #expect(Files.entries(in: root + "/tmp") == [])
+    }
+
+    @Test func makeDirectoriesRefusesAFileInTheWay() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        try Files.write(Array("x".utf8), to: root + "/file")
+        #expect(throws: SystemCallError.self) { try Files.makeDirectories(root + "/file") }
+        #expect(throws: SystemCallError.self) { try Files.makeDirectories(root + "/file/below") }
+        try Files.makeDirectories(root + "/one/two/three")
+        #expect(Files.isDirectory(root + "/one/two/three"))
+    }
+
+    @Test func missingFilesSayMissing() throws {
+        let failure = #expect(throws: SystemCallError.self) { try Files.read("/nonexistent/progimage") }
+        #expect(failure?.isMissing == true)
+        #expect(failure?.description.contains("No such file") == true)
+        try Files.remove("/nonexistent/progimage")  // a missing file is removed already
+    }
+
+    @Test func removeTreeNeverFollowsALink() throws {
+        let root = try Self.scratch()
+        let outside = try Self.scratch()
+        defer {
+            Files.removeTree(root)
+            Files.removeTree(outside)
+        }
+        try Files.write(Array("keep".utf8), to: outside + "/kept")
+        try Files.makeDirectories(root + "/sub")
+        #expect(symlinkForTest(outside, root + "/sub/link") == 0)
+        Files.removeTree(root)
+        #expect(!Files.exists(root))
+        #expect(try Files.read(outside + "/kept") == Array("keep".utf8))
+    }
+
+    @Test func appendsAccumulateAndTailReadsTheEnd() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        for line in ["one\n", "two\n", "three\n"] { try Files.append(Array(line.utf8), to: root + "/log") }
+        #expect(try Files.read(root + "/log") == Array("one\ntwo\nthree\n".utf8))
+        #expect(Files.tail(of: root + "/log", limit: 6) == "three\n")
+    }
+
+    @Test func aLockIsHeldAndAChildIsWaitedFor() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        let value = FileLock.holding(root + "/lock") { fd in fd == nil ? -1 : 7 }
+        #expect(value == 7)
+        let pid = try ProcessSpawner.spawn(
+            SpawnRequest(executable: "/bin/sh", arguments: ["-c", "exit 3"], environment: [], input: .null))
+        let status = ChildExit.wait(for: pid)
+        #expect((status >> 8) & 0xFF == 3)
+        #expect(throws: SystemCallError.self) {
+            try ProcessSpawner.spawn(SpawnRequest(executable: "/nonexistent", arguments: [], environment: [], input: .null))
+        }
+    }
+}
