@@ -73,22 +73,27 @@ let package = Package(
         .target(name: "POSIX", swiftSettings: swiftSettings),
 
         .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
+        // The `PROGIMAGE_*` configuration and the nginx sites and units derived from it:
+        // what the supervisor needs, without the codecs, the stores and their C libraries.
+        .target(name: "ProgimageDeployment", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
         .target(
             name: "ProgimageCore",
             dependencies: [
-                "ProgimageAPI", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "JXL", "SQLite",
+                "ProgimageAPI", "ProgimageDeployment", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "JXL", "SQLite",
                 "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc", "POSIX",
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "ProgimageServer",
             dependencies: [
-                "ProgimageAPI", "ProgimageCore", "FastCGI", "Digest", "ObjectStorage",
+                "ProgimageAPI", "ProgimageDeployment", "ProgimageCore", "FastCGI", "Digest", "ObjectStorage",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .executableTarget(
-            name: "progimage-fcgi", dependencies: ["ProgimageServer"], swiftSettings: swiftSettings),
+            name: "progimage-fcgi",
+            dependencies: ["ProgimageServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
         // Clients sit beside the server and share only the API vocabulary (and the HMAC).
         .target(name: "ProgimageClient", dependencies: ["ProgimageAPI", "Digest"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -97,7 +102,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage-dev",
-            dependencies: ["ProgimageAPI", "ProgimageCore", "POSIX", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ProgimageAPI", "ProgimageDeployment", "POSIX", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings),
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
@@ -107,7 +115,7 @@ let package = Package(
 
         // `make bench`'s in-process breakdown of the worker's thumbnail path.
         .executableTarget(
-            name: "progimage-bench", dependencies: ["ProgimageAPI", "ProgimageCore", "GD", "JPEG"],
+            name: "progimage-bench", dependencies: ["ProgimageAPI", "ProgimageDeployment", "ProgimageCore", "GD", "JPEG"],
             swiftSettings: swiftSettings),
 
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
@@ -116,7 +124,9 @@ let package = Package(
             name: "ProgimageCoreTests",
             // TurboJPEG is the tests' reference for our libjpeg encoder and their maker of
             // 4:4:4 and 4:2:2 files.
-            dependencies: ["ProgimageCore", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest", "TurboJPEG"],
+            dependencies: [
+                "ProgimageCore", "ProgimageDeployment", "ProgimageAPI", "SQLite", "ObjectStorage", "Digest", "TurboJPEG",
+            ],
             // Read by path, like the corpus: fixture files and the script that made them.
             exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import ProgimageAPI
 import ProgimageCore
 

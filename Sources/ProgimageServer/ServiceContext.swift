@@ -1,3 +1,4 @@
+public import ProgimageDeployment
 public import ProgimageAPI
 public import ProgimageCore
 import ObjectStorage
@@ -42,7 +43,7 @@ public final class ServiceContext: Sendable {
         if let bucket = configuration.objectStore {
             let metadata = metadata
             let store = BucketImageStore(
-                bucket: S3Client(configuration: bucket), localCopies: localOriginals, maxBytes: configuration.maxUploadBytes,
+                bucket: S3Client(configuration: S3Configuration(bucket)), localCopies: localOriginals, maxBytes: configuration.maxUploadBytes,
                 stillRecorded: { id in (try? metadata.record(id)) != nil })
             (originals, bucketOriginals) = (store, store)
         } else {

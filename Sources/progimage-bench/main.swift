@@ -6,6 +6,7 @@
 //        progimage-bench --chain CHAIN.ext FILE [ITERATIONS [OUTPUT]]   (any source format)
 // prints one JSON object of medians, in milliseconds of this thread's CPU time.
 #if canImport(Glibc)
+import ProgimageDeployment
 import Glibc
 #endif
 import GD

@@ -1,7 +1,7 @@
+import ProgimageDeployment
 import POSIX
 import Logging
 import ProgimageAPI
-import ProgimageCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,6 @@
+import ProgimageDeployment
 import POSIX
 import Logging
-import ProgimageCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
+import ProgimageDeployment
 import POSIX
-import ProgimageCore
+
 
 /// The supervisor's own environment, read once at start.
 ///
@@ -10,7 +11,7 @@ struct ProcessEnvironment: Sendable {
     let entries: [String]
 
     static func current() -> ProcessEnvironment {
-        ProcessEnvironment(entries: EnvironmentBlock.current())
+        ProcessEnvironment(entries: EnvironmentVariables.current())
     }
 
     /// The `PROGIMAGE_*` settings, or nil after printing why they do not parse (the caller

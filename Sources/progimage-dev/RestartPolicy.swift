@@ -1,3 +1,4 @@
+import ProgimageDeployment
 /// When to start a supervised child again after it exits.
 ///
 /// A clean exit (status 0) is a worker recycling itself after N requests (libgd leaks, see

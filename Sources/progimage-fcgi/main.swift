@@ -1,3 +1,1 @@
-import ProgimageServer
-
-WorkerMain.run()
+WorkerCommand.start()

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 public import ProgimageAPI
 
 /// The contract's limits on an animation: at most `maxFrames` frames, and frames × width
@@ -7,7 +8,7 @@ public import ProgimageAPI
 /// for chains that enlarge.
 public struct AnimationBudget: Sendable {
     /// `PROGIMAGE_MAX_FRAMES` when unset.
-    public static let defaultMaxFrames = 500
+    public static let defaultMaxFrames = ServiceConfiguration.defaultMaxFrames
 
     public let maxFrames: Int
     public let maxPixels: Int

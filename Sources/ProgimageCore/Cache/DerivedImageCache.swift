@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import POSIX
 public import ProgimageAPI
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ public struct DerivedImageCache: Sendable {
     static let trashFolder = ".trash"
     static let locksFolder = ".locks"
     /// Each instance's request counters and nginx's HIT/MISS log (`ServiceMetrics`).
-    public static let metricsFolder = ".metrics"
+    public static let metricsFolder = ServiceConfiguration.metricsFolder
     /// Per overlay image, the derived files made with it (deleting it removes them).
     static let overlaysFolder = ".overlays"
 

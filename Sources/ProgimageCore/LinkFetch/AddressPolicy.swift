@@ -1,3 +1,4 @@
+import ProgimageDeployment
 /// Which addresses link ingest refuses to connect to: everything that is not the public
 /// Internet (IANA's special-purpose registries, RFC 6890 and its updates), so that a URL
 /// cannot make the service reach itself, its neighbours or its cloud metadata endpoint.

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 internal import HTTPFetch
 public import ProgimageAPI
 

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import FoundationEssentials
 import ProgimageAPI
 import ProgimageCore

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import ProgimageAPI
 import ProgimageCore
 #if canImport(Glibc)
@@ -8,29 +9,12 @@ import Glibc
 /// cache (`StorageCheck`), with the service's own `PROGIMAGE_*` environment, while the
 /// service runs or not. One line per finding on standard output, a summary on standard
 /// error.
-enum CheckCommand {
-    static let usage = "usage: progimage-fcgi check [--repair] [--grace SECONDS]"
-
+public enum CheckCommand {
     /// Exits 0 when everything is consistent (or was repaired), 1 when something is (still)
-    /// wrong or there is no database to compare with, 2 on a usage or configuration error.
-    static func run(arguments: [String], environment: [String: String]) -> Never {
+    /// wrong or there is no database to compare with, 2 on a configuration error. `grace`:
+    /// seconds a file may be younger than and still not count (a request writing it now).
+    public static func run(repair: Bool, grace: Int, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
-        var repair = false
-        var grace = 600
-        var remaining = arguments[...]
-        while let argument = remaining.popFirst() {
-            switch argument {
-            case "--repair": repair = true
-            case "--grace":
-                let text = remaining.popFirst() ?? ""
-                guard let value = Int(text), value >= 0 else { fail("--grace \(text): expected seconds") }
-                grace = value
-            case "-h", "--help":
-                print(usage)
-                exit(0)
-            default: fail("unknown option \(argument)\n\(usage)")
-            }
-        }
 
         let metadata: any MetadataStore
         if let url = configuration.databaseURL {

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import Digest
 import Logging
 import ObjectStorage
@@ -17,17 +18,12 @@ import Glibc
 /// An image whose record is already in PostgreSQL is skipped: the command is idempotent, and
 /// an interrupted run resumes where it stopped. The local originals stay where they are;
 /// they are the new mode's local copies.
-enum MigrateCommand {
-    static let usage = "usage: progimage-fcgi migrate"
+public enum MigrateCommand {
 
     /// Exits 0 when every image is in PostgreSQL and the bucket, 1 if some could not be
     /// copied (each named on standard error; run again to retry them), 2 on a usage or
     /// configuration error.
-    static func run(arguments: [String], environment: [String: String]) -> Never {
-        guard arguments.isEmpty else {
-            if arguments == ["-h"] || arguments == ["--help"] { print(usage); exit(0) }
-            fail("unexpected arguments\n\(usage)")
-        }
+    public static func run(environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi migrate")
         guard let url = configuration.databaseURL, let bucketConfiguration = configuration.objectStore else {
             fail("set PROGIMAGE_DATABASE_URL and PROGIMAGE_S3_* (the destination) beside PROGIMAGE_DATA_DIR (the source)")
@@ -47,7 +43,7 @@ enum MigrateCommand {
         }
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
         let destination = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
-        let bucket = S3Client(configuration: bucketConfiguration)
+        let bucket = S3Client(configuration: S3Configuration(bucketConfiguration))
 
         var tally = (copied: 0, skipped: 0, failed: 0)
         var after: Int64 = 0

@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import Logging
 import ProgimageCore
 #if canImport(Glibc)
@@ -10,28 +11,13 @@ import Glibc
 /// With an object store, a second pass keeps the local copies of the originals under
 /// `PROGIMAGE_LOCAL_COPIES_MAX_BYTES`; without one the originals are the only copy and are
 /// never pruned.
-enum PruneCommand {
-    static let usage = "usage: progimage-fcgi prune [--max-bytes N]"
-
-    /// Exits 0 after a clean pass, 1 if some entries could not be removed, 2 on a usage
-    /// or configuration error (which systemd does not retry).
-    static func run(arguments: [String], environment: [String: String]) -> Never {
+public enum PruneCommand {
+    /// Exits 0 after a clean pass, 1 if some entries could not be removed, 2 on a
+    /// configuration error (which systemd does not retry). `maxBytes` nil: the configured
+    /// budget.
+    public static func run(maxBytes: Int?, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi prune")
-        var maxBytes = configuration.cacheMaxBytes
-        var remaining = arguments[...]
-        while let argument = remaining.popFirst() {
-            switch argument {
-            case "--max-bytes":
-                let text = remaining.popFirst() ?? ""
-                guard let value = byteCount(text) else { fail("--max-bytes \(text): expected a number of bytes") }
-                maxBytes = value
-            case "-h", "--help":
-                print(usage)
-                exit(0)
-            default:
-                fail("unknown option \(argument)\n\(usage)")
-            }
-        }
+        let maxBytes = maxBytes ?? configuration.cacheMaxBytes
 
         guard !CachePruner.overlaps(configuration.cacheDirectory, configuration.dataDirectory) else {
             fail("PROGIMAGE_CACHE_DIR \(configuration.cacheDirectory) overlaps PROGIMAGE_DATA_DIR "
@@ -74,7 +60,8 @@ enum PruneCommand {
     }
 
     /// A non-negative integer, or nil.
-    private static func byteCount(_ text: String) -> Int? {
+    /// `--max-bytes`: a number of bytes.
+    public static func byteCount(_ text: String) -> Int? {
         Int(text).flatMap { $0 >= 0 ? $0 : nil }
     }
 

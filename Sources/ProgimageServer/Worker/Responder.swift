@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import FastCGI
 import Logging
 import ProgimageAPI

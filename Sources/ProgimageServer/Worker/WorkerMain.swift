@@ -1,3 +1,4 @@
+import ProgimageDeployment
 import Dispatch
 import FastCGI
 import Logging
@@ -10,20 +11,18 @@ import Glibc
 /// The `progimage-fcgi` process: one role (`TRANSFORM_TYPE`), one listening socket, a pool
 /// of threads, until SIGTERM.
 public enum WorkerMain {
-    public static func run() -> Never {
-        // Before any thread or buffer exists: see the function for why.
+    /// The heap settings every subcommand runs with. Before any thread or buffer exists:
+    /// see the functions for why.
+    public static func prepareProcess() {
         ProcessMemory.fillUnwrittenHeapWithPattern()
         ProcessMemory.keepOneHeapForReuse()
-        let environment = EnvironmentBlock.current()
-        if CommandLine.arguments.dropFirst().first == "prune" {
-            PruneCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
-        }
-        if CommandLine.arguments.dropFirst().first == "check" {
-            CheckCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
-        }
-        if CommandLine.arguments.dropFirst().first == "migrate" {
-            MigrateCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)), environment: environment)
-        }
+    }
+
+    /// The process's environment, as every subcommand reads it.
+    public static var environment: [String: String] { EnvironmentBlock.current() }
+
+    /// Serves `TRANSFORM_TYPE`'s requests until SIGTERM.
+    public static func serve(environment: [String: String]) -> Never {
         guard let name = environment["TRANSFORM_TYPE"], let role = TransformRole(rawValue: name) else {
             let known = TransformRole.all.map(\.rawValue).joined(separator: ", ")
             fail("TRANSFORM_TYPE must be one of: \(known)")

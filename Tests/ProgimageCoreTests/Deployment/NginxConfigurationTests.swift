@@ -1,3 +1,4 @@
+@testable import ProgimageDeployment
 import Foundation
 import ProgimageAPI
 import Testing

@@ -1,3 +1,4 @@
+@testable import ProgimageDeployment
 import Testing
 
 @testable import ProgimageCore

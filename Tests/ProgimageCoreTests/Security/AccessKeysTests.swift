@@ -1,3 +1,4 @@
+@testable import ProgimageDeployment
 import ProgimageAPI
 import Testing
 

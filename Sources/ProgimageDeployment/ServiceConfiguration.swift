@@ -1,4 +1,3 @@
-public import ObjectStorage
 public import ProgimageAPI
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +27,7 @@ public struct ServiceConfiguration: Sendable {
     /// Largest output side of a transform.
     public var maxOutputSide: Int = 8192
     /// Most frames an animation may have (and frames × pixels at most 10 × `maxPixels`).
-    public var maxFrames: Int = AnimationBudget.defaultMaxFrames
+    public var maxFrames: Int = Self.defaultMaxFrames
     /// Hosts or CIDRs link ingest may reach even though they are private or loopback.
     public var fetchAllowHosts: [String] = []
     /// Link ingest time limit, in seconds.
@@ -49,7 +48,7 @@ public struct ServiceConfiguration: Sendable {
     public var databaseURL: String?
     /// The bucket holding the originals; nil keeps them on local disk only. With it,
     /// `originalsDirectory` is a disposable read-through copy.
-    public var objectStore: S3Configuration?
+    public var objectStore: ObjectStoreSettings?
     /// With an object store: the budget `progimage-fcgi prune` keeps the local copies of
     /// the originals under (they are fetched again on demand). Never applied without one.
     public var localCopiesMaxBytes: Int = 10 << 30
@@ -166,7 +165,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// `PROGIMAGE_S3_*` and the standard AWS credential names; all or nothing.
-    private static func objectStore(_ environment: [String: String]) throws(ConfigurationError) -> S3Configuration? {
+    private static func objectStore(_ environment: [String: String]) throws(ConfigurationError) -> ObjectStoreSettings? {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         guard let endpoint = value("PROGIMAGE_S3_ENDPOINT") else { return nil }
         let scheme = endpoint.hasPrefix("https://") ? "https://" : endpoint.hasPrefix("http://") ? "http://" : nil
@@ -197,7 +196,7 @@ public struct ServiceConfiguration: Sendable {
             }
             timeout = parsed
         }
-        return S3Configuration(
+        return ObjectStoreSettings(
             endpoint: endpoint, bucket: bucket, region: region, accessKeyID: accessKey, secretAccessKey: secretKey,
             timeoutSeconds: timeout)
     }
@@ -215,7 +214,11 @@ public struct ServiceConfiguration: Sendable {
     /// The SQLite database file inside the data directory.
     public var databasePath: String { dataDirectory + "/progimage.sqlite3" }
     /// Each instance's counters and nginx's cache log, shared by every process of the box.
-    public var metricsDirectory: String { cacheDirectory + "/" + DerivedImageCache.metricsFolder }
+    public var metricsDirectory: String { cacheDirectory + "/" + Self.metricsFolder }
+    /// The folder of the cache directory holding the metrics (never served by nginx).
+    public static let metricsFolder = ".metrics"
+    /// `PROGIMAGE_MAX_FRAMES` when unset.
+    public static let defaultMaxFrames = 500
     /// Where originals live, sharded by the first four id characters.
     public var originalsDirectory: String { dataDirectory + "/originals" }
 }

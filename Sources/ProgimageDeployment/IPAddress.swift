@@ -1,11 +1,11 @@
 /// An IPv4 or IPv6 address as a number: the policy does arithmetic on it, never text
 /// comparison, so every spelling of one address is the same value.
-enum IPAddress: Hashable, Sendable, CustomStringConvertible {
+package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     case v4(UInt32)
     case v6(UInt128)
 
     /// From network-order bytes: 4 for IPv4, 16 for IPv6 (what `HostResolver` gives).
-    init?(bytes: [UInt8]) {
+    package init?(bytes: [UInt8]) {
         switch bytes.count {
         case 4: self = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
         case 16: self = .v6(bytes.reduce(0) { $0 << 8 | UInt128($1) })
@@ -16,7 +16,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// IPv4 the way `inet_aton` reads it, which is how resolvers and browsers have read
     /// hosts like `0x7f000001`, `2130706433`, `0177.0.0.1` and `127.1`: 1–4 parts, each
     /// decimal, octal (leading `0`) or hex (`0x`); the last part fills the bytes left.
-    init?(inetAton text: Substring) {
+    package init?(inetAton text: Substring) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...4).contains(parts.count) else { return nil }
         var values: [UInt32] = []
@@ -32,7 +32,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Exactly four decimal parts 0–255 without leading zeros (`inet_pton`'s IPv4).
-    init?(dottedQuad text: Substring) {
+    package init?(dottedQuad text: Substring) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
@@ -48,7 +48,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// RFC 4291 text: eight hex groups, one `::` for a run of zero groups, optionally an
     /// IPv4 dotted quad as the last 32 bits. No zone (`%eth0`): a zone names a link, and
     /// link-local addresses are refused anyway.
-    init?(ipv6 text: Substring) {
+    package init?(ipv6 text: Substring) {
         var head = Substring(text)
         var tail: Substring?
         if let gap = text.firstRange(of: "::") {
@@ -66,7 +66,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Dotted quad for IPv4; RFC 5952 for IPv6 (lower case, longest zero run as `::`).
-    var description: String {
+    package var description: String {
         switch self {
         case .v4(let value):
             return (0..<4).map { String(value >> (24 - 8 * $0) & 0xFF) }.joined(separator: ".")
@@ -85,7 +85,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    var bitWidth: Int {
+    package var bitWidth: Int {
         switch self {
         case .v4: 32
         case .v6: 128
@@ -94,7 +94,7 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is; a socket to one
     /// reaches the other.
-    var unmapped: IPAddress {
+    package var unmapped: IPAddress {
         if case .v6(let value) = self, value >> 32 == 0xFFFF { return .v4(UInt32(truncatingIfNeeded: value)) }
         return self
     }
@@ -139,9 +139,9 @@ enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension Substring {
+package extension Substring {
     /// Only `0`–`9` (`Character.isNumber` alone admits other scripts' digits).
-    var isASCIIDecimal: Bool { allSatisfy { $0.isASCII && $0.isNumber } }
+    package var isASCIIDecimal: Bool { allSatisfy { $0.isASCII && $0.isNumber } }
     /// Only `0`–`9`, `a`–`f`, `A`–`F`.
-    var isASCIIHex: Bool { allSatisfy { $0.isASCII && $0.isHexDigit } }
+    package var isASCIIHex: Bool { allSatisfy { $0.isASCII && $0.isHexDigit } }
 }

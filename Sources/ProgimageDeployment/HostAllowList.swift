@@ -4,13 +4,13 @@ import ProgimageAPI
 /// case-insensitively, trailing dot ignored), an address (`10.0.0.7`, `::1`, `[::1]`) or
 /// a block (`10.0.0.0/8`, `fc00::/7`). Addresses and blocks are written strictly: `10/8`
 /// or `0x0a000001` match nothing, rather than something unintended.
-struct HostAllowList: Sendable {
+package struct HostAllowList: Sendable {
     private let names: Set<String>
     private let blocks: [CIDR]
     /// Entries that are neither a host name nor an address or block; they match nothing.
-    let invalidEntries: [String]
+    package let invalidEntries: [String]
 
-    init(_ entries: [String]) {
+    package init(_ entries: [String]) {
         var names: Set<String> = []
         var blocks: [CIDR] = []
         var invalid: [String] = []
@@ -30,11 +30,11 @@ struct HostAllowList: Sendable {
     }
 
     /// True when the URL's host, as written (canonical: lower case, no trailing dot), is listed.
-    func permits(hostName: String) -> Bool { names.contains(hostName) }
+    package func permits(hostName: String) -> Bool { names.contains(hostName) }
 
     /// True when a listed address or block contains `address` (or the IPv4 address an
     /// IPv4-mapped `address` is).
-    func permits(_ address: IPAddress) -> Bool {
+    package func permits(_ address: IPAddress) -> Bool {
         blocks.contains { $0.contains(address) || $0.contains(address.unmapped) }
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// This process's environment as the kernel gave it: `NAME=value` entries, in order.
-public enum EnvironmentBlock {
+public enum EnvironmentVariables {
     public static func current() -> [String] {
         var entries: [String] = []
         var cursor = environ

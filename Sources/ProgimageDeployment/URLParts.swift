@@ -1,4 +1,4 @@
-internal import ProgimageAPI
+package import ProgimageAPI
 
 /// An http(s) URL taken apart strictly and put back together in one canonical spelling,
 /// so that the host the policy checks is exactly the host libcurl is handed.
@@ -8,20 +8,20 @@ internal import ProgimageAPI
 /// names (send them as punycode), zones, ports outside 1–65535. A host whose last label
 /// is a number is an IPv4 address, read as `inet_aton` does (`0x7f000001`, `127.1`);
 /// if it is not a valid one the URL is refused, never sent to DNS.
-struct URLParts: Equatable, Sendable {
-    enum Host: Equatable, Sendable {
+package struct URLParts: Equatable, Sendable {
+    package enum Host: Equatable, Sendable {
         /// A DNS name: lower case, no trailing dot.
         case name(String)
         case address(IPAddress)
     }
 
-    let scheme: String
-    let host: Host
-    let port: Int
+    package let scheme: String
+    package let host: Host
+    package let port: Int
     /// Starts with `/`; characters a URL may not hold percent-encoded; no fragment.
-    let pathAndQuery: String
+    package let pathAndQuery: String
 
-    init(_ text: String) throws(ServiceError) {
+    package init(_ text: String) throws(ServiceError) {
         let text = text.trimming(" \t\r\n")
         guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw Self.malformed("control characters")
@@ -72,7 +72,7 @@ struct URLParts: Equatable, Sendable {
 
     /// The host part of a URL, not bracketed: an IPv4 address in any `inet_aton`
     /// spelling when its last label is numeric, else a DNS name.
-    static func host(_ text: Substring) throws(ServiceError) -> Host {
+    package static func host(_ text: Substring) throws(ServiceError) -> Host {
         let lowered = text.lowercased()
         let name = lowered.hasSuffix(".") ? String(lowered.dropLast()) : lowered
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
@@ -94,7 +94,7 @@ struct URLParts: Equatable, Sendable {
     }
 
     /// The host as libcurl and the resolver see it: the name, or the address unbracketed.
-    var hostText: String {
+    package var hostText: String {
         switch host {
         case .name(let name): name
         case .address(let address): address.description
@@ -102,13 +102,13 @@ struct URLParts: Equatable, Sendable {
     }
 
     /// The URL handed to libcurl and reported as the final URL.
-    var url: String {
+    package var url: String {
         let bracketed = if case .address(.v6) = host { "[\(hostText)]" } else { hostText }
         return "\(scheme)://\(bracketed)\(port == Self.defaultPort(scheme) ? "" : ":\(port)")\(pathAndQuery)"
     }
 
     /// The last segment of the path, percent-decoded; nil when empty (`/`, `/dir/`).
-    var lastPathSegment: String? {
+    package var lastPathSegment: String? {
         let path = pathAndQuery.prefix { $0 != "?" }
         guard let segment = path.split(separator: "/", omittingEmptySubsequences: false).last, !segment.isEmpty
         else { return nil }

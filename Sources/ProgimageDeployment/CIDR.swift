@@ -1,17 +1,17 @@
 /// An address block, `10.0.0.0/8` or `fc00::/7`; a lone address is a block of one.
-struct CIDR: Hashable, Sendable, CustomStringConvertible {
+package struct CIDR: Hashable, Sendable, CustomStringConvertible {
     /// The first address of the block (host bits cleared).
-    let network: IPAddress
-    let prefixLength: Int
+    package let network: IPAddress
+    package let prefixLength: Int
 
-    init(_ address: IPAddress, prefixLength: Int) {
+    package init(_ address: IPAddress, prefixLength: Int) {
         self.prefixLength = prefixLength
         network = Self.masked(address, prefixLength)
     }
 
     /// `address[/prefix]`, the address strict (dotted quad or RFC 4291, brackets allowed
     /// around IPv6): `10/8` is refused rather than read as `0.0.0.10/8`.
-    init?(_ text: Substring) {
+    package init?(_ text: Substring) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         var written = parts[0]
         if written.hasPrefix("["), written.hasSuffix("]") { written = written.dropFirst().dropLast() }
@@ -27,11 +27,11 @@ struct CIDR: Hashable, Sendable, CustomStringConvertible {
         self.init(address, prefixLength: length)
     }
 
-    func contains(_ address: IPAddress) -> Bool {
+    package func contains(_ address: IPAddress) -> Bool {
         address.bitWidth == network.bitWidth && Self.masked(address, prefixLength) == network
     }
 
-    var description: String { "\(network)/\(prefixLength)" }
+    package var description: String { "\(network)/\(prefixLength)" }
 
     private static func masked(_ address: IPAddress, _ length: Int) -> IPAddress {
         switch address {
