@@ -1,5 +1,5 @@
 public import ProgimageAPI
-public import GD
+package import GD
 import WebP
 
 /// The frames of an animated GIF or WebP as they show: each one the whole canvas, upright
@@ -56,7 +56,7 @@ public final class AnimationFrames: @unchecked Sendable {
     }
 
     /// Calls `body` with every frame in order and its duration in milliseconds.
-    public func forEach(_ body: (consuming GDImage, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
+    package func forEach(_ body: (consuming GDImage, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
         switch source {
         case .gif(let bytes, let layout):
             try GIFFrames.forEach(in: bytes, layout: layout, maxPixels: maxPixels, body)

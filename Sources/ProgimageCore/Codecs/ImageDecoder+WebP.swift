@@ -1,4 +1,4 @@
-public import GD
+package import GD
 public import ProgimageAPI
 import WebP
 
@@ -19,7 +19,7 @@ extension ImageDecoder {
     /// The thumbnail path for a still, upright WebP: decoded straight to `target` by
     /// libwebp's rescaler, colour converted at that size. nil when it does not apply
     /// (an animation, or EXIF-rotated).
-    public static func decodeWebP(
+    package static func decodeWebP(
         _ bytes: [UInt8], maxPixels: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
         guard ExifOrientation.read(from: bytes, format: .webp) == .up else { return nil }

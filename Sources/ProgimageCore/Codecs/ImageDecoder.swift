@@ -1,5 +1,5 @@
 public import ProgimageAPI
-public import GD
+package import GD
 import HEIF
 import JPEG
 import JXL
@@ -54,7 +54,7 @@ public enum ImageDecoder {
     /// `preferringGrey`, for a chain that starts with `grayscale`: a JPEG without a
     /// profile is decoded as its luma only (what the grayscale keeps, without chroma
     /// upsampling or colour conversion: 12 MP grayscale.jpg ~20 ms less).
-    public static func decode(
+    package static func decode(
         _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1, convertingToSRGB: Bool = true,
         preferringGrey: Bool = false
     ) throws(ServiceError) -> GDImage {
@@ -68,7 +68,7 @@ public enum ImageDecoder {
     /// resampled straight from the decoder's buffer to `target`, never building the
     /// intermediate libgd image; colour is converted at the DCT-scaled size, before the
     /// resample. nil when it does not apply (EXIF-rotated).
-    public static func decodeJPEG(
+    package static func decodeJPEG(
         _ bytes: [UInt8], maxPixels: Int, shrink: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
         guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
@@ -93,7 +93,7 @@ public enum ImageDecoder {
     /// A crop's region of an upright JPEG, decoding nothing outside its rows and columns;
     /// the pixels are exactly those of the same region of a whole decode. nil when it does
     /// not apply (EXIF-rotated: the region would have to be turned into stored coordinates).
-    public static func decodeJPEG(
+    package static func decodeJPEG(
         _ bytes: [UInt8], maxPixels: Int, region: (x: Int, y: Int, width: Int, height: Int)
     ) throws(ServiceError) -> GDImage? {
         guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }

@@ -1,5 +1,5 @@
 public import ProgimageAPI
-public import GD
+package import GD
 import HEIF
 import JXL
 import PNG
@@ -21,7 +21,7 @@ public enum ImageEncoder {
         }
     }
 
-    public static func encode(_ image: consuming GDImage, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
+    package static func encode(_ image: consuming GDImage, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
         let quality = quality ?? defaultQuality(format)
         do {
             switch format {

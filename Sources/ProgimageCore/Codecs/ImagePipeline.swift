@@ -19,7 +19,7 @@ public struct ImagePipeline: Sendable {
     /// The encoded output of `chain` applied to `original`, whose displayed size is `source`.
     /// An animated GIF or WebP stays animated in a GIF or WebP output; every other output
     /// is made from its first frame.
-    public func render(
+    package func render(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource = .none
     ) throws(ServiceError) -> [UInt8] {
         if let animated = try renderAnimation(original, format: format, source: source, chain: chain, overlays: overlays) {

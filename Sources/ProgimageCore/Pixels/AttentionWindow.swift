@@ -1,4 +1,4 @@
-public import GD
+package import GD
 
 /// Where `resize:…,fill,smart` crops: the window with the most visual interest, after
 /// libvips's `attention` strategy — edges (the luminance Laplacian), saturation and skin

@@ -1,10 +1,10 @@
 public import ProgimageAPI
-public import GD
+package import GD
 
 extension CropOperation: PixelStep {
     /// The region is in logical coordinates; when the image was decoded smaller they are
     /// scaled to its actual size.
-    public func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
+    package func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
         let region = try clipped(to: context.logicalInput)
         let sx = Double(image.width) / Double(context.logicalInput.width)
         let sy = Double(image.height) / Double(context.logicalInput.height)

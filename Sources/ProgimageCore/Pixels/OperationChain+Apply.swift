@@ -1,5 +1,5 @@
 public import ProgimageAPI
-public import GD
+package import GD
 
 extension OperationChain {
     /// The JPEG DCT scale (1, 2, 4 or 8) that still leaves at least as many pixels as the
@@ -23,7 +23,7 @@ extension OperationChain {
     /// `source` (the decoded image may be smaller after shrink-on-load), after checking
     /// every intermediate size against `maximumSide` before any pixel work. `frames` is
     /// given for the frames of an animation.
-    public func applied(
+    package func applied(
         to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none,
         frames: FrameConsistency? = nil
     ) throws(ServiceError) -> GDImage {

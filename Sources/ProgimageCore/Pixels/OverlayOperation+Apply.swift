@@ -1,8 +1,8 @@
 public import ProgimageAPI
-public import GD
+package import GD
 
 extension OverlayOperation: PixelStep {
-    public func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
+    package func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
         var overlay = try context.overlays.image(self.image)
         do {
             // Larger than the base: shrunk to fit inside it, keeping its aspect ratio.

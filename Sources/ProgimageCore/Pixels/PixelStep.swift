@@ -1,26 +1,26 @@
 public import ProgimageAPI
-public import GD
+package import GD
 
 /// How an operation touches pixels. The grammar of each operation lives in ProgimageAPI
 /// (shared with the client); its pixels live here, one extension per operation.
-public protocol PixelStep {
+package protocol PixelStep {
     /// `planned` is the size this step must produce, computed from the logical source size
     /// (which can differ from `image`'s when JPEG shrink-on-load decoded it smaller).
     func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage
 }
 
 /// What a step may need besides its own arguments.
-public struct PixelContext: Sendable {
+package struct PixelContext: Sendable {
     /// The input size as the chain sees it (before shrink-on-load).
-    public let logicalInput: ImageSize
+    package let logicalInput: ImageSize
     /// Background for uncovered corners: transparent where the output has alpha.
-    public let background: UInt32
+    package let background: UInt32
     /// Where `overlay` finds the images it composites.
-    public let overlays: OverlaySource
+    package let overlays: OverlaySource
     /// The step's place in the chain.
-    public let step: Int
+    package let step: Int
     /// For the frames of an animation: what they share (a smart crop's window).
-    public let frames: FrameConsistency?
+    package let frames: FrameConsistency?
 
     /// Where a smart crop puts its window: chosen on this image, or, in an animation, the
     /// one chosen on its first frame.
@@ -30,15 +30,15 @@ public struct PixelContext: Sendable {
 }
 
 /// The upright first frame of another stored image, for `overlay:{id}`.
-public struct OverlaySource: Sendable {
-    public let image: @Sendable (ImageID) throws(ServiceError) -> GDImage
+package struct OverlaySource: Sendable {
+    package let image: @Sendable (ImageID) throws(ServiceError) -> GDImage
 
-    public init(image: @escaping @Sendable (ImageID) throws(ServiceError) -> GDImage) {
+    package init(image: @escaping @Sendable (ImageID) throws(ServiceError) -> GDImage) {
         self.image = image
     }
 
     /// For pipelines without storage (`progimage-bench`): no overlay exists.
-    public static let none = OverlaySource { id throws(ServiceError) in throw ServiceError(.notFound, "no image with id \(id)") }
+    package static let none = OverlaySource { id throws(ServiceError) in throw ServiceError(.notFound, "no image with id \(id)") }
 }
 
 extension GDError {
