@@ -22,7 +22,13 @@ from pathlib import Path
 
 import requests
 
-ROLES = ["api", "convert", "resize", "crop", "rotate", "flip", "grayscale", "blur", "sharpen"]
+import re
+
+# The instance roles, one upstream each in the committed production site, which a unit test
+# holds equal to what the code renders from the operation catalog (as tests/integration/
+# siteroles.py reads them).
+SITE = Path(__file__).resolve().parents[2] / "nginx" / "progimage.conf"
+ROLES = re.findall(r"^upstream progimage_(\w+) \{", SITE.read_text(), re.M)
 
 
 def small_png(seed: int, w: int = 64, h: int = 48) -> bytes:
@@ -41,7 +47,7 @@ def miss_tail(n: int) -> str:
     w = 16 + n % 400
     return [f"resize:{w}x.jpg", f"crop:0,0,{w % 60 + 1},{w % 40 + 1}.png", f"rotate:{n % 359 + 1}/resize:{w}x.webp",
             f"flip:h/resize:{w}x.png", f"grayscale/resize:{w}x.jpg", f"blur:{1 + n % 5}/resize:{w}x.jpg",
-            f"sharpen:{1 + n % 99}/resize:{w}x.jpg", f"resize:{w}x.gif"][n % 8]
+            f"sharpen:{1 + n % 99}/resize:{w}x.jpg", f"resize:{w}x.gif", f"resize:{w}x/pad:{n % 9},0,{n % 9},0.png"][n % 9]
 
 
 class Recorder:

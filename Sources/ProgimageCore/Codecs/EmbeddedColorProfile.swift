@@ -8,7 +8,7 @@ enum EmbeddedColorProfile {
 
     /// `iCCP`: a profile name of 1–79 bytes, NUL, compression method 0, a zlib stream.
     static func png(_ bytes: [UInt8]) -> [UInt8]? {
-        guard let chunk = PNGChunkLocator.chunk("iCCP", in: ExifBytes(bytes[...]))?.bytes,
+        guard let chunk = PNGChunks.first("iCCP", in: ByteReader(bytes, label: "png"))?.bytes,
             let nul = chunk.prefix(80).firstIndex(of: 0), nul > chunk.startIndex,
             chunk.index(after: nul) < chunk.endIndex, chunk[chunk.index(after: nul)] == 0
         else { return nil }

@@ -15,15 +15,12 @@ public enum FrameCount {
         }
     }
 
-    /// `ANMF` chunks at the top level of the RIFF container (sizes little-endian, chunks
-    /// padded to an even length).
+    /// `ANMF` chunks at the top level of the RIFF container.
     static func webPAnimationFrames(_ bytes: [UInt8]) -> Int {
-        var at = 12
         var frames = 0
-        while at + 8 <= bytes.count {
-            let size = Int(bytes[at + 4]) | Int(bytes[at + 5]) << 8 | Int(bytes[at + 6]) << 16 | Int(bytes[at + 7]) << 24
-            if bytes[at..<at + 4].elementsEqual("ANMF".utf8) { frames += 1 }
-            at += 8 + size + (size & 1)
+        RIFFChunks.walk(ByteReader(bytes, label: "webp")) { code, _ in
+            if code.matches("ANMF") { frames += 1 }
+            return false
         }
         return frames
     }

@@ -83,6 +83,18 @@ enum GIFStructure {
 
     @discardableResult
     static func validate(_ bytes: [UInt8]) throws(ServiceError) -> Layout {
+        try walk(bytes)
+    }
+
+    /// A view whose indices start at 0 (a whole file's) is walked in place; any other is
+    /// copied first.
+    static func validate(_ bytes: ArraySlice<UInt8>) throws(ServiceError) -> Layout {
+        bytes.startIndex == 0 ? try walk(bytes) : try walk(Array(bytes))
+    }
+
+    /// Indices are offsets: `bytes.startIndex` is 0.
+    private static func walk<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) throws(ServiceError) -> Layout
+    where Bytes.Index == Int {
         let truncated = ServiceError(.corruptImage, "the gif image is truncated")
         var at = 13
         guard bytes.count >= at else { throw truncated }

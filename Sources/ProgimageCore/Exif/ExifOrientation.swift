@@ -29,17 +29,28 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
 
     /// The slice form lets upload paths read a multipart part's body without copying it.
     public static func read(from bytes: ArraySlice<UInt8>, format: ImageFormat) -> ExifOrientation {
-        let view = ExifBytes(bytes)
+        let view = ByteReader(bytes, label: "exif")
         let value: Int?
         switch format {
         case .jpg: value = JPEGExifLocator.orientationValue(in: view)
         case .tiff: value = ExifTIFFStructure.orientationValue(in: view)
-        case .png: value = PNGChunkLocator.orientationValue(in: view)
-        case .webp: value = WebPExifLocator.orientationValue(in: view)
+        case .png: value = PNGChunks.first("eXIf", in: view).flatMap(ExifTIFFStructure.orientationValue(afterOptionalExifHeader:))
+        case .webp: value = webPOrientation(in: view)
         // libheif and libjxl hand their images upright (irot/imir, the codestream's
         // orientation): an Exif tag in those files must not turn them again.
         case .heic, .avif, .gif, .bmp, .jxl: value = nil
         }
         return value.map(ExifOrientation.init(tagValue:)) ?? .up
+    }
+
+    /// The `EXIF` chunk's orientation.
+    private static func webPOrientation(in file: ByteReader) -> Int? {
+        var value: Int?
+        RIFFChunks.walk(file) { code, payload in
+            guard code.matches("EXIF") else { return false }
+            value = ExifTIFFStructure.orientationValue(afterOptionalExifHeader: payload)
+            return true
+        }
+        return value
     }
 }

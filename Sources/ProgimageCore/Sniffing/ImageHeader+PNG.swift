@@ -13,7 +13,7 @@ extension ImageHeader {
         }
         try reader.require(12, 4 + 13 + 4)
         let storedCRC = try reader.u32(29, .big)
-        guard crc32(reader.bytes[12..<29]) == storedCRC else {
+        guard let ihdr = reader.subrange(12, 17), crc32(ihdr.bytes) == storedCRC else {
             throw reader.corrupt("IHDR checksum mismatch")
         }
         let width = try reader.u32(16, .big)
