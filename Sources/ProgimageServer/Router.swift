@@ -22,7 +22,7 @@ struct Router {
             try requireAPI()
             return HTTPResponse(
                 status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"), ("Cache-Control", "no-store")],
-                body: Array(exporter.render().utf8))
+                body: Array(exporter.prometheusText().utf8))
         }
         if request.path == "/openapi.yaml" {
             try requireAPI()

@@ -29,7 +29,8 @@ public struct MetricsExporter: Sendable {
 
     public var logPath: String { directory + "/nginx-cache.log" }
 
-    public func render() -> String {
+    /// The Prometheus text exposition of every instance's counters and the cache log.
+    public func prometheusText() -> String {
         var out: [String] = []
         let states = Files.entries(in: directory)?.map(\.name).filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
             (try? Files.read(directory + "/" + name)).flatMap { try? JSONDecoder().decode(InstanceMetrics.State.self, from: Data($0)) }
