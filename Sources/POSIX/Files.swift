@@ -32,20 +32,17 @@ public enum Files {
     /// Replaces `path` with `bytes`, in place (not atomically: for files nobody reads
     /// while they are written, such as a generated configuration).
     public static func write(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemCallError("open", path: path) }
-        defer { close(fd) }
-        do {
-            try FileDescriptorIO.write(bytes, to: fd)
-        } catch {
-            throw SystemCallError("write", path: path, errno: error)
-        }
+        try write(bytes, to: path, flags: O_TRUNC)
     }
 
     /// Appends `bytes` with one `write` on an `O_APPEND` descriptor: atomic against other
     /// appenders for a short line.
     public static func append(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        try write(bytes, to: path, flags: O_APPEND)
+    }
+
+    private static func write(_ bytes: [UInt8], to path: String, flags: Int32) throws(SystemCallError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0o644)
         guard fd >= 0 else { throw SystemCallError("open", path: path) }
         defer { close(fd) }
         do {
