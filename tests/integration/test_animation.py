@@ -285,3 +285,24 @@ def test_a_first_frame_past_the_screen_enlarges_the_canvas(stack):
     frames, _, _, _ = frames_of(get(stack, f"/images/{obj['id']}/flip:h.gif"))
     assert len(frames) == 4 and all(f.size == (300, 100) for f in frames)
     assert differences(frames[0], ImageOps.mirror(reference)) == (0, 0)
+
+
+def test_gif_output_writes_what_changed_not_every_frame_whole(stack):
+    # A still, busy background with a small square moving over it: each frame differs from
+    # the one before in a few hundred pixels.
+    base = Tools.noise(200, 150, "RGB", seed=12).quantize(200).convert("RGB")
+    frames = []
+    for i in range(20):
+        frame = base.copy()
+        frame.paste((255, 0, 0), (i * 8, 60, i * 8 + 12, 72))
+        frames.append(frame)
+    data = animation(frames, "GIF", duration=50, loop=0)
+    obj = stack.upload_ok(data, "moving.gif", "image/gif")
+    body = get(stack, f"/images/{obj['id']}/flip:h/flip:h.gif")
+    ours, durations, _, _ = frames_of(body)
+    source, _, _, _ = frames_of(data)
+    assert len(ours) == 20 and durations == [50] * 20
+    for i, (a, b) in enumerate(zip(ours, source)):
+        assert differences(a, b) == (0, 0), f"frame {i}"
+    # Written whole, each frame would be ~30 KB of LZW noise: 20 of them ~600 KB.
+    assert len(body) < 2 * len(data), (len(body), len(data))
