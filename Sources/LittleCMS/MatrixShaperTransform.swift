@@ -25,7 +25,11 @@ struct MatrixShaperTransform: Sendable {
         for tag in [cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag] {
             guard let curve = cmsReadTag(input, tag) else { return nil }
             let tone = OpaquePointer(curve)
-            linear.append((0...255).map { cmsEvalToneCurveFloat(tone, Float($0) / 255) })
+            let table = (0...255).map { cmsEvalToneCurveFloat(tone, Float($0) / 255) }
+            // A crafted curve can evaluate to NaN or infinity (a fuzzed HEIC's profile did,
+            // and `Int(NaN)` trapped the worker): such a profile gets LittleCMS's transform.
+            guard table.allSatisfy(\.isFinite) else { return nil }
+            linear.append(table)
         }
         // sRGB's three curves are the same: one reversed table serves all channels.
         guard let outputCurve = cmsReadTag(output, cmsSigRedTRCTag), let reversed = cmsReverseToneCurve(OpaquePointer(outputCurve))
@@ -33,7 +37,7 @@ struct MatrixShaperTransform: Sendable {
         defer { cmsFreeToneCurve(reversed) }
         encode = (0...Self.encodeSteps).map { step in
             let value = cmsEvalToneCurveFloat(reversed, Float(step) / Float(Self.encodeSteps))
-            return UInt8(clamping: Int((value * 255).rounded()))
+            return value.isFinite ? UInt8(clamping: Int((min(max(value, 0), 1) * 255).rounded())) : 0
         }
         var matrix = [Float](repeating: 0, count: 9)
         for row in 0..<3 {
@@ -41,6 +45,7 @@ struct MatrixShaperTransform: Sendable {
                 matrix[row * 3 + column] = Float((0..<3).map { inverse[row * 3 + $0] * inputColumns[$0 * 3 + column] }.reduce(0, +))
             }
         }
+        guard matrix.allSatisfy(\.isFinite) else { return nil }
         self.linear = linear
         self.matrix = matrix
     }

@@ -231,3 +231,19 @@ def test_a_heic_whose_decoder_leaves_pixels_unwritten_is_the_same_every_time(sta
         assert converted.status_code == 200, tools.describe(converted)
         outputs.append(tools.decode(converted.content).tobytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_profile_whose_curves_evaluate_to_nan_never_stops_the_worker(stack, tools):
+    """The fuzzer's find (fixtures/README.md): the convert instance trapped on this file's
+    profile. It converts (or is refused) and the same instance answers afterwards."""
+    data = (Path(__file__).parent / "fixtures" / "heic-nan-tone-curve.heic").read_bytes()
+    r = stack.upload(data, "nan-curve.heic", "image/heic")
+    if r.status_code != 201:
+        tools.json_error(r, 422, "corrupt_image")
+        return
+    before = stack.health("convert").json()["pid"]
+    converted = stack.get(f"/images/{r.json()['id']}.png")
+    assert converted.status_code in (200, 422), tools.describe(converted)
+    if converted.status_code == 200:
+        assert tools.decode(converted.content).size == (r.json()["width"], r.json()["height"])
+    assert stack.health("convert").json()["pid"] == before
