@@ -459,11 +459,15 @@ def test_every_role_renders_inside_its_sandbox(deployment):
     """Each transform role once, and the AVIF and HEIC encoders (x265, aom) with
     MemoryDenyWriteExecute and the system call filter in force."""
     iid = upload(deployment, png(64, 48)).json()["id"]
+    logo = upload(deployment, png(8, 8)).json()["id"]
     cases = {
         "resize": ("resize:32x24", (32, 24)), "crop": ("crop:0,0,10,10", (10, 10)),
         "rotate": ("rotate:90", (48, 64)), "flip": ("flip:h", (64, 48)), "grayscale": ("grayscale", (64, 48)),
-        "blur": ("blur:1.5", (64, 48)), "sharpen": ("sharpen:20", (64, 48)),
+        "blur": ("blur:1.5", (64, 48)), "sharpen": ("sharpen:20", (64, 48)), "pad": ("pad:2,2,2,2", (68, 52)),
+        "overlay": (f"overlay:{logo}", (64, 48)),
     }
+    # Every transform role of the installed site (api and convert are exercised elsewhere).
+    assert set(cases) == set(deployment.installed.roles()) - {"api", "convert"}, deployment.installed.roles()
     for role, (op, size) in cases.items():
         assert miss_then_hit(deployment, f"/images/{iid}/{op}.png", role).size == size, role
     for ext in ("avif", "heic"):
