@@ -216,6 +216,14 @@ def test_loop_counts_cross_between_gif_and_webp(stack):
     assert loop == 0
 
 
+def test_a_gif_loop_count_of_one_is_kept(stack):
+    # NETSCAPE 1 is not "no extension" (browsers play it twice): GIF to GIF keeps it.
+    frames = [Image.new("RGB", (16, 16), (i * 80, 0, 0)) for i in range(3)]
+    twice = stack.upload_ok(animation(frames, "GIF", duration=50, loop=1), "twice.gif", "image/gif")
+    _, _, loop, _ = frames_of(get(stack, f"/images/{twice['id']}/flip:h.gif"))
+    assert loop == 1
+
+
 def test_smart_crop_keeps_one_window_for_every_frame(stack):
     # A busy left half and a flat right half; a small square moves across the flat half.
     base = Image.new("RGB", (120, 60), (200, 200, 200))
@@ -306,3 +314,31 @@ def test_gif_output_writes_what_changed_not_every_frame_whole(stack):
         assert differences(a, b) == (0, 0), f"frame {i}"
     # Written whole, each frame would be ~30 KB of LZW noise: 20 of them ~600 KB.
     assert len(body) < 2 * len(data), (len(body), len(data))
+
+
+def gif_with_frames(screen: tuple[int, int], rects: list[tuple[int, int, int, int]]) -> bytes:
+    """A GIF written byte by byte: each frame one pixel of LZW data (clear, index 1, end)
+    however large its rectangle claims to be: what a hostile upload looks like."""
+    import struct
+    out = bytearray(b"GIF89a" + struct.pack("<HH", *screen) + bytes([0xF1, 0, 0]))
+    out += bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    codes = 4 | (1 << 3) | (5 << 6)
+    for left, top, width, height in rects:
+        out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00"
+        out += b"\x2c" + struct.pack("<HHHH", left, top, width, height) + b"\x00"
+        out += b"\x02" + bytes([2, codes & 0xFF, codes >> 8]) + b"\x00"
+    return bytes(out + b"\x3b")
+
+
+def test_frame_rectangles_count_against_the_budget(stack):
+    # A 16×16 canvas whose later frames claim 10000×10000 each: 11 KB of file, and 57 s of
+    # decoding per derived file when only the canvas was counted.
+    hostile = gif_with_frames((16, 16), [(0, 0, 16, 16)] + [(0, 0, 10000, 10000)] * 30)
+    Tools.json_error(stack.upload(hostile, "big.gif", "image/gif"), 422, "image_too_large")
+    # Frames outside the canvas but within the budget are accepted, and show nothing.
+    outside = gif_with_frames((16, 16), [(0, 0, 16, 16), (40, 40, 8, 8), (0, 0, 4, 4)])
+    obj = stack.upload_ok(outside, "outside.gif", "image/gif")
+    frames, _, _, _ = frames_of(get(stack, f"/images/{obj['id']}/flip:h.gif"))
+    assert len(frames) == 3 and all(f.size == (16, 16) for f in frames)
+    assert differences(frames[1], frames[0]) == (0, 0)

@@ -18,6 +18,17 @@ public struct AnimationBudget: Sendable {
         self.maxPixels = maxPixels
     }
 
+    /// A GIF's frame rectangles, summed, held to the same 10 × the pixel limit: each is
+    /// decoded whole, and a 16×16 canvas whose 500 frames claimed 10000×10000 each (an
+    /// 11 KB file) took 57 s and 524 MB to render when only the canvas was counted.
+    public func check(decodedArea: Int) throws(ServiceError) {
+        let (limit, overflow) = maxPixels.multipliedReportingOverflow(by: 10)
+        guard overflow || decodedArea <= limit else {
+            throw ServiceError(
+                .imageTooLarge, "the animation's frames hold \(decodedArea) pixels, over 10 × the \(maxPixels)-pixel limit")
+        }
+    }
+
     public func check(frames: Int, size: ImageSize) throws(ServiceError) {
         guard frames <= maxFrames else {
             throw ServiceError(.imageTooLarge, "the animation has \(frames) frames, over the \(maxFrames)-frame limit")

@@ -4,22 +4,24 @@ import WebP
 
 /// Writes the frames of an animation into an animated GIF or WebP, converting what the
 /// two containers say differently: GIF counts delays in centiseconds, WebP in
-/// milliseconds; a GIF without a loop extension plays once, which WebP says as a loop
-/// count of 1 (and a WebP that plays once becomes a GIF without one).
+/// milliseconds; a GIF without a loop extension plays once, which WebP says with a loop
+/// count of 1, and a WebP that plays once becomes a GIF without one. Other loop counts
+/// cross as the numbers they are, as Pillow and ImageMagick carry them (browsers play a
+/// GIF's count n one time more than a WebP's).
 enum AnimationEncoder {
     case gif(GIFAnimationWriter)
     case webp(WebPAnimationWriter)
 
     /// nil for a format that cannot animate.
-    init?(format: ImageFormat, canvas: ImageSize, loopCount: Int?, quality: Int?) throws(ServiceError) {
+    init?(format: ImageFormat, canvas: ImageSize, loopCount: Int?, playsOnce: Bool, quality: Int?) throws(ServiceError) {
         switch format {
         case .gif:
-            self = .gif(GIFAnimationWriter(loopCount: loopCount == 1 ? nil : loopCount))
+            self = .gif(GIFAnimationWriter(loopCount: playsOnce ? nil : loopCount))
         case .webp:
             do {
                 self = .webp(
                     try WebPAnimationWriter(
-                        width: canvas.width, height: canvas.height, loopCount: loopCount ?? 1,
+                        width: canvas.width, height: canvas.height, loopCount: playsOnce ? 1 : loopCount ?? 1,
                         quality: quality ?? ImageEncoder.defaultQuality(.webp)))
             } catch {
                 throw ServiceError(.internalError, "encoding an animated webp failed: \(error)")
@@ -33,8 +35,7 @@ enum AnimationEncoder {
         do {
             switch self {
             case .gif(let writer):
-                // Rounded to the nearest centisecond.
-                try writer.add(frame, delayCentiseconds: (durationMilliseconds + 5) / 10)
+                try writer.add(frame, delayCentiseconds: Self.centiseconds(durationMilliseconds))
             case .webp(let writer):
                 try writer.add(rgba: frame.interleaved(alpha: true), durationMilliseconds: durationMilliseconds)
             }
@@ -52,5 +53,13 @@ enum AnimationEncoder {
         } catch {
             throw ServiceError(.internalError, "encoding an animation failed: \(error)")
         }
+    }
+
+    /// The nearest centisecond, except that 11–14 ms become 2 rather than 1: browsers show a
+    /// GIF delay of 1 cs or less as 100 ms (and a WebP's of 10 ms or less), so a fast
+    /// WebP frame would have turned seven times slower.
+    static func centiseconds(_ milliseconds: Int) -> Int {
+        let rounded = (milliseconds + 5) / 10
+        return milliseconds > 10 ? max(2, rounded) : rounded
     }
 }

@@ -11,9 +11,13 @@ public final class AnimationFrames: @unchecked Sendable {
     /// The canvas: the displayed size, as `ImageHeader` reports it.
     public let canvas: ImageSize
     public let frameCount: Int
-    /// 0 forever, n the container's count; nil for a GIF without a loop extension, which
-    /// plays once.
+    /// The container's count as written (0 forever); nil for a GIF without a loop
+    /// extension, which plays once.
     public let loopCount: Int?
+    /// Whether it plays once: a GIF without a loop extension, a WebP whose count is 1.
+    public let playsOnce: Bool
+    /// What decoding every frame allocates, where frames have rectangles of their own (GIF).
+    public let decodedArea: Int?
     private let source: Source
     private let maxPixels: Int
 
@@ -33,6 +37,8 @@ public final class AnimationFrames: @unchecked Sendable {
             let layout = try GIFStructure.validate(bytes)
             try ImageDecoder.checkPixelLimit(layout.canvas, maxPixels: maxPixels)
             (canvas, frameCount, loopCount) = (layout.canvas, layout.frameCount, layout.loopCount)
+            decodedArea = layout.frameArea
+            playsOnce = layout.loopCount == nil
             source = .gif(bytes: bytes, layout: layout)
         case .webp:
             try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: bytes, format: .webp), maxPixels: maxPixels)
@@ -49,6 +55,8 @@ public final class AnimationFrames: @unchecked Sendable {
             canvas = turned
                 ? ImageSize(width: reader.height, height: reader.width) : ImageSize(width: reader.width, height: reader.height)
             (frameCount, loopCount) = (reader.frameCount, reader.loopCount)
+            decodedArea = nil  // libwebp composites every frame on the canvas
+            playsOnce = reader.loopCount == 1
             source = .webp(reader, orientation: orientation)
         default:
             return nil

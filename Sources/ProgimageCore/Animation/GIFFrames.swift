@@ -15,12 +15,17 @@ enum GIFFrames {
         _ body: (consuming GDImage, _ durationMilliseconds: Int) throws(ServiceError) -> Void
     ) throws(ServiceError) {
         let size = layout.canvas
+        guard layout.frames.count == layout.frameCount else {
+            throw ServiceError(.imageTooLarge, "the gif animation has more frames than any limit allows")
+        }
         do {
             var canvas = try GDImage(width: size.width, height: size.height, transparent: true)
             for frame in layout.frames {
                 let (x, y) = (frame.rect.left, frame.rect.top)
                 let before = frame.disposal == 3 ? try canvas.copy() : nil
-                if frame.rect.width > 0, frame.rect.height > 0 {
+                // A frame with nothing on the canvas is not decoded (libgd would allocate it whole).
+                let visible = x < size.width && y < size.height && frame.rect.width > 0 && frame.rect.height > 0
+                if visible {
                     // libgd allocates the frame whole before drawing the visible part.
                     try ImageDecoder.checkPixelLimit(
                         ImageSize(width: frame.rect.width, height: frame.rect.height), maxPixels: maxPixels)

@@ -80,9 +80,11 @@ public struct ImagePipeline: Sendable {
         else { return nil }
         let output = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         try animation.check(frames: frames.frameCount, size: source)
+        if let area = frames.decodedArea { try animation.check(decodedArea: area) }
         try animation.check(frames: frames.frameCount, size: output)
         guard let encoder = try AnimationEncoder(
-            format: chain.format, canvas: output, loopCount: frames.loopCount, quality: chain.quality)
+            format: chain.format, canvas: output, loopCount: frames.loopCount, playsOnce: frames.playsOnce,
+            quality: chain.quality)
         else { return nil }
         let shared = FrameConsistency()
         let sharedOverlays = shared.sharing(overlays)

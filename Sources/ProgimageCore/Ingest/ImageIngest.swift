@@ -46,6 +46,7 @@ public struct ImageIngest: Sendable {
         let size = ImageSize(width: image.width, height: image.height)
         let frames = FrameCount.of(bytes, format: format)
         try animation.check(frames: frames, size: size)
+        if format == .gif, let layout = try? GIFStructure.validate(bytes) { try animation.check(decodedArea: layout.frameArea) }
         let hasAlpha = !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
         let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in

@@ -21,6 +21,21 @@ import ProgimageAPI
         #expect(previous.frames.dropFirst().allSatisfy { $0.disposal == 3 })
     }
 
+    /// Records stop at `recordedFrames`; the count goes on, and the budget refuses it.
+    @Test func gifWalkRecordsABoundedNumberOfFrames() throws {
+        var bytes = Array("GIF89a".utf8) + [4, 0, 4, 0, 0xF1, 0, 0] + [UInt8](repeating: 0, count: 12)
+        let frame: [UInt8] = [0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0, 2, 2, 0x4C, 0x01, 0]
+        let count = GIFStructure.Layout.recordedFrames + 50
+        bytes.reserveCapacity(bytes.count + count * frame.count + 1)
+        for _ in 0..<count { bytes += frame }
+        bytes.append(0x3B)
+        let layout = try GIFStructure.validate(bytes)
+        #expect(layout.frameCount == count && layout.frames.count == GIFStructure.Layout.recordedFrames)
+        #expect(throws: ServiceError.self) {
+            try AnimationBudget(maxFrames: 100_000, maxPixels: 1 << 30).check(frames: layout.frameCount, size: layout.canvas)
+        }
+    }
+
     @Test func changedRectangleIsTheSmallestHoldingEveryChange() {
         let (width, height) = (7, 5)
         let old = [UInt8](repeating: 9, count: width * height * 4)
@@ -29,6 +44,34 @@ import ProgimageAPI
         new[(1 * width + 2) * 4 + 3] = 0  // alpha of (2, 1)
         new[(3 * width + 5) * 4] = 0  // red of (5, 3)
         #expect(WebPAnimationWriter.changedRectangle(from: old, to: new, width: width, height: height) == (2, 1, 4, 3))
+    }
+
+    @Test func fastWebPFramesDoNotBecomeGIFsSlowestDelay() {
+        // Browsers show a GIF delay of 0 or 1 cs as 100 ms.
+        #expect([0, 10, 11, 14, 15, 100, 104, 105].map(AnimationEncoder.centiseconds) == [0, 1, 2, 2, 2, 10, 10, 11])
+    }
+
+    /// Quantized together with the transparent pixels, near-black opaque pixels of a
+    /// many-coloured image could share their palette entry and come out transparent.
+    @Test func noOpaquePixelOfAManyColouredImageTurnsTransparentInAGIF() throws {
+        var rng = SeededGenerator(seed: 0x61F)
+        let (width, height) = (96, 96)
+        var rgba = [UInt8](repeating: 0, count: width * height * 4)
+        for i in stride(from: 0, to: rgba.count, by: 4) {
+            for c in 0..<3 { rgba[i + c] = UInt8.random(in: 0...255, using: &rng) }
+            let (x, y) = ((i / 4) % width, (i / 4) / width)
+            rgba[i + 3] = (10..<20).contains(x) && (10..<20).contains(y) ? 0 : 255
+        }
+        let image = try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
+        let decoded = try GDImage.decode(try ImageEncoder.encode(image, as: .gif, quality: nil), codec: .gif)
+        var wrong = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                let transparent = decoded.pixel(x: x, y: y) >> 24 == 127
+                if transparent != ((10..<20).contains(x) && (10..<20).contains(y)) { wrong += 1 }
+            }
+        }
+        #expect(wrong == 0)
     }
 
     static func render(_ bytes: [UInt8], _ path: String, format: ImageFormat) throws(ServiceError) -> [UInt8] {
