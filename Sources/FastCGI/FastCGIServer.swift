@@ -13,6 +13,14 @@ import Glibc
 /// thread, then `FCGX_ShutdownPending()` and SIGUSR1 to the threads that are waiting in
 /// `accept()` until they return. Threads busy with a request are never signalled, so an
 /// in-flight response is never cut by EINTR; they finish and then see the stop flag.
+///
+/// A thread enters `FCGX_Accept_r` only when a connection is waiting (its own `poll` on the
+/// socket first, every 250 ms a look at the stop flag), so at a stop no thread is normally
+/// inside libfcgi and no signal is needed. Signalling one that is inside livelocked a
+/// recycling worker: libfcgi's `accept` waits up to 2 s for the new connection's first
+/// bytes (its unix-socket "keeper" check), a SIGUSR1 every 50 ms cut that wait, libfcgi
+/// closed the connection and accepted the next one nginx retried, forever (seen once in a
+/// CI run, nginx logging broken pipes). The signal is now the fallback, once a second.
 public final class FastCGIServer: Sendable {
     public typealias Handler = @Sendable (FastCGIExchange) -> Void
 
@@ -59,11 +67,18 @@ public final class FastCGIServer: Sendable {
         sigwait(&stopSignals, &received)
         stopping.store(true, ordering: .sequentiallyConsistent)
         FCGX_ShutdownPending()
+        var waited = 0
         while running.load(ordering: .sequentiallyConsistent) > 0 {
-            accepting.withLock { waiting in
-                for thread in waiting.keys { pthread_kill(thread, SIGUSR1) }
+            // A thread can still be blocked in `accept()` if its connection went away
+            // between the poll and the accept: once a second, never faster than libfcgi's
+            // keeper check can finish.
+            if waited > 0 && waited % 20 == 0 {
+                accepting.withLock { waiting in
+                    for thread in waiting.keys { pthread_kill(thread, SIGUSR1) }
+                }
             }
             usleep(50_000)
+            waited += 1
         }
         for thread in threads { pthread_join(thread, nil) }
     }
@@ -83,6 +98,12 @@ public final class FastCGIServer: Sendable {
         sigaction(SIGUSR1, &action, nil)
     }
 
+    /// Whether a connection waits on the listening socket, within `milliseconds`.
+    private static func connectionWaiting(on fd: Int32, milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, milliseconds) > 0 && descriptor.revents & Int16(POLLIN) != 0
+    }
+
     fileprivate func workerLoop() {
         defer { running.subtract(1, ordering: .sequentiallyConsistent) }
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
@@ -91,12 +112,16 @@ public final class FastCGIServer: Sendable {
         let me = pthread_self()
         let exchange = FastCGIExchange(request: request)
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            let accepted: Bool = acceptLock.withLock { _ in
+            guard Self.connectionWaiting(on: listenFD, milliseconds: 250) else { continue }
+            let accepted: Bool? = acceptLock.withLock { _ in
                 if stopping.load(ordering: .sequentiallyConsistent) { return false }
+                // The other thread may have taken it while this one waited for the lock.
+                guard Self.connectionWaiting(on: listenFD, milliseconds: 0) else { return nil }
                 accepting.withLock { $0[me] = true }
                 defer { accepting.withLock { _ = $0.removeValue(forKey: me) } }
                 return FCGX_Accept_r(request) >= 0
             }
+            guard let accepted else { continue }
             guard accepted else { break }
             handler(exchange)
             FCGX_Finish_r(request)
