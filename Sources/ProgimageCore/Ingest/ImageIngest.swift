@@ -44,9 +44,11 @@ public struct ImageIngest: Sendable {
         // stays as stored.
         let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
         let size = ImageSize(width: image.width, height: image.height)
-        let frames = FrameCount.of(bytes, format: format)
+        // A GIF's walk gives its frame count and its frames' area at once.
+        let layout = format == .gif ? try? GIFStructure.validate(bytes) : nil
+        let frames = layout.map { max(1, $0.frameCount) } ?? FrameCount.of(bytes, format: format)
         try animation.check(frames: frames, size: size)
-        if format == .gif, let layout = try? GIFStructure.validate(bytes) { try animation.check(decodedArea: layout.frameArea) }
+        if let layout { try animation.check(decodedArea: layout.frameArea) }
         let hasAlpha = !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
         let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
