@@ -22,20 +22,37 @@ public enum FileDescriptorIO {
         if let failure { throw failure }
     }
 
-    /// Reads to end of file, at most `limit` bytes.
-    public static func readAll(_ fd: Int32, limit: Int = .max) throws(Errno) -> [UInt8] {
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while result.count < limit {
-            let wanted = min(chunk.count, limit - result.count)
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, wanted) }
+    /// Reads to end of file. `expected` (a size from `fstat`) is read straight into one
+    /// buffer; anything beyond it, or everything when it is 0, in 4 KB chunks.
+    public static func readAll(_ fd: Int32, expected: Int = 0) throws(Errno) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: max(0, expected))
+        var filled = 0
+        let failure: Errno? = result.withUnsafeMutableBytes { buffer in
+            while filled < buffer.count {
+                let count = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return .current
+                }
+                if count == 0 { break }
+                filled += count
+            }
+            return nil
+        }
+        if let failure { throw failure }
+        if filled < result.count {
+            result.removeSubrange(filled...)
+            return result
+        }
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .current
             }
-            if count == 0 { break }
+            if count == 0 { return result }
             result += chunk[..<count]
         }
-        return result
     }
 }

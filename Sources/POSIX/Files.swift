@@ -12,8 +12,11 @@ public enum Files {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SystemCallError("open", path: path) }
         defer { close(fd) }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw SystemCallError("stat", path: path) }
         do {
-            return try FileDescriptorIO.readAll(fd)
+            // Sized once from the file (an original can be 50 MB); /proc files say 0.
+            return try FileDescriptorIO.readAll(fd, expected: Int(status.st_size))
         } catch {
             throw SystemCallError("read", path: path, errno: error)
         }

@@ -56,15 +56,21 @@ struct SupervisorCommand: ParsableCommand {
             case production, development, front
         }
 
-        @Flag(help: "Which configuration (default: the production site).")
+        /// As before swift-argument-parser: the last of these flags wins.
+        @Flag(exclusivity: .chooseLast, help: "Which configuration (default: the production site).")
         var site: Site = .production
 
         @Option(name: .customLong("run-dir"), help: "The run directory of a development configuration.")
         var runDirectory: String?
 
+        /// Checked here rather than in `run`, so a usage error shows this command's usage.
         func validate() throws {
-            if runDirectory != nil && site != .development {
-                throw ValidationError("--run-dir is for --development")
+            guard let config = ProcessEnvironment.current().serviceConfiguration() else { Glibc.exit(2) }
+            if site == .front && config.frontUpstreams.isEmpty {
+                throw ValidationError("--front needs PROGIMAGE_FRONT_UPSTREAMS")
+            }
+            if site == .development && runDirectory == nil && config.runDirectory == nil {
+                throw ValidationError("--development needs --run-dir DIR (or PROGIMAGE_RUN_DIR)")
             }
         }
 
@@ -72,12 +78,9 @@ struct SupervisorCommand: ParsableCommand {
             guard let config = ProcessEnvironment.current().serviceConfiguration() else { Glibc.exit(2) }
             switch site {
             case .front:
-                guard !config.frontUpstreams.isEmpty else { throw ValidationError("--front needs PROGIMAGE_FRONT_UPSTREAMS") }
                 printFile(NginxConfiguration.frontSite(config))
             case .development:
-                guard let directory = runDirectory ?? config.runDirectory else {
-                    throw ValidationError("--development needs --run-dir DIR (or PROGIMAGE_RUN_DIR)")
-                }
+                guard let directory = runDirectory ?? config.runDirectory else { Glibc.exit(2) }
                 printFile(
                     NginxConfiguration.development(config, runDirectory: directory, workerUser: DevelopmentStack.nginxWorkerUser))
             case .production:

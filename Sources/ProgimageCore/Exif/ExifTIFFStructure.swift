@@ -21,7 +21,7 @@ enum ExifTIFFStructure {
         else { return nil }
         for entry in entries where (try? structure.tag(of: entry)) == orientationTag {
             // Orientation is a SHORT; LONG is accepted because some writers use it and it is unambiguous.
-            return (try? structure.value(of: entry, followingSpill: true)).flatMap { Int(exactly: $0) }
+            return (try? structure.value(of: entry, followingSpill: true, long8: false)).flatMap { Int(exactly: $0) }
         }
         return nil
     }

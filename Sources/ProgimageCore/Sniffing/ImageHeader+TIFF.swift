@@ -9,7 +9,7 @@ extension ImageHeader {
         for entry in try tiff.firstIFDEntries(strict: true) where width == nil || height == nil {
             let tag = try tiff.tag(of: entry)
             guard tag == 256 || tag == 257 else { continue }
-            let raw = try tiff.value(of: entry, followingSpill: false)
+            let raw = try tiff.value(of: entry, followingSpill: false, long8: true)
             guard let size = Int(exactly: raw), size <= Int(UInt32.max) else { throw reader.corrupt("size out of range") }
             if tag == 256 { width = size } else { height = size }
         }

@@ -41,7 +41,12 @@ struct JPEGSegments {
             }
             let length = Int(try reader.u16(offset, .big))
             guard length >= 2 else { throw reader.corrupt("segment length \(length) is too short") }
-            guard let payload = reader.subrange(offset + 2, length - 2) else { throw reader.corrupt("truncated segment") }
+            // The header reads a frame header's first bytes even when the file ends inside
+            // it (the decode refuses such a file later, with its own message); EXIF wants
+            // its segment whole.
+            guard let payload = reader.subrange(offset + 2, length - 2)
+                ?? (skippingStrayBytes ? reader.suffix(from: offset + 2) : nil)
+            else { throw reader.corrupt("truncated segment") }
             if try visit(Segment(marker: marker, payload: payload)) { return .scan }
             offset = try reader.add(offset, length)
         }

@@ -73,13 +73,15 @@ struct TIFFStructure {
     /// count too large for the value field means the field holds the value's offset (a
     /// malformed EXIF orientation does that; follow it rather than guess); otherwise the
     /// field is read in place.
-    func value(of entry: Int, followingSpill: Bool) throws(ServiceError) -> UInt64 {
+    /// `long8`: BigTIFF's 64-bit LONG8 is accepted too (a TIFF's own sizes; EXIF's
+    /// orientation has only ever been a SHORT or a LONG).
+    func value(of entry: Int, followingSpill: Bool, long8: Bool) throws(ServiceError) -> UInt64 {
         let type = try reader.u16(entry + 2, endian)
         let width: Int
         switch type {
         case 3: width = 2
         case 4: width = 4
-        case 16 where isBig: width = 8
+        case 16 where isBig && long8: width = 8
         default: throw reader.corrupt("field type \(type) is not SHORT or LONG")
         }
         let count = isBig ? try reader.u64(entry + 4, endian) : UInt64(try reader.u32(entry + 4, endian))
