@@ -10,11 +10,8 @@ public enum FileDescriptorIO {
         var written = 0
         let failure: Errno? = bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
-                let count = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return .current
-                }
+                guard let count = uninterrupted({ Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written) })
+                else { return .current }
                 written += count
             }
             return nil
@@ -22,37 +19,31 @@ public enum FileDescriptorIO {
         if let failure { throw failure }
     }
 
-    /// Reads to end of file. `expected` (a size from `fstat`) is read straight into one
-    /// buffer; anything beyond it, or everything when it is 0, in 4 KB chunks.
+    /// Reads to end of file. `expected` (a size from `fstat`) sizes the buffer once, with
+    /// one byte more to see the end without growing it; /proc files say 0 and grow it.
     public static func readAll(_ fd: Int32, expected: Int = 0) throws(Errno) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: max(0, expected))
+        var result = [UInt8](repeating: 0, count: max(expected + 1, 4096))
         var filled = 0
-        let failure: Errno? = result.withUnsafeMutableBytes { buffer in
-            while filled < buffer.count {
-                let count = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    return .current
-                }
-                if count == 0 { break }
-                filled += count
-            }
-            return nil
-        }
-        if let failure { throw failure }
-        if filled < result.count {
-            result.removeSubrange(filled...)
-            return result
-        }
-        var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .current
+            if filled == result.count { result += [UInt8](repeating: 0, count: result.count) }
+            let count = result.withUnsafeMutableBytes { buffer in
+                uninterrupted { Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled) }
             }
-            if count == 0 { return result }
-            result += chunk[..<count]
+            guard let count else { throw .current }
+            if count == 0 { break }
+            filled += count
+        }
+        result.removeSubrange(filled...)
+        return result
+    }
+
+    /// `call`'s result once it is not cut short by a signal; nil when it failed otherwise
+    /// (`errno` says why).
+    private static func uninterrupted(_ call: () -> Int) -> Int? {
+        while true {
+            let count = call()
+            if count >= 0 { return count }
+            if errno != EINTR { return nil }
         }
     }
 }

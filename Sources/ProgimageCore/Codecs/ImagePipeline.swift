@@ -75,8 +75,10 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> [UInt8]? {
         guard AnimationFrames.formats.contains(format), AnimationFrames.formats.contains(chain.format),
-            FrameCount.of(original, format: format) > 1,
-            let frames = try AnimationFrames(original, format: format, maxPixels: maxPixels)
+            // A WebP's animation decoder allocates its canvas: count its chunks first. A
+            // GIF's frames come from the one block walk `AnimationFrames` makes anyway.
+            format != .webp || FrameCount.of(original, format: format) > 1,
+            let frames = try AnimationFrames(original, format: format, maxPixels: maxPixels), frames.frameCount > 1
         else { return nil }
         let output = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         try animation.check(frames: frames.frameCount, size: source)
