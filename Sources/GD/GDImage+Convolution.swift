@@ -55,7 +55,7 @@ extension GDImage {
         guard let blurred = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
         let rows = cgd_rows(raw)!
         let outRows = cgd_rows(blurred)!
-        SeparableConvolution.gaussian(width: width, height: height, sigma: sigma).run(
+        Self.gaussian(width: width, height: height, sigma: sigma).run(
             sourceRow: { UnsafeRawPointer(rows[$0]!) },
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         return GDImage(owning: blurred, knownOpaque: true)
@@ -72,11 +72,18 @@ extension GDImage {
         let result = GDImage(owning: blurred)
         let rows = cgd_rows(premultiplied.raw)!
         let outRows = cgd_rows(blurred)!
-        SeparableConvolution.gaussian(width: width, height: height, sigma: sigma).run(
+        Self.gaussian(width: width, height: height, sigma: sigma).run(
             sourceRow: { UnsafeRawPointer(rows[$0]!) },
             outputRow: { UnsafeMutableRawPointer(outRows[$0]!) }, fourthChannel: true)
         result.unpremultiply()
         return result
+    }
+
+    /// The symmetric kernel where it applies, the general loops for σ too small to have
+    /// one or kernels wider than the image.
+    static func gaussian(width: Int, height: Int, sigma: Double) -> any RowFilter {
+        GaussianConvolution(width: width, height: height, sigma: sigma)
+            ?? SeparableConvolution.gaussian(width: width, height: height, sigma: sigma)
     }
 
     /// A scratch copy in the convolution's layout: B, G, R multiplied by opacity, and the

@@ -1,5 +1,3 @@
-import Dispatch
-
 /// Two separable filter passes over rows of packed 4-byte pixels (B, G, R, X in memory
 /// order): the tent of resampling and the Gaussian of blurring are the same loops with
 /// other taps.
@@ -10,14 +8,7 @@ import Dispatch
 /// tap is one unsigned multiply-high: eight lanes per SSE2 instruction on baseline
 /// x86-64, where 32-bit lane multiplies are emulated (3.2 ms → 1.3 ms for a thumbnail).
 /// Against the 14-bit two-pass version it replaced, no channel moved by more than 1.
-/// The row accessors the two halves share: sources are only read, and each half writes
-/// only its own output rows.
-private struct RowAccess: @unchecked Sendable {
-    let sourceRow: (Int) -> UnsafeRawPointer
-    let outputRow: (Int) -> UnsafeMutableRawPointer
-}
-
-struct SeparableConvolution: Sendable {
+struct SeparableConvolution: Sendable, RowFilter {
     let sourceWidth: Int
     let sourceHeight: Int
     let vertical: FilterTaps
@@ -49,32 +40,7 @@ struct SeparableConvolution: Sendable {
             horizontal: .gaussian(size: width, sigma: sigma, pairs: true))
     }
 
-    /// `fourthChannel` keeps the convolved fourth byte of each pixel (premultiplied
-    /// opacity); otherwise it is written as 0, libgd's opaque.
-    ///
-    /// Output rows depend only on source rows, so a large output is made in two halves on
-    /// two threads, each with its own ring of widened rows (a 12 MP blur: ~110 → ~60 ms).
     func run(
-        sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool = false
-    ) {
-        let parts = width * height >= 1 << 18 && height >= 2 ? 2 : 1
-        guard parts > 1 else {
-            run(rows: 0..<height, sourceRow: sourceRow, outputRow: outputRow, fourthChannel: fourthChannel)
-            return
-        }
-        withoutActuallyEscaping(sourceRow) { sourceRow in
-            withoutActuallyEscaping(outputRow) { outputRow in
-                let access = RowAccess(sourceRow: sourceRow, outputRow: outputRow)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    run(
-                        rows: height * part / parts..<height * (part + 1) / parts, sourceRow: access.sourceRow,
-                        outputRow: access.outputRow, fourthChannel: fourthChannel)
-                }
-            }
-        }
-    }
-
-    private func run(
         rows: Range<Int>, sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer,
         fourthChannel: Bool
     ) {

@@ -108,10 +108,14 @@ import Testing
     }
 
     /// Small sigmas (one tap), the common ones, and kernels wider than the image, where
-    /// every tap past an edge is dropped and the rest renormalized.
+    /// every tap past an edge is dropped and the rest renormalized. Where the image is
+    /// wider and taller than the kernel, `GaussianConvolution`'s symmetric loops run
+    /// (σ 0.3 is its narrowest, radius 1): odd widths leave one to three pixels after its
+    /// four-at-a-time interior, and 33×33 at σ 5 has three interior rows.
     @Test(arguments: [
         (64, 48, 0.1), (64, 48, 0.5), (301, 17, 1.0), (97, 61, 2.0), (97, 61, 2.5), (120, 90, 8.0), (40, 30, 50.0),
-        (1, 9, 3.0), (9, 1, 3.0), (700, 8, 50.0), (8, 700, 50.0), (320, 305, 50.0),
+        (1, 9, 3.0), (9, 1, 3.0), (700, 8, 50.0), (8, 700, 50.0), (320, 305, 50.0), (64, 48, 0.3), (203, 151, 1.0),
+        (202, 37, 1.5), (201, 40, 0.8), (33, 33, 5.0),
     ])
     func gaussianRoundsTheExactFilter(width: Int, height: Int, sigma: Double) throws {
         let bgrx = Self.testPixels(width: width, height: height)
