@@ -16,12 +16,7 @@ extension GDImage {
     public static func decodedJPEG(_ bytes: [UInt8], scaleDenominator: Int) throws(JPEGDecodeFailure) -> GDImage? {
         var message = [CChar](repeating: 0, count: 256)
         func failure(_ status: pg_jpeg_status) -> JPEGDecodeFailure {
-            let text = String(cString: message)
-            switch status {
-            case PG_JPEG_OUT_OF_MEMORY: return .outOfMemory
-            case PG_JPEG_UNSUPPORTED: return .unsupported(text)
-            default: return .corrupt(text)
-            }
+            JPEGDecodeFailure(status, message: String(cString: message))
         }
         let decoded = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             var info = pg_jpeg_info()

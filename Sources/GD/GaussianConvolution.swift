@@ -49,10 +49,9 @@ struct GaussianConvolution: Sendable, RowFilter {
     }
 
     func run(
-        rows: Range<Int>, sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer,
-        fourthChannel: Bool
+        bands nextBand: () -> Range<Int>?, sourceRow: (Int) -> UnsafeRawPointer,
+        outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool
     ) {
-        guard !rows.isEmpty else { return }
         let outputMask: UInt32 = fourthChannel ? 0xFFFF_FFFF : 0x00FF_FFFF
         let lanes = width * 4
         let rowLanes = (lanes + 15) & ~15
@@ -76,29 +75,31 @@ struct GaussianConvolution: Sendable, RowFilter {
         // the loop's nine.
         let splatted = weights.map { SIMD8<UInt16>(repeating: $0) }
         splatted.withUnsafeBufferPointer { weights in
-            for y in rows {
-                let first = vertical.starts[y], count = vertical.counts[y]
-                for k in 0..<count {
-                    let sourceY = first + k
-                    let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
-                    if ringSource[sourceY % ringRows] != sourceY {
-                        Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
-                        ringSource[sourceY % ringRows] = sourceY
+            while let rows = nextBand() {
+                for y in rows {
+                    let first = vertical.starts[y], count = vertical.counts[y]
+                    for k in 0..<count {
+                        let sourceY = first + k
+                        let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
+                        if ringSource[sourceY % ringRows] != sourceY {
+                            Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                            ringSource[sourceY % ringRows] = sourceY
+                        }
+                        window[k] = UnsafePointer(slot)
                     }
-                    window[k] = UnsafePointer(slot)
+                    if y >= radius, y + radius < height {
+                        Self.verticalSymmetric(
+                            window.baseAddress!, radius: radius, weights: weights.baseAddress!, lanes: rowLanes,
+                            bias: verticalBias, into: column.baseAddress!)
+                    } else {
+                        Self.verticalEdge(
+                            window.baseAddress!, count: count, weights: vertical.weights, offset: y * vertical.stride,
+                            lanes: rowLanes, bias: UInt16(count / 2), into: column.baseAddress!)
+                    }
+                    horizontalPass(
+                        UnsafePointer(column.baseAddress!), weights: weights.baseAddress!, bias: outputBias,
+                        into: outputRow(y).assumingMemoryBound(to: UInt32.self), mask: outputMask)
                 }
-                if y >= radius, y + radius < height {
-                    Self.verticalSymmetric(
-                        window.baseAddress!, radius: radius, weights: weights.baseAddress!, lanes: rowLanes,
-                        bias: verticalBias, into: column.baseAddress!)
-                } else {
-                    Self.verticalEdge(
-                        window.baseAddress!, count: count, weights: vertical.weights, offset: y * vertical.stride,
-                        lanes: rowLanes, bias: UInt16(count / 2), into: column.baseAddress!)
-                }
-                horizontalPass(
-                    UnsafePointer(column.baseAddress!), weights: weights.baseAddress!, bias: outputBias,
-                    into: outputRow(y).assumingMemoryBound(to: UInt32.self), mask: outputMask)
             }
         }
     }

@@ -1,18 +1,20 @@
 import Dispatch
 
 /// A filter whose output rows each depend only on source rows: the separable convolutions.
-/// `run(rows:…)` makes any band of output rows, so a large image is made in parts on
-/// several threads, or band by band as its source rows arrive.
+/// It makes whatever bands of output rows it is handed, so a large image is made in parts
+/// on several threads, or band by band as its source rows arrive.
 protocol RowFilter: Sendable {
     var width: Int { get }
     var height: Int { get }
 
-    /// Writes output rows `rows`, reading source rows through `sourceRow`; `fourthChannel`
-    /// keeps the filtered fourth byte of each pixel (premultiplied opacity), otherwise it
-    /// is written as 0, libgd's opaque.
+    /// Writes the output rows of each band `nextBand` hands out until it answers nil,
+    /// reading source rows through `sourceRow`. Bands come in any order, though rows are
+    /// widened once only while they move down. `fourthChannel` keeps the filtered fourth
+    /// byte of each pixel (premultiplied opacity), otherwise it is written as 0, libgd's
+    /// opaque.
     func run(
-        rows: Range<Int>, sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer,
-        fourthChannel: Bool)
+        bands nextBand: () -> Range<Int>?, sourceRow: (Int) -> UnsafeRawPointer,
+        outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool)
 }
 
 /// The row accessors the parts share: sources are only read, and each part writes only its
@@ -23,6 +25,15 @@ private struct RowAccess: @unchecked Sendable {
 }
 
 extension RowFilter {
+    /// Output rows `rows` only.
+    func run(
+        rows: Range<Int>, sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer,
+        fourthChannel: Bool
+    ) {
+        var band: Range<Int>? = rows
+        run(bands: { band.take() }, sourceRow: sourceRow, outputRow: outputRow, fourthChannel: fourthChannel)
+    }
+
     /// Every output row; a large output as two halves on two threads, each with its own
     /// ring of widened rows (a 12 MP blur: ~110 → ~60 ms).
     func run(

@@ -41,8 +41,8 @@ struct SeparableConvolution: Sendable, RowFilter {
     }
 
     func run(
-        rows: Range<Int>, sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer,
-        fourthChannel: Bool
+        bands nextBand: () -> Range<Int>?, sourceRow: (Int) -> UnsafeRawPointer,
+        outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool
     ) {
         let outputMask: UInt32 = fourthChannel ? 0xFFFF_FFFF : 0x00FF_FFFF
         let lanes = sourceWidth * 4
@@ -69,27 +69,29 @@ struct SeparableConvolution: Sendable, RowFilter {
 
         pairWeights.withUnsafeBufferPointer { pairWeights in
             roundings.withUnsafeBufferPointer { roundings in
-                for y in rows {
-                    for k in 0..<vertical.counts[y] {
-                        let sourceY = vertical.starts[y] + k
-                        let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
-                        if ringSource[sourceY % ringRows] != sourceY {
-                            Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
-                            ringSource[sourceY % ringRows] = sourceY
+                while let rows = nextBand() {
+                    for y in rows {
+                        for k in 0..<vertical.counts[y] {
+                            let sourceY = vertical.starts[y] + k
+                            let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
+                            if ringSource[sourceY % ringRows] != sourceY {
+                                Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                                ringSource[sourceY % ringRows] = sourceY
+                            }
+                            let weight = vertical.weights[y * vertical.stride + k]
+                            if k == 0 {
+                                // Starts the row at what this row's multiplies will drop on average.
+                                let bias = UInt16(min(255, vertical.counts[y] / 2))
+                                Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: bias)
+                            } else {
+                                Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: nil)
+                            }
                         }
-                        let weight = vertical.weights[y * vertical.stride + k]
-                        if k == 0 {
-                            // Starts the row at what this row's multiplies will drop on average.
-                            let bias = UInt16(min(255, vertical.counts[y] / 2))
-                            Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: bias)
-                        } else {
-                            Self.accumulate(slot, weight: weight, lanes: lanes, into: row.baseAddress!, startingAt: nil)
-                        }
+                        Self.horizontalPass(
+                            row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
+                            roundings: roundings.baseAddress!, into: outputRow(y).assumingMemoryBound(to: UInt32.self),
+                            width: width, mask: outputMask)
                     }
-                    Self.horizontalPass(
-                        row.baseAddress!, taps: horizontal, pairWeights: pairWeights.baseAddress!,
-                        roundings: roundings.baseAddress!, into: outputRow(y).assumingMemoryBound(to: UInt32.self),
-                        width: width, mask: outputMask)
                 }
             }
         }

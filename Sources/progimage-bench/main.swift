@@ -4,7 +4,8 @@
 //
 // usage: progimage-bench FILE.jpg [ITERATIONS] [WIDTH] [QUALITY]
 //        progimage-bench --chain CHAIN.ext FILE [ITERATIONS [OUTPUT]]   (any source format)
-// prints one JSON object of medians, in milliseconds of this thread's CPU time.
+// prints one JSON object of medians, in milliseconds of this thread's CPU time; for a
+// chain, whose steps may use several threads, wall time and the process's CPU time.
 #if canImport(Glibc)
 import ProgimageDeployment
 import Glibc
@@ -19,6 +20,12 @@ import JPEG
 func threadMilliseconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return Double(now.tv_sec) * 1e3 + Double(now.tv_nsec) / 1e6
+}
+
+func processMilliseconds(_ clock: clockid_t) -> Double {
+    var now = timespec()
+    clock_gettime(clock, &now)
     return Double(now.tv_sec) * 1e3 + Double(now.tv_nsec) / 1e6
 }
 
@@ -55,15 +62,20 @@ func timeChain(_ chainPath: String, file: String, iterations: Int, writingTo out
     let chain = operations.isEmpty ? OperationChain(operations: [], format: format) : try OperationParser.parse(operations, format: format).chain
     let pipeline = ImagePipeline(maxPixels: limits.maxPixels, maxOutputSide: limits.maxOutputSide)
     var output: [UInt8] = []
-    let total = try timed(iterations) {
+    var walls: [Double] = [], cpus: [Double] = []
+    for _ in 0..<iterations {
+        let (wall, cpu) = (processMilliseconds(CLOCK_MONOTONIC), processMilliseconds(CLOCK_PROCESS_CPUTIME_ID))
         output = try pipeline.render(original, format: inspected.format, source: inspected.size, chain: chain)
+        walls.append(processMilliseconds(CLOCK_MONOTONIC) - wall)
+        cpus.append(processMilliseconds(CLOCK_PROCESS_CPUTIME_ID) - cpu)
     }
     let outputBytes = output.count
     if let outputPath, let file = fopen(outputPath, "wb") {
         fwrite(output, 1, output.count, file)
         fclose(file)
     }
-    print("{\"total\": \((total * 1000).rounded() / 1000), \"out_bytes\": \(outputBytes)}")
+    func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    print("{\"wall\": \(rounded(median(walls))), \"cpu\": \(rounded(median(cpus))), \"out_bytes\": \(outputBytes)}")
 }
 
 func readFile(_ path: String) throws -> [UInt8] {

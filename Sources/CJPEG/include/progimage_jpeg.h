@@ -49,6 +49,15 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
 /// a fourth byte written 0: libgd's opaque): a libgd image's own rows, no copy between.
 pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message);
 
+/// Told how many rows are complete (B,G,R and the fourth byte cleared) as they arrive,
+/// about an iMCU row (8 or 16) at a time. Rows of a file that then fails may be garbage.
+typedef void (*pg_jpeg_rows_done)(void *context, int rows);
+
+/// As `pg_jpeg_read_rows`, calling `progress` after each batch of rows, from the decoding
+/// thread, so that another thread can work on the rows above while the rest decode.
+pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
+                                           pg_jpeg_rows_done progress, void *context, char *message);
+
 /// Decodes only the `width`×`height` region at (`x`, `y`) of the output into `pixels`
 /// (packed, 4 bytes a pixel, `width * 4` bytes a row; 1 and `width` after `pg_jpeg_prefer_grey`): rows above it are skipped without
 /// colour conversion or IDCT, columns outside it are not converted, and the decode stops
@@ -65,3 +74,30 @@ void pg_jpeg_close(pg_jpeg_decoder *decoder);
 /// bytes; these are the bytes TurboJPEG's tjCompress2 writes for the same pixels.
 pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
                               unsigned char **output, unsigned long *size, char *message);
+
+/// Told that rows up to `rows` are wanted; answers how many are ready (at least `rows`),
+/// or fewer when they never will be.
+typedef int (*pg_jpeg_rows_wait)(void *context, int rows);
+
+/// The bytes `pg_jpeg_encode` writes for rows it does not split (see `pg_jpeg_splits`),
+/// each row written only once `wait` says it is ready.
+pg_jpeg_status pg_jpeg_encode_streamed(unsigned char *const *rows, int width, int height, int quality, int grey,
+                                       pg_jpeg_rows_wait wait, void *context, unsigned char **output,
+                                       unsigned long *size, char *message);
+
+/// Whether `pg_jpeg_encode` writes these rows in spliced segments (large images): then a
+/// caller may too, with `pg_jpeg_encode_segment` and `pg_jpeg_splice`, for the same bytes.
+int pg_jpeg_splits(int width, int height, int grey);
+
+/// A segment of a large JPEG: its `height` rows as a JPEG of their own with a restart
+/// marker after every MCU row (16 rows, 8 when `grey`), each row written only once `wait`
+/// (when given) says it is ready. Every segment but the last must be a whole number of
+/// MCU rows.
+pg_jpeg_status pg_jpeg_encode_segment(unsigned char *const *rows, int width, int height, int quality, int grey,
+                                      pg_jpeg_rows_wait wait, void *context, unsigned char **output,
+                                      unsigned long *size, char *message);
+
+/// Segments, top to bottom, spliced into one JPEG (`*output` to free()): the bytes one
+/// encode of all their rows with a restart marker after every MCU row gives.
+pg_jpeg_status pg_jpeg_splice(unsigned char *const *segments, const unsigned long *sizes, const int *heights,
+                              int count, int grey, unsigned char **output, unsigned long *size, char *message);

@@ -108,6 +108,21 @@ public enum ImageDecoder {
         }
     }
 
+    /// A first blur of an upright JPEG that needs no colour conversion: decoded and blurred
+    /// at once, on two threads (see `GDImage.decodedJPEG(_:blurredBy:)`). nil when it does
+    /// not apply.
+    package static func decodeJPEG(
+        _ bytes: [UInt8], maxPixels: Int, blurredBy sigma: Double
+    ) throws(ServiceError) -> GDImage? {
+        guard ExifOrientation.read(from: bytes, format: .jpg) == .up else { return nil }
+        try checkPixelLimit(storedSize(of: bytes, format: .jpg), maxPixels: maxPixels)
+        do {
+            return try GDImage.decodedJPEG(bytes, blurredBy: sigma)
+        } catch {
+            throw error.serviceError
+        }
+    }
+
     private static func decodePixels(
         _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool, grey: Bool
     ) throws(ServiceError) -> GDImage {
@@ -174,12 +189,7 @@ public enum ImageDecoder {
             do {
                 if let direct = try GDImage.decodedJPEG(bytes, scaleDenominator: shrink) { return direct }
             } catch {
-                switch error {
-                case .unsupported(let message):
-                    throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(message)")
-                case .outOfMemory: throw ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
-                case .corrupt(let message): throw ServiceError(.corruptImage, "the jpg image does not decode completely: \(message)")
-                }
+                throw error.serviceError
             }
         }
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink, grey: grey)
@@ -200,6 +210,17 @@ public enum ImageDecoder {
             case .outOfMemory: throw ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
             case .corrupt: throw ServiceError(.corruptImage, "the jpg image does not decode completely: \(error)")
             }
+        }
+    }
+}
+
+extension GDImage.JPEGDecodeFailure {
+    var serviceError: ServiceError {
+        switch self {
+        case .unsupported(let message):
+            ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(message)")
+        case .outOfMemory: ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
+        case .corrupt(let message): ServiceError(.corruptImage, "the jpg image does not decode completely: \(message)")
         }
     }
 }

@@ -25,14 +25,36 @@ public struct ImagePipeline: Sendable {
         if let animated = try renderAnimation(original, format: format, source: source, chain: chain, overlays: overlays) {
             return animated
         }
+        if let blurred = try blurredJPEG(original, format: format, chain: chain) { return blurred }
         let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+    }
+
+    /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image
+    /// in one pass on two threads (`GDImage.blurredJPEG`), the same bytes as the long way.
+    /// nil when it does not apply.
+    private func blurredJPEG(_ original: [UInt8], format: ImageFormat, chain: OperationChain) throws(ServiceError) -> [UInt8]? {
+        guard format == .jpg, chain.format == .jpg, chain.operations.count == 1,
+            let blur = chain.operations.first as? BlurOperation,
+            ExifOrientation.read(from: original, format: .jpg) == .up
+        else { return nil }
+        try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: .jpg), maxPixels: maxPixels)
+        do {
+            return try GDImage.blurredJPEG(
+                original, sigma: max(0.1, blur.sigma), quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
+        } catch {
+            switch error {
+            case .decode(let failure): throw failure.serviceError
+            case .encode(let failure): throw failure.serviceError
+            }
+        }
     }
 
     /// The cheapest decode the chain's first operation allows, then the rest of the chain:
     /// a first shrinking resize of a JPEG (DCT-scaled, resampled straight to the size) or a
     /// still WebP (libwebp's rescaler); a first crop of a JPEG (only its region); a first
-    /// grayscale of a JPEG (only its luma). Anything else is decoded whole and upright.
+    /// grayscale of a JPEG (only its luma); a first blur of a JPEG (blurred as it decodes).
+    /// Anything else is decoded whole and upright.
     private func decodeAndRender(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
@@ -63,6 +85,11 @@ public struct ImagePipeline: Sendable {
                     to: cropped, source: ImageSize(width: region.width, height: region.height), maximumSide: maxOutputSide,
                     overlays: overlays)
             }
+        }
+        if format == .jpg, let blur = first as? BlurOperation,
+            let blurred = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, blurredBy: max(0.1, blur.sigma))
+        {
+            return try rest.applied(to: blurred, source: source, maximumSide: maxOutputSide, overlays: overlays)
         }
         let decoded = try ImageDecoder.decode(
             original, format: format, maxPixels: maxPixels, shrink: shrink, preferringGrey: first is GrayscaleOperation)

@@ -1,0 +1,91 @@
+import GD
+import ProgimageAPI
+import Testing
+import TurboJPEG
+
+@testable import ProgimageCore
+
+/// A chain that starts with a blur of a JPEG decodes and blurs at once on two threads, and
+/// `blur:σ.jpg` alone also encodes in the same pass, in segments spliced at restart
+/// markers. Both must give exactly what the long way gives: decode, `blurred(sigma:)`,
+/// `ImageEncoder.encode`. A file that fails mid-decode must fail the request, not hang it.
+@Suite struct StreamedBlurTests {
+    /// Noise over gradients; `grey` as one component, `greyInColour` as three whose chroma
+    /// is flat (decoded grey, so the encoder's grey decision waits for the last row).
+    static func jpeg(width: Int, height: Int, grey: Bool = false, greyInColour: Bool = false) throws -> [UInt8] {
+        var generator = SeededGenerator(seed: UInt64(width * 31 + height))
+        var bgrx = [UInt8](repeating: 255, count: width * height * 4)
+        for y in 0..<height {
+            for x in 0..<width {
+                let i = (y * width + x) * 4
+                let level = UInt8(truncatingIfNeeded: x / 4 + y / 3 + Int.random(in: 0..<40, using: &generator))
+                bgrx[i] = level
+                bgrx[i + 1] = grey || greyInColour ? level : UInt8(truncatingIfNeeded: y)
+                bgrx[i + 2] = grey || greyInColour ? level : UInt8(truncatingIfNeeded: x &* 3)
+            }
+        }
+        return try TurboJPEGEncoder.encode(
+            bgrx: bgrx, width: width, height: height, stride: width * 4, quality: 90, subsampling: grey ? .grey : .s420)
+    }
+
+    static func longWay(_ jpeg: [UInt8], sigma: Double, quality: Int = 82) throws -> [UInt8] {
+        let decoded = try ImageDecoder.decode(jpeg, format: .jpg, maxPixels: 1 << 24)
+        return try ImageEncoder.encode(decoded.blurred(sigma: sigma), as: .jpg, quality: quality)
+    }
+
+    static func canonical(_ sigma: Double) -> String {
+        sigma == sigma.rounded() ? String(Int(sigma)) : String(sigma)
+    }
+
+    static func render(_ jpeg: [UInt8], _ chain: String) throws -> [UInt8] {
+        let source = try ImageDecoder.storedSize(of: jpeg, format: .jpg)
+        let parsed = try OperationParser.parse(chain[..<chain.lastIndex(of: ".")!], format: .jpg).chain
+        return try ImagePipeline(maxPixels: 1 << 24, maxOutputSide: 8192).render(
+            jpeg, format: .jpg, source: source, chain: parsed)
+    }
+
+    /// Past a megapixel (segments spliced), under it (one segment, no restart markers),
+    /// grey, grey in three components, narrow and wide kernels.
+    @Test(arguments: [
+        (1100, 960, false, false, 2.0), (1100, 961, true, false, 2.0), (640, 430, false, false, 0.6),
+        (640, 430, false, true, 3.0), (1030, 1020, false, true, 1.0),
+    ])
+    func blurToJPEGWritesTheLongWaysBytes(width: Int, height: Int, grey: Bool, greyInColour: Bool, sigma: Double) throws {
+        let jpeg = try Self.jpeg(width: width, height: height, grey: grey, greyInColour: greyInColour)
+        let fused = try #require(try GDImage.blurredJPEG(jpeg, sigma: sigma, quality: 82), "the fused path applies")
+        let expected = try Self.longWay(jpeg, sigma: sigma)
+        #expect(fused == expected, "\(width)×\(height) grey \(grey) σ \(sigma)")
+        let sof = try #require(fused.indices.first { fused[$0] == 0xFF && fused[$0 + 1] == 0xC0 })
+        #expect((fused[sof + 9] == 1) == (grey || greyInColour), "grey output as one component")
+        #expect(try Self.render(jpeg, "blur:\(Self.canonical(sigma))/quality:70.jpg") == Self.longWay(jpeg, sigma: sigma, quality: 70))
+    }
+
+    /// A blur followed by more of the chain: decoded and blurred at once into a second image.
+    @Test(arguments: [(1100, 960, 2.0), (300, 200, 1.5), (640, 430, 0.3)])
+    func decodeAndBlurIsTheLongWay(width: Int, height: Int, sigma: Double) throws {
+        let jpeg = try Self.jpeg(width: width, height: height)
+        guard let streamed = try GDImage.decodedJPEG(jpeg, blurredBy: sigma) else {
+            Issue.record("the streamed decode applies")
+            return
+        }
+        let expected = try ImageDecoder.decode(jpeg, format: .jpg, maxPixels: 1 << 24).blurred(sigma: sigma)
+        #expect(streamed.interleaved(alpha: false) == expected.interleaved(alpha: false))
+        #expect(try Self.render(jpeg, "blur:\(Self.canonical(sigma))/flip:h.png") != [])
+    }
+
+    /// Cut mid-scan, the decode fails while the other thread waits for its rows: both
+    /// paths answer a corrupt image, promptly.
+    @Test(arguments: [0.3, 0.6, 0.95])
+    func truncatedSourceFailsBothWays(fraction: Double) throws {
+        let jpeg = try Self.jpeg(width: 1100, height: 960)
+        let cut = Array(jpeg.prefix(Int(Double(jpeg.count) * fraction)))
+        for chain in ["blur:2.jpg", "blur:2/flip:h.jpg"] {
+            do {
+                _ = try Self.render(cut, chain)
+                Issue.record("\(chain) of a JPEG cut at \(fraction) rendered")
+            } catch let error as ServiceError {
+                #expect(error.code == .corruptImage, "\(chain): \(error)")
+            }
+        }
+    }
+}
