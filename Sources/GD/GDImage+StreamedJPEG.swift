@@ -13,12 +13,15 @@ extension GDImage {
         let message = MessageBuffer()
         let blurred = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             guard let decoder = try JPEGRowSource(source, message: message) else { return nil }
-            guard let decoded = gdImageCreateTrueColor(decoder.width, decoder.height) else { throw .outOfMemory }
-            defer { gdImageDestroy(decoded) }
+            // The decoded rows are scratch, the blurred ones the result.
+            guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)) else {
+                throw .outOfMemory
+            }
             guard let blurred = gdImageCreateTrueColor(decoder.width, decoder.height) else { throw .outOfMemory }
             let filter = gaussian(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
-            let read = SharedBandsJob(decoder: decoder, rows: cgd_rows(decoded)!, outputRows: cgd_rows(blurred)!, filter: filter)
-                .run()
+            let read = withExtendedLifetime(decoded) {
+                SharedBandsJob(decoder: decoder, rows: decoded.rows, outputRows: cgd_rows(blurred)!, filter: filter).run()
+            }
             guard read == PG_JPEG_OK else {
                 gdImageDestroy(blurred)
                 throw JPEGDecodeFailure(read, message: message.text)
@@ -33,6 +36,10 @@ extension GDImage {
         case decode(JPEGDecodeFailure)
         case encode(GDError)
     }
+
+    /// Unmaps the scratch rows kept for the next decode-blur-encode pass (`ScratchRows`):
+    /// for a worker gone quiet.
+    public static func releaseScratchMemory() { ScratchRows.releaseKept() }
 
     /// `blur:σ` of a JPEG as a JPEG at `quality`, its three stages on two threads in one
     /// pass down the image: a helper thread decodes, this thread blurs each band once its
@@ -56,10 +63,10 @@ extension GDImage {
                 Int(decoder.width) * Int(decoder.height) >= 1 << 18,
                 let filter = GaussianConvolution(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
             else { return nil }
-            guard let image = gdImageCreateTrueColor(decoder.width, decoder.height) else { throw .decode(.outOfMemory) }
-            defer { gdImageDestroy(image) }
-            let job = DecodeBlurEncodeJob(decoder: decoder, rows: cgd_rows(image)!, filter: filter, quality: quality)
-            return try job.run()
+            guard let image = ScratchRows(width: Int(decoder.width), height: Int(decoder.height))
+            else { throw .decode(.outOfMemory) }
+            let job = DecodeBlurEncodeJob(decoder: decoder, rows: image.rows, filter: filter, quality: quality)
+            return try withExtendedLifetime(image) { () throws(GDImage.JPEGPipelineFailure) -> [UInt8] in try job.run() }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import GD
 import Malloc
 import Synchronization
 #if canImport(Glibc)
@@ -34,6 +35,7 @@ public final class IdleHeapTrimmer: @unchecked Sendable {
             lastFinished.compareExchange(expected: finished, desired: 0, ordering: .relaxed).exchanged
         else { return }
         MallocTuning.releaseFreePages()
+        GDImage.releaseScratchMemory()
     }
 
     deinit { timer.cancel() }
