@@ -47,6 +47,36 @@ extension GDImage {
         return GDImage(owning: scaled, knownOpaque: true)
     }
 
+    /// Packed R,G,B rows (a PNG decoder's) scaled as `GDImage(…, layout: .rgb).scaled(…)`
+    /// scales them, to the same pixels, without the full-size libgd image where the tent
+    /// alone does the reduction: 2 MP → 512 px skips an 8 MB image and its fill (~2.5 ms of
+    /// ~33). Reductions that `scaled` area pre-shrinks first build it.
+    public static func scaled(
+        rgb pixels: [UInt8], width sourceWidth: Int, height sourceHeight: Int, toWidth width: Int, toHeight height: Int
+    ) throws(GDError) -> GDImage {
+        guard sourceWidth > 0, sourceHeight > 0, width > 0, height > 0, pixels.count >= sourceWidth * sourceHeight * 3
+        else { throw .allocationFailed }
+        let ratio = min(sourceWidth / width, sourceHeight / height)
+        guard width <= sourceWidth, height <= sourceHeight, width < sourceWidth || height < sourceHeight, ratio < 4,
+            exactTentFactor(sourceWidth / width) == 1, exactTentFactor(sourceHeight / height) == 1
+        else {
+            return try GDImage(width: sourceWidth, height: sourceHeight, pixels: pixels, stride: sourceWidth * 3, layout: .rgb)
+                .scaled(width: width, height: height)
+        }
+        guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
+        let outRows = cgd_rows(scaled)!
+        var convolution = SeparableConvolution.tent(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
+        convolution.sourceIsRGB = true
+        pixels.withUnsafeBytes { buffer in
+            let base = buffer.baseAddress!
+            convolution.run(
+                sourceRow: { base + $0 * sourceWidth * 3 },
+                outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
+        }
+        return GDImage(owning: scaled, knownOpaque: true)
+    }
+
     /// A Gaussian-blurred copy of an opaque image (`self` is left as it is, for the unsharp
     /// mask). `gdImageCopyGaussianBlurred` convolves in doubles through
     /// `gdImageGetTrueColorPixel` per tap; this is the resampler's fixed-point loop with

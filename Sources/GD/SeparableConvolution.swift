@@ -11,6 +11,9 @@
 struct SeparableConvolution: Sendable, RowFilter {
     let sourceWidth: Int
     let sourceHeight: Int
+    /// Source rows as B,G,R,X (libgd's, the JPEG decoder's) or packed R,G,B (a PNG
+    /// decoder's), widened to the same B,G,R,X lanes.
+    var sourceIsRGB = false
     let vertical: FilterTaps
     /// Built with `pairs: true`: the horizontal pass takes its taps two at a time.
     let horizontal: FilterTaps
@@ -75,7 +78,12 @@ struct SeparableConvolution: Sendable, RowFilter {
                             let sourceY = vertical.starts[y] + k
                             let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
                             if ringSource[sourceY % ringRows] != sourceY {
-                                Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                                if sourceIsRGB {
+                                    Self.widenRGB(
+                                        sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), pixels: sourceWidth, into: slot)
+                                } else {
+                                    Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
+                                }
                                 ringSource[sourceY % ringRows] = sourceY
                             }
                             let weight = vertical.weights[y * vertical.stride + k]
@@ -114,6 +122,17 @@ struct SeparableConvolution: Sendable, RowFilter {
     @inline(__always)
     private static func widen(_ bytes: UnsafePointer<UInt8>, lanes: Int, into target: UnsafeMutablePointer<UInt16>) {
         for i in 0..<lanes { target[i] = UInt16(bytes[i]) &<< 8 }
+    }
+
+    /// R,G,B bytes into B,G,R,0 lanes.
+    @inline(__always)
+    private static func widenRGB(_ bytes: UnsafePointer<UInt8>, pixels: Int, into target: UnsafeMutablePointer<UInt16>) {
+        for x in 0..<pixels {
+            target[4 &* x] = UInt16(bytes[3 &* x &+ 2]) &<< 8
+            target[4 &* x &+ 1] = UInt16(bytes[3 &* x &+ 1]) &<< 8
+            target[4 &* x &+ 2] = UInt16(bytes[3 &* x]) &<< 8
+            target[4 &* x &+ 3] = 0
+        }
     }
 
     /// `row += source × weight` over every lane, or `row = start + source × weight` for

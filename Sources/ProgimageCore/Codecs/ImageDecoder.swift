@@ -108,6 +108,26 @@ public enum ImageDecoder {
         }
     }
 
+    /// A first reduction of an upright, opaque 8-bit RGB PNG without an ICC profile:
+    /// scaled straight from the decoder's rows (`GDImage.scaled(rgb:…)`), the pixels the
+    /// whole decode then `scaled` gives. nil when it does not apply.
+    package static func decodePNG(
+        _ bytes: [UInt8], maxPixels: Int, resizedTo target: ImageSize
+    ) throws(ServiceError) -> GDImage? {
+        guard ExifOrientation.read(from: bytes, format: .png) == .up, EmbeddedColorProfile.png(bytes) == nil else {
+            return nil
+        }
+        try checkPixelLimit(storedSize(of: bytes, format: .png), maxPixels: maxPixels)
+        guard let decoded = PNGReader.decode(bytes), decoded.channels == 3 else { return nil }
+        do {
+            return try GDImage.scaled(
+                rgb: decoded.bytes, width: decoded.width, height: decoded.height, toWidth: target.width,
+                toHeight: target.height)
+        } catch {
+            throw error.serviceError
+        }
+    }
+
     /// A first blur of an upright JPEG that needs no colour conversion: decoded and blurred
     /// at once, on two threads (see `GDImage.decodedJPEG(_:blurredBy:)`). nil when it does
     /// not apply.

@@ -51,17 +51,20 @@ public struct ImagePipeline: Sendable {
     }
 
     /// The cheapest decode the chain's first operation allows, then the rest of the chain:
-    /// a first shrinking resize of a JPEG (DCT-scaled, resampled straight to the size) or a
-    /// still WebP (libwebp's rescaler); a first crop of a JPEG (only its region); a first
-    /// grayscale of a JPEG (only its luma); a first blur of a JPEG (blurred as it decodes).
-    /// Anything else is decoded whole and upright.
+    /// a first shrinking resize of a JPEG (DCT-scaled, resampled straight to the size), a
+    /// still WebP (libwebp's rescaler) or an RGB PNG (resampled from the decoder's rows); a
+    /// first crop of a JPEG (only its region); a first grayscale of a JPEG (only its luma);
+    /// a first blur of a JPEG (blurred as it decodes). Anything else is decoded whole and
+    /// upright.
     private func decodeAndRender(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
         let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
         var rest = chain
         let first = rest.operations.isEmpty ? nil : rest.operations.removeFirst()
-        if let resize = first as? ResizeOperation, resize.mode != .fill, format == .jpg ? shrink > 1 : format == .webp {
+        if let resize = first as? ResizeOperation, resize.mode != .fill,
+            format == .jpg ? shrink > 1 : format == .webp || format == .png
+        {
             let (planned, pad) = try Self.fusedPlan(resize, source: source)
             if let pad { rest.operations.insert(pad, at: 0) }
             let resized: GDImage?
@@ -70,6 +73,8 @@ public struct ImagePipeline: Sendable {
                 resized = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, shrink: shrink, resizedTo: planned)
             case .webp where planned.width < source.width && planned.height < source.height:
                 resized = try ImageDecoder.decodeWebP(original, maxPixels: maxPixels, resizedTo: planned)
+            case .png where planned.width <= source.width && planned.height <= source.height:
+                resized = try ImageDecoder.decodePNG(original, maxPixels: maxPixels, resizedTo: planned)
             default:
                 resized = nil
             }

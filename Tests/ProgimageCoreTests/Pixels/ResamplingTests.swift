@@ -54,4 +54,18 @@ import Testing
         let down = try up.scaled(width: 1, height: 1)
         #expect(down.width == 1 && down.height == 1)
     }
+
+    /// A PNG's RGB rows scaled without the full-size libgd image give exactly the pixels of
+    /// that image scaled: reductions the tent does alone, ones `scaled` area pre-shrinks
+    /// first (≥ 4×), one side unchanged, and odd sizes.
+    @Test(arguments: [(1920, 1200, 512, 320), (301, 203, 100, 90), (640, 480, 640, 240), (1000, 700, 200, 140), (97, 61, 96, 60)])
+    func rgbRowsScaleAsTheirImageDoes(width: Int, height: Int, toWidth: Int, toHeight: Int) throws {
+        var generator = SeededGenerator(seed: UInt64(width + height))
+        let rgb = (0..<width * height * 3).map { i in UInt8(truncatingIfNeeded: i / 3 % width + Int.random(in: 0..<60, using: &generator)) }
+        let direct = try GDImage.scaled(rgb: rgb, width: width, height: height, toWidth: toWidth, toHeight: toHeight)
+        let reference = try GDImage(width: width, height: height, pixels: rgb, stride: width * 3, layout: .rgb)
+            .scaled(width: toWidth, height: toHeight)
+        #expect(direct.width == toWidth && direct.height == toHeight)
+        #expect(direct.interleaved(alpha: false) == reference.interleaved(alpha: false), "\(width)×\(height) → \(toWidth)×\(toHeight)")
+    }
 }
