@@ -112,36 +112,77 @@ public enum PNGWriter {
     }
 
     /// Writes the five filtered versions of `row` into `candidates` and returns the index
-    /// of the one with the smallest sum of |signed byte|.
+    /// of the one with the smallest sum of |signed byte|. Every filter reads only the
+    /// unfiltered rows, so sixteen bytes go at a time: the byte-at-a-time loop with its
+    /// branchy Paeth was 17% of a 512×320 PNG's encode (3 ms).
     private static func bestFilter(
         row: UnsafePointer<UInt8>, above: UnsafePointer<UInt8>, count: Int, bpp: Int,
         into candidates: UnsafeMutablePointer<UInt8>
     ) -> Int {
-        let none = candidates, sub = candidates + count, up = candidates + 2 * count
-        let average = candidates + 3 * count, paeth = candidates + 4 * count
+        let outputs = (
+            none: candidates, sub: candidates + count, up: candidates + 2 * count,
+            average: candidates + 3 * count, paeth: candidates + 4 * count
+        )
         var sums = (0, 0, 0, 0, 0)
-        @inline(__always) func cost(_ byte: UInt8) -> Int {
-            let signed = Int(Int8(bitPattern: byte))
-            return signed < 0 ? -signed : signed
-        }
-        for i in 0..<count {
+        @inline(__always) func cost(_ byte: UInt8) -> Int { Int(min(byte, 0 &- byte)) }
+        // The first pixel has nothing to its left, and the tail is under 16 bytes: one at a
+        // time.
+        func scalar(_ i: Int) {
             let x = row[i]
             let a: UInt8 = i >= bpp ? row[i - bpp] : 0
             let b = above[i]
             let c: UInt8 = i >= bpp ? above[i - bpp] : 0
-            none[i] = x
-            sub[i] = x &- a
-            up[i] = x &- b
-            average[i] = x &- UInt8((Int(a) + Int(b)) >> 1)
             let p = Int(a) + Int(b) - Int(c)
             let pa = abs(p - Int(a)), pb = abs(p - Int(b)), pc = abs(p - Int(c))
             let predictor = pa <= pb && pa <= pc ? a : (pb <= pc ? b : c)
-            paeth[i] = x &- predictor
-            sums.0 += cost(none[i])
-            sums.1 += cost(sub[i])
-            sums.2 += cost(up[i])
-            sums.3 += cost(average[i])
-            sums.4 += cost(paeth[i])
+            let filtered = (x, x &- a, x &- b, x &- UInt8((Int(a) + Int(b)) >> 1), x &- predictor)
+            (outputs.none[i], outputs.sub[i], outputs.up[i], outputs.average[i], outputs.paeth[i]) = filtered
+            sums = (
+                sums.0 + cost(filtered.0), sums.1 + cost(filtered.1), sums.2 + cost(filtered.2),
+                sums.3 + cost(filtered.3), sums.4 + cost(filtered.4)
+            )
+        }
+        let head = min(bpp, count)
+        for i in 0..<head { scalar(i) }
+        var i = head
+        while i + 16 <= count {
+            // Sums in 16-bit lanes (at most 128 a byte, so 500 vectors stay under 65536),
+            // folded into `sums` after each block.
+            var lanes = (SIMD16<UInt16>.zero, SIMD16<UInt16>.zero, SIMD16<UInt16>.zero, SIMD16<UInt16>.zero, SIMD16<UInt16>.zero)
+            var block = 0
+            while i + 16 <= count, block < 500 {
+                let x = Self.load(row + i), a = Self.load(row + i - bpp)
+                let b = Self.load(above + i), c = Self.load(above + i - bpp)
+                let (a16, b16, c16) = (SIMD16<Int16>(truncatingIfNeeded: a), SIMD16<Int16>(truncatingIfNeeded: b), SIMD16<Int16>(truncatingIfNeeded: c))
+                // p − a = b − c, p − b = a − c, p − c = a + b − 2c.
+                let pa = Self.magnitude(b16 &- c16), pb = Self.magnitude(a16 &- c16)
+                let pc = Self.magnitude(a16 &+ b16 &- c16 &- c16)
+                let predictor = c16.replacing(with: b16, where: pb .<= pc)
+                    .replacing(with: a16, where: (pa .<= pb) .& (pa .<= pc))
+                let mean = SIMD16<UInt8>(truncatingIfNeeded: (SIMD16<UInt16>(truncatingIfNeeded: a) &+ SIMD16<UInt16>(truncatingIfNeeded: b)) &>> 1)
+                let sub = x &- a, up = x &- b, average = x &- mean
+                let paeth = x &- SIMD16<UInt8>(truncatingIfNeeded: predictor)
+                Self.store(x, to: outputs.none + i)
+                Self.store(sub, to: outputs.sub + i)
+                Self.store(up, to: outputs.up + i)
+                Self.store(average, to: outputs.average + i)
+                Self.store(paeth, to: outputs.paeth + i)
+                lanes.0 &+= Self.costs(x)
+                lanes.1 &+= Self.costs(sub)
+                lanes.2 &+= Self.costs(up)
+                lanes.3 &+= Self.costs(average)
+                lanes.4 &+= Self.costs(paeth)
+                i += 16
+                block += 1
+            }
+            sums = (
+                sums.0 + Self.total(lanes.0), sums.1 + Self.total(lanes.1), sums.2 + Self.total(lanes.2),
+                sums.3 + Self.total(lanes.3), sums.4 + Self.total(lanes.4)
+            )
+        }
+        while i < count {
+            scalar(i)
+            i += 1
         }
         var best = 0
         var bestSum = sums.0
@@ -150,6 +191,30 @@ public enum PNGWriter {
             bestSum = sum
         }
         return best
+    }
+
+    @inline(__always)
+    private static func load(_ pointer: UnsafePointer<UInt8>) -> SIMD16<UInt8> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<UInt8>.self)
+    }
+
+    @inline(__always)
+    private static func store(_ vector: SIMD16<UInt8>, to pointer: UnsafeMutablePointer<UInt8>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<UInt8>.self)
+    }
+
+    @inline(__always)
+    private static func magnitude(_ v: SIMD16<Int16>) -> SIMD16<Int16> { pointwiseMax(v, 0 &- v) }
+
+    /// |byte as signed| per lane: the smaller of the byte and its negation.
+    @inline(__always)
+    private static func costs(_ v: SIMD16<UInt8>) -> SIMD16<UInt16> {
+        SIMD16<UInt16>(truncatingIfNeeded: pointwiseMin(v, 0 &- v))
+    }
+
+    @inline(__always)
+    private static func total(_ v: SIMD16<UInt16>) -> Int {
+        Int(SIMD16<UInt32>(truncatingIfNeeded: v).wrappedSum())
     }
 }
 
