@@ -69,6 +69,26 @@ extension GDImage {
     /// Interleaved RGBA (or RGB when `alpha` is false; one grey byte for RGB when `grey`,
     /// for an image whose `channelUse` said so), rows packed without padding. gd's 7-bit
     /// alpha widens as libgd's own PNG writer widens it, so outputs read back as before.
+    /// Row `y` alone as `interleaved(alpha:)` lays it out (R,G,B or R,G,B,A), for an encoder
+    /// that copies rows into its own image: no second whole-image buffer.
+    public func interleavedRow(_ y: Int, alpha: Bool) -> [UInt8] {
+        let channels = alpha ? 4 : 3
+        let row = cgd_rows(raw)![y]!
+        return [UInt8](unsafeUninitializedCapacity: width * channels) { buffer, count in
+            for x in 0..<width {
+                let p = UInt32(bitPattern: row[x])
+                buffer[x * channels] = UInt8((p >> 16) & 0xFF)
+                buffer[x * channels + 1] = UInt8((p >> 8) & 0xFF)
+                buffer[x * channels + 2] = UInt8(p & 0xFF)
+                if alpha {
+                    let a = (p >> 24) & 0x7F
+                    buffer[x * channels + 3] = UInt8(255 - ((a << 1) + (a >> 6)))
+                }
+            }
+            count = width * channels
+        }
+    }
+
     public func interleaved(alpha: Bool, grey: Bool = false) -> [UInt8] {
         let (w, h) = (width, height)
         let channels = (grey ? 1 : 3) + (alpha ? 1 : 0)

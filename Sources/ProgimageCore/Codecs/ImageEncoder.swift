@@ -4,6 +4,7 @@ import HEIF
 import JXL
 import PNG
 import TIFF
+import WebP
 
 /// Encodes an upright image into an output format. Derived images carry no metadata:
 /// every encoder here writes pixels only, so EXIF (and GPS) never leaks.
@@ -36,7 +37,15 @@ public enum ImageEncoder {
                 return try PNGWriter.encode(
                     rows.pixels, width: rows.width, height: rows.height, channels: PNGWriter.Channels(rawValue: rows.channels)!)
             case .gif: return try image.encode(.gif)
-            case .webp: return try image.encode(.webp, quality: quality)
+            case .webp:
+                // Rows strip by strip into libwebp's planes, and libgd's image freed before
+                // the encode: libgd's own path packed a whole-image copy first.
+                let alpha = !image.isOpaque
+                let picture = try WebPStillEncoder.Picture(width: image.width, height: image.height, hasAlpha: alpha) { y in
+                    image.interleavedRow(y, alpha: true)
+                }
+                _ = consume image
+                return try picture.encoded(quality: quality)
             case .tiff:
                 let rows = InterleavedRows(image, greyAllowed: true)
                 return try TIFFWriter.encode(rows.pixels, width: rows.width, height: rows.height, channels: rows.channels)
@@ -45,10 +54,13 @@ public enum ImageEncoder {
                 return try JXLEncoder.encode(
                     rgb: rows.pixels, width: rows.width, height: rows.height, hasAlpha: rows.hasAlpha, quality: quality)
             case .avif, .heic:
-                let rows = InterleavedRows(image, greyAllowed: false)
-                return try HEIFEncoder.encode(
-                    rgb: rows.pixels, width: rows.width, height: rows.height, hasAlpha: rows.hasAlpha,
-                    codec: format == .avif ? .avif : .heic, quality: quality)
+                // Rows straight into libheif's image, and libgd's freed before the encode.
+                let alpha = !image.isOpaque
+                let picture = try HEIFEncoder.Picture(width: image.width, height: image.height, hasAlpha: alpha) { y in
+                    image.interleavedRow(y, alpha: alpha)
+                }
+                _ = consume image
+                return try picture.encoded(as: format == .avif ? .avif : .heic, quality: quality)
             }
         } catch {
             throw ServiceError(.internalError, "encoding \(format.rawValue) failed: \(error)")
