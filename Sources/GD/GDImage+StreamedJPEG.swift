@@ -140,6 +140,19 @@ private final class JPEGRowSource: @unchecked Sendable {
     }
 }
 
+/// Runs `helper` on a thread of its own while `body` runs on this one; returns once both
+/// are done. A queue of its own, as for an animation's frames: libdispatch then starts a
+/// thread for it even when every core's thread is a caller waiting here.
+private func whileHelperRuns(_ helper: @escaping @Sendable () -> Void, _ body: () -> Void) {
+    let finished = DispatchSemaphore(value: 0)
+    DispatchQueue(label: "progimage.streamed-decode").async {
+        helper()
+        finished.signal()
+    }
+    body()
+    finished.wait()
+}
+
 /// Rows a band: small enough that the filtering thread follows the decode closely and the
 /// threads finish together, large enough that re-widening the rows two bands share is
 /// noise.
@@ -176,11 +189,8 @@ private final class SharedBandsJob: @unchecked Sendable {
             if read == PG_JPEG_OK { filterBands() }
             return read
         }
-        let finished = DispatchSemaphore(value: 0)
         let status = Mutex(PG_JPEG_OK)
-        // A queue of its own, as for an animation's frames: libdispatch then starts a
-        // thread for it even when every core's thread is a caller waiting here.
-        DispatchQueue(label: "progimage.streamed-decode").async { [self] in
+        whileHelperRuns({ [self] in
             let read = decoder.decode(into: rows)
             status.withLock { $0 = read }
             if read == PG_JPEG_OK {
@@ -188,10 +198,9 @@ private final class SharedBandsJob: @unchecked Sendable {
             } else {
                 stopped.store(true, ordering: .releasing)
             }
-            finished.signal()
+        }) {
+            filterBands()
         }
-        filterBands()
-        finished.wait()
         return status.withLock { $0 }
     }
 
@@ -250,9 +259,8 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     }
 
     func run() throws(GDImage.JPEGPipelineFailure) -> [UInt8] {
-        let finished = DispatchSemaphore(value: 0)
         let read = Mutex(PG_JPEG_OK)
-        DispatchQueue(label: "progimage.streamed-decode").async { [self] in
+        whileHelperRuns({ [self] in
             let status = decoder.decode(into: rows)
             read.withLock { $0 = status }
             if status == PG_JPEG_OK {
@@ -260,11 +268,10 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             } else {
                 segments.fail()
             }
-            finished.signal()
+        }) {
+            blurBands()
+            encodeSegments(grey: !sawColour.load(ordering: .relaxed))
         }
-        blurBands()
-        encodeSegments(grey: !sawColour.load(ordering: .relaxed))
-        finished.wait()
         let status = read.withLock { $0 }
         guard status == PG_JPEG_OK else {
             throw .decode(GDImage.JPEGDecodeFailure(status, message: decoder.message.text))

@@ -56,11 +56,8 @@ struct GaussianConvolution: Sendable, RowFilter {
         let lanes = width * 4
         let rowLanes = (lanes + 15) & ~15
         let ringRows = 2 * radius + 1
-        // Source rows widened once each into a ring; the window only moves down.
-        let ring = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ringRows * rowLanes)
-        ring.initialize(repeating: 0)
-        defer { ring.deallocate() }
-        var ringSource = [Int](repeating: -1, count: ringRows)
+        // Source rows widened to 7.9.
+        var ring = WidenedRowRing(rows: ringRows, lanes: rowLanes)
         let column = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: rowLanes)
         column.initialize(repeating: 0)
         defer { column.deallocate() }
@@ -80,12 +77,10 @@ struct GaussianConvolution: Sendable, RowFilter {
                     let first = vertical.starts[y], count = vertical.counts[y]
                     for k in 0..<count {
                         let sourceY = first + k
-                        let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
-                        if ringSource[sourceY % ringRows] != sourceY {
+                        let slot = ring.row(sourceY) { slot in
                             Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
-                            ringSource[sourceY % ringRows] = sourceY
                         }
-                        window[k] = UnsafePointer(slot)
+                        window[k] = slot
                     }
                     if y >= radius, y + radius < height {
                         Self.verticalSymmetric(
@@ -165,12 +160,12 @@ struct GaussianConvolution: Sendable, RowFilter {
         // Four pixels an iteration, as two independent pairs.
         while x + 4 <= interiorEnd {
             let centre = column + x &* 4
-            var low = biasVector &+ Self.multiplyHigh(Self.load(centre), weights[0])
-            var high = biasVector &+ Self.multiplyHigh(Self.load(centre + 8), weights[0])
+            var low = biasVector &+ multiplyHigh(Self.load(centre), weights[0])
+            var high = biasVector &+ multiplyHigh(Self.load(centre + 8), weights[0])
             for k in 1...radius {
                 let left = centre - k &* 4, right = centre + k &* 4
-                low &+= Self.multiplyHigh(Self.load(left) &+ Self.load(right), weights[k])
-                high &+= Self.multiplyHigh(Self.load(left + 8) &+ Self.load(right + 8), weights[k])
+                low &+= multiplyHigh(Self.load(left) &+ Self.load(right), weights[k])
+                high &+= multiplyHigh(Self.load(left + 8) &+ Self.load(right + 8), weights[k])
             }
             let pixels = SIMD16<UInt8>(
                 lowHalf: SIMD8<UInt8>(truncatingIfNeeded: pointwiseMin(low &>> 7, limit)),
@@ -205,14 +200,5 @@ struct GaussianConvolution: Sendable, RowFilter {
     @inline(__always)
     private static func load(_ pointer: UnsafePointer<UInt16>) -> SIMD8<UInt16> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<UInt16>.self)
-    }
-
-    /// The high 16 bits of each lane's 32-bit product, written lane by lane: the shape LLVM
-    /// turns into one `pmulhuw` (see `SeparableConvolution`).
-    @inline(__always)
-    private static func multiplyHigh(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD8<UInt16> {
-        var product = SIMD8<UInt16>()
-        for lane in 0..<8 { product[lane] = UInt16(truncatingIfNeeded: (UInt32(a[lane]) &* UInt32(b[lane])) &>> 16) }
-        return product
     }
 }

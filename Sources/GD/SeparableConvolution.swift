@@ -52,13 +52,8 @@ struct SeparableConvolution: Sendable, RowFilter {
         // One pixel more than the row, for the zero-weight partner of a last odd tap, and
         // whole 8-lane vectors.
         let rowLanes = (lanes + 4 + 7) & ~7
-        let ringRows = vertical.stride
-        // Source rows widened to 8.8 once each; a row serves every output row whose window
-        // covers it, and the windows only move down.
-        let ring = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: ringRows * rowLanes)
-        ring.initialize(repeating: 0)
-        defer { ring.deallocate() }
-        var ringSource = [Int](repeating: -1, count: ringRows)
+        // Source rows widened to 8.8.
+        var ring = WidenedRowRing(rows: vertical.stride, lanes: rowLanes)
         let row = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: rowLanes)
         row.initialize(repeating: 0)
         defer { row.deallocate() }
@@ -76,15 +71,13 @@ struct SeparableConvolution: Sendable, RowFilter {
                     for y in rows {
                         for k in 0..<vertical.counts[y] {
                             let sourceY = vertical.starts[y] + k
-                            let slot = ring.baseAddress! + (sourceY % ringRows) * rowLanes
-                            if ringSource[sourceY % ringRows] != sourceY {
+                            let slot = ring.row(sourceY) { slot in
                                 if sourceIsRGB {
                                     Self.widenRGB(
                                         sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), pixels: sourceWidth, into: slot)
                                 } else {
                                     Self.widen(sourceRow(sourceY).assumingMemoryBound(to: UInt8.self), lanes: lanes, into: slot)
                                 }
-                                ringSource[sourceY % ringRows] = sourceY
                             }
                             let weight = vertical.weights[y * vertical.stride + k]
                             if k == 0 {
@@ -182,15 +175,5 @@ struct SeparableConvolution: Sendable, RowFilter {
                 }
             }
         }
-    }
-
-    /// The high 16 bits of each lane's 32-bit product. Written lane by lane because
-    /// that is the shape LLVM turns into one `pmulhuw`; SIMD8's own conversions are
-    /// generic calls it does not see through.
-    @inline(__always)
-    private static func multiplyHigh(_ a: SIMD8<UInt16>, _ b: SIMD8<UInt16>) -> SIMD8<UInt16> {
-        var product = SIMD8<UInt16>()
-        for lane in 0..<8 { product[lane] = UInt16(truncatingIfNeeded: (UInt32(a[lane]) &* UInt32(b[lane])) &>> 16) }
-        return product
     }
 }
