@@ -48,6 +48,10 @@ struct GaussianConvolution: Sendable, RowFilter {
         self.horizontal = .gaussian(size: width, sigma: sigma, pairs: false)
     }
 
+    func sourceRows(for rows: Range<Int>) -> Range<Int> {
+        max(0, rows.lowerBound - radius)..<min(height, rows.upperBound + radius)
+    }
+
     func run(
         bands nextBand: () -> Range<Int>?, sourceRow: (Int) -> UnsafeRawPointer,
         outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool

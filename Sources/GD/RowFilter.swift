@@ -15,6 +15,9 @@ protocol RowFilter: Sendable {
     func run(
         bands nextBand: () -> Range<Int>?, sourceRow: (Int) -> UnsafeRawPointer,
         outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool)
+
+    /// The source rows output rows `rows` (not empty) read.
+    func sourceRows(for rows: Range<Int>) -> Range<Int>
 }
 
 /// The row accessors the parts share: sources are only read, and each part writes only its

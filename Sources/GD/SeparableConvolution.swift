@@ -27,6 +27,10 @@ struct SeparableConvolution: Sendable, RowFilter {
     var width: Int { horizontal.starts.count }
     var height: Int { vertical.starts.count }
 
+    func sourceRows(for rows: Range<Int>) -> Range<Int> {
+        vertical.starts[rows.lowerBound]..<(vertical.starts[rows.upperBound - 1] + vertical.counts[rows.upperBound - 1])
+    }
+
     /// Separable tent resampling from `sourceWidth`×`sourceHeight` to `width`×`height`.
     static func tent(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) -> SeparableConvolution {
         SeparableConvolution(

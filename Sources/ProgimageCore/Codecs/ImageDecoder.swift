@@ -79,6 +79,16 @@ public enum ImageDecoder {
         // and before the decode rather than after, so such a caller pays for one decode.
         guard target.width <= (stored.width + shrink - 1) / shrink, target.height <= (stored.height + shrink - 1) / shrink
         else { return nil }
+        // Without a colour conversion to make, resampled band by band as the rows arrive.
+        do {
+            if let streamed = try GDImage.decodedJPEG(
+                bytes, scaleDenominator: shrink, resizedTo: target.width, target.height)
+            {
+                return streamed
+            }
+        } catch {
+            throw error.serviceError
+        }
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink)
         SourceColor.convert(&decoded)
         do {

@@ -1,15 +1,18 @@
 import GD
 import ProgimageAPI
 import Testing
+import JPEG
 import TurboJPEG
 
 @testable import ProgimageCore
 
-/// A chain that starts with a blur of a JPEG decodes and blurs at once on two threads, and
-/// `blur:σ.jpg` alone also encodes in the same pass, in segments spliced at restart
-/// markers. Both must give exactly what the long way gives: decode, `blurred(sigma:)`,
-/// `ImageEncoder.encode`. A file that fails mid-decode must fail the request, not hang it.
-@Suite struct StreamedBlurTests {
+/// The JPEG paths that work on rows as a helper thread's decode publishes them. A chain
+/// that starts with a blur decodes and blurs at once, and `blur:σ.jpg` alone also encodes
+/// in the same pass, in segments spliced at restart markers; a thumbnail is resampled band
+/// by band. Each must give exactly what the long way gives (decode into a buffer, then the
+/// step, then `ImageEncoder.encode`), and a file that fails mid-decode must fail the
+/// request, not hang it.
+@Suite struct StreamedJPEGTests {
     /// Noise over gradients; `grey` as one component, `greyInColour` as three whose chroma
     /// is flat (decoded grey, so the encoder's grey decision waits for the last row).
     static func jpeg(width: Int, height: Int, grey: Bool = false, greyInColour: Bool = false) throws -> [UInt8] {
@@ -73,13 +76,42 @@ import TurboJPEG
         #expect(try Self.render(jpeg, "blur:\(Self.canonical(sigma))/flip:h.png") != [])
     }
 
+    /// The thumbnail path: DCT-scaled, resampled as rows arrive; against TurboJPEG's decode
+    /// into a buffer and `tentResampled(bgrx:…)`, at every scale, grey and 4:4:4 too; outputs
+    /// under 1 << 18 pixels decode, then resample, on one thread, 600×450 on two.
+    @Test(arguments: [
+        (1100, 960, 4, 270, 235), (1100, 960, 2, 512, 447), (1100, 960, 8, 130, 114), (640, 430, 1, 639, 429),
+        (1100, 960, 1, 600, 450),
+    ])
+    func thumbnailIsTheBufferedDecodesPixels(width: Int, height: Int, scale: Int, toWidth: Int, toHeight: Int) throws {
+        for (grey, subsampling) in [(false, TurboJPEGEncoder.Subsampling.s420), (true, .grey), (false, .s444)] {
+            var generator = SeededGenerator(seed: UInt64(width + scale))
+            let bgrx = (0..<width * height * 4).map { i in
+                UInt8(truncatingIfNeeded: i / 4 % width / 3 + i / (4 * width) + Int.random(in: 0..<30, using: &generator))
+            }
+            let jpeg = try TurboJPEGEncoder.encode(
+                bgrx: bgrx, width: width, height: height, stride: width * 4, quality: 90, subsampling: subsampling)
+            guard let streamed = try GDImage.decodedJPEG(jpeg, scaleDenominator: scale, resizedTo: toWidth, toHeight) else {
+                Issue.record("the streamed thumbnail applies")
+                continue
+            }
+            let buffered = try JPEGDecoder.decode(jpeg, scaleDenominator: scale)
+            let reference = try GDImage.tentResampled(
+                bgrx: buffered.bytes, width: buffered.width, height: buffered.height, stride: buffered.stride,
+                toWidth: toWidth, toHeight: toHeight)
+            #expect(
+                streamed.interleaved(alpha: false) == reference.interleaved(alpha: false),
+                "\(width)×\(height) 1/\(scale) → \(toWidth)×\(toHeight) grey \(grey)")
+        }
+    }
+
     /// Cut mid-scan, the decode fails while the other thread waits for its rows: both
     /// paths answer a corrupt image, promptly.
     @Test(arguments: [0.3, 0.6, 0.95])
     func truncatedSourceFailsBothWays(fraction: Double) throws {
         let jpeg = try Self.jpeg(width: 1100, height: 960)
         let cut = Array(jpeg.prefix(Int(Double(jpeg.count) * fraction)))
-        for chain in ["blur:2.jpg", "blur:2/flip:h.jpg"] {
+        for chain in ["blur:2.jpg", "blur:2/flip:h.jpg", "resize:300x.jpg"] {
             do {
                 _ = try Self.render(cut, chain)
                 Issue.record("\(chain) of a JPEG cut at \(fraction) rendered")
