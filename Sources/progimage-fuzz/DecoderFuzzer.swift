@@ -39,6 +39,56 @@ func decodeTwice(_ bytes: [UInt8]) {
         return played == nil ? nil : all
     }
     if frames(fill: 0xA5) != frames(fill: 0x3C) { fatalError("two plays of the same \(format.rawValue) animation differ") }
+    if format == .jpg { streamedJPEGMatchesTheLongWay(bytes) }
+}
+
+/// The JPEG paths that work on rows while a helper thread decodes them (a first blur, the
+/// thumbnail, `blur:σ.jpg` in one pass; scratch rows kept between calls): under two
+/// different fills, the pixels and bytes of decoding whole and then blurring, resampling
+/// or encoding, or the same refusal. A row read before the decoder wrote it, or a band
+/// written twice, would differ.
+func streamedJPEGMatchesTheLongWay(_ bytes: [UInt8]) {
+    MallocTuning.perturb(with: 0xA5)
+    var blurred: [UInt8]?, resized: [UInt8]?, encoded: [UInt8]?
+    var size = (width: 0, height: 0)
+    do {
+        if let whole = try GDImage.decodedJPEG(bytes, scaleDenominator: 1) {
+            size = (whole.width, whole.height)
+            let soft = try whole.blurred(sigma: 1.5)
+            blurred = soft.interleaved(alpha: false)
+            encoded = try soft.jpegEncoded(quality: 80, grey: soft.isGrey)
+        }
+    } catch {}
+    let (halfWidth, halfHeight) = ((size.width + 1) / 2, (size.height + 1) / 2)
+    let target = (width: max(1, halfWidth / 3), height: max(1, halfHeight / 3))
+    do {
+        if size.width > 0, let half = try GDImage.decodedJPEG(bytes, scaleDenominator: 2) {
+            resized = try half.scaled(width: target.width, height: target.height).interleaved(alpha: false)
+        }
+    } catch {}
+    for fill: UInt8 in [0x3C, 0xC3] {
+        MallocTuning.perturb(with: fill)
+        var streamedBlur: [UInt8]?, streamedResize: [UInt8]?, fused: [UInt8]?
+        var fusedApplies = true
+        do {
+            if let image = try GDImage.decodedJPEG(bytes, blurredBy: 1.5) { streamedBlur = image.interleaved(alpha: false) }
+        } catch {}
+        do {
+            if size.width > 0,
+                let image = try GDImage.decodedJPEG(bytes, scaleDenominator: 2, resizedTo: target.width, target.height)
+            {
+                streamedResize = image.interleaved(alpha: false)
+            }
+        } catch {}
+        do {
+            fused = try GDImage.blurredJPEG(bytes, sigma: 1.5, quality: 80)
+            // nil: the one-pass path declined (a small image), which is no answer to compare.
+            fusedApplies = fused != nil
+        } catch {}
+        if streamedBlur != blurred { fatalError("the streamed blur of a JPEG differs from the long way") }
+        if size.width > 0, streamedResize != resized { fatalError("the streamed thumbnail of a JPEG differs from the long way") }
+        if fusedApplies, fused != encoded { fatalError("the one-pass blur of a JPEG differs from the long way") }
+    }
 }
 
 #if FUZZING
