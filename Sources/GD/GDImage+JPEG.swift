@@ -14,14 +14,12 @@ extension GDImage {
     /// file needs a colour conversion (an ICC profile, CMYK): those go through a buffer.
     /// As strict as every decode here: a file that lost data throws.
     public static func decodedJPEG(_ bytes: [UInt8], scaleDenominator: Int) throws(JPEGDecodeFailure) -> GDImage? {
-        var message = [CChar](repeating: 0, count: 256)
-        func failure(_ status: pg_jpeg_status) -> JPEGDecodeFailure {
-            JPEGDecodeFailure(status, message: String(cString: message))
-        }
+        let message = JPEGMessageBuffer()
+        func failure(_ status: pg_jpeg_status) -> JPEGDecodeFailure { JPEGDecodeFailure(status, message: message.text) }
         let decoded = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             var info = pg_jpeg_info()
             var status = PG_JPEG_OK
-            guard let decoder = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, &message)
+            guard let decoder = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, message.pointer)
             else { throw failure(status) }
             defer { pg_jpeg_close(decoder) }
             var profile: UnsafePointer<UInt8>?
@@ -29,7 +27,7 @@ extension GDImage {
             guard let raw = gdImageCreateTrueColor(info.output_width, info.output_height) else { throw .outOfMemory }
             let read = UnsafeRawPointer(cgd_rows(raw)!).withMemoryRebound(
                 to: UnsafeMutablePointer<UInt8>?.self, capacity: Int(info.output_height)
-            ) { rows in pg_jpeg_read_rows(decoder, rows, &message) }
+            ) { rows in pg_jpeg_read_rows(decoder, rows, message.pointer) }
             guard read == PG_JPEG_OK else {
                 gdImageDestroy(raw)
                 throw failure(read)
@@ -56,5 +54,15 @@ extension GDImage {
         defer { free(output) }
         guard status == PG_JPEG_OK, let output, size > 0 else { throw .encodeFailed("jpeg") }
         return Array(UnsafeBufferPointer(start: output, count: Int(size)))
+    }
+}
+
+extension GDImage.JPEGDecodeFailure {
+    init(_ status: pg_jpeg_status, message: String) {
+        switch status {
+        case PG_JPEG_OUT_OF_MEMORY: self = .outOfMemory
+        case PG_JPEG_UNSUPPORTED: self = .unsupported(message)
+        default: self = .corrupt(message)
+        }
     }
 }

@@ -10,7 +10,7 @@ extension GDImage {
     /// when the file needs a colour conversion, as for `decodedJPEG(_:scaleDenominator:)`;
     /// as strict as it.
     public static func decodedJPEG(_ bytes: [UInt8], blurredBy sigma: Double) throws(JPEGDecodeFailure) -> GDImage? {
-        let message = MessageBuffer()
+        let message = JPEGMessageBuffer()
         let blurred = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             guard let decoder = try JPEGRowSource(source, message: message) else { return nil }
             // The decoded rows are scratch, the blurred ones the result.
@@ -40,7 +40,7 @@ extension GDImage {
     public static func decodedJPEG(
         _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int
     ) throws(JPEGDecodeFailure) -> GDImage? {
-        let message = MessageBuffer()
+        let message = JPEGMessageBuffer()
         let resized = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             guard let decoder = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
             else { return nil }
@@ -84,7 +84,7 @@ extension GDImage {
     public static func blurredJPEG(
         _ bytes: [UInt8], sigma: Double, quality: Int
     ) throws(JPEGPipelineFailure) -> [UInt8]? {
-        let message = MessageBuffer()
+        let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
             let opened: JPEGRowSource?
             do throws(JPEGDecodeFailure) {
@@ -104,39 +104,19 @@ extension GDImage {
     }
 }
 
-extension GDImage.JPEGDecodeFailure {
-    init(_ status: pg_jpeg_status, message: String) {
-        switch status {
-        case PG_JPEG_OUT_OF_MEMORY: self = .outOfMemory
-        case PG_JPEG_UNSUPPORTED: self = .unsupported(message)
-        default: self = .corrupt(message)
-        }
-    }
-}
-
-/// libjpeg's message buffer, shared with a helper thread.
-final class MessageBuffer: @unchecked Sendable {
-    let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 256)
-
-    init() { pointer.initialize(repeating: 0, count: 256) }
-    deinit { pointer.deallocate() }
-
-    var text: String { String(cString: pointer) }
-}
-
 /// A JPEG opened for a decode at full size straight into libgd rows, reporting rows as
 /// they arrive. Closed with its last reference.
 private final class JPEGRowSource: @unchecked Sendable {
     let decoder: OpaquePointer
     let width: Int32
     let height: Int32
-    let message: MessageBuffer
+    let message: JPEGMessageBuffer
     let arrival = RowArrival()
 
     /// At 1/`scaleDenominator` (1, 2, 4, 8) in the DCT domain; nil when the file needs a
     /// colour conversion (an ICC profile, CMYK).
     init?(
-        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: MessageBuffer
+        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: JPEGMessageBuffer
     ) throws(GDImage.JPEGDecodeFailure) {
         var info = pg_jpeg_info()
         var status = PG_JPEG_OK
@@ -381,7 +361,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             guard first < height else { return }
             let segmentHeight = min(segmentRows, height - first)
             let source = SegmentRows(arrival: blurred, first: first)
-            let message = MessageBuffer()
+            let message = JPEGMessageBuffer()
             var output: UnsafeMutablePointer<UInt8>?
             var size: UInt = 0
             let status = UnsafeRawPointer(rows + first).withMemoryRebound(
@@ -452,7 +432,7 @@ private final class EncodedSegments: @unchecked Sendable {
     func fail() { state.withLock { $0.failed = true } }
 
     /// The segments as one JPEG; nil when one failed.
-    func spliced(grey: Bool, message: MessageBuffer) -> [UInt8]? {
+    func spliced(grey: Bool, message: JPEGMessageBuffer) -> [UInt8]? {
         state.withLock { state -> [UInt8]? in
             let written = state.segments.prefix { $0.bytes != nil }
             guard !state.failed, !written.isEmpty else { return nil }

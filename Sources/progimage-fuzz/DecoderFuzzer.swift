@@ -48,6 +48,10 @@ func decodeTwice(_ bytes: [UInt8]) {
 /// or encoding, or the same refusal. A row read before the decoder wrote it, or a band
 /// written twice, would differ.
 func streamedJPEGMatchesTheLongWay(_ bytes: [UInt8]) {
+    // The worker checks the header against its pixel limit before any of these paths.
+    guard let stored = try? ImageDecoder.storedSize(of: bytes, format: .jpg),
+        (try? ImageDecoder.checkPixelLimit(stored, maxPixels: 4_000_000)) != nil
+    else { return }
     MallocTuning.perturb(with: 0xA5)
     var blurred: [UInt8]?, resized: [UInt8]?, encoded: [UInt8]?
     var size = (width: 0, height: 0)
