@@ -10,25 +10,7 @@ extension GDImage {
     /// when the file needs a colour conversion, as for `decodedJPEG(_:scaleDenominator:)`;
     /// as strict as it.
     public static func decodedJPEG(_ bytes: [UInt8], blurredBy sigma: Double) throws(JPEGDecodeFailure) -> GDImage? {
-        let message = JPEGMessageBuffer()
-        let blurred = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
-            guard let decoder = try JPEGRowSource(source, message: message) else { return nil }
-            // The decoded rows are scratch, the blurred ones the result.
-            guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)) else {
-                throw .outOfMemory
-            }
-            guard let blurred = gdImageCreateTrueColor(decoder.width, decoder.height) else { throw .outOfMemory }
-            let filter = gaussian(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
-            let read = withExtendedLifetime(decoded) {
-                SharedBandsJob(decoder: decoder, rows: decoded.rows, outputRows: cgd_rows(blurred)!, filter: filter).run()
-            }
-            guard read == PG_JPEG_OK else {
-                gdImageDestroy(blurred)
-                throw JPEGDecodeFailure(read, message: message.text)
-            }
-            return blurred
-        }
-        return blurred.map { GDImage(owning: $0, knownOpaque: true) }
+        try decodedJPEG(bytes, scaleDenominator: 1) { width, height in gaussian(width: width, height: height, sigma: sigma) }
     }
 
     /// The thumbnail path, streamed: a JPEG decoded at 1/`scaleDenominator` by a helper
@@ -40,28 +22,40 @@ extension GDImage {
     public static func decodedJPEG(
         _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int
     ) throws(JPEGDecodeFailure) -> GDImage? {
-        let message = JPEGMessageBuffer()
-        let resized = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
-            guard let decoder = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
-            else { return nil }
-            let (sourceWidth, sourceHeight) = (Int(decoder.width), Int(decoder.height))
+        try decodedJPEG(bytes, scaleDenominator: scaleDenominator) { sourceWidth, sourceHeight in
             guard width > 0, height > 0, sourceWidth <= width * SeparableConvolution.exactReduction,
                 sourceHeight <= height * SeparableConvolution.exactReduction
             else { return nil }
-            guard let decoded = ScratchRows(width: sourceWidth, height: sourceHeight) else { throw .outOfMemory }
-            guard let resized = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .outOfMemory }
-            let filter = SeparableConvolution.tent(
+            return SeparableConvolution.tent(
                 sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
+        }
+    }
+
+    /// A JPEG decoded at 1/`scaleDenominator` into scratch rows and filtered into a new
+    /// image of the filter's size at once (`SharedBandsJob`). `filter` is given the decoded
+    /// size; nil from it, or a file that needs a colour conversion, answers nil.
+    private static func decodedJPEG(
+        _ bytes: [UInt8], scaleDenominator: Int, filter makeFilter: (_ width: Int, _ height: Int) -> (any RowFilter)?
+    ) throws(JPEGDecodeFailure) -> GDImage? {
+        let message = JPEGMessageBuffer()
+        let filtered = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
+            guard let decoder = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message),
+                let filter = makeFilter(Int(decoder.width), Int(decoder.height))
+            else { return nil }
+            guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)) else {
+                throw .outOfMemory
+            }
+            guard let output = gdImageCreateTrueColor(Int32(filter.width), Int32(filter.height)) else { throw .outOfMemory }
             let read = withExtendedLifetime(decoded) {
-                SharedBandsJob(decoder: decoder, rows: decoded.rows, outputRows: cgd_rows(resized)!, filter: filter).run()
+                SharedBandsJob(decoder: decoder, rows: decoded.rows, outputRows: cgd_rows(output)!, filter: filter).run()
             }
             guard read == PG_JPEG_OK else {
-                gdImageDestroy(resized)
+                gdImageDestroy(output)
                 throw JPEGDecodeFailure(read, message: message.text)
             }
-            return resized
+            return output
         }
-        return resized.map { GDImage(owning: $0, knownOpaque: true) }
+        return filtered.map { GDImage(owning: $0, knownOpaque: true) }
     }
 
     /// Why a JPEG-to-JPEG pipeline stopped.
