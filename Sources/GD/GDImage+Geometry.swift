@@ -24,13 +24,21 @@ extension GDImage {
             // (29.8 dB against Lanczos at 9×, 33+ dB this way). Per axis only where the tent
             // would otherwise get more taps than it rounds exactly (`force` can shrink one
             // side 6000× and leave the other alone).
-            let common = ratio >= 4 ? ratio / 2 : 1
-            let image = try boxShrunk(
-                byX: max(common, Self.exactTentFactor(ratioX)), byY: max(common, Self.exactTentFactor(ratioY)))
-            return try image.tentResampled(width: width, height: height)
+            let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
+            return try boxShrunk(byX: factors.x, byY: factors.y).tentResampled(width: width, height: height)
         }
         let image = ratio >= 2 ? try boxShrunk(byX: ratio, byY: ratio) : self
         return try image.resampled(width: width, height: height, translucent: !opaque)
+    }
+
+    /// The area pre-shrink `scaled` applies before the tent of an opaque reduction (1 on an
+    /// axis: none), so that a path resampling from other rows can tell when the tent alone
+    /// gives `scaled`'s pixels.
+    static func areaPreShrink(from source: (width: Int, height: Int), to target: (width: Int, height: Int)) -> (x: Int, y: Int) {
+        let ratioX = source.width / max(1, target.width), ratioY = source.height / max(1, target.height)
+        let ratio = min(ratioX, ratioY)
+        let common = ratio >= 4 ? ratio / 2 : 1
+        return (max(common, exactTentFactor(ratioX)), max(common, exactTentFactor(ratioY)))
     }
 
     /// The smallest area pre-shrink that leaves a tent at most
@@ -89,7 +97,7 @@ extension GDImage {
         let rows = TurnRows(source: cgd_rows(raw)!, target: cgd_rows(turned)!)
         let tile = 32
         let bands = (height + tile - 1) / tile
-        let parts = width * height >= 1 << 18 ? 2 : 1
+        let parts = width * height >= twoThreadPixels ? 2 : 1
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             for band in bands * part / parts..<bands * (part + 1) / parts {
                 let top = band * tile

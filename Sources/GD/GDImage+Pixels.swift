@@ -121,16 +121,20 @@ extension GDImage {
     /// photo answers within its first row.
     public var isGrey: Bool {
         let rows = cgd_rows(raw)!
-        for y in 0..<height {
-            let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
-            var notGrey: UInt32 = 0
-            for x in 0..<width {
-                let p = row[x]
-                notGrey |= ((p >> 16) ^ p) & 0xFF | ((p >> 8) ^ p) & 0xFF
-            }
-            if notGrey != 0 { return false }
+        for y in 0..<height where !Self.isGreyRow(UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self), width: width) {
+            return false
         }
         return true
+    }
+
+    /// Whether every pixel of a row of libgd pixels has R = G = B.
+    static func isGreyRow(_ row: UnsafePointer<UInt32>, width: Int) -> Bool {
+        var notGrey: UInt32 = 0
+        for x in 0..<width {
+            let p = row[x]
+            notGrey |= ((p >> 16) ^ p) & 0xFF | ((p >> 8) ^ p) & 0xFF
+        }
+        return notGrey == 0
     }
 
     /// Whether every pixel is grey (R = G = B) and whether every pixel is opaque, in one

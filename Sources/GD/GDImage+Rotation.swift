@@ -27,7 +27,7 @@ extension GDImage {
             let rows = RotationRows(source: cgd_rows(source)!, target: cgd_rows(target)!)
             let map = RotationMap(
                 degrees: degrees, sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
-            let parts = width * height >= 1 << 18 ? 2 : 1
+            let parts = width * height >= twoThreadPixels ? 2 : 1
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 for y in height * part / parts..<height * (part + 1) / parts {
                     map.fill(row: y, of: rows, background: background)

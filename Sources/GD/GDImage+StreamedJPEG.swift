@@ -87,7 +87,7 @@ extension GDImage {
                 throw .decode(error)
             }
             guard let decoder = opened,
-                Int(decoder.width) * Int(decoder.height) >= 1 << 18,
+                Int(decoder.width) * Int(decoder.height) >= twoThreadPixels,
                 let filter = GaussianConvolution(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
             else { return nil }
             guard let image = ScratchRows(width: Int(decoder.width), height: Int(decoder.height))
@@ -195,8 +195,7 @@ private final class SharedBandsJob: @unchecked Sendable {
     /// Decodes and filters; the decode's status. The output rows are complete only when it
     /// is `PG_JPEG_OK`.
     func run() -> pg_jpeg_status {
-        // A small image is not worth a second thread (the same bound as `RowFilter.run`).
-        guard filter.width * filter.height >= 1 << 18 else {
+        guard filter.width * filter.height >= twoThreadPixels else {
             let read = decoder.decode(into: rows)
             if read == PG_JPEG_OK { filterBands() }
             return read
@@ -287,7 +286,8 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             }
         }) {
             blurBands()
-            encodeSegments(grey: !sawColour.load(ordering: .relaxed))
+            // After a failed decode the blurred rows are garbage: nothing to encode.
+            if decoder.arrival.rowsReady == filter.height { encodeSegments(grey: !sawColour.load(ordering: .relaxed)) }
         }
         let status = read.withLock { $0 }
         guard status == PG_JPEG_OK else {
@@ -301,13 +301,14 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     /// This thread: every band in order, each published once written.
     private func blurBands() {
         let height = filter.height
-        var next = 0
+        var previous: Range<Int>?
         filter.run(
             bands: {
-                if next > 0 { finishBand(max(0, next - bandRows)..<next) }
-                guard next < height else { return nil }
-                defer { next = min(height, next + bandRows) }
-                let band = next..<min(height, next + bandRows)
+                if let previous { finishBand(previous) }
+                let start = previous?.upperBound ?? 0
+                guard start < height else { return nil }
+                let band = start..<min(height, start + bandRows)
+                previous = band
                 _ = decoder.arrival.wait(forRows: filter.sourceRows(for: band).upperBound)
                 return band
             },
@@ -324,13 +325,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     }
 
     private func isGreyRow(_ y: Int) -> Bool {
-        let row = UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
-        var notGrey: UInt32 = 0
-        for x in 0..<filter.width {
-            let p = row[x]
-            notGrey |= ((p >> 16) ^ p) & 0xFF | ((p >> 8) ^ p) & 0xFF
-        }
-        return notGrey == 0
+        GDImage.isGreyRow(UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self), width: filter.width)
     }
 
     /// The helper: grey or not is known at the first blurred band with colour, or at the end.

@@ -20,6 +20,10 @@ protocol RowFilter: Sendable {
     func sourceRows(for rows: Range<Int>) -> Range<Int>
 }
 
+/// From how many output pixels a step is split over two threads: below it, handing work
+/// to a second thread costs more than it saves.
+let twoThreadPixels = 1 << 18
+
 /// The row accessors the parts share: sources are only read, and each part writes only its
 /// own output rows.
 private struct RowAccess: @unchecked Sendable {
@@ -42,7 +46,7 @@ extension RowFilter {
     func run(
         sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool = false
     ) {
-        let parts = width * height >= 1 << 18 && height >= 2 ? 2 : 1
+        let parts = width * height >= twoThreadPixels && height >= 2 ? 2 : 1
         guard parts > 1 else {
             run(rows: 0..<height, sourceRow: sourceRow, outputRow: outputRow, fourthChannel: fourthChannel)
             return

@@ -68,14 +68,4 @@ public enum HEIFEncoder {
             return Array(UnsafeBufferPointer(start: data, count: buffer.size))
         }
     }
-
-    /// Packed rows in one buffer, encoded at once.
-    public static func encode(
-        rgb pixels: [UInt8], width: Int, height: Int, hasAlpha: Bool, codec: Codec, quality: Int
-    ) throws(HEIFError) -> [UInt8] {
-        let rowBytes = width * (hasAlpha ? 4 : 3)
-        return try Picture(width: width, height: height, hasAlpha: hasAlpha) { y in
-            Array(pixels[(y * rowBytes)..<((y + 1) * rowBytes)])
-        }.encoded(as: codec, quality: quality)
-    }
 }
