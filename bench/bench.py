@@ -496,9 +496,10 @@ class Bench:
             raise RuntimeError("the static copy is not the same file")
         out(f"   The same {len(body) / 1024:.1f} KB file (12mp resize:800x/quality:80.jpg; {same}): progimage's nginx")
         out("   (regex location, the file by alias with open_file_cache revalidated on every request, its headers)")
-        out("   vs a throwaway nginx serving it as a plain static file (same worker_processes auto, sendfile,")
-        out("   tcp_nopush, access_log off), and that nginx again with the seven headers the contract puts on")
-        out("   every image (247 bytes more an answer), same run.")
+        out("   vs a throwaway nginx serving it as a static file, tuned as well as nginx allows for files that")
+        out("   never change (same worker_processes auto, sendfile, tcp_nopush, access_log off; open_file_cache")
+        out("   valid 60 s), and that nginx again with the seven headers the contract puts on every image")
+        out("   (247 bytes more an answer), same run.")
         pi_rps, st_rps, ct_rps = [], [], []
         servers = [("progimage", self.a.pi_port, self.a.pi_pgid, path, pi_rps),
                    ("static", self.a.ng_port, self.a.ng_pgid, "/static/thumb.jpg", st_rps),
@@ -576,11 +577,12 @@ class Bench:
                 return
             rows[image] = json.loads(p.stdout)
         self.results["pipeline"] = rows
-        out("   progimage-bench: the worker's own code for this thumbnail, in one thread, without HTTP, FastCGI,")
-        out("   metadata or disk (ms of thread CPU, medians). decode 1/d: TurboJPEG at each DCT scale; then the")
-        out("   fused path step by step at the shrink the worker picks: decode, tent resample to the output size,")
-        out("   JPEG encode; total = ImagePipeline.render, exactly what the worker runs between reading the")
-        out("   original and storing the result; no SOL = the same with a flip first (full-size decode).")
+        out("   progimage-bench: the worker's own code for this thumbnail, without HTTP, FastCGI, metadata or")
+        out("   disk (ms of the process's CPU, every thread's, medians). decode 1/d: TurboJPEG at each DCT")
+        out("   scale; then the fused path step by step at the shrink the worker picks: decode, tent resample")
+        out("   to the output size, JPEG encode; total = ImagePipeline.render, exactly what the worker runs")
+        out("   between reading the original and storing the result (its decode streams rows to the resample")
+        out("   on a second thread); no SOL = the same with a flip first (full-size decode).")
         out(f"   {'image':<5} {'1/1':>5} {'1/2':>5} {'1/4':>5} {'1/8':>5} | {'shrink':>6} {'decode':>6} "
             f"{'resample':>8} {'encode':>6} {'total':>6} | {'no SOL':>6}")
         for image, d in rows.items():
@@ -864,6 +866,40 @@ class Bench:
             rows[role] = (v.get("VmHWM", 0), v.get("VmRSS", 0))
             out(f"   {role:<10} {rows[role][0]:8d} {rows[role][1]:8d}")
         self.results["memory"] = rows
+        self.conversion_peaks()
+
+    def conversion_peaks(self) -> None:
+        """One 12 MP conversion per fresh process, progimage's pipeline (progimage-bench
+        --chain) and libvips's (inproc.py peak, 6c's call and options): the resident memory
+        each added at its peak, beside the decoded image (4 bytes a pixel)."""
+        exe = Path(self.a.bin) / "progimage-bench"
+        if not exe.exists():
+            out(f"   conversion peaks skipped: {exe} is missing (make bench builds it)")
+            return
+        w, h = self.dims["12mp"]
+        decoded = w * h * 4 / 2**20
+        out(f"   One 12 MP conversion in a fresh process: memory added at the peak (VmHWM, reset after the")
+        out(f"   file is read, less VmRSS then), progimage's pipeline (progimage-bench --chain) and libvips")
+        out(f"   (inproc.py peak: 6c's call and options); the decoded image is {decoded:.0f} MB (4 bytes a pixel).")
+        out(f"   {'output':<8} {'progimage MB':>12} {'x decoded':>9} {'libvips MB':>10}")
+        options = {".png": {"compression": 6, "filter": "all"}, ".webp": {"Q": 80}, ".tiff": {"compression": "deflate"},
+                   ".avif": {"Q": 60}, ".heic": {"Q": 65, "compression": "hevc"}, ".jxl": {"Q": 90}}
+        peaks = {}
+        for fmt, opts in options.items():
+            p = subprocess.run([str(exe), "--chain", fmt, str(self.images["12mp"]), "1"],
+                               capture_output=True, text=True, timeout=300)
+            if p.returncode:
+                out(f"   {fmt:<8} failed: {p.stderr.strip()[-200:]}")
+                continue
+            ours = json.loads(p.stdout)["peak_added_mb"]
+            v = subprocess.run([sys.executable, str(self.bench_dir / "inproc.py"), "peak", str(self.images["12mp"]),
+                                ".tif" if fmt == ".tiff" else fmt, json.dumps(opts)],
+                               capture_output=True, text=True, timeout=600)
+            vips = json.loads(v.stdout.strip().splitlines()[-1])["peak_added_mb"] if v.returncode == 0 else None
+            peaks[fmt] = (ours, vips)
+            vips_s = f"{vips:10.0f}" if vips is not None else f"{'cannot':>10}"
+            out(f"   {fmt:<8} {ours:12.0f} {ours / decoded:9.1f} {vips_s}")
+        self.results["conversion_peaks"] = (decoded, peaks)
 
     def distributed(self, n: int, seconds: float, rounds: int = 4) -> None:
         """The same service on PostgreSQL + a SeaweedFS bucket against SQLite + local disk:
@@ -1033,6 +1069,17 @@ class Bench:
                          f"{role} {memory[role][1]} MB", "< 100 MB", memory[role][1] < 100))
             peak = max(memory, key=lambda r: memory[r][0])
             rows.append(("  peak RSS per role: largest", f"{peak} {memory[peak][0]} MB", "(info)", None))
+        conversion_peaks = self.results.get("conversion_peaks")
+        if conversion_peaks:
+            decoded, peaks = conversion_peaks
+            over = {f: p for f, p in peaks.items() if p[0] > 2 * decoded}
+            rows.append(("12 MP conversions whose peak is over 2x the decoded image (6d)",
+                         ", ".join(f"{f[1:]} {p[0] / decoded:.1f}x" for f, p in over.items()) or "none",
+                         "none", not over))
+            if over:
+                rows.append(("  libvips, the same conversions",
+                             ", ".join(f"{f[1:]} {p[1] / decoded:.1f}x" if p[1] is not None else f"{f[1:]} cannot"
+                                       for f, p in over.items()), "(info)", None))
         up = self.results.get("upload_12mp")
         if up:
             rows.append(("upload latency 12mp / 2mp", f"{up:.1f} / {self.results.get('upload_2mp', 0):.1f} ms",

@@ -3,6 +3,7 @@
 
     python inproc.py vips   FILE.jpg ITERATIONS   # libvips via pyvips
     python inproc.py pillow FILE.jpg ITERATIONS   # Pillow, as thumbor's PIL engine does it
+    python inproc.py peak FILE .FMT 'OPTIONS'     # libvips: the memory of one conversion
 
 vips:   pyvips.Image.thumbnail_buffer(data, 800).write_to_buffer(".jpg", Q=80), with libvips'
         operation cache off (otherwise every call after the first is answered from it).
@@ -11,6 +12,11 @@ pillow: Image.open, draft(None, size) (libjpeg DCT scaling), resize(size, LANCZO
         (PIL engine, PILLOW_RESAMPLING_FILTER LANCZOS, PROGRESSIVE_JPEG True).
 Prints one JSON object: median/min wall ms and process CPU ms per thumbnail (user + system
 of every thread, from getrusage), the output size, the library version.
+
+peak:   new_from_buffer(data, "", access="sequential").write_to_buffer(FMT, **OPTIONS), once,
+        in a fresh process; prints the resident memory it added at its peak (VmHWM, reset
+        through /proc/self/clear_refs after pyvips is loaded and the file read, less VmRSS
+        then), as section 6c's conversions call it.
 """
 
 import io
@@ -26,7 +32,29 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def resident_mb(key: str) -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak(path: str, fmt: str, options: dict) -> None:
+    import pyvips
+
+    pyvips.cache_set_max(0)
+    with open(path, "rb") as f:
+        data = f.read()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = resident_mb("VmRSS")
+    out = pyvips.Image.new_from_buffer(data, "", access="sequential").write_to_buffer(fmt, **options)
+    print(json.dumps({"peak_added_mb": resident_mb("VmHWM") - before, "out_bytes": len(out)}))
+
+
 def main() -> None:
+    if sys.argv[1] == "peak":
+        return peak(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
     lib, path, iterations = sys.argv[1], sys.argv[2], int(sys.argv[3])
     width, quality = 800, 80
     with open(path, "rb") as f:

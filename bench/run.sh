@@ -201,6 +201,10 @@ http {
     sendfile on;
     tcp_nopush on;
     keepalive_timeout 65;
+    # Tuned as well as nginx allows for files that never change: descriptors and stat
+    # results kept for a minute (progimage's must re-stat every hit: a delete is immediate).
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
     client_body_temp_path $NG_DIR/client_body;
     proxy_temp_path $NG_DIR/proxy;
     fastcgi_temp_path $NG_DIR/fastcgi;

@@ -34,6 +34,11 @@ public final class IdleHeapTrimmer: @unchecked Sendable {
         guard finished != 0, inFlight.load(ordering: .relaxed) == 0, Self.nowMilliseconds() - finished >= idleMilliseconds,
             lastFinished.compareExchange(expected: finished, desired: 0, ordering: .relaxed).exchanged
         else { return }
+        Self.handBackIdleMemory()
+    }
+
+    /// What an idle worker hands back: the heap's free pages and the kept scratch rows.
+    public static func handBackIdleMemory() {
         MallocTuning.releaseFreePages()
         GDImage.releaseScratchMemory()
     }
