@@ -138,7 +138,7 @@ public struct CachePruner: Sendable {
         // Only directories that should be empty are tried; one that gained a file since the
         // walk fails `rmdir` harmlessly.
         for directory in scan.directories where remaining[directory.path] == 0 {
-            guard emptied.contains(directory.path) || now - directory.changed >= grace else { continue }
+            guard emptied.contains(directory.path) || Self.age(since: directory.changed, now: now) >= grace else { continue }
             if rmdir(directory.path) == 0 {
                 report.removedDirectories += 1
                 removed(from: Files.parent(of: directory.path))
@@ -222,7 +222,14 @@ public struct CachePruner: Sendable {
     /// Seconds since the entry last changed. ctime, not mtime: a rename into `.trash`
     /// updates ctime while the moved directory keeps the mtime of its last write.
     private func age(of status: stat, now: Int) -> Int {
-        now - Int(status.st_ctim.tv_sec)
+        Self.age(since: Int(status.st_ctim.tv_sec), now: now)
+    }
+
+    /// Never negative: with multigrain timestamps (Linux 6.13 on) the kernel may stamp a
+    /// file from a finer clock than the coarse one `time()` reads, so a directory made just
+    /// now can be a second "in the future" (a `grace: 0` test saw one kept, once, on 6.18).
+    private static func age(since changed: Int, now: Int) -> Int {
+        max(0, now - changed)
     }
 
     /// The canonical absolute path (`realpath`), or the path itself if it does not exist.
