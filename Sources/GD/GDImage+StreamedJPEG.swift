@@ -23,12 +23,61 @@ extension GDImage {
         _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int
     ) throws(JPEGDecodeFailure) -> GDImage? {
         try decodedJPEG(bytes, scaleDenominator: scaleDenominator) { sourceWidth, sourceHeight in
-            guard width > 0, height > 0, sourceWidth <= width * SeparableConvolution.exactReduction,
-                sourceHeight <= height * SeparableConvolution.exactReduction
-            else { return nil }
-            return SeparableConvolution.tent(
-                sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
+            tent(from: sourceWidth, sourceHeight, to: width, height)
         }
+    }
+
+    /// The thumbnail path to its end: `decodedJPEG(_:scaleDenominator:resizedTo:_:)` with
+    /// the output JPEG-encoded at `quality` by a third thread, each band as soon as it and
+    /// the bands above it are resampled, so that the encode overlaps the decode instead of
+    /// following it. The bytes of that image then `jpegEncoded(quality:grey:)`, one grey
+    /// component when every pixel is grey, as `ImageEncoder` writes it. nil where the
+    /// streamed thumbnail does not apply, or for an output `pg_jpeg_encode` would write in
+    /// two halves (`pg_jpeg_splits`: over a megapixel, no thumbnail).
+    public static func thumbnailJPEG(
+        _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int, quality: Int
+    ) throws(JPEGPipelineFailure) -> [UInt8]? {
+        guard pg_jpeg_splits(Int32(width), Int32(height), 0) == 0, pg_jpeg_splits(Int32(width), Int32(height), 1) == 0
+        else { return nil }
+        let message = JPEGMessageBuffer()
+        return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
+            let opened: JPEGRowSource?
+            do throws(JPEGDecodeFailure) {
+                opened = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
+            } catch {
+                throw .decode(error)
+            }
+            guard let decoder = opened,
+                let filter = tent(from: Int(decoder.width), Int(decoder.height), to: width, height)
+            else { return nil }
+            guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)),
+                let output = gdImageCreateTrueColor(Int32(width), Int32(height))
+            else { throw .decode(.outOfMemory) }
+            defer { gdImageDestroy(output) }
+            let outputRows = cgd_rows(output)!
+            let bands = BandCompletion(height: height, width: width, rows: outputRows)
+            let job = SharedBandsJob(decoder: decoder, rows: decoded.rows, outputRows: outputRows, filter: filter, bands: bands)
+            let encoder = StreamedEncode(rows: outputRows, width: width, height: height, quality: quality, bands: bands)
+            var read = PG_JPEG_OK
+            withExtendedLifetime(decoded) {
+                whileHelperRuns({ encoder.run() }) {
+                    read = job.run()
+                    bands.end()
+                }
+            }
+            guard read == PG_JPEG_OK else { throw .decode(JPEGDecodeFailure(read, message: message.text)) }
+            guard let encoded = encoder.output else { throw .encode(.encodeFailed("jpeg")) }
+            return encoded
+        }
+    }
+
+    /// The tent from a decoded size to `width` × `height`; nil past what it reduces exactly
+    /// (`SeparableConvolution.exactReduction`).
+    private static func tent(from sourceWidth: Int, _ sourceHeight: Int, to width: Int, _ height: Int) -> SeparableConvolution? {
+        guard width > 0, height > 0, sourceWidth <= width * SeparableConvolution.exactReduction,
+            sourceHeight <= height * SeparableConvolution.exactReduction
+        else { return nil }
+        return SeparableConvolution.tent(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
     }
 
     /// A JPEG decoded at 1/`scaleDenominator` into scratch rows and filtered into a new
@@ -179,17 +228,21 @@ private final class SharedBandsJob: @unchecked Sendable {
     let rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     let outputRows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     let filter: any RowFilter
+    /// Told of each band once written, for a consumer of the output rows while they come.
+    let bands: BandCompletion?
     let nextBand = Atomic(0)
     let stopped = Atomic(false)
 
     init(
         decoder: JPEGRowSource, rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>,
-        outputRows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>, filter: any RowFilter
+        outputRows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>, filter: any RowFilter,
+        bands: BandCompletion? = nil
     ) {
         self.decoder = decoder
         self.rows = rows
         self.outputRows = outputRows
         self.filter = filter
+        self.bands = bands
     }
 
     /// Decodes and filters; the decode's status. The output rows are complete only when it
@@ -217,8 +270,12 @@ private final class SharedBandsJob: @unchecked Sendable {
 
     private func filterBands() {
         let height = filter.height
+        var previous: Range<Int>?
         filter.run(
             bands: {
+                // The filter asks for a band once it has written the one before.
+                if let band = previous { bands?.finish(band) }
+                previous = nil
                 guard !stopped.load(ordering: .acquiring) else { return nil }
                 let start = nextBand.wrappingAdd(1, ordering: .relaxed).oldValue * bandRows
                 guard start < height else { return nil }
@@ -226,10 +283,101 @@ private final class SharedBandsJob: @unchecked Sendable {
                 // Once for the band's every source row: a wait for each as it arrived woke
                 // this thread per iMCU row, 5 ms of CPU in a 20 ms thumbnail.
                 _ = decoder.arrival.wait(forRows: filter.sourceRows(for: band).upperBound)
+                previous = band
                 return band
             },
             sourceRow: { decoder.row($0, of: rows) },
             outputRow: { UnsafeMutableRawPointer(outputRows[$0]!) }, fourthChannel: false)
+    }
+}
+
+/// Which bands of an output are written, whichever thread wrote them, published as the
+/// rows from the top that are all written; and whether any written row has colour.
+private final class BandCompletion: @unchecked Sendable {
+    let arrival = RowArrival()
+    let sawColour = Atomic(false)
+    private let width: Int
+    private let height: Int
+    private let rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
+    /// The bands written so far by their first row (bands are `bandRows` apart), and the
+    /// rows from the top all written.
+    private let written: Mutex<(starts: Set<Int>, top: Int)>
+
+    init(height: Int, width: Int, rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>) {
+        self.width = width
+        self.height = height
+        self.rows = rows
+        written = Mutex(([], 0))
+    }
+
+    /// A band is written: checked for colour, then published with every band above it.
+    func finish(_ band: Range<Int>) {
+        if !sawColour.load(ordering: .relaxed),
+            band.contains(where: {
+                !GDImage.isGreyRow(UnsafeRawPointer(rows[$0]!).assumingMemoryBound(to: UInt32.self), width: width)
+            })
+        {
+            sawColour.store(true, ordering: .relaxed)
+        }
+        let height = self.height
+        let top = written.withLock { state -> Int? in
+            state.starts.insert(band.lowerBound)
+            let before = state.top
+            while state.starts.contains(state.top) { state.top = min(height, state.top + bandRows) }
+            return state.top > before ? state.top : nil
+        }
+        if let top { arrival.publish(rows: top) }
+    }
+
+    /// No more bands will come, whether or not they all did.
+    func end() { arrival.end() }
+}
+
+/// `pg_jpeg_encode_streamed` of an output whose bands `BandCompletion` reports as they
+/// are written; grey (one component) once every row is known grey, colour from the first
+/// band with colour on.
+private final class StreamedEncode: @unchecked Sendable {
+    let rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
+    let width: Int
+    let height: Int
+    let quality: Int
+    let bands: BandCompletion
+    /// The JPEG, once `run` succeeded.
+    private(set) var output: [UInt8]?
+
+    init(
+        rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>, width: Int, height: Int, quality: Int,
+        bands: BandCompletion
+    ) {
+        self.rows = rows
+        self.width = width
+        self.height = height
+        self.quality = quality
+        self.bands = bands
+    }
+
+    func run() {
+        var seen = 0
+        while !bands.sawColour.load(ordering: .relaxed), seen < height {
+            seen = min(height, seen + bandRows)
+            guard bands.arrival.wait(forRows: seen) else { return }
+        }
+        let grey = !bands.sawColour.load(ordering: .relaxed)
+        let message = JPEGMessageBuffer()
+        var encoded: UnsafeMutablePointer<UInt8>?
+        var size: UInt = 0
+        let source = SegmentRows(arrival: bands.arrival, first: 0)
+        let status = UnsafeRawPointer(rows).withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: height) {
+            pg_jpeg_encode_streamed(
+                $0, Int32(width), Int32(height), Int32(quality), grey ? 1 : 0,
+                { context, wanted in
+                    Unmanaged<SegmentRows>.fromOpaque(context!).takeUnretainedValue().wait(forRows: Int(wanted))
+                }, Unmanaged.passUnretained(source).toOpaque(), &encoded, &size, message.pointer)
+        }
+        withExtendedLifetime(source) {}
+        defer { free(encoded) }
+        guard status == PG_JPEG_OK, let encoded, size > 0 else { return }
+        output = Array(UnsafeBufferPointer(start: encoded, count: Int(size)))
     }
 }
 

@@ -43,7 +43,8 @@ func decodeTwice(_ bytes: [UInt8]) {
 }
 
 /// The JPEG paths that work on rows while a helper thread decodes them (a first blur, the
-/// thumbnail, `blur:σ.jpg` in one pass; scratch rows kept between calls): under two
+/// thumbnail, the thumbnail encoded as it comes, `blur:σ.jpg` in one pass; scratch rows
+/// kept between calls): under two
 /// different fills, the pixels and bytes of decoding whole and then blurring, resampling
 /// or encoding, or the same refusal. A row read before the decoder wrote it, or a band
 /// written twice, would differ.
@@ -53,7 +54,7 @@ func streamedJPEGMatchesTheLongWay(_ bytes: [UInt8]) {
         (try? ImageDecoder.checkPixelLimit(stored, maxPixels: 4_000_000)) != nil
     else { return }
     MallocTuning.perturb(with: 0xA5)
-    var blurred: [UInt8]?, resized: [UInt8]?, encoded: [UInt8]?
+    var blurred: [UInt8]?, resized: [UInt8]?, encoded: [UInt8]?, thumbnail: [UInt8]?
     var size = (width: 0, height: 0)
     do {
         if let whole = try GDImage.decodedJPEG(bytes, scaleDenominator: 1) {
@@ -67,13 +68,15 @@ func streamedJPEGMatchesTheLongWay(_ bytes: [UInt8]) {
     let target = (width: max(1, halfWidth / 3), height: max(1, halfHeight / 3))
     do {
         if size.width > 0, let half = try GDImage.decodedJPEG(bytes, scaleDenominator: 2) {
-            resized = try half.scaled(width: target.width, height: target.height).interleaved(alpha: false)
+            let small = try half.scaled(width: target.width, height: target.height)
+            resized = small.interleaved(alpha: false)
+            thumbnail = try small.jpegEncoded(quality: 80, grey: small.isGrey)
         }
     } catch {}
     for fill: UInt8 in [0x3C, 0xC3] {
         MallocTuning.perturb(with: fill)
         var streamedBlur: [UInt8]?, streamedResize: [UInt8]?, fused: [UInt8]?
-        var fusedApplies = true
+        var fusedApplies = true, thumbnailApplies = false, fusedThumbnail: [UInt8]?
         do {
             if let image = try GDImage.decodedJPEG(bytes, blurredBy: 1.5) { streamedBlur = image.interleaved(alpha: false) }
         } catch {}
@@ -89,9 +92,21 @@ func streamedJPEGMatchesTheLongWay(_ bytes: [UInt8]) {
             // nil: the one-pass path declined (a small image), which is no answer to compare.
             fusedApplies = fused != nil
         } catch {}
+        do {
+            if size.width > 0 {
+                fusedThumbnail = try GDImage.thumbnailJPEG(
+                    bytes, scaleDenominator: 2, resizedTo: target.width, target.height, quality: 80)
+                thumbnailApplies = fusedThumbnail != nil
+            }
+        } catch {
+            thumbnailApplies = true
+        }
         if streamedBlur != blurred { fatalError("the streamed blur of a JPEG differs from the long way") }
         if size.width > 0, streamedResize != resized { fatalError("the streamed thumbnail of a JPEG differs from the long way") }
         if fusedApplies, fused != encoded { fatalError("the one-pass blur of a JPEG differs from the long way") }
+        if thumbnailApplies, fusedThumbnail != thumbnail {
+            fatalError("the thumbnail encoded as it comes differs from the long way")
+        }
     }
 }
 

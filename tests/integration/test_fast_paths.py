@@ -4,7 +4,9 @@ A first blur of a JPEG is blurred as it decodes (`blur:σ.jpg` alone also encode
 pass); a first reduction of an RGB PNG is resampled from the decoder's rows. A chain that
 starts with two flips does the same work the long way (whole decode, then each step), so
 each fast answer must be byte for byte the long one; the blur is also checked against a
-Gaussian computed here, on sampled pixels."""
+Gaussian computed here, on sampled pixels. A JPEG thumbnail (a shrinking `resize` alone, to
+JPEG) is encoded as its rows are resampled; two flips after the resize keep its DCT-scaled
+decode and encode the same pixels afterwards."""
 
 import io
 import math
@@ -86,3 +88,14 @@ def test_blur_matches_a_gaussian(stack, tools, colour_jpeg):
 def test_reduction_of_an_rgb_png_is_the_long_ways_bytes(stack, tools, chain):
     obj = stack.upload_ok(tools.png(textured(3)))
     assert get_bytes(stack, tools, obj, chain) == get_bytes(stack, tools, obj, "flip:h/flip:h/" + chain)
+
+
+@pytest.mark.parametrize("chain", ["resize:300x.jpg", "resize:150x150/quality:60.jpg", "resize:200x100,force.jpg"])
+def test_thumbnail_of_a_jpeg_is_the_long_ways_bytes(stack, tools, colour_jpeg, grey_jpeg, chain):
+    ops, ext = chain.rsplit(".", 1)
+    resize, _, quality = ops.partition("/")
+    long_way = f"{resize}/flip:h/flip:h" + (f"/{quality}" if quality else "") + f".{ext}"
+    for obj, mode in ((colour_jpeg, "RGB"), (grey_jpeg, "L")):
+        fast = get_bytes(stack, tools, obj, chain)
+        assert fast == get_bytes(stack, tools, obj, long_way)
+        assert Image.open(io.BytesIO(fast)).mode == mode

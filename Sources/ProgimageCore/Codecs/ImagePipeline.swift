@@ -26,6 +26,7 @@ public struct ImagePipeline: Sendable {
             return animated
         }
         if let blurred = try blurredJPEG(original, format: format, chain: chain) { return blurred }
+        if let thumbnail = try thumbnailJPEG(original, format: format, source: source, chain: chain) { return thumbnail }
         let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
@@ -42,6 +43,38 @@ public struct ImagePipeline: Sendable {
         do {
             return try GDImage.blurredJPEG(
                 original, sigma: max(0.1, blur.sigma), quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
+        } catch {
+            switch error {
+            case .decode(let failure): throw failure.serviceError
+            case .encode(let failure): throw failure.serviceError
+            }
+        }
+    }
+
+    /// A shrinking `resize` alone (fit or force) from a JPEG to a JPEG thumbnail: decoded at
+    /// the DCT scale, resampled and encoded as the rows come, on three threads
+    /// (`GDImage.thumbnailJPEG`), the same bytes as the long way. The encode no longer waits
+    /// for the decode's last row: 12 MP to 800 px, `progimage-bench --chain` wall 18.6 →
+    /// 17.7 ms. nil when it does not apply.
+    private func thumbnailJPEG(
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+    ) throws(ServiceError) -> [UInt8]? {
+        guard format == .jpg, chain.format == .jpg, chain.operations.count == 1,
+            let resize = chain.operations.first as? ResizeOperation, resize.mode == .fit || resize.mode == .force,
+            case let shrink = chain.shrinkOnLoadFactor(source: source), shrink > 1,
+            ExifOrientation.read(from: original, format: .jpg) == .up
+        else { return nil }
+        let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
+        try ImageDecoder.checkPixelLimit(stored, maxPixels: maxPixels)
+        let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        // As `ImageDecoder.decodeJPEG(_:maxPixels:shrink:resizedTo:)`: libjpeg rounds a
+        // scaled side up, and the factor leaves at least the target.
+        guard planned.width <= (stored.width + shrink - 1) / shrink, planned.height <= (stored.height + shrink - 1) / shrink
+        else { return nil }
+        do {
+            return try GDImage.thumbnailJPEG(
+                original, scaleDenominator: shrink, resizedTo: planned.width, planned.height,
+                quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
         } catch {
             switch error {
             case .decode(let failure): throw failure.serviceError

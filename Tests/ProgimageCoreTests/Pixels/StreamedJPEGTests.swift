@@ -105,13 +105,62 @@ import TurboJPEG
         }
     }
 
+    /// The thumbnail encoded as its bands are resampled (`GDImage.thumbnailJPEG`): the bytes
+    /// of the streamed image encoded afterwards by `ImageEncoder`, and the pipeline's answer
+    /// for `resize` alone. Colour, grey as one component, grey in three (the grey decision
+    /// waits for the last band), colour only in the last rows (it waits that long too);
+    /// outputs under 1 << 18 pixels on one thread besides the encoder's, 600×450 on two.
+    @Test(arguments: [
+        (1100, 960, 4, 270, 235), (1100, 960, 2, 512, 447), (1100, 960, 2, 600, 450), (2000, 1400, 2, 1000, 700),
+    ])
+    func thumbnailEncodedAsItComesIsTheLongWay(width: Int, height: Int, scale: Int, toWidth: Int, toHeight: Int) throws {
+        var colourAtTheBottom = try Self.jpeg(width: width, height: height, greyInColour: true)
+        do {
+            var bgrx = [UInt8](repeating: 128, count: width * height * 4)
+            for i in stride(from: (height - 24) * width * 4, to: bgrx.count, by: 4) { bgrx[i] = 40 }
+            colourAtTheBottom = try TurboJPEGEncoder.encode(
+                bgrx: bgrx, width: width, height: height, stride: width * 4, quality: 90, subsampling: .s420)
+        }
+        let sources: [(String, [UInt8], Bool)] = [
+            ("colour", try Self.jpeg(width: width, height: height), false),
+            ("grey", try Self.jpeg(width: width, height: height, grey: true), true),
+            ("grey in colour", try Self.jpeg(width: width, height: height, greyInColour: true), true),
+            ("colour at the bottom", colourAtTheBottom, false),
+        ]
+        for (name, jpeg, grey) in sources {
+            guard
+                let fused = try GDImage.thumbnailJPEG(jpeg, scaleDenominator: scale, resizedTo: toWidth, toHeight, quality: 75),
+                let streamed = try GDImage.decodedJPEG(jpeg, scaleDenominator: scale, resizedTo: toWidth, toHeight)
+            else {
+                Issue.record("\(name): the streamed thumbnail applies")
+                continue
+            }
+            #expect(fused == (try ImageEncoder.encode(streamed, as: .jpg, quality: 75)), "\(name) \(width)×\(height) 1/\(scale)")
+            let sof = try #require(fused.indices.first { fused[$0] == 0xFF && fused[$0 + 1] == 0xC0 })
+            #expect((fused[sof + 9] == 1) == grey, "\(name): grey output as one component")
+        }
+        // Two flips after the resize: the same pixels, encoded the long way.
+        let jpeg = try Self.jpeg(width: width, height: height)
+        #expect(
+            try Self.render(jpeg, "resize:\(toWidth)x\(toHeight),force.jpg")
+                == Self.render(jpeg, "resize:\(toWidth)x\(toHeight),force/flip:h/flip:h.jpg"))
+        #expect(try Self.render(jpeg, "resize:\(toWidth)x/quality:60.jpg") == Self.render(jpeg, "resize:\(toWidth)x/flip:v/flip:v/quality:60.jpg"))
+    }
+
+    /// Over a megapixel `pg_jpeg_encode` writes two halves on two threads: not this path.
+    @Test func largeOutputsTakeTheLongWay() throws {
+        let jpeg = try Self.jpeg(width: 3000, height: 1400)
+        #expect(try GDImage.thumbnailJPEG(jpeg, scaleDenominator: 2, resizedTo: 1500, 700, quality: 80) == nil)
+        #expect(try GDImage.thumbnailJPEG(jpeg, scaleDenominator: 2, resizedTo: 1400, 700, quality: 80) != nil)
+    }
+
     /// Cut mid-scan, the decode fails while the other thread waits for its rows: both
     /// paths answer a corrupt image, promptly.
     @Test(arguments: [0.3, 0.6, 0.95])
     func truncatedSourceFailsBothWays(fraction: Double) throws {
         let jpeg = try Self.jpeg(width: 1100, height: 960)
         let cut = Array(jpeg.prefix(Int(Double(jpeg.count) * fraction)))
-        for chain in ["blur:2.jpg", "blur:2/flip:h.jpg", "resize:300x.jpg"] {
+        for chain in ["blur:2.jpg", "blur:2/flip:h.jpg", "resize:300x.jpg", "resize:300x/flip:h.jpg"] {
             do {
                 _ = try Self.render(cut, chain)
                 Issue.record("\(chain) of a JPEG cut at \(fraction) rendered")
