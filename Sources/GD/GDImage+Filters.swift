@@ -32,13 +32,16 @@ extension GDImage {
     /// (libgd has only a fixed 3×3 sharpen). `amount` is applied in 8.8 fixed point.
     public consuming func sharpened(amount: Double) throws(GDError) -> GDImage {
         guard min(width, height) >= 4 else { return self }
+        if isOpaque, unsharpMaskedInPlace(amount: amount) { return self }
         unsharpMask(
             against: isOpaque ? try opaqueGaussianBlurred(sigma: 1) : try translucentGaussianBlurred(sigma: 1),
             amount: amount)
         return self
     }
 
-    private func unsharpMask(against soft: borrowing GDImage, amount: Double) {
+    /// The mask against a whole blurred copy: for images with transparency (blurred
+    /// premultiplied) and those too small for the symmetric kernel.
+    func unsharpMask(against soft: borrowing GDImage, amount: Double) {
         let gain = Int32((amount * 256).rounded())
         let rows = cgd_rows(raw)!
         let softRows = cgd_rows(soft.raw)!

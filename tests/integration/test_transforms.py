@@ -445,6 +445,27 @@ def test_sharpen_increases_edge_contrast(stack, tools):
     assert slope(out) > slope(soft), f"edge not steeper after sharpen:100 ({slope(soft)} -> {slope(out)})"
 
 
+@pytest.mark.parametrize("amount", [1, 10, 100])
+def test_sharpen_is_the_unsharp_mask_of_the_blur(stack, tools, amount):
+    """sharpen:{a} = in + (g*(in - blur:1) + 128) >> 8 per channel with g = a/20 in 8.8
+    fixed point (20 is the classic 100% mask), clamped, exactly: the mask against the
+    service's own σ=1 blur, on a photo-like PNG large enough (620×450) to be sharpened in
+    place in two halves on two threads."""
+    import random
+    rnd = random.Random(amount)
+    w, h = 620, 450
+    src = Image.new("RGB", (w, h))
+    src.putdata([((x * 3 + rnd.randrange(50)) % 256, (y + rnd.randrange(40)) % 256, ((x ^ y) + rnd.randrange(90)) % 256)
+                 for y in range(h) for x in range(w)])
+    obj = stack.upload_ok(tools.png(src))
+    blur = get_image(stack, tools, obj, "blur:1").convert("RGB").tobytes()
+    out = get_image(stack, tools, obj, f"sharpen:{amount}").convert("RGB").tobytes()
+    gain = round(amount * 256 / 20)
+    expected = bytes(min(255, max(0, o + ((gain * (o - b) + 128) >> 8))) for o, b in zip(src.tobytes(), blur))
+    wrong = sum(1 for a, e in zip(out, expected) if a != e)
+    assert wrong == 0, f"{wrong} of {len(out)} bytes differ from the mask"
+
+
 @pytest.mark.parametrize("ops", ["blur:0", "blur:0.05", "blur:51", "blur:50.5", "blur:abc", "blur:-1", "blur",
                                  "sharpen:0", "sharpen:101", "sharpen:abc", "sharpen"])
 def test_blur_sharpen_bad(stack, tools, quad, ops):
