@@ -17,6 +17,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case methodNotAllowed = "method_not_allowed"
     case misdirectedRequest = "misdirected_request"
     case payloadTooLarge = "payload_too_large"
+    /// A `Range` that starts past the end of the file (nginx's 416).
+    case rangeNotSatisfiable = "range_not_satisfiable"
     case unsupportedMediaType = "unsupported_media_type"
     case imageTooLarge = "image_too_large"
     case corruptImage = "corrupt_image"
@@ -36,6 +38,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .notFound: 404
         case .methodNotAllowed: 405
         case .payloadTooLarge: 413
+        case .rangeNotSatisfiable: 416
         case .unsupportedMediaType: 415
         case .misdirectedRequest: 421
         case .imageTooLarge, .corruptImage, .fetchFailed: 422

@@ -56,9 +56,15 @@ enum NginxSiteTemplate {
         let errorLocations = NginxErrorPage.all.map { $0.location(cors: corsHeaders) }.joined(separator: "\n")
         let (metricsTop, metricsLog, metricsServer) = metricsParts(p.metrics)
         // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`).
+        // With operations the api instance answers: it redirects to the whole canonical URL
+        // at once, the operations' spelling too, where a swap of the extension here would
+        // leave a second 301 to follow.
         let aliasLocations = ImageFormat.aliases.sorted { $0.key < $1.key }.map { alias, format in
             [
-                "location ~ \"^(?<pi_base>/images/[A-Za-z0-9_-]{16,64}(?:/.*)?)\\.\(alias)$\" {",
+                "location ~ \"^/images/[A-Za-z0-9_-]{16,64}/.+\\.\(alias)$\" {",
+                "        fastcgi_pass progimage_api;",
+                "    }",
+                "    location ~ \"^(?<pi_base>/images/[A-Za-z0-9_-]{16,64})\\.\(alias)$\" {",
                 "        add_header Cache-Control \"public, max-age=86400\" always;",
                 cors,
                 "        return 301 $pi_base.\(format.rawValue)$is_args$args;",
@@ -95,12 +101,7 @@ enum NginxSiteTemplate {
                 default "";
                 OPTIONS "86400";
             }
-            # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
-            map $request_method $progimage_url_error_cache {
-                default "no-store";
-                GET "public, max-age=86400";
-                HEAD "public, max-age=86400";
-            }
+            \(NginxErrorPage.maps)
 
             \(metricsTop)# Which instance makes a derived file: the URL's last pixel operation, else convert.
             map $uri $progimage_role {
@@ -296,11 +297,37 @@ extension NginxSiteTemplate {
 
 /// An error nginx answers itself, as the contract's JSON.
 struct NginxErrorPage {
+    /// nginx's own code for it, as `error_page` names it.
     let status: Int
     /// The contract's word, from the one list of them; `status` may differ from the
-    /// code's own (411 and 414 are `bad_request` too).
+    /// code's own (411, 414, 501 and 505 are `bad_request` too).
     let code: ErrorCode
     let message: String
+    /// The status the client sees: nginx's 494 (headers too large) is a 400.
+    var answered: Int { status == 494 ? 400 : status }
+
+    /// The variables the error locations use, for the `http` level of a site.
+    static let maps = """
+        # What a path allows, for the 405 nginx answers itself (TRACE, CONNECT, or a write to
+        # a file): the collection takes POST, an image's metadata DELETE, the rest reads.
+        map $request_uri $progimage_allowed_methods {
+            default "GET, HEAD, OPTIONS";
+            "~^/images/?(?:\\?|$)" "GET, HEAD, POST, OPTIONS";
+            "~^/images/[A-Za-z0-9_-]{16,64}(?:\\?|$)" "GET, HEAD, DELETE, OPTIONS";
+        }
+        # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
+        map $request_method $progimage_url_error_cache {
+            default "no-store";
+            GET "public, max-age=86400";
+            HEAD "public, max-age=86400";
+        }
+        """
+
+    init(status: Int, code: ErrorCode, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
 
     static let all: [NginxErrorPage] = [
         NginxErrorPage(status: 400, code: .badRequest, message: "the request is malformed"),
@@ -311,10 +338,14 @@ struct NginxErrorPage {
         NginxErrorPage(status: 411, code: .badRequest, message: "a request body needs a length"),
         NginxErrorPage(status: 413, code: .payloadTooLarge, message: "the request body exceeds the upload limit"),
         NginxErrorPage(status: 414, code: .badRequest, message: "the URL is too long"),
+        NginxErrorPage(status: 416, code: .rangeNotSatisfiable, message: "the requested range is not within the file"),
+        NginxErrorPage(status: 494, code: .badRequest, message: "the request headers are too large"),
         NginxErrorPage(status: 500, code: .internalError, message: "internal error"),
+        NginxErrorPage(status: 501, code: .badRequest, message: "the request transfer encoding is not supported"),
         NginxErrorPage(status: 502, code: .instanceUnavailable, message: "no instance of the needed type is answering"),
         NginxErrorPage(status: 503, code: .instanceUnavailable, message: "no instance of the needed type is answering"),
         NginxErrorPage(status: 504, code: .timeout, message: "the instance took too long to answer"),
+        NginxErrorPage(status: 505, code: .badRequest, message: "the HTTP version is not supported"),
     ]
 
     /// A URI, not a named location: for a request line nginx cannot parse (`/../..`) it
@@ -328,12 +359,12 @@ struct NginxErrorPage {
             "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
             "        default_type application/json;",
         ]
-        if status == 405 { lines.append("        add_header Allow \"GET, HEAD, OPTIONS\" always;") }
+        if status == 405 { lines.append("        add_header Allow $progimage_allowed_methods always;") }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"
         lines.append("        add_header Cache-Control \(cacheControl) always;")
         lines += cors.map { "        " + $0 }
         let body = "{\"error\":{\"code\":\"\(code.rawValue)\",\"message\":\"\(message)\"}}"
-        lines.append("        return \(status) '\(body)\\n';")
+        lines.append("        return \(answered) '\(body)\\n';")
         lines.append("    }")
         return lines.joined(separator: "\n")
     }

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shlex
+import socket
 import subprocess
 import time
 
@@ -171,6 +173,24 @@ def test_the_front_door_keeps_one_image_on_one_box_and_spreads_uploads(cluster):
         assert len(holders) == 1, f"{image['id']} derived on {len(holders)} boxes"
         boxes_used.add(holders[0].port)
     assert len(boxes_used) == 2, "eight images all hashed to one box"
+
+
+def test_the_front_doors_own_errors_are_json(cluster):
+    """What the front answers itself, not a box: a method nginx refuses outright (with what
+    the path allows) and a request line it cannot parse; a box's errors pass through."""
+    r = cluster.front.request("TRACE", "/images")
+    Tools.json_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Allow") == "GET, HEAD, POST, OPTIONS", Tools.describe(r)
+    assert r.headers.get("Cache-Control") == "no-store", Tools.describe(r)
+    with socket.create_connection(("127.0.0.1", cluster.front.port), timeout=10) as s:
+        s.sendall(b"GET /images HTTP/9.9\r\nHost: a\r\n\r\n")
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"505" and b"application/json" in head, head
+    assert json.loads(body)["error"]["code"] == "bad_request"
+    Tools.json_error(cluster.front.get("/images/AAAAAAAAAAAAAAAAAAAA.png"), 404, "not_found")
 
 
 def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):

@@ -141,6 +141,18 @@ def test_extension_aliases_redirect(stack, tools, alias, canonical, query):
     assert stack.location(r) == f"/images/{obj['id']}.{canonical}{query}"
 
 
+@pytest.mark.parametrize("alias,canonical", [("jpeg", "jpg"), ("tif", "tiff")])
+def test_an_alias_with_non_canonical_operations_redirects_once(stack, tools, alias, canonical):
+    """The extension and the operations' spelling put right in one 301, query kept."""
+    obj = stack.upload_ok(tools.png(tools.noise(10, 10, seed=65)))
+    tail = "quality:50/resize:05x" if alias == "jpeg" else "rotate:-90/resize:05x"
+    fixed = "resize:5x/quality:50" if alias == "jpeg" else "rotate:270/resize:5x"
+    r = stack.get(f"/images/{obj['id']}/{tail}.{alias}?a=1")
+    assert r.status_code == 301, tools.describe(r)
+    assert stack.location(r) == f"/images/{obj['id']}/{fixed}.{canonical}?a=1"
+    assert stack.get(stack.location(r)).status_code == 200
+
+
 def test_alias_of_original_format_redirects(stack, tools):
     data = tools.jpeg(tools.gradient(20, 20, seed=63))
     obj = stack.upload_ok(data)

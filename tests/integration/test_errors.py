@@ -1,6 +1,9 @@
 """Error answers: always JSON {"error": {"code", "message"}} with the contract's status."""
 
+import io
+import json
 import random
+import socket
 
 import pytest
 import requests
@@ -274,3 +277,81 @@ def test_post_on_metadata_url_405(stack, tools):
     r = stack.post(f"/images/{obj['id']}", data=b"x", headers={"Content-Type": "image/png"})
     tools.json_error(r, 405, "method_not_allowed")
     assert r.headers.get("Allow"), tools.describe(r)
+
+
+@pytest.mark.parametrize("path,allowed", [("/images", "GET, HEAD, POST, OPTIONS"),
+                                          ("/images/{id}", "GET, HEAD, DELETE, OPTIONS"),
+                                          ("/images/{id}.png", "GET, HEAD, OPTIONS"),
+                                          ("/images/{id}/resize:9x.png", "GET, HEAD, OPTIONS")])
+def test_trace_405_allows_what_the_path_allows(stack, tools, path, allowed):
+    """TRACE never reaches an instance: nginx's own 405 lists the path's methods as the
+    instances' 405 does (the collection POST, an image DELETE)."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=43)))
+    r = stack.request("TRACE", path.format(id=obj["id"]))
+    tools.json_error(r, 405, "method_not_allowed")
+    assert r.headers.get("Allow") == allowed, tools.describe(r)
+    assert r.headers.get("Cache-Control") == "no-store", tools.describe(r)
+
+
+def test_unsatisfiable_range_416_is_json_and_not_stored(stack, tools):
+    """A Range past the end is nginx's 416, on a HIT and on a MISS: JSON, and never stored
+    (the image's own caching headers, added before nginx knew the range, stay beside it;
+    no-store is the stronger)."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=44)))
+    for path in (obj["url"], f"/images/{obj['id']}/resize:5x.png"):
+        r = stack.get(path, headers={"Range": "bytes=99999999-"})
+        tools.json_error(r, 416, "range_not_satisfiable")
+        assert "no-store" in r.headers.get("Cache-Control", ""), tools.describe(r)
+
+
+def raw_exchange(stack, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize("request_bytes,status", [
+    (b"GET /images HTTP/9.9\r\nHost: a\r\n\r\n", 505),
+    (b"POST /images HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n", 501),
+    (b"GET /images HTTP/1.1\r\nHost: a\r\nX-Big: " + b"a" * 20000 + b"\r\nConnection: close\r\n\r\n", 400),
+])
+def test_protocol_errors_nginx_makes_are_json(stack, request_bytes, status):
+    """Errors nginx answers before any location (a version it does not speak, a transfer
+    encoding it does not take, headers over its buffers): JSON with no-store, not its
+    HTML pages."""
+    head, _, body = raw_exchange(stack, request_bytes).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].split(" ")[1] == str(status), lines
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert headers.get("content-type") == "application/json", lines
+    assert headers.get("cache-control") == "no-store", lines
+    assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def test_an_animated_gif_cut_after_its_first_frame_is_refused(stack, tools):
+    """Cut exactly where the second frame begins (no trailer): the first frame is whole,
+    but the file is not. Only the trailer missing, every frame there, is tolerated."""
+    frames = [tools.noise(24, 16, seed=70 + i).convert("P") for i in range(4)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=80)
+    gif = buf.getvalue()
+    # Walk the blocks to the end of the first image's data: where the second frame's begin.
+    at = 13 + ((3 << ((gif[10] & 7) + 1)) if gif[10] & 0x80 else 0)
+
+    def skip_sub_blocks(at):
+        while gif[at]:
+            at += 1 + gif[at]
+        return at + 1
+    while gif[at] != 0x2C:
+        at = skip_sub_blocks(at + 2)  # an extension: 21, label, sub-blocks
+    flags = gif[at + 9]
+    at += 10 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0) + 1  # descriptor, table, LZW size
+    second = skip_sub_blocks(at)
+    assert gif[second] in (0x21, 0x2C), "the first frame ends where the second's blocks begin"
+    tools.json_error(stack.post("/images", data=gif[:second], headers={"Content-Type": "image/gif"}),
+                     422, "corrupt_image")
+    whole_but_trailer = stack.post("/images", data=gif[:-1], headers={"Content-Type": "image/gif"})
+    assert whole_but_trailer.status_code == 201 and whole_but_trailer.json()["frames"] == 4, tools.describe(whole_but_trailer)

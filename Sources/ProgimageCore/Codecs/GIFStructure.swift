@@ -2,7 +2,8 @@ import ProgimageAPI
 
 /// Walks a GIF's block structure to its end. libgd decodes only the first frame, so a
 /// file cut short in a later frame would otherwise be stored as if it were whole.
-/// A missing trailer after a complete last block is tolerated, as browsers do.
+/// A missing trailer after a complete last block is tolerated, as browsers do, except
+/// where it betrays a cut animation (a loop count and a single frame).
 ///
 /// The walk also returns what libgd drops: the logical screen and where each frame sits
 /// on it, each frame's delay and disposal, and the loop count, which `ImageDecoder` needs
@@ -169,6 +170,12 @@ enum GIFStructure {
             }
         }
         guard at == bytes.count else { throw truncated }
+        // No trailer, and an animation (it carries a loop count) of one frame: cut just after
+        // its first frame, where a trailer or the next frame's blocks were due. A still GIF
+        // without a trailer, or an animation whose frames all arrived, stays tolerated.
+        if layout.loopCount != nil, layout.frameCount == 1 {
+            throw ServiceError(.corruptImage, "the gif animation is cut after its first frame")
+        }
         return layout
     }
 }
