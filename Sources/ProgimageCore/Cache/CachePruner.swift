@@ -25,7 +25,10 @@ public struct CachePruner: Sendable {
         /// whole 4 KB block, and the budget is about the disk.
         public var bytes: Int
         /// Seconds since the epoch of the last read, or of the last write when that is
-        /// later (a `noatime` mount never updates atime, so it stays at creation).
+        /// later (a `noatime` mount never updates atime, so it stays at creation). Under
+        /// `relatime`, Linux's default, a read updates atime only when it is not after the
+        /// file's mtime or ctime: each pass re-arms the files read since the one before
+        /// (`rearmReadTime`), so lastUse is the first read since the last pass.
         public var lastUse: Int
 
         public init(path: String, bytes: Int, lastUse: Int) {
@@ -134,6 +137,8 @@ public struct CachePruner: Sendable {
             report.bytesAfter -= victim.bytes
         }
 
+        for file in scan.read where Files.exists(file.path) { Self.rearmReadTime(file.path, atime: file.atime) }
+
         // Post-order: a directory comes after its subdirectories, so emptiness cascades.
         // Only directories that should be empty are tried; one that gained a file since the
         // walk fails `rmdir` harmlessly.
@@ -149,6 +154,8 @@ public struct CachePruner: Sendable {
 
     private struct Scan {
         var files: [Entry] = []
+        /// Files read since their atime was last armed, with that read's time.
+        var read: [(path: String, atime: timespec)] = []
         /// Every directory below the root except the cache's own folders, children first.
         var directories: [Directory] = []
         var report = Report()
@@ -193,6 +200,7 @@ public struct CachePruner: Sendable {
             } else {
                 let lastUse = max(Int(status.st_atim.tv_sec), Int(status.st_mtim.tv_sec))
                 scan.files.append(Entry(path: path, bytes: Int(status.st_blocks) * 512, lastUse: lastUse))
+                if Self.isAfter(status.st_atim, status.st_ctim) { scan.read.append((path, status.st_atim)) }
             }
         }
         return names.count
@@ -217,6 +225,21 @@ public struct CachePruner: Sendable {
                 report.removedLeftovers += 1
             }
         }
+    }
+
+    private static func isAfter(_ a: timespec, _ b: timespec) -> Bool {
+        a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec
+    }
+
+    /// Sets atime to what it is, which moves ctime to now: `relatime` then records the
+    /// file's next read again. Without it a file read once after its write kept that
+    /// atime for a day, however often nginx served it, and eviction went by age: a file
+    /// served every second was evicted before files never read since they were made.
+    /// mtime is left alone (nginx's ETag and Last-Modified).
+    static func rearmReadTime(_ path: String, atime: timespec) {
+        let omit = (1 << 30) - 2  // UTIME_OMIT
+        var times = [atime, timespec(tv_sec: 0, tv_nsec: omit)]
+        _ = utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
     }
 
     /// Seconds since the entry last changed. ctime, not mtime: a rename into `.trash`

@@ -45,17 +45,18 @@ public struct DerivedImageCache: Sendable {
 
     /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
     /// the request that made it as to every later one, with its own ETag. False when the
-    /// disk is full: the file is not kept (an eviction starts), and the caller answers
-    /// with the bytes themselves.
+    /// budget has no room for it or the disk is full: the file is not kept (an eviction
+    /// starts), and the caller answers with the bytes themselves.
     public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> Bool {
+        if let budget, !budget.reserve(bytes: bytes.count) { return false }
         do {
             try Files.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
+            budget?.release(bytes: bytes.count)
             guard error.isNoSpace else { throw ServiceError(.internalError, error.description) }
             budget?.diskIsFull()
             return false
         }
-        budget?.recordWrite(bytes: bytes.count)
         return true
     }
 

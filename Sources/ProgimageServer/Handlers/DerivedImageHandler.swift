@@ -1,4 +1,3 @@
-import Digest
 import ProgimageAPI
 import ProgimageCore
 
@@ -25,15 +24,8 @@ struct DerivedImageHandler {
         case .stored(let cachePath):
             return Self.servedByNginx("/_progimage/made/" + cachePath)
         case .unkept(let bytes):
-            // The disk is full: the image anyway, not kept (the next request makes it again).
-            return HTTPResponse(
-                status: 200,
-                headers: [
-                    ("Content-Type", chain.format.contentType), ("Cache-Control", "public, max-age=31536000, immutable"),
-                    ("ETag", "\"\(SHA256.hex(bytes).prefix(24))\""), ("X-Content-Type-Options", "nosniff"),
-                    ("Timing-Allow-Origin", "*"), ("X-Cache", "MISS"), ("X-Progimage-Cache", "MISS"),
-                ],
-                body: request.isHead ? [] : bytes)
+            // No room in the cache: the image anyway, not kept (the next request makes it again).
+            return try UnkeptImageResponse(bytes: bytes, format: chain.format).response(to: request)
         }
     }
 

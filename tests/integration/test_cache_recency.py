@@ -1,0 +1,101 @@
+"""The cache budget under bursts and reuse (API.md, "More than one box, and operations"):
+the derived-file cache stays within PROGIMAGE_CACHE_MAX_BYTES continuously, evicting least
+recently used files; an image the cache has no room for is still answered, from memory,
+as nginx would answer it from a file (Range, If-None-Match, the caching headers)."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+
+import pytest
+from PIL import Image
+
+from conftest import Stack, Tools
+from test_cache_budget import used_bytes
+
+BUDGET = 3_000_000
+
+
+def noisy_png(seed: int) -> bytes:
+    """640×480 of noise: each crop's PNG is ~600 KB, five of them fill the budget."""
+    rnd = random.Random(seed)
+    im = Image.frombytes("RGB", (640, 480), bytes(rnd.randrange(256) for _ in range(640 * 480 * 3)))
+    return Tools.png(im)
+
+
+@pytest.fixture()
+def budget_stack():
+    stack = Stack({"PROGIMAGE_CACHE_MAX_BYTES": str(BUDGET)})
+    stack.start()
+    yield stack
+    problems = stack.stop()
+    stack.cleanup_files()
+    assert not problems, problems
+
+
+def test_a_burst_never_takes_the_cache_over_its_budget(budget_stack):
+    """25 new ~600 KB files as fast as they come: files used in the last seconds are not
+    evicted (nginx may be sending them), so the ones that do not fit are answered without
+    being kept, and the cache never passes its budget."""
+    stack = budget_stack
+    image = stack.upload_ok(noisy_png(1))
+    peak = 0
+    for n in range(25):
+        r = stack.get(f"/images/{image['id']}/crop:{n},0,600,480.png")
+        assert r.status_code == 200 and r.headers["X-Cache"] == "MISS", Tools.describe(r)
+        assert Image.open(io.BytesIO(r.content)).size == (600, 480)
+        peak = max(peak, used_bytes(stack.cache_dir))
+    assert peak <= BUDGET, f"the cache reached {peak} bytes, budget {BUDGET}"
+
+
+def test_a_file_served_often_outlives_files_never_read(budget_stack):
+    """Least recently *used*: X is read between new files; the new files, never read again,
+    go first. (A read updates atime under relatime only once after each write or ctime
+    change; eviction passes re-arm it, or X aged like a file never read.)"""
+    stack = budget_stack
+    image = stack.upload_ok(noisy_png(2))
+    x = f"/images/{image['id']}/crop:200,0,400,480.png"
+    assert stack.get(x).headers["X-Cache"] == "MISS"
+    assert stack.get(x).headers["X-Cache"] == "HIT"
+    time.sleep(1)
+    for n in range(14):
+        r = stack.get(f"/images/{image['id']}/crop:{n + 30},0,600,480.png")
+        assert r.status_code == 200, Tools.describe(r)
+        time.sleep(0.7)
+        r = stack.get(x)
+        assert r.status_code == 200
+        assert r.headers["X-Cache"] == "HIT", f"X evicted after {n + 1} new files, though read every 0.7 s"
+
+
+def test_an_image_without_room_is_answered_like_a_file(tmp_path):
+    """A budget smaller than the image: never kept, answered from memory each time, with
+    nginx's validators and ranges."""
+    stack = Stack({"PROGIMAGE_CACHE_MAX_BYTES": "100000"})
+    stack.start()
+    try:
+        image = stack.upload_ok(noisy_png(3))
+        path = f"/images/{image['id']}/crop:0,0,500,400.png"
+        whole = stack.get(path)
+        assert whole.status_code == 200 and whole.headers["X-Cache"] == "MISS", Tools.describe(whole)
+        for header in ("ETag", "Last-Modified", "Cache-Control", "Content-Length"):
+            assert whole.headers.get(header), f"{header} missing: {Tools.describe(whole)}"
+        assert whole.headers.get("Accept-Ranges") == "bytes"
+        assert len(whole.content) > 100000
+        again = stack.get(path)
+        assert again.headers["X-Cache"] == "MISS" and again.content == whole.content
+        assert again.headers["ETag"] == whole.headers["ETag"]
+
+        r = stack.get(path, headers={"Range": "bytes=10-29"})
+        assert r.status_code == 206 and r.content == whole.content[10:30], Tools.describe(r)
+        assert r.headers["Content-Range"] == f"bytes 10-29/{len(whole.content)}"
+        r = stack.get(path, headers={"Range": "bytes=-16"})
+        assert r.status_code == 206 and r.content == whole.content[-16:]
+        r = stack.get(path, headers={"If-None-Match": whole.headers["ETag"]})
+        assert r.status_code == 304 and r.content == b"", Tools.describe(r)
+        Tools.json_error(stack.get(path, headers={"Range": "bytes=99999999-"}), 416, "range_not_satisfiable")
+    finally:
+        problems = stack.stop()
+        stack.cleanup_files()
+        assert not problems, problems
