@@ -120,6 +120,11 @@ public struct ServiceConfiguration: Sendable {
         }
         localCopiesMaxBytes = try integer("PROGIMAGE_LOCAL_COPIES_MAX_BYTES", range: 0...(1 << 50)) ?? localCopiesMaxBytes
         metricsPort = try integer("PROGIMAGE_METRICS_PORT", range: 1...65535)
+        if let metricsPort, metricsPort == port {
+            // Two nginx servers on one port: the public one wins and /metrics is a 404.
+            throw ConfigurationError(
+                variable: "PROGIMAGE_METRICS_PORT", value: String(metricsPort), expected: "a port other than PROGIMAGE_PORT's")
+        }
         let presetsOnly: Bool
         switch environment["PROGIMAGE_PRESETS_ONLY"] ?? "" {
         case "", "0": presetsOnly = false

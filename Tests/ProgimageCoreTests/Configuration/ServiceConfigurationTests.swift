@@ -43,6 +43,17 @@ import Testing
         }
     }
 
+    /// `/metrics` on the public port would be shadowed by the site's own server there.
+    @Test func theMetricsPortMustNotBeThePublicOne() throws {
+        #expect(throws: ConfigurationError.self) {
+            _ = try ServiceConfiguration(environment: ["PROGIMAGE_PORT": "18690", "PROGIMAGE_METRICS_PORT": "18690"])
+        }
+        #expect(try ServiceConfiguration(environment: ["PROGIMAGE_METRICS_PORT": "18691"]).metricsPort == 18691)
+        #expect(throws: ConfigurationError.self) {
+            _ = try ServiceConfiguration(environment: ["PROGIMAGE_METRICS_PORT": "8080"])
+        }
+    }
+
     static let bucket = [
         "PROGIMAGE_S3_ENDPOINT": "http://127.0.0.1:8333/", "PROGIMAGE_S3_BUCKET": "images",
         "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret",
