@@ -362,7 +362,9 @@ struct NginxErrorPage {
         if status == 405 { lines.append("        add_header Allow $progimage_allowed_methods always;") }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"
         lines.append("        add_header Cache-Control \(cacheControl) always;")
-        lines += cors.map { "        " + $0 }
+        // A 416 only ever comes from an image location, whose CORS headers were added before
+        // nginx checked the range; twice, `Access-Control-Allow-Origin: *, *` fails in a browser.
+        if status != 416 { lines += cors.map { "        " + $0 } }
         let body = "{\"error\":{\"code\":\"\(code.rawValue)\",\"message\":\"\(message)\"}}"
         lines.append("        return \(answered) '\(body)\\n';")
         lines.append("    }")
