@@ -22,7 +22,8 @@ public struct ImageLink: Sendable {
             return
         }
         do {
-            self.init(id: id, chain: try OperationParser.parse(Substring(text), format: format).chain)
+            // A `preset:` is the server's to expand: printed as written.
+            self.init(id: id, chain: try OperationParser.parse(Substring(text), format: format, presets: .definedByTheServer).chain)
         } catch {
             throw .invalidRequest("operations \(operations): \(error.message)")
         }

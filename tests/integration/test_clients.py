@@ -180,3 +180,29 @@ def test_python_signed_urls_and_upload_urls(secure_stack):
     assert r.status_code == 201, Tools.describe(r)
     with pytest.raises(ValueError):
         client.url(image.id, "resize:0x0", "png")
+
+
+def test_clients_print_presets_and_overlays_as_the_server_serves_them(stack_factory):
+    """A preset is the server's to expand: both clients print `preset:{name}` as written
+    (the CLI knew no preset and refused it); the Python client knows `overlay:` and prints
+    it without its defaults; a decimal the server refuses (`1e0`) is refused here too."""
+    stack = stack_factory({"PROGIMAGE_PRESETS": "thumb=resize:20x20,fill/quality:70"})
+    image = stack.upload_ok(Tools.png(Tools.noise(60, 40, seed=11)))
+    mark = stack.upload_ok(Tools.png(Tools.noise(10, 10, seed=12)))
+    client = progimage.Client(stack.base_url)
+    i, m = image["id"], mark["id"]
+    for ops, fmt, canonical in [
+        ("preset:thumb", "webp", f"/images/{i}/preset:thumb.webp"),
+        (f"overlay:{m},se,1.0/resize:030x", "png", f"/images/{i}/overlay:{m}/resize:30x.png"),
+        (f"overlay:{m},c,0.50", "jpeg", f"/images/{i}/overlay:{m},c,0.5.jpg"),
+        (f"quality:60/overlay:{m},nw", "jpg", f"/images/{i}/overlay:{m},nw/quality:60.jpg"),
+    ]:
+        built = client.url(i, ops, fmt)
+        assert built == stack.base_url + canonical
+        r = stack.get(canonical)
+        assert r.status_code == 200, Tools.describe(r)  # canonical: served, no redirect
+    url = cli(stack, "url", i, "--ops", "preset:thumb", "--format", "webp").stdout.decode().strip()
+    assert url == f"{stack.base_url}/images/{i}/preset:thumb.webp"
+    for bad in ("blur:1e0", "blur:-1", "overlay:short", f"overlay:{m},x", f"overlay:{m},se,0.005", "preset:Thumb"):
+        with pytest.raises(ValueError):
+            client.url(i, bad, "png")

@@ -22,7 +22,12 @@ public enum OperationParser {
             if segment.hasPrefix("preset:") {
                 let name = String(segment.dropFirst("preset:".count))
                 guard let expansion = presets.definitions[name] else {
-                    throw ServiceError(.badOperation, "preset: no preset named '\(name)'")
+                    guard presets.passesUnknownNames, PresetTable.isName(name) else {
+                        throw ServiceError(.badOperation, "preset: no preset named '\(name)'")
+                    }
+                    written.append(String(segment))
+                    hasPreset = true
+                    continue
                 }
                 let expanded = try parse(expansion.joined(separator: "/")[...], format: format, presets: .none).chain
                 if let presetQuality = expanded.quality {

@@ -7,11 +7,24 @@ public struct PresetTable: Sendable, Equatable {
     /// Only `preset:` segments in transform URLs (`403 preset_required` otherwise).
     public let presetsOnly: Bool
 
-    public static let none = PresetTable(definitions: [:], presetsOnly: false)
+    /// A `preset:{name}` not defined here is taken as written, its name checked alone: a
+    /// client prints the URL of a preset the server defines, the server expands it.
+    public let passesUnknownNames: Bool
 
-    public init(definitions: [String: [Substring]], presetsOnly: Bool) {
+    public static let none = PresetTable(definitions: [:], presetsOnly: false)
+    /// For clients: every well-formed preset name, kept as written.
+    public static let definedByTheServer = PresetTable(definitions: [:], presetsOnly: false, passesUnknownNames: true)
+
+    public init(definitions: [String: [Substring]], presetsOnly: Bool, passesUnknownNames: Bool = false) {
         self.definitions = definitions
         self.presetsOnly = presetsOnly
+        self.passesUnknownNames = passesUnknownNames
+    }
+
+    /// 1–32 of a-z 0-9 _ -.
+    public static func isName<Text: StringProtocol>(_ name: Text) -> Bool {
+        (1...32).contains(name.count)
+            && name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") })
     }
 
     /// Parses `name=ops;name=ops`; each chain is checked as a URL would be (`jpg` output,
@@ -22,8 +35,7 @@ public struct PresetTable: Sendable, Equatable {
             guard let equals = entry.firstIndex(of: "=") else { return .failure(.init(entry: String(entry), reason: "expected name=ops")) }
             let name = entry[..<equals].trimming(" \t\r\n")
             let ops = entry[entry.index(after: equals)...].trimming(" \t\r\n")
-            guard (1...32).contains(name.count),
-                name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") })
+            guard isName(name)
             else { return .failure(.init(entry: String(entry), reason: "a name is 1–32 of a-z 0-9 _ -")) }
             guard definitions[name] == nil else { return .failure(.init(entry: String(entry), reason: "\(name) is defined twice")) }
             guard !ops.isEmpty else { return .failure(.init(entry: String(entry), reason: "no operations")) }

@@ -71,6 +71,9 @@ def _integer(text: str, low: int, high: int, what: str) -> int:
 
 
 def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
+    # The server's spelling: digits and one dot, nothing else (no sign, no exponent).
+    if not re.fullmatch(r"\d+\.?\d*|\.\d+", text or "") or len(text) > 12:
+        raise ValueError(f"{what}: expected a decimal such as 2.5, got {text!r}")
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -142,6 +145,25 @@ def _canonical_segment(segment: str) -> str:
         return f"sharpen:{_integer(args, 1, 100, 'sharpen')}"
     if name == "quality":
         return f"quality:{_integer(args, 1, 100, 'quality')}"
+    if name == "preset":
+        # The server's to expand: the name as written.
+        if not re.fullmatch(r"[a-z0-9_-]{1,32}", args):
+            raise ValueError(f"preset: a name is 1–32 of a-z 0-9 _ -, got {args!r}")
+        return f"preset:{args}"
+    if name == "overlay":
+        parts = args.split(",")
+        if not 1 <= len(parts) <= 3 or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", parts[0]):
+            raise ValueError(f"overlay: expected {{id}}[,{{gravity}}[,{{opacity}}]], got {args!r}")
+        gravity = parts[1] if len(parts) >= 2 else "se"
+        if gravity not in ("n", "ne", "e", "se", "s", "sw", "w", "nw", "c"):
+            raise ValueError(f"overlay: gravity must be one of n ne e se s sw w nw c, got {gravity!r}")
+        opacity = _decimal(parts[2], Decimal("0.01"), Decimal("1"), "overlay opacity") if len(parts) == 3 else "1"
+        if Decimal(opacity) != Decimal(opacity).quantize(Decimal("0.01")):
+            raise ValueError(f"overlay: opacity has at most two decimals, got {parts[2]!r}")
+        # Defaults left out, as the server prints it: south-east at full opacity.
+        if opacity != "1":
+            return f"overlay:{parts[0]},{gravity},{opacity}"
+        return f"overlay:{parts[0]}" if gravity == "se" else f"overlay:{parts[0]},{gravity}"
     raise ValueError(f"unknown operation {name!r}")
 
 
