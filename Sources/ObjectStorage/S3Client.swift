@@ -50,6 +50,37 @@ public final class S3Client: Sendable {
         guard (200..<300).contains(outcome.status) || outcome.status == 404 else { throw Self.refusal(outcome) }
     }
 
+    /// One object of a listing: its key and when it was last written (seconds since the epoch).
+    public struct Listed: Sendable, Equatable {
+        public let key: String
+        public let modified: Int
+    }
+
+    /// Every object whose key starts with `prefix` (ListObjectsV2, a thousand a page).
+    public func list(prefix: String) throws(ObjectStorageError) -> [Listed] {
+        var listed: [Listed] = []
+        var token: String?
+        repeat {
+            // The query in SigV4's canonical order (sorted by name), each value encoded once.
+            var query = token.map { ["continuation-token=\(Self.encode($0))"] } ?? []
+            query += ["list-type=2", "prefix=\(Self.encode(prefix))"]
+            let path = "/\(Self.encode(configuration.bucket))?" + query.joined(separator: "&")
+            let outcome = try send(method: "GET", path: path, headers: unsignedPayload, body: nil, limit: 1 << 24)
+            guard (200..<300).contains(outcome.status) else { throw Self.refusal(outcome) }
+            let page = ListingPage(String(decoding: outcome.body, as: UTF8.self))
+            listed += page.objects
+            token = page.isTruncated ? page.nextToken : nil
+        } while token != nil
+        return listed
+    }
+
+    /// Copies an object to another key of the bucket, on the store (CopyObject).
+    public func copy(key: String, to target: String) throws(ObjectStorageError) {
+        let headers = unsignedPayload + ["x-amz-copy-source: \(objectPath(key))"]
+        let outcome = try send(method: "PUT", path: objectPath(target), headers: headers, body: [], limit: 1 << 16)
+        guard (200..<300).contains(outcome.status) else { throw Self.refusal(outcome) }
+    }
+
     /// `HEAD` on the bucket: reachable, and these credentials may use it.
     public func probe() throws(ObjectStorageError) {
         let outcome = try send(method: "HEAD", path: "/\(Self.encode(configuration.bucket))", headers: unsignedPayload, body: nil, limit: 0)

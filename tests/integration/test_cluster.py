@@ -193,6 +193,37 @@ def test_the_front_doors_own_errors_are_json(cluster):
     Tools.json_error(cluster.front.get("/images/AAAAAAAAAAAAAAAAAAAA.png"), 404, "not_found")
 
 
+def test_check_compares_the_records_with_the_bucket(cluster):
+    """`check` lists the bucket too: an object without a record (an upload whose insert
+    failed after its PUT) and a record whose object is gone; `--repair` moves the orphan
+    object to the bucket's lost+found/ and leaves the record (its image is not here to put
+    back)."""
+    from test_check import check
+    kept = cluster.a.upload_ok(_png(70), "kept.png")
+    lost = cluster.a.upload_ok(_png(71), "lost.png")
+    lost_key = f"originals/{lost['id']}.png"
+    orphan_key = "originals/ORPHANorphanORPHAN.png"
+    bucket = cluster.bucket
+    try:
+        assert cluster.s3._curl("DELETE", f"/{bucket}/{lost_key}")[0] in (200, 204)
+        assert cluster.s3._curl("PUT", f"/{bucket}/{orphan_key}", _png(72))[0] == 200
+        r = check(cluster.a, "--grace", "0")
+        assert r.returncode == 1, r.stderr
+        lines = r.stdout.splitlines()
+        assert f"record-without-object {lost['id']} {lost_key}" in lines, r.stdout
+        assert f"object-without-record {orphan_key}" in lines, r.stdout
+        assert not any(kept["id"] in line for line in lines), r.stdout
+        assert check(cluster.a, "--repair", "--grace", "0").returncode == 1  # the record stays
+        keys = cluster.s3.keys(bucket)
+        assert orphan_key not in keys and f"lost+found/{orphan_key}" in keys, keys
+        assert cluster.s3.get(bucket, f"lost%2Bfound/{orphan_key}") == (200, _png(72))
+        lines = check(cluster.a, "--grace", "0").stdout.splitlines()
+        assert f"object-without-record {orphan_key}" not in lines
+        assert f"record-without-object {lost['id']} {lost_key}" in lines
+    finally:
+        cluster.a.delete(f"/images/{lost['id']}")
+
+
 def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
     data = _png(30)
     image = cluster.a.upload_ok(data)

@@ -9,15 +9,21 @@ import Glibc
 /// What it reports: an original without a record (an upload killed between the two
 /// writes), a record without its original (only where the originals are on this disk), temp
 /// files a crashed writer left (older than `grace`: a running service writes some), and cache
-/// directories of images that no longer exist. With `repair`, orphaned originals and temp
-/// files move to `{data}/lost+found/` (nothing precious is deleted; a record's original is
-/// never touched) and orphaned cache directories are removed (derived files regenerate).
+/// directories of images that no longer exist; in the distributed mode, objects without a
+/// record and records without an object in the bucket too. With `repair`, orphaned
+/// originals and temp files move to `{data}/lost+found/` (orphaned objects to the bucket's
+/// `lost+found/`: nothing precious is deleted; a record's original is never touched) and
+/// orphaned cache directories are removed (derived files regenerate).
 public struct StorageCheck {
     public enum Finding: Equatable, Sendable, CustomStringConvertible {
         case originalWithoutRecord(path: String)
         case recordWithoutOriginal(id: ImageID, expected: String)
         case temporaryFile(path: String)
         case cacheWithoutRecord(path: String)
+        /// In the bucket: an upload whose record insert failed after its PUT.
+        case objectWithoutRecord(key: String)
+        /// A record whose object is not in the bucket.
+        case recordWithoutObject(id: ImageID, key: String)
 
         public var description: String {
             switch self {
@@ -25,13 +31,17 @@ public struct StorageCheck {
             case .recordWithoutOriginal(let id, let expected): "record-without-original \(id) \(expected)"
             case .temporaryFile(let path): "temporary-file \(path)"
             case .cacheWithoutRecord(let path): "cache-without-record \(path)"
+            case .objectWithoutRecord(let key): "object-without-record \(key)"
+            case .recordWithoutObject(let id, let key): "record-without-object \(id) \(key)"
             }
         }
 
         /// A record whose original is gone cannot be repaired here.
         public var isRepairable: Bool {
-            if case .recordWithoutOriginal = self { return false }
-            return true
+            switch self {
+            case .recordWithoutOriginal, .recordWithoutObject: false
+            default: true
+            }
         }
     }
 
@@ -42,17 +52,21 @@ public struct StorageCheck {
     /// Whether a record's original must be on this disk (false with an object store, where
     /// the local copy is optional).
     public let originalsAreLocal: Bool
+    /// The bucket that holds the originals in the distributed mode: its objects are compared
+    /// with the records too.
+    public let bucket: BucketImageStore?
     public let grace: Int
 
     public init(
         metadata: any MetadataStore, originals: FileImageStore, cache: DerivedImageCache, dataDirectory: String,
-        originalsAreLocal: Bool, grace: Int = 600
+        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, grace: Int = 600
     ) {
         self.metadata = metadata
         self.originals = originals
         self.cache = cache
         self.dataDirectory = dataDirectory
         self.originalsAreLocal = originalsAreLocal
+        self.bucket = bucket
         self.grace = grace
     }
 
@@ -86,6 +100,19 @@ public struct StorageCheck {
         if originalsAreLocal {
             for (id, format) in records where !present.contains(id) {
                 findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
+            }
+        }
+        if let bucket {
+            var stored = Set<ImageID>()
+            for object in try bucket.listOriginals() {
+                if let (id, format) = object.image, records[id] == format {
+                    stored.insert(id)
+                } else if now - object.modified >= grace {  // younger: an upload in progress
+                    findings.append(.objectWithoutRecord(key: object.key))
+                }
+            }
+            for (id, format) in records where !stored.contains(id) {
+                findings.append(.recordWithoutObject(id: id, key: BucketImageStore.key(id: id, format: format)))
             }
         }
         for folder in [originals.root + "/.tmp", cache.root + "/.tmp"] {
@@ -122,7 +149,9 @@ public struct StorageCheck {
             }
         case .cacheWithoutRecord(let path):
             if let id = path.split(separator: "/").last.flatMap({ ImageID($0) }) { cache.removeAll(of: id) }
-        case .recordWithoutOriginal:
+        case .objectWithoutRecord(let key):
+            try bucket?.moveToLostAndFound(key: key)
+        case .recordWithoutOriginal, .recordWithoutObject:
             break
         }
     }

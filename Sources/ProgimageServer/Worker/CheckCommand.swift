@@ -1,6 +1,7 @@
 import ProgimageDeployment
 import ProgimageAPI
 import ProgimageCore
+import ObjectStorage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,17 +33,26 @@ public enum CheckCommand {
                 exit(1)
             }
         }
+        let localOriginals = FileImageStore(root: configuration.originalsDirectory)
+        let bucket = configuration.objectStore.map { settings in
+            BucketImageStore(
+                bucket: S3Client(configuration: S3Configuration(settings)), localCopies: localOriginals,
+                maxBytes: configuration.maxUploadBytes, stillRecorded: { _ in true })
+        }
         let check = StorageCheck(
-            metadata: metadata, originals: FileImageStore(root: configuration.originalsDirectory),
+            metadata: metadata, originals: localOriginals,
             cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
-            originalsAreLocal: configuration.objectStore == nil, grace: grace)
+            originalsAreLocal: configuration.objectStore == nil, bucket: bucket, grace: grace)
         do {
             let findings = try check.run(repair: repair)
             for finding in findings { print(finding.description) }
+            fflush(nil)  // the findings before the summary on standard error
             let unrepaired = repair ? findings.filter { !$0.isRepairable } : findings
             report(
                 "\(findings.count) finding(s)"
-                    + (repair ? ", \(findings.count - unrepaired.count) repaired (orphans in \(configuration.dataDirectory)/lost+found)" : ""))
+                    + (repair
+                        ? ", \(findings.count - unrepaired.count) repaired (orphans in \(configuration.dataDirectory)/lost+found"
+                            + (bucket == nil ? ")" : " and the bucket's lost+found/)") : ""))
             exit(unrepaired.isEmpty ? 0 : 1)
         } catch {
             report("check failed: \(error.message)")

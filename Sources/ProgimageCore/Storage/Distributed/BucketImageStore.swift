@@ -74,6 +74,33 @@ public final class BucketImageStore: ImageStore {
 
     public var isAvailable: Bool { (try? bucket.probe()) != nil }
 
+    /// Every object under `originals/`, for `check`: its key, and the image it is when the
+    /// key is one this service writes.
+    func listOriginals() throws(ServiceError) -> [(key: String, image: (ImageID, ImageFormat)?, modified: Int)] {
+        do {
+            return try bucket.list(prefix: "originals/").map { object in
+                let name = object.key.dropFirst("originals/".count)
+                let parts = name.split(separator: ".", maxSplits: 1)
+                guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1]))
+                else { return (object.key, nil, object.modified) }
+                return (object.key, (id, format), object.modified)
+            }
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
+    /// Moves an object to `lost+found/{key}` in the same bucket: copied on the store, then
+    /// removed. Nothing is deleted that is not kept.
+    func moveToLostAndFound(key: String) throws(ServiceError) {
+        do {
+            try bucket.copy(key: key, to: "lost+found/" + key)
+            try bucket.delete(key: key)
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
     static func serviceError(_ error: ObjectStorageError) -> ServiceError {
         switch error {
         case .unavailable(let message): ServiceError(.storageUnavailable, message)
