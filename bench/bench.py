@@ -968,7 +968,8 @@ class Bench:
                     if no_copy is not None:
                         times[name]["miss_no_copy"].append(no_copy * 1000)
             med = {name: {key: statistics.median(v) if v else None for key, v in t.items()} for name, t in times.items()}
-            out(f"   {'12mp (3.5 MB JPEG)':<40} {'sqlite+disk ms':>15} {'postgres+s3 ms':>15} {'ratio':>7}")
+            label = f"12mp ({os.path.getsize(self.images['12mp']) / 1e6:.1f} MB JPEG)"
+            out(f"   {label:<40} {'sqlite+disk ms':>15} {'postgres+s3 ms':>15} {'ratio':>7}")
             for key, label in (("upload", "upload (POST, raw body)"), ("miss", "cold miss, resize 800 px"),
                                ("miss_no_copy", "cold miss, original fetched from bucket")):
                 a, b = med["sqlite+disk"][key], med["postgres+s3"][key]
