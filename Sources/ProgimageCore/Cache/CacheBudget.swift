@@ -8,9 +8,9 @@ import Glibc
 /// nginx's cache manager keeps `max_size`: every process that writes a derived file adds
 /// its size to one shared counter (a few bytes in `.locks/usage`, under `flock`: ~10 µs
 /// against milliseconds of rendering) before writing it, and only if it fits; the write
-/// that takes the counter past 95 % of the budget starts an eviction in the background, down to 80 %, least recently used
-/// first (`CachePruner`), never a file used in the last 5 s (nginx may be sending a
-/// MISS from it). One eviction at a time across all processes (`flock` on
+/// that takes the counter past 95 % of the budget starts an eviction in the background,
+/// down to 80 %, least recently used first (`CachePruner`), never a file used in the last
+/// 5 s (nginx may be sending a MISS from it). One eviction at a time across all processes (`flock` on
 /// `.locks/evict`); it measures the cache as it walks, so the counter is corrected by every
 /// pass, and the api instance runs one at start (the counter may be stale after a crash or
 /// a wiped cache). The hourly `progimage-fcgi prune` stays as a safety net.

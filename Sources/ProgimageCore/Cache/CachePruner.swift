@@ -137,7 +137,8 @@ public struct CachePruner: Sendable {
             report.bytesAfter -= victim.bytes
         }
 
-        for file in scan.read where Files.exists(file.path) { Self.rearmReadTime(file.path, atime: file.atime) }
+        // An evicted one fails harmlessly (ENOENT).
+        for file in scan.read { Self.rearmReadTime(file.path, atime: file.atime) }
 
         // Post-order: a directory comes after its subdirectories, so emptiness cascades.
         // Only directories that should be empty are tried; one that gained a file since the
