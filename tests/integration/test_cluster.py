@@ -243,11 +243,19 @@ def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
             r = cluster.a.get(path)
             assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
         assert cluster.a.health("api").json()["object_store"] == "unavailable"
+        # A delete is a write too: refused, the image left whole.
+        started = time.monotonic()
+        r = cluster.a.delete(f"/images/{image['id']}")
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert time.monotonic() - started < TIMEOUT_S + 5
+        assert cluster.a.get(f"/images/{image['id']}").status_code == 200
     finally:
         cluster.s3.resume()
     resumed = time.monotonic()
     ok = _wait_for(lambda: cluster.a.upload(_png(32)).status_code == 201, 10, interval=0.5)
     assert ok, f"writes did not recover within 10 s of the store's return ({time.monotonic() - resumed:.1f} s)"
+    assert cluster.a.delete(f"/images/{image['id']}").status_code == 204
+    assert _wait_for(lambda: cluster.object(image)[0] == 404, 10), "the object outlived its image"
 
 
 def test_database_outage_refuses_writes_and_recovers(cluster):

@@ -16,9 +16,14 @@ struct ImageResourceHandler {
     /// store is down) stays in the deletion log, and a box's fan-out removes it later.
     func delete(_ id: ImageID, request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         try context.keys.authorizeWrite(authorization: request.headers["authorization"])
-        guard let record = try context.metadata.record(id), try context.metadata.delete(id) else {
-            throw ServiceError(.notFound, "no image with id \(id)")
+        guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        // A delete is a write: with the object store down it is refused, the image left
+        // whole (the contract's 503 within the store's timeout), not half done with its
+        // object left for later.
+        if let bucket = context.bucketOriginals, !bucket.isAvailable {
+            throw ServiceError(.storageUnavailable, "the object store cannot be reached: the image was not deleted")
         }
+        guard try context.metadata.delete(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         context.cache.removeAll(of: id)
         context.cache.removeOverlayUsers(of: id)
         if let bucket = context.bucketOriginals {
