@@ -14,11 +14,13 @@ final class RowArrival: Sendable {
     private let state = Mutex(State())
     private let wakeUp = DispatchSemaphore(value: 0)
 
-    /// Producer: the first `rows` rows are complete.
+    /// Producer: the first `rows` rows are complete. Never goes back: two producers that
+    /// publish out of order (the thumbnail's bands, finished by either thread) leave the
+    /// larger count.
     func publish(rows: Int) {
         let wake = state.withLock { state in
-            state.rows = rows
-            guard let wanted = state.waitingFor, rows >= wanted else { return false }
+            state.rows = max(state.rows, rows)
+            guard let wanted = state.waitingFor, state.rows >= wanted else { return false }
             state.waitingFor = nil
             return true
         }

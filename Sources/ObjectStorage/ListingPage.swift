@@ -15,7 +15,8 @@ struct ListingPage {
         while let open = rest.firstRange(of: "<Contents>"), let close = rest[open.upperBound...].firstRange(of: "</Contents>") {
             let entry = rest[open.upperBound..<close.lowerBound]
             if let key = Self.element("Key", in: entry) {
-                let modified = Self.element("LastModified", in: entry).flatMap(Self.epochSeconds) ?? 0
+                // Unreadable: as young as can be, so that `check` never takes it for an orphan.
+                let modified = Self.element("LastModified", in: entry).flatMap(Self.epochSeconds) ?? Int.max
                 objects.append(S3Client.Listed(key: Self.unescaped(key), modified: modified))
             }
             rest = rest[close.upperBound...]

@@ -74,11 +74,16 @@ public final class S3Client: Sendable {
         return listed
     }
 
-    /// Copies an object to another key of the bucket, on the store (CopyObject).
+    /// Copies an object to another key of the bucket, on the store (CopyObject). Only a
+    /// `CopyObjectResult` is success: S3 may answer 200 with an `<Error>` document when the
+    /// copy fails after it started.
     public func copy(key: String, to target: String) throws(ObjectStorageError) {
         let headers = unsignedPayload + ["x-amz-copy-source: \(objectPath(key))"]
         let outcome = try send(method: "PUT", path: objectPath(target), headers: headers, body: [], limit: 1 << 16)
         guard (200..<300).contains(outcome.status) else { throw Self.refusal(outcome) }
+        guard String(decoding: outcome.body, as: UTF8.self).contains("<CopyObjectResult") else {
+            throw .refused(status: outcome.status, "copy of \(key): \(Self.errorCode(outcome.body))")
+        }
     }
 
     /// `HEAD` on the bucket: reachable, and these credentials may use it.

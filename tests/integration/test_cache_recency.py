@@ -95,6 +95,14 @@ def test_an_image_without_room_is_answered_like_a_file(tmp_path):
         r = stack.get(path, headers={"If-None-Match": whole.headers["ETag"]})
         assert r.status_code == 304 and r.content == b"", Tools.describe(r)
         Tools.json_error(stack.get(path, headers={"Range": "bytes=99999999-"}), 416, "range_not_satisfiable")
+        # A last position as large as a 64-bit integer goes: the end is the end.
+        r = stack.get(path, headers={"Range": "bytes=5-9223372036854775807"})
+        assert r.status_code == 206 and r.content == whole.content[5:], Tools.describe(r)
+        # HEAD announces what a GET sends, as nginx does for a file.
+        r = stack.head(path)
+        assert r.status_code == 200 and r.headers["Content-Length"] == str(len(whole.content)), Tools.describe(r)
+        r = stack.head(path, headers={"Range": "bytes=0-99"})
+        assert r.headers["Content-Length"] == "100" and r.headers["Content-Range"].startswith("bytes 0-99/")
     finally:
         problems = stack.stop()
         stack.cleanup_files()

@@ -55,12 +55,15 @@ public struct StorageCheck {
     /// The bucket that holds the originals in the distributed mode: its objects are compared
     /// with the records too.
     public let bucket: BucketImageStore?
+    /// Deleted images whose objects the fan-out has yet to remove: not orphans.
+    public let deletionLog: (any DeletionLog)?
     public let grace: Int
 
     public init(
         metadata: any MetadataStore, originals: FileImageStore, cache: DerivedImageCache, dataDirectory: String,
-        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, grace: Int = 600
+        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, deletionLog: (any DeletionLog)? = nil, grace: Int = 600
     ) {
+        self.deletionLog = deletionLog
         self.metadata = metadata
         self.originals = originals
         self.cache = cache
@@ -103,10 +106,13 @@ public struct StorageCheck {
             }
         }
         if let bucket {
+            let beingRemoved = Set(try deletionLog?.tombstonesAwaitingObjectRemoval(limit: 1_000_000).map(\.id) ?? [])
             var stored = Set<ImageID>()
             for object in try bucket.listOriginals() {
                 if let (id, format) = object.image, records[id] == format {
                     stored.insert(id)
+                } else if let (id, _) = object.image, beingRemoved.contains(id) {
+                    continue  // a deleted image's object, which the deletion fan-out removes
                 } else if now - object.modified >= grace {  // younger: an upload in progress
                     findings.append(.objectWithoutRecord(key: object.key))
                 }

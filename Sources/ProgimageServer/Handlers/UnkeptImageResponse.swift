@@ -25,7 +25,7 @@ struct UnkeptImageResponse {
         if let match = request.headers["if-none-match"],
             match.split(separator: ",").contains(where: { let tag = $0.trimming(" \t"); return tag == etag || tag == "*" || tag == "W/" + etag })
         {
-            return HTTPResponse(status: 304, headers: headers.filter { $0.name != "Content-Type" })
+            return HTTPResponse(status: 304, headers: headers.filter { $0.name != "Content-Type" }, body: bytes)
         }
         let ifRange = request.headers["if-range"]
         if let range = request.headers["range"], ifRange == nil || ifRange == etag, let wanted = Self.singleRange(range, length: bytes.count) {
@@ -33,9 +33,11 @@ struct UnkeptImageResponse {
                 throw ServiceError(.rangeNotSatisfiable, "the requested range is not within the image's \(bytes.count) bytes")
             }
             headers.append(("Content-Range", "bytes \(wanted.lowerBound)-\(wanted.upperBound - 1)/\(bytes.count)"))
-            return HTTPResponse(status: 206, headers: headers, body: request.isHead ? [] : Array(bytes[wanted]))
+            return HTTPResponse(status: 206, headers: headers, body: Array(bytes[wanted]))
         }
-        return HTTPResponse(status: 200, headers: headers, body: request.isHead ? [] : bytes)
+        // The body whatever the method: its length is the Content-Length a HEAD or a 304 must
+        // announce too (the responder writes no body for either).
+        return HTTPResponse(status: 200, headers: headers, body: bytes)
     }
 
     /// The byte range of a `bytes=` header with one range: `.some(nil)` when it starts past
@@ -54,7 +56,8 @@ struct UnkeptImageResponse {
         guard start < length else { return .some(nil) }
         if last.isEmpty { return .some(start..<length) }
         guard let end = Int(last), end >= start else { return nil }
-        return .some(start..<min(length, end + 1))
+        // `end` may be Int.max: past the end is the end.
+        return .some(start..<(end >= length - 1 ? length : end + 1))
     }
 
     /// RFC 9110's IMF-fixdate, as nginx writes `Last-Modified`.

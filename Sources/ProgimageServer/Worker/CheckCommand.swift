@@ -42,7 +42,8 @@ public enum CheckCommand {
         let check = StorageCheck(
             metadata: metadata, originals: localOriginals,
             cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
-            originalsAreLocal: configuration.objectStore == nil, bucket: bucket, grace: grace)
+            originalsAreLocal: configuration.objectStore == nil, bucket: bucket,
+            deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace)
         do {
             let findings = try check.run(repair: repair)
             for finding in findings { print(finding.description) }
