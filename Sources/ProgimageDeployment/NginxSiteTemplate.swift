@@ -89,6 +89,13 @@ enum NginxSiteTemplate {
                 "~^(POST|DELETE) " $progimage_write_origin;
                 "~^OPTIONS (POST|DELETE)$" $progimage_write_origin;
             }
+            # A write a browser sends from an origin not allowed to write is refused, not only
+            # left unreadable: a form's POST needs no preflight. Clients that are not browsers
+            # send no Origin.
+            map "$request_method $http_origin $progimage_write_origin" $progimage_refused_write {
+                default 0;
+                "~^(POST|DELETE) \\S+ $" 1;
+            }
             map $request_method $progimage_preflight_methods {
                 default "";
                 OPTIONS "GET, HEAD, POST, DELETE, OPTIONS";
@@ -187,6 +194,9 @@ enum NginxSiteTemplate {
 
                 # Upload, list, metadata, delete.
                 location ~ "^/images/?$|^/images/[A-Za-z0-9_-]{16,64}$" {
+                    if ($progimage_refused_write) {
+                        return 403;
+                    }
                     fastcgi_pass progimage_api;
                 }
 
