@@ -41,13 +41,7 @@ extension GDImage {
         else { return nil }
         let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
-            let opened: JPEGRowSource?
-            do throws(JPEGDecodeFailure) {
-                opened = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
-            } catch {
-                throw .decode(error)
-            }
-            guard let decoder = opened,
+            guard let decoder = try JPEGRowSource.forPipeline(source, scaleDenominator: scaleDenominator, message: message),
                 let filter = tent(from: Int(decoder.width), Int(decoder.height), to: width, height)
             else { return nil }
             guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)),
@@ -129,13 +123,7 @@ extension GDImage {
     ) throws(JPEGPipelineFailure) -> [UInt8]? {
         let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
-            let opened: JPEGRowSource?
-            do throws(JPEGDecodeFailure) {
-                opened = try JPEGRowSource(source, message: message)
-            } catch {
-                throw .decode(error)
-            }
-            guard let decoder = opened,
+            guard let decoder = try JPEGRowSource.forPipeline(source, message: message),
                 Int(decoder.width) * Int(decoder.height) >= twoThreadPixels,
                 let filter = GaussianConvolution(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
             else { return nil }
@@ -179,6 +167,17 @@ private final class JPEGRowSource: @unchecked Sendable {
     }
 
     deinit { pg_jpeg_close(decoder) }
+
+    /// `init`, for a path that also encodes: its failure is the pipeline's decode failure.
+    static func forPipeline(
+        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: JPEGMessageBuffer
+    ) throws(GDImage.JPEGPipelineFailure) -> JPEGRowSource? {
+        do throws(GDImage.JPEGDecodeFailure) {
+            return try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
+        } catch {
+            throw .decode(error)
+        }
+    }
 
     /// Decodes every row into `rows`, publishing them to `arrival` as they come; ends
     /// `arrival` whatever happens.
@@ -292,10 +291,11 @@ private final class SharedBandsJob: @unchecked Sendable {
 }
 
 /// Which bands of an output are written, whichever thread wrote them, published as the
-/// rows from the top that are all written; and whether any written row has colour.
+/// rows from the top that are all written; and whether any written row has colour, for
+/// an encoder that writes one grey component when none has, as `ImageEncoder` does.
 private final class BandCompletion: @unchecked Sendable {
     let arrival = RowArrival()
-    let sawColour = Atomic(false)
+    private let sawColour = Atomic(false)
     private let width: Int
     private let height: Int
     private let rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
@@ -331,6 +331,20 @@ private final class BandCompletion: @unchecked Sendable {
 
     /// No more bands will come, whether or not they all did.
     func end() { arrival.end() }
+
+    /// Whether the output is grey (one component): known at the first band with colour, or
+    /// once every row is written; nil when the bands stopped coming first.
+    func waitForGreyDecision() -> Bool? {
+        var seen = 0
+        while !sawColour.load(ordering: .relaxed), seen < height {
+            seen = min(height, seen + bandRows)
+            guard arrival.wait(forRows: seen) else { return nil }
+        }
+        return !sawColour.load(ordering: .relaxed)
+    }
+
+    /// What the bands written so far say, without waiting.
+    var isGreySoFar: Bool { !sawColour.load(ordering: .relaxed) }
 }
 
 /// `pg_jpeg_encode_streamed` of an output whose bands `BandCompletion` reports as they
@@ -357,12 +371,7 @@ private final class StreamedEncode: @unchecked Sendable {
     }
 
     func run() {
-        var seen = 0
-        while !bands.sawColour.load(ordering: .relaxed), seen < height {
-            seen = min(height, seen + bandRows)
-            guard bands.arrival.wait(forRows: seen) else { return }
-        }
-        let grey = !bands.sawColour.load(ordering: .relaxed)
+        guard let grey = bands.waitForGreyDecision() else { return }
         let message = JPEGMessageBuffer()
         var encoded: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
@@ -399,10 +408,8 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     let rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
     let filter: GaussianConvolution
     let quality: Int
-    let blurred = RowArrival()
-    /// Whether a blurred row so far has a pixel whose channels differ: the encoder writes
-    /// one grey component otherwise, as `ImageEncoder` does for a grey image.
-    let sawColour = Atomic(false)
+    /// The blurred rows, published band by band, and whether they are grey.
+    let blurred: BandCompletion
     let nextSegment = Atomic(0)
     let segments: EncodedSegments
 
@@ -418,6 +425,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
         self.rows = rows
         self.filter = filter
         self.quality = quality
+        blurred = BandCompletion(height: filter.height, width: filter.width, rows: rows)
         // At most this many segments (grey ones have 8-row MCUs).
         segments = EncodedSegments(count: (filter.height + 8 * Self.segmentMCURows - 1) / (8 * Self.segmentMCURows))
     }
@@ -428,20 +436,20 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             let status = decoder.decode(into: rows)
             read.withLock { $0 = status }
             if status == PG_JPEG_OK {
-                encodeSegments(grey: waitForGreyDecision())
+                encodeSegments(grey: blurred.waitForGreyDecision() ?? false)
             } else {
                 segments.fail()
             }
         }) {
             blurBands()
             // After a failed decode the blurred rows are garbage: nothing to encode.
-            if decoder.arrival.rowsReady == filter.height { encodeSegments(grey: !sawColour.load(ordering: .relaxed)) }
+            if decoder.arrival.rowsReady == filter.height { encodeSegments(grey: blurred.isGreySoFar) }
         }
         let status = read.withLock { $0 }
         guard status == PG_JPEG_OK else {
             throw .decode(GDImage.JPEGDecodeFailure(status, message: decoder.message.text))
         }
-        guard let output = segments.spliced(grey: !sawColour.load(ordering: .relaxed), message: decoder.message)
+        guard let output = segments.spliced(grey: blurred.isGreySoFar, message: decoder.message)
         else { throw .encode(.encodeFailed("jpeg")) }
         return output
     }
@@ -452,7 +460,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
         var previous: Range<Int>?
         filter.run(
             bands: {
-                if let previous { finishBand(previous) }
+                if let previous { blurred.finish(previous) }
                 let start = previous?.upperBound ?? 0
                 guard start < height else { return nil }
                 let band = start..<min(height, start + bandRows)
@@ -463,27 +471,6 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             sourceRow: { decoder.row($0, of: rows) },
             outputRow: { UnsafeMutableRawPointer(rows[$0]!) }, fourthChannel: false)
         blurred.end()
-    }
-
-    private func finishBand(_ band: Range<Int>) {
-        if !sawColour.load(ordering: .relaxed), band.contains(where: { !isGreyRow($0) }) {
-            sawColour.store(true, ordering: .relaxed)
-        }
-        blurred.publish(rows: band.upperBound)
-    }
-
-    private func isGreyRow(_ y: Int) -> Bool {
-        GDImage.isGreyRow(UnsafeRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self), width: filter.width)
-    }
-
-    /// The helper: grey or not is known at the first blurred band with colour, or at the end.
-    private func waitForGreyDecision() -> Bool {
-        var seen = 0
-        while !sawColour.load(ordering: .relaxed), seen < filter.height {
-            seen = min(filter.height, seen + bandRows)
-            _ = blurred.wait(forRows: seen)
-        }
-        return !sawColour.load(ordering: .relaxed)
     }
 
     /// Either thread: segments in order until none is left. An image `pg_jpeg_encode`
@@ -497,7 +484,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
             let first = index * segmentRows
             guard first < height else { return }
             let segmentHeight = min(segmentRows, height - first)
-            let source = SegmentRows(arrival: blurred, first: first)
+            let source = SegmentRows(arrival: blurred.arrival, first: first)
             let message = JPEGMessageBuffer()
             var output: UnsafeMutablePointer<UInt8>?
             var size: UInt = 0
