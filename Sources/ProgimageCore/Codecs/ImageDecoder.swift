@@ -244,6 +244,15 @@ public enum ImageDecoder {
     }
 }
 
+extension GDImage.JPEGPipelineFailure {
+    var serviceError: ServiceError {
+        switch self {
+        case .decode(let failure): failure.serviceError
+        case .encode(let failure): failure.serviceError
+        }
+    }
+}
+
 extension GDImage.JPEGDecodeFailure {
     var serviceError: ServiceError {
         switch self {

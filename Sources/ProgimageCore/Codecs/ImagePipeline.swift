@@ -44,10 +44,7 @@ public struct ImagePipeline: Sendable {
             return try GDImage.blurredJPEG(
                 original, sigma: max(0.1, blur.sigma), quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
         } catch {
-            switch error {
-            case .decode(let failure): throw failure.serviceError
-            case .encode(let failure): throw failure.serviceError
-            }
+            throw error.serviceError
         }
     }
 
@@ -76,10 +73,7 @@ public struct ImagePipeline: Sendable {
                 original, scaleDenominator: shrink, resizedTo: planned.width, planned.height,
                 quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
         } catch {
-            switch error {
-            case .decode(let failure): throw failure.serviceError
-            case .encode(let failure): throw failure.serviceError
-            }
+            throw error.serviceError
         }
     }
 
