@@ -3,6 +3,7 @@
 import io
 import json
 import random
+import re
 import socket
 
 import pytest
@@ -303,6 +304,7 @@ def test_unsatisfiable_range_416_is_json_and_not_stored(stack, tools):
         tools.json_error(r, 416, "range_not_satisfiable")
         assert "no-store" in r.headers.get("Cache-Control", ""), tools.describe(r)
         assert r.headers.get("Access-Control-Allow-Origin") == "*", tools.describe(r)  # once: "*, *" fails
+        assert re.fullmatch(r"bytes \*/\d+", r.headers.get("Content-Range", "")), tools.describe(r)
 
 
 def raw_exchange(stack, request: bytes) -> bytes:

@@ -25,7 +25,7 @@ struct DerivedImageHandler {
             return Self.servedByNginx("/_progimage/made/" + cachePath)
         case .unkept(let bytes):
             // No room in the cache: the image anyway, not kept (the next request makes it again).
-            return try UnkeptImageResponse(bytes: bytes, format: chain.format).response(to: request)
+            return UnkeptImageResponse(bytes: bytes, format: chain.format).response(to: request)
         }
     }
 

@@ -9,12 +9,13 @@ import Glibc
 /// so that a client cannot tell but for the next request being a MISS again. A strong
 /// `ETag` from the bytes, `Last-Modified` now, `Accept-Ranges`; `If-None-Match` answers
 /// `304`, a single `Range` `206` (several ranges, or an `If-Range` that does not match,
-/// get the whole image, as RFC 9110 allows), a range past the end `416`.
+/// get the whole image, as RFC 9110 allows), a range past the end `416` with
+/// `Content-Range: bytes */{length}`.
 struct UnkeptImageResponse {
     let bytes: [UInt8]
     let format: ImageFormat
 
-    func response(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
+    func response(to request: HTTPRequest) -> HTTPResponse {
         let etag = "\"\(SHA256.hex(bytes).prefix(24))\""
         var headers: [(name: String, value: String)] = [
             ("Content-Type", format.contentType), ("Cache-Control", "public, max-age=31536000, immutable"),
@@ -30,7 +31,12 @@ struct UnkeptImageResponse {
         let ifRange = request.headers["if-range"]
         if let range = request.headers["range"], ifRange == nil || ifRange == etag, let wanted = Self.singleRange(range, length: bytes.count) {
             guard let wanted else {
-                throw ServiceError(.rangeNotSatisfiable, "the requested range is not within the image's \(bytes.count) bytes")
+                // The error edge's JSON, plus what RFC 9110 has a 416 say: the length there is.
+                var refusal = ErrorResponse.make(
+                    ServiceError(.rangeNotSatisfiable, "the requested range is not within the image's \(bytes.count) bytes"),
+                    method: request.method)
+                refusal.headers.append(("Content-Range", "bytes */\(bytes.count)"))
+                return refusal
             }
             headers.append(("Content-Range", "bytes \(wanted.lowerBound)-\(wanted.upperBound - 1)/\(bytes.count)"))
             return HTTPResponse(status: 206, headers: headers, body: Array(bytes[wanted]))
