@@ -236,9 +236,9 @@ public enum ImageDecoder {
             return try JPEGDecoder.decode(bytes, scaleDenominator: shrink, region: region, greyWhenUnprofiled: grey)
         } catch {
             switch error.kind {
-            case .unsupported: throw ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(error)")
-            case .outOfMemory: throw ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
-            case .corrupt: throw ServiceError(.corruptImage, "the jpg image does not decode completely: \(error)")
+            case .unsupported: throw .undecodableJPEG(.unsupported("\(error)"))
+            case .outOfMemory: throw .undecodableJPEG(.outOfMemory)
+            case .corrupt: throw .undecodableJPEG(.corrupt("\(error)"))
             }
         }
     }
@@ -256,10 +256,27 @@ extension GDImage.JPEGPipelineFailure {
 extension GDImage.JPEGDecodeFailure {
     var serviceError: ServiceError {
         switch self {
-        case .unsupported(let message):
-            ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(message)")
+        case .unsupported(let message): .undecodableJPEG(.unsupported(message))
+        case .outOfMemory: .undecodableJPEG(.outOfMemory)
+        case .corrupt(let message): .undecodableJPEG(.corrupt(message))
+        }
+    }
+}
+
+/// Why a JPEG did not decode, whichever decoder said so (TurboJPEG's for whole images,
+/// libjpeg's inside the fused GD pipelines): one set of words for the client.
+enum JPEGDecodeProblem {
+    case unsupported(String)
+    case outOfMemory
+    case corrupt(String)
+}
+
+extension ServiceError {
+    static func undecodableJPEG(_ problem: JPEGDecodeProblem) -> ServiceError {
+        switch problem {
+        case .unsupported(let detail): ServiceError(.corruptImage, "the jpg image uses a feature this service does not decode: \(detail)")
         case .outOfMemory: ServiceError(.imageTooLarge, "the jpg image does not fit in the decoder's memory")
-        case .corrupt(let message): ServiceError(.corruptImage, "the jpg image does not decode completely: \(message)")
+        case .corrupt(let detail): ServiceError(.corruptImage, "the jpg image does not decode completely: \(detail)")
         }
     }
 }
