@@ -8,10 +8,12 @@ import Glibc
 /// image when libgd works in place and a new one when it allocates.
 extension GDImage {
     /// Resamples to exactly `width`×`height`. Reductions of 2× or more are first done by an
-    /// exact area average (`boxShrunk`); the rest uses GD_TRIANGLE, since the bilinear and
-    /// nearest filters alias badly on reduction (measured with libgd 2.3.3: 1-px stripes keep a
-    /// std-dev of 127 with BILINEAR_FIXED vs 5.6 with TRIANGLE). Upscaling uses BICUBIC.
-    /// The corresponding C function is `gdImageScale`.
+    /// exact area average (`boxShrunk`); the rest uses a tent whose support widens with the
+    /// reduction, since bilinear and nearest filters alias badly on reduction (measured with
+    /// libgd 2.3.3: 1-px stripes keep a std-dev of 127 with BILINEAR_FIXED vs 5.6 with
+    /// TRIANGLE). Enlargements are Catmull-Rom. Opaque reductions take `tentResampled`'s
+    /// 16-bit lanes; the rest `resampled(_:width:height:)`, premultiplied when translucent
+    /// (libgd's `gdImageScale` is no longer used: see there why).
     public consuming func scaled(width: Int, height: Int) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
         let ratioX = self.width / max(1, width)
@@ -51,9 +53,7 @@ extension GDImage {
     /// there was, so the pixels need not be scanned again.
     private consuming func resampled(width: Int, height: Int, translucent: Bool) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
-        let shrinking = width < self.width || height < self.height
-        gdImageSetInterpolationMethod(raw, shrinking ? GD_TRIANGLE : GD_BICUBIC_FIXED)
-        return try throughPremultiplied(translucent) { gdImageScale($0, UInt32(width), UInt32(height)) }
+        return try throughPremultiplied(translucent) { Self.resampled($0, width: width, height: height) }
     }
 
     /// The region at (x, y) of `width`×`height`, which the caller has already clamped to

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-output-sample taps of a resampling filter whose weights may be negative (a cubic's
+/// lobes), which `FilterTaps`'s unsigned 16-bit lanes cannot hold: 14-bit fixed point,
+/// each sample's weights summing to exactly `one`. Taps that would fall outside the source
+/// are left out and the rest renormalized, as Pillow does, so edges keep their level.
+struct SignedFilterTaps: Sendable {
+    static let fractionBits: Int32 = 14
+    static let one: Int32 = 1 << fractionBits
+
+    /// First source sample of each output sample.
+    let starts: [Int]
+    let counts: [Int]
+    /// `stride` weights per output sample, the unused ones zero.
+    let weights: [Int32]
+    let stride: Int
+
+    /// Where the axis grows, Keys' cubic convolution with a = −0.5 (Catmull-Rom: what
+    /// Pillow's BICUBIC and libvips's bicubic enlarge with); where it shrinks, the tent
+    /// whose support widens with the reduction (`FilterTaps.tent`'s); kept, the identity.
+    static func resampling(source: Int, target: Int) -> SignedFilterTaps {
+        let scale = Double(source) / Double(target)
+        if target >= source {
+            return SignedFilterTaps(source: source, target: target, scale: scale, support: 2, weight: keysCubic)
+        }
+        return SignedFilterTaps(source: source, target: target, scale: scale, support: scale) { max(0, 1 - abs($0) / scale) }
+    }
+
+    static func keysCubic(_ distance: Double) -> Double {
+        let a = -0.5
+        let x = abs(distance)
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return 0
+    }
+
+    private init(source: Int, target: Int, scale: Double, support: Double, weight: (Double) -> Double) {
+        let stride = Int((support * 2).rounded(.up)) + 2
+        var starts = [Int](repeating: 0, count: target)
+        var counts = [Int](repeating: 0, count: target)
+        var weights = [Int32](repeating: 0, count: target * stride)
+        for i in 0..<target {
+            // Pixel centres line up: output sample i covers source [i, i + 1) · scale.
+            let centre = (Double(i) + 0.5) * scale
+            var low = max(0, Int((centre - support).rounded(.down)))
+            let high = max(low + 1, min(source, Int((centre + support).rounded(.up))))
+            var raw = (low..<high).map { weight(Double($0) + 0.5 - centre) }
+            var total = raw.reduce(0, +)
+            if total == 0 {
+                // Only at a far edge of a tiny source: the nearest sample alone.
+                raw = raw.indices.map { $0 == min(raw.count - 1, max(0, Int(centre) - low)) ? 1 : 0 }
+                total = 1
+            }
+            // Each weight is the step between rounded running sums: they sum to exactly one.
+            var fixed = [Int32]()
+            fixed.reserveCapacity(raw.count)
+            var running = 0.0
+            var previous: Int32 = 0
+            for w in raw {
+                running += w / total * Double(Self.one)
+                let rounded = Int32(running.rounded())
+                fixed.append(rounded - previous)
+                previous = rounded
+            }
+            while fixed.count > 1, fixed.first == 0 { fixed.removeFirst(); low += 1 }
+            while fixed.count > 1, fixed.last == 0 { fixed.removeLast() }
+            starts[i] = low
+            counts[i] = fixed.count
+            for (k, w) in fixed.enumerated() { weights[i * stride + k] = w }
+        }
+        self.starts = starts
+        self.counts = counts
+        self.weights = weights
+        self.stride = stride
+    }
+}
