@@ -8,3 +8,4 @@ static inline cmsUInt32Number pg_lcms_type_rgba_8(void) { return TYPE_RGBA_8; }
 static inline cmsUInt32Number pg_lcms_type_rgb_8(void) { return TYPE_RGB_8; }
 static inline cmsUInt32Number pg_lcms_type_cmyk_8(void) { return TYPE_CMYK_8; }
 static inline cmsUInt32Number pg_lcms_type_cmyk_8_rev(void) { return TYPE_CMYK_8_REV; }
+static inline cmsUInt32Number pg_lcms_type_gray_8(void) { return TYPE_GRAY_8; }

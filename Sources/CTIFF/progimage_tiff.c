@@ -256,6 +256,24 @@ int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *messag
     return 0;
 }
 
+int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    tiff->error[0] = 0;
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    uint16_t inkset = INKSET_CMYK;
+    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_INKSET, &inkset);
+    if (TIFFIsTiled(tiff->tif) || layout.photometric != PHOTOMETRIC_SEPARATED || inkset != INKSET_CMYK ||
+        layout.bits != 8 || layout.samples != 4 || layout.format != SAMPLEFORMAT_UINT ||
+        layout.planar != PLANARCONFIG_CONTIG || TIFFScanlineSize(tiff->tif) != (tmsize_t)layout.width * 4)
+        return -1;
+    for (uint32_t y = 0; y < layout.height; y++) {
+        if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * layout.width * 4, y, 0) < 0) {
+            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void pg_tiff_close(pg_tiff *tiff) {
     if (!tiff) return;
     TIFFClose(tiff->tif);

@@ -26,24 +26,38 @@ public enum SRGBConverter {
     /// Whether converting from `source` does anything: false for sRGB profiles and for
     /// profiles that cannot be used (both leave the pixels as they are).
     public static func changesColors(from source: SourceProfile, layout: Layout) -> Bool {
-        CompiledTransform.cached(source, layout).map { !$0.isIdentity } ?? false
+        if let transform = CompiledTransform.cached(source, layout) { return !transform.isIdentity }
+        return greyLevels(source, layout).map { !$0.isIdentity } ?? false
     }
 
-    /// Converts `height` rows of `width` pixels, `stride` bytes apart. Returns false, and
-    /// changes nothing, when the profile is unusable or describes another colour space
-    /// than `layout` (a grey profile on RGB data, say): the caller then treats the
+    /// Converts `height` rows of `width` pixels, `stride` bytes apart. A grey profile
+    /// converts RGB layouts whose every pixel is grey (`GreyProfileLevels`). Returns false,
+    /// and changes nothing, when the profile is unusable or describes another colour space
+    /// than the pixels (a grey profile on colour pixels, say): the caller then treats the
     /// pixels as sRGB (or, for CMYK, converts without a profile).
     @discardableResult
     public static func convert(
         _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, layout: Layout, from source: SourceProfile
     ) -> Bool {
         guard width > 0, height > 0, stride >= width * layout.bytesPerPixel, stride <= Int(UInt32.max),
-            pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel,
-            let transform = CompiledTransform.cached(source, layout)
+            pixels.count >= stride * (height - 1) + width * layout.bytesPerPixel
         else { return false }
+        guard let transform = CompiledTransform.cached(source, layout) else {
+            // A grey profile, on pixels that are grey.
+            guard let grey = greyLevels(source, layout) else { return false }
+            let (red, blue) = layout == .bgrx ? (2, 0) : (0, 2)
+            return grey.apply(
+                &pixels, width: width, height: height, stride: stride, bytesPerPixel: layout.bytesPerPixel, red: red,
+                green: 1, blue: blue)
+        }
         if transform.isIdentity { return true }
         transform.apply(&pixels, width: width, height: height, stride: stride)
         return true
+    }
+
+    private static func greyLevels(_ source: SourceProfile, _ layout: Layout) -> GreyProfileLevels? {
+        guard case .icc(let profile) = source, layout != .cmyk(inverted: false), layout != .cmyk(inverted: true) else { return nil }
+        return GreyProfileLevels.cached(profile)
     }
 }
 

@@ -7,11 +7,14 @@ public enum TIFFDecoder {
     public struct Pixels: Sendable {
         public let width: Int
         public let height: Int
-        /// R, G, B, A rows, straight alpha, rows in stored order.
+        /// R, G, B, A rows, straight alpha, rows in stored order; C, M, Y, K when `isCMYK`.
         public var rgba: [UInt8]
         public var stride: Int { width * 4 }
         public let hasAlpha: Bool
         public let iccProfile: [UInt8]?
+        /// The page's own inks, left for its CMYK profile to convert (only read so when the
+        /// file has a profile: without one, libtiff's naive conversion is all there is).
+        public var isCMYK = false
     }
 
     public static func decode(_ bytes: [UInt8]) throws(TIFFError) -> Pixels {
@@ -29,6 +32,15 @@ public enum TIFFDecoder {
             // Zero-filled: a decoder that stops early is refused anyway, but nothing it
             // might have skipped can ever be old heap memory.
             var rgba = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
+            if iccProfile != nil {
+                let inks = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_cmyk(tiff, $0.baseAddress, &message) }
+                if inks == 1 { throw TIFFError(message) }
+                if inks == 0 {
+                    var pixels = Pixels(width: Int(width), height: Int(height), rgba: rgba, hasAlpha: false, iccProfile: iccProfile)
+                    pixels.isCMYK = true
+                    return pixels
+                }
+            }
             var hasAlpha: Int32 = 0
             let status = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_rgba(tiff, $0.baseAddress, &hasAlpha, &message) }
             if status != 0 {

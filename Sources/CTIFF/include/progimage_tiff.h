@@ -29,4 +29,11 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
 /// this does not read either.
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message);
 
+/// 8-bit C, M, Y, K as stored (PhotometricInterpretation separated, ink set CMYK, four
+/// samples, contiguous, in strips), for a caller that has the file's CMYK profile: the
+/// RGBA interface converts CMYK with the naive formula and would leave the profile
+/// nothing to describe. `pixels` as above, four bytes C,M,Y,K a pixel. Returns -1 (and
+/// reads nothing) when the page is not laid out so, 0 on success, 1 on a decode error.
+int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message);
+
 void pg_tiff_close(pg_tiff *tiff);

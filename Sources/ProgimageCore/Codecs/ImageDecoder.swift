@@ -191,6 +191,14 @@ public enum ImageDecoder {
             case .webp: return try decodeWebP(bytes, toSRGB: toSRGB)
             case .tiff:
                 var decoded = try TIFFDecoder.decode(bytes)
+                if decoded.isCMYK {
+                    // Inks only come back when the file has a profile to convert them with.
+                    SourceColor.convertCMYK(
+                        &decoded.rgba, width: decoded.width, height: decoded.height, stride: decoded.stride, inverted: false,
+                        icc: decoded.iccProfile)
+                    return try GDImage(
+                        width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .bgrx)
+                }
                 return try image(
                     &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
             }

@@ -10,7 +10,8 @@ import LittleCMS
 /// taken as sRGB.
 ///
 /// What is left as it is, and why: a profile LittleCMS cannot parse, or one for another
-/// colour space than the pixels (a grey profile on an RGB decode); a profile over
+/// colour space than the pixels (a grey profile on colour pixels; on grey pixels, decoded
+/// as R = G = B, it is applied); a profile over
 /// `maximumProfileBytes`; `nclx` with PQ or HLG (HDR needs tone mapping, not a colour
 /// conversion); `nclx` BT.709 primaries, whatever their transfer (what browsers show for
 /// them is sRGB). Not read at all: BMP V4/V5 colour spaces and profiles, PNG `gAMA`/`cHRM`.
@@ -38,14 +39,18 @@ enum SourceColor {
                 SRGBConverter.convert(&decoded.bytes, width: width, height: height, stride: stride, layout: .bgrx, from: source)
             }
         case .cmyk(let inverted):
-            let converted =
-                source.map {
-                    SRGBConverter.convert(
-                        &decoded.bytes, width: width, height: height, stride: stride, layout: .cmyk(inverted: inverted),
-                        from: $0)
-                } ?? false
-            if !converted { naiveCMYK(&decoded.bytes, inverted: inverted) }
+            convertCMYK(&decoded.bytes, width: width, height: height, stride: stride, inverted: inverted, icc: decoded.iccProfile)
         }
+    }
+
+    /// C,M,Y,K rows (a JPEG's, Adobe's inverted; a TIFF's) made sRGB B,G,R,X in place,
+    /// through the file's CMYK profile, else with the naive formula.
+    static func convertCMYK(_ bytes: inout [UInt8], width: Int, height: Int, stride: Int, inverted: Bool, icc: [UInt8]?) {
+        let converted =
+            profile(icc).map {
+                SRGBConverter.convert(&bytes, width: width, height: height, stride: stride, layout: .cmyk(inverted: inverted), from: $0)
+            } ?? false
+        if !converted { naiveCMYK(&bytes, inverted: inverted) }
     }
 
     /// A HEIF/AVIF decode converted in place.
