@@ -92,6 +92,20 @@ def test_auto_prefers_png_for_images_with_alpha(stack, opaque, translucent):
     assert r.headers["Location"] == f"/images/{opaque['id']}.jpg"
 
 
+@pytest.mark.parametrize("fmt,mode,params", [("PNG", "RGBA", {}), ("PNG", "LA", {})])
+def test_auto_goes_by_the_alpha_channel_not_by_its_pixels(stack, fmt, mode, params):
+    """"png when the original has an alpha channel": an RGBA file whose every pixel is
+    opaque still has one (its pixels decide only for formats whose header does not say;
+    libwebp drops an opaque alpha channel from the file itself)."""
+    im = Tools.noise(40, 30, seed=33).convert(mode)
+    assert im.getextrema()[-1] == (255, 255)
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **params)
+    obj = stack.upload_ok(buffer.getvalue())
+    r = stack.get(f"/images/{obj['id']}.auto", headers={"Accept": "image/*"})
+    assert r.headers["Location"] == f"/images/{obj['id']}.png", Tools.describe(r)
+
+
 def test_auto_canonicalises_and_refuses_like_other_urls(stack, opaque):
     r = stack.get(f"/images/{opaque['id']}/rotate:-90/resize:040x.auto", headers={"Accept": "image/webp"})
     assert r.headers["Location"] == f"/images/{opaque['id']}/rotate:270/resize:40x.webp"

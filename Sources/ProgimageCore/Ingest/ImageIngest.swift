@@ -49,7 +49,7 @@ public struct ImageIngest: Sendable {
         let frames = layout.map { max(1, $0.frameCount) } ?? FrameCount.of(bytes, format: format)
         try animation.check(frames: frames, size: size)
         if let layout { try animation.check(decodedArea: layout.frameArea) }
-        let hasAlpha = !image.isOpaque
+        let hasAlpha = DeclaredAlphaChannel.isDeclared(in: bytes, format: format) || !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
         let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
             let packed = image.pixel(x: x, y: y)
