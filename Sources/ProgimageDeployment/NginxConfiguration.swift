@@ -14,7 +14,7 @@ public enum NginxConfiguration {
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
                 maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any,
                 metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") },
-                presetRoles: presetRoles(config.presets)))
+                presetRoles: presetRoles(config.presets), presetsOnly: config.presets.presetsOnly))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
 
@@ -74,7 +74,7 @@ public enum NginxConfiguration {
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
                 writeOrigins: .only(config.corsOrigins ?? []),
                 metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") },
-                presetRoles: presetRoles(config.presets)))
+                presetRoles: presetRoles(config.presets), presetsOnly: config.presets.presetsOnly))
     }
 
     static func presetRoles(_ presets: PresetTable) -> [(name: String, role: TransformRole)] {
@@ -108,6 +108,9 @@ struct NginxSiteParameters {
     /// Each preset whose expansion ends in a pixel operation, with that operation's role:
     /// a URL ending in `preset:{name}` goes where its expansion would.
     var presetRoles: [(name: String, role: TransformRole)] = []
+    /// `PROGIMAGE_PRESETS_ONLY=1`: only `preset:` transform URLs are served from disk; the
+    /// rest go to an instance, which refuses them, even when made before the switch.
+    var presetsOnly = false
 
     enum WriteOrigins {
         case any

@@ -20,8 +20,21 @@ enum NginxSiteTemplate {
         let idVar = "$pi_s1$pi_s2$pi_rest"
         // A transform's whole file name below the shard directories in one capture, so that
         // `alias` joins three variables on every hit instead of seven.
+        // With presets only, nothing but `preset:` segments: a free-form file made before the
+        // switch is no longer served from disk.
+        let transformSegments = p.presetsOnly ? "(?:preset:[a-z0-9_-]{1,32}/)*preset:[a-z0-9_-]{1,32}" : ".+"
         let transformFile =
-            "(?<pi_file>(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{12,60}/.+\\.(?:\(extensions)))"
+            "(?<pi_file>(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{12,60}/\(transformSegments)\\.(?:\(extensions)))"
+        let refusedTransforms =
+            p.presetsOnly
+            ? """
+
+                # Presets only: every other transform URL is the api instance's to refuse (403).
+                location ~ "^/images/[A-Za-z0-9_-]{16,64}/.+\\.(?:\(extensions))$" {
+                    fastcgi_pass progimage_api;
+                }
+
+            """ : ""
         let upstreams = roles.map { role in
             "upstream progimage_\(role) {\n    server unix:\(NginxConfiguration.socketPath(for: role, in: p.socketDirectory));\n}"
         }.joined(separator: "\n")
@@ -168,7 +181,7 @@ enum NginxSiteTemplate {
                     # So that @miss's own errors (502, 504) still get the JSON pages.
                     recursive_error_pages on;
                 }
-
+            \(refusedTransforms)
                 # An original (its own extension) or a plain conversion: two candidates.
                 location ~ "^/images/\(id)\\.(?<pi_ext>\(extensions))$" {
             \(disk)

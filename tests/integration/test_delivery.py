@@ -297,6 +297,32 @@ def test_a_changed_preset_never_serves_its_old_files():
         first.cleanup_files()
 
 
+def test_presets_only_refuses_free_form_files_made_before_the_switch():
+    """nginx serves derived files from disk before any instance is asked: with presets
+    only, a free-form file made while they were allowed must be refused all the same."""
+    first = Stack({"PROGIMAGE_PRESETS": PRESETS})
+    first.start()
+    try:
+        image = first.upload_ok(Tools.png(Tools.noise(50, 50, seed=44)))
+        free, preset = f"/images/{image['id']}/resize:10x.png", f"/images/{image['id']}/preset:tiny.png"
+        for path in (free, preset, f"/images/{image['id']}/preset:tiny/quality:50.jpg"):
+            assert first.get(path).status_code == 200 and first.get(path).headers["X-Cache"] == "HIT"
+    finally:
+        assert not first.stop()
+    second = Stack({"PROGIMAGE_PRESETS": PRESETS, "PROGIMAGE_PRESETS_ONLY": "1", "PROGIMAGE_DATA_DIR": str(first.data_dir),
+                    "PROGIMAGE_CACHE_DIR": str(first.cache_dir)}, backend_env=first.backend_env)
+    second.start()
+    try:
+        Tools.json_error(second.get(free), 403, "preset_required")
+        Tools.json_error(second.get(f"/images/{image['id']}/preset:tiny/quality:50.jpg"), 403, "preset_required")
+        r = second.get(preset)
+        assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
+    finally:
+        assert not second.stop()
+        second.cleanup_files()
+        first.cleanup_files()
+
+
 @pytest.mark.parametrize("definition", ["Thumb=resize:10x", "thumb=resize:0x0", "thumb", "a=resize:10x;a=grayscale",
                                         "x=quality:70/quality:80"])
 def test_a_bad_preset_definition_stops_the_start(definition, tmp_path):
