@@ -56,7 +56,7 @@ public final class ServiceContext: Sendable {
             maxOutputSide: configuration.maxOutputSide, maxFrames: configuration.maxFrames)
         ingest = ImageIngest(
             maxUploadBytes: configuration.maxUploadBytes, maxPixels: configuration.maxPixels,
-            maxFrames: configuration.maxFrames)
+            maxFrames: configuration.maxFrames, concurrentDecodes: configuration.threads)
         keys = AccessKeys(
             apiKeys: configuration.apiKeys, signingKey: configuration.signingKey,
             openWritesWithoutKey: configuration.openWritesWithoutKey)

@@ -192,6 +192,29 @@ def test_timeout_is_fetch_failed(secure_stack, tools, site, key):
     assert elapsed < 5.5, f"PROGIMAGE_FETCH_TIMEOUT_S=2 but the answer took {elapsed:.1f}s"
 
 
+def test_slow_remote_servers_do_not_hold_up_other_requests(secure_stack, tools, site, key):
+    """Link ingests waiting on a slow server (each up to PROGIMAGE_FETCH_TIMEOUT_S) do not
+    queue metadata reads and lists behind them: the api instance has threads to spare for
+    waiting, and decodes only one image a core at once. With as many threads as cores, six
+    stalled fetches had held a metadata read for three timeouts."""
+    image = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=78)), headers={"Authorization": f"Bearer {key}"})
+    answers = []
+    stalls = [threading.Thread(target=lambda: answers.append(ingest(secure_stack, site.url("/slow.png"), key, timeout=30)))
+              for _ in range(6)]
+    for t in stalls:
+        t.start()
+    time.sleep(0.5)
+    try:
+        for path in (f"/images/{image['id']}", "/images?limit=1", "/health/api"):
+            t0 = time.monotonic()
+            r = secure_stack.get(path, timeout=30)
+            assert r.status_code == 200 and time.monotonic() - t0 < 1.0, (path, time.monotonic() - t0)
+    finally:
+        for t in stalls:
+            t.join()
+    assert [r.status_code for r in answers] == [422] * 6
+
+
 def test_fetched_bytes_get_the_upload_checks(secure_stack, tools, site, key):
     tools.json_error(ingest(secure_stack, site.url("/page.html"), key), 415, "unsupported_media_type")
 

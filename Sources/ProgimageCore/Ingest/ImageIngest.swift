@@ -9,10 +9,17 @@ public struct ImageIngest: Sendable {
     public let maxPixels: Int
     public let animation: AnimationBudget
 
-    public init(maxUploadBytes: Int, maxPixels: Int, maxFrames: Int = AnimationBudget.defaultMaxFrames) {
+    /// Decodes at once, across the instance's threads.
+    let decodes: ConcurrencyLimit
+
+    public init(
+        maxUploadBytes: Int, maxPixels: Int, maxFrames: Int = AnimationBudget.defaultMaxFrames,
+        concurrentDecodes: Int = Int.max
+    ) {
         self.maxUploadBytes = maxUploadBytes
         self.maxPixels = maxPixels
         animation = AnimationBudget(maxFrames: maxFrames, maxPixels: maxPixels)
+        decodes = ConcurrencyLimit(slots: min(concurrentDecodes, 1 << 16))
     }
 
     /// What an accepted original is.
@@ -40,6 +47,11 @@ public struct ImageIngest: Sendable {
             throw ServiceError(
                 .unsupportedMediaType, "not an image in a supported format (jpg png gif webp bmp tiff avif heic jxl)")
         }
+        return try decodes.whileHeld { () throws(ServiceError) -> Inspected in try decoded(bytes, format: format) }
+    }
+
+    /// The checks that need the pixels.
+    private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
         // Decoded whole to prove it decodes; only the displayed size is kept, so colour
         // stays as stored.
         let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)

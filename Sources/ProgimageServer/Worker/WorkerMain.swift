@@ -52,10 +52,11 @@ public enum WorkerMain {
                     bucket: context.bucketOriginals, report: { [logger] message in logger.warning("\(message)") })
                 DispatchQueue.global().async { fanOut.run() }
             }
-            let server = try FastCGIServer(listen: listen, threads: configuration.threads) { exchange in
+            let threads = role == .api ? configuration.apiThreads : configuration.threads
+            let server = try FastCGIServer(listen: listen, threads: threads) { exchange in
                 responder.handle(exchange)
             }
-            logger.info("serving", metadata: ["pid": "\(getpid())", "threads": "\(configuration.threads)"])
+            logger.info("serving", metadata: ["pid": "\(getpid())", "threads": "\(threads)"])
             server.run()
             context.metrics?.flush()
             logger.info("stopped")
