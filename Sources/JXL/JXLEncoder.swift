@@ -63,9 +63,14 @@ public enum JXLEncoder {
         }
     }
 
+    /// libjxl 0.7 refuses a distance over 25 (`JxlEncoderSetFrameDistance`), which the
+    /// curve passes below quality 5 (quality 4 is 25.2, 1 is 38.9): those qualities all get
+    /// 25, the coarsest it encodes, and every quality from 5 up keeps its distance.
+    static let maximumDistance: Float = 25
+
     static func distance(quality: Int) -> Float {
         let q = Float(max(1, min(100, quality)))
         if q >= 30 { return max(0.1 + (100 - q) * 0.09, 0.1) }
-        return 6.4 + powf(2.5, (30 - q) / 5) / 6.25
+        return min(6.4 + powf(2.5, (30 - q) / 5) / 6.25, maximumDistance)
     }
 }

@@ -95,6 +95,19 @@ def test_quality_changes_the_size(stack, tools):
     assert sizes[30] < sizes[95], sizes
 
 
+def test_every_quality_encodes(stack, tools):
+    # libjxl 0.7 refuses a Butteraugli distance over 25, which the quality curve passed
+    # below quality 5: quality 1–4 answered 500. They now get distance 25, the coarsest.
+    obj = stack.upload_ok(tools.png(tools.noise(48, 32, seed=11)))
+    sizes = {}
+    for q in range(1, 101):
+        r = stack.get(f"/images/{obj['id']}/quality:{q}.jxl", timeout=SLOW)
+        assert r.status_code == 200, (q, tools.describe(r))
+        assert decode(r.content).size == (48, 32)
+        sizes[q] = len(r.content)
+    assert sizes[1] == sizes[4] <= sizes[5] < sizes[100], sizes
+
+
 def test_alpha_is_kept(stack, tools):
     obj = stack.upload_ok(tools.png(gradient(alpha=True)))
     r = stack.get(f"/images/{obj['id']}.jxl", timeout=SLOW)
