@@ -14,6 +14,15 @@ public enum HEIFEncoder {
     /// ~150 ms, at speed 8 a fraction of that for a few percent more bytes.
     static let aomSpeed: Int32 = 8
 
+    /// x265's coding tree unit, fixed at its default of 64. libheif 1.15 picks 16 or 32 for a
+    /// picture narrower or shorter than 64 px, although it pads every picture to at least
+    /// 64×64 (and crops it back with a `clap` box); HEVC levels 5 and up forbid 16-px units,
+    /// so a 1×5000 or 8000×4 picture, whose long side needs level 5 (over ~4222 px), failed
+    /// with "Invalid image size". Pictures with both sides ≥ 64 encode to the same bytes as
+    /// before; libheif's own comment also reports x265 crashing when the unit grows between
+    /// two encodes in one process, which a fixed size cannot do.
+    static let heicCodingBlock = "64"
+
     /// The pixels in libheif's own interleaved RGB(A) image.
     public final class Picture {
         fileprivate let image: OpaquePointer
@@ -58,7 +67,9 @@ public enum HEIFEncoder {
             try HEIFError.check(heif_encoder_set_lossy_quality(encoder, Int32(quality)))
             switch codec {
             case .avif: _ = heif_encoder_set_parameter_integer(encoder, "speed", aomSpeed)
-            case .heic: _ = heif_encoder_set_parameter_string(encoder, "preset", "fast")
+            case .heic:
+                _ = heif_encoder_set_parameter_string(encoder, "preset", "fast")
+                try HEIFError.check(heif_encoder_set_parameter_string(encoder, "x265:ctu", heicCodingBlock))
             }
             try HEIFError.check(heif_context_encode_image(context, image, encoder, nil, nil))
             var buffer = cheif_buffer(data: nil, size: 0)
