@@ -14,7 +14,7 @@ public enum NginxConfiguration {
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
                 maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any,
                 metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") },
-                presetRoles: presetRoles(config.presets), presetsOnly: config.presets.presetsOnly))
+                presets: PresetRouting(config.presets)))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
 
@@ -74,17 +74,7 @@ public enum NginxConfiguration {
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
                 writeOrigins: .only(config.corsOrigins ?? []),
                 metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") },
-                presetRoles: presetRoles(config.presets), presetsOnly: config.presets.presetsOnly))
-    }
-
-    static func presetRoles(_ presets: PresetTable) -> [(name: String, role: TransformRole)] {
-        presets.definitions.keys.sorted().compactMap { name in
-            guard let expansion = presets.definitions[name],
-                let chain = try? OperationParser.parse(expansion.joined(separator: "/")[...], format: .jpg).chain,
-                chain.role != .convert
-            else { return nil }
-            return (name, chain.role)
-        }
+                presets: PresetRouting(config.presets)))
     }
 
     public static func socketPath(for role: TransformRole, in directory: String) -> String {
@@ -105,12 +95,8 @@ struct NginxSiteParameters {
     /// The loopback Prometheus listener, and the file nginx logs each image's HIT or MISS
     /// to (the only way a HIT, which no instance sees, is counted); nil: no metrics.
     var metrics: (port: Int, cacheLog: String)? = nil
-    /// Each preset whose expansion ends in a pixel operation, with that operation's role:
-    /// a URL ending in `preset:{name}` goes where its expansion would.
-    var presetRoles: [(name: String, role: TransformRole)] = []
-    /// `PROGIMAGE_PRESETS_ONLY=1`: only `preset:` transform URLs are served from disk; the
-    /// rest go to an instance, which refuses them, even when made before the switch.
-    var presetsOnly = false
+    /// How `preset:{name}` segments route: a URL goes where its expansion would.
+    var presets: PresetRouting = .none
 
     enum WriteOrigins {
         case any

@@ -22,11 +22,11 @@ enum NginxSiteTemplate {
         // `alias` joins three variables on every hit instead of seven.
         // With presets only, nothing but `preset:` segments: a free-form file made before the
         // switch is no longer served from disk.
-        let transformSegments = p.presetsOnly ? "(?:preset:[a-z0-9_-]{1,32}/)*preset:[a-z0-9_-]{1,32}" : ".+"
+        let transformSegments = p.presets.presetsOnly ? "(?:preset:[a-z0-9_-]{1,32}/)*preset:[a-z0-9_-]{1,32}" : ".+"
         let transformFile =
             "(?<pi_file>(?<pi_s1>[A-Za-z0-9_-]{2})(?<pi_s2>[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{12,60}/\(transformSegments)\\.(?:\(extensions)))"
         let refusedTransforms =
-            p.presetsOnly
+            p.presets.presetsOnly
             ? """
 
                 # Presets only: every other transform URL is the api instance's to refuse (403).
@@ -38,10 +38,11 @@ enum NginxSiteTemplate {
         let upstreams = roles.map { role in
             "upstream progimage_\(role) {\n    server unix:\(NginxConfiguration.socketPath(for: role, in: p.socketDirectory));\n}"
         }.joined(separator: "\n")
+        let tail = p.presets.trailingSegments
         let roleMap = (operations.map { name in
-            "    \"~/\(name)(?::[^/]*)?(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(name);"
-        } + p.presetRoles.map { preset in
-            "    \"~/preset:\(preset.name)(?:/quality:[^/]*)?\\.[A-Za-z0-9]+$\" \(preset.role);"
+            "    \"~/\(name)(?::[^/]*)?\(tail)\\.[A-Za-z0-9]+$\" \(name);"
+        } + p.presets.roles.map { preset in
+            "    \"~/preset:\(preset.name)\(tail)\\.[A-Za-z0-9]+$\" \(preset.role);"
         }).joined(separator: "\n")
         let types = ImageFormat.allCases.map { "        \($0.contentType) \($0.rawValue);" }.joined(separator: "\n")
         // Shared by both disk-first locations: files served as the contract's content types

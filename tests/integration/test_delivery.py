@@ -238,7 +238,7 @@ def test_frames_counts_an_animation_and_is_1_for_a_still(stack):
 
 # ---- presets ----------------------------------------------------------------------------------
 
-PRESETS = "thumb=resize:60x60,fill/quality:70;tiny=resize:16x;gray=grayscale"
+PRESETS = "thumb=resize:60x60,fill/quality:70;tiny=resize:16x;gray=grayscale;q=quality:20"
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +263,28 @@ def test_a_preset_stands_for_its_chain_and_is_canonical_as_written(preset_stack)
     assert r.status_code == 301 and r.headers["Location"] == f"/images/{i}/preset:tiny/rotate:270.png"
     Tools.json_error(stack.get(f"/images/{i}/preset:nope.png"), 400, "bad_operation")
     Tools.json_error(stack.get(f"/images/{i}/preset:thumb/quality:50.jpg"), 400, "bad_operation")  # quality twice
+
+
+@pytest.mark.parametrize("ops,ext,role", [
+    ("flip:h/preset:q", "jpg", "flip"),
+    ("grayscale/preset:q", "webp", "grayscale"),
+    ("resize:10x/preset:q", "avif", "resize"),
+    ("preset:tiny/preset:q", "jpg", "resize"),
+    ("preset:gray/preset:q", "webp", "grayscale"),
+    ("preset:q", "jpg", "convert"),
+])
+def test_a_preset_of_quality_alone_routes_to_the_operation_before_it(preset_stack, ops, ext, role):
+    """A preset holding only `quality` is no pixel operation: the miss goes to the role of
+    the last pixel operation before it (nginx's map knows each preset's expansion). It went
+    to `convert`, which answered 421."""
+    stack = preset_stack
+    i = stack.upload_ok(Tools.png(Tools.noise(40, 30, seed=43)))["id"]
+    im, r = get_image(stack, f"/images/{i}/{ops}.{ext}")
+    assert r.headers["X-Cache"] == "MISS" and r.headers["X-Progimage-Instance"] == role, Tools.describe(r)
+    hit = stack.get(f"/images/{i}/{ops}.{ext}")
+    assert hit.status_code == 200 and hit.headers["X-Cache"] == "HIT" and hit.content == r.content
+    direct, _ = get_image(stack, f"/images/{i}/{ops.replace('preset:q', 'quality:20')}.{ext}")
+    assert Tools.same_pixels(im, direct)
 
 
 def test_presets_only_refuses_free_form_chains(stack_factory):
