@@ -401,8 +401,17 @@ def test_overlay_spellings_and_an_unknown_overlay(stack, overlay_pair):
     r = stack.get(f"/images/{b}/overlay:{m},n,0.50.png")
     assert r.status_code == 301 and r.headers["Location"] == f"/images/{b}/overlay:{m},n,0.5.png"
     Tools.json_error(stack.get(f"/images/{b}/overlay:AAAAAAAAAAAAAAAAAAAA.png"), 404, "not_found")
-    for bad in (f"overlay:{m},up", f"overlay:{m},n,0", f"overlay:{m},n,1.5", "overlay:short"):
+    for bad in (f"overlay:{m},up", f"overlay:{m},n,0", f"overlay:{m},n,1.5", f"overlay:{m},n,1,x", "overlay"):
         Tools.json_error(stack.get(f"/images/{b}/{bad}.png"), 400, "bad_operation")
+
+
+@pytest.mark.parametrize("overlay_id", ["short", "", "A" * 65, "AAAAAAAAAAAAAAA~", "AAAAAAAA AAAAAAAA"])
+def test_a_malformed_overlay_id_is_not_found(stack, overlay_pair, overlay_id):
+    """API.md: "Anything else in an id position is a 404", as for `/images/{id}`: no image
+    can have that id. It answered 400 bad_operation."""
+    base, _ = overlay_pair
+    for gravity in ("", ",n", ",c,0.5"):
+        Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{overlay_id}{gravity}.png"), 404, "not_found")
 
 
 def test_deleting_an_overlay_makes_every_url_using_it_404_cached_or_not(stack):

@@ -19,9 +19,10 @@ public struct OverlayOperation: ImageOperation, Equatable {
     public init(arguments: Substring?) throws(ServiceError) {
         guard let arguments else { throw Self.invalid("expected overlay:{id}[,{gravity}[,{opacity}]]") }
         let parts = arguments.split(separator: ",", omittingEmptySubsequences: false)
-        guard (1...3).contains(parts.count), let id = ImageID(parts[0]) else {
-            throw Self.invalid("expected overlay:{id}[,{gravity}[,{opacity}]]")
-        }
+        guard (1...3).contains(parts.count) else { throw Self.invalid("expected overlay:{id}[,{gravity}[,{opacity}]]") }
+        // An id position, as in `/images/{id}`: what cannot be an id names no image (API.md:
+        // "Anything else in an id position is a 404"), like a well-formed id nobody has.
+        guard let id = ImageID(parts[0]) else { throw ServiceError(.notFound, "no image with id \(parts[0])") }
         image = id
         if parts.count >= 2 {
             guard let named = Gravity(rawValue: String(parts[1])) else { throw Self.invalid("gravity must be one of n ne e se s sw w nw c") }
