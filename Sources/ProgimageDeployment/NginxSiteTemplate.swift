@@ -55,7 +55,6 @@ enum NginxSiteTemplate {
         // internal redirect), as on every other answer an instance gives.
         let fresh = (diskHeaders(types: types, cache: "MISS") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
             .indented(by: 4)
-        let cors = corsHeaders.map { "        " + $0 }.joined(separator: "\n")
         let writeOrigins: String
         switch p.writeOrigins {
         case .any: writeOrigins = "    default \"*\";"
@@ -69,22 +68,18 @@ enum NginxSiteTemplate {
             .map { "        " + $0.directive }.joined(separator: "\n")
         let errorLocations = NginxErrorPage.all.map { $0.location(cors: corsHeaders) }.joined(separator: "\n")
         let (metricsTop, metricsLog, metricsServer) = metricsParts(p.metrics)
-        // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`).
-        // With operations the api instance answers: it redirects to the whole canonical URL
-        // at once, the operations' spelling too, where a swap of the extension here would
-        // leave a second 301 to follow.
-        let aliasLocations = ImageFormat.aliases.sorted { $0.key < $1.key }.map { alias, format in
-            [
-                "location ~ \"^/images/[A-Za-z0-9_-]{16,64}/.+\\.\(alias)$\" {",
-                "        fastcgi_pass progimage_api;",
-                "    }",
-                "    location ~ \"^(?<pi_base>/images/[A-Za-z0-9_-]{16,64})\\.\(alias)$\" {",
-                "        add_header Cache-Control \"public, max-age=86400\" always;",
-                cors,
-                "        return 301 $pi_base.\(format.rawValue)$is_args$args;",
-                "    }",
-            ].joined(separator: "\n")
-        }.joined(separator: "\n    ")
+        // From the one alias table the parser redirects by too (`.jpeg` → `.jpg`). The api
+        // instance answers every alias, with operations or without, so that all redirects
+        // are one answer: a relative Location (the URL as the client wrote it, whatever
+        // host and port are in front) and the JSON body. nginx's own `return 301` here
+        // named its internal port (`http://img.example.com:8303/…`) in an HTML page. With
+        // operations it also puts their spelling right in the same 301.
+        let aliases = ImageFormat.aliases.keys.sorted().joined(separator: "|")
+        let aliasLocation = [
+            "location ~ \"^/images/[A-Za-z0-9_-]{16,64}(?:/.+)?\\.(?:\(aliases))$\" {",
+            "        fastcgi_pass progimage_api;",
+            "    }",
+        ].joined(separator: "\n")
 
         return """
             # progimage nginx site, generated from NginxSiteTemplate.swift by
@@ -193,7 +188,7 @@ enum NginxSiteTemplate {
                 }
 
                 # Non-canonical extensions: 301 to the canonical one, query kept.
-                \(aliasLocations)
+                \(aliasLocation)
 
                 # The contract, machine-readable.
                 location = /openapi.yaml {

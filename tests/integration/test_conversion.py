@@ -162,6 +162,22 @@ def test_alias_of_original_format_redirects(stack, tools):
     assert stack.get(obj["url"]).content == data
 
 
+@pytest.mark.parametrize("alias,canonical", [("jpeg", "jpg"), ("tif", "tiff")])
+def test_alias_redirects_are_relative_and_json_like_every_redirect(stack, tools, alias, canonical):
+    """nginx's own 301 for an alias without operations named its internal host and port
+    (`http://img.example.com:8303/…`) and had an HTML body; the transform alias's 301 is
+    relative with a JSON body. Both are the same answer now."""
+    obj = stack.upload_ok(tools.png(tools.noise(10, 10, seed=66)))
+    for tail, target in ((f".{alias}", f".{canonical}"), (f"/resize:5x.{alias}", f"/resize:5x.{canonical}")):
+        r = stack.get(f"/images/{obj['id']}{tail}?a=1", headers={"Host": "img.example.com"}, allow_redirects=False)
+        assert r.status_code == 301, tools.describe(r)
+        assert r.headers["Location"] == f"/images/{obj['id']}{target}?a=1", tools.describe(r)
+        assert r.headers["Content-Type"].startswith("application/json"), tools.describe(r)
+        assert r.json() == {"location": f"/images/{obj['id']}{target}?a=1"}
+        assert r.headers["Cache-Control"] == "public, max-age=86400"
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+
+
 @pytest.mark.parametrize("size,ext", [((1, 5000), "heic"), ((5000, 1), "heic"), ((16383, 1), "heic"), ((1, 16384), "heic"),
                                       ((16, 4300), "heic"), ((3, 3), "heic"), ((1, 5000), "avif")])
 def test_a_long_thin_image_converts_to_heif(stack, tools, size, ext):
