@@ -658,6 +658,42 @@ def test_output_side_over_limit_422(stack, tools, quad, ops):
     tools.json_error(stack.get(tpath(quad, ops), timeout=SLOW), 422, "image_too_large")
 
 
+@pytest.mark.parametrize("ops", ["resize:1000000000x", "resize:x1000000000", "resize:1000000000x10,force",
+                                 "resize:10x1000000000,fill", "resize:1000000000x10,pad", "resize:999999999999999999x"])
+def test_a_side_of_ten_digits_or_more_is_over_the_limit_422(stack, tools, quad, ops):
+    """Big numbers are numbers: over the output limit like resize:8193x, not a 400."""
+    tools.json_error(stack.get(tpath(quad, ops), timeout=SLOW), 422, "image_too_large")
+
+
+@pytest.mark.parametrize("ops,size", [
+    ("resize:1000000000x10", (20, 10)),                       # fit: the height decides
+    ("resize:10x999999999999999999", (10, 5)),
+    ("crop:0,0,1000000000,10", (200, 10)),                    # intersected with the image
+    ("crop:100,50,999999999999999999,999999999999999999", (100, 50)),
+])
+def test_big_numbers_follow_the_rules_of_small_ones(stack, tools, quad, ops, size):
+    assert get_image(stack, tools, quad, ops).size == size
+
+
+def test_big_numbers_on_a_tall_jpeg_do_not_overflow(stack, tools):
+    """A huge scale times a long side used to be a 10²⁶ pixel count: no trap, the contract's answer."""
+    obj = stack.upload_ok(tools.jpeg(tools.gradient(8, 2000, seed=5)), content_type="image/jpeg")
+    for ops in ("resize:999999999999999999x", "resize:999999999999999999x10,fill", "resize:1000000000x10,pad"):
+        tools.json_error(stack.get(tpath(obj, ops, "jpg"), timeout=SLOW), 422, "image_too_large")
+    assert tools.decode(stack.get(tpath(obj, "resize:999999999999999999x40", "jpg"), timeout=SLOW).content).size == (1, 40)
+
+
+def test_big_numbers_elsewhere(stack, tools, quad):
+    tools.json_error(stack.get(tpath(quad, "crop:1000000000,0,10,10")), 400, "bad_operation")  # empty intersection
+    r = stack.get(tpath(quad, "rotate:1000000000"))
+    assert r.status_code == 301 and stack.location(r) == tpath(quad, "rotate:280"), tools.describe(r)
+    r = stack.get(tpath(quad, "resize:0000000000200x"))
+    assert r.status_code == 301 and stack.location(r) == tpath(quad, "resize:200x"), tools.describe(r)
+    tools.json_error(stack.get(tpath(quad, "pad:1000000000,0,0,0")), 400, "bad_operation")  # borders are 0–8192
+    err = tools.json_error(stack.get(tpath(quad, "resize:1000000000000000000x")), 400, "bad_operation")
+    assert "18 digits" in err["message"], err  # a number Int cannot hold with room to add
+
+
 def test_output_side_limit_is_configurable(limited_stack, tools):
     """PROGIMAGE_MAX_OUTPUT_SIDE=1000 on the limited stack."""
     obj = limited_stack.upload_ok(tools.png(tools.quadrants(200, 100)))

@@ -1,8 +1,16 @@
 /// Number parsing shared by the operations, strict about the grammar and tolerant of
 /// non-canonical spellings, which the chain reprints canonically (→ 301).
 enum ArgumentScanner {
-    /// A decimal integer of at most 9 digits; leading zeros and a `+` are valid but not
-    /// canonical, a `-` only where `allowNegative` (rotate).
+    /// The most significant digits an integer argument may have. A number is a number
+    /// however large, so that `resize:1000000000x` is over the output limit (422) and
+    /// `crop:0,0,1000000000,10` is intersected with the image, as their 9-digit cousins are;
+    /// 18 digits stay below 10¹⁸, where a sum of two (a crop's x + w) cannot overflow
+    /// `Int`; a side times a scale is clamped (`ResizeOperation.scaled`), and every size is
+    /// held to the output limit before two sides are multiplied.
+    static let maximumDigits = 18
+
+    /// A decimal integer of at most `maximumDigits` significant digits; leading zeros and a
+    /// `+` are valid but not canonical, a `-` only where `allowNegative` (rotate).
     static func integer(_ text: Substring, allowNegative: Bool = false) -> Int? {
         var digits = text
         var negative = false
@@ -10,8 +18,10 @@ enum ArgumentScanner {
             negative = first == "-"
             digits = digits.dropFirst()
         }
-        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        guard let value = Int(digits) else { return nil }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        let significant = digits.drop { $0 == "0" }
+        guard significant.count <= maximumDigits else { return nil }
+        let value = significant.isEmpty ? 0 : Int(significant)!
         return negative ? -value : value
     }
 

@@ -12,7 +12,7 @@ public struct CropOperation: ImageOperation, Equatable {
             ArgumentScanner.integer($0)
         }
         guard values.count == 4, let x = values[0], let y = values[1], let w = values[2], let h = values[3] else {
-            throw Self.invalid("expected crop:{x},{y},{w},{h} with non-negative integers")
+            throw Self.invalid("expected crop:{x},{y},{w},{h} with non-negative integers of at most \(ArgumentScanner.maximumDigits) digits")
         }
         guard w >= 1, h >= 1 else { throw Self.invalid("width and height must be at least 1") }
         (self.x, self.y, width, height) = (x, y, w, h)

@@ -68,7 +68,7 @@ public struct ResizeOperation: ImageOperation, Equatable {
         func side(_ text: Substring) throws(ServiceError) -> Int? {
             if text.isEmpty { return nil }
             guard let value = ArgumentScanner.integer(text), value >= 1 else {
-                throw Self.invalid("sides are integers of at least 1")
+                throw Self.invalid("sides are integers of at least 1, of at most \(ArgumentScanner.maximumDigits) digits")
             }
             return value
         }
@@ -114,7 +114,13 @@ public struct ResizeOperation: ImageOperation, Equatable {
         }
     }
 
+    /// Where `scaled` stops: a side far over any output limit (which then refuses it, before
+    /// anything multiplies two sides), yet small enough that `Int` holds it. An 18-digit
+    /// `resize:999999999999999999x` of a 1-px-wide source scaled its 10⁸-px height to 10²⁶,
+    /// which `Int(_:)` traps on.
+    public static let largestSide = 1 << 40
+
     public static func scaled(_ side: Int, _ scale: Double) -> Int {
-        max(1, Int((Double(side) * scale).rounded()))
+        max(1, Int(min((Double(side) * scale).rounded(), Double(largestSide))))
     }
 }
