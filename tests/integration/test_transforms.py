@@ -591,6 +591,8 @@ def test_quality_not_last(stack, tools, quad):
         ("blur:2.50", "blur:2.5"),
         ("blur:3.0", "blur:3"),
         ("blur:03", "blur:3"),
+        ("blur:+1.50", "blur:1.5"),
+        ("sharpen:+10", "sharpen:10"),
         ("rotate:-90", "rotate:270"),
         ("rotate:+90", "rotate:90"),
         ("rotate:090", "rotate:90"),

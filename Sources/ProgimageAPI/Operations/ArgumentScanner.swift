@@ -26,8 +26,10 @@ enum ArgumentScanner {
     }
 
     /// A plain decimal (`2`, `2.5`, `02.50`, `.5`): digits with at most one point, no
-    /// sign, no exponent, at most 3 decimal places.
-    static func decimal(_ text: Substring) -> Double? {
+    /// exponent, at most 3 decimal places; a `+` is valid but not canonical, as for integers
+    /// (`blur:+1` answered 400 where `resize:+100x` answered 301).
+    static func decimal(_ signed: Substring) -> Double? {
+        let text = signed.first == "+" ? signed.dropFirst() : signed
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard !text.isEmpty, text.count <= 12,
             text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }),
