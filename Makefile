@@ -108,7 +108,7 @@ fuzz: deps
 	swift build -c release --scratch-path $(FUZZ_SCRATCH) --product progimage-fuzz \
 	  -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xswiftc -use-ld=lld
 	mkdir -p $(FUZZ_SCRATCH)/corpus $(FUZZ_SCRATCH)/findings
-	find tests/corpus -type f -size -64k ! -name '*.md' ! -name '*.json' ! -name '*.csv' \
+	find tests/corpus tests/fuzz-seeds -type f -size -64k ! -name '*.md' ! -name '*.json' ! -name '*.csv' \
 	  -exec cp {} $(FUZZ_SCRATCH)/corpus/ \;
 	GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
 	  $(FUZZ_SCRATCH)/release/progimage-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \

@@ -10,7 +10,7 @@ import Malloc
 import ProgimageAPI
 import ProgimageCore
 
-/// Sniffs and decodes like an upload, twice, with glibc filling unwritten memory with a
+/// Sniffs and decodes like an upload (and enlarges what is small), twice, with glibc filling unwritten memory with a
 /// different byte each time (M_PERTURB; run with the per-thread cache off, which `make
 /// fuzz` does, or small chunks escape the fill): a decoder that leaves part of its buffer
 /// unwritten gives two different images, and the run stops. HEIC is decoded (a crash
@@ -21,7 +21,13 @@ func decodeTwice(_ bytes: [UInt8]) {
     func pixels(fill: UInt8) -> [UInt8]? {
         MallocTuning.perturb(with: fill)
         guard let image = try? ImageDecoder.decode(bytes, format: format, maxPixels: 4_000_000) else { return nil }
-        return image.interleaved(alpha: true)
+        let decoded = image.interleaved(alpha: true)
+        // Enlarged too, when small (our resampler's ring of rows must never be read unwritten).
+        let (width, height) = (image.width, image.height)
+        guard width <= 256, height <= 256,
+            let enlarged = try? image.scaled(width: width * 3 / 2 + 1, height: height * 5 / 4 + 1)
+        else { return decoded }
+        return decoded + enlarged.interleaved(alpha: true)
     }
     let first = pixels(fill: 0xA5)
     let second = pixels(fill: 0x3C)
