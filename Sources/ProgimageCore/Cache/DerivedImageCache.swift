@@ -43,21 +43,34 @@ public struct DerivedImageCache: Sendable {
         return directory(of: id) + (suffix.hasPrefix("/") ? suffix : "/\(id)\(suffix)")
     }
 
+    /// What became of a derived file handed to `store`.
+    public enum StoreOutcome: Sendable, Equatable {
+        /// On disk, where nginx serves it.
+        case kept
+        /// No room (the budget, or a full disk): not kept, an eviction starts, and the
+        /// caller answers with the bytes themselves.
+        case noRoom
+        /// A folder on its path vanished between the write's `mkdir` and its `rename`
+        /// (ENOENT): the image's delete moved its folder away, or `CachePruner` removed
+        /// the folder while it was still empty. Only the caller can tell which, from the
+        /// image's record.
+        case folderVanished
+    }
+
     /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
-    /// the request that made it as to every later one, with its own ETag. False when the
-    /// budget has no room for it or the disk is full: the file is not kept (an eviction
-    /// starts), and the caller answers with the bytes themselves.
-    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> Bool {
-        if let budget, !budget.reserve(bytes: bytes.count) { return false }
+    /// the request that made it as to every later one, with its own ETag.
+    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> StoreOutcome {
+        if let budget, !budget.reserve(bytes: bytes.count) { return .noRoom }
         do {
             try Files.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
             budget?.release(bytes: bytes.count)
+            if error.isMissing { return .folderVanished }
             guard error.isNoSpace else { throw ServiceError(.internalError, error.description) }
             budget?.diskIsFull()
-            return false
+            return .noRoom
         }
-        return true
+        return .kept
     }
 
     /// A file already made (by another request that won the race).

@@ -52,13 +52,20 @@ public struct DerivedImageRenderer: Sendable {
             let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
             // Recorded before the file exists, so a delete of an overlay always finds it.
             for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }
-            guard try cache.store(bytes, at: path) else { return .unkept(bytes: bytes) }
+            var outcome = try cache.store(bytes, at: path)
+            // The image's record says why a folder vanished under the write: still there,
+            // the pruner removed the empty folder, and one more write recreates it; gone,
+            // its delete moved the folder away, and the answer is the 404 below.
+            if outcome == .folderVanished, try metadata.record(id) != nil { outcome = try cache.store(bytes, at: path) }
             // A delete that ran while we rendered (of the image, or of an overlay it uses)
-            // must not leave a file nginx would serve.
+            // must not leave a file nginx would serve: the write may have recreated the
+            // folder the delete had just moved away.
             guard try metadata.record(id) != nil else {
                 cache.removeAll(of: id)
                 throw ServiceError(.notFound, "no image with id \(id)")
             }
+            // Not kept (no room, or the folder vanished twice): the image anyway, from memory.
+            guard outcome == .kept else { return .unkept(bytes: bytes) }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
                 try? Files.remove(path)
                 throw ServiceError(.notFound, "no image with id \(overlay)")
