@@ -39,7 +39,8 @@ def _assert_nothing_stored(stack, before_newest, before_files):
     assert stack.data_files_except_db() == before_files, "a rejected upload left files in the data dir"
 
 
-@pytest.mark.parametrize("ctype", ["image/png", "image/jpeg", "application/octet-stream"])
+@pytest.mark.parametrize("ctype", ["image/png", "image/jpeg", "application/octet-stream", "application/json",
+                                   "multipart/form-data; boundary=x", "multipart/mixed"])
 def test_empty_body_400(stack, tools, ctype):
     r = stack.post("/images", data=b"", headers={"Content-Type": ctype})
     tools.json_error(r, 400, "empty_body")

@@ -41,6 +41,34 @@ def test_declared_type_and_filename_do_not_change_sniffed_format(stack, tools, s
     assert obj["url"].endswith(".png")
 
 
+@pytest.mark.parametrize("content_type", [
+    "multipart/mixed", "multipart/related; boundary=x", "multipart/form-data-x", "Multipart/Mixed ; boundary=x",
+    "application/jsonx", "application/json-seq", "text/plain", "image/png; charset=binary",
+])
+def test_raw_upload_with_any_other_content_type(stack, tools, sample_png, content_type):
+    """Only `multipart/form-data` and `application/json` themselves (type and subtype, any case,
+    parameters after `;`) pick another kind of body: every other type is raw image bytes."""
+    r = stack.upload(sample_png, filename="other.png", content_type=content_type)
+    assert r.status_code == 201, tools.describe(r)
+    tools.check_image_object(r.json(), data=sample_png, filename="other.png", fmt="png", size=(120, 80))
+
+
+@pytest.mark.parametrize("content_type", ["Multipart/Form-Data; boundary=B", "multipart/form-data ;boundary=B"])
+def test_multipart_media_type_in_any_case_and_spacing(stack, tools, sample_png, content_type):
+    body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="form.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n" + sample_png + b"\r\n--B--\r\n")
+    r = stack.post("/images", data=body, headers={"Content-Type": content_type})
+    assert r.status_code == 201, tools.describe(r)
+    tools.check_image_object(r.json(), data=sample_png, filename="form.png", fmt="png")
+
+
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "application/json ; charset=utf-8"])
+def test_json_media_type_in_any_case_and_spacing_is_link_ingest(stack, tools, content_type):
+    # Link ingest refuses a loopback URL: the answer shows the body was read as a link.
+    r = stack.post("/images", data=b'{"url": "http://127.0.0.1/cat.png"}', headers={"Content-Type": content_type})
+    tools.json_error(r, 403, "forbidden_url")
+
+
 def test_metadata_get_matches_upload(stack, tools, sample_png):
     obj = stack.upload_ok(sample_png, "meta.png")
     r = stack.get(f"/images/{obj['id']}")

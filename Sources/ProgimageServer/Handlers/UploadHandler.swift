@@ -62,11 +62,14 @@ struct UploadHandler {
     }
 
     private func candidates(in request: HTTPRequest, limit: Int) throws(ServiceError) -> [Candidate] {
-        let rawContentType = request.headers["content-type"] ?? ""
-        let contentType = rawContentType.lowercased()
+        let contentType = request.headers["content-type"] ?? ""
         let body = request.body(limit: limit)
-        if contentType.hasPrefix("multipart/") {
-            guard let boundary = MultipartParser.boundary(fromContentType: rawContentType) else {
+        // The contract's `empty_body` whatever the body was announced as: a form or a JSON
+        // link without a byte is as empty as a raw upload without one.
+        guard !body.isEmpty else { throw ServiceError(.emptyBody, "the request has no body") }
+        switch UploadBodyKind(contentType: contentType) {
+        case .form:
+            guard let boundary = MultipartParser.boundary(fromContentType: contentType) else {
                 throw ServiceError(.badRequest, "multipart body without a boundary")
             }
             // `file` and `url` parts, in request order; other fields are ignored.
@@ -80,15 +83,15 @@ struct UploadHandler {
             }
             guard !candidates.isEmpty else { throw ServiceError(.emptyBody, "the multipart body has no file or url part") }
             return candidates
-        }
-        if contentType.hasPrefix("application/json") {
+        case .link:
             guard let link = try? JSONDecoder().decode(LinkRequest.self, from: Data(body)) else {
                 throw ServiceError(.badRequest, #"expected a JSON body {"url": "https://…"}"#)
             }
             return [try fetch(link.url)]
+        case .raw:
+            let filename = request.headers["content-disposition"].flatMap(MultipartParser.dispositionFilename)
+            return [Candidate(bytes: body, filename: Self.cleanFilename(filename))]
         }
-        let filename = request.headers["content-disposition"].flatMap(MultipartParser.dispositionFilename)
-        return [Candidate(bytes: body, filename: Self.cleanFilename(filename))]
     }
 
     /// Link ingest: the fetcher enforces the address policy, redirects, time and byte limits.
