@@ -335,10 +335,12 @@ struct NginxErrorPage {
             "~^/images/[A-Za-z0-9_-]{16,64}(?:\\?|$)" "GET, HEAD, DELETE, OPTIONS";
         }
         # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
-        map $request_method $progimage_url_error_cache {
+        # Read from the request line: the error pages are reached by an internal redirect to a
+        # URI, for which nginx turns every method but HEAD into GET, so $request_method there
+        # says GET for a DELETE too.
+        map $request $progimage_url_error_cache {
             default "no-store";
-            GET "public, max-age=86400";
-            HEAD "public, max-age=86400";
+            "~^(?:GET|HEAD) " "public, max-age=86400";
         }
         """
 

@@ -250,6 +250,19 @@ def test_delete_malformed_id_404(stack, tools):
     tools.json_error(stack.delete("/images/bad!id"), 404)
 
 
+@pytest.mark.parametrize("path", ["/images/bad.id!!", "/images/bad!id", "/nowhere", "/images/{random}"])
+def test_a_delete_error_is_never_cached(stack, tools, path):
+    """A 404 a GET gets is about the URL and may be cached for a day; the same 404 answering a
+    DELETE (made by nginx or by the api instance) is about this request: no-store."""
+    path = path.format(random=tools.random_id(20))
+    r = stack.delete(path)
+    tools.json_error(r, 404, "not_found")
+    assert r.headers.get("Cache-Control") == "no-store", tools.describe(r)
+    r = stack.get(path)
+    tools.json_error(r, 404, "not_found")
+    assert r.headers.get("Cache-Control") == "public, max-age=86400", tools.describe(r)
+
+
 def test_api_responses_carry_instance_header(stack, tools):
     """Every response made by a FastCGI instance names it: upload, metadata, list, delete
     and the api's own errors all come from `api`."""
