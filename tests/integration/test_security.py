@@ -44,6 +44,24 @@ def test_upload_without_valid_key_401(secure_stack, tools, headers):
     assert secure_stack.newest_id() == before
 
 
+def test_a_401_names_the_bearer_scheme(secure_stack, tools):
+    """RFC 9110 §11.6.1 and RFC 6750 §3: a 401 says which scheme would be accepted."""
+    r = secure_stack.upload(tools.png(tools.noise(8, 8, seed=2)))
+    tools.json_error(r, 401, "unauthorized")
+    assert r.headers.get("WWW-Authenticate") == "Bearer", tools.describe(r)
+    r = secure_stack.delete(f"/images/{tools.random_id(20)}", headers=auth("wrong-key"))
+    tools.json_error(r, 401, "unauthorized")
+    assert r.headers.get("WWW-Authenticate") == "Bearer", tools.describe(r)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "BeArEr"])
+def test_the_auth_scheme_is_case_insensitive(secure_stack, tools, keys, scheme):
+    """RFC 9110 §11.1: an authentication scheme is a case-insensitive token."""
+    obj = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=3)), headers={"Authorization": f"{scheme} {keys[0]}"})
+    r = secure_stack.delete(f"/images/{obj['id']}", headers={"Authorization": f"{scheme}  {keys[1]}"})
+    assert r.status_code == 204, tools.describe(r)
+
+
 def test_every_configured_key_is_valid(secure_stack, tools, keys):
     assert len(keys) == 2
     for i, k in enumerate(keys):

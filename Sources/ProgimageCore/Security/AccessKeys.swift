@@ -25,12 +25,23 @@ public struct AccessKeys: Sendable {
             return
         }
         let denied = ServiceError(.unauthorized, "this request needs Authorization: Bearer <api key>")
-        guard let authorization, authorization.hasPrefix("Bearer ") else { throw denied }
-        let offered = Array(authorization.dropFirst("Bearer ".count).utf8)
+        guard let authorization, let offered = Self.bearerToken(authorization) else { throw denied }
         // Every key is compared, so the time taken does not reveal which one matched.
         var matched = false
         for key in apiKeys where SHA256.constantTimeEqual(key, offered) { matched = true }
         guard matched else { throw denied }
+    }
+
+    /// The token of `Bearer <token>`. The scheme is case-insensitive (RFC 9110 §11.1:
+    /// `bearer` and `BEARER` are the same scheme) and one or more spaces separate it from
+    /// the token (`auth-scheme 1*SP token68`).
+    static func bearerToken(_ authorization: String) -> [UInt8]? {
+        let bytes = Array(authorization.utf8)
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, bytes[scheme.count] == UInt8(ascii: " "),
+            zip(bytes, scheme).allSatisfy({ offered, wanted in offered | 0x20 == wanted })
+        else { return nil }
+        return Array(bytes[scheme.count...].drop { $0 == UInt8(ascii: " ") })
     }
 
     /// With a signing key, a cache miss needs `sig` = base64url(HMAC-SHA256(key, path)).

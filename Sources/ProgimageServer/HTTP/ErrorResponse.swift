@@ -7,6 +7,8 @@ enum ErrorResponse {
         // Every path answers a CORS preflight (nginx does), so `Allow` names OPTIONS too.
         var headers: [(name: String, value: String)] =
             error.allowedMethods.isEmpty ? [] : [("Allow", (error.allowedMethods + ["OPTIONS"]).joined(separator: ", "))]
+        // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted (RFC 6750's Bearer).
+        if error.code == .unauthorized { headers.append(("WWW-Authenticate", "Bearer")) }
         headers.append(("Cache-Control", cacheControl(error.code, method: method)))
         let message = error.code == .internalError ? "internal error" : error.message
         return .json(

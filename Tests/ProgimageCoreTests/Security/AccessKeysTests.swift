@@ -21,7 +21,14 @@ import Testing
         let keys = AccessKeys(apiKeys: ["old-key", "new-key"], signingKey: nil)
         try keys.authorizeWrite(authorization: "Bearer old-key")
         try keys.authorizeWrite(authorization: "Bearer new-key")
-        for bad in [nil, "", "Bearer ", "Bearer other", "Basic old-key", "bearer old-key", "Bearer old-key "] {
+        // RFC 9110 §11.1: the scheme is case-insensitive, then `1*SP` before the token.
+        for good in ["bearer old-key", "BEARER new-key", "bEaReR old-key", "Bearer  new-key"] {
+            try keys.authorizeWrite(authorization: good)
+        }
+        for bad in [
+            nil, "", "Bearer", "Bearer ", "Bearer other", "Basic old-key", "Bearer old-key ", "Bearerold-key", "Bearer\told-key",
+            "Bearer: old-key", "Bearers old-key",
+        ] {
             #expect(throws: ServiceError(.unauthorized, "this request needs Authorization: Bearer <api key>")) {
                 try keys.authorizeWrite(authorization: bad)
             }
