@@ -88,6 +88,12 @@ public struct ServiceConfiguration: Sendable {
         cacheDirectory = absolute(environment["PROGIMAGE_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/cache")
         port = try integer("PROGIMAGE_PORT", range: 1...65535) ?? port
         apiKeys = list("PROGIMAGE_API_KEY")
+        // Set to blanks or commas only (a template's placeholder, a key lost in quoting), the
+        // variable would leave writes open to everyone while the operator believes them keyed.
+        // Empty stays "unset", as for every other variable.
+        if let text = environment["PROGIMAGE_API_KEY"], !text.isEmpty, apiKeys.isEmpty {
+            throw ConfigurationError(variable: "PROGIMAGE_API_KEY", value: text, expected: "one or more keys, comma-separated")
+        }
         switch environment["PROGIMAGE_OPEN_WRITES"] ?? "" {
         case "", "1": openWritesWithoutKey = true
         case "0": openWritesWithoutKey = false

@@ -4,8 +4,13 @@ PROGIMAGE_SIGNING_KEY (a cache miss needs ?sig=base64url(HMAC-SHA256(key, canoni
 import base64
 import hashlib
 import hmac
+import os
+import shlex
+import subprocess
 
 import pytest
+
+from conftest import REPO_ROOT, _free_port
 
 pytestmark = pytest.mark.security
 
@@ -60,6 +65,18 @@ def test_the_auth_scheme_is_case_insensitive(secure_stack, tools, keys, scheme):
     obj = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=3)), headers={"Authorization": f"{scheme} {keys[0]}"})
     r = secure_stack.delete(f"/images/{obj['id']}", headers={"Authorization": f"{scheme}  {keys[1]}"})
     assert r.status_code == 204, tools.describe(r)
+
+
+@pytest.mark.parametrize("value", [" ", ",", " , ,", "\t"])
+def test_an_api_key_of_no_keys_stops_the_start(value, tmp_path):
+    """Set, but to blanks or commas only: a mistake that would leave writes open to everyone,
+    so the start stops (exit 2) naming the variable. Set to nothing at all it is unset."""
+    command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    env.update(PROGIMAGE_API_KEY=value, PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"),
+               PROGIMAGE_PORT=str(_free_port()))
+    r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "PROGIMAGE_API_KEY" in r.stderr, (r.returncode, r.stderr[-500:])
 
 
 def test_every_configured_key_is_valid(secure_stack, tools, keys):

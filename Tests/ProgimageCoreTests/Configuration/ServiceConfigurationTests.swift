@@ -32,7 +32,8 @@ import Testing
     @Test(arguments: [
         ("PROGIMAGE_PORT", "80a"), ("PROGIMAGE_PORT", "0"), ("PROGIMAGE_MAX_OUTPUT_SIDE", "70000"),
         ("PROGIMAGE_THREADS", "-1"), ("PROGIMAGE_FETCH_ALLOW_HOSTS", "10.0.0.0/8,10/8"),
-        ("PROGIMAGE_FETCH_ALLOW_HOSTS", "images.internal, bad host"),
+        ("PROGIMAGE_FETCH_ALLOW_HOSTS", "images.internal, bad host"), ("PROGIMAGE_API_KEY", " "),
+        ("PROGIMAGE_API_KEY", ","), ("PROGIMAGE_API_KEY", " ,\t, "),
     ])
     func unparsableValuesStopTheStart(variable: String, value: String) {
         #expect {
@@ -41,6 +42,11 @@ import Testing
             guard let error = error as? ConfigurationError else { return false }
             return error.variable == variable && error.description.hasPrefix(variable + "=")
         }
+    }
+
+    /// Empty is unset, as for every variable: no keys, writes as PROGIMAGE_OPEN_WRITES says.
+    @Test func anEmptyAPIKeyIsUnset() throws {
+        #expect(try ServiceConfiguration(environment: ["PROGIMAGE_API_KEY": ""]).apiKeys.isEmpty)
     }
 
     /// `/metrics` on the public port would be shadowed by the site's own server there.
