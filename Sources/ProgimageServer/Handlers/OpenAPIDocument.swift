@@ -100,7 +100,7 @@ paths:
                   - $ref: "#/components/schemas/Image"
                   - $ref: "#/components/schemas/ImageBatch"
         "400": {$ref: "#/components/responses/Error"}
-        "401": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
         "403": {$ref: "#/components/responses/Error"}
         "408": {$ref: "#/components/responses/Error"}
         "411": {$ref: "#/components/responses/Error"}
@@ -153,7 +153,7 @@ paths:
         - bearerAuth: []
       responses:
         "204": {description: Deleted.}
-        "401": {$ref: "#/components/responses/Error"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
   /images/{id}.{format}:
@@ -282,6 +282,18 @@ components:
       headers:
         Cache-Control:
           description: "`public, max-age=86400` for a GET's 404, 400 bad_operation and 422 image_too_large; else `no-store`."
+          schema: {type: string}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/Error"}
+    Unauthorized:
+      description: A write without a valid key (`401 unauthorized`), as JSON.
+      headers:
+        WWW-Authenticate:
+          description: "`Bearer`: the scheme a key is sent with (RFC 6750; the scheme in any case)."
+          schema: {type: string, const: Bearer}
+        Cache-Control:
+          description: "`no-store`."
           schema: {type: string}
       content:
         application/json:
