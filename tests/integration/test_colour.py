@@ -100,35 +100,22 @@ def test_nclx_p3_heic_comes_out_srgb(stack, tools):
     check_against(stack, tools, obj, to_srgb(stored, iccprofile.matrix_profile()), stored)
 
 
-def test_cmyk_jpeg_with_profile_comes_out_srgb(stack, tools):
-    """Pillow writes CMYK JPEGs as Photoshop does: an Adobe APP14 marker and inverted
-    values (0 = full ink), with the press profile embedded."""
+@pytest.mark.parametrize("fmt,ext,params", [("JPEG", "jpg", {"quality": 95}), ("TIFF", "tiff", {}),
+                                             ("TIFF", "tiff", {"compression": "tiff_lzw"})], ids=["jpg", "tiff", "tiff-lzw"])
+def test_cmyk_with_profile_comes_out_srgb(stack, tools, fmt, ext, params):
+    """CMYK through the press profile embedded. Pillow writes CMYK JPEGs as Photoshop does
+    (an Adobe APP14 marker, inverted values: 0 = full ink). A CMYK TIFF is read as inks:
+    libtiff's RGBA interface converts them with the naive formula, which left the profile
+    nothing to describe (19.7 dB against LittleCMS, red 15 levels off with this profile)."""
     profile = CMYK_PROFILE.read_bytes()
     cmyk = ImageCms.profileToProfile(photo(), SRGB, ImageCms.ImageCmsProfile(io.BytesIO(profile)), outputMode="CMYK")
-    data = tools.encode(cmyk, "JPEG", quality=95, icc_profile=profile)
+    data = tools.encode(cmyk, fmt, icc_profile=profile, **params)
     stored = tools.decode(data)
     assert stored.mode == "CMYK"
     reference = ImageCms.profileToProfile(
         stored, ImageCms.ImageCmsProfile(io.BytesIO(profile)), SRGB,
         renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
-    obj = stack.upload_ok(data, "cmyk.jpg", "image/jpeg")
-    check_against(stack, tools, obj, reference, stored.convert("RGB"))
-
-
-@pytest.mark.parametrize("compression", [None, "tiff_lzw"])
-def test_cmyk_tiff_with_profile_comes_out_srgb(stack, tools, compression):
-    """A CMYK TIFF goes through its profile like a CMYK JPEG: libtiff's RGBA interface
-    converts inks with the naive formula, which left the profile nothing to describe
-    (19.7 dB against LittleCMS, red 15 levels off with this profile)."""
-    profile = CMYK_PROFILE.read_bytes()
-    cmyk = ImageCms.profileToProfile(photo(), SRGB, ImageCms.ImageCmsProfile(io.BytesIO(profile)), outputMode="CMYK")
-    data = tools.encode(cmyk, "TIFF", icc_profile=profile, **({"compression": compression} if compression else {}))
-    stored = tools.decode(data)
-    assert stored.mode == "CMYK"
-    reference = ImageCms.profileToProfile(
-        stored, ImageCms.ImageCmsProfile(io.BytesIO(profile)), SRGB,
-        renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB")
-    obj = stack.upload_ok(data, "cmyk.tiff", "image/tiff")
+    obj = stack.upload_ok(data, f"cmyk.{ext}", tools.CONTENT_TYPES[ext])
     check_against(stack, tools, obj, reference, stored.convert("RGB"))
 
 

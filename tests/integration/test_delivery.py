@@ -6,15 +6,12 @@ import base64
 import hashlib
 import hmac
 import io
-import os
-import shlex
-import subprocess
 
 import blurhash
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from conftest import API_KEYS, REPO_ROOT, SIGNING_KEY, Stack, Tools, _free_port
+from conftest import API_KEYS, SIGNING_KEY, Stack, Tools, assert_start_refused
 
 
 # ---- BlurHash ----------------------------------------------------------------------------
@@ -348,12 +345,7 @@ def test_presets_only_refuses_free_form_files_made_before_the_switch():
 @pytest.mark.parametrize("definition", ["Thumb=resize:10x", "thumb=resize:0x0", "thumb", "a=resize:10x;a=grayscale",
                                         "x=quality:70/quality:80"])
 def test_a_bad_preset_definition_stops_the_start(definition, tmp_path):
-    command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
-    env.update(PROGIMAGE_PRESETS=definition, PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"),
-               PROGIMAGE_PORT=str(_free_port()))
-    r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "PROGIMAGE_PRESETS" in r.stderr, (r.returncode, r.stderr[-500:])
+    assert_start_refused("PROGIMAGE_PRESETS", definition, tmp_path)
 
 
 # ---- overlay ----------------------------------------------------------------------------------

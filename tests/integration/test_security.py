@@ -4,13 +4,10 @@ PROGIMAGE_SIGNING_KEY (a cache miss needs ?sig=base64url(HMAC-SHA256(key, canoni
 import base64
 import hashlib
 import hmac
-import os
-import shlex
-import subprocess
 
 import pytest
 
-from conftest import REPO_ROOT, _free_port
+from conftest import assert_start_refused
 
 pytestmark = pytest.mark.security
 
@@ -71,12 +68,7 @@ def test_the_auth_scheme_is_case_insensitive(secure_stack, tools, keys, scheme):
 def test_an_api_key_of_no_keys_stops_the_start(value, tmp_path):
     """Set, but to blanks or commas only: a mistake that would leave writes open to everyone,
     so the start stops (exit 2) naming the variable. Set to nothing at all it is unset."""
-    command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
-    env.update(PROGIMAGE_API_KEY=value, PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"),
-               PROGIMAGE_PORT=str(_free_port()))
-    r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 2 and "PROGIMAGE_API_KEY" in r.stderr, (r.returncode, r.stderr[-500:])
+    assert_start_refused("PROGIMAGE_API_KEY", value, tmp_path)
 
 
 def test_every_configured_key_is_valid(secure_stack, tools, keys):
