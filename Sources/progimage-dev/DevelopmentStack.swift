@@ -30,7 +30,11 @@ enum DevelopmentStack {
             if config.metricsPort != nil { try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.metricsDirectory) } }
             let workerBinary = try ExecutableLocator.worker(environment: environment)
             let nginxBinary = try ExecutableLocator.nginx(environment: environment)
-            guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port) }
+            guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port, variable: "PROGIMAGE_PORT") }
+            // nginx would fail to bind it and be restarted for ever, the stack never answering.
+            if let metrics = config.metricsPort, LoopbackProbe.isAccepting(port: metrics) {
+                throw .portInUse(metrics, variable: "PROGIMAGE_METRICS_PORT")
+            }
 
             StartupCheck.run(worker: workerBinary, environment: environment)
             let runDirectory = try resources.openRunDirectory(config.runDirectory)

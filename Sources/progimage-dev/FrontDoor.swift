@@ -20,7 +20,7 @@ enum FrontDoor {
         defer { resources.release() }
         do throws(SupervisorError) {
             let nginxBinary = try ExecutableLocator.nginx(environment: environment)
-            guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port) }
+            guard !LoopbackProbe.isAccepting(port: config.port) else { throw .portInUse(config.port, variable: "PROGIMAGE_PORT") }
             let runDirectory = try resources.openRunDirectory(config.runDirectory)
             let nginx = NginxLauncher(executable: nginxBinary, runDirectory: runDirectory, environment: environment.with([:]))
             let text = NginxConfiguration.developmentFront(config, runDirectory: runDirectory, workerUser: DevelopmentStack.nginxWorkerUser)

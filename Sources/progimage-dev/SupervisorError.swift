@@ -10,7 +10,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
     case fileNotFound(String, hint: String)
     case spawnFailed(String, errno: Errno)
     case nginxConfigRejected(output: String)
-    case portInUse(Int)
+    /// The port, and the variable that chose it.
+    case portInUse(Int, variable: String)
     case exitedDuringStartup(String, ExitStatus)
 
     var description: String {
@@ -29,8 +30,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
             return "cannot start \(path): \(code)"
         case .nginxConfigRejected(let output):
             return "nginx -t rejected the generated configuration:\n\(output)"
-        case .portInUse(let port):
-            return "something already listens on 127.0.0.1:\(port); stop it or set PROGIMAGE_PORT"
+        case .portInUse(let port, let variable):
+            return "something already listens on 127.0.0.1:\(port); stop it or set \(variable)"
         case .exitedDuringStartup(let name, let status):
             return "\(name) stopped during start-up (\(status))"
         }

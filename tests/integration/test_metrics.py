@@ -4,13 +4,17 @@ within 5 s."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import socket
+import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import Tools, _free_port
+from conftest import REPO_ROOT, Tools, _free_port
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -99,3 +103,17 @@ def test_counters_survive_a_recycled_instance(metrics_stack):
     after = wait_for(lambda: (s := scrape(port)).get(key, 0) > before.get(key, 0) and s)
     assert after, "the restart was not counted"
     assert after[ok] >= before[ok], "a counter went backwards"
+
+
+def test_a_metrics_port_already_taken_stops_the_start(tmp_path):
+    """nginx could not bind it and was restarted for ever while the stack said it served:
+    the start now stops, naming the variable, as it does for a taken PROGIMAGE_PORT."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+        env.update(PROGIMAGE_METRICS_PORT=str(taken.getsockname()[1]), PROGIMAGE_PORT=str(_free_port()),
+                   PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"))
+        r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "PROGIMAGE_METRICS_PORT" in r.stderr, (r.returncode, r.stderr[-500:])
