@@ -29,8 +29,36 @@ extension GDImage {
             let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
             return try boxShrunk(byX: factors.x, byY: factors.y).tentResampled(width: width, height: height)
         }
-        let image = ratio >= 2 ? try boxShrunk(byX: ratio, byY: ratio) : self
+        let image: GDImage
+        if ratio >= 2 {
+            image = try boxShrunk(byX: ratio, byY: ratio)
+        } else if case let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height)),
+            factors.x > 1 || factors.y > 1
+        {
+            // `force` reducing one axis far while the other grows: that axis is area-averaged
+            // down to what the tent takes exactly, or the tent spans every row (20,000 → 1
+            // kept 20,000 rows of the output's width).
+            image = try boxShrunk(byX: factors.x, byY: factors.y)
+        } else {
+            image = self
+        }
         return try image.resampled(width: width, height: height, translucent: !opaque)
+    }
+
+    /// The window of an enlargement to `width`×`height` (what `fill` keeps of its cover),
+    /// the same pixels as `scaled` then `cropped`, without making the rest: a 1×300,000
+    /// image covering 8192×1 was an 8192 × 2.4 billion cover first. Enlargements only (a
+    /// reduction's cover is no larger than the image).
+    public consuming func scaledWindow(
+        width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)
+    ) throws(GDError) -> GDImage {
+        guard width >= self.width, height >= self.height else {
+            return try scaled(width: width, height: height).cropped(x: window.x, y: window.y, width: window.width, height: window.height)
+        }
+        if width == self.width, height == self.height {
+            return try cropped(x: window.x, y: window.y, width: window.width, height: window.height)
+        }
+        return try throughPremultiplied(!isOpaque) { Self.resampled($0, width: width, height: height, window: window) }
     }
 
     /// The area pre-shrink `scaled` applies before the tent of an opaque reduction (1 on an

@@ -14,17 +14,34 @@ extension GDImage {
     ///
     /// Horizontal pass first, on source rows (fewer than output rows when enlarging), into
     /// a ring of 8.8 fixed-point rows as tall as the vertical taps; then each output row.
-    static func resampled(_ source: gdImagePtr, width: Int, height: Int) -> gdImagePtr? {
+    ///
+    /// `window`: only that part of the `width`×`height` result (the window a `fill` keeps of
+    /// its cover), the same pixels as resampling whole and cropping, without the whole.
+    static func resampled(
+        _ source: gdImagePtr, width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil
+    ) -> gdImagePtr? {
         let sourceWidth = Int(source.pointee.sx), sourceHeight = Int(source.pointee.sy)
-        guard width > 0, height > 0, sourceWidth > 0, sourceHeight > 0,
-            let made = gdImageCreateTrueColor(Int32(width), Int32(height))
+        let window = window ?? (0, 0, width, height)
+        guard window.width > 0, window.height > 0, window.x >= 0, window.y >= 0, window.x + window.width <= width,
+            window.y + window.height <= height, sourceWidth > 0, sourceHeight > 0,
+            let outputWidth = Int32(exactly: window.width), let outputHeight = Int32(exactly: window.height),
+            let made = gdImageCreateTrueColor(outputWidth, outputHeight)
         else { return nil }
-        let horizontal = SignedFilterTaps.resampling(source: sourceWidth, target: width)
-        let vertical = SignedFilterTaps.resampling(source: sourceHeight, target: height)
+        let horizontal = SignedFilterTaps.resampling(
+            source: sourceWidth, target: width, samples: window.x..<(window.x + window.width))
+        let vertical = SignedFilterTaps.resampling(
+            source: sourceHeight, target: height, samples: window.y..<(window.y + window.height))
+        let (width, height) = (window.width, window.height)
         let sourceRows = cgd_rows(source)!
         let outputRows = cgd_rows(made)!
         let ringRows = vertical.counts.max() ?? 1
         let lanes = width * 4
+        // `scaled` area-averages any axis reduced 2× or more first, so the vertical taps are a
+        // handful; a ring past this (a tent over 20,000 rows was 2.6 GB) is refused.
+        guard ringRows * lanes <= 1 << 26 else {
+            gdImageDestroy(made)
+            return nil
+        }
         let ring = UnsafeMutableBufferPointer<Int32>.allocate(capacity: ringRows * lanes)
         defer { ring.deallocate() }
         var ringHolds = [Int](repeating: -1, count: ringRows)

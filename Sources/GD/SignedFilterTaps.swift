@@ -20,12 +20,15 @@ struct SignedFilterTaps: Sendable {
     /// Where the axis grows, Keys' cubic convolution with a = −0.5 (Catmull-Rom: what
     /// Pillow's BICUBIC and libvips's bicubic enlarge with); where it shrinks, the tent
     /// whose support widens with the reduction (`FilterTaps.tent`'s); kept, the identity.
-    static func resampling(source: Int, target: Int) -> SignedFilterTaps {
+    /// `samples`: the output samples wanted (all by default), the taps of sample
+    /// `samples.lowerBound + k` at index k, the same as the whole axis would have there.
+    static func resampling(source: Int, target: Int, samples: Range<Int>? = nil) -> SignedFilterTaps {
         let scale = Double(source) / Double(target)
+        let samples = samples ?? 0..<target
         if target >= source {
-            return SignedFilterTaps(source: source, target: target, scale: scale, support: 2, weight: keysCubic)
+            return SignedFilterTaps(source: source, samples: samples, scale: scale, support: 2, weight: keysCubic)
         }
-        return SignedFilterTaps(source: source, target: target, scale: scale, support: scale) { max(0, 1 - abs($0) / scale) }
+        return SignedFilterTaps(source: source, samples: samples, scale: scale, support: scale) { max(0, 1 - abs($0) / scale) }
     }
 
     static func keysCubic(_ distance: Double) -> Double {
@@ -36,14 +39,14 @@ struct SignedFilterTaps: Sendable {
         return 0
     }
 
-    private init(source: Int, target: Int, scale: Double, support: Double, weight: (Double) -> Double) {
+    private init(source: Int, samples: Range<Int>, scale: Double, support: Double, weight: (Double) -> Double) {
         let stride = Int((support * 2).rounded(.up)) + 2
-        var starts = [Int](repeating: 0, count: target)
-        var counts = [Int](repeating: 0, count: target)
-        var weights = [Int32](repeating: 0, count: target * stride)
-        for i in 0..<target {
+        var starts = [Int](repeating: 0, count: samples.count)
+        var counts = [Int](repeating: 0, count: samples.count)
+        var weights = [Int32](repeating: 0, count: samples.count * stride)
+        for (i, sample) in samples.enumerated() {
             // Pixel centres line up: output sample i covers source [i, i + 1) · scale.
-            let centre = (Double(i) + 0.5) * scale
+            let centre = (Double(sample) + 0.5) * scale
             var low = max(0, Int((centre - support).rounded(.down)))
             let high = max(low + 1, min(source, Int((centre + support).rounded(.up))))
             var raw = (low..<high).map { weight(Double($0) + 0.5 - centre) }

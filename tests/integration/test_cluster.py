@@ -236,6 +236,8 @@ def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
         r = cluster.a.upload(_png(31))
         elapsed = time.monotonic() - started
         Tools.json_error(r, 503, "storage_unavailable")
+        # What the store is called and how keys are laid out stays in the log.
+        assert "originals/" not in r.text and cluster.bucket not in r.text, r.text
         assert elapsed < TIMEOUT_S + 5, f"the refusal took {elapsed:.1f} s"
         assert cluster.a.list_all_ids() == before, "a record exists without its object"
         # What is on disk is still served.

@@ -354,6 +354,39 @@ def test_enlarging_matches_pillow_bicubic(stack, tools, op, size, source):
         assert psnr(im.convert("RGB"), ref) >= 45
 
 
+@pytest.mark.parametrize("gravity", ["", ",n", ",se", ",w"])
+def test_an_enlarging_fill_is_the_window_of_its_cover(stack, tools, gravity):
+    """An enlarging fill makes only its window, pixel for pixel what enlarging to the
+    cover and cropping gives (the cover of a thin image can be billions of pixels)."""
+    src = tools.noise(30, 20, mode="RGBA", seed=12)
+    obj = stack.upload_ok(tools.png(src))
+    window = get_image(stack, tools, obj, f"resize:90x90,fill{gravity}")
+    cover = get_image(stack, tools, obj, "resize:135x90,force")
+    x = {"": 22, ",n": 22, ",se": 45, ",w": 0}[gravity]
+    assert window.size == (90, 90)
+    assert window.tobytes() == cover.crop((x, 0, x + 90, 90)).tobytes()
+
+
+@pytest.mark.parametrize("ops,size", [("resize:8192x1,fill", (8192, 1)), ("resize:64x64,fill,s", (64, 64)),
+                                      ("resize:8192x1,force", (8192, 1)), ("resize:1x8192,force", (1, 8192))])
+def test_extreme_aspect_resizes_answer_without_huge_intermediates(stack, tools, ops, size):
+    """A 1×300,000 image filled to 8192×1 was first enlarged to 8192 × 2.4 billion (a trap
+    in the worker); forced to 8192×1, a tent over every one of its rows at the output's
+    width (tens of GB). Both answer, with the image's colour."""
+    src = Image.new("RGB", (1, 300000), (200, 40, 90))
+    obj = stack.upload_ok(tools.png(src))
+    r = stack.get(tpath(obj, ops, "png"), timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    im = tools.decode(r.content).convert("RGB")
+    assert im.size == size and im.getcolors(1 << 16) == [(size[0] * size[1], (200, 40, 90))]
+
+
+def test_a_smart_fill_whose_cover_is_too_large_is_422(stack, tools):
+    src = Image.new("RGB", (1, 300000), (200, 40, 90))
+    obj = stack.upload_ok(tools.png(src))
+    tools.json_error(stack.get(tpath(obj, "resize:8192x1,fill,smart", "png")), 422, "image_too_large")
+
+
 @pytest.mark.parametrize("w,h", [(1, 1), (2, 2), (1, 5), (7, 3)])
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "P"])
 def test_enlarging_a_flat_image_stays_flat(stack, tools, w, h, mode):

@@ -64,12 +64,12 @@ public struct DerivedImageRenderer: Sendable {
                 cache.removeAll(of: id)
                 throw ServiceError(.notFound, "no image with id \(id)")
             }
-            // Not kept (no room, or the folder vanished twice): the image anyway, from memory.
-            guard outcome == .kept else { return .unkept(bytes: bytes) }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
-                try? Files.remove(path)
+                if outcome == .kept { try? Files.remove(path) }
                 throw ServiceError(.notFound, "no image with id \(overlay)")
             }
+            // Not kept (no room, or the folder vanished twice): the image anyway, from memory.
+            guard outcome == .kept else { return .unkept(bytes: bytes) }
             return .stored(cachePath: relative)
         }
     }

@@ -1,7 +1,7 @@
 import ProgimageAPI
 
 /// The one place where errors become HTTP: a `ServiceError` answers with its code's
-/// status and message; anything else is a 500 whose detail goes to the log only.
+/// status and message; a 500's and a storage outage's detail go to the log only.
 enum ErrorResponse {
     static func make(_ error: ServiceError, method: String) -> HTTPResponse {
         // Every path answers a CORS preflight (nginx does), so `Allow` names OPTIONS too.
@@ -10,7 +10,14 @@ enum ErrorResponse {
         // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted (RFC 6750's Bearer).
         if error.code == .unauthorized { headers.append(("WWW-Authenticate", "Bearer")) }
         headers.append(("Cache-Control", cacheControl(error.code, method: method)))
-        let message = error.code == .internalError ? "internal error" : error.message
+        // What went wrong inside stays in the log: a 500's detail, and a storage outage's
+        // (it named the bucket and the object's key).
+        let message: String
+        switch error.code {
+        case .internalError: message = "internal error"
+        case .storageUnavailable: message = "the storage behind the service is unavailable; nothing was changed, try again"
+        default: message = error.message
+        }
         return .json(
             error.code.status,
             .object([("error", .object([("code", .string(error.code.rawValue)), ("message", .string(message))]))]),

@@ -39,7 +39,7 @@ final class Responder: Sendable {
         do {
             response = try router.respond(to: request)
         } catch {
-            if error.code == .internalError {
+            if error.code == .internalError || error.code == .storageUnavailable {
                 logger.error("request failed", metadata: ["request.path": "\(request.path)", "error": "\(error.message)"])
             }
             response = ErrorResponse.make(error, method: request.method)
