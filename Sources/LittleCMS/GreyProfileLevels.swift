@@ -49,16 +49,20 @@ final class GreyProfileLevels: Sendable {
         isIdentity = (0..<256).allSatisfy { level in (0..<3).allSatisfy { abs(Int(table[level * 3 + $0]) - level) <= 1 } }
     }
 
-    /// Converts in place when every pixel is grey; false (and nothing changed) otherwise.
-    /// `red`, `green`, `blue` are the byte offsets of the channels within a pixel.
+    /// Converts in place when every visible pixel is grey; false (and nothing changed)
+    /// otherwise. `red`, `green`, `blue` are the byte offsets of the channels within a
+    /// pixel, `alpha` its alpha's, if any: what an invisible pixel holds does not count
+    /// (encoders often leave colour there).
     func apply(
-        _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, bytesPerPixel: Int, red: Int, green: Int, blue: Int
+        _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, bytesPerPixel: Int, red: Int, green: Int, blue: Int,
+        alpha: Int?
     ) -> Bool {
         pixels.withUnsafeMutableBufferPointer { buffer in
             for y in 0..<height {
                 var at = y * stride
                 for _ in 0..<width {
-                    guard buffer[at] == buffer[at + 1], buffer[at + 1] == buffer[at + 2] else { return false }
+                    let invisible = alpha.map { buffer[at + $0] == 0 } ?? false
+                    guard invisible || (buffer[at] == buffer[at + 1] && buffer[at + 1] == buffer[at + 2]) else { return false }
                     at += bytesPerPixel
                 }
             }

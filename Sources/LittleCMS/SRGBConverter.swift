@@ -48,7 +48,7 @@ public enum SRGBConverter {
             let (red, blue) = layout == .bgrx ? (2, 0) : (0, 2)
             return grey.apply(
                 &pixels, width: width, height: height, stride: stride, bytesPerPixel: layout.bytesPerPixel, red: red,
-                green: 1, blue: blue)
+                green: 1, blue: blue, alpha: layout == .rgba ? 3 : nil)
         }
         if transform.isIdentity { return true }
         transform.apply(&pixels, width: width, height: height, stride: stride)

@@ -138,6 +138,26 @@ def test_grey_profile_on_a_grey_image_comes_out_srgb(stack, tools, fmt, ext):
     check_against(stack, tools, obj, reference, stored.convert("RGB"))
 
 
+def test_grey_profile_on_grey_pixels_with_invisible_colour_comes_out_srgb(stack, tools):
+    """What an invisible pixel holds does not make an image colour: encoders often leave
+    colour behind alpha 0. The visible grey pixels still go through the grey profile."""
+    profile = GREY_PROFILE.read_bytes()
+    grey = photo().convert("L")
+    alpha = Image.new("L", grey.size, 255)
+    alpha.paste(0, (0, 0, 40, 40))
+    rgba = Image.merge("RGBA", [grey, grey, grey, alpha])
+    rgba.paste((255, 0, 0, 0), (0, 0, 40, 40))
+    obj = stack.upload_ok(tools.encode(rgba, "PNG", icc_profile=profile), "grey.png", "image/png")
+    r = stack.get(f"/images/{obj['id']}.tiff")
+    assert r.status_code == 200, tools.describe(r)
+    out = tools.decode(r.content).convert("RGBA").crop((40, 40, grey.width, grey.height)).convert("RGB")
+    reference = ImageCms.profileToProfile(
+        grey, ImageCms.ImageCmsProfile(io.BytesIO(profile)), SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL,
+        outputMode="RGB").crop((40, 40, grey.width, grey.height))
+    mean, p99 = differences(out, reference)
+    assert mean <= 1.5 and p99 <= 4, (mean, p99)
+
+
 def test_grey_profile_on_a_colour_image_is_left(stack, tools):
     """A grey profile on colour pixels describes nothing they hold: the pixels are taken
     as sRGB, as browsers take them."""

@@ -89,7 +89,8 @@ def test_auto_prefers_png_for_images_with_alpha(stack, opaque, translucent):
     assert r.headers["Location"] == f"/images/{opaque['id']}.jpg"
 
 
-@pytest.mark.parametrize("fmt,mode,params", [("PNG", "RGBA", {}), ("PNG", "LA", {})])
+@pytest.mark.parametrize("fmt,mode,params", [("PNG", "RGBA", {}), ("PNG", "LA", {}), ("TIFF", "RGBA", {}),
+                                             ("TIFF", "RGBA", {"compression": "tiff_lzw"})])
 def test_auto_goes_by_the_alpha_channel_not_by_its_pixels(stack, fmt, mode, params):
     """"png when the original has an alpha channel": an RGBA file whose every pixel is
     opaque still has one (its pixels decide only for formats whose header does not say;

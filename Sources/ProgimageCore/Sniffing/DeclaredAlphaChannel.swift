@@ -4,7 +4,8 @@ import ProgimageAPI
 /// png "when the original has an alpha channel" (API.md), and an RGBA PNG whose every
 /// pixel is opaque still has one. Read from the header for the two web formats where
 /// that is common (PNG colour types 4 and 6 or a `tRNS` chunk; WebP's VP8X alpha flag or
-/// VP8L alpha hint); for the others, transparency in the decoded pixels decides.
+/// VP8L alpha hint) and for TIFF (ExtraSamples alpha); for the others, transparency in the
+/// decoded pixels decides.
 enum DeclaredAlphaChannel {
     static func isDeclared(in bytes: [UInt8], format: ImageFormat) -> Bool {
         let reader = ByteReader(bytes, label: format.rawValue)
@@ -18,6 +19,14 @@ enum DeclaredAlphaChannel {
             if reader.matches("VP8X", at: 12) { return ((try? reader.u8(data)) ?? 0) & 0x10 != 0 }
             if reader.matches("VP8L", at: 12) { return ((try? reader.u32(data + 1, .little)) ?? 0) >> 28 & 1 != 0 }
             return false
+        case .tiff:
+            // ExtraSamples (338) whose first sample is associated (1) or unassociated (2) alpha.
+            guard let tiff = try? TIFFStructure(reader, strict: false), let entries = try? tiff.firstIFDEntries(strict: false)
+            else { return false }
+            guard let extra = entries.first(where: { (try? tiff.tag(of: $0)) == 338 }),
+                let kind = try? tiff.value(of: extra, followingSpill: true, long8: false)
+            else { return false }
+            return kind == 1 || kind == 2
         default:
             return false
         }
