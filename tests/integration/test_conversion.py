@@ -234,6 +234,39 @@ def test_alpha_kept_for_formats_with_alpha(stack, tools, target):
     assert out.getpixel((28, 16))[3] > 245, f"{target}: opaque pixel became transparent"
 
 
+def translucent_noise(tools, seed: int, grey: bool = False) -> Image.Image:
+    """Every alpha level 0–255 and colour under it: a 7-bit alpha moves half of them."""
+    im = Image.effect_noise((64, 64), 90).convert("RGB") if grey else tools.noise(64, 64, seed=seed)
+    alpha = Image.new("L", (64, 64))
+    alpha.putdata([(i * 7 + seed) % 256 for i in range(64 * 64)])
+    im.putalpha(alpha)
+    return im
+
+
+@pytest.mark.parametrize("source,params,target,grey", [
+    ("PNG", {}, "tiff", False), ("PNG", {}, "tiff", True), ("WEBP", {"lossless": True, "exact": True}, "tiff", False),
+    ("TIFF", {}, "png", False), ("TIFF", {}, "png", True), ("PNG", {}, "webp", False),
+    ("TIFF", {"compression": "tiff_lzw"}, "jxl", False)])
+def test_a_translucent_conversion_keeps_every_alpha_level(stack, tools, source, params, target, grey):
+    """A plain conversion of a translucent image does not go through libgd's 7-bit alpha:
+    to a lossless format every pixel comes back exactly (grey ones as grey and alpha), to
+    WebP (whose alpha is lossless) every alpha level; JPEG XL's alpha is lossy."""
+    src = translucent_noise(tools, seed=5, grey=grey)
+    buffer = io.BytesIO()
+    src.save(buffer, source, **params)
+    obj = stack.upload_ok(buffer.getvalue())
+    r = stack.get(f"/images/{obj['id']}.{target}")
+    assert r.status_code == 200, tools.describe(r)
+    out = tools.decode(r.content).convert("RGBA")
+    if target in ("tiff", "png"):
+        assert out.tobytes() == src.tobytes()
+    elif target == "webp":
+        assert out.getchannel("A").tobytes() == src.getchannel("A").tobytes()
+    else:
+        visible = [(p, q) for p, q in zip(out.getdata(), src.getdata()) if q[3] > 32]
+        assert out.size == src.size and sum(abs(p[3] - q[3]) for p, q in visible) / len(visible) < 8
+
+
 def test_format_side_limits(stack, tools):
     """A 20000x1 PNG is a valid upload; WebP (16383), AVIF and HEIC (16384) cannot hold it."""
     obj = stack.upload_ok(tools.png(Image.new("L", (20000, 1), 99)))

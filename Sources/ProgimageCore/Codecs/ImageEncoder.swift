@@ -68,6 +68,41 @@ public enum ImageEncoder {
     }
 }
 
+extension ImageEncoder {
+    /// The formats that keep 8-bit alpha, which a plain conversion of straight RGBA
+    /// (`StraightRGBA`) can go to without libgd.
+    static let straightOutputs: Set<ImageFormat> = [.png, .tiff, .webp, .avif, .heic, .jxl]
+
+    static func encode(_ image: StraightRGBA, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
+        let quality = quality ?? defaultQuality(format)
+        let (width, height) = (image.width, image.height)
+        do {
+            switch format {
+            case .png:
+                let grey = image.isGrey
+                return try PNGWriter.encode(
+                    grey ? image.greyAlpha : image.pixels, width: width, height: height, channels: grey ? .greyAlpha : .rgba)
+            case .tiff:
+                let grey = image.isGrey
+                return try TIFFWriter.encode(grey ? image.greyAlpha : image.pixels, width: width, height: height, channels: grey ? 2 : 4)
+            case .webp:
+                return try WebPStillEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row).encoded(quality: quality)
+            case .jxl:
+                return try JXLEncoder.encode(rgb: image.pixels, width: width, height: height, hasAlpha: true, quality: quality)
+            case .avif, .heic:
+                return try HEIFEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row)
+                    .encoded(as: format == .avif ? .avif : .heic, quality: quality)
+            case .jpg, .bmp, .gif:
+                throw ServiceError(.internalError, "\(format.rawValue) does not keep 8-bit alpha")
+            }
+        } catch let error as ServiceError {
+            throw error
+        } catch {
+            throw ServiceError(.internalError, "encoding \(format.rawValue) failed: \(error)")
+        }
+    }
+}
+
 /// An image's pixels as the encoders outside libgd take them: packed 8-bit rows with as few
 /// channels as the pixels need (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA; grey only where
 /// the format can say so). libgd's copy is freed as soon as they are made: the encoders

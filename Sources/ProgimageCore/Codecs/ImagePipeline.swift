@@ -25,10 +25,26 @@ public struct ImagePipeline: Sendable {
         if let animated = try renderAnimation(original, format: format, source: source, chain: chain, overlays: overlays) {
             return animated
         }
+        if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
         if let blurred = try blurredJPEG(original, format: format, chain: chain) { return blurred }
         if let thumbnail = try thumbnailJPEG(original, format: format, source: source, chain: chain) { return thumbnail }
         let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+    }
+
+    /// A plain conversion of a translucent PNG, WebP or TIFF to a format that keeps alpha,
+    /// decoded and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of
+    /// the alpha levels by one. nil when it does not apply.
+    private func straightConversion(
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+    ) throws(ServiceError) -> [UInt8]? {
+        guard chain.operations.isEmpty, ImageEncoder.straightOutputs.contains(chain.format),
+            [.png, .webp, .tiff].contains(format)
+        else { return nil }
+        try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
+        _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        guard let straight = StraightRGBA.decoded(original, format: format) else { return nil }
+        return try ImageEncoder.encode(straight, as: chain.format, quality: chain.quality)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

@@ -1,0 +1,67 @@
+public import ProgimageAPI
+import PNG
+import TIFF
+import WebP
+
+/// A translucent source's pixels as 8-bit straight R,G,B,A rows, for a plain conversion
+/// (`ImagePipeline.straightConversion`) that never goes through libgd: libgd holds alpha in
+/// 7 bits, so every conversion of a translucent image moved half of its alpha levels by
+/// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
+///
+/// Read from an 8-bit RGBA PNG, a still WebP with alpha, or a TIFF with alpha, upright,
+/// with at least one pixel not opaque; colour-converted to sRGB as every decode is.
+struct StraightRGBA {
+    var pixels: [UInt8]
+    let width: Int
+    let height: Int
+
+    /// nil when the source is not such a file (the usual path then decodes it, and reports
+    /// what is wrong with it).
+    static func decoded(_ original: [UInt8], format: ImageFormat) -> StraightRGBA? {
+        guard ExifOrientation.read(from: original, format: format) == .up else { return nil }
+        var straight: StraightRGBA
+        let profile: [UInt8]?
+        switch format {
+        case .png:
+            guard let decoded = PNGReader.decode(original), decoded.channels == 4 else { return nil }
+            straight = StraightRGBA(pixels: decoded.bytes, width: decoded.width, height: decoded.height)
+            profile = EmbeddedColorProfile.png(original)
+        case .webp:
+            guard let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha, decoded.frameCount == 1 else { return nil }
+            straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
+            profile = decoded.iccProfile
+        case .tiff:
+            guard let decoded = try? TIFFDecoder.decode(original), decoded.hasAlpha, !decoded.isCMYK else { return nil }
+            straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
+            profile = decoded.iccProfile
+        default:
+            return nil
+        }
+        guard straight.width > 0, straight.height > 0, straight.pixels.count == straight.width * straight.height * 4,
+            straight.isTranslucent
+        else { return nil }
+        SourceColor.convertRGBA(
+            &straight.pixels, width: straight.width, height: straight.height, stride: straight.width * 4, icc: profile)
+        return straight
+    }
+
+    var isTranslucent: Bool {
+        pixels.withUnsafeBufferPointer { buffer in stride(from: 3, to: buffer.count, by: 4).contains { buffer[$0] != 255 } }
+    }
+
+    /// Whether every pixel is grey (R = G = B): PNG and TIFF then take grey and alpha.
+    var isGrey: Bool {
+        pixels.withUnsafeBufferPointer { buffer in
+            stride(from: 0, to: buffer.count, by: 4).allSatisfy { buffer[$0] == buffer[$0 + 1] && buffer[$0 + 1] == buffer[$0 + 2] }
+        }
+    }
+
+    func row(_ y: Int) -> [UInt8] { Array(pixels[(y * width * 4)..<((y + 1) * width * 4)]) }
+
+    /// Grey and alpha, two bytes a pixel.
+    var greyAlpha: [UInt8] {
+        var out = [UInt8](repeating: 0, count: width * height * 2)
+        for i in 0..<(width * height) { (out[i * 2], out[i * 2 + 1]) = (pixels[i * 4], pixels[i * 4 + 3]) }
+        return out
+    }
+}
