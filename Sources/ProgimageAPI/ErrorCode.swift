@@ -17,6 +17,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case methodNotAllowed = "method_not_allowed"
     case misdirectedRequest = "misdirected_request"
     case payloadTooLarge = "payload_too_large"
+    /// An `If-Match` or `If-Unmodified-Since` the file does not meet (nginx's 412).
+    case preconditionFailed = "precondition_failed"
     /// A `Range` that starts past the end of the file (nginx's 416).
     case rangeNotSatisfiable = "range_not_satisfiable"
     case unsupportedMediaType = "unsupported_media_type"
@@ -37,6 +39,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .badSignature, .forbiddenURL, .forbidden, .presetRequired: 403
         case .notFound: 404
         case .methodNotAllowed: 405
+        case .preconditionFailed: 412
         case .payloadTooLarge: 413
         case .rangeNotSatisfiable: 416
         case .unsupportedMediaType: 415

@@ -130,6 +130,9 @@ enum NginxSiteTemplate {
                 server_name _;
                 server_tokens off;
                 charset off;
+                # A file not changed since the date sent is a 304 (RFC 9110 §13.1.3); nginx's
+                # default answered 304 only to the exact Last-Modified.
+                if_modified_since before;
                 root /nonexistent;
                 client_max_body_size \(p.maxBodyBytes);
                 client_body_buffer_size 1m;
@@ -357,6 +360,7 @@ struct NginxErrorPage {
         NginxErrorPage(status: 405, code: .methodNotAllowed, message: "method not allowed for this resource"),
         NginxErrorPage(status: 408, code: .timeout, message: "the request took too long to arrive"),
         NginxErrorPage(status: 411, code: .badRequest, message: "a request body needs a length"),
+        NginxErrorPage(status: 412, code: .preconditionFailed, message: "the file does not meet the If-Match or If-Unmodified-Since sent"),
         NginxErrorPage(status: 413, code: .payloadTooLarge, message: "the request body exceeds the upload limit"),
         NginxErrorPage(status: 414, code: .badRequest, message: "the URL is too long"),
         NginxErrorPage(status: 416, code: .rangeNotSatisfiable, message: "the requested range is not within the file"),

@@ -51,6 +51,10 @@ struct Router {
             default: throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD", "DELETE"])
             }
         case .redirect(let path):
+            // The spelling of an image URL: what it allows is what an image allows.
+            guard request.method == "GET" || request.isHead else {
+                throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
+            }
             let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
             return .json(
                 301, .object([("location", .string(location))]),

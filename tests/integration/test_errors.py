@@ -308,6 +308,43 @@ def test_unsatisfiable_range_416_is_json_and_not_stored(stack, tools):
         assert re.fullmatch(r"bytes \*/\d+", r.headers.get("Content-Range", "")), tools.describe(r)
 
 
+def test_a_failed_precondition_412_is_json(stack, tools):
+    """If-Match and If-Unmodified-Since the file does not meet: nginx's 412, JSON like
+    every error (it was nginx's HTML page, without CORS)."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=45)))
+    for path in (obj["url"], f"/images/{obj['id']}/resize:5x.png"):
+        stack.get(path)  # made, so the second is a HIT too
+        for headers in ({"If-Match": '"nope"'}, {"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}):
+            # nginx closes the connection after its 412 (not after its 416): a new one each.
+            r = stack.get(path, headers={**headers, "Connection": "close"})
+            tools.json_error(r, 412, "precondition_failed")
+            assert r.headers.get("Access-Control-Allow-Origin") == "*", tools.describe(r)
+
+
+def test_if_modified_since_after_the_file_is_304(stack, tools):
+    """RFC 9110 §13.1.3: not modified since the date sent, whatever that date (nginx's
+    default matched only the exact Last-Modified)."""
+    import email.utils
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=46)))
+    for path in (obj["url"], f"/images/{obj['id']}/resize:5x.png"):
+        first = stack.get(path)
+        later = email.utils.parsedate_to_datetime(first.headers["Last-Modified"]).timestamp() + 20
+        r = stack.get(path, headers={"If-Modified-Since": email.utils.formatdate(later, usegmt=True)})
+        assert r.status_code == 304, tools.describe(r)
+        r = stack.get(path, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"})
+        assert r.status_code == 200, tools.describe(r)
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("suffix", [".jpeg", ".tif", "/resize:0100x.jpeg"])
+def test_an_alias_allows_what_an_image_allows(stack, tools, method, suffix):
+    """A 301 is for GET and HEAD; another method on an alias is a 405, as on the image."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=47)))
+    r = stack.request(method, f"/images/{obj['id']}{suffix}")
+    tools.json_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS" and "no-store" in r.headers["Cache-Control"], tools.describe(r)
+
+
 def raw_exchange(stack, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
         s.sendall(request)

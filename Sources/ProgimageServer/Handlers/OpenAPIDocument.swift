@@ -365,7 +365,7 @@ components:
             code:
               type: string
               enum: [bad_request, bad_operation, empty_body, unauthorized, bad_signature, forbidden_url, preset_required, forbidden,
-                     not_found, method_not_allowed, misdirected_request, payload_too_large, range_not_satisfiable,
+                     not_found, method_not_allowed, misdirected_request, precondition_failed, payload_too_large, range_not_satisfiable,
                      unsupported_media_type, image_too_large, corrupt_image, fetch_failed, internal_error,
                      instance_unavailable, timeout, insufficient_storage, storage_unavailable]
             message: {type: string}
