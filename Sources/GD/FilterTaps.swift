@@ -17,9 +17,12 @@ struct FilterTaps: Sendable {
     let stride: Int
 
     /// A tent mapping `source` samples onto `target`, whose support widens with the
-    /// reduction as an area filter's must.
-    static func tent(source: Int, target: Int, pairs: Bool) -> FilterTaps {
-        let scale = Double(source) / Double(target)
+    /// reduction as an area filter's must. `extent`: how many samples the source stands for
+    /// when it is an area pre-shrink whose last sample averages a partial block (1800 px
+    /// by 13 is 138.46 samples in 139): mapping by the count stretched the content towards
+    /// the far edge, by up to a whole output pixel.
+    static func tent(source: Int, target: Int, pairs: Bool, extent: Double? = nil) -> FilterTaps {
+        let scale = (extent ?? Double(source)) / Double(target)
         let support = max(1, scale)
         return FilterTaps(
             source: source, target: target, support: support, pairs: pairs,

@@ -7,18 +7,16 @@ import Glibc
 /// Geometry steps. Each consumes the image and returns the result, which is the same
 /// image when libgd works in place and a new one when it allocates.
 extension GDImage {
-    /// Resamples to exactly `width`×`height`. Reductions of 2× or more are first done by an
-    /// exact area average (`boxShrunk`); the rest uses a tent whose support widens with the
-    /// reduction, since bilinear and nearest filters alias badly on reduction (measured with
-    /// libgd 2.3.3: 1-px stripes keep a std-dev of 127 with BILINEAR_FIXED vs 5.6 with
-    /// TRIANGLE). Enlargements are Catmull-Rom. Opaque reductions take `tentResampled`'s
+    /// Resamples to exactly `width`×`height`. Large reductions are first area-averaged down
+    /// to the last 2–4× (`boxShrunk`, `areaPreShrink`); the rest uses a tent whose support
+    /// widens with the reduction, mapped by what the pre-shrunk image stands for (its last
+    /// block may be partial), since bilinear and nearest filters alias badly on reduction
+    /// (measured with libgd 2.3.3: 1-px stripes keep a std-dev of 127 with BILINEAR_FIXED vs
+    /// 5.6 with TRIANGLE). Enlargements are Catmull-Rom. Opaque reductions take `tentResampled`'s
     /// 16-bit lanes; the rest `resampled(_:width:height:)`, premultiplied when translucent
     /// (libgd's `gdImageScale` is no longer used: see there why).
     public consuming func scaled(width: Int, height: Int) throws(GDError) -> GDImage {
         if width == self.width, height == self.height { return self }
-        let ratioX = self.width / max(1, width)
-        let ratioY = self.height / max(1, height)
-        let ratio = min(ratioX, ratioY)
         let opaque = isOpaque
         if width <= self.width, height <= self.height, opaque {
             // The tent widens with the reduction, so the area pre-shrink is for speed and
@@ -27,22 +25,17 @@ extension GDImage {
             // would otherwise get more taps than it rounds exactly (`force` can shrink one
             // side 6000× and leave the other alone).
             let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
-            return try boxShrunk(byX: factors.x, byY: factors.y).tentResampled(width: width, height: height)
+            let extent = (Double(self.width) / Double(factors.x), Double(self.height) / Double(factors.y))
+            return try boxShrunk(byX: factors.x, byY: factors.y).tentResampled(width: width, height: height, extent: extent)
         }
-        let image: GDImage
-        if ratio >= 2 {
-            image = try boxShrunk(byX: ratio, byY: ratio)
-        } else if case let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height)),
-            factors.x > 1 || factors.y > 1
-        {
-            // `force` reducing one axis far while the other grows: that axis is area-averaged
-            // down to what the tent takes exactly, or the tent spans every row (20,000 → 1
-            // kept 20,000 rows of the output's width).
-            image = try boxShrunk(byX: factors.x, byY: factors.y)
-        } else {
-            image = self
-        }
-        return try image.resampled(width: width, height: height, translucent: !opaque)
+        // The opaque path's pre-shrink: area-averaged down to the last 2–4×, then the tent
+        // (a whole-ratio box, as before, scored 31.7 dB against Pillow's tent at 9×, 38.9
+        // this way). An axis that grows is left alone, and one that `force` reduces far is
+        // area-averaged even when the other grows, or the tent spans every row (20,000 → 1
+        // kept 20,000 rows of the output's width).
+        let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
+        let extent = (Double(self.width) / Double(factors.x), Double(self.height) / Double(factors.y))
+        return try boxShrunk(byX: factors.x, byY: factors.y).resampled(width: width, height: height, translucent: !opaque, extent: extent)
     }
 
     /// The window of an enlargement to `width`×`height` (what `fill` keeps of its cover),
@@ -79,9 +72,11 @@ extension GDImage {
 
     /// `translucent` as `scaled` found the source: its area average keeps what transparency
     /// there was, so the pixels need not be scanned again.
-    private consuming func resampled(width: Int, height: Int, translucent: Bool) throws(GDError) -> GDImage {
-        if width == self.width, height == self.height { return self }
-        return try throughPremultiplied(translucent) { Self.resampled($0, width: width, height: height) }
+    private consuming func resampled(
+        width: Int, height: Int, translucent: Bool, extent: (width: Double, height: Double)
+    ) throws(GDError) -> GDImage {
+        if width == self.width, height == self.height, extent == (Double(width), Double(height)) { return self }
+        return try throughPremultiplied(translucent) { Self.resampled($0, width: width, height: height, extent: extent) }
     }
 
     /// The region at (x, y) of `width`×`height`, which the caller has already clamped to

@@ -18,7 +18,8 @@ extension GDImage {
     /// `window`: only that part of the `width`×`height` result (the window a `fill` keeps of
     /// its cover), the same pixels as resampling whole and cropping, without the whole.
     static func resampled(
-        _ source: gdImagePtr, width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil
+        _ source: gdImagePtr, width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil,
+        extent: (width: Double, height: Double)? = nil
     ) -> gdImagePtr? {
         let sourceWidth = Int(source.pointee.sx), sourceHeight = Int(source.pointee.sy)
         let window = window ?? (0, 0, width, height)
@@ -28,9 +29,9 @@ extension GDImage {
             let made = gdImageCreateTrueColor(outputWidth, outputHeight)
         else { return nil }
         let horizontal = SignedFilterTaps.resampling(
-            source: sourceWidth, target: width, samples: window.x..<(window.x + window.width))
+            source: sourceWidth, target: width, samples: window.x..<(window.x + window.width), extent: extent?.width)
         let vertical = SignedFilterTaps.resampling(
-            source: sourceHeight, target: height, samples: window.y..<(window.y + window.height))
+            source: sourceHeight, target: height, samples: window.y..<(window.y + window.height), extent: extent?.height)
         let (width, height) = (window.width, window.height)
         let sourceRows = cgd_rows(source)!
         let outputRows = cgd_rows(made)!

@@ -32,11 +32,14 @@ struct SeparableConvolution: Sendable, RowFilter {
     }
 
     /// Separable tent resampling from `sourceWidth`×`sourceHeight` to `width`×`height`.
-    static func tent(sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) -> SeparableConvolution {
+    /// `extent`: what an area pre-shrunk source stands for (`FilterTaps.tent`).
+    static func tent(
+        sourceWidth: Int, sourceHeight: Int, width: Int, height: Int, extent: (width: Double, height: Double)? = nil
+    ) -> SeparableConvolution {
         SeparableConvolution(
             sourceWidth: sourceWidth, sourceHeight: sourceHeight,
-            vertical: .tent(source: sourceHeight, target: height, pairs: false),
-            horizontal: .tent(source: sourceWidth, target: width, pairs: true))
+            vertical: .tent(source: sourceHeight, target: height, pairs: false, extent: extent?.height),
+            horizontal: .tent(source: sourceWidth, target: width, pairs: true, extent: extent?.width))
     }
 
     /// Gaussian blur of standard deviation `sigma`, same size in and out.

@@ -22,10 +22,11 @@ struct SignedFilterTaps: Sendable {
     /// whose support widens with the reduction (`FilterTaps.tent`'s); kept, the identity.
     /// `samples`: the output samples wanted (all by default), the taps of sample
     /// `samples.lowerBound + k` at index k, the same as the whole axis would have there.
-    static func resampling(source: Int, target: Int, samples: Range<Int>? = nil) -> SignedFilterTaps {
-        let scale = Double(source) / Double(target)
+    /// `extent`: what an area pre-shrunk source stands for (`FilterTaps.tent`).
+    static func resampling(source: Int, target: Int, samples: Range<Int>? = nil, extent: Double? = nil) -> SignedFilterTaps {
+        let scale = (extent ?? Double(source)) / Double(target)
         let samples = samples ?? 0..<target
-        if target >= source {
+        if Double(target) >= (extent ?? Double(source)) {
             return SignedFilterTaps(source: source, samples: samples, scale: scale, support: 2, weight: keysCubic)
         }
         return SignedFilterTaps(source: source, samples: samples, scale: scale, support: scale) { max(0, 1 - abs($0) / scale) }
