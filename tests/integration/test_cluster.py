@@ -160,7 +160,9 @@ def test_a_box_that_lost_its_disk_serves_every_image_again(cluster):
 
 
 def test_the_front_door_keeps_one_image_on_one_box_and_spreads_uploads(cluster):
-    images = [cluster.front.upload_ok(_png(20 + n)) for n in range(8)]
+    # Ids are random and hashed: eight all on one box is 1 run in 128 (it happened in CI);
+    # twenty, 1 in 500,000.
+    images = [cluster.front.upload_ok(_png(20 + n)) for n in range(20)]
     boxes_used = set()
     for image in images:
         path = f"/images/{image['id']}/resize:24x.png"
@@ -172,7 +174,7 @@ def test_the_front_door_keeps_one_image_on_one_box_and_spreads_uploads(cluster):
                    if (box.cache_dir / i[:2] / i[2:4] / i / "resize:24x.png").exists()]
         assert len(holders) == 1, f"{image['id']} derived on {len(holders)} boxes"
         boxes_used.add(holders[0].port)
-    assert len(boxes_used) == 2, "eight images all hashed to one box"
+    assert len(boxes_used) == 2, "twenty images all hashed to one box"
 
 
 def test_the_front_doors_own_errors_are_json(cluster):

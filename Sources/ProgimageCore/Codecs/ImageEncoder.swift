@@ -73,7 +73,9 @@ extension ImageEncoder {
     /// (`StraightRGBA`) can go to without libgd.
     static let straightOutputs: Set<ImageFormat> = [.png, .tiff, .webp, .avif, .heic, .jxl]
 
-    static func encode(_ image: StraightRGBA, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
+    /// Consumes the rows: the encoders that copy them into a picture of their own (WebP,
+    /// AVIF, HEIC) encode after they are freed, as the libgd path does.
+    static func encode(_ image: consuming StraightRGBA, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
         let quality = quality ?? defaultQuality(format)
         let (width, height) = (image.width, image.height)
         do {
@@ -86,12 +88,15 @@ extension ImageEncoder {
                 let grey = image.isGrey
                 return try TIFFWriter.encode(grey ? image.greyAlpha : image.pixels, width: width, height: height, channels: grey ? 2 : 4)
             case .webp:
-                return try WebPStillEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row).encoded(quality: quality)
+                let picture = try WebPStillEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row)
+                _ = consume image
+                return try picture.encoded(quality: quality)
             case .jxl:
                 return try JXLEncoder.encode(rgb: image.pixels, width: width, height: height, hasAlpha: true, quality: quality)
             case .avif, .heic:
-                return try HEIFEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row)
-                    .encoded(as: format == .avif ? .avif : .heic, quality: quality)
+                let picture = try HEIFEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row)
+                _ = consume image
+                return try picture.encoded(as: format == .avif ? .avif : .heic, quality: quality)
             case .jpg, .bmp, .gif:
                 throw ServiceError(.internalError, "\(format.rawValue) does not keep 8-bit alpha")
             }

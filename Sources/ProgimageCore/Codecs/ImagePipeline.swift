@@ -43,8 +43,20 @@ public struct ImagePipeline: Sendable {
         else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
-        guard let straight = StraightRGBA.decoded(original, format: format) else { return nil }
-        return try ImageEncoder.encode(straight, as: chain.format, quality: chain.quality)
+        guard let straight = StraightRGBA.decoded(original, format: format),
+            straight.width == source.width, straight.height == source.height
+        else { return nil }
+        if straight.isTranslucent { return try ImageEncoder.encode(consume straight, as: chain.format, quality: chain.quality) }
+        // Every pixel opaque after all (an RGBA screenshot): libgd's path, from these pixels
+        // rather than a second decode.
+        let image: GDImage
+        do {
+            image = try GDImage(
+                width: straight.width, height: straight.height, pixels: straight.pixels, stride: straight.width * 4, layout: .rgba)
+        } catch {
+            throw error.serviceError
+        }
+        return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

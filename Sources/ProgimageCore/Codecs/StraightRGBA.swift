@@ -8,8 +8,9 @@ import WebP
 /// 7 bits, so every conversion of a translucent image moved half of its alpha levels by
 /// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
 ///
-/// Read from an 8-bit RGBA PNG, a still WebP with alpha, or a TIFF with alpha, upright,
-/// with at least one pixel not opaque; colour-converted to sRGB as every decode is.
+/// Read from an 8-bit RGBA PNG, a still WebP with alpha, or a TIFF with alpha, upright;
+/// colour-converted to sRGB as every decode is. Whether the file is such is read from its
+/// header first, so that no other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
     let width: Int
@@ -18,16 +19,23 @@ struct StraightRGBA {
     /// nil when the source is not such a file (the usual path then decodes it, and reports
     /// what is wrong with it).
     static func decoded(_ original: [UInt8], format: ImageFormat) -> StraightRGBA? {
-        guard ExifOrientation.read(from: original, format: format) == .up else { return nil }
+        guard DeclaredAlphaChannel.isDeclared(in: original, format: format),
+            ExifOrientation.read(from: original, format: format) == .up
+        else { return nil }
         var straight: StraightRGBA
         let profile: [UInt8]?
         switch format {
         case .png:
-            guard let decoded = PNGReader.decode(original), decoded.channels == 4 else { return nil }
+            // IHDR: bit depth 8, colour type 6 (RGBA), what `PNGReader` reads itself.
+            guard original.count > 25, original[24] == 8, original[25] == 6, let decoded = PNGReader.decode(original),
+                decoded.channels == 4
+            else { return nil }
             straight = StraightRGBA(pixels: decoded.bytes, width: decoded.width, height: decoded.height)
             profile = EmbeddedColorProfile.png(original)
         case .webp:
-            guard let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha, decoded.frameCount == 1 else { return nil }
+            guard FrameCount.of(original, format: .webp) == 1, let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha,
+                decoded.frameCount == 1
+            else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
             profile = decoded.iccProfile
         case .tiff:
@@ -37,8 +45,7 @@ struct StraightRGBA {
         default:
             return nil
         }
-        guard straight.width > 0, straight.height > 0, straight.pixels.count == straight.width * straight.height * 4,
-            straight.isTranslucent
+        guard straight.width > 0, straight.height > 0, straight.pixels.count == straight.width * straight.height * 4
         else { return nil }
         SourceColor.convertRGBA(
             &straight.pixels, width: straight.width, height: straight.height, stride: straight.width * 4, icc: profile)
