@@ -267,6 +267,25 @@ def test_a_translucent_conversion_keeps_every_alpha_level(stack, tools, source, 
         assert out.size == src.size and sum(abs(p[3] - q[3]) for p, q in visible) / len(visible) < 8
 
 
+@pytest.mark.parametrize("ops,expected", [
+    ("flip:v", lambda im: im.transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
+    ("flip:hv", lambda im: im.transpose(Image.Transpose.ROTATE_180)),
+    ("rotate:90", lambda im: im.transpose(Image.Transpose.ROTATE_270)),
+    ("rotate:270", lambda im: im.transpose(Image.Transpose.ROTATE_90)),
+    ("crop:5,7,40,30/rotate:180/flip:h", lambda im: im.crop((5, 7, 45, 37)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
+    ("crop:50,50,100,100", lambda im: im.crop((50, 50, 64, 64))),
+])
+def test_pixel_moves_of_a_translucent_image_keep_every_alpha_level(stack, tools, ops, expected):
+    """Crops, flips and quarter turns only move pixels: done on the 8-bit rows, a
+    translucent image comes back exactly (through libgd, half its alpha levels moved)."""
+    src = translucent_noise(tools, seed=6)
+    obj = stack.upload_ok(tools.png(src))
+    for ext in ("png", "tiff"):
+        r = stack.get(f"/images/{obj['id']}/{ops}.{ext}")
+        assert r.status_code == 200, tools.describe(r)
+        assert tools.decode(r.content).convert("RGBA").tobytes() == expected(src).tobytes(), (ops, ext)
+
+
 def test_format_side_limits(stack, tools):
     """A 20000x1 PNG is a valid upload; WebP (16383), AVIF and HEIC (16384) cannot hold it."""
     obj = stack.upload_ok(tools.png(Image.new("L", (20000, 1), 99)))

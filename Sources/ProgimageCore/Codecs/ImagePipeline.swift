@@ -32,20 +32,25 @@ public struct ImagePipeline: Sendable {
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
-    /// A plain conversion of a translucent PNG, WebP or TIFF to a format that keeps alpha,
-    /// decoded and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of
-    /// the alpha levels by one. nil when it does not apply.
+    /// A plain conversion of a translucent PNG, WebP or TIFF to a format that keeps alpha, or
+    /// one through pixel moves only (crop, flip, quarter turns), decoded and encoded as 8-bit
+    /// RGBA rows without libgd, whose 7-bit alpha moved half of the alpha levels by one. nil
+    /// when it does not apply.
     private func straightConversion(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> [UInt8]? {
-        guard chain.operations.isEmpty, ImageEncoder.straightOutputs.contains(chain.format),
+        guard StraightRGBA.movesOnly(chain.operations), ImageEncoder.straightOutputs.contains(chain.format),
             [.png, .webp, .tiff].contains(format)
         else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
-        _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
-        guard let straight = StraightRGBA.decoded(original, format: format),
-            straight.width == source.width, straight.height == source.height
+        let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        guard let decoded = StraightRGBA.decoded(original, format: format),
+            decoded.width == source.width, decoded.height == source.height, decoded.isTranslucent || chain.operations.isEmpty
         else { return nil }
+        let straight = try decoded.moved(by: chain.operations)
+        guard straight.width == planned.width, straight.height == planned.height else {
+            throw ServiceError(.internalError, "moves gave \(straight.width)x\(straight.height), planned \(planned)")
+        }
         if straight.isTranslucent { return try ImageEncoder.encode(consume straight, as: chain.format, quality: chain.quality) }
         // Every pixel opaque after all (an RGBA screenshot): libgd's path, from these pixels
         // rather than a second decode.
