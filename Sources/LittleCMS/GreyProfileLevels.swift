@@ -1,5 +1,4 @@
 internal import CLittleCMS
-import Synchronization
 
 /// A grey ICC profile as the 256 sRGB colours its 256 levels become, for grey images
 /// decoded to R = G = B (JPEG, PNG and TIFF decoders hand grey over so). Browsers honour
@@ -15,17 +14,10 @@ final class GreyProfileLevels: Sendable {
     private let table: [UInt8]
     let isIdentity: Bool
 
-    private static let cache = Mutex<[String: GreyProfileLevels?]>([:])
-    private static let capacity = 64
+    private static let cache = ParsedProfileCache<String, GreyProfileLevels>()
 
     static func cached(_ profile: ICCProfile) -> GreyProfileLevels? {
-        if let hit = cache.withLock({ $0[profile.digest] }) { return hit }
-        let made = GreyProfileLevels(profile)
-        cache.withLock { table in
-            if table.count >= capacity { table.removeAll() }
-            table[profile.digest] = .some(made)
-        }
-        return made
+        cache.value(for: profile.digest) { GreyProfileLevels(profile) }
     }
 
     private init?(_ profile: ICCProfile) {

@@ -1,5 +1,4 @@
 internal import CLittleCMS
-import Synchronization
 
 /// Converts pixels to sRGB with LittleCMS, in place.
 ///
@@ -72,20 +71,17 @@ final class CompiledTransform: @unchecked Sendable {
     private let layout: SRGBConverter.Layout
 
     /// What names a source in the cache: an ICC profile by its digest.
-    private enum Identity: Hashable {
+    private enum Identity: Hashable, Sendable {
         case icc(digest: String)
         case primaries(RGBPrimaries, TransferFunction)
     }
 
-    private struct Key: Hashable {
+    private struct Key: Hashable, Sendable {
         let source: Identity
         let layout: SRGBConverter.Layout
     }
 
-    /// nil entries remember profiles that failed, so a bad one is not parsed on every request.
-    private static let cache = Mutex<[Key: CompiledTransform?]>([:])
-    /// Distinct profiles kept; past it the table starts over (a service sees a handful).
-    private static let capacity = 64
+    private static let cache = ParsedProfileCache<Key, CompiledTransform>()
 
     static func cached(_ source: SourceProfile, _ layout: SRGBConverter.Layout) -> CompiledTransform? {
         let identity: Identity
@@ -93,14 +89,7 @@ final class CompiledTransform: @unchecked Sendable {
         case .icc(let profile): identity = .icc(digest: profile.digest)
         case .primaries(let primaries, let transfer): identity = .primaries(primaries, transfer)
         }
-        let key = Key(source: identity, layout: layout)
-        if let hit = cache.withLock({ $0[key] }) { return hit }
-        let made = CompiledTransform(source, layout)
-        cache.withLock { table in
-            if table.count >= capacity { table.removeAll() }
-            table[key] = .some(made)
-        }
-        return made
+        return cache.value(for: Key(source: identity, layout: layout)) { CompiledTransform(source, layout) }
     }
 
     private init?(_ source: SourceProfile, _ layout: SRGBConverter.Layout) {

@@ -480,13 +480,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def assert_start_refused(variable: str, value: str, tmp_path: Path) -> None:
-    """The stack started with one bad PROGIMAGE_* value stops at once with exit 2, naming it."""
+def start_that_stops(settings: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Starts the stack with `settings` (and its own directories and port) where it is
+    expected to stop at once; what it exited with and said."""
     command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
-    env.update({variable: value, "PROGIMAGE_DATA_DIR": str(tmp_path / "d"), "PROGIMAGE_CACHE_DIR": str(tmp_path / "c"),
-                "PROGIMAGE_PORT": str(_free_port())})
-    r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    env.update({"PROGIMAGE_DATA_DIR": str(tmp_path / "d"), "PROGIMAGE_CACHE_DIR": str(tmp_path / "c"),
+                "PROGIMAGE_PORT": str(_free_port()), **settings})
+    return subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+
+
+def assert_start_refused(variable: str, value: str, tmp_path: Path) -> None:
+    """The stack started with one bad PROGIMAGE_* value stops at once with exit 2, naming it."""
+    r = start_that_stops({variable: value}, tmp_path)
     assert r.returncode == 2 and variable in r.stderr, (r.returncode, r.stderr[-500:])
 
 

@@ -4,17 +4,14 @@ within 5 s."""
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import socket
-import subprocess
 import time
 
 import pytest
 import requests
 
-from conftest import REPO_ROOT, Tools, _free_port
+from conftest import Tools, _free_port, start_that_stops
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -111,9 +108,5 @@ def test_a_metrics_port_already_taken_stops_the_start(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        command = shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
-        env.update(PROGIMAGE_METRICS_PORT=str(taken.getsockname()[1]), PROGIMAGE_PORT=str(_free_port()),
-                   PROGIMAGE_DATA_DIR=str(tmp_path / "d"), PROGIMAGE_CACHE_DIR=str(tmp_path / "c"))
-        r = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+        r = start_that_stops({"PROGIMAGE_METRICS_PORT": str(taken.getsockname()[1])}, tmp_path)
     assert r.returncode != 0 and "PROGIMAGE_METRICS_PORT" in r.stderr, (r.returncode, r.stderr[-500:])

@@ -3,15 +3,13 @@ package import GD
 
 extension ResizeOperation: PixelStep {
     package func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
-        if mode == .fill, gravity == .smart {
+        // What a fill scales to before it keeps its window.
+        let cover = mode == .fill ? coverSize(for: context.logicalInput, planned: planned) : planned
+        if mode == .fill, gravity == .smart, cover.width > Self.largestSmartCover / max(1, cover.height) {
             // The smart window is chosen on the whole cover, which a thin image enlarged
             // makes enormous; compass gravities make only their window.
-            let scale = fitScale(for: context.logicalInput)
-            let cover = (Self.scaled(context.logicalInput.width, scale), Self.scaled(context.logicalInput.height, scale))
-            guard cover.0 <= Self.largestSmartCover / max(1, cover.1) else {
-                throw ServiceError(
-                    .imageTooLarge, "a smart fill of this image would first enlarge it to \(cover.0)x\(cover.1), over \(Self.largestSmartCover) pixels")
-            }
+            throw ServiceError(
+                .imageTooLarge, "a smart fill of this image would first enlarge it to \(cover), over \(Self.largestSmartCover) pixels")
         }
         do {
             switch mode {
@@ -30,9 +28,7 @@ extension ResizeOperation: PixelStep {
                     y: (planned.height - fitted.1) / 2, fill: padColour?.packed ?? context.background)
             case .fill:
                 // Cover the box, then keep the window the gravity names.
-                let scale = fitScale(for: context.logicalInput)
-                let coverWidth = max(planned.width, Self.scaled(context.logicalInput.width, scale))
-                let coverHeight = max(planned.height, Self.scaled(context.logicalInput.height, scale))
+                let (coverWidth, coverHeight) = (cover.width, cover.height)
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
                 if gravity != .smart, coverWidth >= image.width, coverHeight >= image.height {
                     // An enlargement: only the window is made (a thin image's cover can be
@@ -52,6 +48,13 @@ extension ResizeOperation: PixelStep {
         } catch {
             throw error.serviceError
         }
+    }
+
+    /// The size `fill` covers the box with before keeping its window.
+    private func coverSize(for input: ImageSize, planned: ImageSize) -> ImageSize {
+        let scale = fitScale(for: input)
+        return ImageSize(
+            width: max(planned.width, Self.scaled(input.width, scale)), height: max(planned.height, Self.scaled(input.height, scale)))
     }
 
     /// The most pixels a smart fill's cover may have: 128 M, half a GB as libgd's pixels.
