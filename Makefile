@@ -5,9 +5,9 @@ SHELL := /bin/bash
 # Debian packages the build and the stack need. Checked cheaply each time, installed
 # with apt only when something is missing.
 APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
-                libturbojpeg0-dev libjpeg62-turbo-dev liblcms2-dev libtiff-dev zlib1g-dev libwebp-dev libdeflate-dev libjxl-dev \
+                libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev liblcms2-dev libtiff-dev zlib1g-dev libwebp-dev libdeflate-dev libjxl-dev \
                 libssl-dev libcurl4-openssl-dev libpq-dev pkg-config python3-venv
-PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libtiff-4 lcms2 zlib libdeflate libjxl libwebpdemux libwebpmux libcrypto libcurl libpq
+PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libpng16 libtiff-4 lcms2 zlib libdeflate libjxl libwebpdemux libwebpmux libcrypto libcurl libpq
 # What only the tests need: a PostgreSQL server to start (the suite runs its own cluster),
 # Ghostscript's CMYK profile (the colour tests' reference), curl (signs the tests' own S3 calls),
 # Chromium (the browser test, headless).

@@ -47,6 +47,8 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         // libtiff reads from memory only through callbacks, which are C function pointers.
         .target(name: "CTIFF", linkerSettings: [.linkedLibrary("tiff")]),
+        // libpng longjmps on errors too (the PNGs PNGReader leaves to it, read to 8-bit RGBA).
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
 
         .target(name: "FastCGI", dependencies: ["CFastCGI"], swiftSettings: swiftSettings),
         // GD hands its rows to libjpeg directly (GDImage+JPEG): no copy into one buffer.
@@ -58,7 +60,7 @@ let package = Package(
         .target(name: "LittleCMS", dependencies: ["CLittleCMS"], swiftSettings: swiftSettings),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "Deflate", dependencies: ["CDeflate"], swiftSettings: swiftSettings),
-        .target(name: "PNG", dependencies: ["Deflate"], swiftSettings: swiftSettings),
+        .target(name: "PNG", dependencies: ["Deflate", "CPNG"], swiftSettings: swiftSettings),
         .target(name: "JXL", dependencies: ["CJXL"], swiftSettings: swiftSettings),
         .target(name: "Malloc", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
         .target(name: "LibFuzzer", swiftSettings: swiftSettings),
@@ -110,7 +112,7 @@ let package = Package(
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
         .executableTarget(
-            name: "progimage-fuzz", dependencies: ["GD", "LibFuzzer", "Malloc", "ProgimageAPI", "ProgimageCore"],
+            name: "progimage-fuzz", dependencies: ["GD", "LibFuzzer", "Malloc", "PNG", "ProgimageAPI", "ProgimageCore"],
             swiftSettings: swiftSettings),
 
         // `make bench`'s in-process breakdown of the worker's thumbnail path.

@@ -7,6 +7,7 @@
 // branch of top-level code would not parse as a library.)
 import GD
 import Malloc
+import PNG
 import ProgimageAPI
 import ProgimageCore
 
@@ -45,6 +46,12 @@ func decodeTwice(_ bytes: [UInt8]) {
         return played == nil ? nil : all
     }
     if frames(fill: 0xA5) != frames(fill: 0x3C) { fatalError("two plays of the same \(format.rawValue) animation differ") }
+    // A translucent PNG's conversions read it through libpng to 8-bit RGBA (StraightRGBA).
+    func libpng(fill: UInt8) -> [UInt8]? {
+        MallocTuning.perturb(with: fill)
+        return LibPNGReader.rgba(bytes, maximumPixels: 4_000_000)?.bytes
+    }
+    if format == .png, libpng(fill: 0xA5) != libpng(fill: 0x3C) { fatalError("two libpng reads of the same PNG differ") }
     if format == .jpg { streamedJPEGMatchesTheLongWay(bytes) }
 }
 

@@ -44,7 +44,7 @@ public struct ImagePipeline: Sendable {
         else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
-        guard let decoded = StraightRGBA.decoded(original, format: format),
+        guard let decoded = StraightRGBA.decoded(original, format: format, maxPixels: maxPixels),
             decoded.width == source.width, decoded.height == source.height, decoded.isTranslucent || chain.operations.isEmpty
         else { return nil }
         let straight = try decoded.moved(by: chain.operations)

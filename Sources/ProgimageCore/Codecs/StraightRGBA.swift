@@ -8,8 +8,8 @@ import WebP
 /// 7 bits, so every conversion of a translucent image moved half of its alpha levels by
 /// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
 ///
-/// Read from an 8-bit RGBA PNG, a still WebP with alpha, or a TIFF with alpha, upright;
-/// colour-converted to sRGB as every decode is. Whether the file is such is read from its
+/// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, or a TIFF with
+/// alpha, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
 /// header first, so that no other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
@@ -18,7 +18,7 @@ struct StraightRGBA {
 
     /// nil when the source is not such a file (the usual path then decodes it, and reports
     /// what is wrong with it).
-    static func decoded(_ original: [UInt8], format: ImageFormat) -> StraightRGBA? {
+    static func decoded(_ original: [UInt8], format: ImageFormat, maxPixels: Int) -> StraightRGBA? {
         guard DeclaredAlphaChannel.isDeclared(in: original, format: format),
             ExifOrientation.read(from: original, format: format) == .up
         else { return nil }
@@ -26,8 +26,12 @@ struct StraightRGBA {
         let profile: [UInt8]?
         switch format {
         case .png:
-            // IHDR: bit depth 8, colour type 6 (RGBA), what `PNGReader` reads itself.
-            guard original.count > 25, original[24] == 8, original[25] == 6, let decoded = PNGReader.decode(original),
+            // IHDR: bit depth 8, colour type 6 (RGBA) is what `PNGReader` reads itself, fast;
+            // libpng reads the rest (palette or grey with transparency, grey and alpha, 16
+            // bits, interlaced) to 8-bit RGBA, where libgd would keep 7 bits of alpha.
+            let eightBitRGBA = original.count > 25 && original[24] == 8 && original[25] == 6
+            guard let decoded = (eightBitRGBA ? PNGReader.decode(original) : nil)
+                ?? LibPNGReader.rgba(original, maximumPixels: maxPixels),
                 decoded.channels == 4
             else { return nil }
             straight = StraightRGBA(pixels: decoded.bytes, width: decoded.width, height: decoded.height)

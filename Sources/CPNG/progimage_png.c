@@ -1,0 +1,112 @@
+#include "progimage_png.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <png.h>
+
+struct pg_png {
+    png_structp png;
+    png_infop info;
+    const unsigned char *data;
+    size_t size;
+    size_t position;
+    uint32_t width, height;
+    /// libpng's error, kept by the handler below before it jumps back.
+    char error[200];
+};
+
+static void pg_png_error(png_structp png, png_const_charp text) {
+    struct pg_png *state = png_get_error_ptr(png);
+    snprintf(state->error, sizeof state->error, "%s", text);
+    png_longjmp(png, 1);
+}
+
+/// Warnings (a bad CRC in an ancillary chunk, an unknown chunk) change no pixel; libpng
+/// would print them to stderr.
+static void pg_png_warning(png_structp png, png_const_charp text) {
+    (void)png; (void)text;
+}
+
+static void pg_png_read_data(png_structp png, png_bytep out, png_size_t count) {
+    struct pg_png *state = png_get_io_ptr(png);
+    if (count > state->size - state->position) png_error(png, "the PNG data ends early");
+    memcpy(out, state->data + state->position, count);
+    state->position += count;
+}
+
+pg_png *pg_png_open(const unsigned char *data, size_t size, char *message) {
+    struct pg_png *state = calloc(1, sizeof *state);
+    if (!state) {
+        snprintf(message, 200, "out of memory");
+        return NULL;
+    }
+    state->data = data;
+    state->size = size;
+    state->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, state, pg_png_error, pg_png_warning);
+    if (state->png) state->info = png_create_info_struct(state->png);
+    if (!state->png || !state->info) {
+        png_destroy_read_struct(state->png ? &state->png : NULL, NULL, NULL);
+        free(state);
+        snprintf(message, 200, "out of memory");
+        return NULL;
+    }
+    if (setjmp(png_jmpbuf(state->png))) {
+        snprintf(message, 200, "%s", state->error[0] ? state->error : "the PNG header is damaged");
+        pg_png_close(state);
+        return NULL;
+    }
+    png_set_read_fn(state->png, state, pg_png_read_data);
+    png_read_info(state->png, state->info);
+    int depth = png_get_bit_depth(state->png, state->info);
+    int type = png_get_color_type(state->png, state->info);
+    if (depth == 16) png_set_strip_16(state->png);
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(state->png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(state->png);
+    if (png_get_valid(state->png, state->info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(state->png);
+    if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(state->png);
+    png_set_filler(state->png, 0xFF, PNG_FILLER_AFTER);
+    png_set_interlace_handling(state->png);
+    png_read_update_info(state->png, state->info);
+    if (png_get_rowbytes(state->png, state->info) != (size_t)png_get_image_width(state->png, state->info) * 4)
+        png_error(state->png, "libpng does not give four bytes a pixel for this file");
+    state->width = png_get_image_width(state->png, state->info);
+    state->height = png_get_image_height(state->png, state->info);
+    return state;
+}
+
+void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height) {
+    *width = png->width;
+    *height = png->height;
+}
+
+int pg_png_read_rgba(pg_png *png, unsigned char *pixels, char *message) {
+    png_bytep *rows = malloc(sizeof(png_bytep) * (png->height ? png->height : 1));
+    if (!rows) {
+        snprintf(message, 200, "out of memory");
+        return 1;
+    }
+    for (uint32_t y = 0; y < png->height; y++) rows[y] = pixels + (size_t)y * png->width * 4;
+    /* `rows` is read again after a longjmp: volatile, so that it is not kept in a
+       register the jump restores to an older value. */
+    png_bytep *volatile kept = rows;
+    if (setjmp(png_jmpbuf(png->png))) {
+        free(kept);
+        snprintf(message, 200, "%s", png->error[0] ? png->error : "the PNG data is damaged");
+        return 1;
+    }
+    png_read_image(png->png, rows);
+    /* The chunks after the image, up to IEND, as libgd's reader reads them: a file it
+       refuses is not read here either. */
+    png_read_end(png->png, NULL);
+    free(rows);
+    return 0;
+}
+
+void pg_png_close(pg_png *png) {
+    if (!png) return;
+    png_destroy_read_struct(&png->png, &png->info, NULL);
+    free(png);
+}
