@@ -10,9 +10,10 @@ APT_PACKAGES := nginx-light libfcgi-dev libgd-dev libsqlite3-dev libheif-dev \
 PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libpng16 libtiff-4 lcms2 zlib libdeflate libjxl libwebpdemux libwebpmux libcrypto libcurl libpq
 # What only the tests need: a PostgreSQL server to start (the suite runs its own cluster),
 # Ghostscript's CMYK profile (the colour tests' reference), curl (signs the tests' own S3 calls),
-# Chromium (the browser test, headless).
-TEST_APT_PACKAGES := postgresql-15 libgs-common curl chromium
-TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl /usr/bin/chromium
+# Chromium (the browser test, headless), cjxl (a JPEG XL with an opaque alpha channel, which
+# neither Pillow nor the service writes).
+TEST_APT_PACKAGES := postgresql-15 libgs-common curl chromium libjxl-tools
+TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl /usr/bin/chromium /usr/bin/cjxl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT_BUILD := swift build -c release
 BIN := .build/release

@@ -14,6 +14,12 @@ public enum HEIFDecoder {
         }
     }
 
+    /// Whether the primary image has an alpha channel (an auxiliary alpha image), from the
+    /// container only: `.auto` goes by the declared channel, not by the pixels.
+    public static func primaryDeclaresAlpha(_ bytes: [UInt8]) -> Bool {
+        (try? withPrimaryHandle(bytes) { handle in heif_image_handle_has_alpha_channel(handle) != 0 }) ?? false
+    }
+
     /// Interleaved 8-bit R,G,B(,A) rows.
     public struct Pixels: Sendable {
         public let width: Int

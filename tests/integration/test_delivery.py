@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import io
+import subprocess
 
 import blurhash
 import pytest
@@ -102,6 +103,32 @@ def test_auto_goes_by_the_alpha_channel_not_by_its_pixels(stack, fmt, mode, para
     obj = stack.upload_ok(buffer.getvalue())
     r = stack.get(f"/images/{obj['id']}.auto", headers={"Accept": "image/*"})
     assert r.headers["Location"] == f"/images/{obj['id']}.png", Tools.describe(r)
+
+
+@pytest.mark.parametrize("fmt", ["heic", "jxl"])
+def test_auto_reads_the_alpha_channel_of_heic_and_jpeg_xl(stack, tmp_path, fmt):
+    """A HEIC's auxiliary alpha image and a JPEG XL's alpha bits are declared channels too:
+    opaque everywhere, such a file still goes to png (its pixels used to decide)."""
+    im = Image.new("RGBA", (40, 30), (10, 200, 30, 255))
+    if fmt == "heic":
+        buffer = io.BytesIO()
+        im.save(buffer, "HEIF", quality=90)
+        data = buffer.getvalue()
+        assert b"auxC" in data
+    else:
+        im.save(tmp_path / "opaque.png")
+        subprocess.run(["cjxl", str(tmp_path / "opaque.png"), str(tmp_path / "opaque.jxl"), "-q", "90"],
+                       check=True, capture_output=True)
+        data = (tmp_path / "opaque.jxl").read_bytes()
+    obj = stack.upload_ok(data)
+    r = stack.get(f"/images/{obj['id']}.auto", headers={"Accept": "image/*"})
+    assert r.headers["Location"] == f"/images/{obj['id']}.png", Tools.describe(r)
+    no_alpha = Image.new("RGB", (40, 30), (10, 200, 30))
+    buffer = io.BytesIO()
+    no_alpha.save(buffer, "HEIF", quality=90)
+    obj = stack.upload_ok(buffer.getvalue())
+    r = stack.get(f"/images/{obj['id']}.auto", headers={"Accept": "image/*"})
+    assert r.headers["Location"] == f"/images/{obj['id']}.jpg", Tools.describe(r)
 
 
 def test_auto_canonicalises_and_refuses_like_other_urls(stack, opaque):

@@ -1,11 +1,13 @@
+import HEIF
+import JXL
 import ProgimageAPI
 
 /// Whether a file declares an alpha channel, whatever its pixels hold: `.auto` chooses
 /// png "when the original has an alpha channel" (API.md), and an RGBA PNG whose every
-/// pixel is opaque still has one. Read from the header for the two web formats where
-/// that is common (PNG colour types 4 and 6 or a `tRNS` chunk; WebP's VP8X alpha flag or
-/// VP8L alpha hint) and for TIFF (ExtraSamples alpha); for the others, transparency in the
-/// decoded pixels decides.
+/// pixel is opaque still has one. Read from the header: PNG colour types 4 and 6 or a
+/// `tRNS` chunk; WebP's VP8X alpha flag or VP8L alpha hint; TIFF's ExtraSamples alpha;
+/// an AVIF's or HEIC's auxiliary alpha image (libheif reads the container); JPEG XL's
+/// alpha bits. For the others (GIF, BMP), transparency in the decoded pixels decides.
 enum DeclaredAlphaChannel {
     static func isDeclared(in bytes: [UInt8], format: ImageFormat) -> Bool {
         let reader = ByteReader(bytes, label: format.rawValue)
@@ -27,6 +29,10 @@ enum DeclaredAlphaChannel {
                 let kind = try? tiff.value(of: extra, followingSpill: true, long8: false)
             else { return false }
             return kind == 1 || kind == 2
+        case .avif, .heic:
+            return HEIFDecoder.primaryDeclaresAlpha(bytes)
+        case .jxl:
+            return (try? JXLDecoder.size(of: bytes))?.hasAlpha ?? false
         default:
             return false
         }
