@@ -49,6 +49,10 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
         let image = GDImage(owning: raw)
         if cgd_truecolor(raw) == 0 {
             if gdImagePaletteToTrueColor(raw) == 0 { throw .allocationFailed }
+            // The conversion gives the transparent index's pixels alpha 127, but keeps its
+            // colour as `transparent`, which gdImageCopy (and so gdImageCrop) then skips:
+            // a cropped GIF whose transparent entry is black came out opaque black there.
+            raw.pointee.transparent = -1
         } else if raw.pointee.transparent >= 0 {
             image.makeTransparentColourTransparent()
         }

@@ -199,6 +199,26 @@ def test_crop_exact_pixels(stack, tools, noise, noise_img):
     assert tools.same_pixels(im, noise_img.crop((30, 20, 37, 23)))
 
 
+@pytest.mark.parametrize("ext", ["png", "gif", "webp"])
+def test_crop_keeps_a_gif_transparent_where_its_transparent_entry_is_black(stack, tools, ext):
+    """libgd's palette-to-truecolour conversion keeps the transparent entry's colour aside,
+    and gdImageCopy (under gdImageCrop) skips pixels of that colour: with a black entry
+    (0x7F000000, which is also what the transparent pixels became), every transparent
+    pixel of a crop came out opaque black."""
+    index = Image.new("L", (40, 40), 0)
+    index.paste(1, (20, 0, 40, 40))
+    gif = Image.frombytes("P", (40, 40), index.tobytes())
+    gif.putpalette([255, 0, 0, 0, 0, 0] + [0, 0, 255] * 254)
+    buffer = io.BytesIO()
+    gif.save(buffer, "GIF", transparency=1)
+    obj = stack.upload_ok(buffer.getvalue())
+    r = stack.get(f"/images/{obj['id']}/crop:10,0,20,40.{ext}")
+    assert r.status_code == 200, tools.describe(r)
+    out = tools.decode(r.content).convert("RGBA")
+    assert out.size == (20, 40)
+    assert out.getpixel((15, 5))[3] == 0 and out.getpixel((4, 5))[3] == 255, (out.getpixel((15, 5)), out.getpixel((4, 5)))
+
+
 @pytest.mark.parametrize("ops", ["crop:300,300,10,10", "crop:200,0,10,10", "crop:0,100,5,5", "crop:0,0,0,10",
                                  "crop:1,2,3", "crop:a,b,c,d", "crop:1,2,3,4,5", "crop"])
 def test_crop_bad(stack, tools, quad, ops):
