@@ -159,12 +159,59 @@ static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char
     return 0;
 }
 
+/// 16-bit grey with an alpha sample, in strips: libtiff's RGBA interface reads 16-bit grey
+/// (put16bitbwtile) without its alpha, so such a file came out opaque. Each sample's high
+/// byte, as that interface reads 16-bit grey; associated alpha divided out at 16 bits.
+/// Returns -1 when the file is not that.
+static int pg_tiff_read_grey16_alpha(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    uint32_t width = layout.width, height = layout.height;
+    uint16_t extra_count = 0;
+    uint16_t *extra = NULL;
+    int white = layout.photometric == PHOTOMETRIC_MINISWHITE;
+    if (TIFFIsTiled(tiff->tif) || !(white || layout.photometric == PHOTOMETRIC_MINISBLACK) || layout.bits != 16 ||
+        layout.samples != 2 || layout.format != SAMPLEFORMAT_UINT || layout.planar != PLANARCONFIG_CONTIG ||
+        !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
+        (extra[0] != EXTRASAMPLE_UNASSALPHA && extra[0] != EXTRASAMPLE_ASSOCALPHA) ||
+        TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
+        return -1;
+    int associated = extra[0] == EXTRASAMPLE_ASSOCALPHA;
+    uint16_t *row = malloc((size_t)width * 4);
+    if (!row) {
+        snprintf(message, 256, "out of memory");
+        return 1;
+    }
+    for (uint32_t y = 0; y < height; y++) {
+        if (TIFFReadScanline(tiff->tif, row, y, 0) < 0) {
+            free(row);
+            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+            return 1;
+        }
+        unsigned char *out = pixels + (size_t)y * width * 4;
+        for (uint32_t x = 0; x < width; x++) {
+            uint32_t grey = row[x * 2], alpha = row[x * 2 + 1];
+            if (associated) grey = alpha == 0 ? 0 : (grey * 65535u + alpha / 2) / alpha;
+            if (grey > 65535) grey = 65535;
+            if (white) grey = 65535 - grey;
+            out[x * 4] = out[x * 4 + 1] = out[x * 4 + 2] = (unsigned char)(grey >> 8);
+            out[x * 4 + 3] = (unsigned char)(alpha >> 8);
+        }
+    }
+    free(row);
+    return 0;
+}
+
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message) {
     tiff->error[0] = 0;  /* an error libtiff recovered from while opening is not this one */
     int straight = pg_tiff_read_straight_rgba(tiff, pixels, message);
     if (straight >= 0) {
         *has_alpha = 1;
         return straight;
+    }
+    int grey16 = pg_tiff_read_grey16_alpha(tiff, pixels, message);
+    if (grey16 >= 0) {
+        *has_alpha = 1;
+        return grey16;
     }
     TIFFRGBAImage image;
     char reason[1024] = {0};

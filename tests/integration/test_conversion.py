@@ -281,6 +281,29 @@ def test_every_kind_of_translucent_png_converts_with_every_alpha_level(stack, to
     assert tools.decode(r.content).convert("RGBA").tobytes() == Image.open(io.BytesIO(data)).convert("RGBA").tobytes()
 
 
+@pytest.mark.parametrize("ext", ["png", "webp", "jpg"])
+def test_a_16_bit_grey_tiff_keeps_its_alpha(stack, tools, ext):
+    """libtiff's RGBA interface reads 16-bit grey without its alpha sample: such a TIFF came
+    out opaque everywhere. Each sample's high byte now, as for 16-bit grey without alpha."""
+    import pyvips
+    grey = pyvips.Image.black(16, 8) + 40000
+    alpha = pyvips.Image.xyz(16, 8)[0] * 4369
+    data = grey.bandjoin(alpha).cast("ushort").copy(interpretation="grey16").tiffsave_buffer()
+    obj = stack.upload_ok(data)
+    r = stack.get(f"/images/{obj['id']}.{ext}")
+    assert r.status_code == 200, tools.describe(r)
+    out = tools.decode(r.content).convert("RGBA")
+    levels = [(x * 4369) >> 8 for x in range(16)]
+    if ext == "jpg":
+        # Composited on white: 156 over 255 by each alpha, within JPEG's error.
+        expected = [round(156 * a / 255 + 255 * (1 - a / 255)) for a in levels]
+        assert all(abs(out.getpixel((x, 4))[0] - e) <= 3 for x, e in enumerate(expected)), list(out.getdata())[64:80]
+    else:
+        assert [out.getpixel((x, 4))[3] for x in range(16)] == levels
+        if ext == "png":
+            assert all(out.getpixel((x, 4))[:3] == (156, 156, 156) for x in range(1, 16))
+
+
 @pytest.mark.parametrize("ops,expected", [
     ("flip:v", lambda im: im.transpose(Image.Transpose.FLIP_TOP_BOTTOM)),
     ("flip:hv", lambda im: im.transpose(Image.Transpose.ROTATE_180)),
