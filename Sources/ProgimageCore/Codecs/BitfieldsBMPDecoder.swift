@@ -3,14 +3,15 @@ import ProgimageAPI
 
 /// Decodes BMPs with BI_BITFIELDS / BI_ALPHABITFIELDS compression (16 or 32 bits a pixel
 /// with arbitrary channel masks), which libgd 2.3.3 rejects without a message (corpus
-/// `rgb16-565.bmp`, `rgb32bf.bmp`). Other BMPs go to libgd.
+/// `rgb16-565.bmp`, `rgb32bf.bmp`), and 16-bit BI_RGB (5-5-5 implied), which libgd expands
+/// by shifting alone: white came out 248. Other BMPs go to libgd.
 enum BitfieldsBMPDecoder {
-    /// nil when the file is not a bitfields BMP.
+    /// nil when the file is not such a BMP.
     static func decodeIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> GDImage? {
         let le = LittleEndianFields(bytes)
         let (u16, u32) = (le.u16, le.u32)
-        guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), compression == 3 || compression == 6,
-            let bpp = u16(28), bpp == 16 || bpp == 32
+        guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), let bpp = u16(28),
+            ((compression == 3 || compression == 6) && (bpp == 16 || bpp == 32)) || (compression == 0 && bpp == 16)
         else { return nil }
         let corrupt = ServiceError(.corruptImage, "the bmp image does not decode completely")
         guard let offset = u32(10), let rawWidth = u32(18), let rawHeight = u32(22) else { throw corrupt }
@@ -18,10 +19,17 @@ enum BitfieldsBMPDecoder {
         let signedHeight = Int(Int32(bitPattern: rawHeight))
         let height = abs(signedHeight)
         guard width > 0, height > 0 else { throw corrupt }
-        // Masks follow a 40-byte header, or sit inside a V2+ header at the same offset.
+        // Masks follow a 40-byte header, or sit inside a V2+ header at the same offset;
+        // BI_RGB's 16 bits are 5-5-5 (the top bit unused).
         let maskBase = 14 + 40
-        guard let red = u32(maskBase), let green = u32(maskBase + 4), let blue = u32(maskBase + 8) else { throw corrupt }
-        let alpha = (compression == 6 || headerSize >= 56) ? (u32(maskBase + 12) ?? 0) : 0
+        let (red, green, blue, alpha): (UInt32, UInt32, UInt32, UInt32)
+        if compression == 0 {
+            (red, green, blue, alpha) = (0x7C00, 0x03E0, 0x001F, 0)
+        } else {
+            guard let r = u32(maskBase), let g = u32(maskBase + 4), let b = u32(maskBase + 8) else { throw corrupt }
+            (red, green, blue) = (r, g, b)
+            alpha = (compression == 6 || headerSize >= 56) ? (u32(maskBase + 12) ?? 0) : 0
+        }
 
         let stride = (bpp * width + 31) / 32 * 4
         let (total, overflow) = stride.multipliedReportingOverflow(by: height)
