@@ -100,6 +100,24 @@ def test_nclx_p3_heic_comes_out_srgb(stack, tools):
     check_against(stack, tools, obj, to_srgb(stored, iccprofile.matrix_profile()), stored)
 
 
+@pytest.mark.parametrize("transfer,decode", [(8, lambda v: v), (5, lambda v: v ** 2.8)], ids=["linear", "gamma-2.8"])
+def test_nclx_power_law_transfer_with_srgb_primaries_comes_out_srgb(stack, tools, transfer, decode):
+    """sRGB's primaries (1) with a pure power law as the transfer (8: linear, 5: gamma 2.8;
+    4, gamma 2.2, too, but it is within a level or two of sRGB's curve) is not sRGB: the primaries alone decided, and such a HEIC came out as stored (13 dB
+    from its colours when linear)."""
+    source = photo()
+    data = tools.encode(source, "HEIF", quality=-1, color_primaries=1, transfer_characteristics=transfer,
+                        matrix_coefficients=1, full_range_flag=1, chroma=444)
+    stored = tools.decode(data).convert("RGB")
+
+    def srgb(v: float) -> float:
+        return 12.92 * v if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+
+    table = [round(255 * srgb(decode(i / 255))) for i in range(256)]
+    obj = stack.upload_ok(data, "power.heic", "image/heic")
+    check_against(stack, tools, obj, stored.point(table * 3), stored)
+
+
 @pytest.mark.parametrize("fmt,ext,params", [("JPEG", "jpg", {"quality": 95}), ("TIFF", "tiff", {}),
                                              ("TIFF", "tiff", {"compression": "tiff_lzw"})], ids=["jpg", "tiff", "tiff-lzw"])
 def test_cmyk_with_profile_comes_out_srgb(stack, tools, fmt, ext, params):

@@ -87,8 +87,13 @@ enum SourceColor {
         case .icc(let bytes):
             return profile(bytes)
         case .nclx(let nclx):
-            // 1 BT.709 (= sRGB's primaries), 2 unspecified: already what we output.
-            guard ![1, 2].contains(nclx.colorPrimaries), nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 })
+            // Primaries 1 (BT.709 = sRGB's) or 2 (unspecified) are already what we output,
+            // unless the transfer is a pure power law (4, 5, 8: gamma 2.2, 2.8, linear), far
+            // from sRGB's curve: a linear HEIC came out as stored, 13 dB from its colours.
+            // (BT.709's camera curve with BT.709 primaries stays as stored, as browsers show
+            // the many files that say so.)
+            guard ![1, 2].contains(nclx.colorPrimaries) || [4, 5, 8].contains(nclx.transferCharacteristics),
+                nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 })
             else { return nil }
             let transfer: TransferFunction
             switch nclx.transferCharacteristics {
