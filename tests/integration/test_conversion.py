@@ -267,6 +267,24 @@ def test_a_translucent_conversion_keeps_every_alpha_level(stack, tools, source, 
         assert out.size == src.size and sum(abs(p[3] - q[3]) for p, q in visible) / len(visible) < 8
 
 
+@pytest.mark.parametrize("source,params", [("HEIF", {"quality": -1}), ("AVIF", {"quality": 100}),
+                                           ("JXL", {"lossless": True})], ids=["heic", "avif", "jxl"])
+def test_translucent_heic_avif_and_jpeg_xl_convert_with_every_alpha_level(stack, tools, source, params):
+    """Their decoders give 8-bit RGBA rows, which a plain conversion or a move keeps as
+    they are (StraightRGBA): every alpha level an independent decoder reads from the file
+    comes out, where libgd's 7 bits moved half of them."""
+    buffer = io.BytesIO()
+    translucent_noise(tools, seed=8).save(buffer, source, **params)
+    data = buffer.getvalue()
+    expected = tools.decode(data).convert("RGBA").getchannel("A")
+    obj = stack.upload_ok(data)
+    for url, expect in ((f"/images/{obj['id']}.png", expected), (f"/images/{obj['id']}.webp", expected),
+                        (f"/images/{obj['id']}/flip:h.tiff", expected.transpose(Image.Transpose.FLIP_LEFT_RIGHT))):
+        r = stack.get(url, timeout=SLOW)
+        assert r.status_code == 200, tools.describe(r)
+        assert tools.decode(r.content).convert("RGBA").getchannel("A").tobytes() == expect.tobytes(), url
+
+
 @pytest.mark.parametrize("name", [
     "tbbn3p08", "tbwn3p08", "tp1n3p08", "tm3n3p02", "basn4a08", "basi4a08", "basn4a16", "basn6a16", "basi6a16",
     "tbrn2c08"])

@@ -161,13 +161,7 @@ public enum ImageDecoder {
             case .jpg:
                 return try decodeJPEG(bytes, shrink: shrink, toSRGB: toSRGB, grey: grey)
             case .avif, .heic:
-                var decoded = try HEIFDecoder.decode(bytes)
-                if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
-                    LimitedRange.expandGrey(
-                        &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
-                        hasAlpha: decoded.hasAlpha)
-                }
-                if toSRGB { SourceColor.convert(&decoded) }
+                let decoded = try decodedHEIF(bytes, toSRGB: toSRGB)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
@@ -214,6 +208,19 @@ public enum ImageDecoder {
     /// Packed straight R,G,B,A rows from a decoder that hands over the file's ICC profile
     /// (WebP, TIFF, JPEG XL), converted to sRGB unless the caller throws the pixels away.
     /// In place: the rows are converted where the decoder left them.
+    /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
+    /// expanded, and in sRGB when `toSRGB`.
+    static func decodedHEIF(_ bytes: [UInt8], toSRGB: Bool) throws -> HEIFDecoder.Pixels {
+        var decoded = try HEIFDecoder.decode(bytes)
+        if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
+            LimitedRange.expandGrey(
+                &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
+                hasAlpha: decoded.hasAlpha)
+        }
+        if toSRGB { SourceColor.convert(&decoded) }
+        return decoded
+    }
+
     static func image(
         _ rgba: inout [UInt8], width: Int, height: Int, icc: [UInt8]?, toSRGB: Bool
     ) throws(GDError) -> GDImage {

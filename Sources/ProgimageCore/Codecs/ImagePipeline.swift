@@ -32,15 +32,15 @@ public struct ImagePipeline: Sendable {
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
-    /// A plain conversion of a translucent PNG, WebP or TIFF to a format that keeps alpha, or
-    /// one through pixel moves only (crop, flip, quarter turns), decoded and encoded as 8-bit
-    /// RGBA rows without libgd, whose 7-bit alpha moved half of the alpha levels by one. nil
-    /// when it does not apply.
+    /// A plain conversion of a translucent PNG, WebP, TIFF, AVIF, HEIC or JPEG XL to a format
+    /// that keeps alpha, or one through pixel moves only (crop, flip, quarter turns), decoded
+    /// and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of the
+    /// alpha levels by one. nil when it does not apply.
     private func straightConversion(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> [UInt8]? {
         guard StraightRGBA.movesOnly(chain.operations), ImageEncoder.straightOutputs.contains(chain.format),
-            [.png, .webp, .tiff].contains(format)
+            [.png, .webp, .tiff, .avif, .heic, .jxl].contains(format)
         else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)

@@ -13,8 +13,8 @@ import LittleCMS
 /// colour space than the pixels (a grey profile on colour pixels; on grey pixels, decoded
 /// as R = G = B, it is applied); a profile over
 /// `maximumProfileBytes`; `nclx` with PQ or HLG (HDR needs tone mapping, not a colour
-/// conversion); `nclx` BT.709 primaries, whatever their transfer (what browsers show for
-/// them is sRGB). Not read at all: BMP V4/V5 colour spaces and profiles, PNG `gAMA`/`cHRM`.
+/// conversion); `nclx` BT.709 primaries with sRGB's or BT.709's transfer (what browsers
+/// show for them is sRGB). Not read at all: BMP V4/V5 colour spaces and profiles, PNG `gAMA`/`cHRM`.
 enum SourceColor {
     /// Press CMYK profiles reach ~600 KB; nothing legitimate comes near this.
     static let maximumProfileBytes = 4 << 20

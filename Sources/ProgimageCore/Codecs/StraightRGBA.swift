@@ -1,4 +1,6 @@
 public import ProgimageAPI
+import HEIF
+import JXL
 import PNG
 import TIFF
 import WebP
@@ -8,8 +10,8 @@ import WebP
 /// 7 bits, so every conversion of a translucent image moved half of its alpha levels by
 /// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
 ///
-/// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, or a TIFF with
-/// alpha, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
+/// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, a TIFF, AVIF,
+/// HEIC or JPEG XL with alpha, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
 /// header first, so that no other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
@@ -44,6 +46,23 @@ struct StraightRGBA {
             profile = decoded.iccProfile
         case .tiff:
             guard let decoded = try? TIFFDecoder.decode(original), decoded.hasAlpha, !decoded.isCMYK else { return nil }
+            straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
+            profile = decoded.iccProfile
+        case .avif, .heic:
+            // In sRGB already (its `nclx` or profile), as the usual decode makes it.
+            guard let decoded = try? ImageDecoder.decodedHEIF(original, toSRGB: true), decoded.hasAlpha,
+                decoded.stride >= decoded.width * 4
+            else { return nil }
+            let rowBytes = decoded.width * 4
+            var packed = [UInt8]()
+            packed.reserveCapacity(rowBytes * decoded.height)
+            for y in 0..<decoded.height {
+                packed += decoded.bytes[(y * decoded.stride)..<(y * decoded.stride + rowBytes)]
+            }
+            straight = StraightRGBA(pixels: packed, width: decoded.width, height: decoded.height)
+            profile = nil
+        case .jxl:
+            guard let decoded = try? JXLDecoder.decode(original, maxPixels: maxPixels), decoded.hasAlpha else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
             profile = decoded.iccProfile
         default:
