@@ -29,6 +29,20 @@ import Testing
         #expect("/images/\(id)\(chain)" == path)
     }
 
+    /// Every hundredth from 0.01 to 0.99 is a canonical opacity: 0.07 and seven others were
+    /// refused, their hundredfold not a whole binary number.
+    @Test func everyHundredthIsAnOverlayOpacity() throws {
+        for hundredths in 1...99 {
+            let text = hundredths % 10 == 0 ? "0.\(hundredths / 10)" : String(format2: hundredths)
+            let path = "/images/\(Self.id)/overlay:\(Self.id),c,\(text).png"
+            guard case .derived(let id, let chain) = try parse(path) else {
+                Issue.record("\(path) did not parse as derived")
+                continue
+            }
+            #expect("/images/\(id)\(chain)" == path)
+        }
+    }
+
     @Test(arguments: [
         ("/images/k3J9x0PqLm2vT8wZ/resize:0200x.webp", "/images/k3J9x0PqLm2vT8wZ/resize:200x.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/blur:2.50.webp", "/images/k3J9x0PqLm2vT8wZ/blur:2.5.webp"),
@@ -162,5 +176,12 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension String {
+    /// `0.07` for 7: two decimals, no Foundation.
+    fileprivate init(format2 hundredths: Int) {
+        self = "0." + (hundredths < 10 ? "0" : "") + String(hundredths)
     }
 }

@@ -31,10 +31,12 @@ public struct OverlayOperation: ImageOperation, Equatable {
             gravity = .southEast
         }
         if parts.count == 3 {
+            // Hundredths compared with a tolerance: 0.07 × 100 is 7.000000000000001 in
+            // binary, and 0.07, 0.14, 0.28, 0.29 and 0.55–0.58 were refused.
             guard let value = ArgumentScanner.decimal(parts[2]), (0.01...1).contains(value),
-                (value * 100).rounded() == value * 100
+                abs((value * 100).rounded() - value * 100) < 1e-9
             else { throw Self.invalid("opacity is a decimal from 0.01 to 1, at most two decimals") }
-            opacity = value
+            opacity = (value * 100).rounded() / 100
         } else {
             opacity = 1
         }
