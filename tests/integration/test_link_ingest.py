@@ -6,11 +6,15 @@ connection is made* (the server counts its hits). The secure stack allows 127.0.
 has PROGIMAGE_FETCH_TIMEOUT_S=2.
 """
 
+import base64
+import hashlib
+import hmac
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import SIGNING_KEY
 
 pytestmark = pytest.mark.link_ingest
 
@@ -146,6 +150,28 @@ def test_ingest_multipart_url_field(secure_stack, tools, site, key):
                           headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 201, tools.describe(r)
     tools.check_image_object(r.json(), data=site.png, filename="dog.png", fmt="png")
+
+
+def test_a_signed_upload_urls_max_bytes_bounds_what_links_bring_in(secure_stack, tools, site):
+    """`max_bytes` bounds the upload, whatever brings the image: a JSON link or a form's
+    `url` parts (all of them together) under a 1000-byte grant stored 205 KB before."""
+    def signed(max_bytes: int) -> str:
+        query = f"expires={int(time.time()) + 120}&max_bytes={max_bytes}"
+        mac = hmac.new(SIGNING_KEY.encode(), f"POST /images?{query}".encode(), hashlib.sha256).digest()
+        return f"/images?{query}&sig={base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+    size = len(site.png)
+    link = {"url": site.url("/img/limited.png")}
+    tools.json_error(secure_stack.post(signed(size - 1), json=link), 413, "payload_too_large")
+    tools.json_error(secure_stack.post(signed(size - 1), files=[("url", (None, link["url"]))]), 413,
+                     "payload_too_large")
+    two = [("url", (None, link["url"])), ("url", (None, site.url("/img/again.png")))]
+    tools.json_error(secure_stack.post(signed(size + size // 2), files=two), 413, "payload_too_large")
+    r = secure_stack.post(signed(size), json=link)
+    assert r.status_code == 201, tools.describe(r)
+    assert r.json()["bytes"] == size
+    r = secure_stack.post(signed(2 * size + 1000), files=two)
+    assert r.status_code == 201, tools.describe(r)
 
 
 def test_ingest_needs_api_key(secure_stack, tools, site):

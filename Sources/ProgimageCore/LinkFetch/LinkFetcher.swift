@@ -26,14 +26,19 @@ public struct LinkFetcher: Sendable {
 
     /// The body of the first 2xx answer; `filename` is the requested URL's last path
     /// segment, percent-decoded (nil if empty); `finalURL` the canonical URL that answered.
-    public func fetch(_ url: String) throws(ServiceError) -> (bytes: [UInt8], filename: String?, finalURL: String) {
+    /// `limit`, when smaller, bounds the body instead of the upload limit (a signed upload
+    /// URL's `max_bytes`).
+    public func fetch(
+        _ url: String, limit: Int? = nil
+    ) throws(ServiceError) -> (bytes: [UInt8], filename: String?, finalURL: String) {
+        let maxBytes = min(maxBytes, limit ?? maxBytes)
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var target = try URLParts(url)
         let filename = target.lastPathSegment
         var redirects = 0
         while true {
-            let response = try exchange(target, until: deadline)
+            let response = try exchange(target, until: deadline, maxBytes: maxBytes)
             if (200...299).contains(response.status) {
                 return (response.body, filename, target.url)
             }
@@ -53,7 +58,9 @@ public struct LinkFetcher: Sendable {
 
     /// One hop: the checked addresses in the resolver's order, the next tried only when
     /// the previous refuses the connection.
-    private func exchange(_ target: URLParts, until deadline: ContinuousClock.Instant) throws(ServiceError) -> FetchedResponse {
+    private func exchange(
+        _ target: URLParts, until deadline: ContinuousClock.Instant, maxBytes: Int
+    ) throws(ServiceError) -> FetchedResponse {
         let clock = ContinuousClock()
         var failure = HTTPFetchError.timeout
         for address in try checkedAddresses(target) {

@@ -21,17 +21,21 @@ struct UploadHandler {
 
     func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         var requestLimit = context.configuration.maxRequestBytes
+        var linkLimit: Int? = nil
         if request.queryValue("sig") != nil {
             // A signed upload URL stands in for the API key (a browser never holds that).
+            // Its `max_bytes` bounds what links bring in too, all of them together: without
+            // that, `{"url": …}` stored 205 KB under a 1000-byte grant.
             let grant = try context.keys.verifyUploadGrant(query: request.query, now: Timestamp.unixSeconds())
-            if let maxBytes = grant.maxBytes { requestLimit = min(requestLimit, maxBytes) }
+            if let maxBytes = grant.maxBytes { (requestLimit, linkLimit) = (min(requestLimit, maxBytes), maxBytes) }
         } else {
             try context.keys.authorizeWrite(authorization: request.headers["authorization"])
         }
         guard request.contentLength <= requestLimit else {
             throw ServiceError(.payloadTooLarge, "the request body exceeds \(requestLimit) bytes")
         }
-        let candidates = try candidates(in: request, limit: requestLimit)
+        var linkBudget = LinkBudget(left: linkLimit)
+        let candidates = try candidates(in: request, limit: requestLimit, links: &linkBudget)
 
         var prepared: [(candidate: Candidate, inspected: ImageIngest.Inspected)] = []
         for candidate in candidates {
@@ -61,7 +65,9 @@ struct UploadHandler {
         return .json(201, .object([("images", .array(records.map(\.json)))]))
     }
 
-    private func candidates(in request: HTTPRequest, limit: Int) throws(ServiceError) -> [Candidate] {
+    private func candidates(
+        in request: HTTPRequest, limit: Int, links: inout LinkBudget
+    ) throws(ServiceError) -> [Candidate] {
         let contentType = request.headers["content-type"] ?? ""
         let body = request.body(limit: limit)
         // The contract's `empty_body` whatever the body was announced as: a form or a JSON
@@ -77,7 +83,7 @@ struct UploadHandler {
             for part in try MultipartParser.parse(body, boundary: boundary) {
                 switch part.name {
                 case "file": candidates.append(Candidate(bytes: Array(part.body), filename: Self.cleanFilename(part.filename)))
-                case "url": candidates.append(try fetch(String(decoding: part.body, as: UTF8.self)))
+                case "url": candidates.append(try fetch(String(decoding: part.body, as: UTF8.self), budget: &links))
                 default: continue
                 }
             }
@@ -87,18 +93,25 @@ struct UploadHandler {
             guard let link = try? JSONDecoder().decode(LinkRequest.self, from: Data(body)) else {
                 throw ServiceError(.badRequest, #"expected a JSON body {"url": "https://…"}"#)
             }
-            return [try fetch(link.url)]
+            return [try fetch(link.url, budget: &links)]
         case .raw:
             let filename = request.headers["content-disposition"].flatMap(MultipartParser.dispositionFilename)
             return [Candidate(bytes: body, filename: Self.cleanFilename(filename))]
         }
     }
 
+    /// What a signed upload URL's `max_bytes` leaves for links to bring in; nil: no grant
+    /// limit (the upload limit alone).
+    private struct LinkBudget {
+        var left: Int?
+    }
+
     /// Link ingest: the fetcher enforces the address policy, redirects, time and byte limits.
-    private func fetch(_ url: String) throws(ServiceError) -> Candidate {
+    private func fetch(_ url: String, budget: inout LinkBudget) throws(ServiceError) -> Candidate {
         let start = url.firstIndex { !$0.isWhitespace } ?? url.endIndex
         let end = url.lastIndex { !$0.isWhitespace }.map(url.index(after:)) ?? start
-        let fetched = try context.linkFetcher.fetch(String(url[start..<max(start, end)]))
+        let fetched = try context.linkFetcher.fetch(String(url[start..<max(start, end)]), limit: budget.left)
+        if let left = budget.left { budget.left = left - fetched.bytes.count }
         return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)
     }
 
