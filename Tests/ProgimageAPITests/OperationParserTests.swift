@@ -115,6 +115,13 @@ import Testing
         #expect(throws: ServiceError(.imageTooLarge, "resize:9000x gives 9000x4500, over the 8192-pixel output limit")) {
             try chain.outputSize(for: ImageSize(width: 100, height: 50), maximumSide: 8192)
         }
+        // A step may be as large as the source: only the output is held to the limit.
+        guard case .derived(_, let flipped) = try parse("/images/\(Self.id)/flip:h/resize:100x.png") else { return }
+        #expect(try flipped.outputSize(for: ImageSize(width: 9000, height: 100), maximumSide: 8192) == ImageSize(width: 100, height: 1))
+        guard case .derived(_, let padded) = try parse("/images/\(Self.id)/pad:0,10,0,0/resize:100x.png") else { return }
+        #expect(throws: ServiceError.self) { try padded.outputSize(for: ImageSize(width: 9000, height: 100), maximumSide: 8192) }
+        guard case .derived(_, let turned) = try parse("/images/\(Self.id)/rotate:45/resize:100x.png") else { return }
+        #expect(throws: ServiceError.self) { try turned.outputSize(for: ImageSize(width: 20000, height: 1), maximumSide: 8192) }
         guard case .derived(_, let webp) = try parse("/images/\(Self.id).webp") else { return }
         #expect(throws: ServiceError.self) { try webp.outputSize(for: ImageSize(width: 20000, height: 1), maximumSide: 8192) }
     }

@@ -907,3 +907,17 @@ def test_transform_from_heic_and_avif_sources(stack, tools, corpus):
         im = get_image(stack, tools, obj, "resize:100x100")
         scale = 100 / max(size)
         assert im.size == (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+
+
+def test_only_the_output_is_held_to_the_output_limit(stack, tools):
+    """"transform output sides at most PROGIMAGE_MAX_OUTPUT_SIDE": a step on the way may be
+    as large as the source (flip:h of a 9000x100 image was refused before its resize), but
+    not larger than both the source and the limit."""
+    obj = stack.upload_ok(tools.png(tools.gradient(9000, 100, seed=9)))
+    for ops in ("flip:h/resize:100x", "grayscale/crop:0,0,9000,100/resize:100x", "blur:1/resize:100x"):
+        r = stack.get(tpath(obj, ops), timeout=SLOW)
+        assert r.status_code == 200, (ops, tools.describe(r))
+        assert tools.decode(r.content).size == (100, 1), ops
+    # Over the limit at the end; wider than both on the way; more pixels than both (81 M).
+    for ops in ("flip:h", "pad:0,10,0,0/resize:100x", "resize:9000x9000,force/resize:100x"):
+        tools.json_error(stack.get(tpath(obj, ops), timeout=SLOW), 422, "image_too_large")

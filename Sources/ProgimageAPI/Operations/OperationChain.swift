@@ -36,11 +36,19 @@ public struct OperationChain: Sendable, CustomStringConvertible {
 
     /// The size of the result for a source of `size`, checked against the output limit
     /// and the format's own maximum before any pixel work.
+    ///
+    /// The limit is the output's: a step on the way may be as large as the source, or as the
+    /// largest output (`flip:h/resize:100x` of a 9000×100 image was refused for its flip),
+    /// in sides and in pixels, so that no step needs more memory than the larger of them.
     public func outputSize(for source: ImageSize, maximumSide: Int) throws(ServiceError) -> ImageSize {
         var size = source
-        for operation in operations {
+        let stepSide = max(maximumSide, source.width, source.height)
+        let stepPixels = max(maximumSide * maximumSide, source.width * source.height)
+        for (index, operation) in operations.enumerated() {
             size = try operation.outputSize(for: size)
-            if max(size.width, size.height) > maximumSide {
+            let side = max(size.width, size.height)
+            let (pixels, overflow) = size.width.multipliedReportingOverflow(by: size.height)
+            if index == operations.count - 1 ? side > maximumSide : side > stepSide || overflow || pixels > stepPixels {
                 throw ServiceError(
                     .imageTooLarge, "\(operation.segment) gives \(size), over the \(maximumSide)-pixel output limit")
             }
