@@ -317,17 +317,24 @@ def test_gif_output_writes_what_changed_not_every_frame_whole(stack):
 
 
 def gif_with_frames(screen: tuple[int, int], rects: list[tuple[int, int, int, int]]) -> bytes:
-    """A GIF written byte by byte: each frame one pixel of LZW data (clear, index 1, end)
-    however large its rectangle claims to be: what a hostile upload looks like."""
+    """A GIF written byte by byte, every pixel index 1. A frame of up to 4096 pixels gets
+    all its LZW data (each pixel after a clear code, so codes stay 3 bits); a larger one
+    a single pixel of it, however large its rectangle claims to be: what a hostile upload
+    looks like."""
     import struct
     out = bytearray(b"GIF89a" + struct.pack("<HH", *screen) + bytes([0xF1, 0, 0]))
     out += bytes([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
     out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
-    codes = 4 | (1 << 3) | (5 << 6)
     for left, top, width, height in rects:
         out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00"
         out += b"\x2c" + struct.pack("<HHHH", left, top, width, height) + b"\x00"
-        out += b"\x02" + bytes([2, codes & 0xFF, codes >> 8]) + b"\x00"
+        pixels = width * height if width * height <= 4096 else 1
+        codes = [4, 1] * pixels + [5]
+        packed = sum(code << (3 * i) for i, code in enumerate(codes)).to_bytes((3 * len(codes) + 7) // 8, "little")
+        out += b"\x02"
+        for at in range(0, len(packed), 255):
+            out += bytes([len(packed[at:at + 255])]) + packed[at:at + 255]
+        out += b"\x00"
     return bytes(out + b"\x3b")
 
 
@@ -342,3 +349,77 @@ def test_frame_rectangles_count_against_the_budget(stack):
     frames, _, _, _ = frames_of(get(stack, f"/images/{obj['id']}/flip:h.gif"))
     assert len(frames) == 3 and all(f.size == (16, 16) for f in frames)
     assert differences(frames[1], frames[0]) == (0, 0)
+
+
+# ---- an upload proves every frame ---------------------------------------------------------
+
+
+def _image_descriptors(gif: bytes) -> list[int]:
+    """Offsets of a GIF's image descriptors (0x2C), walking its blocks."""
+    at = 13 + ((3 << ((gif[10] & 7) + 1)) if gif[10] & 0x80 else 0)
+    found = []
+    while gif[at] != 0x3B:
+        if gif[at] == 0x21:
+            at += 2
+        else:
+            found.append(at)
+            flags = gif[at + 9]
+            at += 10 + ((3 << ((flags & 7) + 1)) if flags & 0x80 else 0) + 1
+        while gif[at]:
+            at += gif[at] + 1
+        at += 1
+    return found
+
+
+def _noise_frames(tools, count: int, size=(100, 100)) -> list[Image.Image]:
+    return [tools.noise(*size, seed=40 + k).convert("P", palette=Image.Palette.ADAPTIVE) for k in range(count)]
+
+
+def test_a_gif_whose_image_data_stops_early_is_refused(stack, tools):
+    """The blocks are whole but the compressed pixels stop in the first sub-block: libgd
+    paints the rest black without a word, so the upload itself counts the pixels."""
+    buffer = io.BytesIO()
+    _noise_frames(tools, 1)[0].save(buffer, "GIF")
+    gif = buffer.getvalue()
+    data = _image_descriptors(gif)[0] + 10 + 1  # no local table: the LZW code size, then blocks
+    assert gif[data] == 255, "noise needs more than one sub-block"
+    cut = gif[:data + 1 + 255] + b"\x00\x3b"
+    tools.json_error(stack.post("/images", data=cut), 422, "corrupt_image")
+    assert stack.post("/images", data=gif).status_code == 201
+
+
+def test_a_gif_frame_over_the_pixel_limit_is_refused_at_upload(stack, tools):
+    """A later frame's descriptor claiming 20000x20000 is over PROGIMAGE_MAX_PIXELS as a
+    source would be: 422 at upload, not 201 and then 422 for some outputs."""
+    buffer = io.BytesIO()
+    frames = _noise_frames(tools, 2, (10, 10))
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gif = bytearray(buffer.getvalue())
+    second = _image_descriptors(bytes(gif))[1]
+    gif[second + 5:second + 9] = (20000).to_bytes(2, "little") * 2
+    tools.json_error(stack.post("/images", data=bytes(gif)), 422, "image_too_large")
+
+
+def test_an_animated_webp_with_a_damaged_later_frame_is_refused(stack, tools):
+    """Every frame of an animated WebP is decoded at upload: one whose fourth frame does not
+    decode was stored, and then every animated output of it was a 422."""
+    buffer = io.BytesIO()
+    frames = [tools.noise(60, 40, seed=50 + k) for k in range(5)]
+    frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    webp = buffer.getvalue()
+    fourth = [i for i in range(len(webp)) if webp[i:i + 4] == b"ANMF"][3]
+
+    def decodes(data: bytes) -> bool:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                for frame in ImageSequence.Iterator(im):
+                    frame.load()
+            return True
+        except Exception:  # noqa: BLE001 — any refusal of Pillow's
+            return False
+
+    damaged = next(bytes(webp[:at]) + bytes([webp[at] ^ 0x5A]) + webp[at + 1:]
+                   for at in range(fourth + 40, fourth + 400)
+                   if not decodes(bytes(webp[:at]) + bytes([webp[at] ^ 0x5A]) + webp[at + 1:]))
+    tools.json_error(stack.post("/images", data=damaged), 422, "corrupt_image")
+    assert stack.post("/images", data=webp).status_code == 201

@@ -43,6 +43,9 @@ enum GIFStructure {
         /// which a small canvas does not bound (libgd allocates a frame whole, even one
         /// outside the canvas).
         var frameArea = 0
+        /// The largest frame's rectangle (saturating): held to the source pixel limit, as
+        /// decoding that frame would be.
+        var largestFrameArea = 0
         /// The NETSCAPE2.0 (or ANIMEXTS1.0) loop count, 0 for forever; nil without one
         /// (the animation plays once).
         var loopCount: Int?
@@ -93,19 +96,23 @@ enum GIFStructure {
     }
 
     @discardableResult
-    static func validate(_ bytes: [UInt8]) throws(ServiceError) -> Layout {
-        try walk(bytes)
+    /// `countingPixelsUpTo`: also that the compressed data of each frame of at most that
+    /// many pixels reaches its last pixel (`GIFImageData`), which an upload must prove and
+    /// a decode need not repeat (a larger frame is the pixel limit's to refuse).
+    static func validate(_ bytes: [UInt8], countingPixelsUpTo limit: Int? = nil) throws(ServiceError) -> Layout {
+        try walk(bytes, countingPixelsUpTo: limit)
     }
 
     /// A view whose indices start at 0 (a whole file's) is walked in place; any other is
     /// copied first.
     static func validate(_ bytes: ArraySlice<UInt8>) throws(ServiceError) -> Layout {
-        bytes.startIndex == 0 ? try walk(bytes) : try walk(Array(bytes))
+        bytes.startIndex == 0 ? try walk(bytes, countingPixelsUpTo: nil) : try walk(Array(bytes), countingPixelsUpTo: nil)
     }
 
     /// Indices are offsets: `bytes.startIndex` is 0.
-    private static func walk<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes) throws(ServiceError) -> Layout
-    where Bytes.Index == Int {
+    private static func walk<Bytes: RandomAccessCollection<UInt8>>(
+        _ bytes: Bytes, countingPixelsUpTo limit: Int?
+    ) throws(ServiceError) -> Layout where Bytes.Index == Int {
         let truncated = ServiceError(.corruptImage, "the gif image is truncated")
         var at = 13
         guard bytes.count >= at else { throw truncated }
@@ -154,6 +161,7 @@ enum GIFStructure {
                 if layout.firstFrame == nil { layout.firstFrame = rect }
                 skipColorTable(flags: bytes[at + 9])
                 at += 10 + 1
+                let dataStart = at
                 try skipSubBlocks()
                 var frame = Frame(rect: rect, descriptor: start..<at, control: control)
                 if let control {
@@ -163,6 +171,21 @@ enum GIFStructure {
                 layout.frameCount += 1
                 let (area, overflow) = rect.width.multipliedReportingOverflow(by: rect.height)
                 layout.frameArea = overflow ? .max : layout.frameArea.addingReportingOverflow(area).overflow ? .max : layout.frameArea + area
+                layout.largestFrameArea = max(layout.largestFrameArea, overflow ? .max : area)
+                if let limit, !overflow, area <= limit {
+                    switch GIFImageData.pixelCount(
+                        minimumCodeSize: Int(bytes[dataStart - 1]), subBlocks: bytes, from: dataStart, upTo: area)
+                    {
+                    case .pixels(let count) where count < area:
+                        throw ServiceError(
+                            .corruptImage,
+                            "the gif image data of frame \(layout.frameCount) ends after \(count) of its \(area) pixels")
+                    case .invalidCode:
+                        throw ServiceError(.corruptImage, "the gif image data of frame \(layout.frameCount) is damaged")
+                    default:
+                        break
+                    }
+                }
                 if layout.frames.count < Layout.recordedFrames { layout.frames.append(frame) }
                 control = nil
             default:

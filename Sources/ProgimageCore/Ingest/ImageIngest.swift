@@ -56,11 +56,28 @@ public struct ImageIngest: Sendable {
         // stays as stored.
         let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
         let size = ImageSize(width: image.width, height: image.height)
-        // A GIF's walk gives its frame count and its frames' area at once.
-        let layout = format == .gif ? try? GIFStructure.validate(bytes) : nil
+        // A GIF's walk gives its frame count and its frames' area at once, and proves that
+        // every frame's data reaches its last pixel.
+        let layout = format == .gif ? try GIFStructure.validate(bytes) : nil
         let frames = layout.map { max(1, $0.frameCount) } ?? FrameCount.of(bytes, format: format)
         try animation.check(frames: frames, size: size)
-        if let layout { try animation.check(decodedArea: layout.frameArea) }
+        if let layout {
+            try animation.check(decodedArea: layout.frameArea)
+            // Each frame is decoded whole (libgd allocates it so): none may be larger than
+            // a source may be, which the outputs would refuse.
+            if layout.largestFrameArea > maxPixels {
+                throw ServiceError(
+                    .imageTooLarge, "a frame of the gif has \(layout.largestFrameArea) pixels, over the \(maxPixels)-pixel limit")
+            }
+            // The limits first (a hostile file's answer is the limit's), then the pixels.
+            _ = try GIFStructure.validate(bytes, countingPixelsUpTo: maxPixels)
+        }
+        // An animated WebP's later frames are decoded too: the first alone proves nothing of
+        // theirs, and a damaged fourth frame left every animated output a 422.
+        if format == .webp, frames > 1 {
+            let animation = try AnimationFrames(bytes, format: .webp, maxPixels: maxPixels)
+            try animation?.forEach { _, _ throws(ServiceError) in }
+        }
         let hasAlpha = DeclaredAlphaChannel.isDeclared(in: bytes, format: format) || !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
         let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
