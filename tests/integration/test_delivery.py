@@ -235,6 +235,29 @@ def test_pad_adds_borders_of_its_colour(stack):
     assert min(im.convert("RGB").getpixel((1, 1))) > 245
 
 
+@pytest.mark.parametrize("alpha", [1, 0x33, 0x7F, 0x80, 0xFE])
+@pytest.mark.parametrize("source", ["jpeg", "translucent png"])
+def test_a_border_keeps_its_colours_alpha_exactly(stack, alpha, source):
+    """`rrggbbaa` is the border's colour, every alpha level: libgd holds alpha in 7 bits, so
+    0x80 came out 129 and 0xfe opaque. Borders (alone, after moves, or after other work as
+    in a padding resize) are drawn on 8-bit rows."""
+    if source == "jpeg":
+        data, inside = Tools.jpeg(Image.new("RGB", (60, 40), (10, 100, 200))), None
+    else:
+        data, inside = Tools.png(Image.new("RGBA", (60, 40), (10, 100, 200, 77))), (10, 100, 200, 77)
+    image = stack.upload_ok(data)
+    colour = f"ff8000{alpha:02x}"
+    for ops, corner in ((f"pad:2,2,2,2,{colour}", (0, 0)), (f"flip:h/pad:0,3,0,0,{colour}", (62, 20)),
+                        (f"resize:60x60,pad,{colour}", (0, 0)), (f"grayscale/pad:1,1,1,1,{colour}", (0, 0))):
+        for ext in ("png", "tiff"):
+            im, _ = get_image(stack, f"/images/{image['id']}/{ops}.{ext}")
+            rgba = im.convert("RGBA")
+            assert rgba.getpixel(corner) == (255, 128, 0, alpha), (ops, ext)
+            if inside and ops.split("/")[0].split(":")[0] in ("pad", "flip"):
+                # Moves and borders alone keep the image's own alpha too (a resize's is libgd's).
+                assert rgba.getpixel((30, 30)) == inside, (ops, ext)
+
+
 def test_padding_and_gravity_spellings(stack, halves):
     i = halves["id"]
     r = stack.get(f"/images/{i}/resize:100x100,fill,c.png")

@@ -26,6 +26,9 @@ public struct ImagePipeline: Sendable {
             return animated
         }
         if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
+        if let bordered = try translucentBorderAfterWork(original, format: format, source: source, chain: chain, overlays: overlays) {
+            return bordered
+        }
         if let blurred = try blurredJPEG(original, format: format, chain: chain) { return blurred }
         if let thumbnail = try thumbnailJPEG(original, format: format, source: source, chain: chain) { return thumbnail }
         let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
@@ -39,21 +42,39 @@ public struct ImagePipeline: Sendable {
     private func straightConversion(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> [UInt8]? {
-        guard StraightRGBA.movesOnly(chain.operations), ImageEncoder.straightOutputs.contains(chain.format),
-            [.png, .webp, .tiff, .avif, .heic, .jxl].contains(format)
-        else { return nil }
+        guard StraightRGBA.movesOnly(chain.operations), ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
+        let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
+        guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
-        guard let decoded = StraightRGBA.decoded(original, format: format, maxPixels: maxPixels),
-            decoded.width == source.width, decoded.height == source.height, decoded.isTranslucent || chain.operations.isEmpty
-        else { return nil }
-        let straight = try decoded.moved(by: chain.operations)
+        let rows: StraightRGBA
+        if let decoded = StraightRGBA.decoded(original, format: format, maxPixels: maxPixels),
+            decoded.width == source.width, decoded.height == source.height,
+            decoded.isTranslucent || chain.operations.isEmpty || translucentBorder
+        {
+            rows = decoded
+        } else if translucentBorder {
+            // Any other image inside a translucent border: libgd's rows as its encoders would
+            // write them (exact while opaque; a GIF's transparency is in 7 bits either way),
+            // and the border exact.
+            let image = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels)
+            guard image.width == source.width, image.height == source.height else { return nil }
+            rows = StraightRGBA(pixels: image.interleaved(alpha: true), width: image.width, height: image.height)
+        } else {
+            return nil
+        }
+        let straight = try rows.moved(by: chain.operations)
         guard straight.width == planned.width, straight.height == planned.height else {
             throw ServiceError(.internalError, "moves gave \(straight.width)x\(straight.height), planned \(planned)")
         }
-        if straight.isTranslucent { return try ImageEncoder.encode(consume straight, as: chain.format, quality: chain.quality) }
-        // Every pixel opaque after all (an RGBA screenshot): libgd's path, from these pixels
-        // rather than a second decode.
+        return try Self.encoded(straight, chain: chain)
+    }
+
+    /// The rows encoded as they are, unless every pixel is opaque after all (an RGBA
+    /// screenshot, a border of width 0): then libgd's path, from these pixels rather than
+    /// a second decode, which writes what an opaque image gets (RGB, not RGBA).
+    private static func encoded(_ straight: consuming StraightRGBA, chain: OperationChain) throws(ServiceError) -> [UInt8] {
+        if straight.isTranslucent { return try ImageEncoder.encode(straight, as: chain.format, quality: chain.quality) }
         let image: GDImage
         do {
             image = try GDImage(
@@ -62,6 +83,41 @@ public struct ImagePipeline: Sendable {
             throw error.serviceError
         }
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+    }
+
+    /// A chain whose last operations are moves and a translucent border, after other work
+    /// (`resize:400x300,pad,ff000080`, `grayscale/pad:…,ffffff80`): the work through libgd,
+    /// whose rows are taken as its encoders would write them (exact while opaque), then the
+    /// border on 8-bit rows, where libgd would hold its alpha in 7 bits (128 came out 129).
+    /// nil when it does not apply.
+    private func translucentBorderAfterWork(
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
+    ) throws(ServiceError) -> [UInt8]? {
+        guard ImageEncoder.straightOutputs.contains(chain.format), max(source.width, source.height) <= maxOutputSide,
+            chain.operations.contains(where: { ($0 as? ResizeOperation)?.mode == .pad || $0 is PadOperation })
+        else { return nil }
+        // A padding resize as its resize and its border, as `decodeAndRender` fuses them.
+        var operations: [any ImageOperation] = []
+        var size = source
+        for operation in chain.operations {
+            if let resize = operation as? ResizeOperation, resize.mode == .pad {
+                let (planned, pad) = try Self.fusedPlan(resize, source: size)
+                operations.append(ResizeOperation(width: planned.width, height: planned.height, mode: .force))
+                if let pad { operations.append(pad) }
+            } else {
+                operations.append(operation)
+            }
+            size = try operation.outputSize(for: size)
+        }
+        guard let lastWork = operations.lastIndex(where: { !StraightRGBA.movesOnly([$0]) }) else { return nil }
+        let moves = Array(operations[(lastWork + 1)...])
+        guard StraightRGBA.hasTranslucentBorder(moves) else { return nil }
+        _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
+        var work = chain
+        work.operations = Array(operations[...lastWork])
+        let image = try decodeAndRender(original, format: format, source: source, chain: work, overlays: overlays)
+        let rows = StraightRGBA(pixels: image.interleaved(alpha: true), width: image.width, height: image.height)
+        return try Self.encoded(rows.moved(by: moves), chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

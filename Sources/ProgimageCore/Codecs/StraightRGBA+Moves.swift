@@ -1,18 +1,27 @@
 public import ProgimageAPI
 
-/// The operations that only move pixels (crop, flip, quarter turns), done on the 8-bit
-/// rows themselves, so that a chain of them keeps every alpha level as a plain conversion
-/// does: through libgd, `flip:v.png` of a translucent image moved half of its alpha levels
-/// by one.
+/// The operations that only move pixels (crop, flip, quarter turns) or add borders (`pad`),
+/// done on the 8-bit rows themselves, so that a chain of them keeps every alpha level as a
+/// plain conversion does: through libgd, `flip:v.png` of a translucent image moved half of
+/// its alpha levels by one, and a border of `ff000080` came out with alpha 129.
 extension StraightRGBA {
-    /// Whether every operation of the chain is such a move.
+    /// Whether every operation of the chain is such a move or border.
     static func movesOnly(_ operations: [any ImageOperation]) -> Bool {
         operations.allSatisfy { operation in
             switch operation.kind {
-            case .crop, .flip: true
+            case .crop, .flip, .pad: true
             case .rotate(let rotate): rotate.degrees % 90 == 0
             default: false
             }
+        }
+    }
+
+    /// Whether a border of the chain is translucent: libgd cannot hold its alpha, even
+    /// around an opaque image.
+    static func hasTranslucentBorder(_ operations: [any ImageOperation]) -> Bool {
+        operations.contains { operation in
+            guard let alpha = (operation as? PadOperation)?.colour?.alpha else { return false }
+            return alpha != 0 && alpha != 255
         }
     }
 
@@ -38,11 +47,33 @@ extension StraightRGBA {
                 case 270: image = image.remapped(width: h, height: w) { x, y in (w - 1 - y, x) }
                 default: break
                 }
+            case .pad(let pad):
+                // As libgd's path: without a colour, transparent (these outputs keep alpha).
+                let colour: [UInt8] = pad.colour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0]
+                image = image.bordered(top: pad.top, right: pad.right, bottom: pad.bottom, left: pad.left, colour: colour)
             default:
                 throw ServiceError(.internalError, "\(operation) is not a move of pixels")
             }
         }
         return image
+    }
+
+    /// This image inside borders of `colour` (R, G, B, A).
+    private func bordered(top: Int, right: Int, bottom: Int, left: Int, colour: [UInt8]) -> StraightRGBA {
+        let (outWidth, outHeight) = (width + left + right, height + top + bottom)
+        var out = [UInt8](repeating: 0, count: outWidth * outHeight * 4)
+        out.withUnsafeMutableBufferPointer { to in
+            for i in stride(from: 0, to: to.count, by: 4) {
+                (to[i], to[i + 1], to[i + 2], to[i + 3]) = (colour[0], colour[1], colour[2], colour[3])
+            }
+            pixels.withUnsafeBufferPointer { from in
+                for y in 0..<height {
+                    let target = ((y + top) * outWidth + left) * 4
+                    (to.baseAddress! + target).update(from: from.baseAddress! + y * width * 4, count: width * 4)
+                }
+            }
+        }
+        return StraightRGBA(pixels: out, width: outWidth, height: outHeight)
     }
 
     /// A `width`×`height` image whose pixel (x, y) is this one's at `source(x, y)`.
