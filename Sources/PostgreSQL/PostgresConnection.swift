@@ -10,13 +10,21 @@ import Glibc
 /// Statements run through the extended protocol with text parameters, so values are
 /// never spliced into SQL. `prepared` statements are parsed once per connection and
 /// forgotten on `reset()` (the server's session, and its statements, are gone then).
+///
+/// Every statement waits for its answer at most `statementTimeout`: a server that hangs
+/// (stopped, not down: the kernel still accepts its data) held a write for minutes, then
+/// completed it after the client had gone. A statement past its bound throws `.timeout`
+/// and leaves the connection unusable (`isConnected` false), so nobody reuses it.
 public final class PostgresConnection: @unchecked Sendable {
     private let raw: OpaquePointer
     private var preparedNames: [String: String] = [:]
+    private let statementTimeout: Duration
+    private var timedOut = false
 
     /// `url` is a libpq connection URI or keyword string; `connect_timeout` is appended
     /// after it, so the caller's own value (if any) is overridden by the service's bound.
-    public init(url: String, connectTimeoutSeconds: Int) throws(PostgresError) {
+    public init(url: String, connectTimeoutSeconds: Int, statementTimeoutSeconds: Int) throws(PostgresError) {
+        statementTimeout = .seconds(max(1, statementTimeoutSeconds))
         let keywords = ["dbname", "connect_timeout", "application_name"]
         let values = [url, String(max(2, connectTimeoutSeconds)), "progimage"]
         let handle = Self.withCStrings(keywords) { keys in
@@ -30,28 +38,32 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         raw = handle
         _ = PQsetClientEncoding(raw, "UTF8")
+        // Sending never blocks either: a full socket buffer is waited on with the bound.
+        _ = PQsetnonblocking(raw, 1)
     }
 
     deinit { PQfinish(raw) }
 
-    public var isConnected: Bool { PQstatus(raw) == CONNECTION_OK }
+    public var isConnected: Bool { !timedOut && PQstatus(raw) == CONNECTION_OK }
 
     /// Reconnects with the same parameters; prepared statements are forgotten.
     public func reset() -> Bool {
         preparedNames.removeAll()
         PQreset(raw)
+        _ = PQsetnonblocking(raw, 1)
+        timedOut = false
         return isConnected
     }
 
     /// Runs one statement (several, without parameters) and returns its rows as text.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> PostgresRows {
-        // PQexec takes several statements in one string; PQexecParams only one.
-        if parameters.isEmpty { return try rows(of: PQexec(raw, sql)) }
-        let result = Self.withCStrings(parameters) { values in
-            PQexecParams(raw, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        // A simple query takes several statements in one string; the extended one only one.
+        if parameters.isEmpty { return try rows(of: answer(to: PQsendQuery(raw, sql))) }
+        let sent = Self.withCStrings(parameters) { values in
+            PQsendQueryParams(raw, sql, Int32(parameters.count), nil, values, nil, nil, 0)
         }
-        return try rows(of: result)
+        return try rows(of: answer(to: sent))
     }
 
     /// Like `execute`, through a statement prepared once per connection.
@@ -62,13 +74,55 @@ public final class PostgresConnection: @unchecked Sendable {
             name = known
         } else {
             name = "p\(preparedNames.count + 1)"
-            _ = try rows(of: PQprepare(raw, name, sql, Int32(parameters.count), nil))
+            _ = try rows(of: answer(to: PQsendPrepare(raw, name, sql, Int32(parameters.count), nil)))
             preparedNames[sql] = name
         }
-        let result = Self.withCStrings(parameters) { values in
-            PQexecPrepared(raw, name, Int32(parameters.count), values, nil, nil, 0)
+        let sent = Self.withCStrings(parameters) { values in
+            PQsendQueryPrepared(raw, name, Int32(parameters.count), values, nil, nil, 0)
         }
-        return try rows(of: result)
+        return try rows(of: answer(to: sent))
+    }
+
+    /// The result of the command just sent (`sent` is what the PQsend… call returned), as
+    /// PQexec gives it: the last result, or the error that stopped the rest; nil when
+    /// sending failed. Throws `.timeout` when the server is silent past the bound.
+    private func answer(to sent: Int32) throws(PostgresError) -> OpaquePointer? {
+        guard sent == 1 else { return nil }
+        let clock = ContinuousClock()
+        let deadline = clock.now + statementTimeout
+        func wait(_ events: Int16) throws(PostgresError) {
+            while true {
+                let left = max(0, Int32((deadline - clock.now) / .milliseconds(1)))
+                let ready = cpostgres_wait(raw, events, left)
+                if ready > 0 { return }
+                if ready < 0 && errno == EINTR { continue }
+                timedOut = true
+                let seconds = statementTimeout / .seconds(1)
+                throw PostgresError(.timeout, ready == 0 ? "no answer from the server within \(seconds) s" : "the connection's socket is gone")
+            }
+        }
+        while true {
+            let flushed = PQflush(raw)
+            if flushed == 0 { break }
+            if flushed < 0 { return nil }
+            try wait(Int16(POLLOUT))
+        }
+        var last: OpaquePointer? = nil
+        while true {
+            while PQisBusy(raw) == 1 {
+                do throws(PostgresError) {
+                    try wait(Int16(POLLIN))
+                } catch {
+                    if let last { PQclear(last) }
+                    throw error
+                }
+                // 0: the connection broke; PQgetResult then hands back the error.
+                if PQconsumeInput(raw) == 0 { break }
+            }
+            guard let result = PQgetResult(raw) else { return last }
+            if let last { PQclear(last) }
+            last = result
+        }
     }
 
     /// Notifications already received, after waiting up to `timeoutMilliseconds` for the

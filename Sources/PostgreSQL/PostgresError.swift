@@ -1,7 +1,9 @@
 /// A libpq failure: the connection (server down, network, authentication) or one statement
 /// (with its SQLSTATE).
 public struct PostgresError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable { case connection, statement }
+    /// `timeout`: no answer within the connection's statement bound (a server that hangs
+    /// rather than refuses); the statement's outcome is unknown.
+    public enum Kind: Sendable { case connection, statement, timeout }
 
     public let kind: Kind
     /// The five-character SQLSTATE of a statement error, when the server sent one.
@@ -20,7 +22,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// exception, 57 operator intervention — shutdown —, 53 insufficient resources): retrying
     /// later can succeed; the statement itself was not at fault.
     public var isUnavailable: Bool {
-        if kind == .connection { return true }
+        if kind == .connection || kind == .timeout { return true }
         guard let sqlState else { return false }
         return sqlState.hasPrefix("08") || sqlState.hasPrefix("57") || sqlState.hasPrefix("53")
     }

@@ -35,7 +35,7 @@ public final class ServiceContext: Sendable {
         ])
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
         if let url = configuration.databaseURL {
-            let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
+            let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
             (metadata, deletionLog) = (store, store)
         } else {
             (metadata, deletionLog) = (try SQLiteMetadataStore(path: configuration.databasePath), nil)

@@ -93,6 +93,22 @@ class Postgres:
     def stop(self) -> None:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
 
+    def _processes(self) -> list[int]:
+        """The postmaster and its children (backends, checkpointer, …)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(postmaster)], capture_output=True, text=True).stdout
+        return [postmaster] + [int(p) for p in children.split()]
+
+    def hang(self) -> None:
+        """Stops every process of the cluster (SIGSTOP): a server that hangs rather than
+        refuses, whose kernel still accepts connections and data."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+
+    def unhang(self) -> None:
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+
     def url(self, database: str) -> str:
         return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 

@@ -293,6 +293,38 @@ def test_database_outage_refuses_writes_and_recovers(cluster):
     assert not orphans, f"objects without records: {orphans}"
 
 
+def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):
+    """A database that hangs (stopped, its kernel still accepting data) held a pooled
+    connection's write for minutes, then committed it after the client had gone. Each
+    statement now waits at most 5 s: 503 within the bound, and after the database's return
+    every record still has its original."""
+    image = cluster.b.upload_ok(_png(50))
+    hit = f"/images/{image['id']}/resize:20x.png"
+    assert cluster.b.get(hit).status_code == 200
+    cluster.pg.hang()
+    try:
+        started = time.monotonic()
+        r = cluster.b.upload(_png(51), timeout=60)
+        elapsed = time.monotonic() - started
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert elapsed < TIMEOUT_S + 5, f"the refusal took {elapsed:.1f} s"
+        started = time.monotonic()
+        Tools.json_error(cluster.b.get(f"/images/{image['id']}", timeout=60), 503, "storage_unavailable")
+        assert time.monotonic() - started < TIMEOUT_S + 5
+        r = cluster.b.get(hit)
+        assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
+    finally:
+        cluster.pg.unhang()
+    resumed = time.monotonic()
+    ok = _wait_for(lambda: cluster.b.upload(_png(52)).status_code == 201, 10, interval=0.5)
+    assert ok, f"writes did not recover within 10 s of the database's return ({time.monotonic() - resumed:.1f} s)"
+    for image_id in cluster.b.list_all_ids():
+        r = cluster.b.get(f"/images/{image_id}", timeout=30)
+        assert r.status_code == 200, Tools.describe(r)
+        original = cluster.b.get(r.json()["url"], timeout=30)
+        assert original.status_code == 200, f"{image_id}: a record without its original ({original.status_code})"
+
+
 def test_failover_when_a_box_dies(cluster):
     images = [cluster.front.upload_ok(_png(50 + n)) for n in range(6)]
     data = {image["id"]: _png(50 + n) for n, image in enumerate(images)}

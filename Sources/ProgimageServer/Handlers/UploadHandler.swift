@@ -55,7 +55,12 @@ struct UploadHandler {
             }
             try context.metadata.insert(records)
         } catch {
-            for record in records { try? context.originals.remove(id: record.id, format: record.format) }
+            // An original goes only when its record is known to be absent: a database that
+            // timed out may still commit the rows (then the original stays with its record;
+            // if not, `progimage-fcgi check` reports the orphan), and an original is never lost.
+            for record in records where (try? context.metadata.record(record.id)) == .some(nil) {
+                try? context.originals.remove(id: record.id, format: record.format)
+            }
             throw error
         }
 

@@ -19,7 +19,7 @@ public enum CheckCommand {
 
         let metadata: any MetadataStore
         if let url = configuration.databaseURL {
-            metadata = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
+            metadata = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 300))
         } else {
             // Never create an empty database here: every original would look orphaned.
             guard access(configuration.databasePath, F_OK) == 0 else {

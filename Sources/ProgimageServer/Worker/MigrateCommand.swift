@@ -42,7 +42,7 @@ public enum MigrateCommand {
             fail("cannot open \(configuration.databasePath): \(error.message)")
         }
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
-        let destination = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5))
+        let destination = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 300))
         let bucket = S3Client(configuration: S3Configuration(bucketConfiguration))
 
         var tally = (copied: 0, skipped: 0, failed: 0)

@@ -11,16 +11,23 @@ import Synchronization
 /// answer `503 storage_unavailable` at once meanwhile, so an outage costs callers no
 /// time and the database no connection storm; the first connect after the backoff that
 /// succeeds ends the outage. The schema is migrated by the first connection that works.
+///
+/// A statement that gets no answer within `statementTimeoutSeconds` (a server that hangs)
+/// is `503` too, and is not run again on a fresh connection (its outcome is unknown, and
+/// a hung server would hang that one as well): the connect backoff starts instead, so the
+/// requests behind it answer at once.
 public final class PostgresPool: Sendable {
     private let url: String
     private let connectTimeoutSeconds: Int
+    private let statementTimeoutSeconds: Int
     private let idle = Mutex<[PostgresConnection]>([])
     private let outage = Mutex<(retryAt: ContinuousClock.Instant?, backoff: Duration)>((nil, .milliseconds(250)))
     private let migrated = Atomic<Bool>(false)
 
-    public init(url: String, connectTimeoutSeconds: Int) {
+    public init(url: String, connectTimeoutSeconds: Int, statementTimeoutSeconds: Int) {
         self.url = url
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.statementTimeoutSeconds = statementTimeoutSeconds
     }
 
     /// Lends a connection to `body`; connection-level failures become 503.
@@ -32,6 +39,10 @@ public final class PostgresPool: Sendable {
         if let pooled = idle.withLock({ $0.popLast() }) {
             do {
                 return try run(body, on: pooled)
+            } catch let error where error.kind == .timeout {
+                idle.withLock { $0.removeAll() }
+                startBackoff()
+                throw Self.serviceError(error)
             } catch let error where error.isUnavailable {
                 idle.withLock { $0.removeAll() }
             } catch {
@@ -41,6 +52,7 @@ public final class PostgresPool: Sendable {
         do {
             return try run(body, on: try connect())
         } catch {
+            if error.kind == .timeout { startBackoff() }
             throw Self.serviceError(error)
         }
     }
@@ -76,7 +88,8 @@ public final class PostgresPool: Sendable {
             throw PostgresError(.connection, "the last connection attempt failed; retrying shortly")
         }
         do {
-            let connection = try PostgresConnection(url: url, connectTimeoutSeconds: connectTimeoutSeconds)
+            let connection = try PostgresConnection(
+                url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutSeconds: statementTimeoutSeconds)
             if !migrated.load(ordering: .acquiring) {
                 try PostgresSchema.migrate(connection)
                 migrated.store(true, ordering: .releasing)
@@ -84,11 +97,17 @@ public final class PostgresPool: Sendable {
             outage.withLock { $0 = (nil, .milliseconds(250)) }
             return connection
         } catch {
-            outage.withLock { state in
-                state.retryAt = clock.now + state.backoff
-                state.backoff = min(state.backoff * 2, .seconds(4))
-            }
+            startBackoff()
             throw error
+        }
+    }
+
+    /// No new connection is tried before the backoff has passed (0.25 s doubling to 4 s).
+    private func startBackoff() {
+        let now = ContinuousClock().now
+        outage.withLock { state in
+            state.retryAt = now + state.backoff
+            state.backoff = min(state.backoff * 2, .seconds(4))
         }
     }
 
