@@ -13,7 +13,7 @@ public enum NginxConfiguration {
                 listen: "127.0.0.1:\(config.port)", dataDirectory: config.dataDirectory,
                 cacheDirectory: config.cacheDirectory, socketDirectory: runDirectory,
                 maxBodyBytes: config.maxRequestBytes, writeOrigins: config.corsOrigins.map { .only($0) } ?? .any,
-                metrics: config.metricsPort.map { ($0, config.metricsDirectory + "/nginx-cache.log") },
+                metrics: config.metricsPort.map { ($0, config.cacheLogPath) },
                 presets: PresetRouting(config.presets)))
         return foreground(site: site, runDirectory: runDirectory, workerUser: workerUser)
     }
@@ -73,7 +73,7 @@ public enum NginxConfiguration {
                 listen: "80", dataDirectory: "/var/lib/progimage", cacheDirectory: "/var/cache/progimage",
                 socketDirectory: "/run/progimage", maxBodyBytes: config.maxRequestBytes,
                 writeOrigins: .only(config.corsOrigins ?? []),
-                metrics: config.metricsPort.map { ($0, "/var/cache/progimage/.metrics/nginx-cache.log") },
+                metrics: config.metricsPort.map { ($0, "/var/cache/progimage/\(ServiceConfiguration.metricsFolder)/\(ServiceConfiguration.cacheLogName)") },
                 presets: PresetRouting(config.presets)))
     }
 

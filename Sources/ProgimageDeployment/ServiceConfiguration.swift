@@ -233,6 +233,9 @@ public struct ServiceConfiguration: Sendable {
     public var metricsDirectory: String { cacheDirectory + "/" + Self.metricsFolder }
     /// The folder of the cache directory holding the metrics (never served by nginx).
     public static let metricsFolder = ".metrics"
+    /// nginx's log of each answered image's cache result, in the metrics folder.
+    public static let cacheLogName = "nginx-cache.log"
+    public var cacheLogPath: String { metricsDirectory + "/" + Self.cacheLogName }
     /// `PROGIMAGE_MAX_FRAMES` when unset.
     public static let defaultMaxFrames = 500
     /// Where originals live, sharded by the first four id characters.

@@ -59,10 +59,22 @@ enum DevelopmentStack {
             if config.apiKeys.isEmpty && config.openWritesWithoutKey {
                 banner += "\nprogimage: writes (POST, DELETE) are open to everyone: no PROGIMAGE_API_KEY is set"
             }
+            // The cache may be wiped while the stack runs (derived files are disposable), its
+            // metrics folder with it: nginx would go on logging to the deleted file, and the
+            // hit and miss counts stop for good. Once a second: the folder back, and nginx
+            // told to reopen its logs (SIGUSR1), which creates the file again.
+            let metricsLog = config.metricsPort.map { _ in config.cacheLogPath }
+            let housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)? = metricsLog.map { path in
+                { signalNginx in
+                    guard access(path, F_OK) != 0, errno == ENOENT else { return }
+                    guard (try? Files.makeDirectories(config.metricsDirectory)) != nil else { return }
+                    signalNginx(SIGUSR1)
+                }
+            }
             let supervisor = Supervisor(
                 children: children, logger: logger,
                 readinessProbe: { LoopbackProbe.isAccepting(port: port) },
-                onReady: { StandardStreams.writeLine(banner) })
+                onReady: { StandardStreams.writeLine(banner) }, housekeeping: housekeeping)
             resources.supervisor = supervisor
             try supervisor.startAll()
             _ = try supervisor.superviseUntilStopped()

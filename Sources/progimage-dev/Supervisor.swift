@@ -27,12 +27,18 @@ final class Supervisor {
     private let onReady: () -> Void
     private let readinessTimeout: Duration = .seconds(15)
     private let startedAt = ContinuousClock.now
+    /// Called about once a second once the stack answers, with a way to signal nginx.
+    private let housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)?
 
-    init(children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void) {
+    init(
+        children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void,
+        housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)? = nil
+    ) {
         self.children = children
         self.logger = logger
         self.readinessProbe = readinessProbe
         self.onReady = onReady
+        self.housekeeping = housekeeping
     }
 
     /// Starts every child in order. A child that cannot be spawned at all (a missing or
@@ -49,6 +55,12 @@ final class Supervisor {
         while true {
             restartDueChildren()
             if !isReady { checkReadiness() }
+            if isReady, let housekeeping {
+                // nginx is the child that stops first.
+                housekeeping { signal in
+                    for child in children where child.stopsFirst { if let pid = child.pid { kill(pid, signal) } }
+                }
+            }
             let signal = Self.handledSignals.wait(timeout: nextWakeUp())
             if let signal, Self.stopSignals.contains(signal) {
                 logger.info("received \(SignalSet.name(of: signal)): stopping every child")
@@ -204,7 +216,7 @@ final class Supervisor {
     /// Sleep until the next restart is due; poll briskly while waiting to become ready.
     private func nextWakeUp() -> Duration {
         let now = ContinuousClock.now
-        var timeout: Duration = isReady ? .seconds(60) : .milliseconds(50)
+        var timeout: Duration = isReady ? (housekeeping == nil ? .seconds(60) : .seconds(1)) : .milliseconds(50)
         for child in children {
             if let due = child.restartAt { timeout = min(timeout, now.duration(to: due)) }
         }

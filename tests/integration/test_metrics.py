@@ -102,6 +102,29 @@ def test_counters_survive_a_recycled_instance(metrics_stack):
     assert after[ok] >= before[ok], "a counter went backwards"
 
 
+def test_hits_and_misses_are_still_counted_after_the_cache_is_wiped(metrics_stack):
+    """Derived files are disposable: an operator may empty the cache directory while the
+    box runs, its metrics folder with it. nginx went on logging to the deleted file and the
+    hit and miss counts stopped for good; the supervisor now has it reopen its log."""
+    import shutil
+    stack, port = metrics_stack, metrics_stack.metrics_port
+    image = stack.upload_ok(Tools.png(Tools.noise(30, 20, seed=4)))
+    path = f"/images/{image['id']}/resize:10x.png"
+    stack.get(path)
+    for entry in stack.cache_dir.iterdir():
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    time.sleep(2.5)  # the supervisor looks once a second
+    before = scrape(port)
+    hit = 'progimage_cache_requests_total{result="hit"}'
+    miss = 'progimage_cache_requests_total{result="miss"}'
+    assert stack.get(path).headers["X-Cache"] == "MISS"
+    for _ in range(4):
+        assert stack.get(path).headers["X-Cache"] == "HIT"
+    now = wait_for(lambda: (s := scrape(port)).get(hit, 0) >= before.get(hit, 0) + 4
+                   and s.get(miss, 0) >= before.get(miss, 0) + 1 and s)
+    assert now, f"not counted within 5 s of the wipe: {before} then {scrape(port)}"
+
+
 def test_a_metrics_port_already_taken_stops_the_start(tmp_path):
     """nginx could not bind it and was restarted for ever while the stack said it served:
     the start now stops, naming the variable, as it does for a taken PROGIMAGE_PORT."""

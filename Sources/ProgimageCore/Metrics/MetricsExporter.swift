@@ -1,4 +1,5 @@
 import POSIX
+import ProgimageDeployment
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ public struct MetricsExporter: Sendable {
         var misses = 0
     }
 
-    public var logPath: String { directory + "/nginx-cache.log" }
+    public var logPath: String { directory + "/" + ServiceConfiguration.cacheLogName }
 
     /// The Prometheus text exposition of every instance's counters and the cache log.
     public func prometheusText() -> String {
