@@ -197,9 +197,15 @@ public struct ServiceConfiguration: Sendable {
                 variable: "PROGIMAGE_S3_BUCKET", value: value("PROGIMAGE_S3_BUCKET") ?? "",
                 expected: "a bucket name (3–63 of a-z 0-9 . -) when PROGIMAGE_S3_ENDPOINT is set")
         }
-        guard let accessKey = value("AWS_ACCESS_KEY_ID"), let secretKey = value("AWS_SECRET_ACCESS_KEY") else {
+        // The variable that is missing is the one named (the message named the access key
+        // even when only the secret was unset).
+        guard let accessKey = value("AWS_ACCESS_KEY_ID") else {
             throw ConfigurationError(
-                variable: "AWS_ACCESS_KEY_ID", value: "", expected: "credentials (and AWS_SECRET_ACCESS_KEY) when PROGIMAGE_S3_ENDPOINT is set")
+                variable: "AWS_ACCESS_KEY_ID", value: "", expected: "an access key id when PROGIMAGE_S3_ENDPOINT is set")
+        }
+        guard let secretKey = value("AWS_SECRET_ACCESS_KEY") else {
+            throw ConfigurationError(
+                variable: "AWS_SECRET_ACCESS_KEY", value: "", expected: "a secret access key when PROGIMAGE_S3_ENDPOINT is set")
         }
         let region = value("PROGIMAGE_S3_REGION") ?? "us-east-1"
         guard region.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "-") && $0.isASCII }) else {

@@ -85,7 +85,8 @@ import Testing
         ("PROGIMAGE_DATABASE_URL", "mysql://db/progimage"), ("PROGIMAGE_S3_ENDPOINT", "ftp://store"),
         ("PROGIMAGE_S3_ENDPOINT", "http://store/prefix"), ("PROGIMAGE_S3_BUCKET", "Images"),
         ("PROGIMAGE_S3_BUCKET", "ab"), ("PROGIMAGE_S3_TIMEOUT_S", "0"), ("PROGIMAGE_S3_REGION", "eu west"),
-        ("AWS_ACCESS_KEY_ID", ""), ("PROGIMAGE_FRONT_UPSTREAMS", "box1"), ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
+        ("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", ""), ("PROGIMAGE_FRONT_UPSTREAMS", "box1"),
+        ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
     ])
     func badDistributedSettingsStopTheStart(variable: String, value: String) {
         var environment = Self.bucket
