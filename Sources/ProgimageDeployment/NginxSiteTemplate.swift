@@ -55,6 +55,10 @@ enum NginxSiteTemplate {
         // internal redirect), as on every other answer an instance gives.
         let fresh = (diskHeaders(types: types, cache: "MISS") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
             .indented(by: 4)
+        // An original a box fetched first (its local copy was missing) is still the original
+        // served by nginx from disk: API.md's "Originals are always ... (HIT)".
+        let fetchedOriginal = (diskHeaders(types: types, cache: "HIT") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
+            .indented(by: 4)
         let writeOrigins: String
         switch p.writeOrigins {
         case .any: writeOrigins = "    default \"*\";"
@@ -226,7 +230,7 @@ enum NginxSiteTemplate {
                 }
                 location ^~ /_progimage/original/ {
                     internal;
-            \(fresh)
+            \(fetchedOriginal)
                     alias \(p.dataDirectory)/originals/;
                 }
 
