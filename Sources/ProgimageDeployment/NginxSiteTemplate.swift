@@ -56,9 +56,9 @@ enum NginxSiteTemplate {
         let fresh = (diskHeaders(types: types, cache: "MISS") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
             .indented(by: 4)
         // An original a box fetched first (its local copy was missing) is still the original
-        // served by nginx from disk: API.md's "Originals are always ... (HIT)".
-        let fetchedOriginal = (diskHeaders(types: types, cache: "HIT") + "\n        add_header X-Progimage-Instance $upstream_http_x_progimage_instance;")
-            .indented(by: 4)
+        // served by nginx from disk: API.md's "Originals are always ... (HIT)", and a HIT
+        // carries no X-Progimage-Instance.
+        let fetchedOriginal = diskHeaders(types: types, cache: "HIT").indented(by: 4)
         let writeOrigins: String
         switch p.writeOrigins {
         case .any: writeOrigins = "    default \"*\";"
