@@ -18,7 +18,7 @@ import Glibc
 public final class PostgresConnection: @unchecked Sendable {
     private let raw: OpaquePointer
     private var preparedNames: [String: String] = [:]
-    private let statementTimeout: Duration
+    private var statementTimeout: Duration
     private var timedOut = false
 
     /// `url` is a libpq connection URI or keyword string; `connect_timeout` is appended
@@ -43,6 +43,17 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     deinit { PQfinish(raw) }
+
+    /// Runs `body` with another bound on each statement (a schema migration, which may wait
+    /// on another box's lock for longer than a request should).
+    public func withStatementTimeout<T>(
+        seconds: Int, _ body: (PostgresConnection) throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
+        let kept = statementTimeout
+        statementTimeout = .seconds(max(1, seconds))
+        defer { statementTimeout = kept }
+        return try body(self)
+    }
 
     public var isConnected: Bool { !timedOut && PQstatus(raw) == CONNECTION_OK }
 
@@ -101,11 +112,15 @@ public final class PostgresConnection: @unchecked Sendable {
                 throw PostgresError(.timeout, ready == 0 ? "no answer from the server within \(seconds) s" : "the connection's socket is gone")
             }
         }
+        // As libpq's documentation asks of a non-blocking send: while the output is not all
+        // out, wait for either direction and read what the server sends meanwhile (it may
+        // be waiting for us to read before it reads more).
         while true {
             let flushed = PQflush(raw)
             if flushed == 0 { break }
             if flushed < 0 { return nil }
-            try wait(Int16(POLLOUT))
+            try wait(Int16(POLLOUT | POLLIN))
+            if PQconsumeInput(raw) == 0 { return nil }
         }
         var last: OpaquePointer? = nil
         while true {

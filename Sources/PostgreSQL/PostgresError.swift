@@ -9,6 +9,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// The five-character SQLSTATE of a statement error, when the server sent one.
     public let sqlState: String?
     public let message: String
+    /// Set by a caller whose `COMMIT` failed this way (a timeout, a lost connection): the
+    /// transaction may have committed all the same.
+    public var outcomeUnknown = false
 
     public init(_ kind: Kind, sqlState: String? = nil, _ message: String) {
         self.kind = kind

@@ -7,11 +7,15 @@ public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible 
     public let message: String
     /// For `method_not_allowed`: what the resource does allow (the `Allow` header).
     public let allowedMethods: [String]
+    /// A write that failed where it may still have taken effect (a commit the database did
+    /// not answer): what it wrote beside must not be undone.
+    public let outcomeUnknown: Bool
 
-    public init(_ code: ErrorCode, _ message: String) {
+    public init(_ code: ErrorCode, _ message: String, outcomeUnknown: Bool = false) {
         self.code = code
         self.message = message
         allowedMethods = []
+        self.outcomeUnknown = outcomeUnknown
     }
 
     public static func methodNotAllowed(_ method: String, allowed: [String]) -> ServiceError {
@@ -22,6 +26,7 @@ public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible 
         code = .methodNotAllowed
         message = "\(method) is not allowed here (allowed: \(allowed.joined(separator: ", ")))"
         allowedMethods = allowed
+        outcomeUnknown = false
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

@@ -64,10 +64,15 @@ enum DevelopmentStack {
             // hit and miss counts stop for good. Once a second: the folder back, and nginx
             // told to reopen its logs (SIGUSR1), which creates the file again.
             let metricsLog = config.metricsPort.map { _ in config.cacheLogPath }
+            // At most every 10 s: an nginx that cannot make the file is not asked every second.
+            var lastReopen: ContinuousClock.Instant? = nil
             let housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)? = metricsLog.map { path in
                 { signalNginx in
                     guard access(path, F_OK) != 0, errno == ENOENT else { return }
+                    let now = ContinuousClock.now
+                    if let lastReopen, now - lastReopen < .seconds(10) { return }
                     guard (try? Files.makeDirectories(config.metricsDirectory)) != nil else { return }
+                    lastReopen = now
                     signalNginx(SIGUSR1)
                 }
             }

@@ -327,6 +327,37 @@ def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):
         assert original.status_code == 200, f"{image_id}: a record without its original ({original.status_code})"
 
 
+def test_an_upload_whose_commit_outlives_the_bound_keeps_its_original(cluster):
+    """A commit that takes longer than the statement bound is a 503 whose outcome is unknown:
+    the record may still be written (here it is, 7 s later). Its original must stay; the
+    first version removed it whenever the lookup after the timeout failed, which it always
+    did (the pool's backoff), leaving a record whose image was gone."""
+    data = _png(60)
+    cluster.pg.psql(
+        "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(7); RETURN NULL; END $$;"
+        " CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON images DEFERRABLE INITIALLY DEFERRED"
+        " FOR EACH ROW EXECUTE FUNCTION slow_commit();", database=cluster.bucket)
+    try:
+        before = set(cluster.a.list_all_ids())
+        r = cluster.a.upload(data, timeout=60)
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert "nothing was changed" not in r.text, "a timed-out commit may have changed something"
+        time.sleep(3)  # the commit completes on the server
+    finally:
+        cluster.pg.psql("DROP TRIGGER slow_commit ON images; DROP FUNCTION slow_commit();", database=cluster.bucket)
+
+    def new_ids():
+        try:
+            return set(cluster.a.list_all_ids()) - before
+        except AssertionError:  # the pool's backoff after the timeout: a 503 for a moment
+            return None
+    added = _wait_for(new_ids, 10, interval=0.5)
+    assert added and len(added) == 1, added
+    record = cluster.a.get(f"/images/{added.pop()}").json()
+    original = cluster.a.get(record["url"])
+    assert original.status_code == 200 and original.content == data, Tools.describe(original)
+
+
 def test_failover_when_a_box_dies(cluster):
     images = [cluster.front.upload_ok(_png(50 + n)) for n in range(6)]
     data = {image["id"]: _png(50 + n) for n, image in enumerate(images)}

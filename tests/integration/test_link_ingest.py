@@ -167,6 +167,9 @@ def test_a_signed_upload_urls_max_bytes_bounds_what_links_bring_in(secure_stack,
                      "payload_too_large")
     two = [("url", (None, link["url"])), ("url", (None, site.url("/img/again.png")))]
     tools.json_error(secure_stack.post(signed(size + size // 2), files=two), 413, "payload_too_large")
+    # A file part and a link share the grant (the file's bytes leave less for the link).
+    with_file = [("file", ("own.png", site.png, "image/png")), ("url", (None, link["url"]))]
+    tools.json_error(secure_stack.post(signed(size + size // 2), files=with_file), 413, "payload_too_large")
     r = secure_stack.post(signed(size), json=link)
     assert r.status_code == 201, tools.describe(r)
     assert r.json()["bytes"] == size

@@ -914,10 +914,13 @@ def test_only_the_output_is_held_to_the_output_limit(stack, tools):
     as large as the source (flip:h of a 9000x100 image was refused before its resize), but
     not larger than both the source and the limit."""
     obj = stack.upload_ok(tools.png(tools.gradient(9000, 100, seed=9)))
-    for ops in ("flip:h/resize:100x", "grayscale/crop:0,0,9000,100/resize:100x", "blur:1/resize:100x"):
+    # A first resize or crop fused into the decode leaves the later steps the source's
+    # allowance too: the same chain answered 422 or 200 depending on how it began.
+    for ops in ("flip:h/resize:100x", "grayscale/crop:0,0,9000,100/resize:100x", "blur:1/resize:100x",
+                "resize:4500x/pad:0,4000,0,0/resize:100x", "crop:0,0,4500,100/pad:0,4000,0,0/resize:100x"):
         r = stack.get(tpath(obj, ops), timeout=SLOW)
         assert r.status_code == 200, (ops, tools.describe(r))
-        assert tools.decode(r.content).size == (100, 1), ops
+        assert tools.decode(r.content).size[0] == 100, ops
     # Over the limit at the end; wider than both on the way; more pixels than both (81 M).
     for ops in ("flip:h", "pad:0,10,0,0/resize:100x", "resize:9000x9000,force/resize:100x"):
         tools.json_error(stack.get(tpath(obj, ops), timeout=SLOW), 422, "image_too_large")

@@ -40,10 +40,13 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     /// The limit is the output's: a step on the way may be as large as the source, or as the
     /// largest output (`flip:h/resize:100x` of a 9000×100 image was refused for its flip),
     /// in sides and in pixels, so that no step needs more memory than the larger of them.
-    public func outputSize(for source: ImageSize, maximumSide: Int) throws(ServiceError) -> ImageSize {
+    /// `origin`: the uploaded image's size when `source` is already a step on the way (a
+    /// first resize or crop fused into the decode), whose allowance is the upload's.
+    public func outputSize(for source: ImageSize, maximumSide: Int, origin: ImageSize? = nil) throws(ServiceError) -> ImageSize {
         var size = source
-        let stepSide = max(maximumSide, source.width, source.height)
-        let stepPixels = max(maximumSide * maximumSide, source.width * source.height)
+        let origin = origin ?? source
+        let stepSide = max(maximumSide, origin.width, origin.height, source.width, source.height)
+        let stepPixels = max(maximumSide * maximumSide, origin.width * origin.height, source.width * source.height)
         for (index, operation) in operations.enumerated() {
             size = try operation.outputSize(for: size)
             let side = max(size.width, size.height)

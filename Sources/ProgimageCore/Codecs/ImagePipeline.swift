@@ -195,7 +195,8 @@ public struct ImagePipeline: Sendable {
                 resized = nil
             }
             if let resized {
-                return try rest.applied(to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays)
+                return try rest.applied(
+                    to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays, origin: source)
             }
         }
         // A centre half of 12 MP: 87 → 21 ms.
@@ -204,7 +205,7 @@ public struct ImagePipeline: Sendable {
             if let cropped = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, region: region) {
                 return try rest.applied(
                     to: cropped, source: ImageSize(width: region.width, height: region.height), maximumSide: maxOutputSide,
-                    overlays: overlays)
+                    overlays: overlays, origin: source)
             }
         }
         if format == .jpg, let blur = first as? BlurOperation,

@@ -9,9 +9,13 @@ extension OperationChain {
         guard format != .gif, let resize = operations.first as? ResizeOperation,
             let target = try? resize.outputSize(for: source)
         else { return 1 }
-        let cover = resize.mode == .fill ? resize.fitScale(for: source) : nil
-        let needWidth = cover.map { ResizeOperation.scaled(source.width, $0) } ?? target.width
-        let needHeight = cover.map { ResizeOperation.scaled(source.height, $0) } ?? target.height
+        // A fill needs its cover; a pad only the image inside its box (its fitted size, as
+        // the fused decode plans it: a translucent border, which takes it as a resize to
+        // that size, then decodes at the same scale).
+        let scale = resize.mode == .fill || resize.mode == .pad ? resize.fitScale(for: source) : nil
+        var needWidth = scale.map { ResizeOperation.scaled(source.width, $0) } ?? target.width
+        var needHeight = scale.map { ResizeOperation.scaled(source.height, $0) } ?? target.height
+        if resize.mode == .pad { (needWidth, needHeight) = (min(needWidth, target.width), min(needHeight, target.height)) }
         var factor = 1
         for candidate in [2, 4, 8] where source.width / candidate >= needWidth && source.height / candidate >= needHeight {
             factor = candidate
@@ -25,9 +29,9 @@ extension OperationChain {
     /// given for the frames of an animation.
     package func applied(
         to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none,
-        frames: FrameConsistency? = nil
+        frames: FrameConsistency? = nil, origin: ImageSize? = nil
     ) throws(ServiceError) -> GDImage {
-        _ = try outputSize(for: source, maximumSide: maximumSide)
+        _ = try outputSize(for: source, maximumSide: maximumSide, origin: origin)
         var logical = source
         let background: UInt32 = format.hasAlpha ? 0x7F00_0000 : 0x00FF_FFFF
         var current = image

@@ -15,7 +15,9 @@ enum ErrorResponse {
         let message: String
         switch error.code {
         case .internalError: message = "internal error"
-        case .storageUnavailable: message = "the storage behind the service is unavailable; nothing was changed, try again"
+        // Not "nothing was changed": a database that stopped answering in the middle of a
+        // commit may have made the write after all.
+        case .storageUnavailable: message = "the storage behind the service is unavailable; try again shortly"
         default: message = error.message
         }
         return .json(

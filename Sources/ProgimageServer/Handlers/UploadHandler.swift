@@ -55,11 +55,16 @@ struct UploadHandler {
             }
             try context.metadata.insert(records)
         } catch {
-            // An original goes only when its record is known to be absent: a database that
-            // timed out may still commit the rows (then the original stays with its record;
-            // if not, `progimage-fcgi check` reports the orphan), and an original is never lost.
-            for record in records where (try? context.metadata.record(record.id)) == .some(nil) {
-                try? context.originals.remove(id: record.id, format: record.format)
+            // A commit the database did not answer may still have happened: then an original
+            // goes only when its record is known to be absent (a lookup that fails keeps it;
+            // `progimage-fcgi check` reports it if it was not committed after all), so an
+            // original is never lost. Any other failure wrote no record.
+            for record in records {
+                do {
+                    if try !error.outcomeUnknown || context.metadata.record(record.id) == nil {
+                        try? context.originals.remove(id: record.id, format: record.format)
+                    }
+                } catch {}
             }
             throw error
         }
@@ -85,7 +90,12 @@ struct UploadHandler {
             }
             // `file` and `url` parts, in request order; other fields are ignored.
             var candidates: [Candidate] = []
-            for part in try MultipartParser.parse(body, boundary: boundary) {
+            let parts = try MultipartParser.parse(body, boundary: boundary)
+            // A grant's bytes are shared: what the file parts hold leaves less for the links.
+            if let left = links.left {
+                links.left = left - parts.filter { $0.name == "file" }.reduce(0) { $0 + $1.body.count }
+            }
+            for part in parts {
                 switch part.name {
                 case "file": candidates.append(Candidate(bytes: Array(part.body), filename: Self.cleanFilename(part.filename)))
                 case "url": candidates.append(try fetch(String(decoding: part.body, as: UTF8.self), budget: &links))
@@ -115,6 +125,9 @@ struct UploadHandler {
     private func fetch(_ url: String, budget: inout LinkBudget) throws(ServiceError) -> Candidate {
         let start = url.firstIndex { !$0.isWhitespace } ?? url.endIndex
         let end = url.lastIndex { !$0.isWhitespace }.map(url.index(after:)) ?? start
+        if let left = budget.left, left < 0 {
+            throw ServiceError(.payloadTooLarge, "the upload's parts exceed the signed URL's max_bytes")
+        }
         let fetched = try context.linkFetcher.fetch(String(url[start..<max(start, end)]), limit: budget.left)
         if let left = budget.left { budget.left = left - fetched.bytes.count }
         return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)

@@ -32,10 +32,17 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
                 for record in records {
                     try connection.executePrepared(Self.insertSQL, Self.parameters(of: record))
                 }
-                try connection.execute("COMMIT")
             } catch {
                 _ = try? connection.execute("ROLLBACK")
                 throw error
+            }
+            do throws(PostgresError) {
+                try connection.execute("COMMIT")
+            } catch {
+                // No answer to a COMMIT the server received: it may have committed.
+                var unknown = error
+                unknown.outcomeUnknown = error.kind != .statement
+                throw unknown
             }
         }
     }

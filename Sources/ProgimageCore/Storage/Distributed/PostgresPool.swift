@@ -39,7 +39,7 @@ public final class PostgresPool: Sendable {
         if let pooled = idle.withLock({ $0.popLast() }) {
             do {
                 return try run(body, on: pooled)
-            } catch let error where error.kind == .timeout {
+            } catch let error where error.kind == .timeout || error.outcomeUnknown {
                 idle.withLock { $0.removeAll() }
                 startBackoff()
                 throw Self.serviceError(error)
@@ -49,8 +49,14 @@ public final class PostgresPool: Sendable {
                 throw Self.serviceError(error)
             }
         }
+        let connection: PostgresConnection
         do {
-            return try run(body, on: try connect())
+            connection = try connect()  // starts the backoff itself when it fails
+        } catch {
+            throw Self.serviceError(error)
+        }
+        do {
+            return try run(body, on: connection)
         } catch {
             if error.kind == .timeout { startBackoff() }
             throw Self.serviceError(error)
@@ -91,7 +97,10 @@ public final class PostgresPool: Sendable {
             let connection = try PostgresConnection(
                 url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutSeconds: statementTimeoutSeconds)
             if !migrated.load(ordering: .acquiring) {
-                try PostgresSchema.migrate(connection)
+                // Another box may hold the migration lock for a while: not a hung server.
+                try connection.withStatementTimeout(seconds: 60) { connection throws(PostgresError) in
+                    try PostgresSchema.migrate(connection)
+                }
                 migrated.store(true, ordering: .releasing)
             }
             outage.withLock { $0 = (nil, .milliseconds(250)) }
@@ -113,7 +122,7 @@ public final class PostgresPool: Sendable {
 
     static func serviceError(_ error: PostgresError) -> ServiceError {
         error.isUnavailable
-            ? ServiceError(.storageUnavailable, "the database is unavailable: \(error.message)")
+            ? ServiceError(.storageUnavailable, "the database is unavailable: \(error.message)", outcomeUnknown: error.outcomeUnknown)
             : ServiceError(.internalError, error.description)
     }
 }
