@@ -14,8 +14,6 @@ public struct ImageObject: Sendable, Equatable, Codable {
     public let createdAt: String
     /// The original's path, relative to the service's base URL.
     public let url: String
-    /// Where link ingest fetched it from.
-    public let sourceURL: String?
     /// A BlurHash (4×3) for a placeholder while the image loads.
     public let blurhash: String?
     /// Frames of an animated GIF or WebP; 1 for a still image (absent from older services).
@@ -25,7 +23,24 @@ public struct ImageObject: Sendable, Equatable, Codable {
         case id, filename, format, width, height, bytes, sha256, url, blurhash, frames
         case contentType = "content_type"
         case createdAt = "created_at"
-        case sourceURL = "source_url"
+    }
+
+    /// As the service writes it: `"filename": null` for an upload without one (the
+    /// synthesized encoding left the key out), the optional newer fields only when known.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(filename, forKey: .filename)
+        try container.encode(format, forKey: .format)
+        try container.encode(contentType, forKey: .contentType)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        try container.encode(bytes, forKey: .bytes)
+        try container.encode(sha256, forKey: .sha256)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(url, forKey: .url)
+        try container.encodeIfPresent(frames, forKey: .frames)
+        try container.encodeIfPresent(blurhash, forKey: .blurhash)
     }
 }
 

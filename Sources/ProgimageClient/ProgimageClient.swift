@@ -1,5 +1,7 @@
 public import Foundation
-import ProgimageAPI
+// Re-exported: the operation types a caller builds links from (`ResizeOperation`,
+// `OperationChain`, `ImageFormat`) come with `import ProgimageClient`, as the README shows.
+@_exported public import ProgimageAPI
 internal import Digest
 #if canImport(FoundationNetworking)
 public import FoundationNetworking
@@ -68,7 +70,7 @@ public struct ProgimageClient: Sendable {
     }
 
     public func image(_ id: String) async throws(ProgimageClientError) -> ImageObject {
-        try await decode(ImageObject.self, send(makeRequest("GET", "/images/\(id)")))
+        try await decode(ImageObject.self, send(makeRequest("GET", "/images/\(try Self.checked(id))")))
     }
 
     /// Every image, newest first, one page (`pageSize` images) fetched at a time.
@@ -83,7 +85,7 @@ public struct ProgimageClient: Sendable {
     }
 
     public func delete(_ id: String) async throws(ProgimageClientError) {
-        _ = try await send(makeRequest("DELETE", "/images/\(id)"))
+        _ = try await send(makeRequest("DELETE", "/images/\(try Self.checked(id))"))
     }
 
     // MARK: URLs
@@ -117,6 +119,20 @@ public struct ProgimageClient: Sendable {
 
     // MARK: plumbing
 
+    /// A URL for a message, without the user and password a `--server` URL may carry.
+    static func shown(_ url: URL?) -> String {
+        guard let url, var parts = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "?" }
+        (parts.user, parts.password) = (nil, nil)
+        return parts.string ?? "?"
+    }
+
+    /// An id as the contract spells them: anything else (`x/../health/api`) would name
+    /// another path, so it is refused before a request is made.
+    static func checked(_ id: String) throws(ProgimageClientError) -> String {
+        guard ImageID(id) != nil else { throw .invalidRequest("not an image id: \(id)") }
+        return id
+    }
+
     private func makeRequest(_ method: String, _ path: String, query: String? = nil) -> URLRequest {
         var text = baseURL.absoluteString
         while text.hasSuffix("/") { text.removeLast() }
@@ -136,7 +152,7 @@ public struct ProgimageClient: Sendable {
         do {
             (data, response) = try await session.data(for: request)
         } catch {
-            throw .unavailable("\(request.url?.absoluteString ?? "?"): \(error.localizedDescription)")
+            throw .unavailable("\(Self.shown(request.url)): \(error.localizedDescription)")
         }
         guard let http = response as? HTTPURLResponse else { throw .unreadableAnswer("not an HTTP answer") }
         guard (200..<300).contains(http.statusCode) else {

@@ -179,7 +179,8 @@ struct UploadLink: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let expires = Int(Date().timeIntervalSince1970) + expiresIn
+        let (expires, overflow) = Int(Date().timeIntervalSince1970).addingReportingOverflow(expiresIn)
+        guard !overflow else { throw ValidationError("--expires-in is too large") }
         do {
             Output().line(try connection.client(signingKey: signingKey).uploadURL(expires: expires, maxBytes: maxBytes).absoluteString)
         } catch let error as ProgimageClientError {

@@ -60,7 +60,9 @@ enum ExitCodes {
         case .service(let status, _, _) where status >= 500: 4
         case .service: 3
         case .unavailable: 4
-        case .invalidRequest: 3
+        // Refused before anything was sent (an unreadable file, an output path that cannot
+        // be written): not the service's refusal (3).
+        case .invalidRequest: 1
         case .unreadableAnswer: 1
         }
     }

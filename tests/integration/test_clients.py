@@ -88,6 +88,26 @@ def test_cli_exit_codes_name_the_failure(stack, tmp_path):
     assert r.returncode == 4
 
 
+def test_cli_prints_the_image_object_as_the_service_does(stack, tmp_path):
+    """`info` printed the decoded struct: a raw upload's `"filename": null` was left out."""
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=21)))
+    assert image["filename"] is None
+    assert json.loads(cli(stack, "info", image["id"]).stdout) == image
+
+
+def test_cli_local_failures_and_huge_expiry_are_not_the_services(stack, tmp_path):
+    """Nothing sent, so not exit 3 (the service refused); an expiry past Int.max was a trap."""
+    r = cli(stack, "upload", str(tmp_path / "missing.png"), check=False)
+    assert r.returncode == 1 and b"cannot read" in r.stderr
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=22)))
+    r = cli(stack, "get", image["id"], "--format", "png", "-o", str(tmp_path / "no" / "such" / "dir.png"), check=False)
+    assert r.returncode == 1
+    r = cli(stack, "upload-url", "--expires-in", "9223372036854775000", env={"PROGIMAGE_SIGNING_KEY": "k"}, check=False)
+    assert r.returncode == 64 and b"Fatal error" not in r.stderr and b"too large" in r.stderr
+    r = cli(stack, "info", image["id"], env={"PROGIMAGE_URL": "http://someone:hunter2@127.0.0.1:1"}, check=False)
+    assert r.returncode == 4 and b"hunter2" not in r.stderr
+
+
 def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
     f = tmp_path / "k.png"
     f.write_bytes(Tools.png(Tools.noise(10, 10)))
@@ -147,11 +167,34 @@ def test_python_client_round_trip(stack, tmp_path):
     assert failure.value.status == 404 and failure.value.code == "not_found"
 
 
+def test_python_client_refuses_what_is_not_an_id_and_keeps_a_zero_limit(stack):
+    """`delete("x/../{id}")` deleted `{id}`; `upload_url(max_bytes=0)` dropped the limit."""
+    client = progimage.Client(stack.base_url, signing_key="k")
+    image = client.upload(Tools.png(Tools.noise(8, 8, seed=23)))
+    for bad in ("AAAAAAAAAAAAAAAAAAAA/../" + image.id, "short", image.id + "/x"):
+        with pytest.raises(ValueError):
+            client.delete(bad)
+        with pytest.raises(ValueError):
+            client.url(bad, "resize:5x", "png")
+    assert client.get(image.id).id == image.id
+    with pytest.raises(ValueError):
+        client.upload_url(expires=int(time.time()) + 60, max_bytes=0)
+
+
+def test_a_form_filename_is_decoded_as_browsers_encode_it(stack):
+    """The HTML standard writes `"`, CR and LF in a form part's filename as %22, %0D and %0A
+    (as requests does): stored as `we ird%22name é.png` before."""
+    r = stack.post("/images", files=[("file", ('we ird"name é.png', Tools.png(Tools.noise(6, 6, seed=24)), "image/png"))])
+    assert r.status_code == 201, Tools.describe(r)
+    assert r.json()["filename"] == 'we ird"name é.png'
+
+
 @pytest.mark.parametrize("ops,fmt", [
     ("resize:0200x/rotate:-90", "jpeg"), ("blur:2.50/flip:vh", "png"), ("quality:70/resize:x050", "webp"),
     ("crop:010,0,20,20/sharpen:05", "tif"), ("rotate:450/grayscale", "gif"), ("", "jpeg"),
     ("resize:40x40,fill,c/pad:1,02,3,4,FF0000", "png"), ("resize:40x30,pad,00FF0080", "webp"),
-    ("resize:40x40,fill,smart", "jpg"),
+    ("resize:40x40,fill,smart", "jpg"), ("rotate:3600000000", "png"), ("crop:0,0,3000000000,10", "png"),
+    ("blur:+1", "png"),
 ])
 def test_python_urls_are_the_servers_canonical_ones(stack, ops, fmt):
     image = stack.upload_ok(Tools.png(Tools.noise(80, 60, seed=9)))
@@ -166,6 +209,16 @@ def test_python_urls_are_the_servers_canonical_ones(stack, ops, fmt):
         expected = stack.location(r)
     assert built == stack.base_url + expected
     assert stack.get(expected).status_code == 200
+
+
+@pytest.mark.parametrize("ops", ["blur:0.1000", "grayscale:", "resize:100x100,pad,", "resize:100x100,fill,",
+                                 " resize:10x", "resize:10x,"])
+def test_python_refuses_what_the_server_refuses(stack, ops):
+    """Spellings the server answers 400 were turned into valid URLs by the client."""
+    image = stack.upload_ok(Tools.png(Tools.noise(20, 20, seed=25)))
+    assert stack.get(f"/images/{image['id']}/{ops}.png").status_code == 400
+    with pytest.raises(ValueError):
+        progimage.Client(stack.base_url).url(image["id"], ops, "png")
 
 
 def test_python_signed_urls_and_upload_urls(secure_stack):

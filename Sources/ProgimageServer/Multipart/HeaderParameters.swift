@@ -39,4 +39,28 @@ public struct HeaderParameters: Sendable {
         }
         return self["filename"]
     }
+
+    /// A form part's `filename` as browsers write it: the HTML standard's multipart/form-data
+    /// encoding replaces `"`, CR and LF in names with `%22`, `%0D` and `%0A` (and nothing
+    /// else), so those three are decoded; `we ird"name.png` was stored as `we ird%22name.png`.
+    public var formDataFilename: String? {
+        if let extended = self["filename*"], let decoded = ExtendedParameterValue.decode(extended) {
+            return decoded
+        }
+        guard let filename = self["filename"] else { return nil }
+        let escapes: [(String.UTF8View, UInt8)] = [("%22".utf8, 0x22), ("%0D".utf8, 0x0D), ("%0A".utf8, 0x0A)]
+        let bytes = Array(filename.utf8)
+        var decoded: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if let (escape, byte) = escapes.first(where: { bytes[index...].starts(with: $0.0) }) {
+                decoded.append(byte)
+                index += escape.count
+            } else {
+                decoded.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
+    }
 }

@@ -26,7 +26,7 @@ enum MultipartPartReader {
         let disposition = headers.value(named: "content-disposition").map(HeaderParameters.init)
         return MultipartPart(
             name: disposition?["name"],
-            filename: disposition?.filename,
+            filename: disposition?.formDataFilename,
             contentType: headers.value(named: "content-type"),
             body: body[lineStart..<content.upperBound])
     }

@@ -47,7 +47,6 @@ class Image:
     created_at: str
     url: str
     filename: Optional[str] = None
-    source_url: Optional[str] = None
     blurhash: Optional[str] = None
     frames: int = 1
     extra: dict = field(default_factory=dict, compare=False, repr=False)
@@ -55,14 +54,22 @@ class Image:
     @classmethod
     def from_json(cls, obj: dict) -> "Image":
         known = {k: obj.get(k) for k in ("id", "format", "content_type", "width", "height", "bytes", "sha256",
-                                          "created_at", "url", "filename", "source_url", "blurhash", "frames")}
+                                          "created_at", "url", "filename", "blurhash", "frames")}
         return cls(**known, extra={k: v for k, v in obj.items() if k not in known})
 
 
 # ---- the operation grammar, printed canonically ------------------------------------------
 
-def _integer(text: str, low: int, high: int, what: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", text or ""):
+_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+# The server reads integers of up to 18 significant digits (leading zeros and `+` allowed,
+# `-` only for rotate): a larger number is still a number, refused or intersected there.
+_BIG = 10 ** 18 - 1
+
+
+def _integer(text: str, low: int, high: int, what: str, signed: bool = False) -> int:
+    if not re.fullmatch(r"[+-]?\d+" if signed else r"\+?\d+", text or "") or len(text.lstrip("+-").lstrip("0")) > 18:
         raise ValueError(f"{what}: expected an integer, got {text!r}")
     value = int(text)
     if not low <= value <= high:
@@ -71,8 +78,10 @@ def _integer(text: str, low: int, high: int, what: str) -> int:
 
 
 def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
-    # The server's spelling: digits and one dot, nothing else (no sign, no exponent).
-    if not re.fullmatch(r"\d+\.?\d*|\.\d+", text or "") or len(text) > 12:
+    # The server's spelling: an optional `+`, digits and one dot with at most 3 places after
+    # it, nothing else (no exponent), at most 12 characters.
+    text = text[1:] if (text or "").startswith("+") else text
+    if not re.fullmatch(r"\d+(\.\d{0,3})?|\.\d{1,3}", text or "") or len(text) > 12:
         raise ValueError(f"{what}: expected a decimal such as 2.5, got {text!r}")
     try:
         value = Decimal(text)
@@ -91,10 +100,14 @@ def _colour(text: str) -> str:
 
 
 def _canonical_segment(segment: str) -> str:
-    name, _, args = segment.partition(":")
+    name, colon, args = segment.partition(":")
+    if colon and not args:
+        raise ValueError(f"{name}: an empty argument after ':'")
     if name == "resize":
-        size, _, rest = args.partition(",")
-        mode, _, extra = rest.partition(",")
+        size, comma, rest = args.partition(",")
+        mode, comma2, extra = rest.partition(",")
+        if (comma and not mode) or (comma2 and not extra):
+            raise ValueError(f"resize: an empty argument in {args!r}")
         if mode not in ("", "fill", "force", "pad"):
             raise ValueError(f"resize: mode must be fill, force or pad, got {mode!r}")
         w, sep, h = size.partition("x")
@@ -102,8 +115,8 @@ def _canonical_segment(segment: str) -> str:
             raise ValueError(f"resize: expected {{W}}x{{H}}, got {args!r}")
         if mode and (not w or not h):
             raise ValueError(f"resize: {mode} needs both sides")
-        w = str(_integer(w, 1, 1 << 31, "resize width")) if w else ""
-        h = str(_integer(h, 1, 1 << 31, "resize height")) if h else ""
+        w = str(_integer(w, 1, _BIG, "resize width")) if w else ""
+        h = str(_integer(h, 1, _BIG, "resize height")) if h else ""
         suffix = f",{mode}" if mode else ""
         if extra:
             if mode == "fill" and extra in ("n", "ne", "e", "se", "s", "sw", "w", "nw", "smart"):
@@ -125,11 +138,11 @@ def _canonical_segment(segment: str) -> str:
         parts = args.split(",")
         if len(parts) != 4:
             raise ValueError(f"crop: expected x,y,w,h, got {args!r}")
-        x, y = (_integer(p, 0, 1 << 31, "crop") for p in parts[:2])
-        w, h = (_integer(p, 1, 1 << 31, "crop") for p in parts[2:])
+        x, y = (_integer(p, 0, _BIG, "crop") for p in parts[:2])
+        w, h = (_integer(p, 1, _BIG, "crop") for p in parts[2:])
         return f"crop:{x},{y},{w},{h}"
     if name == "rotate":
-        return f"rotate:{_integer(args, -(1 << 31), 1 << 31, 'rotate') % 360}"
+        return f"rotate:{_integer(args, -_BIG, _BIG, 'rotate', signed=True) % 360}"
     if name == "flip":
         axes = {"h": "h", "v": "v", "hv": "hv", "vh": "hv"}
         if args not in axes:
@@ -171,7 +184,7 @@ def canonical_ops(ops: Union[str, Sequence[str]], fmt: str) -> list[str]:
     """Canonical segments for `ops` ("resize:200x200/rotate:-90" or a list), `quality` last."""
     if isinstance(ops, str):
         ops = [s for s in ops.split("/") if s]
-    segments = [_canonical_segment(s.strip()) for s in ops]
+    segments = [_canonical_segment(s) for s in ops]
     quality = [s for s in segments if s.startswith("quality:")]
     pixels = [s for s in segments if not s.startswith("quality:")]
     if len(quality) > 1:
@@ -243,8 +256,16 @@ class Client:
     def upload_from_url(self, url: str) -> Image:
         return Image.from_json(self._request("POST", "/images", json={"url": url}).json())
 
+    @staticmethod
+    def _id(image_id: str) -> str:
+        """An image id as the contract spells them: anything else would name another path
+        (`x/../{id}` deleted `{id}`), so it is refused here."""
+        if not isinstance(image_id, str) or not _ID.fullmatch(image_id):
+            raise ValueError(f"not an image id: {image_id!r}")
+        return image_id
+
     def get(self, image_id: str) -> Image:
-        return Image.from_json(self._request("GET", f"/images/{image_id}").json())
+        return Image.from_json(self._request("GET", f"/images/{self._id(image_id)}").json())
 
     def list(self, limit: int = 100) -> Iterator[Image]:
         """Every image, newest first, following the cursor page by page."""
@@ -261,7 +282,7 @@ class Client:
                 return
 
     def delete(self, image_id: str) -> None:
-        self._request("DELETE", f"/images/{image_id}")
+        self._request("DELETE", f"/images/{self._id(image_id)}")
 
     # -- URLs, offline
     def path(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
@@ -269,7 +290,7 @@ class Client:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {format!r}")
         segments = canonical_ops(ops, fmt)
-        return f"/images/{image_id}" + ("/" + "/".join(segments) if segments else "") + f".{fmt}"
+        return f"/images/{self._id(image_id)}" + ("/" + "/".join(segments) if segments else "") + f".{fmt}"
 
     def url(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
         """The absolute URL of a conversion or transform, signed (`?sig=`) with a signing key."""
@@ -282,7 +303,9 @@ class Client:
         """A signed upload URL for a browser: accepted without the API key until `expires`."""
         if not self.signing_key:
             raise ValueError("signed upload URLs need the signing key")
-        query = f"expires={int(expires)}" + (f"&max_bytes={int(max_bytes)}" if max_bytes else "")
+        if max_bytes is not None and int(max_bytes) < 1:
+            raise ValueError("max_bytes must be positive")  # 0 used to drop the limit silently
+        query = f"expires={int(expires)}" + (f"&max_bytes={int(max_bytes)}" if max_bytes is not None else "")
         return f"{self.base_url}/images?{query}&sig={self._sign('POST /images?' + query)}"
 
     def fetch(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> bytes:
