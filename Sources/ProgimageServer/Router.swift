@@ -34,6 +34,11 @@ struct Router {
         if request.path.hasPrefix("/health/") {
             return try HealthHandler(context: context).respond(to: request, type: String(request.path.dropFirst("/health/".count)))
         }
+        // A `.auto` URL's operations are checked as it is parsed: a method it does not take
+        // is answered first (`QUERY` with bad operations was a 400, not the 405 it is).
+        if request.path.hasSuffix(".auto"), request.path.hasPrefix("/images/"), request.method != "GET", !request.isHead {
+            throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
+        }
         switch try ImageRequestPath.parse(request.path, presets: context.configuration.presets) {
         case .collection:
             try requireAPI()

@@ -136,6 +136,11 @@ def test_auto_canonicalises_and_refuses_like_other_urls(stack, opaque):
     assert r.headers["Location"] == f"/images/{opaque['id']}/rotate:270/resize:40x.webp"
     Tools.json_error(stack.get(f"/images/{opaque['id']}/resize:0x0.auto"), 400, "bad_operation")
     Tools.json_error(stack.get("/images/AAAAAAAAAAAAAAAAAAAA.auto"), 404, "not_found")
+    # A method a .auto URL does not take is a 405 first, whatever its operations.
+    for method in ("QUERY", "PATCH", "POST"):
+        r = stack.request(method, f"/images/{opaque['id']}/resize:0x0.auto")
+        Tools.json_error(r, 405, "method_not_allowed")
+        assert "GET" in r.headers["Allow"]
 
 
 def sign(path: str) -> str:

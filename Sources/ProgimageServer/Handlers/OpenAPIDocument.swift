@@ -107,6 +107,8 @@ paths:
         "413": {$ref: "#/components/responses/Error"}
         "415": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
         "507": {$ref: "#/components/responses/Error"}
     get:
@@ -128,6 +130,8 @@ paths:
             application/json:
               schema: {$ref: "#/components/schemas/ImagePage"}
         "400": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
   /images/{id}:
     parameters:
@@ -143,6 +147,8 @@ paths:
             application/json:
               schema: {$ref: "#/components/schemas/Image"}
         "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
     delete:
       tags: [images]
@@ -155,6 +161,8 @@ paths:
         "204": {description: Deleted.}
         "401": {$ref: "#/components/responses/Unauthorized"}
         "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
   /images/{id}.{format}:
     parameters:
@@ -173,8 +181,14 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "412": {$ref: "#/components/responses/Error"}
+        "416": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
+        "500": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
   /images/{id}.auto:
     parameters:
       - $ref: "#/components/parameters/ImageID"
@@ -192,6 +206,8 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
   /images/{id}/{operation}.{format}:
     parameters:
@@ -219,7 +235,37 @@ paths:
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "412": {$ref: "#/components/responses/Error"}
+        "416": {$ref: "#/components/responses/Error"}
         "422": {$ref: "#/components/responses/Error"}
+        "500": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "503": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
+  /images/{id}/{operation}.auto:
+    parameters:
+      - $ref: "#/components/parameters/ImageID"
+      - name: operation
+        in: path
+        required: true
+        description: The operations of a transform, as for `/images/{id}/{operation}.{format}`.
+        schema: {type: string, pattern: "^[a-z]+(:[0-9a-zA-Z.,x_-]*)?$"}
+      - $ref: "#/components/parameters/Signature"
+    get:
+      tags: [delivery]
+      operationId: getAutoFormatTransform
+      summary: A 302 to the transform in the format the request's Accept asks for, as `/images/{id}.auto`.
+      responses:
+        "302":
+          description: "The explicit format's URL (query kept; signed when signing is on), with Vary: Accept."
+          headers:
+            Location: {schema: {type: string}}
+            Vary: {schema: {type: string}}
+        "400": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "404": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "503": {$ref: "#/components/responses/Error"}
   /health/{type}:
     parameters:
@@ -241,6 +287,8 @@ paths:
               schema: {$ref: "#/components/schemas/Health"}
         "404": {$ref: "#/components/responses/Error"}
         "502": {$ref: "#/components/responses/Error"}
+        "405": {$ref: "#/components/responses/MethodNotAllowed"}
+        "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
   /openapi.yaml:
     get:
@@ -286,6 +334,18 @@ components:
       content:
         application/json:
           schema: {$ref: "#/components/schemas/Error"}
+    MethodNotAllowed:
+      description: A method the path does not take (`405 method_not_allowed`), as JSON.
+      headers:
+        Allow:
+          description: The methods the path takes, OPTIONS (every path answers a CORS preflight) included.
+          schema: {type: string}
+        Cache-Control:
+          description: "`no-store`."
+          schema: {type: string}
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/Error"}
     Unauthorized:
       description: A write without a valid key (`401 unauthorized`), as JSON.
       headers:
@@ -326,7 +386,6 @@ components:
         sha256: {type: string, pattern: "^[0-9a-f]{64}$"}
         created_at: {type: string, format: date-time}
         url: {type: string}
-        source_url: {type: string}
         blurhash: {type: [string, "null"], description: "BlurHash (4×3) of the upright image, for a placeholder"}
         frames: {type: integer, minimum: 1, description: "Frames of an animated GIF or WebP; 1 for a still image"}
     ImageBatch:
