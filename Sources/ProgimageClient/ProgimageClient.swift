@@ -45,7 +45,10 @@ public struct ProgimageClient: Sendable {
         let boundary = "progimage-\(UUID().uuidString)"
         var body = Data()
         for file in files {
-            let name = file.lastPathComponent.replacingOccurrences(of: "\"", with: "_")
+            // As browsers write a form part's filename (the HTML standard), which the service
+            // decodes: `"`, CR and LF percent-encoded, everything else as it is.
+            let name = file.lastPathComponent.replacingOccurrences(of: "\"", with: "%22")
+                .replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
             body.append(Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\(name)\"\r\n".utf8))
             body.append(Data("Content-Type: application/octet-stream\r\n\r\n".utf8))
             body.append(try read(file))
