@@ -52,6 +52,9 @@ func decodeTwice(_ bytes: [UInt8]) {
         return LibPNGReader.rgba(bytes, maximumPixels: 4_000_000)?.bytes
     }
     if format == .png, libpng(fill: 0xA5) != libpng(fill: 0x3C) { fatalError("two libpng reads of the same PNG differ") }
+    // What an upload checks beyond the decode: a GIF's LZW pixel count, every frame of an
+    // animated WebP (a crash stops the run).
+    _ = try? ImageIngest(maxUploadBytes: 1 << 26, maxPixels: 4_000_000).inspect(bytes)
     if format == .jpg { streamedJPEGMatchesTheLongWay(bytes) }
 }
 

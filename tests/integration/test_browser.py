@@ -83,7 +83,7 @@ async function step(name, f) {
     const blob = await new Promise(ok => c.toBlob(ok, "image/png"));
     const r = await fetch(secureBase + uploadURL, {method: "POST", body: blob, headers: {"Content-Type": "image/png"}});
     const body = await r.json();
-    return [r.status, r.headers.get("Location"), body.width, body.height];
+    return [r.status, r.headers.get("Location"), body.width, body.height, body.error ? body.error.code + ": " + body.error.message : null];
   });
   document.getElementById("out").textContent = JSON.stringify(results, null, 1);
   await fetch("/results", {method: "POST", body: JSON.stringify(results)});
@@ -201,8 +201,8 @@ def test_fetch_reads_metadata_errors_and_exposed_headers(browser_run):
 
 def test_a_page_uploads_with_a_signed_upload_url(browser_run):
     results, _ = browser_run
-    status, location, width, height = ok(results, "upload")
-    assert status == 201 and location.startswith("/images/") and (width, height) == (64, 64)
+    status, location, width, height, error = ok(results, "upload")
+    assert status == 201 and location.startswith("/images/") and (width, height) == (64, 64), (status, error)
 
 
 def test_the_screenshot_is_kept(browser_run):
