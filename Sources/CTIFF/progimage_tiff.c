@@ -159,24 +159,16 @@ static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char
     return 0;
 }
 
-/// 16-bit grey with an alpha sample, in strips: libtiff's RGBA interface reads 16-bit grey
-/// (put16bitbwtile) without its alpha, so such a file came out opaque. Each sample's high
-/// byte, as that interface reads 16-bit grey; associated alpha divided out at 16 bits.
-/// Returns -1 when the file is not that.
-static int pg_tiff_read_grey16_alpha(pg_tiff *tiff, unsigned char *pixels, char *message) {
-    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
-    uint32_t width = layout.width, height = layout.height;
-    uint16_t extra_count = 0;
-    uint16_t *extra = NULL;
-    int white = layout.photometric == PHOTOMETRIC_MINISWHITE;
-    if (TIFFIsTiled(tiff->tif) || !(white || layout.photometric == PHOTOMETRIC_MINISBLACK) || layout.bits != 16 ||
-        layout.samples != 2 || layout.format != SAMPLEFORMAT_UINT || layout.planar != PLANARCONFIG_CONTIG ||
-        !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
-        (extra[0] != EXTRASAMPLE_UNASSALPHA && extra[0] != EXTRASAMPLE_ASSOCALPHA) ||
-        TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
-        return -1;
-    int associated = extra[0] == EXTRASAMPLE_ASSOCALPHA;
-    uint16_t *row = malloc((size_t)width * 4);
+/// Reads every scanline of the page into a buffer of `line` bytes and hands it to
+/// `convert` with the output row it fills (width × 4 bytes R,G,B,A). Returns 0, or 1 with
+/// `message` set.
+typedef void (*pg_tiff_row_converter)(const unsigned char *row, unsigned char *out, uint32_t width, const void *context);
+
+static int pg_tiff_convert_scanlines(pg_tiff *tiff, size_t line, unsigned char *pixels, pg_tiff_row_converter convert,
+                                     const void *context, char *message) {
+    uint32_t width = 0, height = 0;
+    pg_tiff_size(tiff, &width, &height);
+    unsigned char *row = malloc(line ? line : 1);
     if (!row) {
         snprintf(message, 256, "out of memory");
         return 1;
@@ -187,18 +179,45 @@ static int pg_tiff_read_grey16_alpha(pg_tiff *tiff, unsigned char *pixels, char 
             pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
             return 1;
         }
-        unsigned char *out = pixels + (size_t)y * width * 4;
-        for (uint32_t x = 0; x < width; x++) {
-            uint32_t grey = row[x * 2], alpha = row[x * 2 + 1];
-            if (associated) grey = alpha == 0 ? 0 : (grey * 65535u + alpha / 2) / alpha;
-            if (grey > 65535) grey = 65535;
-            if (white) grey = 65535 - grey;
-            out[x * 4] = out[x * 4 + 1] = out[x * 4 + 2] = (unsigned char)(grey >> 8);
-            out[x * 4 + 3] = (unsigned char)(alpha >> 8);
-        }
+        convert(row, pixels + (size_t)y * width * 4, width, context);
     }
     free(row);
     return 0;
+}
+
+struct pg_tiff_grey16 { int associated, white; };
+
+static void pg_tiff_grey16_row(const unsigned char *bytes, unsigned char *out, uint32_t width, const void *context) {
+    const struct pg_tiff_grey16 *kind = context;
+    const uint16_t *row = (const uint16_t *)bytes;
+    for (uint32_t x = 0; x < width; x++) {
+        uint32_t grey = row[x * 2], alpha = row[x * 2 + 1];
+        if (kind->associated) grey = alpha == 0 ? 0 : (grey * 65535u + alpha / 2) / alpha;
+        if (grey > 65535) grey = 65535;
+        if (kind->white) grey = 65535 - grey;
+        out[x * 4] = out[x * 4 + 1] = out[x * 4 + 2] = (unsigned char)(grey >> 8);
+        out[x * 4 + 3] = (unsigned char)(alpha >> 8);
+    }
+}
+
+/// 16-bit grey with an alpha sample, in strips: libtiff's RGBA interface reads 16-bit grey
+/// (put16bitbwtile) without its alpha, so such a file came out opaque. Each sample's high
+/// byte, as that interface reads 16-bit grey; associated alpha divided out at 16 bits.
+/// Returns -1 when the file is not that.
+static int pg_tiff_read_grey16_alpha(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    uint32_t width = layout.width;
+    uint16_t extra_count = 0;
+    uint16_t *extra = NULL;
+    int white = layout.photometric == PHOTOMETRIC_MINISWHITE;
+    if (TIFFIsTiled(tiff->tif) || !(white || layout.photometric == PHOTOMETRIC_MINISBLACK) || layout.bits != 16 ||
+        layout.samples != 2 || layout.format != SAMPLEFORMAT_UINT || layout.planar != PLANARCONFIG_CONTIG ||
+        !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
+        (extra[0] != EXTRASAMPLE_UNASSALPHA && extra[0] != EXTRASAMPLE_ASSOCALPHA) ||
+        TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
+        return -1;
+    struct pg_tiff_grey16 kind = { extra[0] == EXTRASAMPLE_ASSOCALPHA, white };
+    return pg_tiff_convert_scanlines(tiff, (size_t)width * 4, pixels, pg_tiff_grey16_row, &kind, message);
 }
 
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message) {
@@ -252,11 +271,35 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
     return 0;
 }
 
+struct pg_tiff_wide { uint16_t samples; int is_float; };
+
+static void pg_tiff_wide_row(const unsigned char *row, unsigned char *out, uint32_t width, const void *context) {
+    const struct pg_tiff_wide *kind = context;
+    for (uint32_t x = 0; x < width; x++) {
+        for (uint16_t s = 0; s < 3; s++) {
+            size_t at = ((size_t)x * kind->samples + (kind->samples == 3 ? s : 0)) * 4;
+            double v;
+            if (kind->is_float) {
+                float f;
+                memcpy(&f, row + at, 4);
+                v = f != f ? 0 : f;  // NaN → 0
+            } else {
+                uint32_t u;
+                memcpy(&u, row + at, 4);
+                v = u / 4294967295.0;
+            }
+            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            out[x * 4 + s] = (unsigned char)(v * 255 + 0.5);
+        }
+        out[x * 4 + 3] = 255;
+    }
+}
+
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message) {
     tiff->error[0] = 0;
     struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
     uint16_t bits = layout.bits, format = layout.format, samples = layout.samples, planar = layout.planar;
-    uint32_t width = layout.width, height = layout.height;
+    uint32_t width = layout.width;
     int is_float = format == SAMPLEFORMAT_IEEEFP;
     if (bits != 32 || !(is_float || format == SAMPLEFORMAT_UINT) || (samples != 1 && samples != 3) ||
         planar != PLANARCONFIG_CONTIG) {
@@ -268,39 +311,8 @@ int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *messag
         snprintf(message, 256, "implausible TIFF scanline size");
         return 1;
     }
-    unsigned char *row = malloc((size_t)line);
-    if (!row) {
-        snprintf(message, 256, "out of memory");
-        return 1;
-    }
-    for (uint32_t y = 0; y < height; y++) {
-        if (TIFFReadScanline(tiff->tif, row, y, 0) < 0) {
-            free(row);
-            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
-            return 1;
-        }
-        unsigned char *out = pixels + (size_t)y * width * 4;
-        for (uint32_t x = 0; x < width; x++) {
-            for (uint16_t s = 0; s < 3; s++) {
-                size_t at = ((size_t)x * samples + (samples == 3 ? s : 0)) * 4;
-                double v;
-                if (is_float) {
-                    float f;
-                    memcpy(&f, row + at, 4);
-                    v = f != f ? 0 : f;  // NaN → 0
-                } else {
-                    uint32_t u;
-                    memcpy(&u, row + at, 4);
-                    v = u / 4294967295.0;
-                }
-                v = v < 0 ? 0 : v > 1 ? 1 : v;
-                out[x * 4 + s] = (unsigned char)(v * 255 + 0.5);
-            }
-            out[x * 4 + 3] = 255;
-        }
-    }
-    free(row);
-    return 0;
+    struct pg_tiff_wide kind = { samples, is_float };
+    return pg_tiff_convert_scanlines(tiff, (size_t)line, pixels, pg_tiff_wide_row, &kind, message);
 }
 
 int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message) {
