@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "TIFF", dependencies: ["CTIFF", "Deflate"], swiftSettings: swiftSettings),
         .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: swiftSettings),
         .target(name: "PostgreSQL", dependencies: ["CPostgres"], swiftSettings: swiftSettings),
-        .target(name: "ObjectStorage", dependencies: ["CCurl", "Digest"], swiftSettings: swiftSettings),
+        .target(name: "ObjectStorage", dependencies: ["HTTPFetch", "Digest"], swiftSettings: swiftSettings),
         .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         .target(name: "HTTPFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         // Files, descriptors, sockets, processes: the only place above libc that handles
@@ -97,7 +97,7 @@ let package = Package(
             dependencies: ["ProgimageServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // Clients sit beside the server and share only the API vocabulary (and the HMAC).
-        .target(name: "ProgimageClient", dependencies: ["ProgimageAPI", "Digest"], swiftSettings: swiftSettings),
+        .target(name: "ProgimageClient", dependencies: ["ProgimageAPI", "Digest", "HTTPFetch"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage",
             dependencies: ["ProgimageClient", "ProgimageAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -4,8 +4,9 @@ internal import CCurl
 import Glibc
 #endif
 
-/// `curl_global_init` before any handle, once per process (a lazy global is initialized once).
-private let curlGlobalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+/// `curl_global_init` before any handle, once per process (a lazy global is initialized
+/// once): for `CurlTransfer` and `CurlEasyHandle` alike.
+let curlGlobalInit: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
 /// One libcurl easy handle and the C state its callbacks write into (`ccurl_transfer`
 /// in shim.h), owned by this value alone and freed exactly once.

@@ -1,4 +1,5 @@
 internal import Digest
+import HTTPFetch
 import Synchronization
 
 #if canImport(Glibc)
@@ -110,9 +111,11 @@ public final class S3Client: Sendable {
             let remaining = Self.milliseconds(deadline - clock.now)
             guard remaining > 0 else { break }
             let outcome = handle.perform(
-                method: method, url: configuration.endpoint + path, signing: "aws:amz:\(configuration.region):s3",
-                user: configuration.accessKeyID, password: configuration.secretAccessKey, headers: headers, body: body,
-                timeoutMilliseconds: remaining, limit: limit)
+                method: method, url: configuration.endpoint + path,
+                signing: .init(
+                    scope: "aws:amz:\(configuration.region):s3", user: configuration.accessKeyID,
+                    password: configuration.secretAccessKey),
+                headers: headers, body: body, timeoutMilliseconds: remaining, limit: limit)
             if let failure = outcome.failure {
                 lastProblem = failure
             } else if outcome.status >= 500 {

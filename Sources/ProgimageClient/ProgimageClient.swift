@@ -3,23 +3,34 @@ public import Foundation
 // `OperationChain`, `ImageFormat`) come with `import ProgimageClient`, as the README shows.
 @_exported public import ProgimageAPI
 internal import Digest
+internal import Dispatch
+internal import HTTPFetch
+import Synchronization
 #if canImport(FoundationNetworking)
 public import FoundationNetworking
 #endif
 
 /// The service from Swift: upload, metadata, list, delete, and image URLs built (and
 /// signed) offline. Every call is async and throws `ProgimageClientError`.
+///
+/// Requests go through libcurl's easy interface (`CurlEasyHandle`), each on a thread of
+/// its own while it blocks: Foundation's URLSession on Linux spun a core while it waited
+/// for an answer (4.8 s of CPU in 6 s on a silent server, measured with the CLI).
 public struct ProgimageClient: Sendable {
     public let baseURL: URL
     public let apiKey: String?
     public let signingKey: String?
-    private let session: URLSession
 
-    public init(baseURL: URL, apiKey: String? = nil, signingKey: String? = nil, session: URLSession = .shared) {
+    /// Largest answer kept (an image of the service's own limits fits many times over).
+    static let maximumAnswerBytes = 1 << 31
+    /// Idle handles, each keeping its connection open for the next request (a fresh handle
+    /// per request made `progimage upload` of 200 files 0.21 → 0.29 s).
+    private let idle = IdleHandles()
+
+    public init(baseURL: URL, apiKey: String? = nil, signingKey: String? = nil) {
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.signingKey = signingKey
-        self.session = session
     }
 
     // MARK: images
@@ -150,23 +161,36 @@ public struct ProgimageClient: Sendable {
 
     /// The body of a 2xx answer; any other answer becomes the contract's error.
     private func send(_ request: URLRequest) async throws(ProgimageClientError) -> Data {
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch {
-            throw .unavailable("\(Self.shown(request.url)): \(error.localizedDescription)")
+        guard let url = request.url?.absoluteString else { throw .invalidRequest("no URL") }
+        let headers = (request.allHTTPHeaderFields ?? [:]).map { "\($0.key): \($0.value)" }
+        let body = request.httpBody.map { [UInt8]($0) }
+        let method = request.httpMethod ?? "GET"
+        let timeout = Int(request.timeoutInterval * 1000)
+        let outcome = await withCheckedContinuation { (done: CheckedContinuation<CurlEasyHandle.Outcome, Never>) in
+            DispatchQueue.global().async { [idle] in
+                guard let handle = idle.take() ?? CurlEasyHandle() else {
+                    done.resume(returning: .init(status: 0, body: [], failure: "libcurl could not be initialized", tooLarge: false))
+                    return
+                }
+                let outcome = handle.perform(
+                    method: method, url: url, headers: headers, body: body, timeoutMilliseconds: timeout,
+                    limit: Self.maximumAnswerBytes, followRedirects: true)
+                idle.give(handle)
+                done.resume(returning: outcome)
+            }
         }
-        guard let http = response as? HTTPURLResponse else { throw .unreadableAnswer("not an HTTP answer") }
-        guard (200..<300).contains(http.statusCode) else {
+        if let failure = outcome.failure { throw .unavailable("\(Self.shown(request.url)): \(failure)") }
+        guard !outcome.tooLarge else { throw .unreadableAnswer("an answer over \(Self.maximumAnswerBytes) bytes") }
+        let data = Data(outcome.body)
+        guard (200..<300).contains(outcome.status) else {
             struct Failure: Decodable {
                 struct Detail: Decodable { let code: String; let message: String }
                 let error: Detail
             }
             if let failure = try? JSONDecoder().decode(Failure.self, from: data) {
-                throw .service(status: http.statusCode, code: ErrorCode(rawValue: failure.error.code), message: failure.error.message)
+                throw .service(status: outcome.status, code: ErrorCode(rawValue: failure.error.code), message: failure.error.message)
             }
-            throw .service(status: http.statusCode, code: nil, message: String(decoding: data.prefix(200), as: UTF8.self))
+            throw .service(status: outcome.status, code: nil, message: String(decoding: data.prefix(200), as: UTF8.self))
         }
         return data
     }
@@ -215,4 +239,14 @@ public struct ImageSequence: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(client: client, pageSize: pageSize) }
+}
+
+/// The client's idle libcurl handles, shared by its copies (a `ProgimageClient` is a value).
+final class IdleHandles: Sendable {
+    private let handles = Mutex<[CurlEasyHandle]>([])
+
+    func take() -> CurlEasyHandle? { handles.withLock { $0.popLast() } }
+
+    /// At most 16 kept: a burst of concurrent requests leaves no more open connections.
+    func give(_ handle: CurlEasyHandle) { handles.withLock { if $0.count < 16 { $0.append(handle) } } }
 }

@@ -108,6 +108,27 @@ def test_cli_local_failures_and_huge_expiry_are_not_the_services(stack, tmp_path
     assert r.returncode == 4 and b"hunter2" not in r.stderr
 
 
+def test_cli_waits_for_an_answer_without_spinning(stack):
+    """URLSession on Linux spun a core while it waited (4.8 s of CPU in 6 s on a server that
+    never answers); libcurl's easy interface waits in poll."""
+    import resource
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+        environment["PROGIMAGE_URL"] = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with pytest.raises(subprocess.TimeoutExpired):
+            subprocess.run([str(CLI), "info", "AAAAAAAAAAAAAAAAAAAA"], env=environment, capture_output=True, timeout=3)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        silent.close()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 0.5, f"{cpu:.2f} s of CPU in 3 s of waiting"
+
+
 def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
     f = tmp_path / "k.png"
     f.write_bytes(Tools.png(Tools.noise(10, 10)))
