@@ -198,11 +198,7 @@ paths:
       operationId: getAutoFormat
       summary: A 302 to the format the request's Accept asks for (avif, webp, png with alpha, else jpg).
       responses:
-        "302":
-          description: "The explicit format's URL (query kept; signed when signing is on), with Vary: Accept."
-          headers:
-            Location: {schema: {type: string}}
-            Vary: {schema: {type: string}}
+        "302": {$ref: "#/components/responses/AutoRedirect"}
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
@@ -257,11 +253,7 @@ paths:
       operationId: getAutoFormatTransform
       summary: A 302 to the transform in the format the request's Accept asks for, as `/images/{id}.auto`.
       responses:
-        "302":
-          description: "The explicit format's URL (query kept; signed when signing is on), with Vary: Accept."
-          headers:
-            Location: {schema: {type: string}}
-            Vary: {schema: {type: string}}
+        "302": {$ref: "#/components/responses/AutoRedirect"}
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
         "404": {$ref: "#/components/responses/Error"}
@@ -334,6 +326,11 @@ components:
       content:
         application/json:
           schema: {$ref: "#/components/schemas/Error"}
+    AutoRedirect:
+      description: "The explicit format's URL (query kept; signed when signing is on), with Vary: Accept."
+      headers:
+        Location: {schema: {type: string}}
+        Vary: {schema: {type: string}}
     MethodNotAllowed:
       description: A method the path does not take (`405 method_not_allowed`), as JSON.
       headers:
