@@ -46,6 +46,10 @@ enum GIFStructure {
         /// The largest frame's rectangle (saturating): held to the source pixel limit, as
         /// decoding that frame would be.
         var largestFrameArea = 0
+        /// With pixels counted (`countingPixelsUpTo`): why the first frame whose compressed
+        /// data does not reach its last pixel is damaged; nil when every counted frame is
+        /// whole. Recorded, not thrown, so that a caller answers the limits first.
+        var imageDataProblem: String?
         /// The NETSCAPE2.0 (or ANIMEXTS1.0) loop count, 0 for forever; nil without one
         /// (the animation plays once).
         var loopCount: Int?
@@ -95,10 +99,11 @@ enum GIFStructure {
         }
     }
 
+    /// `countingPixelsUpTo`: also whether the compressed data of each frame of at most that
+    /// many pixels reaches its last pixel (`GIFImageData`, into `imageDataProblem`), which an
+    /// upload must prove and a decode need not repeat (a larger frame is the pixel limit's
+    /// to refuse).
     @discardableResult
-    /// `countingPixelsUpTo`: also that the compressed data of each frame of at most that
-    /// many pixels reaches its last pixel (`GIFImageData`), which an upload must prove and
-    /// a decode need not repeat (a larger frame is the pixel limit's to refuse).
     static func validate(_ bytes: [UInt8], countingPixelsUpTo limit: Int? = nil) throws(ServiceError) -> Layout {
         try walk(bytes, countingPixelsUpTo: limit)
     }
@@ -172,16 +177,15 @@ enum GIFStructure {
                 let (area, overflow) = rect.width.multipliedReportingOverflow(by: rect.height)
                 layout.frameArea = overflow ? .max : layout.frameArea.addingReportingOverflow(area).overflow ? .max : layout.frameArea + area
                 layout.largestFrameArea = max(layout.largestFrameArea, overflow ? .max : area)
-                if let limit, !overflow, area <= limit {
+                if let limit, !overflow, area <= limit, layout.imageDataProblem == nil {
                     switch GIFImageData.pixelCount(
                         minimumCodeSize: Int(bytes[dataStart - 1]), subBlocks: bytes, from: dataStart, upTo: area)
                     {
                     case .pixels(let count) where count < area:
-                        throw ServiceError(
-                            .corruptImage,
-                            "the gif image data of frame \(layout.frameCount) ends after \(count) of its \(area) pixels")
+                        layout.imageDataProblem =
+                            "the gif image data of frame \(layout.frameCount) ends after \(count) of its \(area) pixels"
                     case .invalidCode:
-                        throw ServiceError(.corruptImage, "the gif image data of frame \(layout.frameCount) is damaged")
+                        layout.imageDataProblem = "the gif image data of frame \(layout.frameCount) is damaged"
                     default:
                         break
                     }

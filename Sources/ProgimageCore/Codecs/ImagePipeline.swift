@@ -48,18 +48,18 @@ public struct ImagePipeline: Sendable {
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         let rows: StraightRGBA
+        // Rows decoded this way are used whatever they hold: moves are exact on opaque rows
+        // too, and returning nil decoded a declared-alpha file twice.
         if let decoded = StraightRGBA.decoded(original, format: format, maxPixels: maxPixels),
-            decoded.width == source.width, decoded.height == source.height,
-            decoded.isTranslucent || chain.operations.isEmpty || translucentBorder
+            decoded.width == source.width, decoded.height == source.height
         {
             rows = decoded
         } else if translucentBorder {
-            // Any other image inside a translucent border: libgd's rows as its encoders would
-            // write them (exact while opaque; a GIF's transparency is in 7 bits either way),
-            // and the border exact.
+            // Any other image inside a translucent border: libgd's rows (a GIF's transparency
+            // is in 7 bits either way), and the border exact.
             let image = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels)
             guard image.width == source.width, image.height == source.height else { return nil }
-            rows = StraightRGBA(pixels: image.interleaved(alpha: true), width: image.width, height: image.height)
+            rows = StraightRGBA(image)
         } else {
             return nil
         }
@@ -93,6 +93,9 @@ public struct ImagePipeline: Sendable {
     private func translucentBorderAfterWork(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> [UInt8]? {
+        // A source within the output limit keeps every step within it too, so the work
+        // (checked as a chain of its own, its last step an output) is never refused where
+        // the whole chain is not; a larger source takes libgd's path.
         guard ImageEncoder.straightOutputs.contains(chain.format), max(source.width, source.height) <= maxOutputSide,
             chain.operations.contains(where: { ($0 as? ResizeOperation)?.mode == .pad || $0 is PadOperation })
         else { return nil }
@@ -116,8 +119,7 @@ public struct ImagePipeline: Sendable {
         var work = chain
         work.operations = Array(operations[...lastWork])
         let image = try decodeAndRender(original, format: format, source: source, chain: work, overlays: overlays)
-        let rows = StraightRGBA(pixels: image.interleaved(alpha: true), width: image.width, height: image.height)
-        return try Self.encoded(rows.moved(by: moves), chain: chain)
+        return try Self.encoded(StraightRGBA(image).moved(by: moves), chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

@@ -1,4 +1,5 @@
 public import ProgimageAPI
+import GD
 import HEIF
 import JXL
 import PNG
@@ -93,5 +94,13 @@ struct StraightRGBA {
         var out = [UInt8](repeating: 0, count: width * height * 2)
         for i in 0..<(width * height) { (out[i * 2], out[i * 2 + 1]) = (pixels[i * 4], pixels[i * 4 + 3]) }
         return out
+    }
+}
+
+extension StraightRGBA {
+    /// libgd's rows as its encoders would write them (exact while opaque; its 7-bit alpha
+    /// widened as every encoder widens it).
+    init(_ image: borrowing GDImage) {
+        self.init(pixels: image.interleaved(alpha: true), width: image.width, height: image.height)
     }
 }

@@ -58,7 +58,7 @@ public struct ImageIngest: Sendable {
         let size = ImageSize(width: image.width, height: image.height)
         // A GIF's walk gives its frame count and its frames' area at once, and proves that
         // every frame's data reaches its last pixel.
-        let layout = format == .gif ? try GIFStructure.validate(bytes) : nil
+        let layout = format == .gif ? try GIFStructure.validate(bytes, countingPixelsUpTo: maxPixels) : nil
         let frames = layout.map { max(1, $0.frameCount) } ?? FrameCount.of(bytes, format: format)
         try animation.check(frames: frames, size: size)
         if let layout {
@@ -70,7 +70,7 @@ public struct ImageIngest: Sendable {
                     .imageTooLarge, "a frame of the gif has \(layout.largestFrameArea) pixels, over the \(maxPixels)-pixel limit")
             }
             // The limits first (a hostile file's answer is the limit's), then the pixels.
-            _ = try GIFStructure.validate(bytes, countingPixelsUpTo: maxPixels)
+            if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
         }
         // An animated WebP's later frames are decoded too: the first alone proves nothing of
         // theirs, and a damaged fourth frame left every animated output a 422.

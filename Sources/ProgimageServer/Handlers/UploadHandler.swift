@@ -59,12 +59,8 @@ struct UploadHandler {
             // goes only when its record is known to be absent (a lookup that fails keeps it;
             // `progimage-fcgi check` reports it if it was not committed after all), so an
             // original is never lost. Any other failure wrote no record.
-            for record in records {
-                do {
-                    if try !error.outcomeUnknown || context.metadata.record(record.id) == nil {
-                        try? context.originals.remove(id: record.id, format: record.format)
-                    }
-                } catch {}
+            for record in records where !error.outcomeUnknown || isKnownAbsent(record.id) {
+                try? context.originals.remove(id: record.id, format: record.format)
             }
             throw error
         }
@@ -112,6 +108,16 @@ struct UploadHandler {
         case .raw:
             let filename = request.headers["content-disposition"].flatMap(MultipartParser.dispositionFilename)
             return [Candidate(bytes: body, filename: Self.cleanFilename(filename))]
+        }
+    }
+
+    /// Whether the store answers that `id` has no record (not `try?`, which would take a
+    /// failed lookup for an absent record).
+    private func isKnownAbsent(_ id: ImageID) -> Bool {
+        do {
+            return try context.metadata.record(id) == nil
+        } catch {
+            return false
         }
     }
 

@@ -7,8 +7,10 @@ import Testing
 /// The upload's count of a GIF frame's pixels (`GIFImageData`) agrees with decoders on
 /// whole files and catches data that stops early or holds a code no table has.
 @Suite struct GIFImageDataTests {
+    /// As an upload checks it: the walk's own refusal, or the pixel count's recorded problem.
     static func validated(_ bytes: [UInt8]) throws(ServiceError) {
-        _ = try GIFStructure.validate(bytes, countingPixelsUpTo: 1 << 30)
+        let layout = try GIFStructure.validate(bytes, countingPixelsUpTo: 1 << 30)
+        if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
     }
 
     @Test func everyValidCorpusGIFReachesItsLastPixel() throws {
