@@ -2,6 +2,13 @@ internal import CGD
 
 /// Colour and convolution steps.
 extension GDImage {
+    /// Rec. 601 luma: 0.299, 0.587, 0.114 in 16-bit fixed point (they sum to 65536),
+    /// rounded. The one formula of `grayscale`, on libgd's rows and on 8-bit RGBA rows.
+    @inlinable
+    public static func luma(red: UInt8, green: UInt8, blue: UInt8) -> UInt32 {
+        (19595 * UInt32(red) + 38470 * UInt32(green) + 7471 * UInt32(blue) + 32768) >> 16
+    }
+
     /// Luminance only (Rec. 601 weights, rounded), alpha kept, in place. Not
     /// `gdImageGrayScale`: it goes through a pixel getter, doubles and a colour allocation
     /// per pixel (~64 ms for 12 MP here) and truncates, which darkens by half a level.
@@ -11,8 +18,9 @@ extension GDImage {
             let row = UnsafeMutableRawPointer(rows[y]!).assumingMemoryBound(to: UInt32.self)
             for x in 0..<width {
                 let p = row[x]
-                // 0.299, 0.587, 0.114 in 16-bit fixed point; they sum to 65536.
-                let luma = (19595 * ((p >> 16) & 0xFF) + 38470 * ((p >> 8) & 0xFF) + 7471 * (p & 0xFF) + 32768) >> 16
+                let luma = Self.luma(
+                    red: UInt8(truncatingIfNeeded: p >> 16), green: UInt8(truncatingIfNeeded: p >> 8),
+                    blue: UInt8(truncatingIfNeeded: p))
                 row[x] = (p & 0x7F00_0000) | luma << 16 | luma << 8 | luma
             }
         }

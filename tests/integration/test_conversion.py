@@ -341,6 +341,26 @@ def test_pixel_moves_of_a_translucent_image_keep_every_alpha_level(stack, tools,
         assert tools.decode(r.content).convert("RGBA").tobytes() == expected(src).tobytes(), (ops, ext)
 
 
+@pytest.mark.parametrize("ops,before,after", [
+    ("grayscale", lambda im: im, lambda im: im),
+    ("crop:5,7,40,30/grayscale/flip:h", lambda im: im.crop((5, 7, 45, 37)),
+     lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+])
+def test_grayscale_of_a_translucent_image_keeps_every_alpha_level(stack, tools, ops, before, after):
+    """`grayscale` maps each pixel alone, so it is done on the 8-bit rows too: Pillow's
+    luma (the same Rec. 601 weights and rounding) and the alpha as uploaded (through libgd
+    alpha 128 came out 129)."""
+    src = translucent_noise(tools, seed=7)
+    moved = before(src)
+    luma = moved.convert("RGB").convert("L")
+    expected = after(Image.merge("RGBA", (luma, luma, luma, moved.getchannel("A"))))
+    obj = stack.upload_ok(tools.png(src))
+    for ext in ("png", "tiff"):
+        r = stack.get(f"/images/{obj['id']}/{ops}.{ext}")
+        assert r.status_code == 200, tools.describe(r)
+        assert tools.decode(r.content).convert("RGBA").tobytes() == expected.tobytes(), (ops, ext)
+
+
 def test_format_side_limits(stack, tools):
     """A 20000x1 PNG is a valid upload; WebP (16383), AVIF and HEIC (16384) cannot hold it."""
     obj = stack.upload_ok(tools.png(Image.new("L", (20000, 1), 99)))

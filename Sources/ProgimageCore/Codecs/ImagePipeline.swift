@@ -36,13 +36,14 @@ public struct ImagePipeline: Sendable {
     }
 
     /// A plain conversion of a translucent PNG, WebP, TIFF, AVIF, HEIC or JPEG XL to a format
-    /// that keeps alpha, or one through pixel moves only (crop, flip, quarter turns), decoded
+    /// that keeps alpha, or one through steps on 8-bit rows only (crop, flip, quarter turns,
+    /// borders, grayscale: `StraightRGBA.canApply`), decoded
     /// and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of the
     /// alpha levels by one. nil when it does not apply.
     private func straightConversion(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> [UInt8]? {
-        guard StraightRGBA.movesOnly(chain.operations), ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
+        guard StraightRGBA.canApply(chain.operations), ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
         let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
         guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
@@ -63,7 +64,7 @@ public struct ImagePipeline: Sendable {
         } else {
             return nil
         }
-        let straight = try rows.moved(by: chain.operations)
+        let straight = try rows.applying(chain.operations)
         guard straight.width == planned.width, straight.height == planned.height else {
             throw ServiceError(.internalError, "moves gave \(straight.width)x\(straight.height), planned \(planned)")
         }
@@ -86,7 +87,7 @@ public struct ImagePipeline: Sendable {
     }
 
     /// A chain whose last operations are moves and a translucent border, after other work
-    /// (`resize:400x300,pad,ff000080`, `grayscale/pad:…,ffffff80`): the work through libgd,
+    /// (`resize:400x300,pad,ff000080`, `blur:2/pad:…,ffffff80`): the work through libgd,
     /// whose rows are taken as its encoders would write them (exact while opaque), then the
     /// border on 8-bit rows, where libgd would hold its alpha in 7 bits (128 came out 129).
     /// nil when it does not apply.
@@ -112,14 +113,14 @@ public struct ImagePipeline: Sendable {
             }
             size = try operation.outputSize(for: size)
         }
-        guard let lastWork = operations.lastIndex(where: { !StraightRGBA.movesOnly([$0]) }) else { return nil }
+        guard let lastWork = operations.lastIndex(where: { !StraightRGBA.canApply([$0]) }) else { return nil }
         let moves = Array(operations[(lastWork + 1)...])
         guard StraightRGBA.hasTranslucentBorder(moves) else { return nil }
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         var work = chain
         work.operations = Array(operations[...lastWork])
         let image = try decodeAndRender(original, format: format, source: source, chain: work, overlays: overlays)
-        return try Self.encoded(StraightRGBA(image).moved(by: moves), chain: chain)
+        return try Self.encoded(StraightRGBA(image).applying(moves), chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

@@ -1,15 +1,17 @@
 public import ProgimageAPI
+import GD
 
-/// The operations that only move pixels (crop, flip, quarter turns) or add borders (`pad`),
-/// done on the 8-bit rows themselves, so that a chain of them keeps every alpha level as a
-/// plain conversion does: through libgd, `flip:v.png` of a translucent image moved half of
-/// its alpha levels by one, and a border of `ff000080` came out with alpha 129.
+/// The operations that only move pixels (crop, flip, quarter turns), add borders (`pad`)
+/// or map each pixel's colour alone (`grayscale`), done on the 8-bit rows themselves, so
+/// that a chain of them keeps every alpha level as a plain conversion does: through libgd,
+/// `flip:v.png` of a translucent image moved half of its alpha levels by one, a border of
+/// `ff000080` came out with alpha 129, and so did `grayscale` of alpha 128.
 extension StraightRGBA {
-    /// Whether every operation of the chain is such a move or border.
-    static func movesOnly(_ operations: [any ImageOperation]) -> Bool {
+    /// Whether every operation of the chain is one of these.
+    static func canApply(_ operations: [any ImageOperation]) -> Bool {
         operations.allSatisfy { operation in
             switch operation.kind {
-            case .crop, .flip, .pad: true
+            case .crop, .flip, .pad, .grayscale: true
             case .rotate(let rotate): rotate.degrees % 90 == 0
             default: false
             }
@@ -25,9 +27,9 @@ extension StraightRGBA {
         }
     }
 
-    /// The rows after `operations` (all moves: `movesOnly`), the same pixels libgd's path
-    /// places there.
-    func moved(by operations: [any ImageOperation]) throws(ServiceError) -> StraightRGBA {
+    /// The rows after `operations` (all of them `canApply`), the same pixels libgd's path
+    /// places there, alpha in 8 bits.
+    func applying(_ operations: [any ImageOperation]) throws(ServiceError) -> StraightRGBA {
         var image = self
         for operation in operations {
             switch operation.kind {
@@ -51,11 +53,24 @@ extension StraightRGBA {
                 // As libgd's path: without a colour, transparent (these outputs keep alpha).
                 let colour: [UInt8] = pad.colour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0]
                 image = image.bordered(top: pad.top, right: pad.right, bottom: pad.bottom, left: pad.left, colour: colour)
+            case .grayscale:
+                image.grayscale()
             default:
-                throw ServiceError(.internalError, "\(operation) is not a move of pixels")
+                throw ServiceError(.internalError, "\(operation) is not a step on 8-bit rows")
             }
         }
         return image
+    }
+
+    /// Each colour replaced by its luma, alpha kept: `GDImage.grayscaled`'s weights and
+    /// rounding, so an opaque image gets the same bytes either way.
+    private mutating func grayscale() {
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for i in stride(from: 0, to: buffer.count, by: 4) {
+                let luma = UInt8(GDImage.luma(red: buffer[i], green: buffer[i + 1], blue: buffer[i + 2]))
+                (buffer[i], buffer[i + 1], buffer[i + 2]) = (luma, luma, luma)
+            }
+        }
     }
 
     /// This image inside borders of `colour` (R, G, B, A).
