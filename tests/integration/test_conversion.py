@@ -361,6 +361,34 @@ def test_grayscale_of_a_translucent_image_keeps_every_alpha_level(stack, tools, 
         assert tools.decode(r.content).convert("RGBA").tobytes() == expected.tobytes(), (ops, ext)
 
 
+def bitfields_bmp(im: Image.Image) -> bytes:
+    """A 32-bit BMP with a V4 header, BI_BITFIELDS and an alpha mask (what Windows and GIMP
+    write for RGBA), bottom-up, from an RGBA image."""
+    import struct
+    w, h = im.size
+    pixels = b"".join(
+        bytes(p[c] for c in (2, 1, 0, 3)) for y in range(h - 1, -1, -1) for p in (im.getpixel((x, y)) for x in range(w)))
+    header = struct.pack("<IiiHHIIiiII", 108, w, h, 1, 32, 3, len(pixels), 2835, 2835, 0, 0)
+    header += struct.pack("<IIII", 0x00FF0000, 0x0000FF00, 0x000000FF, 0xFF000000) + b"BGRs" + bytes(36 + 12)
+    return b"BM" + struct.pack("<IHHI", 14 + len(header) + len(pixels), 0, 0, 14 + len(header)) + header + pixels
+
+
+@pytest.mark.parametrize("ops,expected", [
+    ("", lambda im: im),
+    ("/flip:h", lambda im: im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)),
+])
+def test_a_translucent_bmp_converts_with_every_alpha_level(stack, tools, ops, expected):
+    """A BMP's alpha mask is read as 8 bits and kept as they are (through libgd half of the
+    levels moved by one)."""
+    src = translucent_noise(tools, seed=8)
+    obj = stack.upload_ok(bitfields_bmp(src))
+    assert obj["format"] == "bmp"
+    for ext in ("png", "tiff"):
+        r = stack.get(f"/images/{obj['id']}{ops}.{ext}")
+        assert r.status_code == 200, tools.describe(r)
+        assert tools.decode(r.content).convert("RGBA").tobytes() == expected(src).tobytes(), (ops, ext)
+
+
 def test_format_side_limits(stack, tools):
     """A 20000x1 PNG is a valid upload; WebP (16383), AVIF and HEIC (16384) cannot hold it."""
     obj = stack.upload_ok(tools.png(Image.new("L", (20000, 1), 99)))

@@ -8,6 +8,20 @@ import ProgimageAPI
 enum BitfieldsBMPDecoder {
     /// nil when the file is not such a BMP.
     static func decodeIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> GDImage? {
+        guard let decoded = try rgbaIfBitfields(bytes) else { return nil }
+        do {
+            return try GDImage(
+                width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.width * 4, layout: .rgba)
+        } catch {
+            throw ServiceError(.internalError, "could not allocate the image")
+        }
+    }
+
+    /// The pixels as 8-bit R,G,B,A rows, and whether the file has an alpha mask (else A is
+    /// 255): what `decodeIfBitfields` hands libgd, whose 7-bit alpha would move half of the
+    /// levels, so that a translucent BMP converts exactly (`StraightRGBA`). nil when the
+    /// file is not such a BMP.
+    static func rgbaIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> (rgba: [UInt8], width: Int, height: Int, hasAlpha: Bool)? {
         let le = LittleEndianFields(bytes)
         let (u16, u32) = (le.u16, le.u32)
         guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), let bpp = u16(28),
@@ -48,11 +62,7 @@ enum BitfieldsBMPDecoder {
                 }
             }
         }
-        do {
-            return try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
-        } catch {
-            throw ServiceError(.internalError, "could not allocate the image")
-        }
+        return (rgba, width, height, alpha != 0)
     }
 
     /// One channel's mask, shift and width, scaled to 8 bits.

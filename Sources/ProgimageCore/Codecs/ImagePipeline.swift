@@ -35,7 +35,7 @@ public struct ImagePipeline: Sendable {
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
-    /// A plain conversion of a translucent PNG, WebP, TIFF, AVIF, HEIC or JPEG XL to a format
+    /// A plain conversion of a translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP to a format
     /// that keeps alpha, or one through steps on 8-bit rows only (crop, flip, quarter turns,
     /// borders, grayscale: `StraightRGBA.canApply`), decoded
     /// and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of the
@@ -45,7 +45,7 @@ public struct ImagePipeline: Sendable {
     ) throws(ServiceError) -> [UInt8]? {
         guard StraightRGBA.canApply(chain.operations), ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
         let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
-        guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl].contains(format) else { return nil }
+        guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl, .bmp].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         let rows: StraightRGBA

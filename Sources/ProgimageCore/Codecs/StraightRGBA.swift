@@ -12,7 +12,7 @@ import WebP
 /// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
 ///
 /// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, a TIFF, AVIF,
-/// HEIC or JPEG XL with alpha, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
+/// HEIC or JPEG XL with alpha, a BMP with an alpha mask, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
 /// header first, so that no other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
@@ -22,6 +22,7 @@ struct StraightRGBA {
     /// nil when the source is not such a file (the usual path then decodes it, and reports
     /// what is wrong with it).
     static func decoded(_ original: [UInt8], format: ImageFormat, maxPixels: Int) -> StraightRGBA? {
+        if format == .bmp { return bitfieldsBMP(original) }
         guard DeclaredAlphaChannel.isDeclared(in: original, format: format),
             ExifOrientation.read(from: original, format: format) == .up
         else { return nil }
@@ -74,6 +75,14 @@ struct StraightRGBA {
         SourceColor.convertRGBA(
             &straight.pixels, width: straight.width, height: straight.height, stride: straight.width * 4, icc: profile)
         return straight
+    }
+
+    /// A BMP with an alpha mask (BI_BITFIELDS, BI_ALPHABITFIELDS), as `BitfieldsBMPDecoder`
+    /// reads it; BMPs carry no orientation or colour profile that progimage reads. The
+    /// caller checked the stored size against the pixel limit.
+    private static func bitfieldsBMP(_ original: [UInt8]) -> StraightRGBA? {
+        guard let decoded = try? BitfieldsBMPDecoder.rgbaIfBitfields(original), decoded.hasAlpha else { return nil }
+        return StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
     }
 
     var isTranslucent: Bool {
