@@ -41,6 +41,13 @@ public struct ImageRecord: Sendable, Equatable {
         self.frames = frames
     }
 
+    /// This record with another `created_at` (the store stamps it as it inserts).
+    public func created(at timestamp: String) -> ImageRecord {
+        ImageRecord(
+            id: id, filename: filename, format: format, width: width, height: height, bytes: bytes, sha256: sha256,
+            createdAt: timestamp, sourceURL: sourceURL, blurhash: blurhash, hasAlpha: hasAlpha, frames: frames)
+    }
+
     /// The original's URL path, relative to the service's base URL.
     public var url: String { "/images/\(id).\(format.rawValue)" }
 }

@@ -2,8 +2,12 @@ public import ProgimageAPI
 
 /// Image metadata. Kept small so PostgreSQL can replace SQLite without touching the pipeline.
 public protocol MetadataStore: Sendable {
-    /// Inserts all records or none, in order (the last is the newest).
-    func insert(_ records: [ImageRecord]) throws(ServiceError)
+    /// Inserts all records or none, in order (the last is the newest), and returns them
+    /// stamped with one `created_at`: the moment the store held the lock that orders
+    /// inserts, so that no record's `created_at` is older than one listed below it (stamped
+    /// by the caller, a multi-file upload's first part was older than another upload that
+    /// committed while its originals were still being written).
+    func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord]
     func record(_ id: ImageID) throws(ServiceError) -> ImageRecord?
     /// Newest first; `cursor` continues after the page that returned it.
     func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?)

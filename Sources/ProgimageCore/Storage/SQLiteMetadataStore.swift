@@ -49,10 +49,15 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    public func insert(_ records: [ImageRecord]) throws(ServiceError) {
-        try run { () throws(SQLiteError) in
-            try database.transaction { () throws(SQLiteError) in
-                for record in records { try insertRow(record) }
+    public func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] {
+        try run { () throws(SQLiteError) -> [ImageRecord] in
+            // Stamped inside `BEGIN IMMEDIATE`: SQLite's write lock orders the inserts of
+            // every process on this file.
+            try database.transaction { () throws(SQLiteError) -> [ImageRecord] in
+                let now = Timestamp.now()
+                let stamped = records.map { $0.created(at: now) }
+                for record in stamped { try insertRow(record) }
+                return stamped
             }
         }
     }

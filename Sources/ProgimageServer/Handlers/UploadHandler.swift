@@ -48,12 +48,13 @@ struct UploadHandler {
                 let record = ImageRecord(
                     id: ImageID.random(), filename: candidate.filename, format: inspected.format,
                     width: inspected.size.width, height: inspected.size.height, bytes: candidate.bytes.count,
-                    sha256: inspected.sha256, createdAt: Timestamp.now(), sourceURL: candidate.sourceURL,
+                    sha256: inspected.sha256, createdAt: "", sourceURL: candidate.sourceURL,
                     blurhash: inspected.blurhash, hasAlpha: inspected.hasAlpha, frames: inspected.frames)
                 try context.originals.write(candidate.bytes, id: record.id, format: record.format)
                 records.append(record)
             }
-            try context.metadata.insert(records)
+            // `created_at` is the store's to stamp (`MetadataStore.insert`).
+            records = try context.metadata.insert(records)
         } catch {
             // A commit the database did not answer may still have happened: then an original
             // goes only when its record is known to be absent (a lookup that fails keeps it;

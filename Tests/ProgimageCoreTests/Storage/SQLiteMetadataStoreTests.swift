@@ -19,8 +19,11 @@ import Testing
     @Test func roundTripListAndDelete() throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try SQLiteMetadataStore(path: path)
-        let records = (0..<5).map(record)
-        try store.insert(records)
+        let given = (0..<5).map(record)
+        let records = try store.insert(given)
+        // The store stamps `created_at` as it inserts: one time for the whole batch.
+        #expect(records.map(\.id) == given.map(\.id) && records.allSatisfy { $0.createdAt == records[0].createdAt })
+        #expect(records[0].createdAt != given[0].createdAt && records[0].created(at: given[0].createdAt) == given[0])
         #expect(try store.record(records[2].id) == records[2])
 
         let first = try store.list(limit: 2, cursor: nil)
@@ -38,8 +41,7 @@ import Testing
     @Test func aDamagedRowIsAnErrorNotAnInventedRecord() throws {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let store = try SQLiteMetadataStore(path: path)
-        let kept = record(1)
-        try store.insert([kept])
+        let kept = try store.insert([record(1)])[0]
         let database = try SQLiteDatabase(path: path)
         try database.execute("INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at) "
             + "VALUES ('not an id', NULL, 'png', 1, 1, 1, 'x', '2026-12-04T22:00:00Z')")

@@ -25,11 +25,23 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
 
     public var isAvailable: Bool { pool.isAvailable }
 
-    public func insert(_ records: [ImageRecord]) throws(ServiceError) {
-        try pool.withConnection { connection throws(PostgresError) in
+    /// Serializes uploads' transactions on every box until they commit, so that `seq`
+    /// (taken after it) is also the commit order and `created_at` (the database's clock,
+    /// read under it) follows `seq`: without it a transaction could commit after a later
+    /// one, and a listing paged between them skipped its records. Any constant key, the
+    /// same on every box: "prog" in ASCII.
+    private static let insertLock = 0x7072_6F67
+    private static let lockAndClockSQL =
+        "SELECT pg_advisory_xact_lock(\(insertLock)), to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+    public func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] {
+        try pool.withConnection { connection throws(PostgresError) -> [ImageRecord] in
             try connection.execute("BEGIN")
+            let stamped: [ImageRecord]
             do throws(PostgresError) {
-                for record in records {
+                let now = try connection.executePrepared(Self.lockAndClockSQL).rows.first?[1] ?? Timestamp.now()
+                stamped = records.map { $0.created(at: now) }
+                for record in stamped {
                     try connection.executePrepared(Self.insertSQL, Self.parameters(of: record))
                 }
             } catch {
@@ -44,6 +56,7 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
                 unknown.outcomeUnknown = error.kind != .statement
                 throw unknown
             }
+            return stamped
         }
     }
 
