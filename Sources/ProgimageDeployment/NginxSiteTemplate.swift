@@ -333,13 +333,22 @@ struct NginxErrorPage {
     var answered: Int { status == 494 ? 400 : status }
 
     /// The variables the error locations use, for the `http` level of a site.
-    static let maps = """
+    static var maps: String {
+        let extensions = (ImageFormat.allCases.map(\.rawValue) + ImageFormat.aliases.keys.sorted() + ["auto"])
+            .joined(separator: "|")
+        let roles = TransformRole.all.map(\.rawValue).joined(separator: "|")
+        return """
         # What a path allows, for the 405 nginx answers itself (TRACE, CONNECT, or a write to
-        # a file): the collection takes POST, an image's metadata DELETE, the rest reads.
+        # a file): the collection takes POST, an image's metadata DELETE, images, health and
+        # the contract reads. Any other path allows nothing, and its 405 is the 404 every
+        # other method gets there.
         map $request_uri $progimage_allowed_methods {
-            default "GET, HEAD, OPTIONS";
+            default "";
             "~^/images/?(?:\\?|$)" "GET, HEAD, POST, OPTIONS";
             "~^/images/[A-Za-z0-9_-]{16,64}(?:\\?|$)" "GET, HEAD, DELETE, OPTIONS";
+            "~^/images/[A-Za-z0-9_-]{16,64}(?:/[^?]+)?\\.(?:\(extensions))(?:\\?|$)" "GET, HEAD, OPTIONS";
+            "~^/health/(?:\(roles))(?:\\?|$)" "GET, HEAD, OPTIONS";
+            "~^/openapi\\.yaml(?:\\?|$)" "GET, HEAD, OPTIONS";
         }
         # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
         # Read from the request line: the error pages are reached by an internal redirect to a
@@ -350,6 +359,7 @@ struct NginxErrorPage {
             "~^(?:GET|HEAD) " "public, max-age=86400";
         }
         """
+    }
 
     init(status: Int, code: ErrorCode, message: String) {
         self.status = status
@@ -379,7 +389,9 @@ struct NginxErrorPage {
 
     /// A URI, not a named location: for a request line nginx cannot parse (`/../..`) it
     /// has no URI of its own and a redirect to a named location fails with a 500.
-    var directive: String { "error_page \(status) /_progimage/error/\(status);" }
+    /// The 405's page may answer 404 instead (an unknown path), so its own status stands
+    /// (`=`); every other page answers the status that sent the request there.
+    var directive: String { "error_page \(status) \(status == 405 ? "= " : "")/_progimage/error/\(status);" }
 
     /// A `404` from nginx (no such id, no such path) is an answer about the URL alone and
     /// may be cached by a GET; every other error nginx makes is about this request.
@@ -388,7 +400,15 @@ struct NginxErrorPage {
             "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
             "        default_type application/json;",
         ]
-        if status == 405 { lines.append("        add_header Allow $progimage_allowed_methods always;") }
+        if status == 405 {
+            // nginx refuses TRACE and CONNECT before it looks for a location: on a path that
+            // does not exist that is the 404 any other method gets (API.md: an unknown path).
+            let notFound = #"{"error":{"code":"not_found","message":"no such resource"}}"#
+            lines += [
+                "        add_header Allow $progimage_allowed_methods always;",
+                "        if ($progimage_allowed_methods = \"\") {", "            return 404 '\(notFound)\\n';", "        }",
+            ]
+        }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"
         lines.append("        add_header Cache-Control \(cacheControl) always;")
         // A 416 only ever comes from an image location, whose CORS headers were added before

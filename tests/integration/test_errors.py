@@ -284,7 +284,10 @@ def test_post_on_metadata_url_405(stack, tools):
 @pytest.mark.parametrize("path,allowed", [("/images", "GET, HEAD, POST, OPTIONS"),
                                           ("/images/{id}", "GET, HEAD, DELETE, OPTIONS"),
                                           ("/images/{id}.png", "GET, HEAD, OPTIONS"),
-                                          ("/images/{id}/resize:9x.png", "GET, HEAD, OPTIONS")])
+                                          ("/images/{id}/resize:9x.png", "GET, HEAD, OPTIONS"),
+                                          ("/images/{id}.auto", "GET, HEAD, OPTIONS"),
+                                          ("/health/resize", "GET, HEAD, OPTIONS"),
+                                          ("/openapi.yaml", "GET, HEAD, OPTIONS")])
 def test_trace_405_allows_what_the_path_allows(stack, tools, path, allowed):
     """TRACE never reaches an instance: nginx's own 405 lists the path's methods as the
     instances' 405 does (the collection POST, an image DELETE)."""
@@ -293,6 +296,17 @@ def test_trace_405_allows_what_the_path_allows(stack, tools, path, allowed):
     tools.json_error(r, 405, "method_not_allowed")
     assert r.headers.get("Allow") == allowed, tools.describe(r)
     assert r.headers.get("Cache-Control") == "no-store", tools.describe(r)
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "GET"])
+@pytest.mark.parametrize("path", ["/nope", "/health/nope", "/images/{id}/x", "/imagesx"])
+def test_an_unknown_path_is_404_whatever_the_method(stack, tools, method, path):
+    """API.md: an unknown path is `404 not_found`. nginx refuses TRACE before it looks for
+    a location, and its 405 listed reads for paths that allow nothing."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=44)))
+    r = stack.request(method, path.format(id=obj["id"]))
+    tools.json_error(r, 404, "not_found")
+    assert "Allow" not in r.headers, tools.describe(r)
 
 
 def test_unsatisfiable_range_416_is_json_and_not_stored(stack, tools):
