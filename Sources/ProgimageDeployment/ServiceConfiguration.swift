@@ -37,7 +37,8 @@ public struct ServiceConfiguration: Sendable {
     /// The api instance's threads: more than `threads`, so that link ingests waiting on
     /// remote servers (up to `fetchTimeoutSeconds` each) do not hold up metadata, lists and
     /// other uploads; it still decodes only `threads` images at once. With two threads,
-    /// six stalled fetches had held a metadata read for 29.5 s.
+    /// six stalled fetches had held a metadata read for 29.5 s. Link fetches get all but
+    /// `threads` of them (`LinkFetchSlots`).
     public var apiThreads: Int { max(8, threads * 4) }
     /// A worker exits gracefully after this many requests (0 = never) and its supervisor
     /// starts a fresh one: libgd 2.3.3 leaks ~1.2 MB per AVIF encode (libgd #831).

@@ -17,6 +17,9 @@ public final class ServiceContext: Sendable {
     public let ingest: ImageIngest
     public let keys: AccessKeys
     public let linkFetcher: LinkFetcher
+    /// Link fetches in flight at once: the api instance's threads but `threads`, so that
+    /// fetches stalled on slow servers always leave threads for everything else.
+    public let linkFetches: LinkFetchSlots
     /// The shared deletion log, when metadata is in PostgreSQL (several boxes).
     public let deletionLog: (any DeletionLog)?
     /// Originals in a bucket with local copies, when an object store is configured.
@@ -63,6 +66,7 @@ public final class ServiceContext: Sendable {
         linkFetcher = LinkFetcher(
             allowHosts: configuration.fetchAllowHosts, timeoutSeconds: configuration.fetchTimeoutSeconds,
             maxBytes: configuration.maxUploadBytes)
+        linkFetches = LinkFetchSlots(capacity: configuration.apiThreads - configuration.threads)
         if configuration.metricsPort != nil {
             metrics = InstanceMetrics(directory: configuration.metricsDirectory, role: role.rawValue)
             metricsExporter =

@@ -244,6 +244,47 @@ def test_slow_remote_servers_do_not_hold_up_other_requests(secure_stack, tools, 
     assert [r.status_code for r in answers] == [422] * 6
 
 
+def test_more_stalled_links_than_threads_do_not_hold_up_other_requests(secure_stack, tools, site, key):
+    """With every slot for link fetches stalled on a slow server, further links are refused
+    at once (`503 instance_unavailable`) instead of holding the api instance's threads,
+    and its queue, while metadata waits: 20 stalled links had held a metadata read for
+    their timeouts over and over (40: 19.5 s)."""
+    image = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=79)), headers={"Authorization": f"Bearer {key}"})
+    answers = []
+    lock = threading.Lock()
+
+    def stall():
+        r = ingest(secure_stack, site.url("/slow.png"), key, timeout=60)
+        with lock:
+            answers.append(r)
+
+    stalls = [threading.Thread(target=stall) for _ in range(20)]
+    for t in stalls:
+        t.start()
+    time.sleep(1.5)
+    try:
+        for path in (f"/images/{image['id']}", "/images?limit=1"):
+            t0 = time.monotonic()
+            r = secure_stack.get(path, timeout=30)
+            assert r.status_code == 200 and time.monotonic() - t0 < 1.0, (path, time.monotonic() - t0)
+    finally:
+        for t in stalls:
+            t.join()
+    codes = sorted(r.status_code for r in answers)
+    assert set(codes) <= {422, 503} and 503 in codes and 422 in codes, codes
+    for r in answers:
+        tools.json_error(r, r.status_code, "fetch_failed" if r.status_code == 422 else "instance_unavailable")
+
+
+def test_a_burst_of_quick_links_is_all_stored(secure_stack, tools, site, key):
+    """Fewer fetch slots than threads does not refuse ordinary bursts: a fetch that finds
+    the slots taken by young fetches waits for one."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: ingest(secure_stack, site.url(f"/img/burst{i}.png"), key), range(32)))
+    assert [r.status_code for r in answers] == [201] * 32, [tools.describe(r) for r in answers if r.status_code != 201]
+
+
 def test_fetched_bytes_get_the_upload_checks(secure_stack, tools, site, key):
     tools.json_error(ingest(secure_stack, site.url("/page.html"), key), 415, "unsupported_media_type")
 

@@ -135,7 +135,10 @@ struct UploadHandler {
         if let left = budget.left, left < 0 {
             throw ServiceError(.payloadTooLarge, "the upload's parts exceed the signed URL's max_bytes")
         }
-        let fetched = try context.linkFetcher.fetch(String(url[start..<max(start, end)]), limit: budget.left)
+        let limit = budget.left
+        let fetched = try context.linkFetches.whileHeld { () throws(ServiceError) in
+            try context.linkFetcher.fetch(String(url[start..<max(start, end)]), limit: limit)
+        }
         if let left = budget.left { budget.left = left - fetched.bytes.count }
         return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)
     }
