@@ -21,9 +21,10 @@ extension GDImage {
     /// without first building a full-size libgd image of them: the JPEG thumbnail path
     /// decodes at 1/4 and goes directly to the output size. Reductions past
     /// `SeparableConvolution.exactReduction` do build one, for `scaled`'s area pre-shrink.
+    /// `extent`: what the rows stand for (`scaled(width:height:extent:)`).
     public static func tentResampled(
         bgrx pixels: [UInt8], width sourceWidth: Int, height sourceHeight: Int, stride: Int, toWidth width: Int,
-        toHeight height: Int
+        toHeight height: Int, extent: (width: Double, height: Double)? = nil
     ) throws(GDError) -> GDImage {
         guard sourceWidth > 0, sourceHeight > 0, width > 0, height > 0, stride >= sourceWidth * 4,
             pixels.count >= stride * (sourceHeight - 1) + sourceWidth * 4
@@ -34,13 +35,15 @@ extension GDImage {
             // A 12 MP JPEG to 1×1 is ~1,070 taps a pass even after a 1/8 decode: `scaled`
             // area-averages first.
             return try GDImage(width: sourceWidth, height: sourceHeight, pixels: pixels, stride: stride, layout: .bgrx)
-                .scaled(width: width, height: height)
+                .scaled(width: width, height: height, extent: extent)
         }
         guard let scaled = gdImageCreateTrueColor(Int32(width), Int32(height)) else { throw .allocationFailed }
         let outRows = cgd_rows(scaled)!
         pixels.withUnsafeBytes { buffer in
             let base = buffer.baseAddress!
-            SeparableConvolution.tent(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height).run(
+            SeparableConvolution.tent(
+                sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height, extent: extent
+            ).run(
                 sourceRow: { base + $0 * stride },
                 outputRow: { UnsafeMutableRawPointer(outRows[$0]!) })
         }

@@ -15,8 +15,17 @@ extension GDImage {
     /// 5.6 with TRIANGLE). Enlargements are Catmull-Rom. Opaque reductions take `tentResampled`'s
     /// 16-bit lanes; the rest `resampled(_:width:height:)`, premultiplied when translucent
     /// (libgd's `gdImageScale` is no longer used: see there why).
-    public consuming func scaled(width: Int, height: Int) throws(GDError) -> GDImage {
-        if width == self.width, height == self.height { return self }
+    ///
+    /// `extent`: how many of its own pixels the image stands for, when that is not its
+    /// size: a JPEG decoded at 1/8 has ⌈1601 / 8⌉ = 201 columns for 200.125 columns' worth
+    /// of picture (its last column is a partial block), and resampling it as 201 full ones
+    /// stretched the content towards the far edges, by 4 source pixels at the last column
+    /// (29.6 dB against a bicubic of the same file, 45.6 from the same pixels as a PNG).
+    public consuming func scaled(
+        width: Int, height: Int, extent: (width: Double, height: Double)? = nil
+    ) throws(GDError) -> GDImage {
+        let stands = extent ?? (Double(self.width), Double(self.height))
+        if width == self.width, height == self.height, stands == (Double(width), Double(height)) { return self }
         let opaque = isOpaque
         if width <= self.width, height <= self.height, opaque {
             // The tent widens with the reduction, so the area pre-shrink is for speed and
@@ -25,7 +34,7 @@ extension GDImage {
             // would otherwise get more taps than it rounds exactly (`force` can shrink one
             // side 6000× and leave the other alone).
             let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
-            let extent = (Double(self.width) / Double(factors.x), Double(self.height) / Double(factors.y))
+            let extent = (stands.width / Double(factors.x), stands.height / Double(factors.y))
             return try boxShrunk(byX: factors.x, byY: factors.y).tentResampled(width: width, height: height, extent: extent)
         }
         // The opaque path's pre-shrink: area-averaged down to the last 2–4×, then the tent
@@ -34,7 +43,7 @@ extension GDImage {
         // area-averaged even when the other grows, or the tent spans every row (20,000 → 1
         // kept 20,000 rows of the output's width).
         let factors = Self.areaPreShrink(from: (self.width, self.height), to: (width, height))
-        let extent = (Double(self.width) / Double(factors.x), Double(self.height) / Double(factors.y))
+        let extent = (stands.width / Double(factors.x), stands.height / Double(factors.y))
         return try boxShrunk(byX: factors.x, byY: factors.y).resampled(width: width, height: height, translucent: !opaque, extent: extent)
     }
 

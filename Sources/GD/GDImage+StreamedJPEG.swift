@@ -10,7 +10,9 @@ extension GDImage {
     /// when the file needs a colour conversion, as for `decodedJPEG(_:scaleDenominator:)`;
     /// as strict as it.
     public static func decodedJPEG(_ bytes: [UInt8], blurredBy sigma: Double) throws(JPEGDecodeFailure) -> GDImage? {
-        try decodedJPEG(bytes, scaleDenominator: 1) { width, height in gaussian(width: width, height: height, sigma: sigma) }
+        try decodedJPEG(bytes, scaleDenominator: 1) { decoder in
+            gaussian(width: Int(decoder.width), height: Int(decoder.height), sigma: sigma)
+        }
     }
 
     /// The thumbnail path, streamed: a JPEG decoded at 1/`scaleDenominator` by a helper
@@ -22,8 +24,8 @@ extension GDImage {
     public static func decodedJPEG(
         _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int
     ) throws(JPEGDecodeFailure) -> GDImage? {
-        try decodedJPEG(bytes, scaleDenominator: scaleDenominator) { sourceWidth, sourceHeight in
-            tent(from: sourceWidth, sourceHeight, to: width, height)
+        try decodedJPEG(bytes, scaleDenominator: scaleDenominator) { decoder in
+            tent(from: decoder, to: width, height)
         }
     }
 
@@ -42,7 +44,7 @@ extension GDImage {
         let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
             guard let decoder = try JPEGRowSource.forPipeline(source, scaleDenominator: scaleDenominator, message: message),
-                let filter = tent(from: Int(decoder.width), Int(decoder.height), to: width, height)
+                let filter = tent(from: decoder, to: width, height)
             else { return nil }
             guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)),
                 let output = gdImageCreateTrueColor(Int32(width), Int32(height))
@@ -65,25 +67,29 @@ extension GDImage {
         }
     }
 
-    /// The tent from a decoded size to `width` × `height`; nil past what it reduces exactly
+    /// The tent from a decode's rows to `width` × `height`, mapped by what they stand for
+    /// (`JPEGRowSource.extent`); nil past what it reduces exactly
     /// (`SeparableConvolution.exactReduction`).
-    private static func tent(from sourceWidth: Int, _ sourceHeight: Int, to width: Int, _ height: Int) -> SeparableConvolution? {
+    private static func tent(from decoder: JPEGRowSource, to width: Int, _ height: Int) -> SeparableConvolution? {
+        let (sourceWidth, sourceHeight) = (Int(decoder.width), Int(decoder.height))
         guard width > 0, height > 0, sourceWidth <= width * SeparableConvolution.exactReduction,
             sourceHeight <= height * SeparableConvolution.exactReduction
         else { return nil }
-        return SeparableConvolution.tent(sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height)
+        return SeparableConvolution.tent(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight, width: width, height: height, extent: decoder.extent)
     }
 
     /// A JPEG decoded at 1/`scaleDenominator` into scratch rows and filtered into a new
-    /// image of the filter's size at once (`SharedBandsJob`). `filter` is given the decoded
-    /// size; nil from it, or a file that needs a colour conversion, answers nil.
+    /// image of the filter's size at once (`SharedBandsJob`). `filter` is given the opened
+    /// decoder (its size and extent); nil from it, or a file that needs a colour conversion,
+    /// answers nil.
     private static func decodedJPEG(
-        _ bytes: [UInt8], scaleDenominator: Int, filter makeFilter: (_ width: Int, _ height: Int) -> (any RowFilter)?
+        _ bytes: [UInt8], scaleDenominator: Int, filter makeFilter: (JPEGRowSource) -> (any RowFilter)?
     ) throws(JPEGDecodeFailure) -> GDImage? {
         let message = JPEGMessageBuffer()
         let filtered = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
             guard let decoder = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message),
-                let filter = makeFilter(Int(decoder.width), Int(decoder.height))
+                let filter = makeFilter(decoder)
             else { return nil }
             guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)) else {
                 throw .outOfMemory
@@ -141,6 +147,9 @@ private final class JPEGRowSource: @unchecked Sendable {
     let decoder: OpaquePointer
     let width: Int32
     let height: Int32
+    /// What the rows stand for, in rows and columns: the stored size over the scale, since
+    /// libjpeg rounds a scaled side up and the last row and column are partial blocks.
+    let extent: (width: Double, height: Double)
     let message: JPEGMessageBuffer
     let arrival = RowArrival()
 
@@ -163,6 +172,7 @@ private final class JPEGRowSource: @unchecked Sendable {
         self.decoder = decoder
         self.width = info.output_width
         self.height = info.output_height
+        extent = (Double(info.image_width) / Double(scaleDenominator), Double(info.image_height) / Double(scaleDenominator))
         self.message = message
     }
 

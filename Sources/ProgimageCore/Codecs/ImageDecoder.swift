@@ -94,10 +94,18 @@ public enum ImageDecoder {
         do {
             return try GDImage.tentResampled(
                 bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
-                toWidth: target.width, toHeight: target.height)
+                toWidth: target.width, toHeight: target.height, extent: dctScaledExtent(of: stored, shrink: shrink))
         } catch {
             throw error.serviceError
         }
+    }
+
+    /// What a JPEG decoded at 1/`shrink` stands for, in its own pixels: libjpeg rounds a
+    /// scaled side up (1601 / 8 → 201 columns), and the last row and column are partial
+    /// blocks, so the picture is `size / shrink` of them (200.125), which resampling must
+    /// map, or the content stretches towards the far edges.
+    package static func dctScaledExtent(of size: ImageSize, shrink: Int) -> (width: Double, height: Double) {
+        (Double(size.width) / Double(shrink), Double(size.height) / Double(shrink))
     }
 
     /// A crop's region of an upright JPEG, decoding nothing outside its rows and columns;

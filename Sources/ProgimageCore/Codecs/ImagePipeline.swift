@@ -178,7 +178,15 @@ public struct ImagePipeline: Sendable {
     private func decodeAndRender(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
-        let shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
+        var shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
+        // An EXIF-turned JPEG is turned after its DCT-scaled decode, which can bring the
+        // partial last block to the first row or column, where `dctScaledExtent` does not
+        // describe it: such a file takes only scales that leave no partial block (camera
+        // sides are multiples of 16; 1601 px is decoded whole).
+        if shrink > 1, ExifOrientation.read(from: original, format: .jpg) != .up {
+            let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
+            while shrink > 1, stored.width % shrink != 0 || stored.height % shrink != 0 { shrink /= 2 }
+        }
         var rest = chain
         let first = rest.operations.isEmpty ? nil : rest.operations.removeFirst()
         if let resize = first as? ResizeOperation, resize.mode != .fill,
@@ -218,7 +226,7 @@ public struct ImagePipeline: Sendable {
         }
         let decoded = try ImageDecoder.decode(
             original, format: format, maxPixels: maxPixels, shrink: shrink, preferringGrey: first is GrayscaleOperation)
-        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays)
+        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays, shrunkBy: shrink)
     }
 
     /// Every frame through the chain and into an animated output; nil when the source or

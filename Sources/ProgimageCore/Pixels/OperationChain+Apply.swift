@@ -26,10 +26,11 @@ extension OperationChain {
     /// Runs the operations in URL order on an upright image whose logical size is
     /// `source` (the decoded image may be smaller after shrink-on-load), after checking
     /// every intermediate size against `maximumSide` before any pixel work. `frames` is
-    /// given for the frames of an animation.
+    /// given for the frames of an animation; `shrunkBy`, the DCT scale an upright JPEG was
+    /// decoded at (the first step, a resize, maps what the decoded pixels stand for).
     package func applied(
         to image: consuming GDImage, source: ImageSize, maximumSide: Int, overlays: OverlaySource = .none,
-        frames: FrameConsistency? = nil, origin: ImageSize? = nil
+        frames: FrameConsistency? = nil, origin: ImageSize? = nil, shrunkBy shrink: Int = 1
     ) throws(ServiceError) -> GDImage {
         _ = try outputSize(for: source, maximumSide: maximumSide, origin: origin)
         var logical = source
@@ -38,8 +39,9 @@ extension OperationChain {
         for (index, operation) in operations.enumerated() {
             let step = operation.kind.step
             let planned = try operation.outputSize(for: logical)
-            let context = PixelContext(
+            var context = PixelContext(
                 logicalInput: logical, background: background, overlays: overlays, step: index, frames: frames)
+            if index == 0, shrink > 1 { context.inputExtent = ImageDecoder.dctScaledExtent(of: source, shrink: shrink) }
             current = try step.apply(to: current, planned: planned, context: context)
             logical = planned
         }
@@ -47,7 +49,9 @@ extension OperationChain {
         // factor is chosen from the first resize), but keep the contract exact anyway.
         if current.width != logical.width || current.height != logical.height {
             do {
-                current = try current.scaled(width: logical.width, height: logical.height)
+                current = try current.scaled(
+                    width: logical.width, height: logical.height,
+                    extent: operations.isEmpty && shrink > 1 ? ImageDecoder.dctScaledExtent(of: source, shrink: shrink) : nil)
             } catch {
                 throw error.serviceError
             }

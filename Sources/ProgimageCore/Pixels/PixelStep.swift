@@ -21,6 +21,10 @@ package struct PixelContext: Sendable {
     package let step: Int
     /// For the frames of an animation: what they share (a smart crop's window).
     package let frames: FrameConsistency?
+    /// What the input image stands for in its own pixels, when that is not its size: the
+    /// first step after a DCT-scaled JPEG decode (`ImageDecoder.dctScaledExtent`). nil
+    /// otherwise.
+    package var inputExtent: (width: Double, height: Double)? = nil
 
     /// Where a smart crop puts its window: chosen on this image, or, in an animation, the
     /// one chosen on its first frame.

@@ -14,7 +14,7 @@ extension ResizeOperation: PixelStep {
         do {
             switch mode {
             case .fit, .force:
-                return try image.scaled(width: planned.width, height: planned.height)
+                return try image.scaled(width: planned.width, height: planned.height, extent: context.inputExtent)
             case .pad:
                 // Fit inside the box, then centre on a canvas of exactly the box.
                 let scale = fitScale(for: context.logicalInput)
@@ -22,7 +22,7 @@ extension ResizeOperation: PixelStep {
                     min(planned.width, Self.scaled(context.logicalInput.width, scale)),
                     min(planned.height, Self.scaled(context.logicalInput.height, scale))
                 )
-                let scaled = try image.scaled(width: fitted.0, height: fitted.1)
+                let scaled = try image.scaled(width: fitted.0, height: fitted.1, extent: context.inputExtent)
                 return try scaled.placedOnCanvas(
                     width: planned.width, height: planned.height, x: (planned.width - fitted.0) / 2,
                     y: (planned.height - fitted.1) / 2, fill: padColour?.packed ?? context.background)
@@ -30,7 +30,7 @@ extension ResizeOperation: PixelStep {
                 // Cover the box, then keep the window the gravity names.
                 let (coverWidth, coverHeight) = (cover.width, cover.height)
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
-                if gravity != .smart, coverWidth >= image.width, coverHeight >= image.height {
+                if gravity != .smart, context.inputExtent == nil, coverWidth >= image.width, coverHeight >= image.height {
                     // An enlargement: only the window is made (a thin image's cover can be
                     // billions of pixels). The same pixels as covering, then cropping.
                     let origin = CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
@@ -38,7 +38,7 @@ extension ResizeOperation: PixelStep {
                         width: coverWidth, height: coverHeight,
                         window: (origin.x, origin.y, planned.width, planned.height))
                 }
-                let covered = try image.scaled(width: coverWidth, height: coverHeight)
+                let covered = try image.scaled(width: coverWidth, height: coverHeight, extent: context.inputExtent)
                 let origin =
                     gravity == .smart
                     ? context.smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }

@@ -96,9 +96,11 @@ import TurboJPEG
                 continue
             }
             let buffered = try JPEGDecoder.decode(jpeg, scaleDenominator: scale)
+            // 1100 / 8 is 137.5 columns of picture in 138: both map what the rows stand for.
             let reference = try GDImage.tentResampled(
                 bgrx: buffered.bytes, width: buffered.width, height: buffered.height, stride: buffered.stride,
-                toWidth: toWidth, toHeight: toHeight)
+                toWidth: toWidth, toHeight: toHeight,
+                extent: ImageDecoder.dctScaledExtent(of: ImageSize(width: width, height: height), shrink: scale))
             #expect(
                 streamed.interleaved(alpha: false) == reference.interleaved(alpha: false),
                 "\(width)×\(height) 1/\(scale) → \(toWidth)×\(toHeight) grey \(grey)")
