@@ -7,6 +7,7 @@ has PROGIMAGE_FETCH_TIMEOUT_S=2.
 """
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import threading
@@ -221,26 +222,45 @@ def test_timeout_is_fetch_failed(secure_stack, tools, site, key):
     assert elapsed < 5.5, f"PROGIMAGE_FETCH_TIMEOUT_S=2 but the answer took {elapsed:.1f}s"
 
 
+@contextlib.contextmanager
+def links_stalling(stack, site, key, count, settle):
+    """`count` link ingests of a server that answers after the fetch timeout, started
+    `settle` seconds before the body runs; yields the list their answers land in, full
+    once the block is left."""
+    answers = []
+    lock = threading.Lock()
+
+    def stall():
+        r = ingest(stack, site.url("/slow.png"), key, timeout=60)
+        with lock:
+            answers.append(r)
+
+    stalls = [threading.Thread(target=stall) for _ in range(count)]
+    for t in stalls:
+        t.start()
+    time.sleep(settle)
+    try:
+        yield answers
+    finally:
+        for t in stalls:
+            t.join()
+
+
+def assert_answered_within_a_second(stack, paths):
+    for path in paths:
+        t0 = time.monotonic()
+        r = stack.get(path, timeout=30)
+        assert r.status_code == 200 and time.monotonic() - t0 < 1.0, (path, time.monotonic() - t0)
+
+
 def test_slow_remote_servers_do_not_hold_up_other_requests(secure_stack, tools, site, key):
     """Link ingests waiting on a slow server (each up to PROGIMAGE_FETCH_TIMEOUT_S) do not
     queue metadata reads and lists behind them: the api instance has threads to spare for
     waiting, and decodes only one image a core at once. With as many threads as cores, six
     stalled fetches had held a metadata read for three timeouts."""
     image = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=78)), headers={"Authorization": f"Bearer {key}"})
-    answers = []
-    stalls = [threading.Thread(target=lambda: answers.append(ingest(secure_stack, site.url("/slow.png"), key, timeout=30)))
-              for _ in range(6)]
-    for t in stalls:
-        t.start()
-    time.sleep(0.5)
-    try:
-        for path in (f"/images/{image['id']}", "/images?limit=1", "/health/api"):
-            t0 = time.monotonic()
-            r = secure_stack.get(path, timeout=30)
-            assert r.status_code == 200 and time.monotonic() - t0 < 1.0, (path, time.monotonic() - t0)
-    finally:
-        for t in stalls:
-            t.join()
+    with links_stalling(secure_stack, site, key, count=6, settle=0.5) as answers:
+        assert_answered_within_a_second(secure_stack, (f"/images/{image['id']}", "/images?limit=1", "/health/api"))
     assert [r.status_code for r in answers] == [422] * 6
 
 
@@ -250,26 +270,8 @@ def test_more_stalled_links_than_threads_do_not_hold_up_other_requests(secure_st
     and its queue, while metadata waits: 20 stalled links had held a metadata read for
     their timeouts over and over (40: 19.5 s)."""
     image = secure_stack.upload_ok(tools.png(tools.noise(8, 8, seed=79)), headers={"Authorization": f"Bearer {key}"})
-    answers = []
-    lock = threading.Lock()
-
-    def stall():
-        r = ingest(secure_stack, site.url("/slow.png"), key, timeout=60)
-        with lock:
-            answers.append(r)
-
-    stalls = [threading.Thread(target=stall) for _ in range(20)]
-    for t in stalls:
-        t.start()
-    time.sleep(1.5)
-    try:
-        for path in (f"/images/{image['id']}", "/images?limit=1"):
-            t0 = time.monotonic()
-            r = secure_stack.get(path, timeout=30)
-            assert r.status_code == 200 and time.monotonic() - t0 < 1.0, (path, time.monotonic() - t0)
-    finally:
-        for t in stalls:
-            t.join()
+    with links_stalling(secure_stack, site, key, count=20, settle=1.5) as answers:
+        assert_answered_within_a_second(secure_stack, (f"/images/{image['id']}", "/images?limit=1"))
     codes = sorted(r.status_code for r in answers)
     assert set(codes) <= {422, 503} and 503 in codes and 422 in codes, codes
     for r in answers:
