@@ -30,6 +30,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return sqlState.hasPrefix("08") || sqlState.hasPrefix("57") || sqlState.hasPrefix("53")
     }
 
+    /// `lock_not_available`: a `lock_timeout` ran out; the transaction is aborted, the
+    /// connection fine.
+    public var isLockTimeout: Bool { sqlState == "55P03" }
+
     /// `unique_violation`: a concurrent writer got there first.
     public var isUniqueViolation: Bool { sqlState == "23505" }
 }

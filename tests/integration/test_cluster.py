@@ -15,6 +15,7 @@ import os
 import shlex
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -356,6 +357,31 @@ def test_an_upload_whose_commit_outlives_the_bound_keeps_its_original(cluster):
     record = cluster.a.get(f"/images/{added.pop()}").json()
     original = cluster.a.get(record["url"])
     assert original.status_code == 200 and original.content == data, Tools.describe(original)
+
+
+def test_an_upload_waiting_on_another_boxs_insert_lock_is_503_and_the_box_stays_well(cluster):
+    """Uploads on every box take one advisory lock for their few statements (so that `seq`
+    is the commit order). A holder that does not let go (here a psql session sleeping with
+    it) makes an upload wait at most `lock_timeout`, 2 s, and answer 503 as a busy
+    database: the wait used to run into the 5-s bound for a hung server, which dropped the
+    box's connections and started the backoff, so its reads were 503 too."""
+    image = cluster.b.upload_ok(_png(70))
+    holder = threading.Thread(target=cluster.pg.psql, args=(
+        "BEGIN; SELECT pg_advisory_xact_lock(1886547815); SELECT pg_sleep(7); COMMIT;",), kwargs={"database": cluster.bucket})
+    holder.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        r = cluster.b.upload(_png(71), timeout=30)
+        elapsed = time.monotonic() - started
+        Tools.json_error(r, 503, "storage_unavailable")
+        assert elapsed < 4, f"the refusal took {elapsed:.1f} s"
+        r = cluster.b.get(f"/images/{image['id']}", timeout=30)
+        assert r.status_code == 200, Tools.describe(r)
+    finally:
+        holder.join()
+    r = cluster.b.upload(_png(72), timeout=30)
+    assert r.status_code == 201, Tools.describe(r)
 
 
 def test_failover_when_a_box_dies(cluster):

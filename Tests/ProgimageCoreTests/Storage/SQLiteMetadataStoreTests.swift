@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import ProgimageAPI
 import SQLite
@@ -36,6 +37,28 @@ import Testing
         #expect(try store.delete(records[0].id))
         #expect(try !store.delete(records[0].id))
         #expect(try store.record(records[0].id) == nil)
+    }
+
+    /// `created_at` is read once the insert holds SQLite's write lock, not before it: while
+    /// another connection keeps the lock for two seconds, the batch waits and is stamped
+    /// after it. Stamped by the caller, an upload whose originals took a while to write was
+    /// older than another that committed meanwhile, and listed above it.
+    @Test func createdAtIsTakenUnderTheWriteLock() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteMetadataStore(path: path)
+        let other = try SQLiteDatabase(path: path)
+        let before = Timestamp.now()
+        try other.execute("BEGIN IMMEDIATE")
+        let released = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 2.1) {
+            try? other.execute("COMMIT")
+            released.signal()
+        }
+        let stamped = try store.insert([record(1)])
+        released.wait()
+        // Whole seconds: two of them passed while the lock was held.
+        let seconds = { (stamp: String) in Int(stamp.dropLast().suffix(2))! + 60 * Int(stamp.dropLast(4).suffix(2))! }
+        #expect((seconds(stamped[0].createdAt) - seconds(before) + 3600) % 3600 >= 2, "\(before) → \(stamped[0].createdAt)")
     }
 
     @Test func aDamagedRowIsAnErrorNotAnInventedRecord() throws {

@@ -25,21 +25,34 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
 
     public var isAvailable: Bool { pool.isAvailable }
 
-    /// Serializes uploads' transactions on every box until they commit, so that `seq`
-    /// (taken after it) is also the commit order and `created_at` (the database's clock,
-    /// read under it) follows `seq`: without it a transaction could commit after a later
-    /// one, and a listing paged between them skipped its records. Any constant key, the
-    /// same on every box: "prog" in ASCII.
+    /// Serializes the transactions that insert images, on every box, until they commit,
+    /// so that `seq` (taken after it) is also the commit order and `created_at` (the
+    /// database's clock, read under it) follows `seq`: without it a transaction could
+    /// commit after a later one, and a listing paged between them skipped its records. Any
+    /// constant key, the same on every box: "prog" in ASCII. Held for the few statements
+    /// of an insert; a wait for it ends at `lock_timeout` as an ordinary statement error
+    /// (503, the connection kept), not at the client's bound, which would take the wait for
+    /// a hung server and drop the pool.
     private static let insertLock = 0x7072_6F67
+    private static let lockWait = "SET LOCAL lock_timeout = '2s'"
     private static let lockAndClockSQL =
         "SELECT pg_advisory_xact_lock(\(insertLock)), to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+    /// In a transaction: waits for `insertLock`, then the database's time.
+    private static func lockInserts(_ connection: PostgresConnection) throws(PostgresError) -> String {
+        try connection.execute(lockWait)
+        guard let now = try connection.executePrepared(lockAndClockSQL).rows.first?[1] else {
+            throw PostgresError(.statement, "the database answered no time")
+        }
+        return now
+    }
 
     public func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] {
         try pool.withConnection { connection throws(PostgresError) -> [ImageRecord] in
             try connection.execute("BEGIN")
             let stamped: [ImageRecord]
             do throws(PostgresError) {
-                let now = try connection.executePrepared(Self.lockAndClockSQL).rows.first?[1] ?? Timestamp.now()
+                let now = try Self.lockInserts(connection)
                 stamped = records.map { $0.created(at: now) }
                 for record in stamped {
                     try connection.executePrepared(Self.insertSQL, Self.parameters(of: record))
@@ -61,11 +74,24 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     }
 
     /// Inserts a record made elsewhere (migration) unless its id is already there; true
-    /// when it was inserted. Safe to repeat.
+    /// when it was inserted. Safe to repeat. Under `insertLock` too, so that a migration
+    /// beside serving boxes keeps `seq` the commit order; its `created_at` is the record's
+    /// own (a migrated image is listed as new, with the time it was first uploaded).
     public func insertIfAbsent(_ record: ImageRecord) throws(ServiceError) -> Bool {
-        try pool.withConnection { connection throws(PostgresError) in
-            try connection.executePrepared(Self.insertSQL + " ON CONFLICT (id) DO NOTHING", Self.parameters(of: record))
-                .affectedRows == 1
+        try pool.withConnection { connection throws(PostgresError) -> Bool in
+            try connection.execute("BEGIN")
+            let inserted: Bool
+            do throws(PostgresError) {
+                _ = try Self.lockInserts(connection)
+                inserted =
+                    try connection.executePrepared(Self.insertSQL + " ON CONFLICT (id) DO NOTHING", Self.parameters(of: record))
+                    .affectedRows == 1
+                try connection.execute("COMMIT")
+            } catch {
+                _ = try? connection.execute("ROLLBACK")
+                throw error
+            }
+            return inserted
         }
     }
 

@@ -96,6 +96,10 @@ public final class PostgresPool: Sendable {
         do {
             let connection = try PostgresConnection(
                 url: url, connectTimeoutSeconds: connectTimeoutSeconds, statementTimeoutSeconds: statementTimeoutSeconds)
+            // A box that stops (frozen, cut off) inside a transaction would keep its locks,
+            // the insert lock among them, until TCP gives up, which can take hours: the
+            // server ends such a session after this long idle in it.
+            try connection.execute("SET idle_in_transaction_session_timeout = '10s'")
             if !migrated.load(ordering: .acquiring) {
                 // Another box may hold the migration lock for a while: not a hung server.
                 try connection.withStatementTimeout(seconds: 60) { connection throws(PostgresError) in
@@ -121,7 +125,10 @@ public final class PostgresPool: Sendable {
     }
 
     static func serviceError(_ error: PostgresError) -> ServiceError {
-        error.isUnavailable
+        if error.isLockTimeout {
+            return ServiceError(.storageUnavailable, "the database is busy with other writes: \(error.message)")
+        }
+        return error.isUnavailable
             ? ServiceError(.storageUnavailable, "the database is unavailable: \(error.message)", outcomeUnknown: error.outcomeUnknown)
             : ServiceError(.internalError, error.description)
     }
