@@ -17,11 +17,14 @@ enum BitfieldsBMPDecoder {
         }
     }
 
-    /// The pixels as 8-bit R,G,B,A rows, and whether the file has an alpha mask (else A is
-    /// 255): what `decodeIfBitfields` hands libgd, whose 7-bit alpha would move half of the
-    /// levels, so that a translucent BMP converts exactly (`StraightRGBA`). nil when the
-    /// file is not such a BMP.
-    static func rgbaIfBitfields(_ bytes: [UInt8]) throws(ServiceError) -> (rgba: [UInt8], width: Int, height: Int, hasAlpha: Bool)? {
+    /// The pixels as 8-bit R,G,B,A rows (A is 255 without an alpha mask): what
+    /// `decodeIfBitfields` hands libgd, whose 7-bit alpha would move half of the levels,
+    /// so that a translucent BMP converts exactly (`StraightRGBA`). nil when the file is
+    /// not such a BMP, or, `requiringAlpha`, has no alpha mask (known from its header,
+    /// before any pixel is read).
+    static func rgbaIfBitfields(
+        _ bytes: [UInt8], requiringAlpha: Bool = false
+    ) throws(ServiceError) -> (rgba: [UInt8], width: Int, height: Int)? {
         let le = LittleEndianFields(bytes)
         let (u16, u32) = (le.u16, le.u32)
         guard let headerSize = u32(14), headerSize >= 40, let compression = u32(30), let bpp = u16(28),
@@ -44,6 +47,7 @@ enum BitfieldsBMPDecoder {
             (red, green, blue) = (r, g, b)
             alpha = (compression == 6 || headerSize >= 56) ? (u32(maskBase + 12) ?? 0) : 0
         }
+        if requiringAlpha, alpha == 0 { return nil }
 
         let stride = (bpp * width + 31) / 32 * 4
         let (total, overflow) = stride.multipliedReportingOverflow(by: height)
@@ -62,7 +66,7 @@ enum BitfieldsBMPDecoder {
                 }
             }
         }
-        return (rgba, width, height, alpha != 0)
+        return (rgba, width, height)
     }
 
     /// One channel's mask, shift and width, scaled to 8 bits.

@@ -81,7 +81,7 @@ struct StraightRGBA {
     /// reads it; BMPs carry no orientation or colour profile that progimage reads. The
     /// caller checked the stored size against the pixel limit.
     private static func bitfieldsBMP(_ original: [UInt8]) -> StraightRGBA? {
-        guard let decoded = try? BitfieldsBMPDecoder.rgbaIfBitfields(original), decoded.hasAlpha else { return nil }
+        guard let decoded = try? BitfieldsBMPDecoder.rgbaIfBitfields(original, requiringAlpha: true) else { return nil }
         return StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
     }
 
