@@ -2,10 +2,6 @@ import Dispatch
 public import ProgimageAPI
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How many link fetches the api instance runs at once, and what a fetch that finds them
 /// all taken does. A fetch holds its thread for as long as the remote server takes (up to
 /// `PROGIMAGE_FETCH_TIMEOUT_S`), and every thread the api instance has also answers
@@ -17,15 +13,17 @@ import Glibc
 /// queue are not held up by its wait either.
 public final class LinkFetchSlots: Sendable {
     public let capacity: Int
-    /// A fetch in flight this long is taken to be stalled on its server.
-    static let stalledAfter = 1.0
-    /// The longest a fetch waits for a slot.
-    static let longestWait = 1.0
+    /// A fetch in flight this long is taken to be stalled on its server: ordinary fetches
+    /// end well within it, and a wrong guess costs one link a 503 only while every slot
+    /// has been busy this long.
+    static let stalledAfter = Duration.seconds(1)
+    /// The longest a fetch waits for a slot, holding its api thread.
+    static let longestWait = Duration.seconds(1)
 
     private let free: DispatchSemaphore
     private struct InFlight {
         var next = 0
-        var started: [Int: Double] = [:]
+        var started: [Int: ContinuousClock.Instant] = [:]
     }
     private let inFlight = Mutex(InFlight())
 
@@ -36,14 +34,15 @@ public final class LinkFetchSlots: Sendable {
 
     /// Runs `fetch` in a slot; `503 instance_unavailable` when none came free.
     public func whileHeld<T>(_ fetch: () throws(ServiceError) -> T) throws(ServiceError) -> T {
-        guard free.wait(timeout: .now()) == .success || (!allStalled && free.wait(timeout: .now() + Self.longestWait) == .success)
+        let wait = DispatchTimeInterval.milliseconds(Int(Self.longestWait / .milliseconds(1)))
+        guard free.wait(timeout: .now()) == .success || (!allStalled && free.wait(timeout: .now() + wait) == .success)
         else {
             throw ServiceError(
                 .instanceUnavailable, "\(capacity) link fetches are in flight, as many as this instance runs at once; retry shortly")
         }
         let token = inFlight.withLock { state in
             defer { state.next += 1 }
-            state.started[state.next] = Self.now()
+            state.started[state.next] = .now
             return state.next
         }
         defer {
@@ -54,15 +53,9 @@ public final class LinkFetchSlots: Sendable {
     }
 
     private var allStalled: Bool {
-        let now = Self.now()
+        let now = ContinuousClock.now
         return inFlight.withLock { state in
             state.started.count >= capacity && state.started.values.allSatisfy { now - $0 >= Self.stalledAfter }
         }
-    }
-
-    private static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
