@@ -341,14 +341,14 @@ struct NginxErrorPage {
         # What a path allows, for the 405 nginx answers itself (TRACE, CONNECT, or a write to
         # a file): the collection takes POST, an image's metadata DELETE, images, health and
         # the contract reads. Any other path allows nothing, and its 405 is the 404 every
-        # other method gets there.
+        # other method gets there. The request line as sent, so slashes are not merged yet.
         map $request_uri $progimage_allowed_methods {
             default "";
-            "~^/images/?(?:\\?|$)" "GET, HEAD, POST, OPTIONS";
-            "~^/images/[A-Za-z0-9_-]{16,64}(?:\\?|$)" "GET, HEAD, DELETE, OPTIONS";
-            "~^/images/[A-Za-z0-9_-]{16,64}(?:/[^?]+)?\\.(?:\(extensions))(?:\\?|$)" "GET, HEAD, OPTIONS";
-            "~^/health/(?:\(roles))(?:\\?|$)" "GET, HEAD, OPTIONS";
-            "~^/openapi\\.yaml(?:\\?|$)" "GET, HEAD, OPTIONS";
+            "~^/+images/*(?:\\?|$)" "GET, HEAD, POST, OPTIONS";
+            "~^/+images/+[A-Za-z0-9_-]{16,64}(?:\\?|$)" "GET, HEAD, DELETE, OPTIONS";
+            "~^/+images/+[A-Za-z0-9_-]{16,64}(?:/[^?]+)?\\.(?:\(extensions))(?:\\?|$)" "GET, HEAD, OPTIONS";
+            "~^/+health/+(?:\(roles))(?:\\?|$)" "GET, HEAD, OPTIONS";
+            "~^/+openapi\\.yaml(?:\\?|$)" "GET, HEAD, OPTIONS";
         }
         # Errors that depend on the URL alone are as permanent as the URL: a GET may cache them.
         # Read from the request line: the error pages are reached by an internal redirect to a
