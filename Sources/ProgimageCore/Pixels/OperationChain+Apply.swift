@@ -49,9 +49,7 @@ extension OperationChain {
         // factor is chosen from the first resize), but keep the contract exact anyway.
         if current.width != logical.width || current.height != logical.height {
             do {
-                current = try current.scaled(
-                    width: logical.width, height: logical.height,
-                    extent: operations.isEmpty && shrink > 1 ? ImageDecoder.dctScaledExtent(of: source, shrink: shrink) : nil)
+                current = try current.scaled(width: logical.width, height: logical.height)
             } catch {
                 throw error.serviceError
             }
