@@ -146,7 +146,7 @@ do {
     let thumbnail = try OperationParser.parse("resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
     let fullDecode = try OperationParser.parse("flip:h/resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
     let planned = try thumbnail.outputSize(for: source, maximumSide: limits.maxOutputSide)
-    let shrink = thumbnail.shrinkOnLoadFactor(source: source)
+    let shrink = try ImagePipeline.jpegShrink(original, source: source, chain: thumbnail)
 
     var report: [(String, Double)] = []
     var decodeMedians: [Int: Double] = [:]
@@ -163,7 +163,7 @@ do {
         let start = cpuMilliseconds()
         let image = try GDImage.tentResampled(
             bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
-            toWidth: planned.width, toHeight: planned.height)
+            toWidth: planned.width, toHeight: planned.height, extent: ImageDecoder.dctScaledExtent(of: source, shrink: shrink))
         let resampled = cpuMilliseconds()
         outputBytes = try ImageEncoder.encode(image, as: ImageFormat.jpg, quality: quality).count
         resampleSamples.append(resampled - start)

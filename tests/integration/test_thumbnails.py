@@ -118,3 +118,26 @@ def test_an_exif_turned_jpeg_whose_sides_are_not_whole_blocks_shrinks_in_place(s
     a, b = (Image.open(io.BytesIO(stack.get(f"/images/{o['id']}/resize:200x.png").content)).convert("RGB")
             for o in (from_jpeg, from_png))
     assert psnr(a, b) >= 44, orientation
+
+
+def red_bars(width: int, height: int) -> Image.Image:
+    """16-px red bars on white: chroma edges a coarse chroma decode smears."""
+    im = Image.new("RGB", (width, height), "white")
+    for x in (100, 501, 903, 1300):
+        im.paste((255, 0, 0), (x, 0, x + 16, height))
+    return im
+
+
+@pytest.mark.parametrize("op", ["resize:200x", "resize:300x", "resize:400x"])
+@pytest.mark.parametrize("subsampling", [1, 2])  # 4:2:2 and 4:2:0
+def test_a_shrunk_jpeg_keeps_its_chroma(stack, tools, op, subsampling):
+    """libjpeg scales 4:2:2 chroma with the luma (4:2:0 chroma gets a finer scale of its
+    own), so at 1/8 one chroma sample stood for 16 columns: red bars came out dark-edged,
+    with pink beside them (peak R−G 189 for 249). Such files are decoded at 1/2 at most.
+    Compared with the general path (`flip:h/flip:h/…` decodes whole)."""
+    data = tools.jpeg(red_bars(1601, 1203), quality=95, subsampling=subsampling)
+    obj = stack.upload_ok(data, content_type="image/jpeg")
+    fast, whole = (Image.open(io.BytesIO(stack.get(f"/images/{obj['id']}/{chain}.png").content)).convert("RGB")
+                   for chain in (op, f"flip:h/flip:h/{op}"))
+    # Measured: 4:2:2 45.6–51.5 dB (before: 31.3 at 200 px, 34.9 at 300), 4:2:0 39.0–45.6.
+    assert psnr(fast, whole) >= 37, op

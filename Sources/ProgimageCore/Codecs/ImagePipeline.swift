@@ -150,8 +150,8 @@ public struct ImagePipeline: Sendable {
     ) throws(ServiceError) -> [UInt8]? {
         guard format == .jpg, chain.format == .jpg, chain.operations.count == 1,
             let resize = chain.operations.first as? ResizeOperation, resize.mode == .fit || resize.mode == .force,
-            case let shrink = chain.shrinkOnLoadFactor(source: source), shrink > 1,
-            ExifOrientation.read(from: original, format: .jpg) == .up
+            ExifOrientation.read(from: original, format: .jpg) == .up,
+            case let shrink = try Self.jpegShrink(original, source: source, chain: chain), shrink > 1
         else { return nil }
         let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
         try ImageDecoder.checkPixelLimit(stored, maxPixels: maxPixels)
@@ -178,15 +178,7 @@ public struct ImagePipeline: Sendable {
     private func decodeAndRender(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
-        var shrink = format == .jpg ? chain.shrinkOnLoadFactor(source: source) : 1
-        // An EXIF-turned JPEG is turned after its DCT-scaled decode, which can bring the
-        // partial last block to the first row or column, where `dctScaledExtent` does not
-        // describe it: such a file takes only scales that leave no partial block (camera
-        // sides are multiples of 16; 1601 px is decoded whole).
-        if shrink > 1, ExifOrientation.read(from: original, format: .jpg) != .up {
-            let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
-            while shrink > 1, stored.width % shrink != 0 || stored.height % shrink != 0 { shrink /= 2 }
-        }
+        let shrink = format == .jpg ? try Self.jpegShrink(original, source: source, chain: chain) : 1
         var rest = chain
         let first = rest.operations.isEmpty ? nil : rest.operations.removeFirst()
         if let resize = first as? ResizeOperation, resize.mode != .fill,
@@ -280,6 +272,23 @@ public struct ImagePipeline: Sendable {
         }
         if let failure = failure ?? handoff.failure { throw failure }
         return try encoder.finished()
+    }
+
+    /// The DCT scale a JPEG is decoded at for this chain: as small as its first resize
+    /// allows (`shrinkOnLoadFactor`), but no smaller than keeps its chroma sharp
+    /// (`JPEGChromaSampling`), and for an EXIF-turned file only a scale that leaves no
+    /// partial block: it is turned after the decode, which can bring the partial last
+    /// block to the first row or column, where `dctScaledExtent` does not describe it
+    /// (camera sides are multiples of 16; 1601 px is decoded whole).
+    package static func jpegShrink(_ original: [UInt8], source: ImageSize, chain: OperationChain) throws(ServiceError) -> Int {
+        var shrink = chain.shrinkOnLoadFactor(source: source)
+        guard shrink > 1 else { return 1 }
+        shrink = min(shrink, JPEGChromaSampling.largestFaithfulShrink(original))
+        if shrink > 1, ExifOrientation.read(from: original, format: .jpg) != .up {
+            let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
+            while shrink > 1, stored.width % shrink != 0 || stored.height % shrink != 0 { shrink /= 2 }
+        }
+        return shrink
     }
 
     /// The size a decoder that resamples while decoding must produce for a first fit, force
