@@ -16,13 +16,17 @@ extension ImageDecoder {
             &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
     }
 
-    /// The thumbnail path for a still, upright WebP: decoded straight to `target` by
-    /// libwebp's rescaler, colour converted at that size. nil when it does not apply
-    /// (an animation, or EXIF-rotated).
+    /// The thumbnail path for a still, upright, opaque WebP: decoded straight to `target`
+    /// by libwebp's rescaler, colour converted at that size. nil when it does not apply (an
+    /// animation, EXIF-rotated, or an alpha channel: libwebp rescales a lossy file's colour
+    /// and alpha apart, so the colour of invisible pixels bled into the visible edges, a
+    /// white ring on transparent dark as dark as 221 on white where the premultiplied
+    /// resample of the general path gives 253.5).
     package static func decodeWebP(
         _ bytes: [UInt8], maxPixels: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
-        guard ExifOrientation.read(from: bytes, format: .webp) == .up else { return nil }
+        guard ExifOrientation.read(from: bytes, format: .webp) == .up, !DeclaredAlphaChannel.isDeclared(in: bytes, format: .webp)
+        else { return nil }
         try checkPixelLimit(storedSize(of: bytes, format: .webp), maxPixels: maxPixels)
         let still: WebPDecoder.Pixels?
         do {
