@@ -216,7 +216,16 @@ enum NginxSiteTemplate {
                     fastcgi_pass progimage_api;
                 }
 
+                # A health check answers at once unless the instance is hung or every one of
+                # its threads is busy: 504 after 10 s, not after the 300 s a slow miss may
+                # take (a stopped instance held its /health for five minutes). The api's
+                # checks the database and the object store, each within its own bound.
+                location = /health/api {
+                    fastcgi_read_timeout 60s;
+                    fastcgi_pass progimage_api;
+                }
                 location ~ "^/health/(?<pi_role>\(roleNames))$" {
+                    fastcgi_read_timeout 10s;
                     fastcgi_pass progimage_$pi_role;
                 }
 

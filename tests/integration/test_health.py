@@ -41,3 +41,24 @@ def test_health_uptime_grows(stack):
 def test_health_unknown_type_404(stack, tools, path):
     r = stack.get(path)
     tools.json_error(r, 404, "not_found")
+
+
+def test_a_hung_instance_is_a_timeout_in_seconds(stack, tools):
+    """An instance that accepts but never answers (stopped) made its /health wait the 300 s
+    a slow miss may take; a health check answers at once or not at all, so nginx gives up
+    after 10 s with the contract's `504 timeout`, and the instance answers again once it
+    runs."""
+    import os
+    import signal
+    pid = stack.health("sharpen").json()["pid"]
+    assert stack.owns_pid(pid)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        r = stack.get("/health/sharpen", timeout=60)
+        elapsed = time.monotonic() - started
+        tools.json_error(r, 504, "timeout")
+        assert 9 <= elapsed < 15, elapsed
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert stack.health("sharpen").status_code == 200
