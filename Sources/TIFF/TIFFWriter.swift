@@ -50,7 +50,12 @@ public enum TIFFWriter {
             (277, 3, [UInt32(channels)]),
             (278, 4, [UInt32(rowsPerStrip)]),
             (279, 4, strips.map { UInt32($0.count) }),
+            // Baseline TIFF 6.0 requires a resolution: 72 pixels an inch, as libvips and
+            // Pillow write when they know none (strict validators flagged its absence).
+            (282, 5, [72, 1]),
+            (283, 5, [72, 1]),
             (284, 3, [1]),  // interleaved
+            (296, 3, [2]),  // inches
             (317, 3, [2]),  // horizontal differencing
         ]
         if alpha { entries.append((338, 3, [2])) }  // unassociated alpha
@@ -63,7 +68,8 @@ public enum TIFFWriter {
         for entry in entries {
             directory.appendLittleEndian(entry.tag)
             directory.appendLittleEndian(entry.type)
-            directory.appendLittleEndian(UInt32(entry.values.count))
+            // A RATIONAL (type 5) is two LONGs, numerator and denominator.
+            directory.appendLittleEndian(UInt32(entry.type == 5 ? entry.values.count / 2 : entry.values.count))
             let size = entry.type == 3 ? 2 : 4
             var bytes: [UInt8] = []
             for value in entry.values {

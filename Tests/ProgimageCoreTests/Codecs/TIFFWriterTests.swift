@@ -33,6 +33,28 @@ import Testing
         #expect(Int(tiff[entry + 8]) == samples)
     }
 
+    /// Baseline TIFF 6.0's required fields are all there, in ascending order, the
+    /// resolution 72/1 an inch (exiftool -validate: "Missing required TIFF IFD0 tag").
+    @Test func baselineRequiredFieldsArePresent() throws {
+        let tiff = try ImageEncoder.encode(Self.image(width: 5, height: 3, grey: false, alpha: false), as: .tiff, quality: nil)
+        func u16(_ at: Int) -> Int { Int(tiff[at]) | Int(tiff[at + 1]) << 8 }
+        func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+        let directory = u32(4)
+        let tags = (0..<u16(directory)).map { u16(directory + 2 + $0 * 12) }
+        #expect(tags == tags.sorted())
+        for required in [256, 257, 258, 259, 262, 273, 277, 278, 279, 282, 283, 296] { #expect(tags.contains(required), "\(required)") }
+        for tag in [UInt16(282), 283] {
+            let entry = try #require(Self.entry(tag, in: tiff))
+            #expect(u16(entry + 2) == 5 && u32(entry + 4) == 1)
+            let value = u32(entry + 8)
+            #expect(u32(value) == 72 && u32(value + 4) == 1)
+        }
+        let unit = try #require(Self.entry(296, in: tiff))
+        #expect(u16(unit + 8) == 2)
+        // libtiff still reads it.
+        #expect(try ImageDecoder.decode(tiff, format: .tiff, maxPixels: 1 << 20).width == 5)
+    }
+
     /// The offset of tag `tag`'s entry in the first directory of a little-endian TIFF.
     static func entry(_ tag: UInt16, in tiff: [UInt8]) -> Int? {
         func u16(_ at: Int) -> Int { Int(tiff[at]) | Int(tiff[at + 1]) << 8 }
