@@ -265,6 +265,50 @@ def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
     assert _wait_for(lambda: cluster.object(image)[0] == 404, 10), "the object outlived its image"
 
 
+def _orphans(cluster, keys_before: set) -> list[str]:
+    """Objects added since `keys_before` that no record names."""
+    ids = set(cluster.a.list_all_ids())
+    return [k for k in set(cluster.s3.keys(cluster.bucket)) - keys_before if k.split("/")[-1].split(".")[0] not in ids]
+
+
+def test_an_upload_cut_off_by_a_hung_store_answers_in_time_and_leaves_no_object(cluster):
+    """A store that hangs takes the PUT's bytes and completes it when it resumes: that
+    object stayed in the bucket with no record, every time (probe: 24 of 24). And the parts
+    of a multi-file upload already stored were removed in the request, each taking the
+    store's whole timeout while it hung (10 parts: 503 after 40 s). Both are now logged
+    for the deletion fan-out, which removes them once the store answers."""
+    keys_before = set(cluster.s3.keys(cluster.bucket))
+    # One part, the store hung before it.
+    cluster.s3.pause()
+    try:
+        started = time.monotonic()
+        Tools.json_error(cluster.b.upload(_png(90, size=(300, 200)), timeout=60), 503, "storage_unavailable")
+        assert time.monotonic() - started < TIMEOUT_S + 5
+    finally:
+        cluster.s3.resume()
+    # Eight parts, the store hung partway through their writes.
+    parts = [(f"p{i}.png", _png(91 + i, size=(900, 600)), "image/png") for i in range(8)]
+    started = time.monotonic()
+    assert cluster.b.upload_multipart(parts, timeout=60).status_code == 201
+    normal = time.monotonic() - started
+    keys_before |= set(cluster.s3.keys(cluster.bucket))
+    pause = threading.Timer(normal * 0.8, cluster.s3.pause)
+    pause.start()
+    try:
+        started = time.monotonic()
+        r = cluster.b.upload_multipart([(f"q{i}.png", _png(101 + i, size=(900, 600)), "image/png") for i in range(8)],
+                                       timeout=120)
+        elapsed = time.monotonic() - started
+        if r.status_code != 201:
+            Tools.json_error(r, 503, "storage_unavailable")
+            assert elapsed < normal + TIMEOUT_S + 5, f"the refusal took {elapsed:.1f} s"
+    finally:
+        pause.join()
+        cluster.s3.resume()
+    assert _wait_for(lambda: cluster.b.upload(_png(110)).status_code == 201, 10, interval=0.5)
+    assert _wait_for(lambda: not _orphans(cluster, keys_before), 20, interval=1), _orphans(cluster, keys_before)
+
+
 def test_database_outage_refuses_writes_and_recovers(cluster):
     data = _png(40)
     image = cluster.b.upload_ok(data)
@@ -290,10 +334,7 @@ def test_database_outage_refuses_writes_and_recovers(cluster):
     assert ok, f"writes did not recover within 10 s of the database's return ({time.monotonic() - resumed:.1f} s)"
     # The refused upload left no object behind that no record names (its PUT may have run:
     # then its removal did too).
-    ids = set(cluster.a.list_all_ids())
-    orphans = [k for k in set(cluster.s3.keys(cluster.bucket)) - keys_before
-               if k.split("/")[-1].split(".")[0] not in ids]
-    assert not orphans, f"objects without records: {orphans}"
+    assert not _orphans(cluster, keys_before), f"objects without records: {_orphans(cluster, keys_before)}"
 
 
 def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):

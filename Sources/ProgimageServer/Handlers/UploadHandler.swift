@@ -43,16 +43,21 @@ struct UploadHandler {
         }
 
         var records: [ImageRecord] = []
-        do {
-            for (candidate, inspected) in prepared {
-                let record = ImageRecord(
-                    id: ImageID.random(), filename: candidate.filename, format: inspected.format,
-                    width: inspected.size.width, height: inspected.size.height, bytes: candidate.bytes.count,
-                    sha256: inspected.sha256, createdAt: "", sourceURL: candidate.sourceURL,
-                    blurhash: inspected.blurhash, hasAlpha: inspected.hasAlpha, frames: inspected.frames)
+        for (candidate, inspected) in prepared {
+            let record = ImageRecord(
+                id: ImageID.random(), filename: candidate.filename, format: inspected.format,
+                width: inspected.size.width, height: inspected.size.height, bytes: candidate.bytes.count,
+                sha256: inspected.sha256, createdAt: "", sourceURL: candidate.sourceURL,
+                blurhash: inspected.blurhash, hasAlpha: inspected.hasAlpha, frames: inspected.frames)
+            do {
                 try context.originals.write(candidate.bytes, id: record.id, format: record.format)
-                records.append(record)
+            } catch {
+                abandon(records + [record])
+                throw error
             }
+            records.append(record)
+        }
+        do {
             // `created_at` is the store's to stamp (`MetadataStore.insert`).
             records = try context.metadata.insert(records)
         } catch {
@@ -70,6 +75,23 @@ struct UploadHandler {
             return .json(201, records[0].json, headers: [("Location", "/images/\(records[0].id)")])
         }
         return .json(201, .object([("images", .array(records.map(\.json)))]))
+    }
+
+    /// The originals of an upload that could not store them all, none recorded. On disk
+    /// they are removed at once. In a bucket the local copies are, and the objects (every
+    /// part written, and the one whose write failed, which a store that hung may still
+    /// complete when it resumes) are logged for the deletion fan-out, which removes them
+    /// once the store answers: removing them here took the store's whole timeout for each
+    /// while it hung (a 10-part upload answered its 503 after 40 s, not 5), and the object
+    /// whose write had timed out stayed in the bucket for good. Should the log be out of
+    /// reach too, `progimage-fcgi check` reports what is left.
+    private func abandon(_ records: [ImageRecord]) {
+        guard let log = context.deletionLog, let bucket = context.bucketOriginals else {
+            for record in records { try? context.originals.remove(id: record.id, format: record.format) }
+            return
+        }
+        for record in records { bucket.removeLocalCopy(id: record.id, format: record.format) }
+        try? log.logAbandoned(records.map { ($0.id, $0.format) })
     }
 
     private func candidates(

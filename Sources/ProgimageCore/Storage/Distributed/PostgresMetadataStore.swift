@@ -132,6 +132,18 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
         }
     }
 
+    public func logAbandoned(_ images: [(id: ImageID, format: ImageFormat)]) throws(ServiceError) {
+        guard !images.isEmpty else { return }
+        try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "INSERT INTO tombstones (id, format) SELECT * FROM unnest($1::text[], $2::text[])",
+                [Self.textArray(images.map(\.id.rawValue)), Self.textArray(images.map(\.format.rawValue))])
+        }
+    }
+
+    /// A PostgreSQL array literal of ids or extensions (`[A-Za-z0-9_-]`: nothing to quote).
+    private static func textArray(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
+
     public func tombstones(after sequence: Int64, limit: Int) throws(ServiceError) -> [Tombstone] {
         try tombstones("SELECT seq, id, format FROM tombstones WHERE seq > $1 ORDER BY seq LIMIT $2", [String(sequence), String(limit)])
     }

@@ -15,6 +15,10 @@ public protocol DeletionLog: Sendable {
     /// Entries whose object is still in the bucket (its removal failed or has not run).
     func tombstonesAwaitingObjectRemoval(limit: Int) throws(ServiceError) -> [Tombstone]
     func markObjectRemoved(_ id: ImageID) throws(ServiceError)
+    /// Logs objects an upload that failed may have left in the bucket (it never recorded
+    /// them), for the fan-out to remove once the store answers: removing them in the
+    /// request took the store's whole timeout each while it hung.
+    func logAbandoned(_ images: [(id: ImageID, format: ImageFormat)]) throws(ServiceError)
     /// Forgets entries older than `days`: a box away for longer must start with empty copies.
     func forgetTombstones(olderThanDays days: Int) throws(ServiceError)
     /// A connection of its own that is told of every new entry.
