@@ -306,7 +306,7 @@ def test_an_upload_cut_off_by_a_hung_store_answers_in_time_and_leaves_no_object(
         pause.join()
         cluster.s3.resume()
     assert _wait_for(lambda: cluster.b.upload(_png(110)).status_code == 201, 10, interval=0.5)
-    assert _wait_for(lambda: not _orphans(cluster, keys_before), 20, interval=1), _orphans(cluster, keys_before)
+    assert _wait_for(lambda: not _orphans(cluster, keys_before), 40, interval=1), _orphans(cluster, keys_before)
 
 
 def test_database_outage_refuses_writes_and_recovers(cluster):
@@ -411,7 +411,8 @@ def test_an_upload_waiting_on_another_boxs_insert_lock_is_503_and_the_box_stays_
         "BEGIN; SELECT pg_advisory_xact_lock(1886547815); SELECT pg_sleep(7); COMMIT;",), kwargs={"database": cluster.bucket})
     holder.start()
     try:
-        time.sleep(0.5)
+        held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 1886547815 AND granted"
+        assert _wait_for(lambda: cluster.pg.psql(held, database=cluster.bucket).strip() == "1", 5), "psql never took the lock"
         started = time.monotonic()
         r = cluster.b.upload(_png(71), timeout=30)
         elapsed = time.monotonic() - started

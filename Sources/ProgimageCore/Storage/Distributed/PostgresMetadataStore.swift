@@ -132,11 +132,18 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
         }
     }
 
+    /// Dated 10 s ahead, so that the fan-out's first DELETE comes well after a store that
+    /// resumed at once has finished the PUTs it held (a DELETE served before such a PUT
+    /// would leave the object for good: the entry is marked done after one removal). A
+    /// store that hangs longer can still lose that race; `check` reports what it leaves.
     public func logAbandoned(_ images: [(id: ImageID, format: ImageFormat)]) throws(ServiceError) {
         guard !images.isEmpty else { return }
         try pool.withConnection { connection throws(PostgresError) in
             try connection.executePrepared(
-                "INSERT INTO tombstones (id, format) SELECT * FROM unnest($1::text[], $2::text[])",
+                """
+                INSERT INTO tombstones (id, format, deleted_at)
+                SELECT id, format, now() + interval '10 seconds' FROM unnest($1::text[], $2::text[]) AS abandoned (id, format)
+                """,
                 [Self.textArray(images.map(\.id.rawValue)), Self.textArray(images.map(\.format.rawValue))])
         }
     }
