@@ -62,9 +62,10 @@ struct Upload: AsyncParsableCommand {
 }
 
 struct Info: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print an image's metadata as JSON.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print an image's metadata as JSON.", usage: "progimage info [--server <server>] [--api-key <api-key>] <id>")
     @OptionGroup var connection: ConnectionOptions
-    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+    @Argument(parsing: .allUnrecognized, help: ImageIDArgument.help) var ids: [String]
 
     func validate() throws { _ = try ImageIDArgument.single(ids) }
 
@@ -122,12 +123,17 @@ struct Remove: AsyncParsableCommand {
 }
 
 struct Get: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Download a conversion or transform of an image.")
+    static let configuration = CommandConfiguration(
+        abstract: "Download a conversion or transform of an image.",
+        usage: """
+            progimage get [--server <server>] [--api-key <api-key>] [--ops <ops>] --format <format> [--signing-key <signing-key>] \\
+              --output <output> <id>
+            """)
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var selection: ImageSelection
     @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
     @Option(name: .shortAndLong, help: "Where to write the image (- for stdout).") var output: String
-    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+    @Argument(parsing: .allUnrecognized, help: ImageIDArgument.help) var ids: [String]
 
     func validate() throws { _ = try ImageIDArgument.single(ids) }
 
@@ -150,11 +156,14 @@ struct Get: AsyncParsableCommand {
 
 struct Link: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "url", abstract: "Print the full URL of a conversion or transform (signed with a signing key).")
+        commandName: "url", abstract: "Print the full URL of a conversion or transform (signed with a signing key).",
+        usage: """
+            progimage url [--server <server>] [--api-key <api-key>] [--ops <ops>] --format <format> [--signing-key <signing-key>] <id>
+            """)
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var selection: ImageSelection
     @Option(name: .customLong("signing-key"), help: "Signs the URL (default: PROGIMAGE_SIGNING_KEY).") var signingKey: String?
-    @Argument(parsing: .allUnrecognized, help: "The image id.") var ids: [String]
+    @Argument(parsing: .allUnrecognized, help: ImageIDArgument.help) var ids: [String]
 
     func validate() throws { _ = try ImageIDArgument.single(ids) }
 
@@ -191,7 +200,11 @@ struct UploadLink: AsyncParsableCommand {
 
 /// Image ids are base64url and may begin with `-`, which an option parser would take for an
 /// option: id arguments are collected as unrecognized words and checked here.
+/// One image id, taken as a loose word so that an id starting with `-` needs no `--`; the
+/// usage lines of the commands that take it say `<id>`, not the array's `<ids> ...`.
 enum ImageIDArgument {
+    static let help = ArgumentHelp("The image id (one).", valueName: "id")
+
     static func single(_ words: [String]) throws -> String {
         guard words.count == 1, let id = words.first else { throw ValidationError("name exactly one image id") }
         guard ImageID(id) != nil else { throw ValidationError("\(id) is not an image id") }
