@@ -25,8 +25,20 @@ struct FilterTaps: Sendable {
         let scale = (extent ?? Double(source)) / Double(target)
         let support = max(1, scale)
         return FilterTaps(
-            source: source, target: target, support: support, pairs: pairs,
+            source: source, target: target, support: support, pairs: pairs, lastShare: lastShare(source: source, extent: extent),
             center: { (Double($0) + 0.5) * scale }, weight: { max(0, 1 - abs($0) / support) })
+    }
+
+    /// How much of a whole sample the last one stands for, when `extent` says it is
+    /// partial (the last box of an area pre-shrink, the last block of a DCT-scaled JPEG);
+    /// nil when it is whole. Such a sample is weighed by that share, centred in it: weighed
+    /// as a whole one, a 1-row box of a 1203-row image was 14% of a 1×1 placeholder (a
+    /// white last row on black came out 37 where the area mean is 0), and a JPEG's last
+    /// block, padded by its encoder, darkened a thumbnail's bottom row.
+    static func lastShare(source: Int, extent: Double?) -> Double? {
+        guard let extent, source > 0 else { return nil }
+        let share = extent - Double(source - 1)
+        return share > 0 && share < 1 ? share : nil
     }
 
     /// A Gaussian of standard deviation `sigma` over `size` samples, cut at 3σ, where it
@@ -34,13 +46,14 @@ struct FilterTaps: Sendable {
     static func gaussian(size: Int, sigma: Double, pairs: Bool) -> FilterTaps {
         FilterTaps(
             source: size, target: size, support: max(1, 3 * sigma), pairs: pairs,
-            center: { Double($0) + 0.5 }, weight: { exp(-$0 * $0 / (2 * sigma * sigma)) })
+            lastShare: nil, center: { Double($0) + 0.5 }, weight: { exp(-$0 * $0 / (2 * sigma * sigma)) })
     }
 
     /// `center` maps an output sample to its position in source coordinates; `weight` is
     /// the filter at a distance from it, zero beyond `support`.
     private init(
-        source: Int, target: Int, support: Double, pairs: Bool, center: (Int) -> Double, weight: (Double) -> Double
+        source: Int, target: Int, support: Double, pairs: Bool, lastShare: Double?, center: (Int) -> Double,
+        weight: (Double) -> Double
     ) {
         var stride = Int((support * 2).rounded(.up)) + 2
         if pairs, stride % 2 == 1 { stride += 1 }
@@ -51,7 +64,10 @@ struct FilterTaps: Sendable {
             let c = center(i)
             var low = max(0, Int((c - support).rounded(.down)))
             let high = min(source, Int((c + support).rounded(.up)))
-            let raw = (low..<high).map { weight(Double($0) + 0.5 - c) }
+            let raw = (low..<high).map { j in
+                guard let share = lastShare, j == source - 1 else { return weight(Double(j) + 0.5 - c) }
+                return weight(Double(j) + share / 2 - c) * share
+            }
             let total = raw.reduce(0, +)
             // Each weight is the step between rounded running sums, so the weights sum to
             // exactly 1 and none is off by more than one unit. Putting the whole rounding

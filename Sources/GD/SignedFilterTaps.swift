@@ -26,10 +26,14 @@ struct SignedFilterTaps: Sendable {
     static func resampling(source: Int, target: Int, samples: Range<Int>? = nil, extent: Double? = nil) -> SignedFilterTaps {
         let scale = (extent ?? Double(source)) / Double(target)
         let samples = samples ?? 0..<target
+        let lastShare = FilterTaps.lastShare(source: source, extent: extent)
         if Double(target) >= (extent ?? Double(source)) {
-            return SignedFilterTaps(source: source, samples: samples, scale: scale, support: 2, weight: keysCubic)
+            return SignedFilterTaps(
+                source: source, samples: samples, scale: scale, support: 2, lastShare: lastShare, weight: keysCubic)
         }
-        return SignedFilterTaps(source: source, samples: samples, scale: scale, support: scale) { max(0, 1 - abs($0) / scale) }
+        return SignedFilterTaps(source: source, samples: samples, scale: scale, support: scale, lastShare: lastShare) {
+            max(0, 1 - abs($0) / scale)
+        }
     }
 
     static func keysCubic(_ distance: Double) -> Double {
@@ -40,7 +44,10 @@ struct SignedFilterTaps: Sendable {
         return 0
     }
 
-    private init(source: Int, samples: Range<Int>, scale: Double, support: Double, weight: (Double) -> Double) {
+    /// `lastShare`: `FilterTaps.lastShare`.
+    private init(
+        source: Int, samples: Range<Int>, scale: Double, support: Double, lastShare: Double?, weight: (Double) -> Double
+    ) {
         let stride = Int((support * 2).rounded(.up)) + 2
         var starts = [Int](repeating: 0, count: samples.count)
         var counts = [Int](repeating: 0, count: samples.count)
@@ -50,7 +57,10 @@ struct SignedFilterTaps: Sendable {
             let centre = (Double(sample) + 0.5) * scale
             var low = max(0, Int((centre - support).rounded(.down)))
             let high = max(low + 1, min(source, Int((centre + support).rounded(.up))))
-            var raw = (low..<high).map { weight(Double($0) + 0.5 - centre) }
+            var raw = (low..<high).map { j in
+                guard let share = lastShare, j == source - 1 else { return weight(Double(j) + 0.5 - centre) }
+                return weight(Double(j) + share / 2 - centre) * share
+            }
             var total = raw.reduce(0, +)
             if total == 0 {
                 // Only at a far edge of a tiny source: the nearest sample alone.
