@@ -47,29 +47,39 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
         return now
     }
 
+    /// `body` in a transaction under `insertLock`, given the database's time; a failed
+    /// `body` rolls back. A `COMMIT` without an answer may have committed all the same
+    /// (`outcomeUnknown`).
+    private static func underInsertLock<T>(
+        _ connection: PostgresConnection, _ body: (_ now: String) throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
+        try connection.execute("BEGIN")
+        let result: T
+        do throws(PostgresError) {
+            result = try body(try lockInserts(connection))
+        } catch {
+            _ = try? connection.execute("ROLLBACK")
+            throw error
+        }
+        do throws(PostgresError) {
+            try connection.execute("COMMIT")
+        } catch {
+            var unknown = error
+            unknown.outcomeUnknown = error.kind != .statement
+            throw unknown
+        }
+        return result
+    }
+
     public func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] {
         try pool.withConnection { connection throws(PostgresError) -> [ImageRecord] in
-            try connection.execute("BEGIN")
-            let stamped: [ImageRecord]
-            do throws(PostgresError) {
-                let now = try Self.lockInserts(connection)
-                stamped = records.map { $0.created(at: now) }
+            try Self.underInsertLock(connection) { now throws(PostgresError) -> [ImageRecord] in
+                let stamped = records.map { $0.created(at: now) }
                 for record in stamped {
                     try connection.executePrepared(Self.insertSQL, Self.parameters(of: record))
                 }
-            } catch {
-                _ = try? connection.execute("ROLLBACK")
-                throw error
+                return stamped
             }
-            do throws(PostgresError) {
-                try connection.execute("COMMIT")
-            } catch {
-                // No answer to a COMMIT the server received: it may have committed.
-                var unknown = error
-                unknown.outcomeUnknown = error.kind != .statement
-                throw unknown
-            }
-            return stamped
         }
     }
 
@@ -79,19 +89,10 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     /// own (a migrated image is listed as new, with the time it was first uploaded).
     public func insertIfAbsent(_ record: ImageRecord) throws(ServiceError) -> Bool {
         try pool.withConnection { connection throws(PostgresError) -> Bool in
-            try connection.execute("BEGIN")
-            let inserted: Bool
-            do throws(PostgresError) {
-                _ = try Self.lockInserts(connection)
-                inserted =
-                    try connection.executePrepared(Self.insertSQL + " ON CONFLICT (id) DO NOTHING", Self.parameters(of: record))
+            try Self.underInsertLock(connection) { _ throws(PostgresError) -> Bool in
+                try connection.executePrepared(Self.insertSQL + " ON CONFLICT (id) DO NOTHING", Self.parameters(of: record))
                     .affectedRows == 1
-                try connection.execute("COMMIT")
-            } catch {
-                _ = try? connection.execute("ROLLBACK")
-                throw error
             }
-            return inserted
         }
     }
 
