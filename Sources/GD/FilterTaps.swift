@@ -41,6 +41,16 @@ struct FilterTaps: Sendable {
         return share > 0 && share < 1 ? share : nil
     }
 
+    /// The filter's weight of source sample `j` for an output sample centred at `centre`:
+    /// at its centre's distance, and for a partial last sample (`lastShare`) centred in
+    /// what it covers and weighed by its share. Both tap builders weigh samples so.
+    static func weigh(
+        _ j: Int, source: Int, lastShare: Double?, centre: Double, by weight: (Double) -> Double
+    ) -> Double {
+        guard let share = lastShare, j == source - 1 else { return weight(Double(j) + 0.5 - centre) }
+        return weight(Double(j) + share / 2 - centre) * share
+    }
+
     /// A Gaussian of standard deviation `sigma` over `size` samples, cut at 3σ, where it
     /// has fallen to 1.1% of its peak.
     static func gaussian(size: Int, sigma: Double, pairs: Bool) -> FilterTaps {
@@ -64,10 +74,7 @@ struct FilterTaps: Sendable {
             let c = center(i)
             var low = max(0, Int((c - support).rounded(.down)))
             let high = min(source, Int((c + support).rounded(.up)))
-            let raw = (low..<high).map { j in
-                guard let share = lastShare, j == source - 1 else { return weight(Double(j) + 0.5 - c) }
-                return weight(Double(j) + share / 2 - c) * share
-            }
+            let raw = (low..<high).map { Self.weigh($0, source: source, lastShare: lastShare, centre: c, by: weight) }
             let total = raw.reduce(0, +)
             // Each weight is the step between rounded running sums, so the weights sum to
             // exactly 1 and none is off by more than one unit. Putting the whole rounding

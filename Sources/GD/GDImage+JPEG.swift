@@ -2,6 +2,14 @@ internal import CGD
 internal import CJPEG
 
 extension GDImage {
+    /// What a JPEG decoded at 1/`scale` stands for, in its own pixels: libjpeg rounds a
+    /// scaled side up (1601 / 8 → 201 columns) and the last row and column are partial
+    /// blocks, so the picture is `size / scale` of them (200.125), which resampling must map,
+    /// or the content stretches towards the far edges.
+    public static func dctScaledExtent(width: Int, height: Int, scale: Int) -> (width: Double, height: Double) {
+        (Double(width) / Double(scale), Double(height) / Double(scale))
+    }
+
     /// Why a JPEG decode into a libgd image stopped, in libjpeg's words.
     public enum JPEGDecodeFailure: Error, Sendable {
         case corrupt(String)

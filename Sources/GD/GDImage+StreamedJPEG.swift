@@ -172,7 +172,7 @@ private final class JPEGRowSource: @unchecked Sendable {
         self.decoder = decoder
         self.width = info.output_width
         self.height = info.output_height
-        extent = (Double(info.image_width) / Double(scaleDenominator), Double(info.image_height) / Double(scaleDenominator))
+        extent = GDImage.dctScaledExtent(width: Int(info.image_width), height: Int(info.image_height), scale: scaleDenominator)
         self.message = message
     }
 

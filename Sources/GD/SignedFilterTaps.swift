@@ -57,9 +57,8 @@ struct SignedFilterTaps: Sendable {
             let centre = (Double(sample) + 0.5) * scale
             var low = max(0, Int((centre - support).rounded(.down)))
             let high = max(low + 1, min(source, Int((centre + support).rounded(.up))))
-            var raw = (low..<high).map { j in
-                guard let share = lastShare, j == source - 1 else { return weight(Double(j) + 0.5 - centre) }
-                return weight(Double(j) + share / 2 - centre) * share
+            var raw = (low..<high).map {
+                FilterTaps.weigh($0, source: source, lastShare: lastShare, centre: centre, by: weight)
             }
             var total = raw.reduce(0, +)
             if total == 0 {

@@ -100,12 +100,9 @@ public enum ImageDecoder {
         }
     }
 
-    /// What a JPEG decoded at 1/`shrink` stands for, in its own pixels: libjpeg rounds a
-    /// scaled side up (1601 / 8 → 201 columns), and the last row and column are partial
-    /// blocks, so the picture is `size / shrink` of them (200.125), which resampling must
-    /// map, or the content stretches towards the far edges.
+    /// `GDImage.dctScaledExtent` of an image of this (upright) size.
     package static func dctScaledExtent(of size: ImageSize, shrink: Int) -> (width: Double, height: Double) {
-        (Double(size.width) / Double(shrink), Double(size.height) / Double(shrink))
+        GDImage.dctScaledExtent(width: size.width, height: size.height, scale: shrink)
     }
 
     /// A crop's region of an upright JPEG, decoding nothing outside its rows and columns;
