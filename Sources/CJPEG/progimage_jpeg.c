@@ -168,7 +168,7 @@ pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const 
 
 pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
                                            pg_jpeg_rows_done progress, void *context, char *message) {
-    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 1, progress, context, message);
+    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 0, progress, context, message);
 }
 
 static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth,

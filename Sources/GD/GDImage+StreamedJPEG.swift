@@ -142,7 +142,8 @@ extension GDImage {
 }
 
 /// A JPEG opened for a decode at full size straight into libgd rows, reporting rows as
-/// they arrive. Closed with its last reference.
+/// they arrive. Their fourth byte is libjpeg's 0xFF, not libgd's opaque 0: only row
+/// filters read them, and those mask it in what they write. Closed with its last reference.
 private final class JPEGRowSource: @unchecked Sendable {
     let decoder: OpaquePointer
     let width: Int32

@@ -49,12 +49,15 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
 /// a fourth byte written 0: libgd's opaque): a libgd image's own rows, no copy between.
 pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message);
 
-/// Told how many rows are complete (B,G,R and the fourth byte cleared) as they arrive,
-/// about an iMCU row (8 or 16) at a time. Rows of a file that then fails may be garbage.
+/// Told how many rows are complete as they arrive, about an iMCU row (8 or 16) at a time.
+/// Rows of a file that then fails may be garbage.
 typedef void (*pg_jpeg_rows_done)(void *context, int rows);
 
 /// As `pg_jpeg_read_rows`, calling `progress` after each batch of rows, from the decoding
-/// thread, so that another thread can work on the rows above while the rest decode.
+/// thread, so that another thread can work on the rows above while the rest decode. The
+/// fourth byte stays as libjpeg wrote it (0xFF): these rows go to a row filter, which
+/// masks the fourth byte of what it writes, and clearing it cost 1.0–1.4 ms of the
+/// decoding thread in a 12 MP thumbnail at 1/2 (3 MP of rows).
 pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
                                            pg_jpeg_rows_done progress, void *context, char *message);
 
