@@ -146,7 +146,7 @@ do {
     let thumbnail = try OperationParser.parse("resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
     let fullDecode = try OperationParser.parse("flip:h/resize:\(width)x/quality:\(quality)", format: ImageFormat.jpg).chain
     let planned = try thumbnail.outputSize(for: source, maximumSide: limits.maxOutputSide)
-    let shrink = try ImagePipeline.jpegShrink(original, source: source, chain: thumbnail)
+    let shrink = try JPEGSourceHeader(original).shrink(source: source, chain: thumbnail)
 
     var report: [(String, Double)] = []
     var decodeMedians: [Int: Double] = [:]

@@ -26,12 +26,15 @@ public struct ImagePipeline: Sendable {
             return animated
         }
         if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
-        if let bordered = try translucentBorderAfterWork(original, format: format, source: source, chain: chain, overlays: overlays) {
+        let jpeg = format == .jpg ? try JPEGSourceHeader(original) : nil
+        if let bordered = try translucentBorderAfterWork(
+            original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays)
+        {
             return bordered
         }
-        if let blurred = try blurredJPEG(original, format: format, chain: chain) { return blurred }
-        if let thumbnail = try thumbnailJPEG(original, format: format, source: source, chain: chain) { return thumbnail }
-        let image = try decodeAndRender(original, format: format, source: source, chain: chain, overlays: overlays)
+        if let jpeg, let blurred = try blurredJPEG(original, header: jpeg, chain: chain) { return blurred }
+        if let jpeg, let thumbnail = try thumbnailJPEG(original, header: jpeg, source: source, chain: chain) { return thumbnail }
+        let image = try decodeAndRender(original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays)
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
@@ -92,7 +95,8 @@ public struct ImagePipeline: Sendable {
     /// border on 8-bit rows, where libgd would hold its alpha in 7 bits (128 came out 129).
     /// nil when it does not apply.
     private func translucentBorderAfterWork(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
+        _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
+        overlays: OverlaySource
     ) throws(ServiceError) -> [UInt8]? {
         // A source within the output limit keeps every step within it too, so the work
         // (checked as a chain of its own, its last step an output) is never refused where
@@ -119,19 +123,18 @@ public struct ImagePipeline: Sendable {
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         var work = chain
         work.operations = Array(operations[...lastWork])
-        let image = try decodeAndRender(original, format: format, source: source, chain: work, overlays: overlays)
+        let image = try decodeAndRender(original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays)
         return try Self.encoded(StraightRGBA(image).applying(moves), chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image
     /// in one pass on two threads (`GDImage.blurredJPEG`), the same bytes as the long way.
     /// nil when it does not apply.
-    private func blurredJPEG(_ original: [UInt8], format: ImageFormat, chain: OperationChain) throws(ServiceError) -> [UInt8]? {
-        guard format == .jpg, chain.format == .jpg, chain.operations.count == 1,
-            let blur = chain.operations.first as? BlurOperation,
-            ExifOrientation.read(from: original, format: .jpg) == .up
+    private func blurredJPEG(_ original: [UInt8], header: JPEGSourceHeader, chain: OperationChain) throws(ServiceError) -> [UInt8]? {
+        guard chain.format == .jpg, chain.operations.count == 1, let blur = chain.operations.first as? BlurOperation,
+            header.orientation == .up
         else { return nil }
-        try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: .jpg), maxPixels: maxPixels)
+        try ImageDecoder.checkPixelLimit(header.stored, maxPixels: maxPixels)
         do {
             return try GDImage.blurredJPEG(
                 original, sigma: max(0.1, blur.sigma), quality: chain.quality ?? ImageEncoder.defaultQuality(.jpg))
@@ -146,14 +149,13 @@ public struct ImagePipeline: Sendable {
     /// for the decode's last row: 12 MP to 800 px, `progimage-bench --chain` wall 18.6 →
     /// 17.7 ms. nil when it does not apply.
     private func thumbnailJPEG(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+        _ original: [UInt8], header: JPEGSourceHeader, source: ImageSize, chain: OperationChain
     ) throws(ServiceError) -> [UInt8]? {
-        guard format == .jpg, chain.format == .jpg, chain.operations.count == 1,
+        guard chain.format == .jpg, chain.operations.count == 1,
             let resize = chain.operations.first as? ResizeOperation, resize.mode == .fit || resize.mode == .force,
-            ExifOrientation.read(from: original, format: .jpg) == .up,
-            case let shrink = try Self.jpegShrink(original, source: source, chain: chain), shrink > 1
+            header.orientation == .up, case let shrink = header.shrink(source: source, chain: chain), shrink > 1
         else { return nil }
-        let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
+        let stored = header.stored
         try ImageDecoder.checkPixelLimit(stored, maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         // As `ImageDecoder.decodeJPEG(_:maxPixels:shrink:resizedTo:)`: libjpeg rounds a
@@ -176,9 +178,10 @@ public struct ImagePipeline: Sendable {
     /// a first blur of a JPEG (blurred as it decodes). Anything else is decoded whole and
     /// upright.
     private func decodeAndRender(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
+        _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
+        overlays: OverlaySource
     ) throws(ServiceError) -> GDImage {
-        let shrink = format == .jpg ? try Self.jpegShrink(original, source: source, chain: chain) : 1
+        let shrink = jpeg?.shrink(source: source, chain: chain) ?? 1
         var rest = chain
         let first = rest.operations.isEmpty ? nil : rest.operations.removeFirst()
         if let resize = first as? ResizeOperation, resize.mode != .fill,
@@ -272,23 +275,6 @@ public struct ImagePipeline: Sendable {
         }
         if let failure = failure ?? handoff.failure { throw failure }
         return try encoder.finished()
-    }
-
-    /// The DCT scale a JPEG is decoded at for this chain: as small as its first resize
-    /// allows (`shrinkOnLoadFactor`), but no smaller than keeps its chroma sharp
-    /// (`JPEGChromaSampling`), and for an EXIF-turned file only a scale that leaves no
-    /// partial block: it is turned after the decode, which can bring the partial last
-    /// block to the first row or column, where `dctScaledExtent` does not describe it
-    /// (camera sides are multiples of 16; 1601 px is decoded whole).
-    package static func jpegShrink(_ original: [UInt8], source: ImageSize, chain: OperationChain) throws(ServiceError) -> Int {
-        var shrink = chain.shrinkOnLoadFactor(source: source)
-        guard shrink > 1 else { return 1 }
-        shrink = min(shrink, JPEGChromaSampling.largestFaithfulShrink(original))
-        if shrink > 1, ExifOrientation.read(from: original, format: .jpg) != .up {
-            let stored = try ImageDecoder.storedSize(of: original, format: .jpg)
-            while shrink > 1, stored.width % shrink != 0 || stored.height % shrink != 0 { shrink /= 2 }
-        }
-        return shrink
     }
 
     /// The size a decoder that resamples while decoding must produce for a first fit, force
