@@ -140,22 +140,92 @@ static struct pg_tiff_layout pg_tiff_layout_of(TIFF *tif) {
     return layout;
 }
 
+/// One sample of a chunk read as stored: 8 bits as they are, 16 bits (which libtiff has
+/// put in the machine's byte order) rounded to 8.
+static unsigned char pg_tiff_sample8(const unsigned char *chunk, size_t index, int wide) {
+    if (!wide) return chunk[index];
+    uint16_t value;
+    memcpy(&value, chunk + index * 2, 2);
+    return (unsigned char)((value * 255u + 32767u) / 65535u);
+}
+
+/// RGB with one unassociated alpha sample, 8 or 16 bits, in strips or tiles, contiguous or
+/// planar, read as stored into R,G,B,A rows. libtiff's RGBA interface multiplies such
+/// colours by alpha in 8 bits, and dividing them back kept only alpha/255 of their
+/// precision: a pixel of alpha 1 came back up to 127 levels off. Returns -1 when the file
+/// is not that, else 0, or 1 with `message` set.
 static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char *message) {
-    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    TIFF *tif = tiff->tif;
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tif);
     uint32_t width = layout.width, height = layout.height;
     uint16_t extra_count = 0;
     uint16_t *extra = NULL;
-    if (TIFFIsTiled(tiff->tif) || layout.photometric != PHOTOMETRIC_RGB || layout.bits != 8 || layout.samples != 4 ||
-        layout.format != SAMPLEFORMAT_UINT || layout.planar != PLANARCONFIG_CONTIG ||
-        !TIFFGetField(tiff->tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
-        extra[0] != EXTRASAMPLE_UNASSALPHA || TIFFScanlineSize(tiff->tif) != (tmsize_t)width * 4)
+    if (layout.photometric != PHOTOMETRIC_RGB || (layout.bits != 8 && layout.bits != 16) || layout.samples != 4 ||
+        layout.format != SAMPLEFORMAT_UINT ||
+        (layout.planar != PLANARCONFIG_CONTIG && layout.planar != PLANARCONFIG_SEPARATE) ||
+        !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) || extra_count != 1 || !extra ||
+        extra[0] != EXTRASAMPLE_UNASSALPHA)
         return -1;
-    for (uint32_t y = 0; y < height; y++) {
-        if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
-            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
-            return 1;
+    const int wide = layout.bits == 16, separate = layout.planar == PLANARCONFIG_SEPARATE;
+    // Samples a pixel has in one chunk, and the planes the chunks come in.
+    const size_t per_pixel = separate ? 1 : 4;
+    const uint16_t planes = separate ? 4 : 1;
+    const size_t sample_bytes = wide ? 2 : 1;
+    uint32_t chunk_width = width, chunk_height = 1;
+    tmsize_t chunk_size;
+    if (TIFFIsTiled(tif)) {
+        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &chunk_width) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &chunk_height) ||
+            chunk_width == 0 || chunk_height == 0)
+            return -1;
+        chunk_size = TIFFTileSize(tif);
+    } else {
+        chunk_size = TIFFScanlineSize(tif);
+    }
+    if (chunk_size != (tmsize_t)((size_t)chunk_width * chunk_height * per_pixel * sample_bytes)) return -1;
+    // Contiguous 8-bit strips are the rows themselves.
+    if (!TIFFIsTiled(tif) && !separate && !wide) {
+        for (uint32_t y = 0; y < height; y++) {
+            if (TIFFReadScanline(tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
+                pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+                return 1;
+            }
+        }
+        return 0;
+    }
+    unsigned char *chunk = malloc((size_t)chunk_size);
+    if (!chunk) {
+        snprintf(message, 256, "out of memory");
+        return 1;
+    }
+    for (uint16_t plane = 0; plane < planes; plane++) {
+        for (uint32_t top = 0; top < height; top += chunk_height) {
+            for (uint32_t left = 0; left < width; left += chunk_width) {
+                tmsize_t read = TIFFIsTiled(tif) ? TIFFReadTile(tif, chunk, left, top, 0, plane)
+                                                 : TIFFReadScanline(tif, chunk, top, plane);
+                if (read < 0) {
+                    free(chunk);
+                    pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+                    return 1;
+                }
+                // A tile reaching past the image's right or bottom edge is cut there.
+                uint32_t rows = height - top < chunk_height ? height - top : chunk_height;
+                uint32_t columns = width - left < chunk_width ? width - left : chunk_width;
+                for (uint32_t r = 0; r < rows; r++) {
+                    unsigned char *out = pixels + ((size_t)(top + r) * width + left) * 4;
+                    size_t first = (size_t)r * chunk_width * per_pixel;
+                    for (uint32_t c = 0; c < columns; c++) {
+                        if (separate) {
+                            out[(size_t)c * 4 + plane] = pg_tiff_sample8(chunk, first + c, wide);
+                        } else {
+                            for (size_t s = 0; s < 4; s++)
+                                out[(size_t)c * 4 + s] = pg_tiff_sample8(chunk, first + (size_t)c * 4 + s, wide);
+                        }
+                    }
+                }
+            }
         }
     }
+    free(chunk);
     return 0;
 }
 
