@@ -300,6 +300,25 @@ def test_every_kind_of_translucent_png_converts_with_every_alpha_level(stack, to
     assert tools.decode(r.content).convert("RGBA").tobytes() == Image.open(io.BytesIO(data)).convert("RGBA").tobytes()
 
 
+@pytest.mark.parametrize("name", ["basi0g01", "basi0g16", "basi2c08", "basi2c16", "basi3p02", "basi4a08", "basi6a16"])
+def test_an_interlaced_png_decodes_without_writing_outside_the_log(stack, tools, corpus, name):
+    """libgd's PNG reader never turns libpng's interlace handling on, so libpng wrote
+    "Interlace handling should be turned on" to stderr, beside the one-line-a-request log,
+    at every upload and render of an interlaced PNG. Read by our libpng reader now: the
+    same pixels as the suite's non-interlaced twin (`basn…`), nothing but log lines."""
+    interlaced = stack.upload_ok(corpus.read(f"png/pngsuite/{name}.png"))
+    twin = stack.upload_ok(corpus.read(f"png/pngsuite/basn{name[4:]}.png"))
+    for ext in ("bmp", "tiff"):
+        got, want = (stack.get(f"/images/{obj['id']}/rotate:180.{ext}") for obj in (interlaced, twin))
+        assert got.status_code == 200 and want.status_code == 200, tools.describe(got)
+        assert tools.decode(got.content).convert("RGBA").tobytes() == tools.decode(want.content).convert("RGBA").tobytes()
+    if "16" not in name:  # Pillow reads 16-bit grey clamped, not by its high byte
+        expected = Image.open(io.BytesIO(corpus.read(f"png/pngsuite/{name}.png"))).convert("RGBA")
+        got = tools.decode(stack.get(f"/images/{interlaced['id']}/rotate:180.tiff").content).convert("RGBA")
+        assert got.tobytes() == expected.transpose(Image.Transpose.ROTATE_180).tobytes()
+    assert "libpng" not in stack.log_path.read_text(errors="replace")
+
+
 @pytest.mark.parametrize("ext", ["png", "webp", "jpg"])
 def test_a_16_bit_grey_tiff_keeps_its_alpha(stack, tools, ext):
     """libtiff's RGBA interface reads 16-bit grey without its alpha sample: such a TIFF came

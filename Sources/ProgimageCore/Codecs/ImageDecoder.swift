@@ -174,9 +174,15 @@ public enum ImageDecoder {
                 return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? PaletteBMPDecoder.decodeIfV5Palette(bytes)
                     ?? GDImage.decode(bytes, codec: .bmp)
             case .png:
-                // 8-bit RGB(A) through our libdeflate reader; everything else through libpng.
+                // 8-bit RGB(A) through our libdeflate reader; an interlaced file through our
+                // libpng reader (libgd's never turns libpng's interlace handling on, so libpng
+                // wrote a warning to stderr, outside the log, at every decode); anything else
+                // through libgd's.
+                let rows =
+                    PNGReader.decode(bytes)
+                    ?? (PNGReader.isInterlaced(bytes) ? LibPNGReader.rgba(bytes, maximumPixels: Int.max) : nil)
                 let image =
-                    try PNGReader.decode(bytes).map {
+                    try rows.map {
                         try GDImage(
                             width: $0.width, height: $0.height, pixels: $0.bytes, stride: $0.width * $0.channels,
                             layout: $0.channels == 4 ? .rgba : .rgb)
