@@ -286,3 +286,14 @@ def test_corpus_pixels_match_an_independent_decoder(stack, tools, corpus, corpus
     mean, p99 = _mean_and_p99(_on_grey(ours), _on_grey(reference))
     bound = 2.0 if entry["file"] in PILLOW_REFERENCE else 1.5
     assert mean <= bound and p99 <= 12, f"{entry['file']}: mean {mean:.2f}, p99 {p99} against {decoder}"
+
+
+@pytest.mark.parametrize("name,feature", [("rgb24jpeg", "BI_JPEG"), ("rgb24png", "BI_PNG"), ("rgba64", "64-bit")])
+def test_a_bmp_with_a_feature_no_reader_here_decodes_says_so(stack, tools, corpus, name, feature):
+    """An embedded JPEG or PNG and 64-bit pixels are BMP features no reader here decodes:
+    the 422 names the feature, as for a JPEG's unsupported process, rather than calling
+    the file one that "does not decode completely"."""
+    r = stack.post("/images", data=corpus.read(f"bmp/bmpsuite/questionable/{name}.bmp"),
+                   headers={"Content-Type": "image/bmp"})
+    error = tools.json_error(r, {422}, code="corrupt_image")
+    assert "uses a feature this service does not decode" in error["message"] and feature in error["message"], error

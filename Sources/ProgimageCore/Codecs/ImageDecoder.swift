@@ -171,6 +171,9 @@ public enum ImageDecoder {
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
             case .bmp:
+                if let feature = ImageHeader.unsupportedBMPFeature(bytes) {
+                    throw ServiceError(.corruptImage, "the bmp image uses a feature this service does not decode: \(feature)")
+                }
                 return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? PaletteBMPDecoder.decodeIfV5Palette(bytes)
                     ?? GDImage.decode(bytes, codec: .bmp)
             case .png:

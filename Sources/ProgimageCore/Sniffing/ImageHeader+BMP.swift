@@ -29,4 +29,20 @@ extension ImageHeader {
         }
         return try ImageHeader(format: .bmp, width: width, height: height)
     }
+
+    /// What a BMP holds that no reader here decodes, in words, or nil: an embedded JPEG or
+    /// PNG (compression 4 and 5, meant for printers) and 64-bit pixels. Said as such rather
+    /// than as a file that "does not decode completely", as a JPEG's unsupported process is.
+    static func unsupportedBMPFeature(_ bytes: [UInt8]) -> String? {
+        let reader = ByteReader(bytes, label: "bmp")
+        guard reader.matches("BM"), let infoSize = try? reader.u32(14, .little), infoSize >= 40,
+            let bits = try? reader.u16(28, .little), let compression = try? reader.u32(30, .little)
+        else { return nil }
+        switch (compression, bits) {
+        case (4, _): return "an embedded JPEG (BI_JPEG)"
+        case (5, _): return "an embedded PNG (BI_PNG)"
+        case (_, 64): return "64-bit pixels"
+        default: return nil
+        }
+    }
 }
