@@ -28,11 +28,6 @@ public enum PNGReader {
         png.withUnsafeBufferPointer { read($0) }
     }
 
-    /// Whether IHDR, which must be the first chunk, says Adam7 (its 13th byte).
-    public static func isInterlaced(_ png: [UInt8]) -> Bool {
-        png.count > 28 && png[12..<16].elementsEqual([0x49, 0x48, 0x44, 0x52]) && png[28] == 1
-    }
-
     private static func read(_ png: UnsafeBufferPointer<UInt8>) -> Pixels? {
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         guard png.count > 8, png.prefix(8).elementsEqual(signature) else { return nil }

@@ -177,19 +177,16 @@ public enum ImageDecoder {
                 return try BitfieldsBMPDecoder.decodeIfBitfields(bytes) ?? PaletteBMPDecoder.decodeIfV5Palette(bytes)
                     ?? GDImage.decode(bytes, codec: .bmp)
             case .png:
-                // 8-bit RGB(A) through our libdeflate reader; an interlaced file through our
-                // libpng reader (libgd's never turns libpng's interlace handling on, so libpng
-                // wrote a warning to stderr, outside the log, at every decode); anything else
-                // through libgd's.
-                let rows =
-                    PNGReader.decode(bytes)
-                    ?? (PNGReader.isInterlaced(bytes) ? LibPNGReader.rgba(bytes, maximumPixels: Int.max) : nil)
-                let image =
-                    try rows.map {
-                        try GDImage(
-                            width: $0.width, height: $0.height, pixels: $0.bytes, stride: $0.width * $0.channels,
-                            layout: $0.channels == 4 ? .rgba : .rgb)
-                    } ?? GDImage.decode(bytes, codec: .png)
+                // 8-bit RGB(A) through our libdeflate reader; anything else through our libpng
+                // reader, which refuses what libgd's did. libgd's left libpng's warnings to
+                // libpng, which printed them to stderr, outside the log: an interlaced file's
+                // at every upload and render.
+                guard let rows = PNGReader.decode(bytes) ?? LibPNGReader.rgba(bytes, maximumPixels: Int.max) else {
+                    throw ServiceError(.corruptImage, "the png image does not decode completely")
+                }
+                let image = try GDImage(
+                    width: rows.width, height: rows.height, pixels: rows.bytes, stride: rows.width * rows.channels,
+                    layout: rows.channels == 4 ? .rgba : .rgb)
                 return toSRGB ? try SourceColor.converted(image, icc: EmbeddedColorProfile.png(bytes)) : image
             case .gif: return try decodeGIF(bytes)
             case .jxl:
