@@ -6,11 +6,12 @@ public enum ImageRequestPath: Sendable {
     case metadata(ImageID)
     /// `/images/{id}.{ext}` or `/images/{id}/{op}/….{ext}`, in canonical form.
     case derived(ImageID, OperationChain)
-    /// A valid but non-canonical spelling: answer 301 to this path.
-    case redirect(String)
-    /// `/images/{id}.auto` or `/images/{id}/{op}/….auto`: `operations` is the text between
-    /// the id and `.auto` (empty, or starting with `/`), checked, not yet canonical (its
-    /// format is chosen per request).
+    /// A valid but non-canonical spelling of an image's URL: answer 301 to `path` (once
+    /// the image is known to exist: a deleted image's every URL is a 404).
+    case redirect(ImageID, to: String)
+    /// `/images/{id}.auto` or `/images/{id}/{op}/….auto`, in canonical form: `operations`
+    /// is the text between the id and `.auto` (empty, or starting with `/`); its format is
+    /// chosen per request.
     case auto(ImageID, operations: String)
 
     /// Parses a decoded path (nginx's `DOCUMENT_URI`). Unknown shapes, malformed ids and
@@ -35,7 +36,11 @@ public enum ImageRequestPath: Sendable {
             let opsText = tail[..<dot]
             if !opsText.isEmpty {
                 guard opsText.first == "/", opsText.count > 1 else { throw notFound }
-                _ = try OperationParser.parse(opsText.dropFirst(), format: .jpg, presets: presets)  // bad operations are 400 here too
+                // Bad operations are a 400 here too, and a non-canonical spelling a 301 to the
+                // canonical `.auto` URL first, as for every other URL (so a signature is over
+                // the canonical path there too).
+                let parsed = try OperationParser.parse(opsText.dropFirst(), format: .jpg, presets: presets)
+                guard parsed.isCanonical else { return .redirect(id, to: "/images/\(id)\(parsed.chain.canonicalOperations).auto") }
             }
             return .auto(id, operations: String(opsText))
         }
@@ -58,7 +63,7 @@ public enum ImageRequestPath: Sendable {
             chain = parsed.chain
             canonicalSpelling = canonicalSpelling && parsed.isCanonical
         }
-        guard canonicalSpelling else { return .redirect("/images/\(id)\(chain.canonicalPath)") }
+        guard canonicalSpelling else { return .redirect(id, to: "/images/\(id)\(chain.canonicalPath)") }
         return .derived(id, chain)
     }
 }

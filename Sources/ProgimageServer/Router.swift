@@ -55,11 +55,13 @@ struct Router {
             case "DELETE": return try handler.delete(id, request: request)
             default: throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD", "DELETE"])
             }
-        case .redirect(let path):
-            // The spelling of an image URL: what it allows is what an image allows.
+        case .redirect(let id, let path):
+            // The spelling of an image URL: what it allows is what an image allows, and a
+            // deleted image's every URL is a 404, its misspellings too.
             guard request.method == "GET" || request.isHead else {
                 throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
             }
+            guard try context.metadata.record(id) != nil else { throw ServiceError(.notFound, "no image with id \(id)") }
             let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
             return .json(
                 301, .object([("location", .string(location))]),

@@ -57,11 +57,12 @@ import Testing
                         continue
                     }
                     #expect(again.description == chain.description, "\(path)")
-                case .redirect(let target):
+                case .redirect(_, let target):
                     redirected += 1
-                    guard case .derived = try ImageRequestPath.parse(target) else {
-                        Issue.record("\(path) redirects to \(target), which is not canonical")
-                        continue
+                    // A canonical image URL, or a canonical `.auto` one.
+                    switch try ImageRequestPath.parse(target) {
+                    case .derived, .auto: break
+                    default: Issue.record("\(path) redirects to \(target), which is not canonical")
                     }
                 case .metadata, .collection, .auto:
                     parsed += 1

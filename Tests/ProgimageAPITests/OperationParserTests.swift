@@ -55,9 +55,11 @@ import Testing
         ("/images/k3J9x0PqLm2vT8wZ/resize:10x.jpeg", "/images/k3J9x0PqLm2vT8wZ/resize:10x.jpg"),
         ("/images/k3J9x0PqLm2vT8wZ.tif", "/images/k3J9x0PqLm2vT8wZ.tiff"),
         ("/images/k3J9x0PqLm2vT8wZ/flip:vh.png", "/images/k3J9x0PqLm2vT8wZ/flip:hv.png"),
+        ("/images/k3J9x0PqLm2vT8wZ/rotate:-90/resize:040x.auto", "/images/k3J9x0PqLm2vT8wZ/rotate:270/resize:40x.auto"),
+        ("/images/k3J9x0PqLm2vT8wZ/quality:080.auto", "/images/k3J9x0PqLm2vT8wZ/quality:80.auto"),
     ])
     func nonCanonicalSpellingsRedirect(path: String, canonical: String) throws {
-        guard case .redirect(let target) = try parse(path) else {
+        guard case .redirect(_, let target) = try parse(path) else {
             Issue.record("\(path) did not redirect")
             return
         }

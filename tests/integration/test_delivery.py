@@ -132,8 +132,12 @@ def test_auto_reads_the_alpha_channel_of_heic_and_jpeg_xl(stack, tmp_path, fmt):
 
 
 def test_auto_canonicalises_and_refuses_like_other_urls(stack, opaque):
-    r = stack.get(f"/images/{opaque['id']}/rotate:-90/resize:040x.auto", headers={"Accept": "image/webp"})
-    assert r.headers["Location"] == f"/images/{opaque['id']}/rotate:270/resize:40x.webp"
+    # A non-canonical spelling is a 301 to the canonical .auto URL first, query kept, as
+    # every other URL's is; then the 302.
+    r = stack.get(f"/images/{opaque['id']}/rotate:-90/resize:040x.auto?x=1", headers={"Accept": "image/webp"})
+    assert r.status_code == 301 and r.headers["Location"] == f"/images/{opaque['id']}/rotate:270/resize:40x.auto?x=1"
+    r = stack.get(r.headers["Location"], headers={"Accept": "image/webp"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/images/{opaque['id']}/rotate:270/resize:40x.webp?x=1"
     Tools.json_error(stack.get(f"/images/{opaque['id']}/resize:0x0.auto"), 400, "bad_operation")
     Tools.json_error(stack.get("/images/AAAAAAAAAAAAAAAAAAAA.auto"), 404, "not_found")
     # A method a .auto URL does not take is a 405 first, whatever its operations.
@@ -157,6 +161,11 @@ def test_signed_auto_needs_its_own_signature_and_signs_its_target(secure_stack):
     target = f"/images/{image['id']}/resize:20x.webp"
     assert r.status_code == 302 and r.headers["Location"] == f"{target}?sig={sign(target)}"
     assert secure_stack.get(r.headers["Location"]).status_code == 200
+    # A non-canonical .auto URL is redirected first, unsigned, keeping its query; the
+    # signature is then over the canonical path, as for every other URL.
+    misspelt = f"/images/{image['id']}/resize:020x.auto"
+    r = secure_stack.get(f"{misspelt}?sig={sign(auto)}", headers={"Accept": "image/webp"})
+    assert r.status_code == 301 and r.headers["Location"] == f"{auto}?sig={sign(auto)}", Tools.describe(r)
 
 
 # ---- gravity, smart crop, padding --------------------------------------------------------------

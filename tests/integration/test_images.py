@@ -227,8 +227,11 @@ def test_delete_removes_every_url_and_file(stack, tools):
 
     never = [f"/images/{iid}.gif", f"/images/{iid}.tiff", f"/images/{iid}/flip:h.png",
              f"/images/{iid}/resize:30x.webp"]
-    for u in [f"/images/{iid}", obj["url"], *cached, *never]:
-        tools.json_error(stack.get(u), 404)
+    # Its misspellings too: an alias or a non-canonical chain was a 301 to a 404.
+    misspelt = [f"/images/{iid}.jpeg", f"/images/{iid}.tif", f"/images/{iid}/resize:010x.png",
+                f"/images/{iid}/flip:vh.png", f"/images/{iid}/rotate:-90.auto"]
+    for u in [f"/images/{iid}", obj["url"], *cached, *never, *misspelt]:
+        tools.json_error(stack.get(u, allow_redirects=False), 404)
     assert stack.head(obj["url"]).status_code == 404
     assert iid not in stack.list_all_ids()
     # (a background sweep of a renamed-away cache directory gets a few seconds)

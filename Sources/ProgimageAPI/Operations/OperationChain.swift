@@ -20,10 +20,13 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     /// The canonical path below `/images/{id}`: `/crop:0,0,10,10/resize:5x.webp`, or
     /// `.webp` for a plain conversion. The cache file's name, what a signature signs and
     /// where a non-canonical spelling is redirected: it must not change for a given chain.
-    public var canonicalPath: String {
+    public var canonicalPath: String { canonicalOperations + ".\(format.rawValue)" }
+
+    /// The canonical path's operations, before the extension: empty, or `/op/…`.
+    public var canonicalOperations: String {
         var segments = writtenSegments ?? operations.map(\.segment)
         if writtenSegments == nil, let quality { segments.append("quality:\(quality)") }
-        return segments.isEmpty ? ".\(format.rawValue)" : "/" + segments.joined(separator: "/") + ".\(format.rawValue)"
+        return segments.isEmpty ? "" : "/" + segments.joined(separator: "/")
     }
 
     /// For logs and messages: the canonical path.
