@@ -70,6 +70,28 @@ def test_concurrent_uploads_get_distinct_ids(stack, tools):
         assert stack.get(o["url"]).content == d
 
 
+def test_an_instance_killed_again_and_again_is_back_within_5_s_each_time(stack, tools):
+    """The supervisor backs off a crash loop, up to a cap: the contract's 5 s holds for
+    every restart, the cap's too (at a 5-s cap a loop came back after 5.06 s)."""
+    gaps = []
+    for _ in range(9):  # 0.1, 0.2, … 3.2 s, then the cap twice
+        pid = stack.health("sharpen").json()["pid"]
+        assert stack.owns_pid(pid)
+        os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        while time.monotonic() - killed < 6.0:
+            try:
+                r = stack.get("/health/sharpen", timeout=2)
+                if r.status_code == 200 and r.json().get("pid") != pid:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        gaps.append(round(time.monotonic() - killed, 2))
+        assert gaps[-1] < 5.0, f"sharpen not back within 5 s after kill {len(gaps)}: {gaps}"
+    assert gaps[-1] > 2.0, f"the loop never reached the backoff's cap: {gaps}"
+
+
 def test_killed_instance_is_restarted(stack, tools):
     before = {t: stack.health(t).json()["pid"] for t in ("api", "convert", "resize")}
     pid = before["resize"]
