@@ -251,8 +251,9 @@ paths:
     get:
       tags: [delivery]
       operationId: getAutoFormatTransform
-      summary: A 302 to the transform in the format the request's Accept asks for, as `/images/{id}.auto`.
+      summary: A 302 to the transform in the format the request's Accept asks for, as `/images/{id}.auto`; a valid non-canonical spelling answers 301 to its canonical `.auto` URL first.
       responses:
+        "301": {$ref: "#/components/responses/Redirect"}
         "302": {$ref: "#/components/responses/AutoRedirect"}
         "400": {$ref: "#/components/responses/Error"}
         "403": {$ref: "#/components/responses/Error"}
