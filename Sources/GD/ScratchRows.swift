@@ -6,10 +6,10 @@ import Synchronization
 /// Rows of 4-byte pixels for an image that never becomes a libgd image (the
 /// decode-blur-encode pass), in memory mapped for them and kept for the next request.
 ///
-/// Not malloc's: the worker has glibc fill every freed block
-/// (`ProcessMemory.fillUnwrittenHeapWithPattern`), and freeing a 12 MP libgd image cost
-/// ~9 ms of that fill on the request's path; fresh mappings cost as much in the kernel
-/// clearing their pages. A kept mapping costs neither. It holds the last request's pixels,
+/// Not malloc's: glibc fills every freed block while a HEIF decode runs
+/// (`ProcessMemory.withHeapPattern`), and freeing a 12 MP libgd image cost ~9 ms of that
+/// fill on the request's path when it was on for the whole process; fresh mappings cost
+/// as much in the kernel clearing their pages. A kept mapping costs neither. It holds the last request's pixels,
 /// which nobody sees: every reader of these rows waits for the decoder to have written
 /// them, and what is made of a decode that fails is thrown away. The idle trimmer hands it
 /// back (`releaseKept`), with the heap.

@@ -2,15 +2,24 @@
 import Glibc
 #endif
 internal import CMalloc
+import Synchronization
 
 /// glibc malloc's process-wide options.
 public enum MallocTuning {
     /// `mallopt(M_PERTURB, byte)`: memory malloc hands out (not calloc's) is filled with
-    /// `~byte`, and freed memory with `byte`. Returns false where glibc refuses.
+    /// `~byte`, and freed memory with `byte`; 0 turns the fill off. Returns false where
+    /// glibc refuses.
     @discardableResult
     public static func perturb(with byte: UInt8) -> Bool {
-        cmalloc_set_perturb(Int32(byte)) == 1
+        guard cmalloc_set_perturb(Int32(byte)) == 1 else { return false }
+        perturbation.store(byte, ordering: .relaxed)
+        return true
     }
+
+    /// The byte last set by `perturb(with:)` (glibc has no call that reads it back).
+    public static var perturbByte: UInt8 { perturbation.load(ordering: .relaxed) }
+
+    private static let perturbation = Atomic<UInt8>(0)
 
     /// `mallopt(M_ARENA_MAX, count)`: at most `count` heaps, however many threads allocate.
     @discardableResult

@@ -222,7 +222,8 @@ public enum ImageDecoder {
     /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
     /// expanded, and in sRGB when `toSRGB`.
     static func decodedHEIF(_ bytes: [UInt8], toSRGB: Bool) throws -> HEIFDecoder.Pixels {
-        var decoded = try HEIFDecoder.decode(bytes)
+        // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
+        var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in try HEIFDecoder.decode(bytes) }
         if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
             LimitedRange.expandGrey(
                 &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,

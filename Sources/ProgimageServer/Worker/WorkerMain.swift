@@ -14,7 +14,7 @@ public enum WorkerMain {
     /// The heap settings every subcommand runs with. Before any thread or buffer exists:
     /// see the functions for why.
     public static func prepareProcess() {
-        ProcessMemory.fillUnwrittenHeapWithPattern()
+        ProcessMemory.prepareHeapPattern()
         ProcessMemory.keepOneHeapForReuse()
     }
 
