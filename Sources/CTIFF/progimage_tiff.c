@@ -182,6 +182,12 @@ static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char
         chunk_size = TIFFScanlineSize(tif);
     }
     if (chunk_size != (tmsize_t)((size_t)chunk_width * chunk_height * per_pixel * sample_bytes)) return -1;
+    // The tile size is the header's word, not the image's: a 16×16 image declaring a
+    // 16384² tile made this allocate (and fill) 2 GB for a 183-byte file. A tile may
+    // outgrow a small image, but not by more than this; libtiff's RGBA interface then
+    // refuses the file ("Likely invalid tile byte count").
+    size_t image_pixels = (size_t)width * height, chunk_pixels = (size_t)chunk_width * chunk_height;
+    if (chunk_pixels > (image_pixels * 4 > ((size_t)1 << 20) ? image_pixels * 4 : ((size_t)1 << 20))) return -1;
     // Contiguous 8-bit strips are the rows themselves.
     if (!TIFFIsTiled(tif) && !separate && !wide) {
         for (uint32_t y = 0; y < height; y++) {

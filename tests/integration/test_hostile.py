@@ -108,6 +108,49 @@ def test_polyglots_are_refused(stack, tools, name):
     _assert_nothing_stored(stack, *before)
 
 
+def _tiff(entries: list[tuple[int, int, int, int | bytes]], data: bytes) -> bytes:
+    """A little-endian TIFF of one IFD: (tag, type, count, value or the bytes it points to),
+    then `data`, which an entry of value -1 points to."""
+    ifd_size = 2 + 12 * len(entries) + 4
+    at = 8 + ifd_size
+    extra = b""
+    fields = []
+    for tag, kind, count, value in sorted(entries):
+        if isinstance(value, bytes):
+            fields.append((tag, kind, count, struct.pack("<I", at + len(extra))))
+            extra += value
+        else:
+            fields.append((tag, kind, count, struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)))
+    data_at = at + len(extra)
+    out = b"II*\x00" + struct.pack("<IH", 8, len(fields))
+    for tag, kind, count, field in fields:
+        if field == struct.pack("<I", 0xFFFFFFFF):
+            field = struct.pack("<I", data_at)
+        out += struct.pack("<HHI", tag, kind, count) + field
+    return out + struct.pack("<I", 0) + extra + data
+
+
+def test_a_tiff_declaring_a_huge_tile_is_refused_without_allocating_it(stack, tools):
+    """A 16×16 RGBA TIFF (unassociated alpha, 16-bit) whose header declares one 16384²
+    tile: 183 bytes that made the as-stored reader allocate 2 GB, and fill it while glibc's
+    heap pattern was on for the whole process (a review measured 2.13 GB resident). The
+    tile may not outgrow the image past a bound; the api worker's peak stays where it was."""
+    body = _tiff([(256, 3, 1, 16), (257, 3, 1, 16), (258, 3, 4, struct.pack("<4H", 16, 16, 16, 16)),
+                  (259, 3, 1, 1), (262, 3, 1, 2), (277, 3, 1, 4), (284, 3, 1, 1), (322, 4, 1, 16384),
+                  (323, 4, 1, 16384), (324, 4, 1, 0xFFFFFFFF), (325, 4, 1, 17), (338, 3, 1, 2)], bytes(17))
+    pid = stack.health("api").json()["pid"]
+
+    def peak_kb() -> int:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
+
+    before = peak_kb()
+    r = stack.upload(body, content_type="image/tiff", filename="tile.tif")
+    tools.json_error(r, 422)
+    assert stack.health("api").json()["pid"] == pid
+    assert peak_kb() - before < 256 * 1024, f"the api worker's peak grew {(peak_kb() - before) // 1024} MB"
+
+
 def test_every_instance_survives_hostile_input(stack):
     for kind in INSTANCE_TYPES:
         r = stack.get(f"/health/{kind}")
