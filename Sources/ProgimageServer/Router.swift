@@ -61,7 +61,11 @@ struct Router {
             guard request.method == "GET" || request.isHead else {
                 throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
             }
-            guard try context.metadata.record(id) != nil else { throw ServiceError(.notFound, "no image with id \(id)") }
+            // Only a store that answers "no such image" stops the redirect: one that cannot
+            // answer does not, as an alias kept working off disk through a database outage.
+            if case .some(.none) = try? context.metadata.record(id) {
+                throw ServiceError(.notFound, "no image with id \(id)")
+            }
             let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
             return .json(
                 301, .object([("location", .string(location))]),

@@ -326,6 +326,10 @@ def test_database_outage_refuses_writes_and_recovers(cluster):
         for path in (image["url"], hit):
             r = cluster.b.get(path)
             assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)
+        # An alias still leads to its file: a redirect asks the store whether the image
+        # exists, and one that cannot answer does not stop it.
+        r = cluster.b.get(f"/images/{image['id']}/resize:020x.png")
+        assert r.status_code == 301 and r.headers["Location"] == hit, Tools.describe(r)
         assert cluster.b.health("api").json()["database"] == "unavailable"
     finally:
         cluster.pg.resume()

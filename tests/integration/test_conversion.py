@@ -314,7 +314,7 @@ def test_an_interlaced_png_decodes_without_writing_outside_the_log(stack, tools,
         got, want = (stack.get(f"/images/{obj['id']}/rotate:180.{ext}") for obj in (interlaced, twin))
         assert got.status_code == 200 and want.status_code == 200, tools.describe(got)
         assert tools.decode(got.content).convert("RGBA").tobytes() == tools.decode(want.content).convert("RGBA").tobytes()
-    if "16" not in name:  # Pillow reads 16-bit grey clamped, not by its high byte
+    if "16" not in name:  # Pillow converts 16-bit grey (mode I;16) to RGB clamped, not by its high byte
         expected = Image.open(io.BytesIO(corpus.read(f"png/pngsuite/{name}.png"))).convert("RGBA")
         got = tools.decode(stack.get(f"/images/{interlaced['id']}/rotate:180.tiff").content).convert("RGBA")
         assert got.tobytes() == expected.transpose(Image.Transpose.ROTATE_180).tobytes()

@@ -3,7 +3,8 @@ package import ProgimageAPI
 /// What a JPEG original's header says that the pipeline's choice of path depends on, read
 /// once a render: its stored size, its EXIF orientation and how far its chroma lets it be
 /// shrunk on load. Each is a walk of the segments before the first scan (microseconds);
-/// the paths had each walked them again for the same answers.
+/// the paths had each walked them again for the same answers. (The decoders the chosen
+/// path then calls still read the orientation and size for themselves.)
 package struct JPEGSourceHeader: Sendable {
     /// The size in the frame header, before the EXIF orientation.
     package let stored: ImageSize

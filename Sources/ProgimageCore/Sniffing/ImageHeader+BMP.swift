@@ -35,7 +35,8 @@ extension ImageHeader {
     /// than as a file that "does not decode completely", as a JPEG's unsupported process is.
     static func unsupportedBMPFeature(_ bytes: [UInt8]) -> String? {
         let reader = ByteReader(bytes, label: "bmp")
-        guard reader.matches("BM"), let infoSize = try? reader.u32(14, .little), infoSize >= 40,
+        // Windows' header sizes only: in OS/2's (16–64 bytes) compression 4 is RLE24.
+        guard reader.matches("BM"), let infoSize = try? reader.u32(14, .little), [40, 52, 56, 108, 124].contains(infoSize),
             let bits = try? reader.u16(28, .little), let compression = try? reader.u32(30, .little)
         else { return nil }
         switch (compression, bits) {
