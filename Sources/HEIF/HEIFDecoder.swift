@@ -29,6 +29,16 @@ public enum HEIFDecoder {
         public var bytes: [UInt8]
         /// The primary image's colour description, as the container states it.
         public let color: ColorDescription?
+
+        /// The same image's colour description and alpha, other rows.
+        public func replacing(width: Int, height: Int, stride: Int, bytes: [UInt8]) -> Pixels {
+            Pixels(width: width, height: height, hasAlpha: hasAlpha, stride: stride, bytes: bytes, color: color)
+        }
+    }
+
+    /// Bits per luma sample of the primary image as coded (8, 10, 12); nil when unreadable.
+    public static func lumaBitDepth(of bytes: [UInt8]) -> Int? {
+        try? withPrimaryHandle(bytes) { handle in Int(heif_image_handle_get_luma_bits_per_pixel(handle)) }
     }
 
     /// A `colr` box: an ICC profile (`prof`/`rICC`) or `nclx` code points. libheif has
@@ -48,8 +58,9 @@ public enum HEIFDecoder {
         public let chromaticities: [Double]
     }
 
-    /// Decodes to interleaved 8-bit RGB, or RGBA when the image has an alpha plane.
-    public static func decode(_ bytes: [UInt8]) throws -> Pixels {
+    /// Decodes to interleaved 8-bit RGB, or RGBA when the image has an alpha plane;
+    /// `applyingTransformations` false leaves `clap`, `irot` and `imir` to the caller.
+    public static func decode(_ bytes: [UInt8], applyingTransformations: Bool = true) throws -> Pixels {
         try withPrimaryHandle(bytes) { handle throws -> Pixels in
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
             var image: OpaquePointer?
@@ -60,6 +71,7 @@ public enum HEIFDecoder {
             guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
             defer { heif_decoding_options_free(options) }
             options.pointee.strict_decoding = 1
+            options.pointee.ignore_transformations = applyingTransformations ? 0 : 1
             try HEIFError.check(
                 heif_decode_image(
                     handle, &image, heif_colorspace_RGB,

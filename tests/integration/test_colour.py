@@ -283,6 +283,26 @@ def test_16_bit_p3_sources_come_out_srgb(stack, tools, fmt):
     check_against(stack, tools, obj, reference, eight_bit(decoded))
 
 
+def test_a_mirrored_10_bit_avif_is_turned_as_its_container_says(stack, tools):
+    """libheif 1.15 cannot mirror an image deeper than 8 bits ("Can currently only mirror
+    images with 8 bits per pixel"): a valid 10-bit AVIF with `imir` was refused as corrupt.
+    The service turns such images itself, in the container's order (`irot` 1, then `imir`
+    axis 1, left-right): the same pixels as its unmirrored twin, mirrored."""
+    fixtures = Path(__file__).parent / "fixtures"
+    plain = stack.upload_ok((fixtures / "avif-10bit-irot1.avif").read_bytes())
+    turned = stack.upload_ok((fixtures / "avif-10bit-irot1-imir1.avif").read_bytes())
+    assert (turned["width"], turned["height"]) == (plain["width"], plain["height"]) == (48, 64)
+    for ext in ("png", "tiff"):
+        want = tools.decode(stack.get(f"/images/{plain['id']}.{ext}").content).convert("RGB")
+        got = tools.decode(stack.get(f"/images/{turned['id']}.{ext}").content).convert("RGB")
+        assert got.tobytes() == want.transpose(Image.Transpose.FLIP_LEFT_RIGHT).tobytes()
+    # The red block (top-left of the source) ends bottom-left after the quarter turn
+    # counter-clockwise, and bottom-right after the mirror.
+    got = tools.decode(stack.get(f"/images/{turned['id']}.png").content).convert("RGB")
+    r, g, b = got.getpixel((40, 50))
+    assert r > 200 and g < 60 and b < 60, got.getpixel((40, 50))
+
+
 def test_a_heic_whose_decoder_leaves_pixels_unwritten_is_the_same_every_time(stack, tools):
     """The fuzzer's find (fixtures/README.md): libde265 silently leaves part of a damaged
     slice unwritten. Uploaded twice, the two conversions must be the same bytes, whatever

@@ -222,8 +222,21 @@ public enum ImageDecoder {
     /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
     /// expanded, and in sRGB when `toSRGB`.
     static func decodedHEIF(_ bytes: [UInt8], toSRGB: Bool) throws -> HEIFDecoder.Pixels {
+        // libheif 1.15 cannot mirror an image deeper than 8 bits: those are turned here.
+        let transforms = ImageHeader.heifPrimaryTransforms(bytes) ?? []
+        let turnedHere =
+            transforms.contains { if case .mirror = $0 { true } else { false } }
+            && (HEIFDecoder.lumaBitDepth(of: bytes) ?? 8) > 8
+        if turnedHere, transforms.contains(.cleanAperture) {
+            throw ServiceError(
+                .corruptImage,
+                "the image uses a feature this service does not decode: a mirrored image deeper than 8 bits with a clean aperture")
+        }
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
-        var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in try HEIFDecoder.decode(bytes) }
+        var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in
+            try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere)
+        }
+        if turnedHere, let turned = HEIFTransform.applied(transforms, to: decoded) { decoded = turned }
         if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
             LimitedRange.expandGrey(
                 &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,

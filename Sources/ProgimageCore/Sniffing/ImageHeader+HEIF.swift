@@ -38,6 +38,30 @@ extension ImageHeader {
         return false
     }
 
+    /// The primary item's transformative properties, in the order `ipma` lists them (the
+    /// order they apply in), or nil when the container cannot be read.
+    static func heifPrimaryTransforms(_ bytes: [UInt8]) -> [HEIFTransform]? {
+        let reader = ByteReader(bytes, label: "heif")
+        guard let properties = try? primaryItemProperties(reader) else { return nil }
+        var transforms: [HEIFTransform] = []
+        for property in properties {
+            switch property.type {
+            case "irot":
+                guard property.end > property.payload, let angle = try? reader.u8(property.payload) else { return nil }
+                transforms.append(.rotateCounterClockwise(quarterTurns: Int(angle & 0x03)))
+            case "imir":
+                guard property.end > property.payload, let axis = try? reader.u8(property.payload) else { return nil }
+                // libheif's reading (and the corrected standard's): axis 1 mirrors left-right,
+                // axis 0 top-bottom.
+                transforms.append(.mirror(leftRight: axis & 0x01 == 1))
+            case "clap":
+                transforms.append(.cleanAperture)
+            default: continue
+            }
+        }
+        return transforms
+    }
+
     /// The properties `ipma` binds to the primary item (`pitm`), in its order.
     ///
     /// A HEIF/AVIF file is a tree of ISO BMFF boxes holding several images (thumbnails,
