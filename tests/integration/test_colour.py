@@ -283,6 +283,50 @@ def test_16_bit_p3_sources_come_out_srgb(stack, tools, fmt):
     check_against(stack, tools, obj, reference, eight_bit(decoded))
 
 
+def _png_with_chunk(image: Image.Image, chunk_type: bytes, data: bytes, **save) -> bytes:
+    """`image` as a PNG with one more chunk right after IHDR."""
+    import struct
+    import zlib
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **save)
+    png = buffer.getvalue()
+    chunk = struct.pack(">I", len(data)) + chunk_type + data + struct.pack(">I", zlib.crc32(chunk_type + data))
+    return png[:33] + chunk + png[33:]
+
+
+@pytest.mark.parametrize("case", ["p3", "srgb", "pq-falls-back-to-iccp"])
+def test_a_png_says_its_colours_with_cicp(stack, tools, case):
+    """PNG's third edition names colours by code points (`cICP`), over `iCCP`: a Display P3
+    PNG tagged only so came out as if sRGB. Now as its `iCCP` twin (LittleCMS, the same
+    primaries), sRGB code points as an untagged file, and HDR code points (PQ), which the
+    service does not tone-map, leave the `iCCP` profile to say it."""
+    image = Image.new("RGB", (48, 32))
+    image.putdata([(250 if x < 16 else 40, 30 + 5 * y, 240 if x >= 32 else 60) for y in range(32) for x in range(48)])
+    p3_profile = iccprofile.matrix_profile()
+    twin = io.BytesIO()
+    image.save(twin, "PNG", icc_profile=p3_profile)
+    untagged = io.BytesIO()
+    image.save(untagged, "PNG")
+    if case == "p3":
+        data, reference = _png_with_chunk(image, b"cICP", bytes([12, 13, 0, 1])), twin.getvalue()
+    elif case == "srgb":
+        data, reference = _png_with_chunk(image, b"cICP", bytes([1, 13, 0, 1])), untagged.getvalue()
+    else:
+        data, reference = _png_with_chunk(image, b"cICP", bytes([9, 16, 0, 1]), icc_profile=p3_profile), twin.getvalue()
+    outputs = []
+    for body in (data, reference):
+        obj = stack.upload_ok(body)
+        r = stack.get(f"/images/{obj['id']}/resize:24x.tiff")
+        assert r.status_code == 200, tools.describe(r)
+        outputs.append(tools.decode(r.content).convert("RGB"))
+    got, want = outputs
+    worst = max(abs(a - b) for p, q in zip(got.getdata(), want.getdata()) for a, b in zip(p, q))
+    assert worst <= 1, f"{case}: {worst} levels from the reference"
+    if case == "p3":  # and not as if sRGB: P3's red is past sRGB's
+        as_srgb = tools.decode(stack.get(f"/images/{stack.upload_ok(untagged.getvalue())['id']}/resize:24x.tiff").content)
+        assert max(abs(a - b) for a, b in zip(got.getpixel((2, 5)), as_srgb.convert("RGB").getpixel((2, 5)))) > 10
+
+
 def test_a_mirrored_10_bit_avif_is_turned_as_its_container_says(stack, tools):
     """libheif 1.15 cannot mirror an image deeper than 8 bits ("Can currently only mirror
     images with 8 bits per pixel"): a valid 10-bit AVIF with `imir` was refused as corrupt.

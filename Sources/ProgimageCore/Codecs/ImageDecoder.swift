@@ -129,7 +129,7 @@ public enum ImageDecoder {
     package static func decodePNG(
         _ bytes: [UInt8], maxPixels: Int, resizedTo target: ImageSize
     ) throws(ServiceError) -> GDImage? {
-        guard ExifOrientation.read(from: bytes, format: .png) == .up, EmbeddedColorProfile.png(bytes) == nil else {
+        guard ExifOrientation.read(from: bytes, format: .png) == .up, PNGColour.source(of: bytes) == nil else {
             return nil
         }
         try checkPixelLimit(storedSize(of: bytes, format: .png), maxPixels: maxPixels)
@@ -187,7 +187,7 @@ public enum ImageDecoder {
                 let image = try GDImage(
                     width: rows.width, height: rows.height, pixels: rows.bytes, stride: rows.width * rows.channels,
                     layout: rows.channels == 4 ? .rgba : .rgb)
-                return toSRGB ? try SourceColor.converted(image, icc: EmbeddedColorProfile.png(bytes)) : image
+                return toSRGB ? try SourceColor.converted(image, from: PNGColour.source(of: bytes)) : image
             case .gif: return try decodeGIF(bytes)
             case .jxl:
                 var decoded = try JXLDecoder.decode(bytes, maxPixels: Int.max)

@@ -64,15 +64,20 @@ enum SourceColor {
     /// Interleaved R,G,B,A rows from a decoder that hands over the file's ICC profile
     /// (WebP, TIFF).
     static func convertRGBA(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int, icc: [UInt8]?) {
-        guard let source = profile(icc) else { return }
+        convertRGBA(&pixels, width: width, height: height, stride: stride, from: profile(icc))
+    }
+
+    /// The same from a source profile already made (a PNG's `cICP`, `PNGColour`).
+    static func convertRGBA(_ pixels: inout [UInt8], width: Int, height: Int, stride: Int, from source: SourceProfile?) {
+        guard let source else { return }
         SRGBConverter.convert(&pixels, width: width, height: height, stride: stride, layout: .rgba, from: source)
     }
 
-    /// A libgd decode (PNG) with the ICC profile read from its bytes. Such images are
-    /// copied out of libgd and back, so a profile that changes nothing (sRGB) is
+    /// A libgd image (a PNG's) converted from what its file says (`PNGColour`). Such images
+    /// are copied out of libgd and back, so a profile that changes nothing (sRGB) is
     /// recognised first and costs nothing.
-    static func converted(_ image: consuming GDImage, icc: [UInt8]?) throws(GDError) -> GDImage {
-        guard let source = profile(icc) else { return image }
+    static func converted(_ image: consuming GDImage, from source: SourceProfile?) throws(GDError) -> GDImage {
+        guard let source else { return image }
         let opaque = image.isOpaque
         let layout: SRGBConverter.Layout = opaque ? .bgrx : .rgba
         guard SRGBConverter.changesColors(from: source, layout: layout) else { return image }
@@ -87,27 +92,41 @@ enum SourceColor {
         case .icc(let bytes):
             return profile(bytes)
         case .nclx(let nclx):
-            // Primaries 1 (BT.709 = sRGB's) or 2 (unspecified) are already what we output,
-            // unless the transfer is a pure power law (4, 5, 8: gamma 2.2, 2.8, linear), far
-            // from sRGB's curve: a linear HEIC came out as stored, 13 dB from its colours.
-            // (BT.709's camera curve with BT.709 primaries stays as stored, as browsers show
-            // the many files that say so.)
-            guard ![1, 2].contains(nclx.colorPrimaries) || [4, 5, 8].contains(nclx.transferCharacteristics),
-                nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 })
-            else { return nil }
-            let transfer: TransferFunction
-            switch nclx.transferCharacteristics {
-            case 1, 6, 14, 15: transfer = .bt709
-            case 4: transfer = .gamma(2.2)
-            case 5: transfer = .gamma(2.8)
-            case 8: transfer = .gamma(1)
-            case 16, 18: return nil  // PQ, HLG
-            default: transfer = .sRGB  // 13, and unspecified
-            }
+            guard nclx.chromaticities.allSatisfy({ $0 > 0 && $0 < 1 }) else { return nil }
             let c = nclx.chromaticities
-            return .primaries(
-                RGBPrimaries(red: (c[0], c[1]), green: (c[2], c[3]), blue: (c[4], c[5]), white: (c[6], c[7])), transfer)
+            let primaries = RGBPrimaries(red: (c[0], c[1]), green: (c[2], c[3]), blue: (c[4], c[5]), white: (c[6], c[7]))
+            guard case .convert(let source) = codePoints(primaries: nclx.colorPrimaries, primaries, transfer: nclx.transferCharacteristics)
+            else { return nil }
+            return source
         }
+    }
+
+    /// What ISO/IEC 23091-2 code points (HEIF's `nclx`, PNG's `cICP`) ask of the pixels.
+    enum CodePointColour {
+        /// sRGB already, or what browsers show as sRGB.
+        case asStored
+        case convert(SourceProfile)
+        /// PQ or HLG: HDR needs tone mapping, not a colour conversion.
+        case highDynamicRange
+    }
+
+    /// `primaries` are the chromaticities the code `primaryCode` names. Primaries 1 (BT.709 =
+    /// sRGB's) or 2 (unspecified) are already what we output, unless the transfer is a pure
+    /// power law (4, 5, 8: gamma 2.2, 2.8, linear), far from sRGB's curve: a linear HEIC came
+    /// out as stored, 13 dB from its colours. (BT.709's camera curve with BT.709 primaries
+    /// stays as stored, as browsers show the many files that say so.)
+    static func codePoints(primaries primaryCode: Int, _ primaries: RGBPrimaries, transfer: Int) -> CodePointColour {
+        guard ![1, 2].contains(primaryCode) || [4, 5, 8].contains(transfer) else { return .asStored }
+        let function: TransferFunction
+        switch transfer {
+        case 1, 6, 14, 15: function = .bt709
+        case 4: function = .gamma(2.2)
+        case 5: function = .gamma(2.8)
+        case 8: function = .gamma(1)
+        case 16, 18: return .highDynamicRange
+        default: function = .sRGB  // 13, and unspecified
+        }
+        return .convert(.primaries(primaries, function))
     }
 
     /// C,M,Y,K → B,G,R,X in the same four bytes, with R = (255 − C)(255 − K)/255.

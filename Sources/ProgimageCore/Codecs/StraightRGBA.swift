@@ -1,4 +1,5 @@
 public import ProgimageAPI
+import LittleCMS
 import GD
 import HEIF
 import JXL
@@ -27,7 +28,7 @@ struct StraightRGBA {
             ExifOrientation.read(from: original, format: format) == .up
         else { return nil }
         var straight: StraightRGBA
-        let profile: [UInt8]?
+        let source: SourceProfile?
         switch format {
         case .png:
             // IHDR: bit depth 8, colour type 6 (RGBA) is what `PNGReader` reads itself, fast;
@@ -39,17 +40,17 @@ struct StraightRGBA {
                 decoded.channels == 4
             else { return nil }
             straight = StraightRGBA(pixels: decoded.bytes, width: decoded.width, height: decoded.height)
-            profile = EmbeddedColorProfile.png(original)
+            source = PNGColour.source(of: original)
         case .webp:
             guard FrameCount.of(original, format: .webp) == 1, let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha,
                 decoded.frameCount == 1
             else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
-            profile = decoded.iccProfile
+            source = SourceColor.profile(decoded.iccProfile)
         case .tiff:
             guard let decoded = try? TIFFDecoder.decode(original), decoded.hasAlpha, !decoded.isCMYK else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
-            profile = decoded.iccProfile
+            source = SourceColor.profile(decoded.iccProfile)
         case .avif, .heic:
             // In sRGB already (its `nclx` or profile), as the usual decode makes it.
             guard let decoded = try? ImageDecoder.decodedHEIF(original, toSRGB: true), decoded.hasAlpha,
@@ -62,18 +63,18 @@ struct StraightRGBA {
                 packed += decoded.bytes[(y * decoded.stride)..<(y * decoded.stride + rowBytes)]
             }
             straight = StraightRGBA(pixels: packed, width: decoded.width, height: decoded.height)
-            profile = nil
+            source = nil
         case .jxl:
             guard let decoded = try? JXLDecoder.decode(original, maxPixels: maxPixels), decoded.hasAlpha else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
-            profile = decoded.iccProfile
+            source = SourceColor.profile(decoded.iccProfile)
         default:
             return nil
         }
         guard straight.width > 0, straight.height > 0, straight.pixels.count == straight.width * straight.height * 4
         else { return nil }
         SourceColor.convertRGBA(
-            &straight.pixels, width: straight.width, height: straight.height, stride: straight.width * 4, icc: profile)
+            &straight.pixels, width: straight.width, height: straight.height, stride: straight.width * 4, from: source)
         return straight
     }
 
