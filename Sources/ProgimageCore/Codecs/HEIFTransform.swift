@@ -34,36 +34,29 @@ enum HEIFTransform: Equatable, Sendable {
 
     /// A quarter turn counter-clockwise: the top row becomes the left column, read upwards.
     private static func rotatedCounterClockwise(_ pixels: HEIFDecoder.Pixels) -> HEIFDecoder.Pixels {
-        let (width, height, n) = (pixels.width, pixels.height, channels(pixels))
-        // Output: `height` wide, `width` tall; output (x, y) is source (width − 1 − y, x).
-        let stride = height * n
-        var out = [UInt8](repeating: 0, count: stride * width)
-        pixels.bytes.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
-                for y in 0..<width {
-                    let sourceX = width - 1 - y
-                    for x in 0..<height {
-                        let from = x * pixels.stride + sourceX * n, to = y * stride + x * n
-                        for c in 0..<n { target[to + c] = source[from + c] }
-                    }
-                }
-            }
-        }
-        return pixels.replacing(width: height, height: width, stride: stride, bytes: out)
+        remapped(pixels, width: pixels.height, height: pixels.width) { x, y in (pixels.width - 1 - y, x) }
     }
 
     private static func mirrored(_ pixels: HEIFDecoder.Pixels, leftRight: Bool) -> HEIFDecoder.Pixels {
-        let (width, height, n) = (pixels.width, pixels.height, channels(pixels))
+        remapped(pixels, width: pixels.width, height: pixels.height) { x, y in
+            leftRight ? (pixels.width - 1 - x, y) : (x, pixels.height - 1 - y)
+        }
+    }
+
+    /// A `width` × `height` image whose pixel (x, y) is `pixels`' at `source(x, y)`.
+    private static func remapped(
+        _ pixels: HEIFDecoder.Pixels, width: Int, height: Int, source: (Int, Int) -> (x: Int, y: Int)
+    ) -> HEIFDecoder.Pixels {
+        let n = channels(pixels)
         let stride = width * n
         var out = [UInt8](repeating: 0, count: stride * height)
-        pixels.bytes.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
+        pixels.bytes.withUnsafeBufferPointer { from in
+            out.withUnsafeMutableBufferPointer { to in
                 for y in 0..<height {
-                    let sourceY = leftRight ? y : height - 1 - y
                     for x in 0..<width {
-                        let sourceX = leftRight ? width - 1 - x : x
-                        let from = sourceY * pixels.stride + sourceX * n, to = y * stride + x * n
-                        for c in 0..<n { target[to + c] = source[from + c] }
+                        let (sourceX, sourceY) = source(x, y)
+                        let read = sourceY * pixels.stride + sourceX * n, write = y * stride + x * n
+                        for c in 0..<n { to[write + c] = from[read + c] }
                     }
                 }
             }
