@@ -25,4 +25,35 @@ public enum LibPNGReader {
             return failed ? nil : PNGReader.Pixels(width: w, height: h, channels: 4, bytes: bytes)
         }
     }
+
+    /// The same pixels into rows the caller allocates once the size is known: `body` gets
+    /// the width, the height and a reader it calls with the rows (4 bytes a pixel each),
+    /// which answers whether every row was written. nil when libpng refuses the header or
+    /// the file holds more than `maximumPixels`.
+    public static func read<T: ~Copyable, E: Error>(
+        _ png: [UInt8], maximumPixels: Int,
+        _ body: (Int, Int, (UnsafePointer<UnsafeMutablePointer<UInt8>?>) -> Bool) throws(E) -> T?
+    ) throws(E) -> T? {
+        // Out through variables: the buffer's closure cannot return a noncopyable image.
+        var result: T? = nil
+        var failure: E?
+        png.withUnsafeBufferPointer { buffer in
+            var message = [CChar](repeating: 0, count: 200)
+            guard let base = buffer.baseAddress, let reader = pg_png_open(base, buffer.count, &message) else { return }
+            defer { pg_png_close(reader) }
+            var width: UInt32 = 0, height: UInt32 = 0
+            pg_png_size(reader, &width, &height)
+            let (w, h) = (Int(width), Int(height))
+            guard w > 0, h > 0, w.multipliedReportingOverflow(by: h).partialValue <= maximumPixels,
+                w <= PNGReader.maximumSide, h <= PNGReader.maximumSide
+            else { return }
+            do throws(E) {
+                result = try body(w, h) { rows in pg_png_read_rgba_rows(reader, rows, &message) == 0 }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return result
+    }
 }

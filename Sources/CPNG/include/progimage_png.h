@@ -20,4 +20,7 @@ void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height);
 /// must not be used, and `message` says why.
 int pg_png_read_rgba(pg_png *png, unsigned char *pixels, char *message);
 
+/// As `pg_png_read_rgba`, into rows that lie anywhere (`rows[y]`, width × 4 bytes each).
+int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *rows, char *message);
+
 void pg_png_close(pg_png *png);

@@ -178,15 +178,21 @@ public enum ImageDecoder {
                     ?? GDImage.decode(bytes, codec: .bmp)
             case .png:
                 // 8-bit RGB(A) through our libdeflate reader; anything else through our libpng
-                // reader, which refuses what libgd's did. libgd's left libpng's warnings to
-                // libpng, which printed them to stderr, outside the log: an interlaced file's
-                // at every upload and render.
-                guard let rows = PNGReader.decode(bytes) ?? LibPNGReader.rgba(bytes, maximumPixels: Int.max) else {
+                // reader, which refuses what libgd's did, straight into libgd's rows. libgd's
+                // left libpng's warnings to libpng, which printed them to stderr, outside the
+                // log: an interlaced file's at every upload and render.
+                let image: GDImage
+                if let rows = PNGReader.decode(bytes) {
+                    image = try GDImage(
+                        width: rows.width, height: rows.height, pixels: rows.bytes, stride: rows.width * rows.channels,
+                        layout: rows.channels == 4 ? .rgba : .rgb)
+                } else if let read = try LibPNGReader.read(bytes, maximumPixels: Int.max, { (width, height, fill) throws(GDError) -> GDImage? in
+                    try GDImage.fromRGBARows(width: width, height: height, fill: fill)
+                }) {
+                    image = read
+                } else {
                     throw ServiceError(.corruptImage, "the png image does not decode completely")
                 }
-                let image = try GDImage(
-                    width: rows.width, height: rows.height, pixels: rows.bytes, stride: rows.width * rows.channels,
-                    layout: rows.channels == 4 ? .rgba : .rgb)
                 return toSRGB ? try SourceColor.converted(image, from: PNGColour.source(of: bytes)) : image
             case .gif: return try decodeGIF(bytes)
             case .jxl:
