@@ -84,16 +84,6 @@ void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height) {
 
 static int pg_png_read_into(pg_png *png, png_bytep *rows, char *message);
 
-int pg_png_read_rgba(pg_png *png, unsigned char *pixels, char *message) {
-    png_bytep *rows = malloc(sizeof(png_bytep) * (png->height ? png->height : 1));
-    if (!rows) {
-        snprintf(message, 200, "out of memory");
-        return 1;
-    }
-    for (uint32_t y = 0; y < png->height; y++) rows[y] = pixels + (size_t)y * png->width * 4;
-    return pg_png_read_into(png, rows, message);
-}
-
 int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *given, char *message) {
     png_bytep *rows = malloc(sizeof(png_bytep) * (png->height ? png->height : 1));
     if (!rows) {

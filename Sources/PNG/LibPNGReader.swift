@@ -7,22 +7,14 @@ internal import CPNG
 public enum LibPNGReader {
     /// nil when libpng refuses the file, or it holds more than `maximumPixels`.
     public static func rgba(_ png: [UInt8], maximumPixels: Int) -> PNGReader.Pixels? {
-        png.withUnsafeBufferPointer { buffer -> PNGReader.Pixels? in
-            var message = [CChar](repeating: 0, count: 200)
-            guard let base = buffer.baseAddress, let reader = pg_png_open(base, buffer.count, &message) else { return nil }
-            defer { pg_png_close(reader) }
-            var width: UInt32 = 0, height: UInt32 = 0
-            pg_png_size(reader, &width, &height)
-            let (w, h) = (Int(width), Int(height))
-            guard w > 0, h > 0, w.multipliedReportingOverflow(by: h).partialValue <= maximumPixels,
-                w <= PNGReader.maximumSide, h <= PNGReader.maximumSide
-            else { return nil }
+        read(png, maximumPixels: maximumPixels) { (width, height, fill) -> PNGReader.Pixels? in
             var failed = false
-            let bytes = [UInt8](unsafeUninitializedCapacity: w * h * 4) { pixels, count in
-                failed = pg_png_read_rgba(reader, pixels.baseAddress!, &message) != 0
-                count = failed ? 0 : w * h * 4
+            let bytes = [UInt8](unsafeUninitializedCapacity: width * height * 4) { pixels, count in
+                let rows = (0..<height).map { Optional(pixels.baseAddress! + $0 * width * 4) }
+                failed = !rows.withUnsafeBufferPointer { fill($0.baseAddress!) }
+                count = failed ? 0 : width * height * 4
             }
-            return failed ? nil : PNGReader.Pixels(width: w, height: h, channels: 4, bytes: bytes)
+            return failed ? nil : PNGReader.Pixels(width: width, height: height, channels: 4, bytes: bytes)
         }
     }
 

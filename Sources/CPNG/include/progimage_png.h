@@ -15,12 +15,9 @@ pg_png *pg_png_open(const unsigned char *data, size_t size, char *message);
 
 void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height);
 
-/// Decodes the whole image into `pixels` (width × height × 4 bytes, rows top to bottom).
-/// Returns 0 on success; anything else (a damaged or truncated file) means `pixels`
-/// must not be used, and `message` says why.
-int pg_png_read_rgba(pg_png *png, unsigned char *pixels, char *message);
-
-/// As `pg_png_read_rgba`, into rows that lie anywhere (`rows[y]`, width × 4 bytes each).
+/// Decodes the whole image into `rows` (`rows[y]`, width × 4 bytes each, top to bottom).
+/// Returns 0 on success; anything else (a damaged or truncated file) means the rows must
+/// not be used, and `message` says why.
 int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *rows, char *message);
 
 void pg_png_close(pg_png *png);
