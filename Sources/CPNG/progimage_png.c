@@ -82,33 +82,16 @@ void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height) {
     *height = png->height;
 }
 
-static int pg_png_read_into(pg_png *png, png_bytep *rows, char *message);
-
-int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *given, char *message) {
-    png_bytep *rows = malloc(sizeof(png_bytep) * (png->height ? png->height : 1));
-    if (!rows) {
-        snprintf(message, 200, "out of memory");
-        return 1;
-    }
-    for (uint32_t y = 0; y < png->height; y++) rows[y] = given[y];
-    return pg_png_read_into(png, rows, message);
-}
-
-/// Reads every row into `rows`, which it frees.
-static int pg_png_read_into(pg_png *png, png_bytep *rows, char *message) {
-    /* `rows` is read again after a longjmp: volatile, so that it is not kept in a
-       register the jump restores to an older value. */
-    png_bytep *volatile kept = rows;
+int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *rows, char *message) {
+    /* The caller's rows, which outlive a longjmp out of libpng: nothing to free here. */
     if (setjmp(png_jmpbuf(png->png))) {
-        free(kept);
         snprintf(message, 200, "%s", png->error[0] ? png->error : "the PNG data is damaged");
         return 1;
     }
-    png_read_image(png->png, rows);
+    png_read_image(png->png, (png_bytepp)rows);
     /* The chunks after the image, up to IEND, as libgd's reader reads them: a file it
        refuses is not read here either. */
     png_read_end(png->png, NULL);
-    free(rows);
     return 0;
 }
 

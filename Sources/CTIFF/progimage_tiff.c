@@ -140,6 +140,19 @@ static struct pg_tiff_layout pg_tiff_layout_of(TIFF *tif) {
     return layout;
 }
 
+/// Reads every scanline of a page whose scanlines are its 4-byte pixels as they go into
+/// `pixels` (width × 4 bytes a row). Returns 0, or 1 with `message` set.
+static int pg_tiff_read_rows_as_stored(pg_tiff *tiff, unsigned char *pixels, uint32_t width, uint32_t height,
+                                       char *message) {
+    for (uint32_t y = 0; y < height; y++) {
+        if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
+            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /// One sample of a chunk read as stored: 8 bits as they are, 16 bits (which libtiff has
 /// put in the machine's byte order) rounded to 8.
 static unsigned char pg_tiff_sample8(const unsigned char *chunk, size_t index, int wide) {
@@ -189,15 +202,7 @@ static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char
     size_t image_pixels = (size_t)width * height, chunk_pixels = (size_t)chunk_width * chunk_height;
     if (chunk_pixels > (image_pixels * 4 > ((size_t)1 << 20) ? image_pixels * 4 : ((size_t)1 << 20))) return -1;
     // Contiguous 8-bit strips are the rows themselves.
-    if (!TIFFIsTiled(tif) && !separate && !wide) {
-        for (uint32_t y = 0; y < height; y++) {
-            if (TIFFReadScanline(tif, pixels + (size_t)y * width * 4, y, 0) < 0) {
-                pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
-                return 1;
-            }
-        }
-        return 0;
-    }
+    if (!TIFFIsTiled(tif) && !separate && !wide) return pg_tiff_read_rows_as_stored(tiff, pixels, width, height, message);
     unsigned char *chunk = malloc((size_t)chunk_size);
     if (!chunk) {
         snprintf(message, 256, "out of memory");
@@ -400,13 +405,7 @@ int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message) {
         layout.bits != 8 || layout.samples != 4 || layout.format != SAMPLEFORMAT_UINT ||
         layout.planar != PLANARCONFIG_CONTIG || TIFFScanlineSize(tiff->tif) != (tmsize_t)layout.width * 4)
         return -1;
-    for (uint32_t y = 0; y < layout.height; y++) {
-        if (TIFFReadScanline(tiff->tif, pixels + (size_t)y * layout.width * 4, y, 0) < 0) {
-            pg_tiff_message(tiff, message, "the TIFF data does not decode completely");
-            return 1;
-        }
-    }
-    return 0;
+    return pg_tiff_read_rows_as_stored(tiff, pixels, layout.width, layout.height, message);
 }
 
 void pg_tiff_close(pg_tiff *tiff) {
