@@ -14,6 +14,8 @@ struct pg_png {
     size_t size;
     size_t position;
     uint32_t width, height;
+    /// 1, or 2 when 16-bit samples were asked for and the file has them.
+    int sample_bytes;
     /// libpng's error, kept by the handler below before it jumps back.
     char error[200];
 };
@@ -37,7 +39,7 @@ static void pg_png_read_data(png_structp png, png_bytep out, png_size_t count) {
     state->position += count;
 }
 
-pg_png *pg_png_open(const unsigned char *data, size_t size, char *message) {
+pg_png *pg_png_open(const unsigned char *data, size_t size, int keep_16, char *message) {
     struct pg_png *state = calloc(1, sizeof *state);
     if (!state) {
         snprintf(message, 200, "out of memory");
@@ -62,16 +64,21 @@ pg_png *pg_png_open(const unsigned char *data, size_t size, char *message) {
     png_read_info(state->png, state->info);
     int depth = png_get_bit_depth(state->png, state->info);
     int type = png_get_color_type(state->png, state->info);
-    if (depth == 16) png_set_strip_16(state->png);
+    state->sample_bytes = depth == 16 && keep_16 ? 2 : 1;
+    if (state->sample_bytes == 1 && depth == 16) png_set_strip_16(state->png);
+    // PNG stores 16-bit samples big-endian; the caller reads them in the machine's order.
+    const uint16_t probe = 1;
+    if (state->sample_bytes == 2 && *(const unsigned char *)&probe == 1) png_set_swap(state->png);
     if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(state->png);
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(state->png);
     if (png_get_valid(state->png, state->info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(state->png);
     if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(state->png);
-    png_set_filler(state->png, 0xFF, PNG_FILLER_AFTER);
+    png_set_filler(state->png, state->sample_bytes == 2 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
     png_set_interlace_handling(state->png);
     png_read_update_info(state->png, state->info);
-    if (png_get_rowbytes(state->png, state->info) != (size_t)png_get_image_width(state->png, state->info) * 4)
-        png_error(state->png, "libpng does not give four bytes a pixel for this file");
+    if (png_get_rowbytes(state->png, state->info) !=
+        (size_t)png_get_image_width(state->png, state->info) * 4 * state->sample_bytes)
+        png_error(state->png, "libpng does not give four samples a pixel for this file");
     state->width = png_get_image_width(state->png, state->info);
     state->height = png_get_image_height(state->png, state->info);
     return state;
@@ -81,6 +88,8 @@ void pg_png_size(const pg_png *png, uint32_t *width, uint32_t *height) {
     *width = png->width;
     *height = png->height;
 }
+
+int pg_png_sample_bytes(const pg_png *png) { return png->sample_bytes; }
 
 int pg_png_read_rgba_rows(pg_png *png, unsigned char *const *rows, char *message) {
     /* The caller's rows, which outlive a longjmp out of libpng: nothing to free here. */

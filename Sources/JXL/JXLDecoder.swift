@@ -12,7 +12,8 @@ public enum JXLDecoder {
         public var stride: Int { width * 4 }
         public let hasAlpha: Bool
         /// The colour space of `rgba` (libjxl's `JXL_COLOR_PROFILE_TARGET_DATA`), to be
-        /// converted to sRGB by the caller; nil when libjxl gives none.
+        /// converted to sRGB by the caller; nil when libjxl gives none, and when it made
+        /// the pixels sRGB itself (an XYB image).
         public let iccProfile: [UInt8]?
     }
 
@@ -53,7 +54,7 @@ public enum JXLDecoder {
 
     /// Decodes the first frame; refuses more than `maxPixels` from the header.
     public static func decode(_ bytes: [UInt8], maxPixels: Int) throws(JXLError) -> Pixels {
-        var width = 0, height = 0, hasAlpha = false
+        var width = 0, height = 0, hasAlpha = false, xyb = false, grey = false
         var icc: [UInt8]?
         var rgba: [UInt8] = []
         var format = JxlPixelFormat(num_channels: 4, data_type: JXL_TYPE_UINT8, endianness: JXL_NATIVE_ENDIAN, align: 0)
@@ -65,9 +66,11 @@ public enum JXLDecoder {
                 guard JxlDecoderGetBasicInfo(decoder, &info) == JXL_DEC_SUCCESS else { throw .corrupt }
                 (width, height) = displayed(info)
                 hasAlpha = info.alpha_bits > 0
+                (xyb, grey) = (info.uses_original_profile == 0, info.num_color_channels == 1)
                 let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
                 guard !overflow, pixels <= maxPixels else { throw .tooLarge }
             case JXL_DEC_COLOR_ENCODING:
+                if xyb, preferSRGB(decoder, grey: grey) { break }
                 var size = 0
                 if JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS,
                     size > 0
@@ -95,6 +98,24 @@ public enum JXLDecoder {
             }
             return nil
         }
+    }
+
+    /// Asks libjxl for sRGB pixels, which it makes from an XYB (lossy) image's numbers in
+    /// floating point. Left to itself, it hands such an image with an ICC profile it cannot
+    /// name as *linear* sRGB, which in 8 bits kept 14 of a dark ramp's 48 levels (13 levels
+    /// off against LittleCMS on the source); with a profile it can name, it hands the
+    /// original space, for a conversion from 8-bit numbers. false for HDR (PQ, HLG: as
+    /// elsewhere, left as they are) and where libjxl refuses.
+    private static func preferSRGB(_ decoder: OpaquePointer, grey: Bool) -> Bool {
+        var original = JxlColorEncoding()
+        if JxlDecoderGetColorAsEncodedProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_ORIGINAL, &original) == JXL_DEC_SUCCESS,
+            original.transfer_function == JXL_TRANSFER_FUNCTION_PQ || original.transfer_function == JXL_TRANSFER_FUNCTION_HLG
+        {
+            return false
+        }
+        var sRGB = JxlColorEncoding()
+        JxlColorEncodingSetToSRGB(&sRGB, grey ? 1 : 0)
+        return JxlDecoderSetPreferredColorProfile(decoder, &sRGB) == JXL_DEC_SUCCESS
     }
 
     /// Feeds the whole file and calls `step` for every event until it returns a value.

@@ -1,31 +1,41 @@
 internal import CLittleCMS
 
-/// The 8-bit conversion between two matrix/TRC RGB profiles (what phones and cameras
-/// embed: Display P3, Adobe RGB), done directly: per channel a table to linear light, one
-/// 3×3 matrix, a 4096-entry table back to sRGB's curve. LittleCMS builds a 3D lookup table
-/// for these, ~10–13 ns a pixel here; this is the arithmetic a matrix-shaper transform is,
-/// with LittleCMS still reading the profiles and evaluating their curves. It is used
-/// only when it agrees with LittleCMS's own transform within one level on a 16³ grid.
+/// The conversion between two matrix/TRC RGB profiles (what phones and cameras embed:
+/// Display P3, Adobe RGB), done directly: per channel a table to linear light, one 3×3
+/// matrix, a table back to sRGB's curve. LittleCMS builds a 3D lookup table for these,
+/// ~10–13 ns a pixel here; this is the arithmetic a matrix-shaper transform is, with
+/// LittleCMS still reading the profiles and evaluating their curves. It is used only when
+/// its 8-bit form agrees with LittleCMS's own transform within one level on a 16³ grid.
+///
+/// 16-bit input (`inputBits` 16) has a table entry for every input value: LittleCMS's
+/// own 16-bit transform interpolates a lookup table and came out up to 27 levels from an
+/// exact (double, unoptimised) conversion near the gamut's edge (ProPhoto, 2 M random
+/// colours; reducing to 8 bits first, up to 20), where this stays within one.
 struct MatrixShaperTransform: Sendable {
-    /// Linear light of each 8-bit input value, per channel R, G, B.
+    /// Bits a sample of the input has: 8, or 16.
+    let inputBits: Int
+    /// Linear light of each input value, per channel R, G, B.
     private let linear: [[Float]]
     /// Row-major: output linear R, G, B from input linear R, G, B.
     private let matrix: [Float]
-    /// sRGB-encoded 8-bit value of linear light `i / 4095`.
+    /// sRGB-encoded 8-bit value of linear light `i / encodeSteps`.
     private let encode: [UInt8]
-    private static let encodeSteps = 4095
+    /// 4095 for 8-bit input; 16383 for 16-bit, where a step is a fifth of an output level
+    /// at the steepest of sRGB's curve (12.92 × 255 levels per unit of light).
+    private let encodeSteps: Int
 
     /// nil unless both profiles are RGB matrix/TRC profiles whose tags read.
-    init?(from input: cmsHPROFILE, to output: cmsHPROFILE) {
-        guard cmsGetColorSpace(input) == cmsSigRgbData, cmsIsMatrixShaper(input) != 0, cmsIsMatrixShaper(output) != 0,
-            let inputColumns = Self.colorants(input), let outputColumns = Self.colorants(output),
-            let inverse = Self.inverted(outputColumns)
+    init?(from input: cmsHPROFILE, to output: cmsHPROFILE, inputBits: Int = 8) {
+        guard inputBits == 8 || inputBits == 16, cmsGetColorSpace(input) == cmsSigRgbData, cmsIsMatrixShaper(input) != 0,
+            cmsIsMatrixShaper(output) != 0, let inputColumns = Self.colorants(input),
+            let outputColumns = Self.colorants(output), let inverse = Self.inverted(outputColumns)
         else { return nil }
+        let largest = (1 << inputBits) - 1
         var linear: [[Float]] = []
         for tag in [cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag] {
             guard let curve = cmsReadTag(input, tag) else { return nil }
             let tone = OpaquePointer(curve)
-            let table = (0...255).map { cmsEvalToneCurveFloat(tone, Float($0) / 255) }
+            let table = (0...largest).map { cmsEvalToneCurveFloat(tone, Float($0) / Float(largest)) }
             // A crafted curve can evaluate to NaN or infinity (a fuzzed HEIC's profile did,
             // and `Int(NaN)` trapped the worker): such a profile gets LittleCMS's transform.
             guard table.allSatisfy(\.isFinite) else { return nil }
@@ -35,8 +45,9 @@ struct MatrixShaperTransform: Sendable {
         guard let outputCurve = cmsReadTag(output, cmsSigRedTRCTag), let reversed = cmsReverseToneCurve(OpaquePointer(outputCurve))
         else { return nil }
         defer { cmsFreeToneCurve(reversed) }
-        encode = (0...Self.encodeSteps).map { step in
-            let value = cmsEvalToneCurveFloat(reversed, Float(step) / Float(Self.encodeSteps))
+        let steps = inputBits == 8 ? 4095 : 16383
+        encode = (0...steps).map { step in
+            let value = cmsEvalToneCurveFloat(reversed, Float(step) / Float(steps))
             return value.isFinite ? UInt8(clamping: Int((min(max(value, 0), 1) * 255).rounded())) : 0
         }
         var matrix = [Float](repeating: 0, count: 9)
@@ -46,15 +57,18 @@ struct MatrixShaperTransform: Sendable {
             }
         }
         guard matrix.allSatisfy(\.isFinite) else { return nil }
+        self.inputBits = inputBits
         self.linear = linear
         self.matrix = matrix
+        self.encodeSteps = steps
     }
 
     /// Converts pixels in place; `red`, `green`, `blue` are the byte offsets in a pixel.
     func apply(
         _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, bytesPerPixel: Int, red: Int, green: Int, blue: Int
     ) {
-        let steps = Float(Self.encodeSteps)
+        precondition(inputBits == 8)
+        let steps = Float(encodeSteps)
         let m = matrix
         linear[0].withUnsafeBufferPointer { toLinearRed in
             linear[1].withUnsafeBufferPointer { toLinearGreen in
@@ -76,6 +90,37 @@ struct MatrixShaperTransform: Sendable {
                                     at += bytesPerPixel
                                 }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Converts `count` pixels of 16-bit R,G,B (`channels` 3) or R,G,B,A (4) samples into
+    /// 8-bit R,G,B,A (alpha rounded; 255 without one), rounding once, at the end.
+    func apply(
+        _ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int, into out: UnsafeMutableBufferPointer<UInt8>
+    ) {
+        precondition(inputBits == 16 && (channels == 3 || channels == 4))
+        precondition(samples.count >= count * channels && out.count >= count * 4)
+        let steps = Float(encodeSteps)
+        let m = matrix
+        linear[0].withUnsafeBufferPointer { toLinearRed in
+            linear[1].withUnsafeBufferPointer { toLinearGreen in
+                linear[2].withUnsafeBufferPointer { toLinearBlue in
+                    encode.withUnsafeBufferPointer { encode in
+                        func encoded(_ value: Float) -> UInt8 { encode[Int(min(max(value, 0), 1) * steps + 0.5)] }
+                        var from = 0
+                        for at in Swift.stride(from: 0, to: count * 4, by: 4) {
+                            let r = toLinearRed[Int(samples[from])]
+                            let g = toLinearGreen[Int(samples[from + 1])]
+                            let b = toLinearBlue[Int(samples[from + 2])]
+                            out[at] = encoded(m[0] * r + m[1] * g + m[2] * b)
+                            out[at + 1] = encoded(m[3] * r + m[4] * g + m[5] * b)
+                            out[at + 2] = encoded(m[6] * r + m[7] * g + m[8] * b)
+                            out[at + 3] = channels == 4 ? UInt8((UInt32(samples[from + 3]) * 255 + 32767) / 65535) : 255
+                            from += channels
                         }
                     }
                 }

@@ -54,6 +54,31 @@ public enum SRGBConverter {
         return true
     }
 
+    /// The conversion of 16-bit samples from `source`, for a decoder to use before it
+    /// reduces them to 8 bits (reducing first moved saturated colours near the gamut's edge
+    /// by up to 20 levels: ProPhoto or Adobe RGB in 16 bits). nil when converting changes
+    /// nothing, or the profile is not a matrix/TRC RGB profile converted directly: the
+    /// caller then reduces to 8 bits and converts those.
+    public static func deepConversion(from source: SourceProfile) -> DeepConversion? {
+        guard let transform = CompiledTransform.cached(source, .rgba), !transform.isIdentity,
+            let deep = transform.deepMatrixShaper(source)
+        else { return nil }
+        return DeepConversion(transform: deep)
+    }
+
+    /// 16-bit R,G,B(,A) samples to 8-bit sRGB R,G,B,A (`deepConversion(from:)`).
+    public struct DeepConversion: Sendable {
+        let transform: MatrixShaperTransform
+
+        /// `count` pixels of `channels` (3 or 4) samples each, in the machine's byte order.
+        public func rgba(_ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: count * 4) { out, written in
+                transform.apply(samples, channels: channels, count: count, into: out)
+                written = count * 4
+            }
+        }
+    }
+
     private static func greyLevels(_ source: SourceProfile, _ layout: Layout) -> GreyProfileLevels? {
         guard case .icc(let profile) = source, layout != .cmyk(inverted: false), layout != .cmyk(inverted: true) else { return nil }
         return GreyProfileLevels.cached(profile)
@@ -84,12 +109,14 @@ final class CompiledTransform: @unchecked Sendable {
     private static let cache = ParsedProfileCache<Key, CompiledTransform>()
 
     static func cached(_ source: SourceProfile, _ layout: SRGBConverter.Layout) -> CompiledTransform? {
-        let identity: Identity
+        cache.value(for: Key(source: identity(source), layout: layout)) { CompiledTransform(source, layout) }
+    }
+
+    private static func identity(_ source: SourceProfile) -> Identity {
         switch source {
-        case .icc(let profile): identity = .icc(digest: profile.digest)
-        case .primaries(let primaries, let transfer): identity = .primaries(primaries, transfer)
+        case .icc(let profile): .icc(digest: profile.digest)
+        case .primaries(let primaries, let transfer): .primaries(primaries, transfer)
         }
-        return cache.value(for: Key(source: identity, layout: layout)) { CompiledTransform(source, layout) }
     }
 
     private init?(_ source: SourceProfile, _ layout: SRGBConverter.Layout) {
@@ -129,6 +156,22 @@ final class CompiledTransform: @unchecked Sendable {
             matrixShaper = nil
         }
     }
+
+    /// The direct transform's 16-bit form (65536-entry tables: made on first use, and only
+    /// where the 8-bit form passed the grid check).
+    func deepMatrixShaper(_ source: SourceProfile) -> MatrixShaperTransform? {
+        guard matrixShaper != nil else { return nil }
+        return Self.deepCache.value(for: Self.identity(source)) {
+            guard let input = Self.openProfile(source), let sRGB = cmsCreate_sRGBProfile() else { return nil }
+            defer {
+                cmsCloseProfile(input)
+                cmsCloseProfile(sRGB)
+            }
+            return MatrixShaperTransform(from: input, to: sRGB, inputBits: 16)
+        }
+    }
+
+    private static let deepCache = ParsedProfileCache<Identity, MatrixShaperTransform>(capacity: 8)
 
     deinit { cmsDeleteTransform(handle) }
 

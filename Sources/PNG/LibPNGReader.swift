@@ -26,12 +26,48 @@ public enum LibPNGReader {
         _ png: [UInt8], maximumPixels: Int,
         _ body: (Int, Int, (UnsafePointer<UnsafeMutablePointer<UInt8>?>) -> Bool) throws(E) -> T?
     ) throws(E) -> T? {
+        try open(png, maximumPixels: maximumPixels, keepingSixteenBits: false) { (reader, width, height) throws(E) -> T? in
+            var message = [CChar](repeating: 0, count: 200)
+            return try body(width, height) { rows in pg_png_read_rgba_rows(reader, rows, &message) == 0 }
+        }
+    }
+
+    /// A 16-bit PNG's samples as they are: R,G,B,A in the machine's byte order (alpha 65535
+    /// without one), for a colour conversion made before they are cut to 8 bits.
+    public struct SixteenBitPixels: Sendable {
+        public let width: Int
+        public let height: Int
+        public let samples: [UInt16]
+    }
+
+    /// nil when the file is not 16 bits a sample, libpng refuses it, or it holds more than
+    /// `maximumPixels`.
+    public static func sixteenBitRGBA(_ png: [UInt8], maximumPixels: Int) -> SixteenBitPixels? {
+        open(png, maximumPixels: maximumPixels, keepingSixteenBits: true) { (reader, width, height) -> SixteenBitPixels? in
+            guard pg_png_sample_bytes(reader) == 2 else { return nil }
+            var message = [CChar](repeating: 0, count: 200)
+            var complete = false
+            let samples = [UInt16](unsafeUninitializedCapacity: width * height * 4) { buffer, count in
+                let base = UnsafeMutableRawPointer(buffer.baseAddress!).assumingMemoryBound(to: UInt8.self)
+                let rows = (0..<height).map { Optional(base + $0 * width * 8) }
+                complete = rows.withUnsafeBufferPointer { pg_png_read_rgba_rows(reader, $0.baseAddress!, &message) == 0 }
+                count = complete ? width * height * 4 : 0
+            }
+            return complete ? SixteenBitPixels(width: width, height: height, samples: samples) : nil
+        }
+    }
+
+    private static func open<T: ~Copyable, E: Error>(
+        _ png: [UInt8], maximumPixels: Int, keepingSixteenBits: Bool,
+        _ body: (OpaquePointer, Int, Int) throws(E) -> T?
+    ) throws(E) -> T? {
         // Out through variables: the buffer's closure cannot return a noncopyable image.
         var result: T? = nil
         var failure: E?
         png.withUnsafeBufferPointer { buffer in
             var message = [CChar](repeating: 0, count: 200)
-            guard let base = buffer.baseAddress, let reader = pg_png_open(base, buffer.count, &message) else { return }
+            guard let base = buffer.baseAddress, let reader = pg_png_open(base, buffer.count, keepingSixteenBits ? 1 : 0, &message)
+            else { return }
             defer { pg_png_close(reader) }
             var width: UInt32 = 0, height: UInt32 = 0
             pg_png_size(reader, &width, &height)
@@ -40,7 +76,7 @@ public enum LibPNGReader {
                 w <= PNGReader.maximumSide, h <= PNGReader.maximumSide
             else { return }
             do throws(E) {
-                result = try body(w, h) { rows in pg_png_read_rgba_rows(reader, rows, &message) == 0 }
+                result = try body(reader, w, h)
             } catch {
                 failure = error
             }

@@ -55,6 +55,41 @@ public enum TIFFDecoder {
                 width: Int(width), height: Int(height), rgba: rgba, hasAlpha: hasAlpha != 0, iccProfile: iccProfile)
         }
     }
+
+    /// A 16-bit RGB page's samples as stored, for a colour conversion made before they are
+    /// cut to 8 bits: R,G,B,A in the machine's byte order (alpha 65535 without one), rows
+    /// in stored order.
+    public struct SixteenBitPixels: Sendable {
+        public let width: Int
+        public let height: Int
+        public let samples: [UInt16]
+        public let hasAlpha: Bool
+    }
+
+    /// The first page's samples when it is 16-bit RGB with no extra sample or one
+    /// unassociated alpha (`pg_tiff_read_rgb16`) and `wanted` says yes to its ICC profile;
+    /// nil, having read no pixel, otherwise.
+    public static func sixteenBitRGB(_ bytes: [UInt8], wanted: ([UInt8]?) -> Bool) throws(TIFFError) -> SixteenBitPixels? {
+        var message = [CChar](repeating: 0, count: 256)
+        return try bytes.withUnsafeBufferPointer { (source) throws(TIFFError) -> SixteenBitPixels? in
+            guard let tiff = pg_tiff_open(source.baseAddress, source.count, &message) else { throw TIFFError(message) }
+            defer { pg_tiff_close(tiff) }
+            var width: UInt32 = 0, height: UInt32 = 0
+            pg_tiff_size(tiff, &width, &height)
+            var profile: UnsafePointer<UInt8>?
+            let profileLength = pg_tiff_icc_profile(tiff, &profile)
+            guard width > 0, height > 0, pg_tiff_is_rgb16(tiff) != 0,
+                wanted(profile.map { Array(UnsafeBufferPointer(start: $0, count: profileLength)) })
+            else { return nil }
+            var hasAlpha: Int32 = 0
+            // Zero-filled, as `decode`'s: nothing a decoder skipped can be old heap memory.
+            var samples = [UInt16](repeating: 0, count: Int(width) * Int(height) * 4)
+            let status = samples.withUnsafeMutableBufferPointer { pg_tiff_read_rgb16(tiff, $0.baseAddress, &hasAlpha, &message) }
+            if status < 0 { return nil }
+            if status != 0 { throw TIFFError(message) }
+            return SixteenBitPixels(width: Int(width), height: Int(height), samples: samples, hasAlpha: hasAlpha != 0)
+        }
+    }
 }
 
 /// A libtiff failure, with libtiff's message.

@@ -261,8 +261,8 @@ def test_a_scan_that_ends_early_is_refused(stack, tools):
 @pytest.mark.parametrize("fmt", ["tiff", "png"])
 def test_16_bit_p3_sources_come_out_srgb(stack, tools, fmt):
     """16 bits a sample with a P3 profile. The reference is LittleCMS in 16 bits (libvips's
-    icc_transform), rounded to 8 at the end; the service reduces to 8 bits first and
-    converts then, which this bounds."""
+    icc_transform), rounded to 8 at the end, whose lookup table makes it a loose one: the
+    exact reference is the wide-gamut test below."""
     import pyvips
     w, h = 320, 240
     xy = pyvips.Image.xyz(w, h)
@@ -281,6 +281,105 @@ def test_16_bit_p3_sources_come_out_srgb(stack, tools, fmt):
     reference = eight_bit(decoded.icc_transform("srgb", embedded=True, intent="perceptual"))
     obj = stack.upload_ok(data, f"p3-16.{fmt}", tools.CONTENT_TYPES[fmt])
     check_against(stack, tools, obj, reference, eight_bit(decoded))
+
+
+PROPHOTO = {"red": (0.7347, 0.2653), "green": (0.1596, 0.8404), "blue": (0.0366, 0.0001), "white": (0.3457, 0.3585)}
+
+
+def _lcms_exact_srgb(samples: bytes, count: int, profile: bytes) -> bytes:
+    """8-bit sRGB R,G,B of `count` native-order 16-bit R,G,B pixels, by LittleCMS unoptimised
+    in double precision (no lookup table between the numbers), rounded once."""
+    import ctypes
+    lcms = ctypes.CDLL("liblcms2.so.2")
+    lcms.cmsOpenProfileFromMem.restype = ctypes.c_void_p
+    lcms.cmsOpenProfileFromMem.argtypes = [ctypes.c_char_p, ctypes.c_uint32]
+    lcms.cmsCreate_sRGBProfile.restype = ctypes.c_void_p
+    lcms.cmsCreateTransform.restype = ctypes.c_void_p
+    lcms.cmsCreateTransform.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32,
+                                        ctypes.c_uint32, ctypes.c_uint32]
+    lcms.cmsDoTransform.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint32]
+    type_rgb_16 = (4 << 16) | (3 << 3) | 2
+    type_rgb_dbl = (1 << 22) | (4 << 16) | (3 << 3)
+    no_optimize, no_cache = 0x0100, 0x0040
+    source = lcms.cmsOpenProfileFromMem(profile, len(profile))
+    transform = lcms.cmsCreateTransform(source, type_rgb_16, lcms.cmsCreate_sRGBProfile(), type_rgb_dbl, 0,
+                                        no_optimize | no_cache)
+    assert transform
+    out = (ctypes.c_double * (count * 3))()
+    lcms.cmsDoTransform(transform, ctypes.create_string_buffer(samples, len(samples)), out, count)
+    return bytes(min(255, max(0, round(v * 255))) for v in out)
+
+
+@pytest.mark.parametrize("fmt", ["png", "png-alpha", "tiff", "tiff-tiled-alpha"])
+def test_16_bit_wide_gamut_sources_are_converted_before_they_are_cut_to_8_bits(stack, tools, fmt):
+    """A ProPhoto 16-bit source's saturated colours near sRGB's edge: cut to 8 bits first,
+    then converted, they came out up to ~20 levels from an exact conversion of the 16-bit
+    numbers; converted first, every channel of every pixel is within one. The reference is
+    LittleCMS in double precision without its lookup tables (libvips's 16-bit transform,
+    the reference above, interpolates one and is itself up to ~15 off here)."""
+    import array
+    import pyvips
+    w, h = 256, 192
+    xy = pyvips.Image.xyz(w, h)
+    # Saturated ramps with fine steps in the low byte: 16-bit numbers, not 8-bit ones widened.
+    rgb = (xy[0] * 65535 / w).bandjoin([xy[1] * 65535 / h, (w - 1 - xy[0] + xy[1]) * 65535 / (w + h)]).cast("ushort")
+    profile = iccprofile.matrix_profile(PROPHOTO, (1.8, 1, 0, 0, 0), "ProPhoto (test)")
+    image = rgb
+    if fmt.endswith("alpha"):
+        image = rgb.bandjoin((xy[0] * 32767 / w + 32768).cast("ushort"))
+    image = image.copy(interpretation="rgb16")
+    image.set_type(pyvips.GValue.blob_type, "icc-profile-data", profile)
+    if fmt.startswith("png"):
+        data = image.pngsave_buffer()
+    else:
+        data = image.tiffsave_buffer(tile=fmt == "tiff-tiled-alpha", tile_width=64, tile_height=64)
+
+    samples = bytes(rgb.write_to_memory())
+    reference = _lcms_exact_srgb(samples, w * h, profile)
+    words = array.array("H", samples)
+    cut_first = _lcms_exact_srgb(array.array("H", (((v * 255 + 32767) // 65535) * 257 for v in words)).tobytes(),
+                                 w * h, profile)
+    assert max(abs(a - b) for a, b in zip(reference, cut_first)) >= 8, "the ramps should show what cutting first loses"
+
+    obj = stack.upload_ok(data, f"prophoto-16.{fmt.split('-')[0]}", tools.CONTENT_TYPES[fmt.split("-")[0]])
+    lossless = "tiff" if obj["format"] == "png" else "png"
+    r = stack.get(f"/images/{obj['id']}.{lossless}")
+    assert r.status_code == 200, tools.describe(r)
+    served = tools.decode(r.content).convert("RGB").tobytes()
+    assert len(served) == len(reference)
+    worst = max(abs(a - b) for a, b in zip(served, reference))
+    assert worst <= 1, f"a channel {worst} levels from the exact conversion"
+
+
+def test_a_lossy_jxl_with_a_profile_libjxl_cannot_name_keeps_its_shadows(stack, tools, tmp_path):
+    """libjxl hands a lossy (XYB) JPEG XL whose ICC profile it cannot express as one of its
+    named encodings as linear sRGB unless asked otherwise, and 8-bit linear light has no
+    room for shadows: a dark ramp kept 14 of its 48 levels, 1.75 levels off on average
+    (13 at worst). Asked for sRGB, libjxl makes it from the XYB numbers in floating point."""
+    import subprocess
+    adobe_like = {"red": (0.64, 0.33), "green": (0.21, 0.71), "blue": (0.15, 0.06), "white": (0.3127, 0.3290)}
+    profile = iccprofile.matrix_profile(adobe_like, (2.2, 0.95, 0.05, 0.1, 0.05), "Unnamed curve (test)")
+    w, h = 512, 64
+    ramp = Image.new("RGB", (w, h))
+    px = ramp.load()
+    for y in range(h):
+        for x in range(w):
+            v = x * 48 // w
+            px[x, y] = (v, v, v // 3) if y < h // 2 else (v, v // 2, 200)
+    ramp.save(tmp_path / "ramp.png", icc_profile=profile)
+    subprocess.run(["cjxl", str(tmp_path / "ramp.png"), str(tmp_path / "ramp.jxl"), "-d", "0.1"],
+                   check=True, capture_output=True)
+    reference = to_srgb(ramp, profile)
+
+    obj = stack.upload_ok((tmp_path / "ramp.jxl").read_bytes(), "ramp.jxl", "image/jxl")
+    r = stack.get(f"/images/{obj['id']}.png")
+    assert r.status_code == 200, tools.describe(r)
+    served = tools.decode(r.content).convert("RGB")
+    mean, _ = differences(served, reference)
+    levels = len(set(served.crop((0, 5, w, 6)).tobytes()[0::3]))
+    expected = len(set(reference.crop((0, 5, w, 6)).tobytes()[0::3]))
+    assert mean <= 0.5, f"{mean:.2f} levels off on average"
+    assert levels >= expected * 3 // 4, f"{levels} levels of red in a row where the source has {expected}"
 
 
 def _png_with_chunk(image: Image.Image, chunk_type: bytes, data: bytes, **save) -> bytes:

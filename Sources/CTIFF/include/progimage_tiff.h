@@ -22,6 +22,16 @@ size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile);
 /// success; anything else means `pixels` must not be used.
 int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char *message);
 
+/// 16-bit RGB, with no extra sample or one unassociated alpha, in strips or tiles,
+/// contiguous or planar, as stored: width × 4 samples a row, R,G,B,A in the machine's byte
+/// order (65535 the alpha of a page without one), rows as stored; for a caller that
+/// converts colours before it cuts them to 8 bits. Returns -1 (and reads nothing) when the
+/// page is not laid out so, 0 on success, 1 on a decode error.
+int pg_tiff_read_rgb16(pg_tiff *tiff, uint16_t *pixels, int *has_alpha, char *message);
+
+/// Whether the first page is what `pg_tiff_read_rgb16` reads (its tags only).
+int pg_tiff_is_rgb16(pg_tiff *tiff);
+
 /// 32-bit IEEE float or 32-bit unsigned samples, one (grey) or three (RGB) per pixel,
 /// contiguous: what the RGBA interface refuses. Floats are taken as 0–1 and clamped;
 /// integers are scaled from their full range; no transfer curve is applied (float TIFFs

@@ -27,9 +27,7 @@ public enum ImageDecoder {
             do {
                 let size = try HEIFDecoder.primarySize(of: bytes)
                 return ImageSize(width: size.width, height: size.height)
-            } catch JXLError.incomplete {
-            throw ServiceError(.corruptImage, "the jxl image is truncated")
-        } catch let error as HEIFError where error.isResourceLimit {
+            } catch let error as HEIFError where error.isResourceLimit {
                 throw ServiceError(.imageTooLarge, "the \(format.rawValue) image exceeds the decoder's size limit")
             } catch {
                 throw ServiceError(.corruptImage, "the \(format.rawValue) container is not readable")
@@ -162,6 +160,9 @@ public enum ImageDecoder {
         _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool, grey: Bool
     ) throws(ServiceError) -> GDImage {
         do {
+            if toSRGB, let deep = try SixteenBitSource.decoded(bytes, format: format, maxPixels: Int.max) {
+                return try GDImage(width: deep.width, height: deep.height, pixels: deep.rgba, stride: deep.width * 4, layout: .rgba)
+            }
             switch format {
             case .jpg:
                 return try decodeJPEG(bytes, shrink: shrink, toSRGB: toSRGB, grey: grey)

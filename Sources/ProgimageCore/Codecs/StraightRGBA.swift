@@ -27,6 +27,9 @@ struct StraightRGBA {
         guard DeclaredAlphaChannel.isDeclared(in: original, format: format),
             ExifOrientation.read(from: original, format: format) == .up
         else { return nil }
+        if let deep = try? SixteenBitSource.decoded(original, format: format, maxPixels: maxPixels) {
+            return StraightRGBA(pixels: deep.rgba, width: deep.width, height: deep.height)
+        }
         var straight: StraightRGBA
         let source: SourceProfile?
         switch format {

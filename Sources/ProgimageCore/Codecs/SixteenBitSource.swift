@@ -1,0 +1,53 @@
+import LittleCMS
+import PNG
+public import ProgimageAPI
+import TIFF
+
+/// A 16-bit PNG or TIFF whose colours are not sRGB, converted from its 16-bit samples and
+/// cut to 8 bits once, at the end. Cutting first and converting the 8-bit numbers moved
+/// saturated colours near the gamut's edge by up to 20 levels (ProPhoto and Adobe RGB,
+/// against LittleCMS's exact double-precision conversion; p99 1–2) where this stays
+/// within one. Only where the profile is a matrix/TRC RGB one that converts directly
+/// (`SRGBConverter.deepConversion`); other files, and 8-bit ones, are decoded as usual.
+struct SixteenBitSource {
+    /// Straight R,G,B,A rows, in sRGB.
+    let rgba: [UInt8]
+    let width: Int
+    let height: Int
+
+    /// nil when the file is not such a source, having decoded no pixel; the usual decode
+    /// then reads it (and says what is wrong with a damaged one).
+    static func decoded(_ original: [UInt8], format: ImageFormat, maxPixels: Int) throws(ServiceError) -> SixteenBitSource? {
+        switch format {
+        case .png:
+            // IHDR's bit depth, at its fixed place (the whole chunk was checked at upload).
+            guard original.count > 24, original[24] == 16, let source = PNGColour.source(of: original),
+                let conversion = SRGBConverter.deepConversion(from: source),
+                let read = LibPNGReader.sixteenBitRGBA(original, maximumPixels: maxPixels)
+            else { return nil }
+            return converted(read.samples, width: read.width, height: read.height, conversion)
+        case .tiff:
+            var conversion: SRGBConverter.DeepConversion?
+            let read: TIFFDecoder.SixteenBitPixels?
+            do {
+                read = try TIFFDecoder.sixteenBitRGB(original) { icc in
+                    conversion = SourceColor.profile(icc).flatMap(SRGBConverter.deepConversion(from:))
+                    return conversion != nil
+                }
+            } catch {
+                throw ServiceError(.corruptImage, "the tiff image does not decode completely")
+            }
+            guard let read, let conversion else { return nil }
+            return converted(read.samples, width: read.width, height: read.height, conversion)
+        default:
+            return nil
+        }
+    }
+
+    private static func converted(
+        _ samples: [UInt16], width: Int, height: Int, _ conversion: SRGBConverter.DeepConversion
+    ) -> SixteenBitSource {
+        let rgba = samples.withUnsafeBufferPointer { conversion.rgba($0, channels: 4, count: width * height) }
+        return SixteenBitSource(rgba: rgba, width: width, height: height)
+    }
+}
