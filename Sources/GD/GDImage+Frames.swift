@@ -10,6 +10,15 @@ extension GDImage {
         return GDImage(owning: clone, knownOpaque: knownOpaque)
     }
 
+    /// Puts rows decoded in the order a file stored them where they belong: row `k` moves
+    /// to row `destinations[k]`, a permutation of the rows. Only the row pointers move.
+    public mutating func moveRows(to destinations: [Int]) {
+        precondition(destinations.count == height && Set(destinations) == Set(0..<height))
+        let rows = cgd_rows(raw)!
+        let stored = (0..<height).map { rows[$0] }
+        for (row, destination) in destinations.enumerated() { rows[destination] = stored[row] }
+    }
+
     /// Draws the pixels of `frame` that are not fully transparent with its top-left corner
     /// at (`x`, `y`), clipped to this image: a GIF frame onto its canvas. GIF pixels are
     /// opaque or fully transparent, so there is nothing to blend; a transparent pixel

@@ -423,3 +423,56 @@ def test_an_animated_webp_with_a_damaged_later_frame_is_refused(stack, tools):
                    if not decodes(bytes(webp[:at]) + bytes([webp[at] ^ 0x5A]) + webp[at + 1:]))
     tools.json_error(stack.post("/images", data=damaged), 422, "corrupt_image")
     assert stack.post("/images", data=webp).status_code == 201
+
+
+ROW_COLOURS = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255), (0, 255, 255),
+               (255, 255, 255)]
+
+
+def _interlaced_frame_block(width: int, height: int, left: int = 0, top: int = 0) -> bytes:
+    """An image descriptor marked interlaced whose row y is palette entry y % 8, its rows
+    stored in GIF's four passes (every 8th from 0, every 8th from 4, every 4th from 2,
+    every 2nd from 1), LZW written with a clear code before every pixel (codes stay 4 bits).
+    Pillow's writer refuses to interlace anything under 16 rows, the frames that matter."""
+    import struct
+    stored = [y for start, step in [(0, 8), (4, 8), (2, 4), (1, 2)] for y in range(start, height, step)]
+    codes = [c for y in stored for _ in range(width) for c in (8, y % 8)] + [9]
+    packed = sum(code << (4 * i) for i, code in enumerate(codes)).to_bytes((4 * len(codes) + 7) // 8, "little")
+    out = bytearray(b"\x2c" + struct.pack("<HHHH", left, top, width, height) + b"\x40\x03")
+    for at in range(0, len(packed), 255):
+        out += bytes([len(packed[at:at + 255])]) + packed[at:at + 255]
+    return bytes(out + b"\x00")
+
+
+def _gif_with_palette(screen: tuple[int, int], blocks: list[bytes], loop: bool) -> bytes:
+    import struct
+    out = bytearray(b"GIF89a" + struct.pack("<HH", *screen) + bytes([0xF2, 0, 0]))
+    out += bytes(c for colour in ROW_COLOURS for c in colour)
+    if loop:
+        out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+    for block in blocks:
+        out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00" + block
+    return bytes(out + b"\x3b")
+
+
+@pytest.mark.parametrize("height", range(1, 10))
+def test_an_interlaced_gif_of_any_height_keeps_every_row(stack, height):
+    """libgd 2.3.3 reads interlaced rows without skipping a pass that is empty: a frame 2–4
+    rows tall kept its first row and showed palette entry 0 in the others."""
+    data = _gif_with_palette((7, height), [_interlaced_frame_block(7, height)], loop=False)
+    reference = Image.open(io.BytesIO(data)).convert("RGB")
+    assert [reference.getpixel((3, y)) for y in range(height)] == [ROW_COLOURS[y % 8] for y in range(height)]
+    obj = stack.upload_ok(data, "interlaced.gif", "image/gif")
+    served = Image.open(io.BytesIO(get(stack, f"/images/{obj['id']}.png"))).convert("RGB")
+    assert [served.getpixel((3, y)) for y in range(height)] == [ROW_COLOURS[y % 8] for y in range(height)]
+
+
+def test_an_interlaced_later_frame_keeps_every_row(stack):
+    data = _gif_with_palette(
+        (7, 8), [_interlaced_frame_block(7, 8), _interlaced_frame_block(5, 3, left=1, top=2)], loop=True)
+    obj = stack.upload_ok(data, "interlaced-animation.gif", "image/gif")
+    frames, _, _, _ = frames_of(get(stack, f"/images/{obj['id']}/flip:h/flip:h.gif"))
+    assert len(frames) == 2
+    second = frames[1].convert("RGB")
+    assert [second.getpixel((3, y)) for y in range(2, 5)] == [ROW_COLOURS[y] for y in range(3)]
+    assert [second.getpixel((0, y)) for y in range(8)] == [ROW_COLOURS[y] for y in range(8)]

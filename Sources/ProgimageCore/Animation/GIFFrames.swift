@@ -31,7 +31,7 @@ enum GIFFrames {
                         ImageSize(width: frame.rect.width, height: frame.rect.height), maxPixels: maxPixels)
                     let pixels: GDImage
                     do {
-                        pixels = try GDImage.decode(layout.singleFrameFile(frame, of: bytes), codec: .gif)
+                        pixels = try ImageDecoder.decodeGIFFrame(frame, of: bytes, layout: layout)
                     } catch {
                         throw ServiceError(.corruptImage, "a frame of the gif animation does not decode")
                     }

@@ -26,6 +26,15 @@ enum GIFStructure {
         var disposal = 0
         /// Centiseconds.
         var delay = 0
+        /// Rows stored in GIF's four passes rather than top to bottom.
+        var interlaced = false
+
+        /// Where each stored row of an interlaced frame belongs: every 8th row from 0, every
+        /// 8th from 4, every 4th from 2, every 2nd from 1 (GIF89a, appendix E); a frame
+        /// shorter than 5 rows leaves some passes empty.
+        var interlacedRowDestinations: [Int] {
+            [(0, 8), (4, 8), (2, 4), (1, 2)].flatMap { start, step in Array(Swift.stride(from: start, to: rect.height, by: step)) }
+        }
     }
 
     struct Layout: Equatable, Sendable {
@@ -82,7 +91,9 @@ enum GIFStructure {
 
         /// A GIF of `frame` alone on a screen of its own size, at the origin, with its
         /// graphic control extension (transparency) and the global colour table: what
-        /// libgd 2.3.3, which reads only a first frame, decodes for any frame.
+        /// libgd 2.3.3, which reads only a first frame, decodes for any frame. Its rows are
+        /// marked sequential even when they are interlaced (`ImageDecoder.decodeGIFFrame`
+        /// puts them in place).
         func singleFrameFile(_ frame: Frame, of bytes: [UInt8]) -> [UInt8] {
             var file = Array(bytes[preamble])
             file.replaceSubrange(0..<6, with: "GIF89a".utf8)
@@ -94,6 +105,7 @@ enum GIFStructure {
             let start = file.count
             file += bytes[frame.descriptor]
             file.replaceSubrange(start + 1..<start + 5, with: [0, 0, 0, 0])
+            file[start + 9] &= ~0x40
             file.append(0x3B)
             return file
         }
@@ -169,6 +181,7 @@ enum GIFStructure {
                 let dataStart = at
                 try skipSubBlocks()
                 var frame = Frame(rect: rect, descriptor: start..<at, control: control)
+                frame.interlaced = bytes[start + 9] & 0x40 != 0
                 if let control {
                     frame.disposal = Int(bytes[control.lowerBound + 3] >> 2) & 7
                     frame.delay = u16(control.lowerBound + 4)
