@@ -4,7 +4,8 @@ internal import CHeif
 ///
 /// Default decoding options apply the `clap`, `irot` and `imir` properties, so what comes
 /// out is the displayed image (libgd's HEIF path turns them off and shears widths not
-/// divisible by 4). 10- and 12-bit images come back as 8-bit.
+/// divisible by 4). 10- and 12-bit images come back as 8-bit from `decode`, as 16-bit
+/// from `decodeSixteenBit`.
 public enum HEIFDecoder {
     /// The primary image's size as the container declares it, without decoding: the
     /// pre-decode guard against decompression bombs.
@@ -29,6 +30,11 @@ public enum HEIFDecoder {
         public var bytes: [UInt8]
         /// The primary image's colour description, as the container states it.
         public let color: ColorDescription?
+
+        public init(width: Int, height: Int, hasAlpha: Bool, stride: Int, bytes: [UInt8], color: ColorDescription?) {
+            (self.width, self.height, self.hasAlpha, self.stride, self.bytes, self.color) =
+                (width, height, hasAlpha, stride, bytes, color)
+        }
 
         /// The same image's colour description and alpha, other rows.
         public func replacing(width: Int, height: Int, stride: Int, bytes: [UInt8]) -> Pixels {
@@ -88,6 +94,67 @@ public enum HEIFDecoder {
             return Pixels(
                 width: width, height: height, hasAlpha: hasAlpha, stride: Int(stride), bytes: Array(rows),
                 color: colorDescription(handle))
+        }
+    }
+
+    /// A primary image deeper than 8 bits, as R,G,B,A samples scaled to 16 bits (alpha
+    /// 65535 without one), for a colour conversion made before they are cut to 8 bits.
+    public struct SixteenBitPixels: Sendable {
+        public let width: Int
+        public let height: Int
+        public let hasAlpha: Bool
+        public let samples: [UInt16]
+        public let color: ColorDescription?
+    }
+
+    /// The primary image's samples, `clap`, `irot` and `imir` applied, when it is deeper
+    /// than 8 bits and `wanted` says yes to its colour description; nil, having decoded
+    /// nothing, otherwise. Strict, as `decode`.
+    public static func decodeSixteenBit(_ bytes: [UInt8], wanted: (ColorDescription?) -> Bool) throws -> SixteenBitPixels? {
+        try withPrimaryHandle(bytes) { handle throws -> SixteenBitPixels? in
+            let color = colorDescription(handle)
+            guard heif_image_handle_get_luma_bits_per_pixel(handle) > 8, wanted(color) else { return nil }
+            let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
+            guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
+            defer { heif_decoding_options_free(options) }
+            options.pointee.strict_decoding = 1
+            var image: OpaquePointer?
+            try HEIFError.check(
+                heif_decode_image(
+                    handle, &image, heif_colorspace_RGB,
+                    hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE, options))
+            guard let image else { throw HEIFError(message: "libheif returned no image") }
+            defer { heif_image_release(image) }
+            let width = Int(heif_image_get_width(image, heif_channel_interleaved))
+            let height = Int(heif_image_get_height(image, heif_channel_interleaved))
+            let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
+            let channels = hasAlpha ? 4 : 3
+            var stride: Int32 = 0
+            guard width > 0, height > 0, (9...16).contains(bits),
+                let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride),
+                Int(stride) >= width * channels * 2
+            else { throw HEIFError(message: "decoded image has no interleaved 16-bit plane") }
+            // Each value scaled to 16 bits by a table (4096 entries at 12 bits); a value
+            // past the range (none should be) is taken as the largest.
+            let largest = 1 << bits - 1
+            let scaled = (0...largest).map { UInt16((UInt32($0) * 65535 + UInt32(largest / 2)) / UInt32(largest)) }
+            let samples = scaled.withUnsafeBufferPointer { scaled in
+                [UInt16](unsafeUninitializedCapacity: width * height * 4) { out, count in
+                    for y in 0..<height {
+                        // libheif aligns its rows; read each as 16-bit words.
+                        let row = UnsafeRawPointer(plane + y * Int(stride)).bindMemory(to: UInt16.self, capacity: width * channels)
+                        var at = y * width * 4
+                        for x in 0..<width {
+                            let from = x * channels
+                            for c in 0..<3 { out[at + c] = scaled[min(Int(UInt16(littleEndian: row[from + c])), largest)] }
+                            out[at + 3] = channels == 4 ? scaled[min(Int(UInt16(littleEndian: row[from + 3])), largest)] : 65535
+                            at += 4
+                        }
+                    }
+                    count = width * height * 4
+                }
+            }
+            return SixteenBitPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples, color: color)
         }
     }
 

@@ -98,12 +98,14 @@ struct MatrixShaperTransform: Sendable {
     }
 
     /// Converts `count` pixels of 16-bit R,G,B (`channels` 3) or R,G,B,A (4) samples into
-    /// 8-bit R,G,B,A (alpha rounded; 255 without one), rounding once, at the end.
+    /// 8-bit R,G,B,A (alpha rounded; 255 without one), or R,G,B (`outputChannels` 3),
+    /// rounding once, at the end.
     func apply(
-        _ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int, into out: UnsafeMutableBufferPointer<UInt8>
+        _ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int, into out: UnsafeMutableBufferPointer<UInt8>,
+        outputChannels: Int = 4
     ) {
-        precondition(inputBits == 16 && (channels == 3 || channels == 4))
-        precondition(samples.count >= count * channels && out.count >= count * 4)
+        precondition(inputBits == 16 && (channels == 3 || channels == 4) && (outputChannels == 3 || outputChannels == 4))
+        precondition(samples.count >= count * channels && out.count >= count * outputChannels)
         let steps = Float(encodeSteps)
         let m = matrix
         linear[0].withUnsafeBufferPointer { toLinearRed in
@@ -112,14 +114,16 @@ struct MatrixShaperTransform: Sendable {
                     encode.withUnsafeBufferPointer { encode in
                         func encoded(_ value: Float) -> UInt8 { encode[Int(min(max(value, 0), 1) * steps + 0.5)] }
                         var from = 0
-                        for at in Swift.stride(from: 0, to: count * 4, by: 4) {
+                        for at in Swift.stride(from: 0, to: count * outputChannels, by: outputChannels) {
                             let r = toLinearRed[Int(samples[from])]
                             let g = toLinearGreen[Int(samples[from + 1])]
                             let b = toLinearBlue[Int(samples[from + 2])]
                             out[at] = encoded(m[0] * r + m[1] * g + m[2] * b)
                             out[at + 1] = encoded(m[3] * r + m[4] * g + m[5] * b)
                             out[at + 2] = encoded(m[6] * r + m[7] * g + m[8] * b)
-                            out[at + 3] = channels == 4 ? UInt8((UInt32(samples[from + 3]) * 255 + 32767) / 65535) : 255
+                            if outputChannels == 4 {
+                                out[at + 3] = channels == 4 ? UInt8((UInt32(samples[from + 3]) * 255 + 32767) / 65535) : 255
+                            }
                             from += channels
                         }
                     }

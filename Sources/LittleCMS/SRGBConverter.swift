@@ -70,11 +70,13 @@ public enum SRGBConverter {
     public struct DeepConversion: Sendable {
         let transform: MatrixShaperTransform
 
-        /// `count` pixels of `channels` (3 or 4) samples each, in the machine's byte order.
-        public func rgba(_ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int) -> [UInt8] {
-            [UInt8](unsafeUninitializedCapacity: count * 4) { out, written in
-                transform.apply(samples, channels: channels, count: count, into: out)
-                written = count * 4
+        /// `count` pixels of `channels` (3 or 4) samples each, in the machine's byte order,
+        /// as 8-bit R,G,B,A, or R,G,B when not `keepingAlpha`.
+        public func pixels(_ samples: UnsafeBufferPointer<UInt16>, channels: Int, count: Int, keepingAlpha: Bool = true) -> [UInt8] {
+            let outputChannels = keepingAlpha ? 4 : 3
+            return [UInt8](unsafeUninitializedCapacity: count * outputChannels) { out, written in
+                transform.apply(samples, channels: channels, count: count, into: out, outputChannels: outputChannels)
+                written = count * outputChannels
             }
         }
     }

@@ -239,6 +239,9 @@ public enum ImageDecoder {
                 .corruptImage,
                 "the image uses a feature this service does not decode: a mirrored image deeper than 8 bits with a clean aperture")
         }
+        if toSRGB, !turnedHere, !ImageHeader.heifPrimaryIsMonochrome(bytes), let converted = try SixteenBitSource.decodedHEIF(bytes) {
+            return converted
+        }
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
         var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in
             try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere)

@@ -1,14 +1,16 @@
+import HEIF
 import LittleCMS
 import PNG
 public import ProgimageAPI
 import TIFF
 
-/// A 16-bit PNG or TIFF whose colours are not sRGB, converted from its 16-bit samples and
-/// cut to 8 bits once, at the end. Cutting first and converting the 8-bit numbers moved
-/// saturated colours near the gamut's edge by up to 20 levels (ProPhoto and Adobe RGB,
-/// against LittleCMS's exact double-precision conversion; p99 1–2) where this stays
-/// within one. Only where the profile is a matrix/TRC RGB one that converts directly
-/// (`SRGBConverter.deepConversion`); other files, and 8-bit ones, are decoded as usual.
+/// A 16-bit PNG or TIFF, or a 10- or 12-bit AVIF or HEIC, whose colours are not sRGB,
+/// converted from its deep samples and cut to 8 bits once, at the end. Cutting first and
+/// converting the 8-bit numbers moved saturated colours near the gamut's edge by up to 20
+/// levels (ProPhoto and Adobe RGB, against LittleCMS's exact double-precision conversion;
+/// p99 1–2) where this stays within one. Only where the profile is a matrix/TRC RGB one
+/// that converts directly (`SRGBConverter.deepConversion`); other files, and 8-bit ones,
+/// are decoded as usual.
 struct SixteenBitSource {
     /// Straight R,G,B,A rows, in sRGB.
     let rgba: [UInt8]
@@ -44,10 +46,33 @@ struct SixteenBitSource {
         }
     }
 
+    /// A 10- or 12-bit AVIF or HEIC whose colours are not sRGB (`nclx` or ICC), the same
+    /// way, as the 8-bit rows `ImageDecoder.decodedHEIF` hands on (`color` nil: already
+    /// sRGB); nil, having decoded nothing, when it is 8 bits deep or needs no such
+    /// conversion. The caller leaves to the usual decode the images it turns itself and
+    /// monochrome ones (their limited range is expanded after the decode).
+    static func decodedHEIF(_ bytes: [UInt8]) throws -> HEIFDecoder.Pixels? {
+        var conversion: SRGBConverter.DeepConversion?
+        let deep = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.SixteenBitPixels? in
+            try HEIFDecoder.decodeSixteenBit(bytes) { color in
+                conversion = color.flatMap { SourceColor.sourceProfile($0) }.flatMap { SRGBConverter.deepConversion(from: $0) }
+                return conversion != nil
+            }
+        }
+        guard let deep, let conversion else { return nil }
+        let channels = deep.hasAlpha ? 4 : 3
+        let pixels = deep.samples.withUnsafeBufferPointer {
+            conversion.pixels($0, channels: 4, count: deep.width * deep.height, keepingAlpha: deep.hasAlpha)
+        }
+        return HEIFDecoder.Pixels(
+            width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
+            color: nil)
+    }
+
     private static func converted(
         _ samples: [UInt16], width: Int, height: Int, _ conversion: SRGBConverter.DeepConversion
     ) -> SixteenBitSource {
-        let rgba = samples.withUnsafeBufferPointer { conversion.rgba($0, channels: 4, count: width * height) }
+        let rgba = samples.withUnsafeBufferPointer { conversion.pixels($0, channels: 4, count: width * height) }
         return SixteenBitSource(rgba: rgba, width: width, height: height)
     }
 }
