@@ -56,13 +56,14 @@ public enum Files {
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file in `temporaryDirectory`
-    /// (same filesystem, somewhere readers never look), fsync when `durable`, rename.
+    /// (same filesystem, somewhere readers never look), fsync when `durable`, rename. The
+    /// temporary file's name carries the writer's process id (`removeLeftovers`).
     public static func writeAtomically(
         _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool
     ) throws(SystemCallError) {
         try makeDirectories(temporaryDirectory)
         try makeDirectories(parent(of: path))
-        var template = Array((temporaryDirectory + "/tmp-XXXXXX").utf8CString)
+        var template = Array((temporaryDirectory + "/tmp-\(getpid())-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SystemCallError("mkstemp", path: temporaryDirectory) }
         let temporary = String(cString: template)
@@ -125,6 +126,22 @@ public enum Files {
     /// Removes a file or socket; a missing one is fine.
     public static func remove(_ path: String) throws(SystemCallError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw SystemCallError("unlink", path: path) }
+    }
+
+    /// Removes the temporary files of `writeAtomically` in `temporaryDirectory` whose
+    /// writer is no longer running: what a process killed mid-write left (nothing else
+    /// removes them, and nothing reads them). Returns how many were removed.
+    @discardableResult
+    public static func removeLeftovers(in temporaryDirectory: String) -> Int {
+        var removed = 0
+        for entry in entries(in: temporaryDirectory) ?? [] {
+            let parts = entry.name.split(separator: "-")
+            guard parts.count == 3, parts[0] == "tmp", let pid = pid_t(parts[1]), pid > 0,
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            if unlink(temporaryDirectory + "/" + entry.name) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// `rm -rf`; missing entries are not an error. Never follows symlinks (`lstat`), so

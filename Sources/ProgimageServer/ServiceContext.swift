@@ -22,6 +22,8 @@ public final class ServiceContext: Sendable {
     public let linkFetches: LinkFetchSlots
     /// The shared deletion log, when metadata is in PostgreSQL (several boxes).
     public let deletionLog: (any DeletionLog)?
+    /// The embedded store's journal of deletes not yet finished on disk.
+    public let unfinishedDeletions: (any UnfinishedDeletions)?
     /// Originals in a bucket with local copies, when an object store is configured.
     public let bucketOriginals: BucketImageStore?
     /// This instance's counters, when metrics are on (`PROGIMAGE_METRICS_PORT`).
@@ -39,9 +41,10 @@ public final class ServiceContext: Sendable {
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
         if let url = configuration.databaseURL {
             let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
-            (metadata, deletionLog) = (store, store)
+            (metadata, deletionLog, unfinishedDeletions) = (store, store, nil)
         } else {
-            (metadata, deletionLog) = (try SQLiteMetadataStore(path: configuration.databasePath), nil)
+            let store = try SQLiteMetadataStore(path: configuration.databasePath)
+            (metadata, deletionLog, unfinishedDeletions) = (store, nil, store)
         }
         if let bucket = configuration.objectStore {
             let metadata = metadata

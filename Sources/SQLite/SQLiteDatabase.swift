@@ -21,7 +21,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
         sqlite3_busy_timeout(raw, 5000)
         if !readOnly {
             try execute("PRAGMA journal_mode=WAL")
-            try execute("PRAGMA synchronous=NORMAL")
+            // FULL: a commit is on disk when it returns, as the original's file already is
+            // (fsynced with its folder) when the upload answers. NORMAL may lose the last
+            // commits to a power cut: an answered upload gone, its original an orphan.
+            try execute("PRAGMA synchronous=FULL")
         }
     }
 

@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @testable import POSIX
 
@@ -16,6 +19,23 @@ import Testing
         #expect(try Files.read(root + "/a/b/file") == bytes)
         // The temporary file was renamed away: nothing is left beside it.
         #expect(Files.entries(in: root + "/tmp") == [])
+    }
+
+    /// A writer killed mid-write leaves its temporary file; the next start removes it, and
+    /// only it: a running writer's file and names of other shapes stay.
+    @Test func leftoversOfStoppedWritersAreRemoved() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        var child: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { free(argv[0]) }
+        #expect(posix_spawn(&child, "/bin/true", nil, nil, &argv, nil) == 0)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)  // reaped: its pid names no process now
+        let names = ["tmp-\(child)-aB3dE9", "tmp-\(getpid())-Zz0yY1", "tmp-x1Y2z3", "notes"]
+        for name in names { try Files.write(Array("partial".utf8), to: "\(root)/\(name)") }
+        #expect(Files.removeLeftovers(in: root) == 1)
+        #expect(Set((Files.entries(in: root) ?? []).map(\.name)) == Set(names.dropFirst()))
     }
 
     @Test func makeDirectoriesRefusesAFileInTheWay() throws {

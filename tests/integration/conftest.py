@@ -760,6 +760,19 @@ class Stack:
     def health(self, t: str) -> requests.Response:
         return self.get(f"/health/{t}", timeout=10)
 
+    def kill_instance(self, role: str, within: float = 10) -> None:
+        """SIGKILLs the instance answering /health/{role} and waits for the supervisor's
+        new one to answer."""
+        pid = self.health(role).json()["pid"]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            r = self.health(role)
+            if r.status_code == 200 and r.json()["pid"] != pid:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"no {role} instance answered within {within} s of killing {pid}")
+
     def list_page(self, **params) -> requests.Response:
         return self.get("/images", params=params)
 

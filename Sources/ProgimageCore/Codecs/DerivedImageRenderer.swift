@@ -38,6 +38,19 @@ public struct DerivedImageRenderer: Sendable {
         }
     }
 
+    /// The original's bytes. Missing with its record gone, a delete ran since the record
+    /// was read: 404. Missing with its record there, the original was lost (removed by
+    /// hand, a disk restored without it): that is no client's 404 but the service's 500,
+    /// with the reason in the log, where it had answered "no image" and logged nothing.
+    private func readOriginal(_ id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8] {
+        do {
+            return try originals.read(id: id, format: format)
+        } catch where error.code == .notFound {
+            guard try metadata.record(id) != nil else { throw error }
+            throw ServiceError(.internalError, "the original of \(id) is recorded but missing from the store")
+        }
+    }
+
     public func render(id: ImageID, chain: OperationChain) throws(ServiceError) -> Rendered {
         guard let record = try metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         let source = ImageSize(width: record.width, height: record.height)
@@ -47,7 +60,7 @@ public struct DerivedImageRenderer: Sendable {
         let relative = String(path.dropFirst(cache.root.count + 1))
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if cache.contains(path) { return .stored(cachePath: relative) }
-            let original = try originals.read(id: id, format: record.format)
+            let original = try readOriginal(id, format: record.format)
             let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain, overlays: overlaySource)
             let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
             // Recorded before the file exists, so a delete of an overlay always finds it.

@@ -8,7 +8,7 @@ import Synchronization
 /// second, and the cursor is the last `seq` returned. The worker's threads share one
 /// connection; `lock` keeps one statement or transaction on it at a time (SQLite's own
 /// serialized mode would still interleave two threads' BEGINs).
-public final class SQLiteMetadataStore: MetadataStore {
+public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
     private let database: SQLiteDatabase
     private let lock = Mutex<Void>(())
 
@@ -44,6 +44,8 @@ public final class SQLiteMetadataStore: MetadataStore {
                 try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
             }
             if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
+            try database.execute(
+                "CREATE TABLE IF NOT EXISTS unfinished_deletions (id TEXT PRIMARY KEY, format TEXT NOT NULL)")
         } catch {
             throw Self.serviceError(error)
         }
@@ -107,13 +109,50 @@ public final class SQLiteMetadataStore: MetadataStore {
         return records
     }
 
+    /// Removes the record and, in the same transaction, journals the deletion
+    /// (`UnfinishedDeletions`) until its files are gone.
     public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
         try run { () throws(SQLiteError) -> Bool in
-            try database.withStatement("DELETE FROM images WHERE id = ? RETURNING seq") { statement throws(SQLiteError) in
+            try database.transaction { () throws(SQLiteError) -> Bool in
+                let format = try database.withStatement("DELETE FROM images WHERE id = ? RETURNING format") {
+                    statement throws(SQLiteError) -> String? in
+                    try statement.bind(1, id.rawValue)
+                    let format = try statement.step() ? statement.text(0) : nil
+                    while try statement.step() {}
+                    return format
+                }
+                guard let format else { return false }
+                try database.withStatement("INSERT OR REPLACE INTO unfinished_deletions (id, format) VALUES (?, ?)") {
+                    statement throws(SQLiteError) in
+                    try statement.bind(1, id.rawValue)
+                    try statement.bind(2, format)
+                    _ = try statement.step()
+                }
+                return true
+            }
+        }
+    }
+
+    public func unfinishedDeletions() throws(ServiceError) -> [(id: ImageID, format: ImageFormat)] {
+        let rows = try run { () throws(SQLiteError) -> [(String?, String?)] in
+            try database.withStatement("SELECT id, format FROM unfinished_deletions") { statement throws(SQLiteError) in
+                var rows: [(String?, String?)] = []
+                while try statement.step() { rows.append((statement.text(0), statement.text(1))) }
+                return rows
+            }
+        }
+        // A row that does not parse names no file this service could have written.
+        return rows.compactMap { id, format in
+            guard let id = id.flatMap(ImageID.init), let format = format.flatMap(ImageFormat.init(rawValue:)) else { return nil }
+            return (id, format)
+        }
+    }
+
+    public func deletionFinished(_ id: ImageID) throws(ServiceError) {
+        try run { () throws(SQLiteError) in
+            try database.withStatement("DELETE FROM unfinished_deletions WHERE id = ?") { statement throws(SQLiteError) in
                 try statement.bind(1, id.rawValue)
-                let found = try statement.step()
-                while try statement.step() {}
-                return found
+                _ = try statement.step()
             }
         }
     }
@@ -139,7 +178,8 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     /// One statement or transaction at a time on the shared connection; SQLite errors
-    /// become the contract's (disk full → 507, anything else → 500).
+    /// become the contract's (disk full → 507, locked past the busy timeout → 503,
+    /// anything else → 500).
     private func run<T>(_ body: () throws(SQLiteError) -> T) throws(ServiceError) -> T {
         do {
             return try lock.withLock { _ throws(SQLiteError) -> T in try body() }
@@ -151,9 +191,11 @@ public final class SQLiteMetadataStore: MetadataStore {
     static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
 
     private static func serviceError(_ error: SQLiteError) -> ServiceError {
-        error.isDiskFull
-            ? ServiceError(.insufficientStorage, "no space left to store the image")
-            : ServiceError(.internalError, error.description)
+        if error.isDiskFull { return ServiceError(.insufficientStorage, "no space left to store the image") }
+        if error.isBusy {
+            return ServiceError(.storageUnavailable, "the database is locked by another process: try again")
+        }
+        return ServiceError(.internalError, error.description)
     }
 }
 

@@ -16,7 +16,12 @@ struct ImageResourceHandler {
     /// store is down) stays in the deletion log, and a box's fan-out removes it later.
     func delete(_ id: ImageID, request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         try context.keys.authorizeWrite(authorization: request.headers["authorization"])
-        guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        guard let record = try context.metadata.record(id) else {
+            // A delete cut short after its record went (`UnfinishedDeletions`): the retry
+            // removes what the first attempt left.
+            try? context.unfinishedDeletions?.finishAll(cache: context.cache, originals: context.originals)
+            throw ServiceError(.notFound, "no image with id \(id)")
+        }
         // A delete is a write: with the object store down it is refused, the image left
         // whole (the contract's 503 within the store's timeout), not half done with its
         // object left for later.
@@ -31,6 +36,7 @@ struct ImageResourceHandler {
             if (try? bucket.remove(id: id, format: record.format)) != nil { try? context.deletionLog?.markObjectRemoved(id) }
         } else {
             try context.originals.remove(id: id, format: record.format)
+            try? context.unfinishedDeletions?.deletionFinished(id)
         }
         return HTTPResponse(status: 204)
     }

@@ -3,6 +3,7 @@ import Dispatch
 import FastCGI
 import Logging
 import ProgimageAPI
+import POSIX
 import ProgimageCore
 #if canImport(Glibc)
 import Glibc
@@ -38,11 +39,21 @@ public enum WorkerMain {
         do {
             let context = try ServiceContext(configuration: configuration, role: role)
             let responder = Responder(context: context, logger: logger)
+            // What an instance killed mid-write left: gone as soon as one starts again.
+            let leftovers = [configuration.originalsDirectory, configuration.cacheDirectory].reduce(0) {
+                $0 + Files.removeLeftovers(in: $1 + "/.tmp")
+            }
+            if leftovers > 0 { logger.info("removed temporary files of stopped writers", metadata: ["files": "\(leftovers)"]) }
             if role == .api {
                 // The shared counter may be stale (a crash, a wiped cache): measure once.
                 context.cache.budget?.evictInBackground()
                 let purged = PresetCachePurge.run(cache: context.cache, presets: configuration.presets)
                 if !purged.isEmpty { logger.info("presets changed: their derived files removed", metadata: ["presets": "\(purged)"]) }
+                if let finished = try? context.unfinishedDeletions?.finishAll(cache: context.cache, originals: context.originals),
+                    finished > 0
+                {
+                    logger.warning("finished deletes an earlier instance was stopped in", metadata: ["images": "\(finished)"])
+                }
             }
             if role == .api, let log = context.deletionLog {
                 // Deletes made on other boxes reach this one through the api instance.

@@ -39,6 +39,52 @@ import Testing
         #expect(try store.record(records[0].id) == nil)
     }
 
+    /// A delete journals itself with the record's removal, one transaction: the files a
+    /// crash left behind are found again after the record is gone.
+    @Test func aDeleteIsJournaledUntilItsFilesAreGone() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteMetadataStore(path: path)
+        let records = try store.insert([record(1), record(2)])
+        #expect(try store.unfinishedDeletions().isEmpty)
+        #expect(try store.delete(records[1].id))
+        let journaled = try store.unfinishedDeletions()
+        #expect(journaled.count == 1 && journaled[0].id == records[1].id && journaled[0].format == .png)
+        // Reopened (a restarted instance), the journal is still there.
+        let reopened = try SQLiteMetadataStore(path: path)
+        #expect(try reopened.unfinishedDeletions().map(\.id) == [records[1].id])
+        try reopened.deletionFinished(records[1].id)
+        #expect(try store.unfinishedDeletions().isEmpty)
+        #expect(try !store.delete(records[1].id) && store.unfinishedDeletions().isEmpty)
+    }
+
+    /// A commit is on disk when it returns (an answered upload survives a power cut).
+    @Test func commitsAreSynchronousInFull() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        _ = try SQLiteMetadataStore(path: path)
+        let connection = try SQLiteDatabase(path: path)
+        let level = try connection.withStatement("PRAGMA synchronous") { statement throws(SQLiteError) in
+            try statement.step() ? statement.int(0) : -1
+        }
+        #expect(level == 2)  // FULL
+    }
+
+    /// A database another process keeps locked past the busy timeout is unavailable (503),
+    /// not an internal error: an operator's `sqlite3` shell inside a transaction.
+    @Test func aLockedDatabaseIsUnavailable() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store = try SQLiteMetadataStore(path: path)
+        let other = try SQLiteDatabase(path: path)
+        try other.execute("BEGIN EXCLUSIVE")
+        defer { try? other.execute("ROLLBACK") }
+        // Waits out the 5-s busy timeout once.
+        do {
+            _ = try store.insert([record(4)])
+            Issue.record("an insert went through an exclusive lock")
+        } catch {
+            #expect(error.code == .storageUnavailable)
+        }
+    }
+
     /// `created_at` is read once the insert holds SQLite's write lock, not before it: while
     /// another connection keeps the lock for two seconds, the batch waits and is stamped
     /// after it. Stamped by the caller, an upload whose originals took a while to write was

@@ -1,0 +1,71 @@
+"""The embedded store (SQLite and local disk) when an instance dies mid-delete or an original
+goes missing. A black-box tester killed the api instance inside a DELETE, after its record was
+gone and before its files were: the original and its derived files stayed served by nginx for
+good, and a retried DELETE answered 404 and removed nothing. And an original removed by hand
+was answered as an image that does not exist, with nothing in the log.
+
+The state a crash leaves is made here by hand on the real database (the record gone, the
+delete journaled as the api's own transaction journals it), since the window is microseconds.
+Distributed stacks do this through PostgreSQL's deletion log (test_cluster.py)."""
+
+import sqlite3
+
+import pytest
+
+from conftest import DISTRIBUTED, corpus_bytes
+
+pytestmark = pytest.mark.skipif(DISTRIBUTED, reason="the embedded store's own journal; distributed: test_cluster.py")
+
+
+def _cut_short_delete(stack, iid: str) -> None:
+    """What a DELETE leaves when its instance dies right after its transaction."""
+    with sqlite3.connect(stack.data_dir / "progimage.sqlite3", timeout=10) as db:
+        (fmt,) = db.execute("SELECT format FROM images WHERE id = ?", (iid,)).fetchone()
+        db.execute("DELETE FROM images WHERE id = ?", (iid,))
+        db.execute("INSERT INTO unfinished_deletions (id, format) VALUES (?, ?)", (iid, fmt))
+
+
+def _cut_short(stack, tools, iid: str) -> None:
+    """A derived file made, then the delete cut short: no record, and every file still
+    where nginx serves it."""
+    r = stack.get(f"/images/{iid}/resize:40x.png")
+    assert r.status_code == 200, tools.describe(r)
+    _cut_short_delete(stack, iid)
+    assert stack.get(f"/images/{iid}").status_code == 404
+    for path in (f"/images/{iid}.jpg", f"/images/{iid}/resize:40x.png"):
+        r = stack.get(path)
+        assert r.status_code == 200 and r.headers.get("X-Cache") == "HIT", tools.describe(r)
+
+
+def _all_gone(stack, tools, iid: str) -> None:
+    for path in (f"/images/{iid}.jpg", f"/images/{iid}/resize:40x.png", f"/images/{iid}.webp"):
+        tools.json_error(stack.get(path), 404, "not_found")
+    assert not [f for f in stack.files_under(stack.data_dir) if iid in str(f)]
+    assert not [f for f in stack.files_under(stack.cache_dir) if iid in str(f)]
+
+
+def test_a_retried_delete_removes_what_a_cut_short_one_left(stack, tools):
+    iid = stack.upload_ok(corpus_bytes("jpeg/exif-orientation/Landscape_1.jpg"), "cut.jpg", "image/jpeg")["id"]
+    _cut_short(stack, tools, iid)
+    tools.json_error(stack.delete(f"/images/{iid}"), 404, "not_found")
+    _all_gone(stack, tools, iid)
+
+
+def test_a_restarted_api_instance_finishes_a_cut_short_delete(stack, tools):
+    iid = stack.upload_ok(corpus_bytes("jpeg/exif-orientation/Landscape_1.jpg"), "cut.jpg", "image/jpeg")["id"]
+    _cut_short(stack, tools, iid)
+    stack.kill_instance("api")
+    _all_gone(stack, tools, iid)
+
+
+def test_a_lost_original_is_the_service_s_error_not_a_missing_image(stack, tools):
+    obj = stack.upload_ok(corpus_bytes("jpeg/exif-orientation/Landscape_1.jpg"), "lost.jpg", "image/jpeg")
+    iid = obj["id"]
+    [original] = [f for f in stack.files_under(stack.data_dir) if f.endswith(f"/{iid}.jpg")]
+    (stack.data_dir / original).unlink()
+    for path in (f"/images/{iid}/resize:40x.png", f"/images/{iid}.webp"):
+        tools.json_error(stack.get(path), 500, "internal_error")
+    assert f"the original of {iid} is recorded but missing" in stack.log_tail(2000)
+    # Removed for good through the API, it is gone as any deleted image is.
+    assert stack.delete(f"/images/{iid}").status_code == 204
+    tools.json_error(stack.get(f"/images/{iid}.webp"), 404, "not_found")
