@@ -46,8 +46,22 @@ public struct DerivedImageRenderer: Sendable {
         do {
             return try originals.read(id: id, format: format)
         } catch where error.code == .notFound {
-            guard try metadata.record(id) != nil else { throw error }
-            throw ServiceError(.internalError, "the original of \(id) is recorded but missing from the store")
+            throw try missingOriginal(id, error)
+        }
+    }
+
+    private func missingOriginal(_ id: ImageID, _ notFound: ServiceError) throws(ServiceError) -> ServiceError {
+        guard try metadata.record(id) != nil else { return notFound }
+        return ServiceError(.internalError, "the original of \(id) is recorded but missing from the store")
+    }
+
+    /// The original itself, for nginx to serve (`ImageStore.fileForNginx`): nil when its
+    /// file is in place, its bytes when it cannot be; missing, as `readOriginal`.
+    public func originalForNginx(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]? {
+        do {
+            return try originals.fileForNginx(id: id, format: format)
+        } catch where error.code == .notFound {
+            throw try missingOriginal(id, error)
         }
     }
 

@@ -39,6 +39,11 @@ public struct FileImageStore: ImageStore {
         }
     }
 
+    public func fileForNginx(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]? {
+        guard Files.exists(path(id: id, format: format)) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        return nil
+    }
+
     public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
         do {
             try Files.remove(path(id: id, format: format))

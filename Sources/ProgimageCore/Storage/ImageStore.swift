@@ -8,4 +8,8 @@ public protocol ImageStore: Sendable {
     func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat) throws(ServiceError)
     func read(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]
     func remove(id: ImageID, format: ImageFormat) throws(ServiceError)
+    /// Makes the original a file where nginx serves originals from: nil when it is there,
+    /// its bytes when it cannot be kept there (no room for a local copy), for the caller
+    /// to answer from memory; `notFound` when there is no such original.
+    func fileForNginx(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]?
 }

@@ -15,8 +15,11 @@ struct DerivedImageHandler {
 
         if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
             // The original itself: nginx normally serves it; this is a race with an upload
-            // (nginx finds the file now), or a box without its local copy, fetched first.
-            try context.bucketOriginals?.ensureLocalCopy(id: id, format: record.format)
+            // (nginx finds the file now), or a box without its local copy, fetched first
+            // (and answered from memory when there is no room to keep it).
+            if let unkept = try context.renderer.originalForNginx(id: id, format: record.format) {
+                return UnkeptImageResponse(bytes: unkept, format: record.format).response(to: request)
+            }
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }

@@ -51,11 +51,15 @@ public final class BucketImageStore: ImageStore {
         return fetched
     }
 
-    /// Makes sure the local copy exists (fetching the object when it does not) without
-    /// reading a copy that is already there: nginx serves the file itself.
-    public func ensureLocalCopy(id: ImageID, format: ImageFormat) throws(ServiceError) {
-        guard !Files.exists(localCopies.path(id: id, format: format)) else { return }
-        _ = try read(id: id, format: format)
+    /// The local copy, fetched when it is not there, without reading a copy that is: nginx
+    /// serves the file itself. A copy that could not be written (its disk full) is the
+    /// fetched bytes, answered from memory: nginx had found no file and answered a `404`,
+    /// cacheable for a day, for an image that exists.
+    public func fileForNginx(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]? {
+        let path = localCopies.path(id: id, format: format)
+        guard !Files.exists(path) else { return nil }
+        let bytes = try read(id: id, format: format)
+        return Files.exists(path) ? nil : bytes
     }
 
     /// The local copy, then the object.
