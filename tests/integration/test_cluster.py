@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import threading
@@ -160,6 +161,29 @@ def test_a_box_that_lost_its_disk_serves_every_image_again(cluster):
         assert r.status_code == 200 and r.content == data, Tools.describe(r)
         r = cluster.a.get(f"/images/{image['id']}/resize:30x.png")
         assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).width == 30
+
+
+def test_an_original_a_box_has_no_room_to_copy_is_served_from_memory(cluster):
+    """A box whose disk cannot take the local copy of an original (full; here a file stands
+    where its shard folder goes) answered the original `404`, cacheable for a day: nginx
+    followed the instance's redirect to a copy that was never written. It answers it whole
+    from memory now, as a derived file that finds no room."""
+    data = _png(40)
+    image = cluster.b.upload_ok(data)
+    copy = cluster.local_copy(cluster.a, image)
+    assert not copy.exists()
+    copy.parent.parent.mkdir(parents=True, exist_ok=True)
+    if copy.parent.exists():
+        shutil.rmtree(copy.parent)
+    copy.parent.write_bytes(b"in the way")
+    try:
+        for _ in range(2):
+            r = cluster.a.get(image["url"])
+            assert r.status_code == 200 and r.content == data, Tools.describe(r)
+            assert r.headers["Content-Type"] == "image/png"
+        assert not copy.parent.is_dir()
+    finally:
+        copy.parent.unlink()
 
 
 def test_the_front_door_keeps_one_image_on_one_box_and_spreads_uploads(cluster):
@@ -480,6 +504,19 @@ def test_migrate_copies_one_box_into_postgres_and_the_bucket():
             status, body = SharedBackends.s3.get(env["PROGIMAGE_S3_BUCKET"], f"originals/{image['id']}.png")
             assert status == 200 and hashlib.sha256(body).hexdigest() == image["sha256"]
 
+        # Two passes around a delete on the box (SCALING.md's way to migrate while serving):
+        # the second pass deletes in PostgreSQL what the box deleted since the first.
+        single.start()
+        try:
+            assert single.delete(f"/images/{uploaded[2]['id']}").status_code == 204
+            listed.remove(uploaded[2]["id"])
+        finally:
+            problems = single.stop()
+        assert not problems, problems
+        second = _migrate(env)
+        assert second.returncode == 0 and "deleted=1" in second.stderr and "copied=0" in second.stderr, second.stderr
+        uploaded.pop(2)
+
         # The same data directory, now as a box of the distributed mode: same records, same order.
         backend = {k: v for k, v in env.items() if k != "PROGIMAGE_DATA_DIR"}
         box = Stack({"PROGIMAGE_DATA_DIR": str(single.data_dir)}, backend_env=backend)
@@ -493,6 +530,19 @@ def test_migrate_copies_one_box_into_postgres_and_the_bucket():
                 assert box.get(f"/images/{image['id']}").json() == image
                 r = box.get(image["url"])
                 assert r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == image["sha256"]
+            # Deleted in the distributed mode, then the box's files migrated once more (an
+            # interrupted run resumed): the tombstone keeps the box's record from coming back.
+            gone = uploaded[-1]
+            assert box.delete(f"/images/{gone['id']}").status_code == 204
+        finally:
+            problems = box.stop()
+        assert not problems, problems
+        third = _migrate(env)
+        assert "copied=0" in third.stderr and "failed=0" in third.stderr, third.stderr
+        box.start()
+        try:
+            for path in (f"/images/{gone['id']}", gone["url"]):
+                assert box.get(path).status_code == 404
         finally:
             problems = box.stop()
             box.cleanup_files()

@@ -22,7 +22,7 @@ def _cut_short_delete(stack, iid: str) -> None:
     with sqlite3.connect(stack.data_dir / "progimage.sqlite3", timeout=10) as db:
         (fmt,) = db.execute("SELECT format FROM images WHERE id = ?", (iid,)).fetchone()
         db.execute("DELETE FROM images WHERE id = ?", (iid,))
-        db.execute("INSERT INTO unfinished_deletions (id, format) VALUES (?, ?)", (iid, fmt))
+        db.execute("INSERT INTO deletions (id, format, files_removed) VALUES (?, ?, 0)", (iid, fmt))
 
 
 def _cut_short(stack, tools, iid: str) -> None:

@@ -44,8 +44,14 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
                 try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
             }
             if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
+            // Every delete, kept: `files_removed` 0 until its files are gone
+            // (`UnfinishedDeletions`), and read by `migrate`, whose later passes delete in
+            // PostgreSQL what was deleted here since an earlier one.
             try database.execute(
-                "CREATE TABLE IF NOT EXISTS unfinished_deletions (id TEXT PRIMARY KEY, format TEXT NOT NULL)")
+                """
+                CREATE TABLE IF NOT EXISTS deletions (
+                    id TEXT PRIMARY KEY, format TEXT NOT NULL, files_removed INTEGER NOT NULL DEFAULT 0)
+                """)
         } catch {
             throw Self.serviceError(error)
         }
@@ -109,8 +115,8 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
         return records
     }
 
-    /// Removes the record and, in the same transaction, journals the deletion
-    /// (`UnfinishedDeletions`) until its files are gone.
+    /// Removes the record and, in the same transaction, records the deletion
+    /// (`UnfinishedDeletions` until its files are gone).
     public func delete(_ id: ImageID) throws(ServiceError) -> Bool {
         try run { () throws(SQLiteError) -> Bool in
             try database.transaction { () throws(SQLiteError) -> Bool in
@@ -122,7 +128,7 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
                     return format
                 }
                 guard let format else { return false }
-                try database.withStatement("INSERT OR REPLACE INTO unfinished_deletions (id, format) VALUES (?, ?)") {
+                try database.withStatement("INSERT OR REPLACE INTO deletions (id, format, files_removed) VALUES (?, ?, 0)") {
                     statement throws(SQLiteError) in
                     try statement.bind(1, id.rawValue)
                     try statement.bind(2, format)
@@ -135,7 +141,7 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
 
     public func unfinishedDeletions() throws(ServiceError) -> [(id: ImageID, format: ImageFormat)] {
         let rows = try run { () throws(SQLiteError) -> [(String?, String?)] in
-            try database.withStatement("SELECT id, format FROM unfinished_deletions") { statement throws(SQLiteError) in
+            try database.withStatement("SELECT id, format FROM deletions WHERE files_removed = 0") { statement throws(SQLiteError) in
                 var rows: [(String?, String?)] = []
                 while try statement.step() { rows.append((statement.text(0), statement.text(1))) }
                 return rows
@@ -148,9 +154,21 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
         }
     }
 
+    /// Every image ever deleted here (`migrate`).
+    public func deletedIDs() throws(ServiceError) -> [ImageID] {
+        let ids = try run { () throws(SQLiteError) -> [String?] in
+            try database.withStatement("SELECT id FROM deletions") { statement throws(SQLiteError) in
+                var ids: [String?] = []
+                while try statement.step() { ids.append(statement.text(0)) }
+                return ids
+            }
+        }
+        return ids.compactMap { $0.flatMap(ImageID.init) }
+    }
+
     public func deletionFinished(_ id: ImageID) throws(ServiceError) {
         try run { () throws(SQLiteError) in
-            try database.withStatement("DELETE FROM unfinished_deletions WHERE id = ?") { statement throws(SQLiteError) in
+            try database.withStatement("UPDATE deletions SET files_removed = 1 WHERE id = ?") { statement throws(SQLiteError) in
                 try statement.bind(1, id.rawValue)
                 _ = try statement.step()
             }

@@ -16,7 +16,9 @@ import Glibc
 /// against its recorded SHA-256, put into the bucket, read back and checked again, and
 /// only then is the record inserted, so a record never exists without its verified object.
 /// An image whose record is already in PostgreSQL is skipped: the command is idempotent, and
-/// an interrupted run resumes where it stopped. The local originals stay where they are;
+/// an interrupted run resumes where it stopped. Deletes carry over between passes both
+/// ways: one made on the box since an earlier pass is made in PostgreSQL, and one made in
+/// PostgreSQL (its tombstone) keeps the box's record from being copied again. The local originals stay where they are;
 /// they are the new mode's local copies.
 public enum MigrateCommand {
 
@@ -45,7 +47,17 @@ public enum MigrateCommand {
         let destination = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 300))
         let bucket = S3Client(configuration: S3Configuration(bucketConfiguration))
 
-        var tally = (copied: 0, skipped: 0, failed: 0)
+        var tally = (copied: 0, skipped: 0, deleted: 0, failed: 0)
+        // Deleted on this box since an earlier pass: deleted in PostgreSQL too (its
+        // tombstone has every box remove its copies, and the fan-out the object), not left
+        // to come back when the box restarts distributed.
+        do {
+            for id in try source.deletedIDs() where try destination.record(id) != nil {
+                if try destination.delete(id) { tally.deleted += 1 }
+            }
+        } catch {
+            fail("carrying over deletes: \(error.message)")
+        }
         var after: Int64 = 0
         while true {
             let batch: [(sequence: Int64, record: ImageRecord)]
@@ -57,7 +69,11 @@ public enum MigrateCommand {
             for (sequence, record) in batch {
                 after = sequence
                 do {
-                    if try destination.record(record.id) != nil {
+                    // Already there, or deleted there since an earlier pass copied it: a
+                    // later pass from this box's files must not bring it back.
+                    var skip = try destination.record(record.id) != nil
+                    if !skip { skip = try destination.isDeleted(record.id) }
+                    if skip {
                         tally.skipped += 1
                         continue
                     }
@@ -71,7 +87,12 @@ public enum MigrateCommand {
             }
             if batch.count < 200 { break }
         }
-        logger.info("migrated", metadata: ["copied": "\(tally.copied)", "skipped": "\(tally.skipped)", "failed": "\(tally.failed)"])
+        logger.info(
+            "migrated",
+            metadata: [
+                "copied": "\(tally.copied)", "skipped": "\(tally.skipped)", "deleted": "\(tally.deleted)",
+                "failed": "\(tally.failed)",
+            ])
         exit(tally.failed == 0 ? 0 : 1)
     }
 

@@ -152,6 +152,13 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
     /// A PostgreSQL array literal of ids or extensions (`[A-Za-z0-9_-]`: nothing to quote).
     private static func textArray(_ values: [String]) -> String { "{" + values.joined(separator: ",") + "}" }
 
+    /// Whether the log holds a delete of `id` (for 30 days, `DeletionFanOut.retentionDays`).
+    public func isDeleted(_ id: ImageID) throws(ServiceError) -> Bool {
+        try pool.withConnection { connection throws(PostgresError) in
+            try !connection.executePrepared("SELECT 1 FROM tombstones WHERE id = $1 LIMIT 1", [id.rawValue]).rows.isEmpty
+        }
+    }
+
     public func tombstones(after sequence: Int64, limit: Int) throws(ServiceError) -> [Tombstone] {
         try tombstones("SELECT seq, id, format FROM tombstones WHERE seq > $1 ORDER BY seq LIMIT $2", [String(sequence), String(limit)])
     }
