@@ -368,6 +368,25 @@ def test_database_outage_refuses_writes_and_recovers(cluster):
     assert not _orphans(cluster, keys_before), f"objects without records: {_orphans(cluster, keys_before)}"
 
 
+def test_a_database_restart_while_no_request_came_costs_the_next_requests_nothing(cluster):
+    """SCALING.md: a pooled connection found dead is replaced and its statement run again.
+    But the deletion fan-out, retrying through the outage on the requests' pool, had left
+    their connect backoff running, and the first requests after the restart answered 503
+    (a black-box tester saw it on every run)."""
+    image = cluster.a.upload_ok(_png(44))
+    for box in (cluster.a, cluster.b):
+        assert box.get(f"/images/{image['id']}").status_code == 200  # pooled connections
+    cluster.pg.stop()
+    try:
+        time.sleep(3)  # each box's fan-out tries to reconnect meanwhile, and fails
+    finally:
+        cluster.pg.resume()
+    for box in (cluster.a, cluster.b):
+        for path in (f"/images/{image['id']}", "/images?limit=2"):
+            r = box.get(path)
+            assert r.status_code == 200, Tools.describe(r)
+
+
 def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):
     """A database that hangs (stopped, its kernel still accepting data) held a pooled
     connection's write for minutes, then committed it after the client had gone. Each

@@ -55,8 +55,12 @@ public enum WorkerMain {
                     logger.warning("finished deletes an earlier instance was stopped in", metadata: ["images": "\(finished)"])
                 }
             }
-            if role == .api, let log = context.deletionLog {
-                // Deletes made on other boxes reach this one through the api instance.
+            if role == .api, context.deletionLog != nil, let url = configuration.databaseURL {
+                // Deletes made on other boxes reach this one through the api instance. On a
+                // pool of its own: its retries through an outage had started the requests'
+                // connect backoff, which answered the first requests after a database
+                // restart `503` though none had come during it.
+                let log = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
                 let fanOut = DeletionFanOut(
                     log: log, cache: context.cache, localCopies: context.bucketOriginals?.localCopies
                         ?? FileImageStore(root: configuration.originalsDirectory),
