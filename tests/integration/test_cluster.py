@@ -387,6 +387,25 @@ def test_a_database_restart_while_no_request_came_costs_the_next_requests_nothin
             assert r.status_code == 200, Tools.describe(r)
 
 
+def test_a_store_that_refuses_the_service_s_credentials_is_unavailable(cluster):
+    """A wrong secret: the store answers every request 403. Uploads and misses were
+    `500 internal_error` (a DELETE on the same store `503`): the storage behind the service
+    cannot be used by it, which the contract answers 503, the refusal in the log."""
+    image = cluster.a.upload_ok(_png(45))
+    env = dict(cluster.env, AWS_SECRET_ACCESS_KEY="not-the-secret")
+    box = Stack(backend_env=env)
+    box.start()
+    try:
+        Tools.json_error(box.upload(_png(46)), 503, "storage_unavailable")
+        Tools.json_error(box.get(image["url"]), 503, "storage_unavailable")
+        Tools.json_error(box.get(f"/images/{image['id']}/resize:20x.png"), 503, "storage_unavailable")
+        assert "refused this service (403)" in box.log_tail(400)
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
 def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):
     """A database that hangs (stopped, its kernel still accepting data) held a pooled
     connection's write for minutes, then committed it after the client had gone. Each

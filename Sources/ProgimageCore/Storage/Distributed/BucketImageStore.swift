@@ -105,10 +105,18 @@ public final class BucketImageStore: ImageStore {
         }
     }
 
+    /// A store that refuses this service's credentials or bucket (401, 403, 404: a wrong
+    /// secret, a bucket gone) cannot be used by it, as one that is down cannot: `503`, the
+    /// refusal in the log (it was `500`, and a DELETE on the same store was `503`). Any
+    /// other refusal (a digest the store found wrong) is this service's error.
     static func serviceError(_ error: ObjectStorageError) -> ServiceError {
         switch error {
-        case .unavailable(let message): ServiceError(.storageUnavailable, message)
-        case .refused(let status, let message): ServiceError(.internalError, "the object store refused (\(status)): \(message)")
+        case .unavailable(let message):
+            ServiceError(.storageUnavailable, message)
+        case .refused(let status, let message) where [401, 403, 404].contains(status):
+            ServiceError(.storageUnavailable, "the object store refused this service (\(status)): \(message); check PROGIMAGE_S3_*")
+        case .refused(let status, let message):
+            ServiceError(.internalError, "the object store refused (\(status)): \(message)")
         }
     }
 }
