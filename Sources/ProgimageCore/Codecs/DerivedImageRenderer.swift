@@ -93,6 +93,10 @@ public struct DerivedImageRenderer: Sendable {
             }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
                 if outcome == .kept { try? Files.remove(path) }
+                // The delete may have read the overlay's list of users before this render
+                // added itself to it: the list would stay for good (a black-box tester found
+                // it after 7 of 8 such races). The last render to get here removes it.
+                cache.removeOverlayUsers(of: overlay)
                 throw ServiceError(.notFound, "no image with id \(overlay)")
             }
             // Not kept (no room, or the folder vanished twice): the image anyway, from memory.
