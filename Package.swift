@@ -42,6 +42,7 @@ let package = Package(
         systemLibrary("CDeflate", "libdeflate", apt: ["libdeflate-dev"]),
         systemLibrary("CJXL", "libjxl", apt: ["libjxl-dev"]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CProcessControl"),
         // libjpeg's API longjmps on errors, which Swift cannot survive: a few lines of C
         // keep every libjpeg call inside a function that set its own jump buffer.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
@@ -72,7 +73,7 @@ let package = Package(
         .target(name: "HTTPFetch", dependencies: ["CCurl"], swiftSettings: swiftSettings),
         // Files, descriptors, sockets, processes: the only place above libc that handles
         // its pointers and `errno` (the service and the supervisor share it).
-        .target(name: "POSIX", swiftSettings: swiftSettings),
+        .target(name: "POSIX", dependencies: ["CProcessControl"], swiftSettings: swiftSettings),
 
         .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
         // The `PROGIMAGE_*` configuration and the nginx sites and units derived from it:

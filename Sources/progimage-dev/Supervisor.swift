@@ -29,6 +29,8 @@ final class Supervisor {
     private let startedAt = ContinuousClock.now
     /// Called about once a second once the stack answers, with a way to signal nginx.
     private let housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)?
+    /// This binary, through which every child starts (`ChildTrampoline`).
+    private let ownExecutable = (try? RunningExecutable.path()) ?? CommandLine.arguments[0]
 
     init(
         children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void,
@@ -126,7 +128,7 @@ final class Supervisor {
 
     private func start(_ index: Int) throws(SupervisorError) {
         let reopening = children[index].socketPath != nil && children[index].listener == nil
-        let request = try children[index].nextRequest()
+        let request = ChildTrampoline.wrapping(try children[index].nextRequest(), ownExecutable: ownExecutable)
         if reopening { logger.info("\(children[index].name): accepting connections again") }
         let pid = try systemCall { () throws(SystemCallError) in try ProcessSpawner.spawn(request) }
         children[index].pid = pid

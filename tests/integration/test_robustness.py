@@ -146,3 +146,37 @@ def test_temporary_files_of_a_killed_writer_go_when_an_instance_starts(stack, to
     assert [p for p in leftovers if p.exists()] == []
     assert running.exists()
     running.unlink()
+
+
+def test_a_supervisor_killed_outright_takes_its_children_with_it():
+    """A supervisor killed with SIGKILL (the OOM killer, `kill -9`) left nginx and every worker
+    running, unsupervised (a worker that then died stayed dead) and holding the port, so the
+    next `make run` refused to start. Its children now end with it, and the stack starts
+    again on the same port."""
+    from conftest import Stack, _is_descendant
+    box = Stack()
+    box.start()
+    try:
+        def cmdline(pid):
+            try:
+                return open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                return b""
+        [supervisor] = [pid for pid in box.leftovers() if b"progimage-dev\0run" in cmdline(pid)
+                        or cmdline(pid).endswith(b"progimage-dev\0run\0")]
+        children = [pid for pid in box.leftovers() if pid != supervisor and _is_descendant(pid, supervisor)]
+        assert len(children) >= 12, children  # nginx's master and workers, and a worker per role
+        os.kill(supervisor, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")
+                     and open(f"/proc/{pid}/stat").read().split(") ")[1][0] != "Z"]
+            if not alive:
+                break
+            time.sleep(0.1)
+        assert not alive, [cmdline(pid) for pid in alive]
+        box.start()  # same port, free again
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
