@@ -83,6 +83,22 @@ public struct GDImage: ~Copyable, @unchecked Sendable {
             throw .encodeFailed(encoding.rawValue)
         }
         defer { gdFree(pointer) }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
+        var bytes = Array(UnsafeRawBufferPointer(start: pointer, count: Int(size)))
+        if encoding == .bmp { Self.correctBMPSizes(&bytes) }
+        return bytes
+    }
+
+    /// libgd 2.3.3's BMP writer pads each row to 4 bytes but counts the rows unpadded in
+    /// the two size fields: a 17×9 image said 513 bytes for a 522-byte file. The file's
+    /// own size goes in `bfSize`, the padded rows in `biSizeImage` (uncompressed rows only).
+    private static func correctBMPSizes(_ bmp: inout [UInt8]) {
+        guard bmp.count >= 54, bmp[0] == 0x42, bmp[1] == 0x4D else { return }
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bmp[at + $1]) << (8 * $1) } }
+        func setU32(_ at: Int, _ value: Int) { for i in 0..<4 { bmp[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
+        let width = u32(18), height = Int(Int32(truncatingIfNeeded: u32(22))).magnitude
+        let bitsPerPixel = Int(bmp[28]) | Int(bmp[29]) << 8
+        setU32(2, bmp.count)
+        guard u32(30) == 0, width > 0 else { return }  // BI_RGB: rows as they are
+        setU32(34, (width * bitsPerPixel + 31) / 32 * 4 * Int(height))
     }
 }
