@@ -54,50 +54,99 @@ public enum JXLDecoder {
 
     /// Decodes the first frame; refuses more than `maxPixels` from the header.
     public static func decode(_ bytes: [UInt8], maxPixels: Int) throws(JXLError) -> Pixels {
-        var width = 0, height = 0, hasAlpha = false, xyb = false, grey = false
+        let frame = try firstFrame(bytes, maxPixels: maxPixels, as: UInt8.self) { _ in true }
+        guard let frame else { throw .corrupt }  // never: every image is wanted
+        return Pixels(width: frame.width, height: frame.height, rgba: frame.samples, hasAlpha: frame.hasAlpha, iccProfile: frame.icc)
+    }
+
+    /// A lossless (not XYB) image of more than 8 bits a sample, as 16-bit R,G,B,A in the
+    /// machine's byte order, for a colour conversion made before the samples are cut to 8.
+    public struct SixteenBitPixels: Sendable {
+        public let width: Int
+        public let height: Int
+        public let hasAlpha: Bool
+        public let samples: [UInt16]
+        /// The colour space of `samples` (`JXL_COLOR_PROFILE_TARGET_DATA`).
+        public let iccProfile: [UInt8]?
+    }
+
+    /// The first frame in 16 bits when the image is lossless, deeper than 8 bits, and
+    /// `wanted` says yes to its ICC profile; nil, having decoded no pixel, otherwise.
+    public static func decodeSixteenBit(
+        _ bytes: [UInt8], maxPixels: Int, wanted: ([UInt8]?) -> Bool
+    ) throws(JXLError) -> SixteenBitPixels? {
+        let frame = try firstFrame(bytes, maxPixels: maxPixels, as: UInt16.self) { header in
+            !header.xyb && header.bitsPerSample > 8 && wanted(header.icc)
+        }
+        return frame.map {
+            SixteenBitPixels(width: $0.width, height: $0.height, hasAlpha: $0.hasAlpha, samples: $0.samples, iccProfile: $0.icc)
+        }
+    }
+
+    /// What `firstFrame`'s caller decides on before any pixel is decoded.
+    struct FrameHeader {
+        let xyb: Bool
+        let bitsPerSample: Int
+        let icc: [UInt8]?
+    }
+
+    /// The first frame as R,G,B,A samples of `Sample` (8 or 16 bits), composited, upright;
+    /// nil when `proceed` declines after the colour encoding (nothing decoded). An 8-bit
+    /// XYB image comes as sRGB (`preferSRGB`).
+    private static func firstFrame<Sample: FixedWidthInteger & UnsignedInteger>(
+        _ bytes: [UInt8], maxPixels: Int, as _: Sample.Type, proceed: (FrameHeader) -> Bool
+    ) throws(JXLError) -> (width: Int, height: Int, hasAlpha: Bool, samples: [Sample], icc: [UInt8]?)? {
+        var width = 0, height = 0, hasAlpha = false, xyb = false, grey = false, bits = 8
         var icc: [UInt8]?
-        var rgba: [UInt8] = []
-        var format = JxlPixelFormat(num_channels: 4, data_type: JXL_TYPE_UINT8, endianness: JXL_NATIVE_ENDIAN, align: 0)
+        var samples: [Sample] = []
+        var format = JxlPixelFormat(
+            num_channels: 4, data_type: Sample.bitWidth == 8 ? JXL_TYPE_UINT8 : JXL_TYPE_UINT16, endianness: JXL_NATIVE_ENDIAN,
+            align: 0)
         let events = JXL_DEC_BASIC_INFO.rawValue | JXL_DEC_COLOR_ENCODING.rawValue | JXL_DEC_FULL_IMAGE.rawValue
-        return try run(bytes, events: events) { decoder, status throws(JXLError) -> Pixels? in
+        typealias Frame = (width: Int, height: Int, hasAlpha: Bool, samples: [Sample], icc: [UInt8]?)
+        // `run` ends at the first non-nil value: .some(nil) is "declined".
+        let result = try run(bytes, events: events) { decoder, status throws(JXLError) -> Frame?? in
             switch status {
             case JXL_DEC_BASIC_INFO:
                 var info = JxlBasicInfo()
                 guard JxlDecoderGetBasicInfo(decoder, &info) == JXL_DEC_SUCCESS else { throw .corrupt }
                 (width, height) = displayed(info)
                 hasAlpha = info.alpha_bits > 0
-                (xyb, grey) = (info.uses_original_profile == 0, info.num_color_channels == 1)
+                (xyb, grey, bits) = (info.uses_original_profile == 0, info.num_color_channels == 1, Int(info.bits_per_sample))
                 let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
                 guard !overflow, pixels <= maxPixels else { throw .tooLarge }
             case JXL_DEC_COLOR_ENCODING:
-                if xyb, preferSRGB(decoder, grey: grey) { break }
-                var size = 0
-                if JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS,
-                    size > 0
-                {
-                    var profile = [UInt8](repeating: 0, count: size)
-                    if JxlDecoderGetColorAsICCProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &profile, size)
-                        == JXL_DEC_SUCCESS
-                    {
-                        icc = profile
-                    }
-                }
+                if !(Sample.bitWidth == 8 && xyb && preferSRGB(decoder, grey: grey)) { icc = targetProfile(decoder) }
+                if !proceed(FrameHeader(xyb: xyb, bitsPerSample: bits, icc: icc)) { return .some(nil) }
             case JXL_DEC_NEED_IMAGE_OUT_BUFFER:
                 var size = 0
-                guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS, size == width * height * 4
+                let expected = width * height * 4 * MemoryLayout<Sample>.size
+                guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS, size == expected
                 else { throw .corrupt }
                 // libjxl writes every byte of the frame before it reports FULL_IMAGE; the
                 // zeros only make that independent of it.
-                rgba = [UInt8](repeating: 0, count: size)
-                let set = rgba.withUnsafeMutableBytes { JxlDecoderSetImageOutBuffer(decoder, &format, $0.baseAddress, size) }
+                samples = [Sample](repeating: 0, count: width * height * 4)
+                let set = samples.withUnsafeMutableBytes { JxlDecoderSetImageOutBuffer(decoder, &format, $0.baseAddress, size) }
                 guard set == JXL_DEC_SUCCESS else { throw .corrupt }
             case JXL_DEC_FULL_IMAGE:
-                return Pixels(width: width, height: height, rgba: rgba, hasAlpha: hasAlpha, iccProfile: icc)
+                return .some((width, height, hasAlpha, samples, icc))
             default:
                 break
             }
             return nil
         }
+        return result
+    }
+
+    /// The ICC profile of the pixels libjxl will hand over, when it gives one.
+    private static func targetProfile(_ decoder: OpaquePointer) -> [UInt8]? {
+        var size = 0
+        guard JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS, size > 0
+        else { return nil }
+        var profile = [UInt8](repeating: 0, count: size)
+        guard JxlDecoderGetColorAsICCProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &profile, size) == JXL_DEC_SUCCESS
+        else { return nil }
+        return profile
     }
 
     /// Asks libjxl for sRGB pixels, which it makes from an XYB (lossy) image's numbers in

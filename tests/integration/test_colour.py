@@ -3,6 +3,7 @@ the same pixels. The reference is LittleCMS through Pillow's ImageCms, fed the n
 an independent decoder (Pillow, pillow-heif) read from the same file."""
 
 import io
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -310,8 +311,8 @@ def _lcms_exact_srgb(samples: bytes, count: int, profile: bytes) -> bytes:
     return bytes(min(255, max(0, round(v * 255))) for v in out)
 
 
-@pytest.mark.parametrize("fmt", ["png", "png-alpha", "tiff", "tiff-tiled-alpha", "avif"])
-def test_16_bit_wide_gamut_sources_are_converted_before_they_are_cut_to_8_bits(stack, tools, fmt):
+@pytest.mark.parametrize("fmt", ["png", "png-alpha", "tiff", "tiff-tiled-alpha", "avif", "jxl"])
+def test_16_bit_wide_gamut_sources_are_converted_before_they_are_cut_to_8_bits(stack, tools, fmt, tmp_path):
     """A ProPhoto 16-bit (AVIF: 10-bit, lossless) source's saturated colours near sRGB's
     edge: cut to 8 bits first, then converted, they came out up to ~20 levels from an exact
     conversion of the deep numbers; converted first, every channel of every pixel is within
@@ -334,10 +335,16 @@ def test_16_bit_wide_gamut_sources_are_converted_before_they_are_cut_to_8_bits(s
         data = image.pngsave_buffer()
     elif fmt == "avif":
         data = image.heifsave_buffer(lossless=True, bitdepth=10, compression="av1")
+    elif fmt == "jxl":
+        # Lossless (not XYB): the 16-bit numbers and the profile as they are.
+        (tmp_path / "source.png").write_bytes(image.pngsave_buffer())
+        subprocess.run(["cjxl", str(tmp_path / "source.png"), str(tmp_path / "lossless.jxl"), "-d", "0"],
+                       check=True, capture_output=True)
+        data = (tmp_path / "lossless.jxl").read_bytes()
     else:
         data = image.tiffsave_buffer(tile=fmt == "tiff-tiled-alpha", tile_width=64, tile_height=64)
 
-    decoded = pyvips.Image.new_from_buffer(data, "")
+    decoded = pyvips.Image.new_from_buffer(image.pngsave_buffer() if fmt == "jxl" else data, "")
     assert decoded.format == "ushort"
     samples = bytes(decoded.extract_band(0, n=3).write_to_memory())
     reference = _lcms_exact_srgb(samples, w * h, profile)

@@ -1,10 +1,12 @@
 import HEIF
+import JXL
 import LittleCMS
 import PNG
 public import ProgimageAPI
 import TIFF
 
-/// A 16-bit PNG or TIFF, or a 10- or 12-bit AVIF or HEIC, whose colours are not sRGB,
+/// A 16-bit PNG or TIFF, a lossless JPEG XL of more than 8 bits, or a 10- or 12-bit AVIF
+/// or HEIC, whose colours are not sRGB,
 /// converted from its deep samples and cut to 8 bits once, at the end. Cutting first and
 /// converting the 8-bit numbers moved saturated colours near the gamut's edge by up to 20
 /// levels (ProPhoto and Adobe RGB, against LittleCMS's exact double-precision conversion;
@@ -38,6 +40,21 @@ struct SixteenBitSource {
                 }
             } catch {
                 throw ServiceError(.corruptImage, "the tiff image does not decode completely")
+            }
+            guard let read, let conversion else { return nil }
+            return converted(read.samples, width: read.width, height: read.height, conversion)
+        case .jxl:
+            var conversion: SRGBConverter.DeepConversion?
+            let read: JXLDecoder.SixteenBitPixels?
+            do {
+                read = try JXLDecoder.decodeSixteenBit(original, maxPixels: maxPixels) { icc in
+                    conversion = SourceColor.profile(icc).flatMap(SRGBConverter.deepConversion(from:))
+                    return conversion != nil
+                }
+            } catch .tooLarge {
+                throw ServiceError(.imageTooLarge, "the jxl image exceeds the pixel limit")
+            } catch {
+                throw ServiceError(.corruptImage, "the jxl image does not decode completely")
             }
             guard let read, let conversion else { return nil }
             return converted(read.samples, width: read.width, height: read.height, conversion)
