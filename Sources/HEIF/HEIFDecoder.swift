@@ -69,32 +69,40 @@ public enum HEIFDecoder {
     public static func decode(_ bytes: [UInt8], applyingTransformations: Bool = true) throws -> Pixels {
         try withPrimaryHandle(bytes) { handle throws -> Pixels in
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
-            var image: OpaquePointer?
-            // Strict: a grid with a tile that does not decode, or a codec that reports an
-            // error, is an error. Non-strict libheif "tries its best" and handed back
-            // buffers part of which nobody wrote (the fuzzer found a mutated HEIC whose two
-            // decodes differed).
-            guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
-            defer { heif_decoding_options_free(options) }
-            options.pointee.strict_decoding = 1
-            options.pointee.ignore_transformations = applyingTransformations ? 0 : 1
-            try HEIFError.check(
-                heif_decode_image(
-                    handle, &image, heif_colorspace_RGB,
-                    hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, options))
-            guard let image else { throw HEIFError(message: "libheif returned no image") }
-            defer { heif_image_release(image) }
-            let width = Int(heif_image_get_width(image, heif_channel_interleaved))
-            let height = Int(heif_image_get_height(image, heif_channel_interleaved))
-            var stride: Int32 = 0
-            guard width > 0, height > 0,
-                let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride)
-            else { throw HEIFError(message: "decoded image has no interleaved plane") }
-            let rows = UnsafeBufferPointer(start: plane, count: Int(stride) * height)
-            return Pixels(
-                width: width, height: height, hasAlpha: hasAlpha, stride: Int(stride), bytes: Array(rows),
-                color: colorDescription(handle))
+            return try decodeInterleaved(
+                handle, hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
+                applyingTransformations: applyingTransformations
+            ) { image, width, height, plane, stride in
+                Pixels(
+                    width: width, height: height, hasAlpha: hasAlpha, stride: stride,
+                    bytes: Array(UnsafeBufferPointer(start: plane, count: stride * height)), color: colorDescription(handle))
+            }
         }
+    }
+
+    /// Decodes `handle` to one interleaved plane of `chroma` and lends it to `body` (its
+    /// width, height, first byte and bytes a row). Strict: a grid with a tile that does not
+    /// decode, or a codec that reports an error, is an error. Non-strict libheif "tries its
+    /// best" and handed back buffers part of which nobody wrote (the fuzzer found a
+    /// mutated HEIC whose two decodes differed).
+    private static func decodeInterleaved<T>(
+        _ handle: OpaquePointer, _ chroma: heif_chroma, applyingTransformations: Bool = true,
+        _ body: (OpaquePointer, Int, Int, UnsafePointer<UInt8>, Int) throws -> T
+    ) throws -> T {
+        guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
+        defer { heif_decoding_options_free(options) }
+        options.pointee.strict_decoding = 1
+        options.pointee.ignore_transformations = applyingTransformations ? 0 : 1
+        var image: OpaquePointer?
+        try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options))
+        guard let image else { throw HEIFError(message: "libheif returned no image") }
+        defer { heif_image_release(image) }
+        let width = Int(heif_image_get_width(image, heif_channel_interleaved))
+        let height = Int(heif_image_get_height(image, heif_channel_interleaved))
+        var stride: Int32 = 0
+        guard width > 0, height > 0, let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride)
+        else { throw HEIFError(message: "decoded image has no interleaved plane") }
+        return try body(image, width, height, plane, Int(stride))
     }
 
     /// A primary image deeper than 8 bits, as R,G,B,A samples scaled to 16 bits (alpha
@@ -115,46 +123,36 @@ public enum HEIFDecoder {
             let color = colorDescription(handle)
             guard heif_image_handle_get_luma_bits_per_pixel(handle) > 8, wanted(color) else { return nil }
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
-            guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
-            defer { heif_decoding_options_free(options) }
-            options.pointee.strict_decoding = 1
-            var image: OpaquePointer?
-            try HEIFError.check(
-                heif_decode_image(
-                    handle, &image, heif_colorspace_RGB,
-                    hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE, options))
-            guard let image else { throw HEIFError(message: "libheif returned no image") }
-            defer { heif_image_release(image) }
-            let width = Int(heif_image_get_width(image, heif_channel_interleaved))
-            let height = Int(heif_image_get_height(image, heif_channel_interleaved))
-            let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
             let channels = hasAlpha ? 4 : 3
-            var stride: Int32 = 0
-            guard width > 0, height > 0, (9...16).contains(bits),
-                let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride),
-                Int(stride) >= width * channels * 2
-            else { throw HEIFError(message: "decoded image has no interleaved 16-bit plane") }
-            // Each value scaled to 16 bits by a table (4096 entries at 12 bits); a value
-            // past the range (none should be) is taken as the largest.
-            let largest = 1 << bits - 1
-            let scaled = (0...largest).map { UInt16((UInt32($0) * 65535 + UInt32(largest / 2)) / UInt32(largest)) }
-            let samples = scaled.withUnsafeBufferPointer { scaled in
-                [UInt16](unsafeUninitializedCapacity: width * height * 4) { out, count in
-                    for y in 0..<height {
-                        // libheif aligns its rows; read each as 16-bit words.
-                        let row = UnsafeRawPointer(plane + y * Int(stride)).bindMemory(to: UInt16.self, capacity: width * channels)
-                        var at = y * width * 4
-                        for x in 0..<width {
-                            let from = x * channels
-                            for c in 0..<3 { out[at + c] = scaled[min(Int(UInt16(littleEndian: row[from + c])), largest)] }
-                            out[at + 3] = channels == 4 ? scaled[min(Int(UInt16(littleEndian: row[from + 3])), largest)] : 65535
-                            at += 4
-                        }
-                    }
-                    count = width * height * 4
+            return try decodeInterleaved(
+                handle, hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE
+            ) { image, width, height, plane, stride throws -> SixteenBitPixels in
+                let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
+                guard (9...16).contains(bits), stride >= width * channels * 2 else {
+                    throw HEIFError(message: "decoded image has no interleaved 16-bit plane")
                 }
+                // Each value scaled to 16 bits by a table (4096 entries at 12 bits); a value
+                // past the range (none should be) is taken as the largest.
+                let largest = 1 << bits - 1
+                let scaled = (0...largest).map { UInt16((UInt32($0) * 65535 + UInt32(largest / 2)) / UInt32(largest)) }
+                let samples = scaled.withUnsafeBufferPointer { scaled in
+                    [UInt16](unsafeUninitializedCapacity: width * height * 4) { out, count in
+                        for y in 0..<height {
+                            // libheif aligns its rows; read each as 16-bit words.
+                            let row = UnsafeRawPointer(plane + y * stride).bindMemory(to: UInt16.self, capacity: width * channels)
+                            var at = y * width * 4
+                            for x in 0..<width {
+                                let from = x * channels
+                                for c in 0..<3 { out[at + c] = scaled[min(Int(UInt16(littleEndian: row[from + c])), largest)] }
+                                out[at + 3] = channels == 4 ? scaled[min(Int(UInt16(littleEndian: row[from + 3])), largest)] : 65535
+                                at += 4
+                            }
+                        }
+                        count = width * height * 4
+                    }
+                }
+                return SixteenBitPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples, color: color)
             }
-            return SixteenBitPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples, color: color)
         }
     }
 

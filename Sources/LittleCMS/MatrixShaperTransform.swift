@@ -68,29 +68,14 @@ struct MatrixShaperTransform: Sendable {
         _ pixels: inout [UInt8], width: Int, height: Int, stride: Int, bytesPerPixel: Int, red: Int, green: Int, blue: Int
     ) {
         precondition(inputBits == 8)
-        let steps = Float(encodeSteps)
-        let m = matrix
-        linear[0].withUnsafeBufferPointer { toLinearRed in
-            linear[1].withUnsafeBufferPointer { toLinearGreen in
-                linear[2].withUnsafeBufferPointer { toLinearBlue in
-                    encode.withUnsafeBufferPointer { encode in
-                        pixels.withUnsafeMutableBufferPointer { bytes in
-                            for y in 0..<height {
-                                var at = y * stride
-                                for _ in 0..<width {
-                                    let r = toLinearRed[Int(bytes[at + red])]
-                                    let g = toLinearGreen[Int(bytes[at + green])]
-                                    let b = toLinearBlue[Int(bytes[at + blue])]
-                                    func encoded(_ value: Float) -> UInt8 {
-                                        encode[Int(min(max(value, 0), 1) * steps + 0.5)]
-                                    }
-                                    bytes[at + red] = encoded(m[0] * r + m[1] * g + m[2] * b)
-                                    bytes[at + green] = encoded(m[3] * r + m[4] * g + m[5] * b)
-                                    bytes[at + blue] = encoded(m[6] * r + m[7] * g + m[8] * b)
-                                    at += bytesPerPixel
-                                }
-                            }
-                        }
+        withTables { tables in
+            pixels.withUnsafeMutableBufferPointer { bytes in
+                for y in 0..<height {
+                    var at = y * stride
+                    for _ in 0..<width {
+                        (bytes[at + red], bytes[at + green], bytes[at + blue]) = tables.converted(
+                            Int(bytes[at + red]), Int(bytes[at + green]), Int(bytes[at + blue]))
+                        at += bytesPerPixel
                     }
                 }
             }
@@ -106,26 +91,51 @@ struct MatrixShaperTransform: Sendable {
     ) {
         precondition(inputBits == 16 && (channels == 3 || channels == 4) && (outputChannels == 3 || outputChannels == 4))
         precondition(samples.count >= count * channels && out.count >= count * outputChannels)
-        let steps = Float(encodeSteps)
+        withTables { tables in
+            var from = 0
+            for at in Swift.stride(from: 0, to: count * outputChannels, by: outputChannels) {
+                (out[at], out[at + 1], out[at + 2]) = tables.converted(
+                    Int(samples[from]), Int(samples[from + 1]), Int(samples[from + 2]))
+                if outputChannels == 4 {
+                    out[at + 3] = channels == 4 ? UInt8((UInt32(samples[from + 3]) * 255 + 32767) / 65535) : 255
+                }
+                from += channels
+            }
+        }
+    }
+
+    /// The tables and the matrix, bound for one conversion's loop.
+    private struct BoundTables {
+        let red, green, blue: UnsafeBufferPointer<Float>
+        let encode: UnsafeBufferPointer<UInt8>
+        let matrix: (Float, Float, Float, Float, Float, Float, Float, Float, Float)
+        let steps: Float
+
+        /// One pixel's input values (indices into the linear tables) to 8-bit sRGB.
+        @inline(__always)
+        func converted(_ r: Int, _ g: Int, _ b: Int) -> (UInt8, UInt8, UInt8) {
+            let (lr, lg, lb) = (red[r], green[g], blue[b])
+            let m = matrix
+            return (
+                encoded(m.0 * lr + m.1 * lg + m.2 * lb), encoded(m.3 * lr + m.4 * lg + m.5 * lb),
+                encoded(m.6 * lr + m.7 * lg + m.8 * lb)
+            )
+        }
+
+        @inline(__always)
+        private func encoded(_ value: Float) -> UInt8 { encode[Int(min(max(value, 0), 1) * steps + 0.5)] }
+    }
+
+    private func withTables(_ body: (BoundTables) -> Void) {
         let m = matrix
-        linear[0].withUnsafeBufferPointer { toLinearRed in
-            linear[1].withUnsafeBufferPointer { toLinearGreen in
-                linear[2].withUnsafeBufferPointer { toLinearBlue in
+        linear[0].withUnsafeBufferPointer { red in
+            linear[1].withUnsafeBufferPointer { green in
+                linear[2].withUnsafeBufferPointer { blue in
                     encode.withUnsafeBufferPointer { encode in
-                        func encoded(_ value: Float) -> UInt8 { encode[Int(min(max(value, 0), 1) * steps + 0.5)] }
-                        var from = 0
-                        for at in Swift.stride(from: 0, to: count * outputChannels, by: outputChannels) {
-                            let r = toLinearRed[Int(samples[from])]
-                            let g = toLinearGreen[Int(samples[from + 1])]
-                            let b = toLinearBlue[Int(samples[from + 2])]
-                            out[at] = encoded(m[0] * r + m[1] * g + m[2] * b)
-                            out[at + 1] = encoded(m[3] * r + m[4] * g + m[5] * b)
-                            out[at + 2] = encoded(m[6] * r + m[7] * g + m[8] * b)
-                            if outputChannels == 4 {
-                                out[at + 3] = channels == 4 ? UInt8((UInt32(samples[from + 3]) * 255 + 32767) / 65535) : 255
-                            }
-                            from += channels
-                        }
+                        body(
+                            BoundTables(
+                                red: red, green: green, blue: blue, encode: encode,
+                                matrix: (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]), steps: Float(encodeSteps)))
                     }
                 }
             }

@@ -44,12 +44,7 @@ def test_transforms_racing_a_delete_answer_404_or_the_image(stack, tools):
 
     # The delete removes its files before it answers, a racing worker its own before it
     # answers 404; a moment for a trash folder still being emptied.
-    deadline = time.monotonic() + 5
-    while True:
-        left = [p for iid in deleted_ids for p in stack.paths_mentioning(iid)]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    left = _files_naming(stack, deleted_ids)
     assert not left, f"files of deleted images left behind: {left[:5]}"
     for iid in deleted_ids[:3]:
         for op in OPERATIONS:
@@ -73,10 +68,15 @@ def test_overlays_racing_their_overlay_s_delete_leave_nothing_of_it(stack, tools
             deleted.append(overlay)
             for miss in misses:
                 assert miss.result().status_code in (200, 404)
-    deadline = time.monotonic() + 5
-    while True:
-        left = [p for iid in deleted for p in stack.paths_mentioning(iid)]
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    left = _files_naming(stack, deleted)
     assert not left, f"files naming deleted overlays left behind: {left[:5]}"
+
+
+def _files_naming(stack, ids: list[str], within: float = 5) -> list[str]:
+    """Files and folders that name any of `ids`, once none do or `within` seconds passed."""
+    deadline = time.monotonic() + within
+    while True:
+        left = [p for iid in ids for p in stack.paths_mentioning(iid)]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
