@@ -155,3 +155,40 @@ def test_every_instance_survives_hostile_input(stack):
     for kind in INSTANCE_TYPES:
         r = stack.get(f"/health/{kind}")
         assert r.status_code == 200, f"{kind} instance is down after hostile input"
+
+
+def _progressive_jpeg_with_repeated_scans(side: int, extra: int) -> bytes:
+    """Pillow's progressive JPEG of a flat grey square with its last (AC refinement) scan
+    repeated `extra` times: libjpeg decodes each repeat over the whole image again."""
+    buffer = io.BytesIO()
+    Image.new("L", (side, side), 128).save(buffer, "JPEG", progressive=True, quality=90)
+    data = buffer.getvalue()
+    at, segments = 2, []
+    while data[at + 1] != 0xD9:
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2:at + 4])[0]
+        end = at + 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next marker that is not RSTn or a stuffed 0
+            while not (data[end] == 0xFF and data[end + 1] != 0 and not 0xD0 <= data[end + 1] <= 0xD7):
+                end += 1
+        segments.append((marker, data[at:end]))
+        at = end
+    last_scan = max(i for i, (marker, _) in enumerate(segments) if marker == 0xDA)
+    unit = segments[last_scan][1]
+    if segments[last_scan - 1][0] == 0xC4:  # its Huffman table
+        unit = segments[last_scan - 1][1] + unit
+    return b"\xff\xd8" + b"".join(s for _, s in segments) + unit * extra + b"\xff\xd9"
+
+
+def test_a_jpeg_with_more_scans_than_any_encoder_writes_is_refused(stack, tools):
+    """A black-box tester's 514-KB 4096² JPEG repeating one scan 8,000 times took 91
+    CPU-seconds to upload and as long for every derived URL. Past 100 scans (encoders write
+    about ten) a JPEG is refused; within them it is an image like any other."""
+    import time
+    within = _progressive_jpeg_with_repeated_scans(512, 80)
+    obj = stack.upload_ok(within, "eighty.jpg", "image/jpeg")
+    assert stack.get(f"/images/{obj['id']}/resize:64x.png").status_code == 200
+    started = time.monotonic()
+    r = stack.upload(_progressive_jpeg_with_repeated_scans(512, 2000), "bomb.jpg", "image/jpeg")
+    tools.json_error(r, 422, "corrupt_image")
+    assert "more than 100 scans" in r.json()["error"]["message"]
+    assert time.monotonic() - started < 10
