@@ -27,6 +27,10 @@ public enum NginxConfiguration {
     /// The boxes of the committed example front site (`nginx/progimage-front.conf`).
     public static let exampleFrontUpstreams = "box1.internal:80,box2.internal:80"
 
+    /// How long nginx waits for a worker's answer (`fastcgi_read_timeout`), from when it
+    /// hands the request on (`PROGIMAGE_SENT_AT`); then the client gets `504 timeout`.
+    public static let workerReadTimeoutSeconds = 300
+
     /// The front door's site, for the machine in front of the boxes.
     public static func frontSite(_ config: ServiceConfiguration, listen: String = "80") -> String {
         FrontSiteTemplate.text(listen: listen, upstreams: config.frontUpstreams, maxBodyBytes: config.maxRequestBytes)

@@ -145,8 +145,8 @@ enum NginxSiteTemplate {
                 client_body_timeout 30s;
                 send_timeout 60s;
                 fastcgi_connect_timeout 5s;
-                fastcgi_send_timeout 300s;
-                fastcgi_read_timeout 300s;
+                fastcgi_send_timeout \(NginxConfiguration.workerReadTimeoutSeconds)s;
+                fastcgi_read_timeout \(NginxConfiguration.workerReadTimeoutSeconds)s;
                 fastcgi_buffer_size 32k;
                 fastcgi_buffers 64 64k;
                 fastcgi_intercept_errors off;
@@ -159,6 +159,9 @@ enum NginxSiteTemplate {
                 fastcgi_param CONTENT_LENGTH $content_length;
                 fastcgi_param SERVER_PROTOCOL $server_protocol;
                 fastcgi_param REMOTE_ADDR $remote_addr;
+                # When nginx handed the request on (seconds, ms): the worker's clock for
+                # the read timeout, which a request spends partly queued for a worker.
+                fastcgi_param PROGIMAGE_SENT_AT $msec;
 
                 \(errorPages)\(metricsLog)
 

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -176,6 +177,72 @@ def test_a_supervisor_killed_outright_takes_its_children_with_it():
             time.sleep(0.1)
         assert not alive, [cmdline(pid) for pid in alive]
         box.start()  # same port, free again
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
+def _fastcgi(socket_path: str, params: dict[str, str], body: bytes) -> bytes:
+    """One FastCGI request on a worker's own socket, as nginx sends it; the response's
+    stdout (CGI headers and body)."""
+    import struct
+
+    def record(kind: int, content: bytes) -> bytes:
+        return struct.pack(">BBHHBx", 1, kind, 1, len(content), 0) + content
+
+    def pair(name: str, value: str) -> bytes:
+        n, v = name.encode(), value.encode()
+        size = lambda b: bytes([len(b)]) if len(b) < 128 else struct.pack(">I", len(b) | 0x80000000)
+        return size(n) + size(v) + n + v
+
+    encoded = b"".join(pair(k, v) for k, v in params.items())
+    message = record(1, struct.pack(">HB5x", 1, 0)) + record(4, encoded) + record(4, b"")
+    for at in range(0, len(body), 65535):
+        message += record(5, body[at:at + 65535])
+    message += record(5, b"")
+    out = b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(30)
+        s.connect(socket_path)
+        s.sendall(message)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    at = 0
+    while at + 8 <= len(data):
+        _, kind, _, length, padding = struct.unpack(">BBHHBx", data[at:at + 8])
+        if kind == 6:
+            out += data[at + 8:at + 8 + length]
+        at += 8 + length + padding
+    return out
+
+
+def test_an_upload_that_outlived_nginx_s_wait_stores_nothing(tmp_path, tools):
+    """nginx answers `504` once its read timeout (300 s from handing the request on) has
+    passed; an upload the worker finished after that was stored all the same (a black-box
+    tester's 207-byte PNG, queued behind slow uploads), so the client was told it failed and
+    a retry stored it twice. Sent to the api instance's own socket with the time nginx
+    handed it on, 295 s ago, it is refused before its record; sent now, it is stored."""
+    from conftest import Stack
+    box = Stack({"PROGIMAGE_RUN_DIR": str(tmp_path / "run")})
+    box.start()
+    try:
+        png = tools.png(tools.gradient(20, 10, seed=3))
+        base = {"REQUEST_METHOD": "POST", "DOCUMENT_URI": "/images", "REQUEST_URI": "/images",
+                "QUERY_STRING": "", "CONTENT_TYPE": "image/png", "CONTENT_LENGTH": str(len(png)),
+                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+        api = str(tmp_path / "run" / "api.sock")
+        late = _fastcgi(api, {**base, "PROGIMAGE_SENT_AT": f"{time.time() - 295:.3f}"}, png)
+        assert late.startswith(b"Status: 504"), late[:200]
+        assert box.list_all_ids() == []
+        assert not [f for f in box.files_under(box.data_dir / "originals") if not f.startswith(".")]
+        on_time = _fastcgi(api, {**base, "PROGIMAGE_SENT_AT": f"{time.time():.3f}"}, png)
+        assert on_time.startswith(b"Status: 201"), on_time[:200]
+        assert len(box.list_all_ids()) == 1
     finally:
         problems = box.stop()
         box.cleanup_files()

@@ -16,14 +16,19 @@ public struct HTTPRequest: Sendable {
     /// True only for a scrape through nginx's loopback metrics listener, which alone sets
     /// the `METRICS_SCRAPE` parameter (a client can set `HTTP_*` parameters only).
     public let isMetricsScrape: Bool
+    /// When nginx handed the request on (`PROGIMAGE_SENT_AT`, seconds since the epoch);
+    /// nil when it did not say.
+    public let sentAt: Double?
     /// Reads the body given the declared length (which bounds the buffer) and the limit.
     let bodyReader: @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
 
     public init(
         method: String, path: String, query: String = "", headers: [String: String] = [:], declaredLength: Int? = nil,
-        isMetricsScrape: Bool = false, body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
+        isMetricsScrape: Bool = false, sentAt: Double? = nil,
+        body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
     ) {
         self.method = method
+        self.sentAt = sentAt
         self.isMetricsScrape = isMetricsScrape
         self.path = path
         self.query = query
@@ -49,6 +54,7 @@ public struct HTTPRequest: Sendable {
             headers: headers,
             declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
             isMetricsScrape: parameters["METRICS_SCRAPE"] == "1",
+            sentAt: parameters["PROGIMAGE_SENT_AT"].flatMap(Double.init),
             body: body)
     }
 

@@ -2,6 +2,9 @@ import ProgimageDeployment
 import FoundationEssentials
 import ProgimageAPI
 import ProgimageCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `POST /images`: multipart (one or several `file` or `url` parts, all or nothing), a raw
 /// image body, or `{"url": …}` (link ingest). Every part is validated before anything is stored; originals are written
@@ -57,6 +60,15 @@ struct UploadHandler {
             }
             records.append(record)
         }
+        // nginx answered the client `504` once its read timeout passed; stored now, the
+        // images would exist though the client was told the upload failed (and a retry
+        // stores them twice). Ten seconds' margin for the insert itself.
+        if let sentAt = request.sentAt,
+            Self.secondsSinceEpoch() - sentAt > Double(NginxConfiguration.workerReadTimeoutSeconds - 10)
+        {
+            abandon(records)
+            throw ServiceError(.timeout, "the upload took longer than nginx waits for its answer: nothing was stored")
+        }
         do {
             // `created_at` is the store's to stamp (`MetadataStore.insert`).
             records = try context.metadata.insert(records)
@@ -75,6 +87,12 @@ struct UploadHandler {
             return .json(201, records[0].json, headers: [("Location", "/images/\(records[0].id)")])
         }
         return .json(201, .object([("images", .array(records.map(\.json)))]))
+    }
+
+    private static func secondsSinceEpoch() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// The originals of an upload that could not store them all, none recorded. On disk
