@@ -18,6 +18,11 @@ public final class FastCGIExchange: @unchecked Sendable {
         EnvironmentBlock.parse(request.pointee.envp)
     }
 
+    /// Whether nginx has closed the connection: it does when its client leaves or its read
+    /// timeout passes (it has answered `504`), so nothing written now reaches anyone. One
+    /// `poll` with no wait.
+    public func peerHasClosed() -> Bool { cfastcgi_peer_closed(request.pointee.ipcFd) != 0 }
+
     /// Reads the request body, at most `limit + 1` bytes so a caller can tell "too large"
     /// without buffering an unbounded stream (nginx has already buffered it to disk).
     public func readBody(expected: Int, limit: Int) -> [UInt8] {

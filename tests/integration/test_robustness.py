@@ -1,5 +1,6 @@
 """Concurrency and instance supervision."""
 
+import io
 import os
 import signal
 import socket
@@ -8,7 +9,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+from PIL import Image
 
 SLOW = 300
 
@@ -243,6 +246,40 @@ def test_an_upload_that_outlived_nginx_s_wait_stores_nothing(tmp_path, tools):
         on_time = _fastcgi(api, {**base, "PROGIMAGE_SENT_AT": f"{time.time():.3f}"}, png)
         assert on_time.startswith(b"Status: 201"), on_time[:200]
         assert len(box.list_all_ids()) == 1
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
+def test_an_animation_nobody_waits_for_stops_rendering():
+    """A 31-KB GIF of 500 tiny frames through `resize:…,force/blur:…` is allowed by every
+    limit and takes minutes; a black-box tester's ran 20 minutes in its worker after nginx
+    had answered 504. Once nginx closes the connection (its client left, or its timeout
+    passed), the render stops at the next frame."""
+    from conftest import Stack
+    frames = [Image.new("RGB", (16, 16), (i % 256, (7 * i) % 256, 90)) for i in range(500)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=20, loop=0)
+    box = Stack()
+    box.start()
+    try:
+        iid = box.upload_ok(buffer.getvalue(), "many.gif", "image/gif")["id"]
+        path = f"/images/{iid}/resize:1000x1000,force/blur:40.gif"
+        try:
+            box.get(path, timeout=3)
+        except requests.exceptions.Timeout:
+            pass
+        else:
+            pytest.fail("the render finished within 3 s: it cannot show the stop")
+        left = time.monotonic()
+        while time.monotonic() - left < 20:
+            finished = [line for line in box.log_tail(400).splitlines() if path in line and "response.status=" in line]
+            if finished:
+                break
+            time.sleep(0.5)
+        assert finished, "the render went on after its client left"
+        assert "response.status=504" in finished[0], finished[0]
     finally:
         problems = box.stop()
         box.cleanup_files()

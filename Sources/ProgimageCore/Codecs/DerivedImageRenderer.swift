@@ -65,7 +65,9 @@ public struct DerivedImageRenderer: Sendable {
         }
     }
 
-    public func render(id: ImageID, chain: OperationChain) throws(ServiceError) -> Rendered {
+    /// `isAbandoned` says when nobody waits for the answer any more (an animation stops
+    /// between frames then).
+    public func render(id: ImageID, chain: OperationChain, isAbandoned: () -> Bool = { false }) throws(ServiceError) -> Rendered {
         guard let record = try metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         let source = ImageSize(width: record.width, height: record.height)
         // Limits and crop bounds are refused here, before the lock and before decoding.
@@ -75,7 +77,8 @@ public struct DerivedImageRenderer: Sendable {
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if cache.contains(path) { return .stored(cachePath: relative) }
             let original = try readOriginal(id, format: record.format)
-            let bytes = try pipeline.render(original, format: record.format, source: source, chain: chain, overlays: overlaySource)
+            let bytes = try pipeline.render(
+                original, format: record.format, source: source, chain: chain, overlays: overlaySource, isAbandoned: isAbandoned)
             let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
             // Recorded before the file exists, so a delete of an overlay always finds it.
             for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }

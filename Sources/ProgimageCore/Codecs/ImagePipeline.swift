@@ -20,9 +20,12 @@ public struct ImagePipeline: Sendable {
     /// An animated GIF or WebP stays animated in a GIF or WebP output; every other output
     /// is made from its first frame.
     package func render(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource = .none
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource = .none,
+        isAbandoned: () -> Bool = { false }
     ) throws(ServiceError) -> [UInt8] {
-        if let animated = try renderAnimation(original, format: format, source: source, chain: chain, overlays: overlays) {
+        if let animated = try renderAnimation(
+            original, format: format, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
+        {
             return animated
         }
         if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
@@ -227,7 +230,8 @@ public struct ImagePipeline: Sendable {
     /// Every frame through the chain and into an animated output; nil when the source or
     /// the output does not animate (a GIF or WebP of one frame is a still image).
     private func renderAnimation(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource,
+        isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
         guard AnimationFrames.formats.contains(format), AnimationFrames.formats.contains(chain.format),
             // A WebP's animation decoder allocates its canvas: count its chunks first. A
@@ -266,6 +270,14 @@ public struct ImagePipeline: Sendable {
         var failure: ServiceError?
         while let frame = handoff.take() {
             guard failure == nil, let image = frame.takeImage() else { continue }
+            // Frame by frame, a long animation is the one render that can outlast nginx's
+            // wait many times over (500 frames through three `blur:50`: 20 minutes after
+            // nginx had answered 504): once nobody waits, it stops here.
+            if isAbandoned() {
+                failure = ServiceError(.timeout, "nobody waits for this animation any more: rendering stopped")
+                handoff.cancel()
+                continue
+            }
             do {
                 try encoder.add(image, durationMilliseconds: frame.durationMilliseconds)
             } catch {

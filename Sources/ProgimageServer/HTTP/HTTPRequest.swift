@@ -19,15 +19,19 @@ public struct HTTPRequest: Sendable {
     /// When nginx handed the request on (`PROGIMAGE_SENT_AT`, seconds since the epoch);
     /// nil when it did not say.
     public let sentAt: Double?
+    /// True once nobody waits for the answer any more (nginx closed the connection: its
+    /// client left, or it answered `504`): long work may stop.
+    public let isAbandoned: @Sendable () -> Bool
     /// Reads the body given the declared length (which bounds the buffer) and the limit.
     let bodyReader: @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
 
     public init(
         method: String, path: String, query: String = "", headers: [String: String] = [:], declaredLength: Int? = nil,
-        isMetricsScrape: Bool = false, sentAt: Double? = nil,
+        isMetricsScrape: Bool = false, sentAt: Double? = nil, isAbandoned: @escaping @Sendable () -> Bool = { false },
         body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8] = { _, _ in [] }
     ) {
         self.method = method
+        self.isAbandoned = isAbandoned
         self.sentAt = sentAt
         self.isMetricsScrape = isMetricsScrape
         self.path = path
@@ -41,7 +45,10 @@ public struct HTTPRequest: Sendable {
     public var contentLength: Int { declaredLength ?? 0 }
 
     /// CGI → HTTP: `HTTP_X_FOO` becomes `x-foo`; CONTENT_TYPE/LENGTH are headers too.
-    init(parameters: [String: String], body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]) {
+    init(
+        parameters: [String: String], isAbandoned: @escaping @Sendable () -> Bool = { false },
+        body: @escaping @Sendable (_ declaredLength: Int?, _ limit: Int) -> [UInt8]
+    ) {
         var headers: [String: String] = [:]
         for (name, value) in parameters where name.hasPrefix("HTTP_") {
             headers[name.dropFirst(5).lowercased().replacingUnderscores()] = value
@@ -54,7 +61,7 @@ public struct HTTPRequest: Sendable {
             headers: headers,
             declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
             isMetricsScrape: parameters["METRICS_SCRAPE"] == "1",
-            sentAt: parameters["PROGIMAGE_SENT_AT"].flatMap(Double.init),
+            sentAt: parameters["PROGIMAGE_SENT_AT"].flatMap(Double.init), isAbandoned: isAbandoned,
             body: body)
     }
 

@@ -23,7 +23,7 @@ struct DerivedImageHandler {
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }
-        switch try context.renderer.render(id: id, chain: chain) {
+        switch try context.renderer.render(id: id, chain: chain, isAbandoned: request.isAbandoned) {
         case .stored(let cachePath):
             return Self.servedByNginx("/_progimage/made/" + cachePath)
         case .unkept(let bytes):

@@ -32,7 +32,7 @@ final class Responder: Sendable {
         // The declared length bounds the buffer: allocating up to the limit for every
         // upload cost ~53 MB of zero-filled memory per request, whatever its size. Without
         // a length (nginx always sends one after buffering) read up to the limit.
-        let request = HTTPRequest(parameters: parameters) { declared, limit in
+        let request = HTTPRequest(parameters: parameters, isAbandoned: { exchange.peerHasClosed() }) { declared, limit in
             exchange.readBody(expected: declared ?? Int.max, limit: limit)
         }
         var response: HTTPResponse
