@@ -572,6 +572,7 @@ class Stack:
         return self._command or shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
 
     def start(self, timeout: float | None = None) -> None:
+        self.stopped = False  # a stack stopped and started again is stopped again at the end
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update({
             "PROGIMAGE_PORT": str(self.port),
