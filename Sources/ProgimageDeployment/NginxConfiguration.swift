@@ -28,7 +28,7 @@ public enum NginxConfiguration {
     public static let exampleFrontUpstreams = "box1.internal:80,box2.internal:80"
 
     /// How long nginx waits for a worker's answer (`fastcgi_read_timeout`), from when it
-    /// hands the request on (`PROGIMAGE_SENT_AT`); then the client gets `504 timeout`.
+    /// hands the request on (`NGINX_SENT_AT`); then the client gets `504 timeout`.
     public static let workerReadTimeoutSeconds = 300
 
     /// The front door's site, for the machine in front of the boxes.

@@ -161,7 +161,7 @@ enum NginxSiteTemplate {
                 fastcgi_param REMOTE_ADDR $remote_addr;
                 # When nginx handed the request on (seconds, ms): the worker's clock for
                 # the read timeout, which a request spends partly queued for a worker.
-                fastcgi_param PROGIMAGE_SENT_AT $msec;
+                fastcgi_param NGINX_SENT_AT $msec;
 
                 \(errorPages)\(metricsLog)
 

@@ -239,11 +239,11 @@ def test_an_upload_that_outlived_nginx_s_wait_stores_nothing(tmp_path, tools):
                 "QUERY_STRING": "", "CONTENT_TYPE": "image/png", "CONTENT_LENGTH": str(len(png)),
                 "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
         api = str(tmp_path / "run" / "api.sock")
-        late = _fastcgi(api, {**base, "PROGIMAGE_SENT_AT": f"{time.time() - 295:.3f}"}, png)
+        late = _fastcgi(api, {**base, "NGINX_SENT_AT": f"{time.time() - 295:.3f}"}, png)
         assert late.startswith(b"Status: 504"), late[:200]
         assert box.list_all_ids() == []
         assert not [f for f in box.files_under(box.data_dir / "originals") if not f.startswith(".")]
-        on_time = _fastcgi(api, {**base, "PROGIMAGE_SENT_AT": f"{time.time():.3f}"}, png)
+        on_time = _fastcgi(api, {**base, "NGINX_SENT_AT": f"{time.time():.3f}"}, png)
         assert on_time.startswith(b"Status: 201"), on_time[:200]
         assert len(box.list_all_ids()) == 1
     finally:

@@ -16,7 +16,7 @@ public struct HTTPRequest: Sendable {
     /// True only for a scrape through nginx's loopback metrics listener, which alone sets
     /// the `METRICS_SCRAPE` parameter (a client can set `HTTP_*` parameters only).
     public let isMetricsScrape: Bool
-    /// When nginx handed the request on (`PROGIMAGE_SENT_AT`, seconds since the epoch);
+    /// When nginx handed the request on (`NGINX_SENT_AT`, seconds since the epoch);
     /// nil when it did not say.
     public let sentAt: Double?
     /// True once nobody waits for the answer any more (nginx closed the connection: its
@@ -61,7 +61,7 @@ public struct HTTPRequest: Sendable {
             headers: headers,
             declaredLength: Int(parameters["CONTENT_LENGTH"] ?? ""),
             isMetricsScrape: parameters["METRICS_SCRAPE"] == "1",
-            sentAt: parameters["PROGIMAGE_SENT_AT"].flatMap(Double.init), isAbandoned: isAbandoned,
+            sentAt: parameters["NGINX_SENT_AT"].flatMap(Double.init), isAbandoned: isAbandoned,
             body: body)
     }
 
