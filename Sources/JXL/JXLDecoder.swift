@@ -84,7 +84,7 @@ public enum JXLDecoder {
     }
 
     /// What `firstFrame`'s caller decides on before any pixel is decoded.
-    struct FrameHeader {
+    private struct FrameHeader {
         let xyb: Bool
         let bitsPerSample: Int
         let icc: [UInt8]?

@@ -35,7 +35,7 @@ struct SixteenBitSource {
             let read: TIFFDecoder.SixteenBitPixels?
             do {
                 read = try TIFFDecoder.sixteenBitRGB(original) { icc in
-                    conversion = SourceColor.profile(icc).flatMap(SRGBConverter.deepConversion(from:))
+                    conversion = deepConversion(icc: icc)
                     return conversion != nil
                 }
             } catch {
@@ -48,7 +48,7 @@ struct SixteenBitSource {
             let read: JXLDecoder.SixteenBitPixels?
             do {
                 read = try JXLDecoder.decodeSixteenBit(original, maxPixels: maxPixels) { icc in
-                    conversion = SourceColor.profile(icc).flatMap(SRGBConverter.deepConversion(from:))
+                    conversion = deepConversion(icc: icc)
                     return conversion != nil
                 }
             } catch .tooLarge {
@@ -84,6 +84,11 @@ struct SixteenBitSource {
         return HEIFDecoder.Pixels(
             width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
             color: nil)
+    }
+
+    /// The deep conversion from a file's ICC profile, when there is one to make.
+    private static func deepConversion(icc: [UInt8]?) -> SRGBConverter.DeepConversion? {
+        SourceColor.profile(icc).flatMap(SRGBConverter.deepConversion(from:))
     }
 
     private static func converted(
