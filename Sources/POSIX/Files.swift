@@ -90,13 +90,18 @@ public enum Files {
     }
 
     /// `mkdir -p`: every missing component, mode 0755 before the umask. Fails if the path
-    /// exists and is not a directory.
+    /// exists and is not a directory, and with ENOENT if the directory vanished (renamed or
+    /// removed by another process) as it was made: the caller knows what that means (a
+    /// derived image's folder moved away by its delete), where a "not a directory" had been
+    /// answered 500 (1 of 360 renders racing a delete, in a CI run).
     public static func makeDirectories(_ path: String) throws(SystemCallError) {
         if mkdir(path, 0o755) != 0 {
             let failure = Errno.current
             switch failure {
             case .fileExists:
-                guard isDirectory(path) else { throw SystemCallError("mkdir", path: path, errno: .notDirectory) }
+                var status = stat()
+                guard stat(path, &status) == 0 else { throw SystemCallError("stat", path: path) }
+                guard status.st_mode & S_IFMT == S_IFDIR else { throw SystemCallError("mkdir", path: path, errno: .notDirectory) }
             case .noSuchFileOrDirectory where path != "/" && path != ".":
                 try makeDirectories(parent(of: path))
                 if mkdir(path, 0o755) != 0, errno != EEXIST { throw SystemCallError("mkdir", path: path) }

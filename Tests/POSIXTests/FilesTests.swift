@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +48,38 @@ import Glibc
         #expect(throws: SystemCallError.self) { try Files.makeDirectories(root + "/file/below") }
         try Files.makeDirectories(root + "/one/two/three")
         #expect(Files.isDirectory(root + "/one/two/three"))
+    }
+
+    /// A directory renamed away while `makeDirectories` makes it (a derived image's folder
+    /// moved by its delete while a render writes there) is "missing", which the cache takes
+    /// for a vanished folder; it had been "not a directory", which a render answered 500.
+    @Test func aDirectoryVanishingAsItIsMadeIsMissing() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        let target = root + "/shard/image"
+        let stop = Atomic(false)
+        let mover = DispatchGroup()
+        DispatchQueue.global().async(group: mover) {
+            var moved = 0
+            while !stop.load(ordering: .relaxed) {
+                if rename(target, "\(root)/gone") == 0 { moved += 1 }
+                rmdir("\(root)/gone")
+            }
+            #expect(moved > 0)
+        }
+        var other: [String] = []
+        var missing = 0
+        let deadline = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < deadline {
+            do {
+                try Files.makeDirectories(target)
+            } catch {
+                if error.isMissing { missing += 1 } else { other.append(error.description) }
+            }
+        }
+        stop.store(true, ordering: .relaxed)
+        mover.wait()
+        #expect(other.isEmpty, "\(other.count) failures other than ENOENT (\(missing) ENOENT), first \(other.prefix(2))")
     }
 
     @Test func missingFilesSayMissing() throws {
