@@ -31,13 +31,15 @@ public struct ImagePipeline: Sendable {
         if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
         let jpeg = format == .jpg ? try JPEGSourceHeader(original) : nil
         if let bordered = try translucentBorderAfterWork(
-            original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays)
+            original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
         {
             return bordered
         }
         if let jpeg, let blurred = try blurredJPEG(original, header: jpeg, chain: chain) { return blurred }
         if let jpeg, let thumbnail = try thumbnailJPEG(original, header: jpeg, source: source, chain: chain) { return thumbnail }
-        let image = try decodeAndRender(original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays)
+        let image = try decodeAndRender(
+            original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
+        if isAbandoned() { throw ServiceError.abandoned }
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
@@ -99,7 +101,7 @@ public struct ImagePipeline: Sendable {
     /// nil when it does not apply.
     private func translucentBorderAfterWork(
         _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
-        overlays: OverlaySource
+        overlays: OverlaySource, isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
         // A source within the output limit keeps every step within it too, so the work
         // (checked as a chain of its own, its last step an output) is never refused where
@@ -126,7 +128,9 @@ public struct ImagePipeline: Sendable {
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         var work = chain
         work.operations = Array(operations[...lastWork])
-        let image = try decodeAndRender(original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays)
+        let image = try decodeAndRender(
+            original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays, isAbandoned: isAbandoned)
+        if isAbandoned() { throw ServiceError.abandoned }
         return try Self.encoded(StraightRGBA(image).applying(moves), chain: chain)
     }
 
@@ -182,7 +186,7 @@ public struct ImagePipeline: Sendable {
     /// upright.
     private func decodeAndRender(
         _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
-        overlays: OverlaySource
+        overlays: OverlaySource, isAbandoned: () -> Bool
     ) throws(ServiceError) -> GDImage {
         let shrink = jpeg?.shrink(source: source, chain: chain) ?? 1
         var rest = chain
@@ -205,7 +209,8 @@ public struct ImagePipeline: Sendable {
             }
             if let resized {
                 return try rest.applied(
-                    to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays, origin: source)
+                    to: resized, source: planned, maximumSide: maxOutputSide, overlays: overlays, origin: source,
+                    isAbandoned: isAbandoned)
             }
         }
         // A centre half of 12 MP: 87 → 21 ms.
@@ -214,17 +219,19 @@ public struct ImagePipeline: Sendable {
             if let cropped = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, region: region) {
                 return try rest.applied(
                     to: cropped, source: ImageSize(width: region.width, height: region.height), maximumSide: maxOutputSide,
-                    overlays: overlays, origin: source)
+                    overlays: overlays, origin: source, isAbandoned: isAbandoned)
             }
         }
         if format == .jpg, let blur = first as? BlurOperation,
             let blurred = try ImageDecoder.decodeJPEG(original, maxPixels: maxPixels, blurredBy: max(0.1, blur.sigma))
         {
-            return try rest.applied(to: blurred, source: source, maximumSide: maxOutputSide, overlays: overlays)
+            return try rest.applied(
+                to: blurred, source: source, maximumSide: maxOutputSide, overlays: overlays, isAbandoned: isAbandoned)
         }
         let decoded = try ImageDecoder.decode(
             original, format: format, maxPixels: maxPixels, shrink: shrink, preferringGrey: first is GrayscaleOperation)
-        return try chain.applied(to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays, shrunkBy: shrink)
+        return try chain.applied(
+            to: decoded, source: source, maximumSide: maxOutputSide, overlays: overlays, shrunkBy: shrink, isAbandoned: isAbandoned)
     }
 
     /// Every frame through the chain and into an animated output; nil when the source or
@@ -274,7 +281,7 @@ public struct ImagePipeline: Sendable {
             // wait many times over (500 frames through three `blur:50`: 20 minutes after
             // nginx had answered 504): once nobody waits, it stops here.
             if isAbandoned() {
-                failure = ServiceError(.timeout, "nobody waits for this animation any more: rendering stopped")
+                failure = ServiceError.abandoned
                 handoff.cancel()
                 continue
             }
@@ -307,4 +314,10 @@ public struct ImagePipeline: Sendable {
             colour: resize.padColour)
         return (planned, pad)
     }
+}
+
+extension ServiceError {
+    /// nginx closed the request's connection (its client left, or its own wait ran out):
+    /// the render stops at its next step, an operation or a frame.
+    static let abandoned = ServiceError(.timeout, "nobody waits for this image any more: rendering stopped")
 }
