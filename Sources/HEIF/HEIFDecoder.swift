@@ -4,8 +4,8 @@ internal import CHeif
 ///
 /// Default decoding options apply the `clap`, `irot` and `imir` properties, so what comes
 /// out is the displayed image (libgd's HEIF path turns them off and shears widths not
-/// divisible by 4). 10- and 12-bit images come back as 8-bit from `decode`, as 16-bit
-/// from `decodeSixteenBit`.
+/// divisible by 4). 10- and 12-bit images come back as 8-bit, or as 16-bit where the
+/// caller asks (`decode(_:applyingTransformations:deepWhen:)`).
 public enum HEIFDecoder {
     /// The primary image's size as the container declares it, without decoding: the
     /// pre-decode guard against decompression bombs.
@@ -67,16 +67,41 @@ public enum HEIFDecoder {
     /// Decodes to interleaved 8-bit RGB, or RGBA when the image has an alpha plane;
     /// `applyingTransformations` false leaves `clap`, `irot` and `imir` to the caller.
     public static func decode(_ bytes: [UInt8], applyingTransformations: Bool = true) throws -> Pixels {
-        try withPrimaryHandle(bytes) { handle throws -> Pixels in
+        guard case .eightBit(let pixels) = try decode(bytes, applyingTransformations: applyingTransformations, deepWhen: { _ in false })
+        else { throw HEIFError(message: "an 8-bit decode came back deep") }
+        return pixels
+    }
+
+    /// The primary image at the depth its caller wants.
+    public enum Decoded {
+        case eightBit(Pixels)
+        case sixteenBit(SixteenBitPixels)
+    }
+
+    /// The primary image from one open of the file: its samples scaled to 16 bits when it
+    /// is deeper than 8 bits and `deepWhen` says yes to its colour description (a colour
+    /// conversion is then made before they are cut to 8 bits), else 8-bit rows as `decode`.
+    /// Deciding in the same open as the decode: a first open only to read the depth and
+    /// colour had parsed every AVIF and HEIC twice. Strict, as every decode here.
+    public static func decode(
+        _ bytes: [UInt8], applyingTransformations: Bool = true, deepWhen wanted: (ColorDescription?) -> Bool
+    ) throws -> Decoded {
+        try withPrimaryHandle(bytes) { handle throws -> Decoded in
+            let color = colorDescription(handle)
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
-            return try decodeInterleaved(
-                handle, hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
-                applyingTransformations: applyingTransformations
-            ) { image, width, height, plane, stride in
-                Pixels(
-                    width: width, height: height, hasAlpha: hasAlpha, stride: stride,
-                    bytes: Array(UnsafeBufferPointer(start: plane, count: stride * height)), color: colorDescription(handle))
+            if heif_image_handle_get_luma_bits_per_pixel(handle) > 8, wanted(color) {
+                return .sixteenBit(
+                    try decodeSixteenBit(handle, hasAlpha: hasAlpha, color: color, applyingTransformations: applyingTransformations))
             }
+            return .eightBit(
+                try decodeInterleaved(
+                    handle, hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
+                    applyingTransformations: applyingTransformations
+                ) { image, width, height, plane, stride in
+                    Pixels(
+                        width: width, height: height, hasAlpha: hasAlpha, stride: stride,
+                        bytes: Array(UnsafeBufferPointer(start: plane, count: stride * height)), color: color)
+                })
         }
     }
 
@@ -115,44 +140,40 @@ public enum HEIFDecoder {
         public let color: ColorDescription?
     }
 
-    /// The primary image's samples, `clap`, `irot` and `imir` applied, when it is deeper
-    /// than 8 bits and `wanted` says yes to its colour description; nil, having decoded
-    /// nothing, otherwise. Strict, as `decode`.
-    public static func decodeSixteenBit(_ bytes: [UInt8], wanted: (ColorDescription?) -> Bool) throws -> SixteenBitPixels? {
-        try withPrimaryHandle(bytes) { handle throws -> SixteenBitPixels? in
-            let color = colorDescription(handle)
-            guard heif_image_handle_get_luma_bits_per_pixel(handle) > 8, wanted(color) else { return nil }
-            let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
-            let channels = hasAlpha ? 4 : 3
-            return try decodeInterleaved(
-                handle, hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE
-            ) { image, width, height, plane, stride throws -> SixteenBitPixels in
-                let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
-                guard (9...16).contains(bits), stride >= width * channels * 2 else {
-                    throw HEIFError(message: "decoded image has no interleaved 16-bit plane")
-                }
-                // Each value scaled to 16 bits by a table (4096 entries at 12 bits); a value
-                // past the range (none should be) is taken as the largest.
-                let largest = 1 << bits - 1
-                let scaled = (0...largest).map { UInt16((UInt32($0) * 65535 + UInt32(largest / 2)) / UInt32(largest)) }
-                let samples = scaled.withUnsafeBufferPointer { scaled in
-                    [UInt16](unsafeUninitializedCapacity: width * height * 4) { out, count in
-                        for y in 0..<height {
-                            // libheif aligns its rows; read each as 16-bit words.
-                            let row = UnsafeRawPointer(plane + y * stride).bindMemory(to: UInt16.self, capacity: width * channels)
-                            var at = y * width * 4
-                            for x in 0..<width {
-                                let from = x * channels
-                                for c in 0..<3 { out[at + c] = scaled[min(Int(UInt16(littleEndian: row[from + c])), largest)] }
-                                out[at + 3] = channels == 4 ? scaled[min(Int(UInt16(littleEndian: row[from + 3])), largest)] : 65535
-                                at += 4
-                            }
-                        }
-                        count = width * height * 4
-                    }
-                }
-                return SixteenBitPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples, color: color)
+    /// The primary image's samples as R,G,B,A scaled to 16 bits.
+    private static func decodeSixteenBit(
+        _ handle: OpaquePointer, hasAlpha: Bool, color: ColorDescription?, applyingTransformations: Bool
+    ) throws -> SixteenBitPixels {
+        let channels = hasAlpha ? 4 : 3
+        return try decodeInterleaved(
+            handle, hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE,
+            applyingTransformations: applyingTransformations
+        ) { image, width, height, plane, stride throws -> SixteenBitPixels in
+            let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
+            guard (9...16).contains(bits), stride >= width * channels * 2 else {
+                throw HEIFError(message: "decoded image has no interleaved 16-bit plane")
             }
+            // Each value scaled to 16 bits by a table (4096 entries at 12 bits); a value
+            // past the range (none should be) is taken as the largest.
+            let largest = 1 << bits - 1
+            let scaled = (0...largest).map { UInt16((UInt32($0) * 65535 + UInt32(largest / 2)) / UInt32(largest)) }
+            let samples = scaled.withUnsafeBufferPointer { scaled in
+                [UInt16](unsafeUninitializedCapacity: width * height * 4) { out, count in
+                    for y in 0..<height {
+                        // libheif aligns its rows; read each as 16-bit words.
+                        let row = UnsafeRawPointer(plane + y * stride).bindMemory(to: UInt16.self, capacity: width * channels)
+                        var at = y * width * 4
+                        for x in 0..<width {
+                            let from = x * channels
+                            for c in 0..<3 { out[at + c] = scaled[min(Int(UInt16(littleEndian: row[from + c])), largest)] }
+                            out[at + 3] = channels == 4 ? scaled[min(Int(UInt16(littleEndian: row[from + 3])), largest)] : 65535
+                            at += 4
+                        }
+                    }
+                    count = width * height * 4
+                }
+            }
+            return SixteenBitPixels(width: width, height: height, hasAlpha: hasAlpha, samples: samples, color: color)
         }
     }
 

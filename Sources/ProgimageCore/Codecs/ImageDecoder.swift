@@ -239,12 +239,14 @@ public enum ImageDecoder {
                 .corruptImage,
                 "the image uses a feature this service does not decode: a mirrored image deeper than 8 bits with a clean aperture")
         }
-        if toSRGB, !turnedHere, !ImageHeader.heifPrimaryIsMonochrome(bytes), let converted = try SixteenBitSource.decodedHEIF(bytes) {
-            return converted
-        }
+        // A deep image with colours to convert is converted from its deep samples
+        // (`SixteenBitSource`); not one turned here, nor a monochrome one, whose limited
+        // range is expanded below (a converted image comes back with no colour to convert).
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
         var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in
-            try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere)
+            try SixteenBitSource.decodedHEIF(
+                bytes, applyingTransformations: !turnedHere,
+                convertingDeep: toSRGB && !turnedHere && !ImageHeader.heifPrimaryIsMonochrome(bytes))
         }
         if turnedHere, let turned = HEIFTransform.applied(transforms, to: decoded) { decoded = turned }
         if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {

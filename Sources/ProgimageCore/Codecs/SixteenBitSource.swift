@@ -63,27 +63,32 @@ struct SixteenBitSource {
         }
     }
 
-    /// A 10- or 12-bit AVIF or HEIC whose colours are not sRGB (`nclx` or ICC), the same
-    /// way, as the 8-bit rows `ImageDecoder.decodedHEIF` hands on (`color` nil: already
-    /// sRGB); nil, having decoded nothing, when it is 8 bits deep or needs no such
-    /// conversion. The caller leaves to the usual decode the images it turns itself and
-    /// monochrome ones (their limited range is expanded after the decode).
-    static func decodedHEIF(_ bytes: [UInt8]) throws -> HEIFDecoder.Pixels? {
+    /// An AVIF's or HEIC's primary image from one open of the file: when
+    /// `convertingDeep`, a 10- or 12-bit one whose colours are not sRGB (`nclx` or ICC)
+    /// converted from its deep samples the same way (`color` nil: already sRGB); otherwise
+    /// libheif's 8-bit rows as the file has them. Deciding in the decode's own open: a
+    /// first open to read the depth and colour had parsed every AVIF and HEIC twice.
+    static func decodedHEIF(
+        _ bytes: [UInt8], applyingTransformations: Bool, convertingDeep: Bool
+    ) throws -> HEIFDecoder.Pixels {
         var conversion: SRGBConverter.DeepConversion?
-        let deep = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.SixteenBitPixels? in
-            try HEIFDecoder.decodeSixteenBit(bytes) { color in
-                conversion = color.flatMap { SourceColor.sourceProfile($0) }.flatMap { SRGBConverter.deepConversion(from: $0) }
-                return conversion != nil
+        let decoded = try HEIFDecoder.decode(bytes, applyingTransformations: applyingTransformations) { color in
+            conversion = convertingDeep ? color.flatMap(SourceColor.sourceProfile).flatMap(SRGBConverter.deepConversion(from:)) : nil
+            return conversion != nil
+        }
+        switch decoded {
+        case .eightBit(let pixels):
+            return pixels
+        case .sixteenBit(let deep):
+            guard let conversion else { throw ServiceError(.internalError, "a deep HEIF decode without its conversion") }
+            let channels = deep.hasAlpha ? 4 : 3
+            let pixels = deep.samples.withUnsafeBufferPointer {
+                conversion.pixels($0, channels: 4, count: deep.width * deep.height, keepingAlpha: deep.hasAlpha)
             }
+            return HEIFDecoder.Pixels(
+                width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
+                color: nil)
         }
-        guard let deep, let conversion else { return nil }
-        let channels = deep.hasAlpha ? 4 : 3
-        let pixels = deep.samples.withUnsafeBufferPointer {
-            conversion.pixels($0, channels: 4, count: deep.width * deep.height, keepingAlpha: deep.hasAlpha)
-        }
-        return HEIFDecoder.Pixels(
-            width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
-            color: nil)
     }
 
     /// The deep conversion from a file's ICC profile, when there is one to make.
