@@ -10,11 +10,7 @@ Distributed stacks do this through PostgreSQL's deletion log (test_cluster.py)."
 
 import sqlite3
 
-import pytest
-
-from conftest import DISTRIBUTED, corpus_bytes
-
-pytestmark = pytest.mark.skipif(DISTRIBUTED, reason="the embedded store's own journal; distributed: test_cluster.py")
+from conftest import corpus_bytes
 
 
 def _cut_short_delete(stack, iid: str) -> None:
