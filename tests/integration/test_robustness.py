@@ -252,15 +252,33 @@ def test_an_upload_that_outlived_nginx_s_wait_stores_nothing(tmp_path, tools):
     assert not problems, problems
 
 
-def _wait_for_log_line(box, path, seconds):
-    """The request's log line, once its instance has finished with it (None if not yet)."""
-    left = time.monotonic()
-    while time.monotonic() - left < seconds:
-        finished = [line for line in box.log_tail(400).splitlines() if path in line and "response.status=" in line]
-        if finished:
-            return finished[0]
-        time.sleep(0.5)
-    return None
+def _render_left_after_3_s_is_logged_504_within_20_s(original: bytes, filename: str, content_type: str, chain: str):
+    """Asks for `chain` of `original` on a stack of its own, leaves after 3 s, and expects the
+    request's log line (its instance done with it) to say 504 within 20 s."""
+    from conftest import Stack
+    box = Stack()
+    box.start()
+    try:
+        iid = box.upload_ok(original, filename, content_type)["id"]
+        path = f"/images/{iid}/{chain}"
+        try:
+            box.get(path, timeout=3)
+        except requests.exceptions.Timeout:
+            pass
+        else:
+            pytest.fail("the render finished within 3 s: it cannot show the stop")
+        finished = None
+        left = time.monotonic()
+        while finished is None and time.monotonic() - left < 20:
+            lines = [line for line in box.log_tail(400).splitlines() if path in line and "response.status=" in line]
+            finished = lines[0] if lines else None
+            time.sleep(0.5)
+        assert finished, "the render went on after its client left"
+        assert "response.status=504" in finished, finished
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
 
 
 def test_a_still_chain_nobody_waits_for_stops_between_operations():
@@ -268,27 +286,10 @@ def test_a_still_chain_nobody_waits_for_stops_between_operations():
     4096² canvas, ~6 s each); a black-box tester's ran 43 s after its client had gone.
     Once nginx closes the connection, the chain stops before its next operation, so the
     request's log line comes within one operation's time, not the chain's."""
-    from conftest import Stack
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 90)).save(buffer, "JPEG")
-    box = Stack()
-    box.start()
-    try:
-        iid = box.upload_ok(buffer.getvalue(), "small.jpg", "image/jpeg")["id"]
-        path = f"/images/{iid}/resize:4096x4096,force" + "/blur:50" * 7 + ".png"
-        try:
-            box.get(path, timeout=3)
-        except requests.exceptions.Timeout:
-            pass
-        else:
-            pytest.fail("the render finished within 3 s: it cannot show the stop")
-        finished = _wait_for_log_line(box, path, 20)
-        assert finished, "the chain went on after its client left"
-        assert "response.status=504" in finished, finished
-    finally:
-        problems = box.stop()
-        box.cleanup_files()
-    assert not problems, problems
+    _render_left_after_3_s_is_logged_504_within_20_s(
+        buffer.getvalue(), "small.jpg", "image/jpeg", "resize:4096x4096,force" + "/blur:50" * 7 + ".png")
 
 
 def test_an_animation_nobody_waits_for_stops_rendering():
@@ -296,25 +297,8 @@ def test_an_animation_nobody_waits_for_stops_rendering():
     limit and takes minutes; a black-box tester's ran 20 minutes in its worker after nginx
     had answered 504. Once nginx closes the connection (its client left, or its timeout
     passed), the render stops at the next frame."""
-    from conftest import Stack
     frames = [Image.new("RGB", (16, 16), (i % 256, (7 * i) % 256, 90)) for i in range(500)]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=20, loop=0)
-    box = Stack()
-    box.start()
-    try:
-        iid = box.upload_ok(buffer.getvalue(), "many.gif", "image/gif")["id"]
-        path = f"/images/{iid}/resize:1000x1000,force/blur:40.gif"
-        try:
-            box.get(path, timeout=3)
-        except requests.exceptions.Timeout:
-            pass
-        else:
-            pytest.fail("the render finished within 3 s: it cannot show the stop")
-        finished = _wait_for_log_line(box, path, 20)
-        assert finished, "the render went on after its client left"
-        assert "response.status=504" in finished, finished
-    finally:
-        problems = box.stop()
-        box.cleanup_files()
-    assert not problems, problems
+    _render_left_after_3_s_is_logged_504_within_20_s(
+        buffer.getvalue(), "many.gif", "image/gif", "resize:1000x1000,force/blur:40.gif")
