@@ -139,14 +139,19 @@ public enum Files {
     @discardableResult
     public static func removeLeftovers(in temporaryDirectory: String) -> Int {
         var removed = 0
-        for entry in entries(in: temporaryDirectory) ?? [] {
-            let parts = entry.name.split(separator: "-")
-            guard parts.count == 3, parts[0] == "tmp", let pid = pid_t(parts[1]), pid > 0,
-                kill(pid, 0) != 0, errno == ESRCH
-            else { continue }
+        for entry in entries(in: temporaryDirectory) ?? [] where isWrittenNow(temporaryFile: entry.name) == false {
             if unlink(temporaryDirectory + "/" + entry.name) == 0 { removed += 1 }
         }
         return removed
+    }
+
+    /// Whether the `writeAtomically` temporary file `name` (`tmp-{pid}-XXXXXX`) has a
+    /// writer still running (a process of another user counts as running); nil for a
+    /// name of another shape, which no writer here makes.
+    public static func isWrittenNow(temporaryFile name: String) -> Bool? {
+        let parts = name.split(separator: "-")
+        guard parts.count == 3, parts[0] == "tmp", let pid = pid_t(parts[1]), pid > 0 else { return nil }
+        return kill(pid, 0) == 0 || errno != ESRCH
     }
 
     /// `rm -rf`; missing entries are not an error. Never follows symlinks (`lstat`), so

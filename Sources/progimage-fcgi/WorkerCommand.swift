@@ -64,7 +64,7 @@ struct WorkerCommand: ParsableCommand {
         @Flag(help: "Repair what can be repaired.")
         var repair = false
 
-        @Option(help: "Seconds a file may be younger than and not count (a request writing it now).")
+        @Option(help: "Seconds a cache folder, an object or (distributed) a local copy may be younger than and not count.")
         var grace = 600
 
         func validate() throws {

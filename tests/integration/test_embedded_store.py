@@ -6,11 +6,19 @@ was answered as an image that does not exist, with nothing in the log.
 
 The state a crash leaves is made here by hand on the real database (the record gone, the
 delete journaled as the api's own transaction journals it), since the window is microseconds.
-Distributed stacks do this through PostgreSQL's deletion log (test_cluster.py)."""
+Distributed stacks do this through PostgreSQL's deletion log (test_cluster.py).
+
+And `progimage-fcgi check` on this store: it waits for the uploads and deletes in flight
+instead of giving every file ten minutes' grace, so an orphan is reported as soon as it
+exists and a write in flight never is."""
 
 import sqlite3
+import subprocess
+import threading
+import time
 
-from conftest import corpus_bytes
+from conftest import Tools, corpus_bytes
+from test_check import check
 
 
 def _cut_short_delete(stack, iid: str) -> None:
@@ -65,3 +73,58 @@ def test_a_lost_original_is_the_service_s_error_not_a_missing_image(stack, tools
     # Removed for good through the API, it is gone as any deleted image is.
     assert stack.delete(f"/images/{iid}").status_code == 204
     tools.json_error(stack.get(f"/images/{iid}.webp"), 404, "not_found")
+
+
+def test_check_reports_a_fresh_orphan_at_once_and_no_upload_or_delete_in_flight(stack_factory):
+    """A black-box tester planted an original without a record and a crashed writer's
+    temporary file, then ran `check`: nothing was reported until the files were ten minutes
+    old (the grace that kept uploads in flight from looking orphaned), the service stopped
+    or not. Now, with uploads and deletes running throughout, every check reports exactly
+    what was planted."""
+    stack = stack_factory({"PROGIMAGE_THREADS": "2"})  # a stack of its own: the check sees only its files
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid names no process now
+    orphan_id = Tools.random_id(16)
+    planted = {
+        "original-without-record": stack.data_dir / "originals" / orphan_id[:2] / orphan_id[2:4] / f"{orphan_id}.png",
+        "temporary-file": stack.data_dir / "originals" / ".tmp" / f"tmp-{gone.pid}-aB3dE9",
+    }
+    stranger = stack.cache_dir / ".tmp" / "upload-999999-abc.tmp"  # a shape no writer here makes
+    for path in [*planted.values(), stranger]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"orphan")
+    expected = {f"{kind} {path}" for kind, path in planted.items()} | {f"temporary-file {stranger}"}
+
+    body = Tools.png(Tools.noise(300, 300, seed=5))
+    stop = threading.Event()
+    failures = []
+
+    def upload_and_delete():
+        while not stop.is_set():
+            r = stack.upload(body)
+            if r.status_code != 201:
+                failures.append(r.status_code)
+                continue
+            if stack.delete(f"/images/{r.json()['id']}").status_code != 204:
+                failures.append("delete")
+
+    writers = [threading.Thread(target=upload_and_delete) for _ in range(2)]
+    for t in writers:
+        t.start()
+    reports = []
+    try:
+        started = time.monotonic()
+        while len(reports) < 6 or time.monotonic() - started < 3:  # checks throughout a few hundred writes
+            reports.append(check(stack))
+    finally:
+        stop.set()
+        for t in writers:
+            t.join()
+    assert not failures, failures
+    for r in reports:
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert set(r.stdout.splitlines()) == expected, r.stdout
+    r = check(stack, "--repair")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not any(p.exists() for p in [*planted.values(), stranger])
+    assert check(stack).returncode == 0

@@ -7,9 +7,10 @@ import Glibc
 /// `progimage-fcgi check [--repair]`: records, originals and the cache compared.
 ///
 /// What it reports: an original without a record (an upload killed between the two
-/// writes), a record without its original (only where the originals are on this disk), temp
-/// files a crashed writer left (older than `grace`: a running service writes some), and cache
-/// directories of images that no longer exist; in the distributed mode, objects without a
+/// writes; none in flight, `OriginalsInFlight`), a record without its original (only where
+/// the originals are on this disk), temp files a crashed writer left (their writer's pid is
+/// in their name), and cache directories of images that no longer exist (older than
+/// `grace`: a render racing its image's delete writes one for a moment); in the distributed mode, objects without a
 /// record and records without an object in the bucket too. With `repair`, orphaned
 /// originals and temp files move to `{data}/lost+found/` (orphaned objects to the bucket's
 /// `lost+found/`: nothing precious is deleted; a record's original is never touched) and
@@ -85,26 +86,22 @@ public struct StorageCheck {
 
         var findings: [Finding] = []
         var present = Set<ImageID>()
+        var unrecorded: [(path: String, image: (ImageID, ImageFormat)?)] = []
         for (first, second) in shardDirectories(originals.root) {
             let directory = "\(originals.root)/\(first)/\(second)"
             for entry in Files.entries(in: directory) ?? [] where !entry.isDirectory {
                 let path = "\(directory)/\(entry.name)"
                 let parts = entry.name.split(separator: ".", maxSplits: 1)
-                if parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])),
-                    records[id] == format
-                {
+                let image = parts.count == 2 ? ImageID(parts[0]).flatMap { id in ImageFormat(rawValue: String(parts[1])).map { (id, $0) } } : nil
+                if let (id, format) = image, records[id] == format {
                     present.insert(id)
-                    continue
+                } else {
+                    unrecorded.append((path, image))
                 }
-                guard age(of: path, now: now) >= grace else { continue }  // an upload in progress
-                findings.append(.originalWithoutRecord(path: path))
             }
         }
-        if originalsAreLocal {
-            for (id, format) in records where !present.contains(id) {
-                findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
-            }
-        }
+        let missing = originalsAreLocal ? records.filter { !present.contains($0.key) }.map { ($0.key, $0.value) } : []
+        findings += try originalsNotMatchingRecords(unrecorded: unrecorded, missing: missing, now: now)
         if let bucket {
             let beingRemoved = Set(try deletionLog?.tombstonesAwaitingObjectRemoval(limit: 1_000_000).map(\.id) ?? [])
             var stored = Set<ImageID>()
@@ -121,8 +118,10 @@ public struct StorageCheck {
                 findings.append(.recordWithoutObject(id: id, key: BucketImageStore.key(id: id, format: format)))
             }
         }
+        // A temporary file's name says its writer (`Files.writeAtomically`): one whose
+        // writer is gone is a crash's, whatever its age; none of another shape is written.
         for folder in [originals.root + "/.tmp", cache.root + "/.tmp"] {
-            for entry in Files.entries(in: folder) ?? [] where age(of: "\(folder)/\(entry.name)", now: now) >= grace {
+            for entry in Files.entries(in: folder) ?? [] where Files.isWrittenNow(temporaryFile: entry.name) != true {
                 findings.append(.temporaryFile(path: "\(folder)/\(entry.name)"))
             }
         }
@@ -136,6 +135,35 @@ public struct StorageCheck {
         }
         if repair {
             for finding in findings { try self.repair(finding) }
+        }
+        return findings
+    }
+
+    /// Of the originals found without a record, and the records found without their
+    /// original, those that really are so. On this disk alone (embedded), after every
+    /// upload and delete in flight has finished (`OriginalsInFlight`): each is looked at
+    /// again then, and what is still so is reported, however young (a delete in flight had
+    /// also shown its record without the original). With a bucket, local copies of images
+    /// another box deleted wait for the deletion fan-out, which no lock here can see: only
+    /// originals older than `grace` count, as when uploads never paused long enough to be
+    /// waited for.
+    private func originalsNotMatchingRecords(
+        unrecorded: [(path: String, image: (ImageID, ImageFormat)?)], missing: [(ImageID, ImageFormat)], now: Int
+    ) throws(ServiceError) -> [Finding] {
+        guard !unrecorded.isEmpty || !missing.isEmpty else { return [] }
+        guard originalsAreLocal, OriginalsInFlight(originalsRoot: originals.root).waitForWritesInFlight(milliseconds: 10_000)
+        else {
+            return unrecorded.filter { age(of: $0.path, now: now) >= grace }.map { .originalWithoutRecord(path: $0.path) }
+                + missing.map { .recordWithoutOriginal(id: $0.0, expected: originals.path(id: $0.0, format: $0.1)) }
+        }
+        var findings: [Finding] = []
+        for candidate in unrecorded where Files.exists(candidate.path) {
+            if let (id, format) = candidate.image, try metadata.record(id)?.format == format { continue }
+            findings.append(.originalWithoutRecord(path: candidate.path))
+        }
+        for (id, format) in missing where !Files.exists(originals.path(id: id, format: format)) {
+            guard try metadata.record(id) != nil else { continue }
+            findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
         }
         return findings
     }

@@ -28,15 +28,19 @@ struct ImageResourceHandler {
         if let bucket = context.bucketOriginals, !bucket.isAvailable {
             throw ServiceError(.storageUnavailable, "the object store cannot be reached: the image was not deleted")
         }
-        guard try context.metadata.delete(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
-        context.cache.removeAll(of: id)
-        context.cache.removeOverlayUsers(of: id)
-        if let bucket = context.bucketOriginals {
-            bucket.removeLocalCopy(id: id, format: record.format)
-            if (try? bucket.remove(id: id, format: record.format)) != nil { try? context.deletionLog?.markObjectRemoved(id) }
-        } else {
-            try context.originals.remove(id: id, format: record.format)
-            try? context.unfinishedDeletions?.deletionFinished(id)
+        // From the record's removal to the original's, the original has no record:
+        // `progimage-fcgi check` waits for this before judging it.
+        try context.originalsInFlight.during { () throws(ServiceError) in
+            guard try context.metadata.delete(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+            context.cache.removeAll(of: id)
+            context.cache.removeOverlayUsers(of: id)
+            if let bucket = context.bucketOriginals {
+                bucket.removeLocalCopy(id: id, format: record.format)
+                if (try? bucket.remove(id: id, format: record.format)) != nil { try? context.deletionLog?.markObjectRemoved(id) }
+            } else {
+                try context.originals.remove(id: id, format: record.format)
+                try? context.unfinishedDeletions?.deletionFinished(id)
+            }
         }
         return HTTPResponse(status: 204)
     }

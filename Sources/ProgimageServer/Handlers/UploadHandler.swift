@@ -45,6 +45,22 @@ struct UploadHandler {
             prepared.append((candidate, try context.ingest.inspect(candidate.bytes)))
         }
 
+        // Until the records are committed (or the originals removed again), the originals
+        // on disk have none: `progimage-fcgi check` waits for this before judging them.
+        let records = try context.originalsInFlight.during { () throws(ServiceError) -> [ImageRecord] in
+            try store(prepared, sentAt: request.sentAt)
+        }
+        if records.count == 1 {
+            return .json(201, records[0].json, headers: [("Location", "/images/\(records[0].id)")])
+        }
+        return .json(201, .object([("images", .array(records.map(\.json)))]))
+    }
+
+    /// Writes the originals, then their records in one transaction; on any failure, none
+    /// is kept (`abandon`).
+    private func store(
+        _ prepared: [(candidate: Candidate, inspected: ImageIngest.Inspected)], sentAt: Double?
+    ) throws(ServiceError) -> [ImageRecord] {
         var records: [ImageRecord] = []
         for (candidate, inspected) in prepared {
             let record = ImageRecord(
@@ -63,8 +79,7 @@ struct UploadHandler {
         // nginx answered the client `504` once its read timeout passed; stored now, the
         // images would exist though the client was told the upload failed (and a retry
         // stores them twice). Ten seconds' margin for the insert itself.
-        if let sentAt = request.sentAt,
-            Self.secondsSinceEpoch() - sentAt > Double(NginxConfiguration.workerReadTimeoutSeconds - 10)
+        if let sentAt, Self.secondsSinceEpoch() - sentAt > Double(NginxConfiguration.workerReadTimeoutSeconds - 10)
         {
             abandon(records)
             throw ServiceError(.timeout, "the upload took longer than nginx waits for its answer: nothing was stored")
@@ -82,11 +97,7 @@ struct UploadHandler {
             }
             throw error
         }
-
-        if records.count == 1 {
-            return .json(201, records[0].json, headers: [("Location", "/images/\(records[0].id)")])
-        }
-        return .json(201, .object([("images", .array(records.map(\.json)))]))
+        return records
     }
 
     private static func secondsSinceEpoch() -> Double {

@@ -13,7 +13,8 @@ import Glibc
 public enum CheckCommand {
     /// Exits 0 when everything is consistent (or was repaired), 1 when something is (still)
     /// wrong or there is no database to compare with, 2 on a configuration error. `grace`:
-    /// seconds a file may be younger than and still not count (a request writing it now).
+    /// seconds what no lock shows in flight may be younger than and still not count
+    /// (`StorageCheck`).
     public static func run(repair: Bool, grace: Int, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
 
