@@ -79,17 +79,25 @@ public struct DerivedImageCache: Sendable {
     }
 
     /// Removes every derived file of `id`: the directory is renamed out of nginx's sight
-    /// first (atomic), then deleted at leisure.
+    /// first (atomic), then deleted at leisure. The trash is swept for `id` too: a render's
+    /// `rename` into the folder that resolved the path before the folder moved puts its
+    /// file in the trashed folder after this removal listed it (the folder then stays, its
+    /// `rmdir` refused), and that render, finding the record gone, comes here once its file
+    /// is in place (a helper found such folders after 5 of 24 delete-race runs).
     public func removeAll(of id: ImageID) {
         let source = directory(of: id)
-        guard Files.exists(source) else { return }
         let trash = root + "/" + Self.trashFolder
-        try? Files.makeDirectories(trash)
-        let target = "\(trash)/\(id)-\(ImageID.random())"
-        if rename(source, target) == 0 {
-            Files.removeTree(target)
-        } else {
-            Files.removeTree(source)
+        if Files.exists(source) {
+            try? Files.makeDirectories(trash)
+            let target = "\(trash)/\(id)-\(ImageID.random())"
+            if rename(source, target) == 0 {
+                Files.removeTree(target)
+            } else {
+                Files.removeTree(source)
+            }
+        }
+        for entry in Files.entries(in: trash) ?? [] where entry.name.hasPrefix("\(id)-") {
+            Files.removeTree("\(trash)/\(entry.name)")
         }
     }
 
