@@ -79,7 +79,7 @@ def test_an_instance_killed_again_and_again_is_back_within_5_s_each_time(stack, 
     """The supervisor backs off a crash loop, up to a cap: the contract's 5 s holds for
     every restart, the cap's too (at a 5-s cap a loop came back after 5.06 s)."""
     gaps = []
-    for _ in range(9):  # 0.1, 0.2, … 3.2 s, then the cap twice
+    for _ in range(9):  # 0.1, 0.2, … 1.6 s, then the 3-s cap four times
         pid = stack.health("sharpen").json()["pid"]
         assert stack.owns_pid(pid)
         os.kill(pid, signal.SIGKILL)
