@@ -47,6 +47,9 @@ import Testing
         ("/images/k3J9x0PqLm2vT8wZ/resize:0200x.webp", "/images/k3J9x0PqLm2vT8wZ/resize:200x.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/blur:2.50.webp", "/images/k3J9x0PqLm2vT8wZ/blur:2.5.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/blur:3.0.webp", "/images/k3J9x0PqLm2vT8wZ/blur:3.webp"),
+        // Trailing zeros past the third decimal are still the same value (they were 400).
+        ("/images/k3J9x0PqLm2vT8wZ/blur:0.1000.webp", "/images/k3J9x0PqLm2vT8wZ/blur:0.1.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/blur:50.0000.webp", "/images/k3J9x0PqLm2vT8wZ/blur:50.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:+90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:-90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:270.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:450.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),
@@ -74,6 +77,7 @@ import Testing
         "/images/k3J9x0PqLm2vT8wZ/flip:hh.png", "/images/k3J9x0PqLm2vT8wZ/resize:-20x.png",
         "/images/k3J9x0PqLm2vT8wZ/grayscale:1.png", "/images/k3J9x0PqLm2vT8wZ/blur:0.05.png",
         "/images/k3J9x0PqLm2vT8wZ/blur:51.png", "/images/k3J9x0PqLm2vT8wZ/blur:1e1.png",
+        "/images/k3J9x0PqLm2vT8wZ/blur:1.2345.png", "/images/k3J9x0PqLm2vT8wZ/blur:1.00001.png",
         "/images/k3J9x0PqLm2vT8wZ/sharpen:0.png", "/images/k3J9x0PqLm2vT8wZ/sharpen:101.png",
         "/images/k3J9x0PqLm2vT8wZ/quality:80.png", "/images/k3J9x0PqLm2vT8wZ/quality:0.jpg",
         "/images/k3J9x0PqLm2vT8wZ/quality:80/quality:70.jpg", "/images/k3J9x0PqLm2vT8wZ/sepia.png",

@@ -26,14 +26,17 @@ enum ArgumentScanner {
     }
 
     /// A plain decimal (`2`, `2.5`, `02.50`, `.5`): digits with at most one point, no
-    /// exponent, at most 3 decimal places; a `+` is valid but not canonical, as for integers
-    /// (`blur:+1` answered 400 where `resize:+100x` answered 301).
+    /// exponent, at most 3 decimal places that are not trailing zeros (`1.0000` is `1`, a
+    /// valid spelling answered 301, as `1.000` was; it had been 400); a `+` is valid but not
+    /// canonical, as for integers (`blur:+1` answered 400 where `resize:+100x` answered 301).
     static func decimal(_ signed: Substring) -> Double? {
         let text = signed.first == "+" ? signed.dropFirst() : signed
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard !text.isEmpty, text.count <= 12,
             text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }),
-            parts.count == 1 || (parts.count == 2 && !(parts[0].isEmpty && parts[1].isEmpty) && parts[1].count <= 3)
+            parts.count == 1
+                || (parts.count == 2 && !(parts[0].isEmpty && parts[1].isEmpty)
+                    && parts[1].reversed().drop(while: { $0 == "0" }).count <= 3)
         else { return nil }
         return Double(parts.count == 2 && parts[0].isEmpty ? "0" + text : String(text))
     }
