@@ -32,12 +32,17 @@ struct HeaderValueScanner {
         return nil
     }
 
-    /// A quoted-string with backslash escapes; an unterminated one runs to the end.
+    /// A quoted-string; an unterminated one runs to the end. A backslash escapes only a
+    /// quote or a backslash (as Go's `mime` reads it): browsers send a filename's
+    /// backslashes as they are (WHATWG escapes only `"`, CR and LF, as `%22`…), and an old
+    /// one's `C:\fakepath\cat.jpg` had come out `C:fakepathcat.jpg` instead of `cat.jpg`.
     private mutating func quotedString() -> String {
         index += 1
         var value: [UInt8] = []
         while index < bytes.count, bytes[index] != quote {
-            if bytes[index] == backslash, index + 1 < bytes.count { index += 1 }
+            if bytes[index] == backslash, index + 1 < bytes.count, bytes[index + 1] == quote || bytes[index + 1] == backslash {
+                index += 1
+            }
             value.append(bytes[index])
             index += 1
         }

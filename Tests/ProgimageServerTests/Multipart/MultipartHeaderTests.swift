@@ -1,4 +1,4 @@
-import ProgimageServer
+@testable import ProgimageServer
 import Testing
 
 @Suite("Multipart headers and parameters")
@@ -40,6 +40,16 @@ struct MultipartHeaderTests {
                 == "€.png")
         #expect(MultipartParser.dispositionFilename("attachment; filename*=ISO-8859-1''caf%E9.jpg") == "café.jpg")
         #expect(MultipartParser.dispositionFilename("attachment; filename*=\"UTF-8''quoted%21.gif\"") == "quoted!.gif")
+    }
+
+    /// Backslashes escape only a quote or a backslash: a Windows path an old browser sent
+    /// keeps its separators, and the upload's filename is its last part.
+    @Test func backslashesInAQuotedFilenameAreLiteralUnlessTheyEscape() {
+        let windows = MultipartParser.dispositionFilename("form-data; name=\"file\"; filename=\"C:\\fakepath\\cat.jpg\"")
+        #expect(windows == "C:\\fakepath\\cat.jpg")
+        #expect(UploadHandler.cleanFilename(windows) == "cat.jpg")
+        #expect(MultipartParser.dispositionFilename("form-data; filename=\"say \\\"hi\\\".png\"") == "say \"hi\".png")
+        #expect(MultipartParser.dispositionFilename("form-data; filename=\"a\\\\b.png\"") == "a\\b.png")
     }
 
     @Test func undecodableExtendedFilenameFallsBack() {
