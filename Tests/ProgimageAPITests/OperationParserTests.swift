@@ -50,6 +50,8 @@ import Testing
         // Trailing zeros past the third decimal are still the same value (they were 400).
         ("/images/k3J9x0PqLm2vT8wZ/blur:0.1000.webp", "/images/k3J9x0PqLm2vT8wZ/blur:0.1.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/blur:50.0000.webp", "/images/k3J9x0PqLm2vT8wZ/blur:50.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/sharpen:10.0000.webp", "/images/k3J9x0PqLm2vT8wZ/sharpen:10.webp"),
+        ("/images/k3J9x0PqLm2vT8wZ/overlay:k3J9x0PqLm2vT8wZ,se,0.5000.png", "/images/k3J9x0PqLm2vT8wZ/overlay:k3J9x0PqLm2vT8wZ,se,0.5.png"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:+90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:-90.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:270.webp"),
         ("/images/k3J9x0PqLm2vT8wZ/rotate:450.webp", "/images/k3J9x0PqLm2vT8wZ/rotate:90.webp"),

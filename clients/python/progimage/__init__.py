@@ -79,9 +79,11 @@ def _integer(text: str, low: int, high: int, what: str, signed: bool = False) ->
 
 def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
     # The server's spelling: an optional `+`, digits and one dot with at most 3 places after
-    # it, nothing else (no exponent), at most 12 characters.
+    # it that are not trailing zeros (`0.1000` is `0.1`), nothing else (no exponent), at most
+    # 12 characters.
     text = text[1:] if (text or "").startswith("+") else text
-    if not re.fullmatch(r"\d+(\.\d{0,3})?|\.\d{1,3}", text or "") or len(text) > 12:
+    match = re.fullmatch(r"\d+(?:\.(\d*))?|\.(\d+)", text or "")
+    if not match or len(text) > 12 or len((match.group(1) or match.group(2) or "").rstrip("0")) > 3:
         raise ValueError(f"{what}: expected a decimal such as 2.5, got {text!r}")
     try:
         value = Decimal(text)
@@ -155,7 +157,7 @@ def _canonical_segment(segment: str) -> str:
     if name == "blur":
         return f"blur:{_decimal(args, Decimal('0.1'), Decimal('50'), 'blur')}"
     if name == "sharpen":
-        return f"sharpen:{_integer(args, 1, 100, 'sharpen')}"
+        return f"sharpen:{_decimal(args, Decimal('1'), Decimal('100'), 'sharpen')}"
     if name == "quality":
         return f"quality:{_integer(args, 1, 100, 'quality')}"
     if name == "preset":
