@@ -26,7 +26,7 @@ public final class ServiceContext: Sendable {
     public let unfinishedDeletions: (any UnfinishedDeletions)?
     /// Originals in a bucket with local copies, when an object store is configured.
     public let bucketOriginals: BucketImageStore?
-    /// Held by uploads and deletes while an original on this disk has no record.
+    /// Held by uploads and deletes while an original on this disk has no record (embedded).
     public let originalsInFlight: OriginalsInFlight
     /// This instance's counters, when metrics are on (`PROGIMAGE_METRICS_PORT`).
     public let metrics: InstanceMetrics?
@@ -41,7 +41,8 @@ public final class ServiceContext: Sendable {
             configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory,
         ])
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
-        originalsInFlight = OriginalsInFlight(originalsRoot: configuration.originalsDirectory)
+        originalsInFlight = OriginalsInFlight(
+            originalsRoot: configuration.originalsDirectory, originalsAreLocal: configuration.objectStore == nil)
         if let url = configuration.databaseURL {
             let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
             (metadata, deletionLog, unfinishedDeletions) = (store, store, nil)

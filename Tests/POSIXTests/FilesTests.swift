@@ -58,14 +58,13 @@ import Glibc
         defer { Files.removeTree(root) }
         let target = root + "/shard/image"
         let stop = Atomic(false)
+        let moved = Atomic(0)
         let mover = DispatchGroup()
         DispatchQueue.global().async(group: mover) {
-            var moved = 0
             while !stop.load(ordering: .relaxed) {
-                if rename(target, "\(root)/gone") == 0 { moved += 1 }
+                if rename(target, "\(root)/gone") == 0 { moved.add(1, ordering: .relaxed) }
                 rmdir("\(root)/gone")
             }
-            #expect(moved > 0)
         }
         var other: [String] = []
         var missing = 0
@@ -79,7 +78,23 @@ import Glibc
         }
         stop.store(true, ordering: .relaxed)
         mover.wait()
+        #expect(moved.load(ordering: .relaxed) > 0)
         #expect(other.isEmpty, "\(other.count) failures other than ENOENT (\(missing) ENOENT), first \(other.prefix(2))")
+    }
+
+    /// The check's exclusive hold: it runs with nothing to hold when no writer ever made
+    /// the lock file, gives up while a shared holder keeps it, and runs once it is free.
+    @Test func anExclusiveHoldWaitsForSharedHoldersAndNeverMakesTheFile() throws {
+        let root = try Self.scratch()
+        defer { Files.removeTree(root) }
+        let path = root + "/.in-flight"
+        #expect(FileLock.holdingExclusively(ifPresent: path, trying: 10) { 1 } == 1)
+        #expect(!Files.exists(path))
+        FileLock.holding(path, .shared) { fd in
+            #expect(fd != nil)
+            #expect(FileLock.holdingExclusively(ifPresent: path, trying: 30) { 2 } == nil)
+        }
+        #expect(FileLock.holdingExclusively(ifPresent: path, trying: 10) { 3 } == 3)
     }
 
     @Test func missingFilesSayMissing() throws {

@@ -123,6 +123,7 @@ def test_check_reports_a_fresh_orphan_at_once_and_no_upload_or_delete_in_flight(
     assert not failures, failures
     for r in reports:
         assert r.returncode == 1, r.stdout + r.stderr
+        assert "never paused" not in r.stderr, r.stderr  # it judged under the lock, not by age
         assert set(r.stdout.splitlines()) == expected, r.stdout
     r = check(stack, "--repair")
     assert r.returncode == 0, r.stdout + r.stderr

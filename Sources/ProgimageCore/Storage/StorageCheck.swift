@@ -59,11 +59,15 @@ public struct StorageCheck {
     /// Deleted images whose objects the fan-out has yet to remove: not orphans.
     public let deletionLog: (any DeletionLog)?
     public let grace: Int
+    /// Told what the check could not do as asked (uploads that never paused long enough).
+    public let notice: (String) -> Void
 
     public init(
         metadata: any MetadataStore, originals: FileImageStore, cache: DerivedImageCache, dataDirectory: String,
-        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, deletionLog: (any DeletionLog)? = nil, grace: Int = 600
+        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, deletionLog: (any DeletionLog)? = nil, grace: Int = 600,
+        notice: @escaping (String) -> Void = { _ in }
     ) {
+        self.notice = notice
         self.deletionLog = deletionLog
         self.metadata = metadata
         self.originals = originals
@@ -140,32 +144,36 @@ public struct StorageCheck {
     }
 
     /// Of the originals found without a record, and the records found without their
-    /// original, those that really are so. On this disk alone (embedded), after every
-    /// upload and delete in flight has finished (`OriginalsInFlight`): each is looked at
-    /// again then, and what is still so is reported, however young (a delete in flight had
-    /// also shown its record without the original). With a bucket, local copies of images
-    /// another box deleted wait for the deletion fan-out, which no lock here can see: only
-    /// originals older than `grace` count, as when uploads never paused long enough to be
-    /// waited for.
+    /// original, those that really are so. On this disk alone (embedded), looked at again
+    /// with every upload and delete finished and none starting (`OriginalsInFlight`): what
+    /// is still so is reported, however young (a delete in flight had also shown its record
+    /// without the original). With a bucket, local copies of images another box deleted
+    /// wait for the deletion fan-out, which no lock here can see: only originals older than
+    /// `grace` count, as when uploads never paused for 10 s.
     private func originalsNotMatchingRecords(
         unrecorded: [(path: String, image: (ImageID, ImageFormat)?)], missing: [(ImageID, ImageFormat)], now: Int
     ) throws(ServiceError) -> [Finding] {
         guard !unrecorded.isEmpty || !missing.isEmpty else { return [] }
-        guard originalsAreLocal, OriginalsInFlight(originalsRoot: originals.root).waitForWritesInFlight(milliseconds: 10_000)
-        else {
-            return unrecorded.filter { age(of: $0.path, now: now) >= grace }.map { .originalWithoutRecord(path: $0.path) }
-                + missing.map { .recordWithoutOriginal(id: $0.0, expected: originals.path(id: $0.0, format: $0.1)) }
+        let inFlight = OriginalsInFlight(originalsRoot: originals.root, originalsAreLocal: originalsAreLocal)
+        if originalsAreLocal, let judged = try inFlight.withNoneInFlight(trying: 10_000, { () throws(ServiceError) -> [Finding] in
+            var findings: [Finding] = []
+            for candidate in unrecorded where Files.exists(candidate.path) {
+                if let (id, format) = candidate.image, try metadata.record(id)?.format == format { continue }
+                findings.append(.originalWithoutRecord(path: candidate.path))
+            }
+            for (id, format) in missing where !Files.exists(originals.path(id: id, format: format)) {
+                guard try metadata.record(id) != nil else { continue }
+                findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
+            }
+            return findings
+        }) {
+            return judged
         }
-        var findings: [Finding] = []
-        for candidate in unrecorded where Files.exists(candidate.path) {
-            if let (id, format) = candidate.image, try metadata.record(id)?.format == format { continue }
-            findings.append(.originalWithoutRecord(path: candidate.path))
+        if originalsAreLocal {
+            notice("uploads and deletes never paused for 10 s: originals younger than \(grace) s were not judged")
         }
-        for (id, format) in missing where !Files.exists(originals.path(id: id, format: format)) {
-            guard try metadata.record(id) != nil else { continue }
-            findings.append(.recordWithoutOriginal(id: id, expected: originals.path(id: id, format: format)))
-        }
-        return findings
+        return unrecorded.filter { age(of: $0.path, now: now) >= grace }.map { .originalWithoutRecord(path: $0.path) }
+            + missing.map { .recordWithoutOriginal(id: $0.0, expected: originals.path(id: $0.0, format: $0.1)) }
     }
 
     private func repair(_ finding: Finding) throws(ServiceError) {

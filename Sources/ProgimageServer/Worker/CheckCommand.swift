@@ -44,7 +44,7 @@ public enum CheckCommand {
             metadata: metadata, originals: localOriginals,
             cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
             originalsAreLocal: configuration.objectStore == nil, bucket: bucket,
-            deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace)
+            deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace, notice: { report($0) })
         do {
             let findings = try check.run(repair: repair)
             for finding in findings { print(finding.description) }
