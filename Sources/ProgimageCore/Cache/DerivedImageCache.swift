@@ -96,7 +96,9 @@ public struct DerivedImageCache: Sendable {
                 Files.removeTree(source)
             }
         }
-        for entry in Files.entries(in: trash) ?? [] where entry.name.hasPrefix("\(id)-") {
+        // `{id}-{16 characters}` exactly: ids may hold `-`, so a prefix alone could be another's.
+        let name = "\(id)-"
+        for entry in Files.entries(in: trash) ?? [] where entry.name.hasPrefix(name) && entry.name.count == name.count + 16 {
             Files.removeTree("\(trash)/\(entry.name)")
         }
     }

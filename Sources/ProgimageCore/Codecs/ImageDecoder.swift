@@ -3,6 +3,7 @@ package import GD
 import HEIF
 import JPEG
 import JXL
+import LittleCMS
 import PNG
 import TIFF
 
@@ -243,10 +244,21 @@ public enum ImageDecoder {
         // (`SixteenBitSource`); not one turned here, nor a monochrome one, whose limited
         // range is expanded below (a converted image comes back with no colour to convert).
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
-        var decoded = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Pixels in
-            try SixteenBitSource.decodedHEIF(
-                bytes, applyingTransformations: !turnedHere,
-                convertingDeep: toSRGB && !turnedHere && !ImageHeader.heifPrimaryIsMonochrome(bytes))
+        let convertingDeep = toSRGB && !turnedHere && !ImageHeader.heifPrimaryIsMonochrome(bytes)
+        var conversion: SRGBConverter.DeepConversion?
+        let atDepth = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Decoded in
+            try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere) { color in
+                conversion = convertingDeep ? SixteenBitSource.deepConversion(of: color) : nil
+                return conversion != nil
+            }
+        }
+        var decoded: HEIFDecoder.Pixels
+        switch atDepth {
+        case .eightBit(let pixels):
+            decoded = pixels
+        case .sixteenBit(let deep):
+            guard let conversion else { throw ServiceError(.internalError, "a deep HEIF decode without its conversion") }
+            decoded = SixteenBitSource.converted(deep, conversion)
         }
         if turnedHere, let turned = HEIFTransform.applied(transforms, to: decoded) { decoded = turned }
         if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {

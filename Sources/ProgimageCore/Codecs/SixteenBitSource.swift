@@ -63,32 +63,25 @@ struct SixteenBitSource {
         }
     }
 
-    /// An AVIF's or HEIC's primary image from one open of the file: when
-    /// `convertingDeep`, a 10- or 12-bit one whose colours are not sRGB (`nclx` or ICC)
-    /// converted from its deep samples the same way (`color` nil: already sRGB); otherwise
-    /// libheif's 8-bit rows as the file has them. Deciding in the decode's own open: a
-    /// first open to read the depth and colour had parsed every AVIF and HEIC twice.
-    static func decodedHEIF(
-        _ bytes: [UInt8], applyingTransformations: Bool, convertingDeep: Bool
-    ) throws -> HEIFDecoder.Pixels {
-        var conversion: SRGBConverter.DeepConversion?
-        let decoded = try HEIFDecoder.decode(bytes, applyingTransformations: applyingTransformations) { color in
-            conversion = convertingDeep ? color.flatMap(SourceColor.sourceProfile).flatMap(SRGBConverter.deepConversion(from:)) : nil
-            return conversion != nil
+    /// The deep conversion a 10- or 12-bit AVIF or HEIC calls for: nil for sRGB, or a
+    /// colour description (`nclx` or ICC) that does not convert directly; the image is then
+    /// decoded to 8 bits as usual. Asked by `HEIFDecoder.decode(_:deepWhen:)` in the open
+    /// that decodes (a first open only to read the depth and colour had parsed every AVIF
+    /// and HEIC twice).
+    static func deepConversion(of color: HEIFDecoder.ColorDescription?) -> SRGBConverter.DeepConversion? {
+        color.flatMap(SourceColor.sourceProfile).flatMap(SRGBConverter.deepConversion(from:))
+    }
+
+    /// A deep AVIF or HEIC converted and cut to 8 bits: rows as `ImageDecoder.decodedHEIF`
+    /// hands them on (`color` nil: already sRGB).
+    static func converted(_ deep: HEIFDecoder.SixteenBitPixels, _ conversion: SRGBConverter.DeepConversion) -> HEIFDecoder.Pixels {
+        let channels = deep.hasAlpha ? 4 : 3
+        let pixels = deep.samples.withUnsafeBufferPointer {
+            conversion.pixels($0, channels: 4, count: deep.width * deep.height, keepingAlpha: deep.hasAlpha)
         }
-        switch decoded {
-        case .eightBit(let pixels):
-            return pixels
-        case .sixteenBit(let deep):
-            guard let conversion else { throw ServiceError(.internalError, "a deep HEIF decode without its conversion") }
-            let channels = deep.hasAlpha ? 4 : 3
-            let pixels = deep.samples.withUnsafeBufferPointer {
-                conversion.pixels($0, channels: 4, count: deep.width * deep.height, keepingAlpha: deep.hasAlpha)
-            }
-            return HEIFDecoder.Pixels(
-                width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
-                color: nil)
-        }
+        return HEIFDecoder.Pixels(
+            width: deep.width, height: deep.height, hasAlpha: deep.hasAlpha, stride: deep.width * channels, bytes: pixels,
+            color: nil)
     }
 
     /// The deep conversion from a file's ICC profile, when there is one to make.

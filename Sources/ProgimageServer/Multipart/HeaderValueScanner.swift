@@ -33,7 +33,8 @@ struct HeaderValueScanner {
     }
 
     /// A quoted-string; an unterminated one runs to the end. A backslash escapes only a
-    /// quote or a backslash (as Go's `mime` reads it): browsers send a filename's
+    /// quote or a backslash (Go's `mime` escapes before any tspecial; those two are what a
+    /// sender escapes): browsers send a filename's
     /// backslashes as they are (WHATWG escapes only `"`, CR and LF, as `%22`…), and an old
     /// one's `C:\fakepath\cat.jpg` had come out `C:fakepathcat.jpg` instead of `cat.jpg`.
     private mutating func quotedString() -> String {

@@ -1,6 +1,5 @@
 import POSIX
 import Testing
-import ProgimageAPI
 
 @testable import ProgimageCore
 
@@ -22,24 +21,6 @@ import Glibc
         #expect(CachePruner.victims(entries, maxBytes: 16384).map(\.path) == ["/c/old"])
         #expect(CachePruner.victims(entries, maxBytes: 12288).map(\.path) == ["/c/old", "/c/mid-a"])
         #expect(CachePruner.victims(entries, maxBytes: 0).map(\.path) == ["/c/old", "/c/mid-a", "/c/mid-b", "/c/new"])
-    }
-
-    /// A render's file that landed in its image's folder after the delete had moved the
-    /// folder to the trash and listed it: the render's own `removeAll` (it finds the record
-    /// gone) removes it, though the image's folder is no longer where it was.
-    @Test func removeAllSweepsWhatLandedInTheTrashedFolder() throws {
-        let cache = try TemporaryCache()
-        let store = DerivedImageCache(root: cache.root)
-        let id = try #require(ImageID("abcdefghijklmnop"))
-        let other = try #require(ImageID("abcdefghijklmnoq"))
-        let landed = cache.root + "/.trash/\(id)-Zz0yY1xX2wW3vV4u/sharpen:1.jpg"
-        let unrelated = cache.root + "/.trash/\(other)-Zz0yY1xX2wW3vV4u/sharpen:1.jpg"
-        for path in [landed, unrelated] {
-            try Files.makeDirectories(String(path.dropLast("/sharpen:1.jpg".count)))
-            try Files.write(Array("late".utf8), to: path)
-        }
-        store.removeAll(of: id)
-        #expect(Files.entries(in: cache.root + "/.trash")?.map(\.name) == ["\(other)-Zz0yY1xX2wW3vV4u"])
     }
 
     @Test func overlappingDirectoriesAreDetected() {
