@@ -96,7 +96,9 @@ import Testing
         let before = Timestamp.now()
         try other.execute("BEGIN IMMEDIATE")
         let released = DispatchSemaphore(value: 0)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2.1) {
+        // A queue of its own: the global queue's threads may all be held by the other tests
+        // running in parallel (the makeDirectories race test's mover never ran on it).
+        DispatchQueue(label: "progimage.test.committer").asyncAfter(deadline: .now() + 2.1) {
             try? other.execute("COMMIT")
             released.signal()
         }
