@@ -39,7 +39,8 @@ extension GDImage {
     public static func thumbnailJPEG(
         _ bytes: [UInt8], scaleDenominator: Int, resizedTo width: Int, _ height: Int, quality: Int
     ) throws(JPEGPipelineFailure) -> [UInt8]? {
-        guard pg_jpeg_splits(Int32(width), Int32(height), 0) == 0, pg_jpeg_splits(Int32(width), Int32(height), 1) == 0
+        guard pg_jpeg_splits(Int32(width), Int32(height), 0, Int32(quality)) == 0,
+            pg_jpeg_splits(Int32(width), Int32(height), 1, Int32(quality)) == 0
         else { return nil }
         let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
@@ -437,7 +438,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
         self.filter = filter
         self.quality = quality
         blurred = BandCompletion(height: filter.height, width: filter.width, rows: rows)
-        // At most this many segments (grey ones have 8-row MCUs).
+        // At most this many segments (grey and 4:4:4 ones have 8-row MCUs).
         segments = EncodedSegments(count: (filter.height + 8 * Self.segmentMCURows - 1) / (8 * Self.segmentMCURows))
     }
 
@@ -460,7 +461,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
         guard status == PG_JPEG_OK else {
             throw .decode(GDImage.JPEGDecodeFailure(status, message: decoder.message.text))
         }
-        guard let output = segments.spliced(grey: blurred.isGreySoFar, message: decoder.message)
+        guard let output = segments.spliced(grey: blurred.isGreySoFar, quality: quality, message: decoder.message)
         else { throw .encode(.encodeFailed("jpeg")) }
         return output
     }
@@ -488,8 +489,8 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     /// would not split is one segment, written without restart markers, as it writes it.
     private func encodeSegments(grey: Bool) {
         let (width, height) = (filter.width, filter.height)
-        let splits = pg_jpeg_splits(Int32(width), Int32(height), grey ? 1 : 0) != 0
-        let segmentRows = splits ? (grey ? 8 : 16) * Self.segmentMCURows : height
+        let splits = pg_jpeg_splits(Int32(width), Int32(height), grey ? 1 : 0, Int32(quality)) != 0
+        let segmentRows = splits ? Int(pg_jpeg_mcu_rows(grey ? 1 : 0, Int32(quality))) * Self.segmentMCURows : height
         while true {
             let index = nextSegment.wrappingAdd(1, ordering: .relaxed).oldValue
             let first = index * segmentRows
@@ -567,7 +568,7 @@ private final class EncodedSegments: @unchecked Sendable {
     func fail() { state.withLock { $0.failed = true } }
 
     /// The segments as one JPEG; nil when one failed.
-    func spliced(grey: Bool, message: JPEGMessageBuffer) -> [UInt8]? {
+    func spliced(grey: Bool, quality: Int, message: JPEGMessageBuffer) -> [UInt8]? {
         state.withLock { state -> [UInt8]? in
             let written = state.segments.prefix { $0.bytes != nil }
             guard !state.failed, !written.isEmpty else { return nil }
@@ -578,7 +579,8 @@ private final class EncodedSegments: @unchecked Sendable {
             var output: UnsafeMutablePointer<UInt8>?
             var size: UInt = 0
             let status = pg_jpeg_splice(
-                &pointers, sizes, heights, Int32(written.count), grey ? 1 : 0, &output, &size, message.pointer)
+                &pointers, sizes, heights, Int32(written.count), grey ? 1 : 0, Int32(quality), &output, &size,
+                message.pointer)
             defer { free(output) }
             guard status == PG_JPEG_OK, let output else { return nil }
             return Array(UnsafeBufferPointer(start: output, count: Int(size)))

@@ -88,12 +88,18 @@ pg_jpeg_status pg_jpeg_encode_streamed(unsigned char *const *rows, int width, in
                                        pg_jpeg_rows_wait wait, void *context, unsigned char **output,
                                        unsigned long *size, char *message);
 
+/// From this quality on, chroma is kept whole (4:4:4) and the accurate DCT used.
+#define PG_JPEG_HIGH_QUALITY 90
+
+/// Rows an MCU spans at `quality`: 16 with 4:2:0 chroma, 8 when `grey` or 4:4:4.
+int pg_jpeg_mcu_rows(int grey, int quality);
+
 /// Whether `pg_jpeg_encode` writes these rows in spliced segments (large images): then a
 /// caller may too, with `pg_jpeg_encode_segment` and `pg_jpeg_splice`, for the same bytes.
-int pg_jpeg_splits(int width, int height, int grey);
+int pg_jpeg_splits(int width, int height, int grey, int quality);
 
 /// A segment of a large JPEG: its `height` rows as a JPEG of their own with a restart
-/// marker after every MCU row (16 rows, 8 when `grey`), each row written only once `wait`
+/// marker after every MCU row (`pg_jpeg_mcu_rows`), each row written only once `wait`
 /// (when given) says it is ready. Every segment but the last must be a whole number of
 /// MCU rows.
 pg_jpeg_status pg_jpeg_encode_segment(unsigned char *const *rows, int width, int height, int quality, int grey,
@@ -103,4 +109,5 @@ pg_jpeg_status pg_jpeg_encode_segment(unsigned char *const *rows, int width, int
 /// Segments, top to bottom, spliced into one JPEG (`*output` to free()): the bytes one
 /// encode of all their rows with a restart marker after every MCU row gives.
 pg_jpeg_status pg_jpeg_splice(unsigned char *const *segments, const unsigned long *sizes, const int *heights,
-                              int count, int grey, unsigned char **output, unsigned long *size, char *message);
+                              int count, int grey, int quality, unsigned char **output, unsigned long *size,
+                              char *message);

@@ -61,6 +61,12 @@ import TurboJPEG
         let sof = try #require(fused.indices.first { fused[$0] == 0xFF && fused[$0 + 1] == 0xC0 })
         #expect((fused[sof + 9] == 1) == (grey || greyInColour), "grey output as one component")
         #expect(try Self.render(jpeg, "blur:\(Self.canonical(sigma))/quality:70.jpg") == Self.longWay(jpeg, sigma: sigma, quality: 70))
+        // From quality 90 chroma is whole (8-row MCUs): the segments still splice into the
+        // long way's bytes, and into a JPEG that decodes completely.
+        let high = try Self.render(jpeg, "blur:\(Self.canonical(sigma))/quality:95.jpg")
+        #expect(high == (try Self.longWay(jpeg, sigma: sigma, quality: 95)))
+        let decoded = try ImageDecoder.decode(high, format: .jpg, maxPixels: 1 << 26)
+        #expect(decoded.width == width && decoded.height == height)
     }
 
     /// A blur followed by more of the chain: decoded and blurred at once into a second image.
