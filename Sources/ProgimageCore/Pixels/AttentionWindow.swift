@@ -84,7 +84,8 @@ enum AttentionWindow {
             // Rows: the rest of the reduction, as weighted sums of whole boxed rows.
             var rows = boxedRows
             if height > side {
-                let weights = AttentionWindow.lanczosWeights(from: boxedRows.count, residual: Double(height) / Double(side) / Double(rowBox), to: side)
+                let residual = Double(height) / Double(side) / Double(rowBox)
+                let weights = AttentionWindow.lanczosWeights(from: boxedRows.count, residual: residual, to: side)
                 rows = weights.map { taps in
                     var out = [Double](repeating: 0, count: width * 3)
                     for (source, weight) in taps {
@@ -112,9 +113,12 @@ enum AttentionWindow {
                 for channel in 0..<3 {
                     let line = grid[y][channel]
                     let enlarged = line.count < side
-                        ? (0..<side).map { x in AttentionWindow.cubicTaps(at: x, from: line.count, to: side).reduce(0) { $0 + $1.1 * line[$1.0] } }
+                        ? (0..<side).map { x in
+                            AttentionWindow.cubicTaps(at: x, from: line.count, to: side).reduce(0) { $0 + $1.1 * line[$1.0] }
+                        }
                         : line
-                    for x in 0..<side { rgb[(y * side + x) * 3 + channel] = width < side || height < side ? rounding(enlarged[x]) : enlarged[x] }
+                    let wasEnlarged = width < side || height < side
+                    for x in 0..<side { rgb[(y * side + x) * 3 + channel] = wasEnlarged ? rounding(enlarged[x]) : enlarged[x] }
                 }
             }
         }
