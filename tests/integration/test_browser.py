@@ -12,6 +12,7 @@ import hmac
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,14 +35,14 @@ PAGE = r"""<!doctype html>
 <style>img { width: 96px; margin: 4px; border: 1px solid #ccc } body { font: 14px sans-serif }</style>
 <h1>progimage, seen from another origin</h1>
 <div id="formats"></div>
-<picture><source type="image/avif" srcset="BASE/images/ID/resize:120x.avif">
-  <img id="picture" crossorigin="anonymous" src="BASE/images/ID/resize:120x.jpg"></picture>
+<picture><source type="image/avif" srcset="{{BASE}}/images/{{ID}}/resize:120x.avif">
+  <img id="picture" crossorigin="anonymous" src="{{BASE}}/images/{{ID}}/resize:120x.jpg"></picture>
 <img id="srcset" crossorigin="anonymous" sizes="100px"
-  srcset="BASE/images/ID/resize:100x.webp 100w, BASE/images/ID/resize:200x.webp 200w">
+  srcset="{{BASE}}/images/{{ID}}/resize:100x.webp 100w, {{BASE}}/images/{{ID}}/resize:200x.webp 200w">
 <canvas id="canvas" width="64" height="64"></canvas>
 <pre id="out">running…</pre>
 <script>
-const base = "BASE", id = "ID", secureBase = "SECURE", uploadURL = "UPLOAD";
+const base = "{{BASE}}", id = "{{ID}}", secureBase = "{{SECURE}}", uploadURL = "{{UPLOAD}}";
 const results = {};
 function loaded(img) {
   return new Promise((ok, fail) => {
@@ -61,7 +62,7 @@ async function step(name, f) {
   catch (e) { results[name] = {ok: false, error: String(e)}; }
 }
 (async () => {
-  for (const ext of FORMATS) {
+  for (const ext of {{FORMATS}}) {
     await step("format_" + ext, async () => {
       const img = document.createElement("img"); img.crossOrigin = "anonymous";
       img.src = `${base}/images/${id}/resize:90x.${ext}`;
@@ -143,8 +144,11 @@ def browser_run(stack, secure_stack):
     upload = f"/images?{query}&sig={base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
     # The page's own origin is 127.0.0.1:{port}; the service is reached as localhost:{port}:
     # another host and another port, so every request below is cross-origin.
-    page = (PAGE.replace("SECURE", f"http://localhost:{secure_stack.port}").replace("BASE", f"http://localhost:{stack.port}")
-            .replace("UPLOAD", upload).replace("FORMATS", json.dumps(SHOWN)).replace("ID", image["id"]))
+    # One pass over distinct placeholders: a value put in (the signature is random base64url)
+    # is never searched again, so a signature that happens to contain "ID" stays intact.
+    values = {"SECURE": f"http://localhost:{secure_stack.port}", "BASE": f"http://localhost:{stack.port}",
+              "UPLOAD": upload, "FORMATS": json.dumps(SHOWN), "ID": image["id"]}
+    page = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], PAGE)
     server = PageServer(page)
     profile = Path(tempfile.mkdtemp(prefix="progimage-chromium-"))
     proc = subprocess.Popen(chromium(f"--remote-debugging-port={_free_port()}", f"http://127.0.0.1:{server.port}/",
