@@ -104,13 +104,13 @@ struct Remove: AsyncParsableCommand {
 
     func validate() throws {
         guard !ids.isEmpty else { throw ValidationError("name at least one image id") }
-        for id in ids { _ = try ImageIDArgument.single([id]) }
+        for word in ids { _ = try ImageIDArgument.id(word) }
     }
 
     func run() async throws {
         let client = try connection.client()
         var worst: Int32?
-        for id in ids {
+        for id in try ids.map(ImageIDArgument.id) {
             do {
                 try await client.delete(id)
             } catch {
@@ -198,16 +198,39 @@ struct UploadLink: AsyncParsableCommand {
     }
 }
 
-/// Image ids are base64url and may begin with `-`, which an option parser would take for an
-/// option: id arguments are collected as unrecognized words and checked here.
-/// One image id, taken as a loose word so that an id starting with `-` needs no `--`; the
-/// usage lines of the commands that take it say `<id>`, not the array's `<ids> ...`.
+/// Image ids are base64url, and one in 64 begins with `-`, which an option parser takes for
+/// an option: id arguments are collected as unrecognized words and checked here, so that such
+/// an id needs no `--`. The usage lines of the commands that take one say `<id>`, not the
+/// array's `<ids> ...`.
 enum ImageIDArgument {
     static let help = ArgumentHelp("The image id (one).", valueName: "id")
 
+    /// How `shielded` spells an id that begins with `-`.
+    static let shieldPrefix = "--id="
+
     static func single(_ words: [String]) throws -> String {
-        guard words.count == 1, let id = words.first else { throw ValidationError("name exactly one image id") }
+        guard words.count == 1, let word = words.first else { throw ValidationError("name exactly one image id") }
+        return try id(word)
+    }
+
+    /// The id a collected word names.
+    static func id(_ word: String) throws -> String {
+        let id = word.hasPrefix(shieldPrefix) ? String(word.dropFirst(shieldPrefix.count)) : word
         guard ImageID(id) != nil else { throw ValidationError("\(id) is not an image id") }
         return id
+    }
+
+    /// The command line with every word that is an id beginning with a single `-` spelled
+    /// `--id=…`, up to a `--`. Unrecognized, such a word had still been read as a pack of
+    /// short options: an `o` in it was `get`'s `-o` without its value (exit 64 for about one
+    /// id in 300; a test caught it). No option's value can be such a word (the parser takes
+    /// a word beginning with `-` for an option, not a value), so nothing else is rewritten.
+    static func shielded(_ arguments: [String]) -> [String] {
+        var rewriting = true
+        return arguments.map { word in
+            if word == "--" { rewriting = false }
+            guard rewriting, word.hasPrefix("-"), !word.hasPrefix("--"), ImageID(word) != nil else { return word }
+            return shieldPrefix + word
+        }
     }
 }

@@ -18,6 +18,10 @@ struct ProgimageCLI: AsyncParsableCommand {
             service's message on standard error.
             """,
         subcommands: [Upload.self, Info.self, List.self, Remove.self, Get.self, Link.self, UploadLink.self])
+
+    static func main() async {
+        await main(ImageIDArgument.shielded(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// Where the service is and how to authenticate, shared by every command.
