@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,26 +25,38 @@ SECRET_KEY = "progimage-test-secret-0123456789"
 REGION = "us-east-1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Every port handed out in this process (with SeaweedFS's gRPC twins): a port is chosen free
+# but bound only later, by a process started after, so two choices made meanwhile (a stack's
+# and its metrics port, two boxes, a stack's and the backends' it then starts) must differ.
+_issued: set[int] = set()
+_issuing = threading.Lock()
+
+
+def free_port(twin: bool = False) -> int:
+    """A port free now and never handed out before in this process; with `twin`, its +10000
+    (SeaweedFS's gRPC port) free and never handed out as well, and both kept."""
+    with _issuing:
+        while True:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                p = s.getsockname()[1]
+            claimed = [p, p + 10000] if twin else [p]
+            if any(q in _issued or q > 65535 for q in claimed):
+                continue
+            if twin:
+                try:
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", p + 10000))
+                except OSError:
+                    continue
+            _issued.update(claimed)
+            return p
 
 
 def free_ports(n: int) -> list[int]:
-    """n distinct free ports, with their +10000 gRPC twins free as well (SeaweedFS)."""
-    ports: list[int] = []
-    while len(ports) < n:
-        p = free_port()
-        if p + 10000 > 65535 or p in ports:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", p + 10000))
-        except OSError:
-            continue
-        ports.append(p)
-    return ports
+    """n distinct free ports, their +10000 gRPC twins free as well (SeaweedFS checks every
+    component's port + 10000, so a port that is another's twin also stops it)."""
+    return [free_port(twin=True) for _ in range(n)]
 
 
 def available() -> str | None:

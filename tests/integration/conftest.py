@@ -27,7 +27,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import tempfile
@@ -478,9 +477,7 @@ class Tools:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return backends.free_port()  # never one handed out before in this run
 
 
 def start_that_stops(settings: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
