@@ -11,10 +11,13 @@ public struct ImageID: Hashable, Sendable, CustomStringConvertible {
         rawValue = String(text)
     }
 
-    /// A fresh id from the system's random generator.
+    /// The length of a minted id: 12 bytes are 16 base64url characters, no padding.
+    public static let mintedLength = 16
+
+    /// A fresh id from the system's random generator, `mintedLength` characters long.
     public static func random() -> ImageID {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<12).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let bytes = (0..<mintedLength / 4 * 3).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         return ImageID(Base64URL.encode(bytes))!
     }
 

@@ -41,8 +41,7 @@ public final class ServiceContext: Sendable {
             configuration.dataDirectory, configuration.originalsDirectory, configuration.cacheDirectory,
         ])
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
-        originalsInFlight = OriginalsInFlight(
-            originalsRoot: configuration.originalsDirectory, originalsAreLocal: configuration.objectStore == nil)
+        originalsInFlight = OriginalsInFlight(configuration)
         if let url = configuration.databaseURL {
             let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
             (metadata, deletionLog, unfinishedDeletions) = (store, store, nil)
@@ -90,5 +89,13 @@ public final class ServiceContext: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}
+
+extension OriginalsInFlight {
+    /// The lock of this box's originals, tracked in the embedded mode (the instances and
+    /// `progimage-fcgi check` must build the same one).
+    init(_ configuration: ServiceConfiguration) {
+        self.init(originalsRoot: configuration.originalsDirectory, originalsAreLocal: configuration.objectStore == nil)
     }
 }

@@ -89,18 +89,28 @@ public struct DerivedImageCache: Sendable {
         let trash = root + "/" + Self.trashFolder
         if Files.exists(source) {
             try? Files.makeDirectories(trash)
-            let target = "\(trash)/\(id)-\(ImageID.random())"
+            let target = "\(trash)/\(Self.trashName(of: id))"
             if rename(source, target) == 0 {
                 Files.removeTree(target)
             } else {
                 Files.removeTree(source)
             }
         }
-        // `{id}-{16 characters}` exactly: ids may hold `-`, so a prefix alone could be another's.
-        let name = "\(id)-"
-        for entry in Files.entries(in: trash) ?? [] where entry.name.hasPrefix(name) && entry.name.count == name.count + 16 {
+        for entry in Files.entries(in: trash) ?? [] where Self.isTrashName(entry.name, of: id) {
             Files.removeTree("\(trash)/\(entry.name)")
         }
+    }
+
+    /// The name `id`'s folder takes in the trash: unique, so that a second removal of the
+    /// same id (a render that found the record gone) never meets a folder still being removed.
+    static func trashName(of id: ImageID) -> String {
+        "\(id)-\(ImageID.random())"
+    }
+
+    /// Whether `name` is one of `trashName(of: id)`'s: `{id}-` and a minted id's length
+    /// exactly, since ids may hold `-` and a prefix alone could be another image's.
+    static func isTrashName(_ name: String, of id: ImageID) -> Bool {
+        name.utf8.count == id.rawValue.utf8.count + 1 + ImageID.mintedLength && name.hasPrefix("\(id)-")
     }
 
     /// Notes that the derived file at `path` (relative to the root) composites `overlay`.

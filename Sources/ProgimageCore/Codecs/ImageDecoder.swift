@@ -244,7 +244,8 @@ public enum ImageDecoder {
         // (`SixteenBitSource`); not one turned here, nor a monochrome one, whose limited
         // range is expanded below (a converted image comes back with no colour to convert).
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
-        let convertingDeep = toSRGB && !turnedHere && !ImageHeader.heifPrimaryIsMonochrome(bytes)
+        let monochrome = ImageHeader.heifPrimaryIsMonochrome(bytes)
+        let convertingDeep = toSRGB && !turnedHere && !monochrome
         var conversion: SRGBConverter.DeepConversion?
         let atDepth = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Decoded in
             try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere) { color in
@@ -261,7 +262,7 @@ public enum ImageDecoder {
             decoded = SixteenBitSource.converted(deep, conversion)
         }
         if turnedHere, let turned = HEIFTransform.applied(transforms, to: decoded) { decoded = turned }
-        if case .nclx(let nclx) = decoded.color, !nclx.fullRange, ImageHeader.heifPrimaryIsMonochrome(bytes) {
+        if case .nclx(let nclx) = decoded.color, !nclx.fullRange, monochrome {
             LimitedRange.expandGrey(
                 &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
                 hasAlpha: decoded.hasAlpha)

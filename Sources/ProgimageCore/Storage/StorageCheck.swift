@@ -50,12 +50,14 @@ public struct StorageCheck {
     public let originals: FileImageStore
     public let cache: DerivedImageCache
     public let dataDirectory: String
-    /// Whether a record's original must be on this disk (false with an object store, where
-    /// the local copy is optional).
-    public let originalsAreLocal: Bool
     /// The bucket that holds the originals in the distributed mode: its objects are compared
     /// with the records too.
     public let bucket: BucketImageStore?
+    /// The service's own uploads and deletes in flight: the check waits them out.
+    public let originalsInFlight: OriginalsInFlight
+    /// Whether a record's original must be on this disk (not with a bucket, where the local
+    /// copy is optional).
+    public var originalsAreLocal: Bool { bucket == nil }
     /// Deleted images whose objects the fan-out has yet to remove: not orphans.
     public let deletionLog: (any DeletionLog)?
     public let grace: Int
@@ -64,7 +66,7 @@ public struct StorageCheck {
 
     public init(
         metadata: any MetadataStore, originals: FileImageStore, cache: DerivedImageCache, dataDirectory: String,
-        originalsAreLocal: Bool, bucket: BucketImageStore? = nil, deletionLog: (any DeletionLog)? = nil, grace: Int = 600,
+        originalsInFlight: OriginalsInFlight, bucket: BucketImageStore? = nil, deletionLog: (any DeletionLog)? = nil, grace: Int = 600,
         notice: @escaping (String) -> Void = { _ in }
     ) {
         self.notice = notice
@@ -73,7 +75,7 @@ public struct StorageCheck {
         self.originals = originals
         self.cache = cache
         self.dataDirectory = dataDirectory
-        self.originalsAreLocal = originalsAreLocal
+        self.originalsInFlight = originalsInFlight
         self.bucket = bucket
         self.grace = grace
     }
@@ -154,8 +156,7 @@ public struct StorageCheck {
         unrecorded: [(path: String, image: (ImageID, ImageFormat)?)], missing: [(ImageID, ImageFormat)], now: Int
     ) throws(ServiceError) -> [Finding] {
         guard !unrecorded.isEmpty || !missing.isEmpty else { return [] }
-        let inFlight = OriginalsInFlight(originalsRoot: originals.root, originalsAreLocal: originalsAreLocal)
-        if originalsAreLocal, let judged = try inFlight.withNoneInFlight(trying: 10_000, { () throws(ServiceError) -> [Finding] in
+        if originalsAreLocal, let judged = try originalsInFlight.withNoneInFlight(trying: 10_000, { () throws(ServiceError) -> [Finding] in
             var findings: [Finding] = []
             for candidate in unrecorded where Files.exists(candidate.path) {
                 if let (id, format) = candidate.image, try metadata.record(id)?.format == format { continue }

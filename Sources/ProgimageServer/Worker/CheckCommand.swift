@@ -43,7 +43,7 @@ public enum CheckCommand {
         let check = StorageCheck(
             metadata: metadata, originals: localOriginals,
             cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
-            originalsAreLocal: configuration.objectStore == nil, bucket: bucket,
+            originalsInFlight: OriginalsInFlight(configuration), bucket: bucket,
             deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace, notice: { report($0) })
         do {
             let findings = try check.run(repair: repair)
