@@ -66,7 +66,7 @@ public enum Files {
         var template = Array((temporaryDirectory + "/tmp-\(getpid())-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SystemCallError("mkstemp", path: temporaryDirectory) }
-        let temporary = String(cString: template)
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         var closed = false
         defer {
             if !closed { close(fd) }
@@ -115,7 +115,7 @@ public enum Files {
     public static func makeTemporaryDirectory(template: String) throws(SystemCallError) -> String {
         var bytes = Array(template.utf8CString)
         guard mkdtemp(&bytes) != nil else { throw SystemCallError("mkdtemp", path: template) }
-        return String(cString: bytes)
+        return bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     public static func exists(_ path: String) -> Bool {

@@ -7,7 +7,7 @@ internal import Dispatch
 internal import HTTPFetch
 import Synchronization
 #if canImport(FoundationNetworking)
-public import FoundationNetworking
+import FoundationNetworking
 #endif
 
 /// The service from Swift: upload, metadata, list, delete, and image URLs built (and

@@ -141,7 +141,7 @@ package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
 package extension Substring {
     /// Only `0`–`9` (`Character.isNumber` alone admits other scripts' digits).
-    package var isASCIIDecimal: Bool { allSatisfy { $0.isASCII && $0.isNumber } }
+    var isASCIIDecimal: Bool { allSatisfy { $0.isASCII && $0.isNumber } }
     /// Only `0`–`9`, `a`–`f`, `A`–`F`.
-    package var isASCIIHex: Bool { allSatisfy { $0.isASCII && $0.isHexDigit } }
+    var isASCIIHex: Bool { allSatisfy { $0.isASCII && $0.isHexDigit } }
 }

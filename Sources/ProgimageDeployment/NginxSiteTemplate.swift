@@ -1,4 +1,4 @@
-public import ProgimageAPI
+import ProgimageAPI
 
 /// The one nginx site. Disk first: originals from the data directory, derived files from
 /// the cache; only a miss reaches an instance, chosen by `map` from the URL's last pixel

@@ -76,7 +76,7 @@ public final class AnimationFrames: @unchecked Sendable {
                 } catch {
                     throw ServiceError(.corruptImage, "a frame of the webp animation does not decode")
                 }
-                guard var (rgba, duration) = next else { return }
+                guard case (var rgba, let duration)? = next else { return }
                 let frame: GDImage
                 do {
                     frame = try ImageDecoder.image(

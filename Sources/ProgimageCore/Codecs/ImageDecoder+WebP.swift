@@ -1,5 +1,5 @@
 package import GD
-public import ProgimageAPI
+package import ProgimageAPI
 import WebP
 
 extension ImageDecoder {

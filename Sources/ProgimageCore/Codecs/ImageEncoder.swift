@@ -1,4 +1,4 @@
-public import ProgimageAPI
+package import ProgimageAPI
 package import GD
 import HEIF
 import JXL

@@ -1,4 +1,4 @@
-public import ProgimageAPI
+package import ProgimageAPI
 import Dispatch
 import GD
 

@@ -2,7 +2,7 @@ import HEIF
 import JXL
 import LittleCMS
 import PNG
-public import ProgimageAPI
+import ProgimageAPI
 import TIFF
 
 /// A 16-bit PNG or TIFF, a lossless JPEG XL of more than 8 bits, or a 10- or 12-bit AVIF

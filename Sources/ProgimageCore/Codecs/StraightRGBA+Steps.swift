@@ -1,4 +1,4 @@
-public import ProgimageAPI
+import ProgimageAPI
 import GD
 
 /// The operations that only move pixels (crop, flip, quarter turns), add borders (`pad`)

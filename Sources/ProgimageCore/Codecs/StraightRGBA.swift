@@ -1,4 +1,4 @@
-public import ProgimageAPI
+import ProgimageAPI
 import LittleCMS
 import GD
 import HEIF

@@ -1,4 +1,4 @@
-package import GD
+import GD
 
 #if canImport(Glibc)
 import Glibc

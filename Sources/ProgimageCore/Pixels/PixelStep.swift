@@ -1,4 +1,4 @@
-public import ProgimageAPI
+package import ProgimageAPI
 package import GD
 
 /// How an operation touches pixels. The grammar of each operation lives in ProgimageAPI

@@ -19,7 +19,7 @@ struct ImageResourceHandler {
         guard let record = try context.metadata.record(id) else {
             // A delete cut short after its record went (`UnfinishedDeletions`): the retry
             // removes what the first attempt left.
-            try? context.unfinishedDeletions?.finishAll(cache: context.cache, originals: context.originals)
+            _ = try? context.unfinishedDeletions?.finishAll(cache: context.cache, originals: context.originals)
             throw ServiceError(.notFound, "no image with id \(id)")
         }
         // A delete is a write: with the object store down it is refused, the image left

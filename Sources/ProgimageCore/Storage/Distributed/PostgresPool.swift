@@ -1,4 +1,4 @@
-public import ProgimageAPI
+import ProgimageAPI
 import PostgreSQL
 import Synchronization
 
@@ -35,6 +35,7 @@ public final class PostgresPool: Sendable {
     /// A pooled connection may have died while idle (the server restarted): the first use
     /// finds out. Then every idle connection is presumed dead too, and `body` runs once
     /// more on a fresh one, so a database restart costs no request an error.
+    @discardableResult
     func withConnection<T>(_ body: (PostgresConnection) throws(PostgresError) -> T) throws(ServiceError) -> T {
         if let pooled = idle.withLock({ $0.popLast() }) {
             do {
