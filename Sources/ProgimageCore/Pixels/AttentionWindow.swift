@@ -58,10 +58,27 @@ enum AttentionWindow {
             let side = AttentionWindow.gridSide
             let premultiplied = !image.isOpaque
             let rounding: (Double) -> Double = premultiplied ? { $0 } : { min(255, max(0, $0.rounded())) }
-            // Rows: box-averaged as they are read.
             let rowBox = AttentionWindow.boxFactor(height, to: side)
+            let boxedRows = Self.boxedRows(of: image, by: rowBox, premultiplied: premultiplied, rounding: rounding)
+            let rows = height > side
+                ? Self.reducedRows(boxedRows, residual: Double(height) / Double(side) / Double(rowBox), rounding: rounding)
+                : boxedRows
+            // Columns, row by row, with one set of weights.
+            let columns = AttentionWindow.Reduction(width, to: side)
+            let grid = rows.map { row in
+                (0..<3).map { channel in columns.apply((0..<width).map { row[$0 * 3 + channel] }, rounding: rounding) }
+            }
+            rgb = Self.enlarged(grid, wasEnlarged: width < side || height < side, rounding: rounding)
+        }
+
+        /// The rows box-averaged by `box` as they are read (R, G, B interleaved), the last
+        /// partial box padded with copies of its last row.
+        static func boxedRows(
+            of image: borrowing GDImage, by box: Int, premultiplied: Bool, rounding: (Double) -> Double
+        ) -> [[Double]] {
+            let (width, height) = (image.width, image.height)
             var boxedRows: [[Double]] = []
-            boxedRows.reserveCapacity((height + rowBox - 1) / rowBox)
+            boxedRows.reserveCapacity((height + box - 1) / box)
             var sum = [Double](repeating: 0, count: width * 3)
             var last = [Double](repeating: 0, count: width * 3)
             var inBox = 0
@@ -75,31 +92,32 @@ enum AttentionWindow {
                     }
                 }
                 inBox += 1
-                guard inBox == rowBox || y == height - 1 else { continue }
-                let padding = Double(rowBox - inBox)
-                boxedRows.append((0..<(width * 3)).map { rounding((sum[$0] + padding * last[$0]) / Double(rowBox)) })
+                guard inBox == box || y == height - 1 else { continue }
+                let padding = Double(box - inBox)
+                boxedRows.append((0..<(width * 3)).map { rounding((sum[$0] + padding * last[$0]) / Double(box)) })
                 for index in sum.indices { sum[index] = 0 }
                 inBox = 0
             }
-            // Rows: the rest of the reduction, as weighted sums of whole boxed rows.
-            var rows = boxedRows
-            if height > side {
-                let residual = Double(height) / Double(side) / Double(rowBox)
-                let weights = AttentionWindow.lanczosWeights(from: boxedRows.count, residual: residual, to: side)
-                rows = weights.map { taps in
-                    var out = [Double](repeating: 0, count: width * 3)
-                    for (source, weight) in taps {
-                        for index in out.indices { out[index] += weight * boxedRows[source][index] }
-                    }
-                    return out.map(rounding)
+            return boxedRows
+        }
+
+        /// The rest of the rows' reduction to the grid's side: Lanczos-3 sums of whole rows.
+        static func reducedRows(_ boxedRows: [[Double]], residual: Double, rounding: (Double) -> Double) -> [[Double]] {
+            let weights = AttentionWindow.lanczosWeights(from: boxedRows.count, residual: residual, to: AttentionWindow.gridSide)
+            return weights.map { taps in
+                var out = [Double](repeating: 0, count: boxedRows[0].count)
+                for (source, weight) in taps {
+                    for index in out.indices { out[index] += weight * boxedRows[source][index] }
                 }
+                return out.map(rounding)
             }
-            // Columns, row by row, with one set of weights.
-            let columns = AttentionWindow.Reduction(width, to: side)
-            var grid = rows.map { row in
-                (0..<3).map { channel in columns.apply((0..<width).map { row[$0 * 3 + channel] }, rounding: rounding) }
-            }
-            // Sides under 32: enlarged, columns then rows, rounded once at the end.
+        }
+
+        /// The grid (rows of R, G and B lines) with sides under 32 enlarged, columns then
+        /// rows, rounded once at the end; flattened to R, G, B a point.
+        static func enlarged(_ reduced: [[[Double]]], wasEnlarged: Bool, rounding: (Double) -> Double) -> [Double] {
+            let side = AttentionWindow.gridSide
+            var grid = reduced
             if grid.count < side {
                 grid = (0..<side).map { y in
                     let taps = AttentionWindow.cubicTaps(at: y, from: grid.count, to: side)
@@ -108,7 +126,7 @@ enum AttentionWindow {
                     }
                 }
             }
-            rgb = [Double](repeating: 0, count: side * side * 3)
+            var rgb = [Double](repeating: 0, count: side * side * 3)
             for y in 0..<side {
                 for channel in 0..<3 {
                     let line = grid[y][channel]
@@ -117,10 +135,10 @@ enum AttentionWindow {
                             AttentionWindow.cubicTaps(at: x, from: line.count, to: side).reduce(0) { $0 + $1.1 * line[$1.0] }
                         }
                         : line
-                    let wasEnlarged = width < side || height < side
                     for x in 0..<side { rgb[(y * side + x) * 3 + channel] = wasEnlarged ? rounding(enlarged[x]) : enlarged[x] }
                 }
             }
+            return rgb
         }
 
         /// Edges, skin and a* summed on each point.
