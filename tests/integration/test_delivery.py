@@ -51,6 +51,36 @@ def test_blurhash_is_of_the_upright_image(stack):
     assert top[0] > top[2] and bottom[2] > bottom[0], (top, bottom)
 
 
+def _placeholder_colour(image: dict) -> tuple[int, int, int]:
+    """The mean colour a page shows for the image's BlurHash."""
+    return tuple(round(v) for v in ImageStat.Stat(blurhash.decode(image["blurhash"], 16, 12).convert("RGB")).mean)
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "p3"])
+def test_blurhash_is_of_the_colours_shown(stack, kind):
+    """The upload decode had left the pixels as stored: a CMYK JPEG's red hashed blue, and a
+    Display P3 photo's colours were taken for sRGB. The placeholder's colour now is what
+    Pillow (+ LittleCMS for the profile) shows."""
+    from PIL import ImageCms
+
+    import iccprofile
+    buf = io.BytesIO()
+    if kind == "p3":
+        # P3 (30, 200, 60) is sRGB (0, 204, 13): taken for sRGB numbers, 47 levels off in blue.
+        Image.new("RGB", (48, 32), (30, 200, 60)).save(buf, "JPEG", quality=95, icc_profile=iccprofile.matrix_profile())
+        shown = ImageCms.profileToProfile(
+            Image.open(io.BytesIO(buf.getvalue())), ImageCms.ImageCmsProfile(io.BytesIO(iccprofile.matrix_profile())),
+            ImageCms.createProfile("sRGB"), outputMode="RGB")
+    else:
+        # Red; Pillow writes CMYK JPEGs as Photoshop does (inverted, with an Adobe marker).
+        Image.new("CMYK", (48, 32), (0, 255, 255, 0)).save(buf, "JPEG", quality=95)
+        shown = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    image = stack.upload_ok(buf.getvalue(), content_type="image/jpeg")
+    expected = tuple(round(v) for v in ImageStat.Stat(shown).mean)
+    got = _placeholder_colour(image)
+    assert all(abs(g - e) <= 6 for g, e in zip(got, expected)), (kind, got, expected, image["blurhash"])
+
+
 # ---- .auto ---------------------------------------------------------------------------------
 
 

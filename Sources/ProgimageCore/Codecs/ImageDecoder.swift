@@ -47,19 +47,16 @@ public enum ImageDecoder {
 
     /// Decodes and applies the EXIF orientation. `shrink` (1, 2, 4 or 8) lets JPEG decode
     /// at a fraction of its size when the caller is about to scale down anyway.
-    /// `convertingToSRGB` false leaves the pixels as stored (CMYK included): only for a
-    /// caller that throws them away, as upload validation does, where converting a 12 MP
-    /// P3 photo cost ~70 ms for nothing.
     /// `preferringGrey`, for a chain that starts with `grayscale`: a JPEG without a
     /// profile is decoded as its luma only (what the grayscale keeps, without chroma
     /// upsampling or colour conversion: 12 MP grayscale.jpg ~20 ms less).
     package static func decode(
-        _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1, convertingToSRGB: Bool = true,
+        _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1,
         preferringGrey: Bool = false
     ) throws(ServiceError) -> GDImage {
         try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
         let image = try decodePixels(
-            bytes, format: format, shrink: shrink, toSRGB: convertingToSRGB, grey: preferringGrey && convertingToSRGB)
+            bytes, format: format, shrink: shrink, toSRGB: true, grey: preferringGrey)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 

@@ -52,9 +52,9 @@ public struct ImageIngest: Sendable {
 
     /// The checks that need the pixels.
     private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
-        // Decoded whole to prove it decodes; only the displayed size is kept, so colour
-        // stays as stored.
-        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, convertingToSRGB: false)
+        // Decoded whole to prove it decodes, and in sRGB for the placeholder: as stored,
+        // a CMYK JPEG's red had hashed blue, and any profile's colours were taken for sRGB.
+        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels)
         let size = ImageSize(width: image.width, height: image.height)
         // A GIF's walk gives its frame count and its frames' area at once, and proves that
         // every frame's data reaches its last pixel.
