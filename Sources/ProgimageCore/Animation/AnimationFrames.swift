@@ -80,7 +80,7 @@ public final class AnimationFrames: @unchecked Sendable {
                 let frame: GDImage
                 do {
                     frame = try ImageDecoder.image(
-                        &rgba, width: reader.width, height: reader.height, icc: reader.iccProfile, toSRGB: true)
+                        &rgba, width: reader.width, height: reader.height, icc: reader.iccProfile)
                 } catch {
                     throw error.serviceError
                 }

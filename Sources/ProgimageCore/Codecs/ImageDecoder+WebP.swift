@@ -5,7 +5,7 @@ import WebP
 extension ImageDecoder {
     /// Any WebP, still or animated, through libwebp's animation decoder: the first frame on
     /// the canvas `ImageHeader.readWebP` reports (libgd 2.3.3 refused every animated WebP).
-    static func decodeWebP(_ bytes: [UInt8], toSRGB: Bool) throws -> GDImage {
+    static func decodeWebP(_ bytes: [UInt8]) throws -> GDImage {
         var decoded: WebPDecoder.Pixels
         do {
             decoded = try WebPDecoder.decode(bytes)
@@ -13,7 +13,7 @@ extension ImageDecoder {
             throw ServiceError(.corruptImage, "the webp image is truncated")
         }
         return try image(
-            &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
+            &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile)
     }
 
     /// The thumbnail path for a still, upright, opaque WebP: decoded straight to `target`
@@ -39,7 +39,7 @@ extension ImageDecoder {
         guard var decoded = still else { return nil }
         do {
             return try image(
-                &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: true)
+                &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile)
         } catch {
             throw error.serviceError
         }

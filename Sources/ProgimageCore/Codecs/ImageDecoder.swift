@@ -56,7 +56,7 @@ public enum ImageDecoder {
     ) throws(ServiceError) -> GDImage {
         try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
         let image = try decodePixels(
-            bytes, format: format, shrink: shrink, toSRGB: true, grey: preferringGrey)
+            bytes, format: format, shrink: shrink, grey: preferringGrey)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 
@@ -155,17 +155,17 @@ public enum ImageDecoder {
     }
 
     private static func decodePixels(
-        _ bytes: [UInt8], format: ImageFormat, shrink: Int, toSRGB: Bool, grey: Bool
+        _ bytes: [UInt8], format: ImageFormat, shrink: Int, grey: Bool
     ) throws(ServiceError) -> GDImage {
         do {
-            if toSRGB, let deep = try SixteenBitSource.decoded(bytes, format: format, maxPixels: Int.max) {
+            if let deep = try SixteenBitSource.decoded(bytes, format: format, maxPixels: Int.max) {
                 return try GDImage(width: deep.width, height: deep.height, pixels: deep.rgba, stride: deep.width * 4, layout: .rgba)
             }
             switch format {
             case .jpg:
-                return try decodeJPEG(bytes, shrink: shrink, toSRGB: toSRGB, grey: grey)
+                return try decodeJPEG(bytes, shrink: shrink, grey: grey)
             case .avif, .heic:
-                let decoded = try decodedHEIF(bytes, toSRGB: toSRGB)
+                let decoded = try decodedHEIF(bytes)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
@@ -192,13 +192,13 @@ public enum ImageDecoder {
                 } else {
                     throw ServiceError(.corruptImage, "the png image does not decode completely")
                 }
-                return toSRGB ? try SourceColor.converted(image, from: PNGColour.source(of: bytes)) : image
+                return try SourceColor.converted(image, from: PNGColour.source(of: bytes))
             case .gif: return try decodeGIF(bytes)
             case .jxl:
                 var decoded = try JXLDecoder.decode(bytes, maxPixels: Int.max)
                 return try image(
-                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
-            case .webp: return try decodeWebP(bytes, toSRGB: toSRGB)
+                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile)
+            case .webp: return try decodeWebP(bytes)
             case .tiff:
                 var decoded = try TIFFDecoder.decode(bytes)
                 if decoded.isCMYK {
@@ -210,7 +210,7 @@ public enum ImageDecoder {
                         width: decoded.width, height: decoded.height, pixels: decoded.rgba, stride: decoded.stride, layout: .bgrx)
                 }
                 return try image(
-                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile, toSRGB: toSRGB)
+                    &decoded.rgba, width: decoded.width, height: decoded.height, icc: decoded.iccProfile)
             }
         } catch let error as ServiceError {
             throw error
@@ -221,12 +221,9 @@ public enum ImageDecoder {
         }
     }
 
-    /// Packed straight R,G,B,A rows from a decoder that hands over the file's ICC profile
-    /// (WebP, TIFF, JPEG XL), converted to sRGB unless the caller throws the pixels away.
-    /// In place: the rows are converted where the decoder left them.
     /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
-    /// expanded, and in sRGB when `toSRGB`.
-    static func decodedHEIF(_ bytes: [UInt8], toSRGB: Bool) throws -> HEIFDecoder.Pixels {
+    /// expanded, in sRGB.
+    static func decodedHEIF(_ bytes: [UInt8]) throws -> HEIFDecoder.Pixels {
         // libheif 1.15 cannot mirror an image deeper than 8 bits: those are turned here.
         let transforms = ImageHeader.heifPrimaryTransforms(bytes) ?? []
         let turnedHere =
@@ -242,7 +239,7 @@ public enum ImageDecoder {
         // range is expanded below (a converted image comes back with no colour to convert).
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
         let monochrome = ImageHeader.heifPrimaryIsMonochrome(bytes)
-        let convertingDeep = toSRGB && !turnedHere && !monochrome
+        let convertingDeep = !turnedHere && !monochrome
         var conversion: SRGBConverter.DeepConversion?
         let atDepth = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Decoded in
             try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere) { color in
@@ -264,18 +261,20 @@ public enum ImageDecoder {
                 &decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
                 hasAlpha: decoded.hasAlpha)
         }
-        if toSRGB { SourceColor.convert(&decoded) }
+        SourceColor.convert(&decoded)
         return decoded
     }
 
+    /// Packed straight R,G,B,A rows from a decoder that hands over the file's ICC profile
+    /// (WebP, TIFF, JPEG XL), converted to sRGB in place (where the decoder left them).
     static func image(
-        _ rgba: inout [UInt8], width: Int, height: Int, icc: [UInt8]?, toSRGB: Bool
+        _ rgba: inout [UInt8], width: Int, height: Int, icc: [UInt8]?
     ) throws(GDError) -> GDImage {
-        if toSRGB { SourceColor.convertRGBA(&rgba, width: width, height: height, stride: width * 4, icc: icc) }
+        SourceColor.convertRGBA(&rgba, width: width, height: height, stride: width * 4, icc: icc)
         return try GDImage(width: width, height: height, pixels: rgba, stride: width * 4, layout: .rgba)
     }
 
-    private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, toSRGB: Bool, grey: Bool) throws -> GDImage {
+    private static func decodeJPEG(_ bytes: [UInt8], shrink: Int, grey: Bool) throws -> GDImage {
         // Without a colour conversion to make, straight into libgd's rows.
         if !grey {
             do {
@@ -285,7 +284,7 @@ public enum ImageDecoder {
             }
         }
         var decoded = try decodeJPEGPixels(bytes, shrink: shrink, grey: grey)
-        if toSRGB { SourceColor.convert(&decoded) }
+        SourceColor.convert(&decoded)
         return try GDImage(
             width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
             layout: decoded.layout == .grey ? .grey : .bgrx)

@@ -56,7 +56,7 @@ struct StraightRGBA {
             source = SourceColor.profile(decoded.iccProfile)
         case .avif, .heic:
             // In sRGB already (its `nclx` or profile), as the usual decode makes it.
-            guard let decoded = try? ImageDecoder.decodedHEIF(original, toSRGB: true), decoded.hasAlpha,
+            guard let decoded = try? ImageDecoder.decodedHEIF(original), decoded.hasAlpha,
                 decoded.stride >= decoded.width * 4
             else { return nil }
             let rowBytes = decoded.width * 4
