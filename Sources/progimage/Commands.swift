@@ -220,16 +220,20 @@ enum ImageIDArgument {
         return id
     }
 
-    /// The command line with every word that is an id beginning with a single `-` spelled
-    /// `--id=…`, up to a `--`. Unrecognized, such a word had still been read as a pack of
-    /// short options: an `o` in it was `get`'s `-o` without its value (exit 64 for about one
-    /// id in 300; a test caught it). No option's value can be such a word (the parser takes
-    /// a word beginning with `-` for an option, not a value), so nothing else is rewritten.
+    /// The command line with every word that is an id beginning with one `-`, or with three
+    /// or more, spelled `--id=…`, up to a `--`. Unrecognized, a single-dash word had still
+    /// been read as a pack of short options: an `o` in it was `get`'s `-o` without its value
+    /// (exit 64 for about one id in 300; an audit of the tests found it); and the parser
+    /// refuses any word with three leading dashes outright. A word with exactly two is an
+    /// unknown long option, collected as it is (and `--generate-completion-script` is one).
+    /// No option's value can be such a word (the parser takes a word beginning with `-` for
+    /// an option, not a value), so nothing else is rewritten.
     static func shielded(_ arguments: [String]) -> [String] {
         var rewriting = true
         return arguments.map { word in
             if word == "--" { rewriting = false }
-            guard rewriting, word.hasPrefix("-"), !word.hasPrefix("--"), ImageID(word) != nil else { return word }
+            let twoDashes = word.hasPrefix("--") && !word.hasPrefix("---")
+            guard rewriting, word.hasPrefix("-"), !twoDashes, ImageID(word) != nil else { return word }
             return shieldPrefix + word
         }
     }

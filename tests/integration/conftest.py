@@ -551,6 +551,12 @@ class Stack:
             d.mkdir(mode=0o700)
             os.chmod(d, 0o700)
         self.log_path = self.root / "stack.log"
+        # The backends first: the first stack starts them, and nothing of theirs may take
+        # this stack's port while it waits to be bound.
+        if backend_env is not None:
+            self.backend_env = dict(backend_env)
+        else:
+            self.backend_env = SharedBackends.environment() if DISTRIBUTED else {}
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -558,10 +564,6 @@ class Stack:
         self._local = threading.local()
         self._log_file = None
         self.stopped = False
-        if backend_env is not None:
-            self.backend_env = dict(backend_env)
-        else:
-            self.backend_env = SharedBackends.environment() if DISTRIBUTED else {}
 
     # ---- lifecycle ------------------------------------------------------
     @property
