@@ -392,13 +392,9 @@ static size_t pg_jpeg_scan_start(const unsigned char *jpeg, size_t size, size_t 
 int pg_jpeg_mcu_rows(int grey, int quality) { return grey || quality >= PG_JPEG_HIGH_QUALITY ? 8 : 16; }
 
 /// Large images are worth two threads; the split is at an MCU row in the middle.
-static int pg_jpeg_encodes_in_halves(int width, int height, int grey, int quality) {
+int pg_jpeg_splits(int width, int height, int grey, int quality) {
     int mcu_rows = pg_jpeg_mcu_rows(grey, quality);
     return (long)width * height >= (1L << 20) && (height / 2) / mcu_rows * mcu_rows > 0;
-}
-
-int pg_jpeg_splits(int width, int height, int grey, int quality) {
-    return pg_jpeg_encodes_in_halves(width, height, grey, quality);
 }
 
 pg_jpeg_status pg_jpeg_encode_streamed(unsigned char *const *rows, int width, int height, int quality, int grey,
@@ -494,7 +490,7 @@ static void *pg_jpeg_encode_half(void *argument) {
 pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height, int quality, int grey,
                               unsigned char **output, unsigned long *size, char *message) {
     // Large images are encoded as two halves on two threads and spliced.
-    if (!pg_jpeg_encodes_in_halves(width, height, grey, quality)) {
+    if (!pg_jpeg_splits(width, height, grey, quality)) {
         return pg_jpeg_encode_rows(rows, width, height, quality, grey, 0, NULL, NULL, output, size, message);
     }
     int mcu_rows = pg_jpeg_mcu_rows(grey, quality);

@@ -13,17 +13,18 @@ public import ProgimageAPI
 /// nothing is held, and the check keeps its grace.
 public struct OriginalsInFlight: Sendable {
     let lockPath: String
-    let isTracked: Bool
+    /// Whether this disk alone holds the originals (embedded): only then are writes tracked.
+    public let originalsAreLocal: Bool
 
     public init(originalsRoot: String, originalsAreLocal: Bool) {
         lockPath = originalsRoot + "/.in-flight"
-        isTracked = originalsAreLocal
+        self.originalsAreLocal = originalsAreLocal
     }
 
     /// Runs `body` as one of the writes in flight. A write that cannot hold the lock is
     /// refused: the check would take its original for an orphan and move it away.
     public func during<T>(_ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
-        guard isTracked else { return try body() }
+        guard originalsAreLocal else { return try body() }
         return try FileLock.holding(lockPath, .shared) { fd throws(ServiceError) in
             guard fd != nil else {
                 throw ServiceError(.internalError, "cannot hold \(lockPath) shared: the write was not made")

@@ -56,8 +56,8 @@ public struct StorageCheck {
     /// The service's own uploads and deletes in flight: the check waits them out.
     public let originalsInFlight: OriginalsInFlight
     /// Whether a record's original must be on this disk (not with a bucket, where the local
-    /// copy is optional).
-    public var originalsAreLocal: Bool { bucket == nil }
+    /// copy is optional): as the service's own lock knows it.
+    public var originalsAreLocal: Bool { originalsInFlight.originalsAreLocal }
     /// Deleted images whose objects the fan-out has yet to remove: not orphans.
     public let deletionLog: (any DeletionLog)?
     public let grace: Int
