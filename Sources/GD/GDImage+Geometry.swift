@@ -66,7 +66,7 @@ extension GDImage {
     /// The area pre-shrink `scaled` applies before the tent of an opaque reduction (1 on an
     /// axis: none), so that a path resampling from other rows can tell when the tent alone
     /// gives `scaled`'s pixels.
-    static func areaPreShrink(from source: (width: Int, height: Int), to target: (width: Int, height: Int)) -> (x: Int, y: Int) {
+    package static func areaPreShrink(from source: (width: Int, height: Int), to target: (width: Int, height: Int)) -> (x: Int, y: Int) {
         let ratioX = source.width / max(1, target.width), ratioY = source.height / max(1, target.height)
         let ratio = min(ratioX, ratioY)
         let common = ratio >= 4 ? ratio / 2 : 1

@@ -43,13 +43,20 @@ extension GDImage {
 
 /// Where each output pixel's centre falls in the source, in 16.16 fixed point: the inverse
 /// rotation about the two images' centres, stepped along a row by constant increments.
-private struct RotationMap: Sendable {
+/// Also the map of the rotation of 8-bit translucent rows (`StraightRGBA.rotated`).
+package struct RotationMap: Sendable {
     let sourceWidth: Int, sourceHeight: Int, width: Int
     let stepU: Int, stepV: Int  // per output column
     let rowU: Int, rowV: Int  // per output row
     let originU: Int, originV: Int  // output pixel (0, 0)
 
-    init(degrees: Int, sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) {
+    /// Where output pixel (`x`, `y`) samples the source, 16.16: what `fill` steps to.
+    @inline(__always)
+    package func position(x: Int, y: Int) -> (u: Int, v: Int) {
+        (originU + y * rowU + x * stepU, originV + y * rowV + x * stepV)
+    }
+
+    package init(degrees: Int, sourceWidth: Int, sourceHeight: Int, width: Int, height: Int) {
         let radians = Double(degrees) * .pi / 180
         let (c, s) = (cos(radians), sin(radians))
         let one = 65536.0
@@ -68,7 +75,7 @@ private struct RotationMap: Sendable {
         originV = Int(((-dx0 * s + dy0 * c + Double(sourceHeight) / 2 - 0.5) * one).rounded())
     }
 
-    func fill(row y: Int, of rows: RotationRows, background: UInt32) {
+    fileprivate func fill(row y: Int, of rows: RotationRows, background: UInt32) {
         let target = UnsafeMutableRawPointer(rows.target[y]!).assumingMemoryBound(to: UInt32.self)
         var u = originU + y * rowU
         var v = originV + y * rowV

@@ -6,16 +6,16 @@ import Glibc
 /// lobes), which `FilterTaps`'s unsigned 16-bit lanes cannot hold: 14-bit fixed point,
 /// each sample's weights summing to exactly `one`. Taps that would fall outside the source
 /// are left out and the rest renormalized, as Pillow does, so edges keep their level.
-struct SignedFilterTaps: Sendable {
-    static let fractionBits: Int32 = 14
-    static let one: Int32 = 1 << fractionBits
+package struct SignedFilterTaps: Sendable {
+    package static let fractionBits: Int32 = 14
+    package static let one: Int32 = 1 << fractionBits
 
     /// First source sample of each output sample.
-    let starts: [Int]
-    let counts: [Int]
+    package let starts: [Int]
+    package let counts: [Int]
     /// `stride` weights per output sample, the unused ones zero.
-    let weights: [Int32]
-    let stride: Int
+    package let weights: [Int32]
+    package let stride: Int
 
     /// Where the axis grows, Keys' cubic convolution with a = −0.5 (Catmull-Rom: what
     /// Pillow's BICUBIC and libvips's bicubic enlarge with); where it shrinks, the tent
@@ -23,7 +23,7 @@ struct SignedFilterTaps: Sendable {
     /// `samples`: the output samples wanted (all by default), the taps of sample
     /// `samples.lowerBound + k` at index k, the same as the whole axis would have there.
     /// `extent`: what an area pre-shrunk source stands for (`FilterTaps.tent`).
-    static func resampling(source: Int, target: Int, samples: Range<Int>? = nil, extent: Double? = nil) -> SignedFilterTaps {
+    package static func resampling(source: Int, target: Int, samples: Range<Int>? = nil, extent: Double? = nil) -> SignedFilterTaps {
         let scale = (extent ?? Double(source)) / Double(target)
         let samples = samples ?? 0..<target
         let lastShare = FilterTaps.lastShare(source: source, extent: extent)
@@ -33,6 +33,14 @@ struct SignedFilterTaps: Sendable {
         }
         return SignedFilterTaps(source: source, samples: samples, scale: scale, support: scale, lastShare: lastShare) {
             max(0, 1 - abs($0) / scale)
+        }
+    }
+
+    /// A Gaussian of standard deviation `sigma` over `size` samples, cut at 3σ, renormalized
+    /// at the edges: `FilterTaps.gaussian`'s, for the blur of 8-bit translucent rows.
+    package static func gaussian(size: Int, sigma: Double) -> SignedFilterTaps {
+        SignedFilterTaps(source: size, samples: 0..<size, scale: 1, support: max(1, 3 * sigma), lastShare: nil) {
+            exp(-$0 * $0 / (2 * sigma * sigma))
         }
     }
 

@@ -526,6 +526,25 @@ def test_overlay_composites_at_its_gravity_with_its_alpha(stack, overlay_pair):
     assert abs(r_ - 128) <= 3 and abs(b_ - 127) <= 3 and g_ == 0
 
 
+@pytest.mark.parametrize("opacity,ext", [("1", "png"), ("0.37", "png"), ("0.5", "tiff")])
+def test_a_translucent_overlay_on_a_translucent_image_keeps_8_bit_alpha(stack, opacity, ext):
+    """Source-over in straight alpha, both alphas in 8 bits: every pixel is what the
+    Porter-Duff formula gives, rounded. libgd's path held both alphas in 7 bits
+    (alpha 100 read as 99.6, 77 as 76.3)."""
+    base_colour, over_colour = (10, 200, 30, 100), (200, 20, 50, 77)
+    base = stack.upload_ok(Tools.png(Image.new("RGBA", (40, 30), base_colour)))
+    mark = stack.upload_ok(Tools.png(Image.new("RGBA", (10, 10), over_colour)))
+    spelled = "" if opacity == "1" else f",{opacity}"  # the canonical spelling
+    im, _ = get_image(stack, f"/images/{base['id']}/overlay:{mark['id']},c{spelled}.{ext}")
+    over_alpha, under_alpha = over_colour[3] / 255 * float(opacity), base_colour[3] / 255
+    alpha = over_alpha + under_alpha * (1 - over_alpha)
+    expected = tuple(round((o * over_alpha + u * under_alpha * (1 - over_alpha)) / alpha)
+                     for o, u in zip(over_colour[:3], base_colour[:3])) + (round(alpha * 255),)
+    got = im.convert("RGBA").getpixel((20, 15))
+    assert got == expected
+    assert im.convert("RGBA").getpixel((2, 2)) == base_colour
+
+
 def test_an_overlay_larger_than_the_image_is_shrunk_to_fit(stack, overlay_pair):
     _, mark = overlay_pair
     small = stack.upload_ok(Tools.png(Image.new("RGB", (20, 20), (0, 255, 0))))

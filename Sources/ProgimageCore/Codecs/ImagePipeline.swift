@@ -28,7 +28,11 @@ public struct ImagePipeline: Sendable {
         {
             return animated
         }
-        if let straight = try straightConversion(original, format: format, source: source, chain: chain) { return straight }
+        if let straight = try straightConversion(
+            original, format: format, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
+        {
+            return straight
+        }
         let jpeg = format == .jpg ? try JPEGSourceHeader(original) : nil
         if let bordered = try translucentBorderAfterWork(
             original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
@@ -43,38 +47,41 @@ public struct ImagePipeline: Sendable {
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
-    /// A plain conversion of a translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP to a format
-    /// that keeps alpha, or one through steps on 8-bit rows only (crop, flip, quarter turns,
-    /// borders, grayscale: `StraightRGBA.canApply`), decoded
-    /// and encoded as 8-bit RGBA rows without libgd, whose 7-bit alpha moved half of the
-    /// alpha levels by one. nil when it does not apply.
+    /// A translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP to a format that keeps
+    /// alpha, through any chain (`StraightRGBA.applying`), decoded and encoded as 8-bit RGBA
+    /// rows without libgd, whose 7-bit alpha moved half of the alpha levels by one and whose
+    /// 8-bit premultiplied filters lost the colours of faint pixels; and any other still
+    /// image inside a translucent border, through moves only. nil when it does not apply.
     private func straightConversion(
-        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain
+        _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource,
+        isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        guard StraightRGBA.canApply(chain.operations), ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
+        guard ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
         let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
         guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl, .bmp].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         let rows: StraightRGBA
         // Rows decoded this way are used whatever they hold: moves are exact on opaque rows
-        // too, and returning nil decoded a declared-alpha file twice.
+        // too, filters within a level of libgd's, and returning nil decoded a declared-alpha
+        // file twice.
         if let decoded = StraightRGBA.decoded(original, format: format, maxPixels: maxPixels),
             decoded.width == source.width, decoded.height == source.height
         {
             rows = decoded
-        } else if translucentBorder {
-            // Any other image inside a translucent border: libgd's rows (a GIF's transparency
-            // is in 7 bits either way), and the border exact.
+        } else if translucentBorder, StraightRGBA.canMove(chain.operations) {
+            // Any other image inside a translucent border, moved only (work on such an image is
+            // `translucentBorderAfterWork`'s, with its cheaper decodes): libgd's rows (a GIF's
+            // transparency is in 7 bits either way), and the border exact.
             let image = try ImageDecoder.decode(original, format: format, maxPixels: maxPixels)
             guard image.width == source.width, image.height == source.height else { return nil }
             rows = StraightRGBA(image)
         } else {
             return nil
         }
-        let straight = try rows.applying(chain.operations)
+        let straight = try rows.applying(chain.operations, overlays: overlays, isAbandoned: isAbandoned)
         guard straight.width == planned.width, straight.height == planned.height else {
-            throw ServiceError(.internalError, "moves gave \(straight.width)x\(straight.height), planned \(planned)")
+            throw ServiceError(.internalError, "the steps gave \(straight.width)x\(straight.height), planned \(planned)")
         }
         return try Self.encoded(straight, chain: chain)
     }
@@ -84,14 +91,7 @@ public struct ImagePipeline: Sendable {
     /// a second decode, which writes what an opaque image gets (RGB, not RGBA).
     private static func encoded(_ straight: consuming StraightRGBA, chain: OperationChain) throws(ServiceError) -> [UInt8] {
         if straight.isTranslucent { return try ImageEncoder.encode(straight, as: chain.format, quality: chain.quality) }
-        let image: GDImage
-        do {
-            image = try GDImage(
-                width: straight.width, height: straight.height, pixels: straight.pixels, stride: straight.width * 4, layout: .rgba)
-        } catch {
-            throw error.serviceError
-        }
-        return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+        return try ImageEncoder.encode(try straight.libgdImage(), as: chain.format, quality: chain.quality)
     }
 
     /// A chain whose last operations are moves and a translucent border, after other work
@@ -122,7 +122,7 @@ public struct ImagePipeline: Sendable {
             }
             size = try operation.outputSize(for: size)
         }
-        guard let lastWork = operations.lastIndex(where: { !StraightRGBA.canApply([$0]) }) else { return nil }
+        guard let lastWork = operations.lastIndex(where: { !StraightRGBA.canMove([$0]) }) else { return nil }
         let moves = Array(operations[(lastWork + 1)...])
         guard StraightRGBA.hasTranslucentBorder(moves) else { return nil }
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
@@ -304,10 +304,7 @@ public struct ImagePipeline: Sendable {
     ) throws(ServiceError) -> (planned: ImageSize, pad: PadOperation?) {
         let box = try resize.outputSize(for: source)
         guard resize.mode == .pad else { return (box, nil) }
-        let scale = resize.fitScale(for: source)
-        let planned = ImageSize(
-            width: min(box.width, ResizeOperation.scaled(source.width, scale)),
-            height: min(box.height, ResizeOperation.scaled(source.height, scale)))
+        let planned = resize.fittedInsideBox(for: source, planned: box)
         let (left, top) = ((box.width - planned.width) / 2, (box.height - planned.height) / 2)
         let pad = PadOperation(
             top: top, right: box.width - planned.width - left, bottom: box.height - planned.height - top, left: left,

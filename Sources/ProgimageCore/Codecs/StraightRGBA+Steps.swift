@@ -1,14 +1,18 @@
 import ProgimageAPI
 import GD
 
-/// The operations that only move pixels (crop, flip, quarter turns), add borders (`pad`)
-/// or map each pixel's colour alone (`grayscale`), done on the 8-bit rows themselves, so
-/// that a chain of them keeps every alpha level as a plain conversion does: through libgd,
-/// `flip:v.png` of a translucent image moved half of its alpha levels by one, a border of
-/// `ff000080` came out with alpha 129, and so did `grayscale` of alpha 128.
+/// Every operation, done on the 8-bit rows themselves, so that a chain keeps every alpha
+/// level as a plain conversion does: those that only move pixels (crop, flip, quarter
+/// turns), add borders (`pad`) or map each pixel's colour alone (`grayscale`), those that
+/// filter (`resize`, `blur`, `sharpen`: `PremultipliedConvolution`; `rotate` by other
+/// angles) and `overlay` (its image as such rows too: `OverlaySource.rows`). The switch is
+/// exhaustive: an operation added without its step here does not compile. Through libgd, `flip:v.png` of a translucent image moved half of its alpha levels by
+/// one, a border of `ff000080` came out with alpha 129, and a 256-level alpha ramp resized
+/// came back with 128 levels.
 extension StraightRGBA {
-    /// Whether every operation of the chain is one of these.
-    static func canApply(_ operations: [any ImageOperation]) -> Bool {
+    /// Whether every operation of the chain moves pixels, adds borders or maps colours:
+    /// what is as cheap on these rows as on libgd's, from any source.
+    static func canMove(_ operations: [any ImageOperation]) -> Bool {
         operations.allSatisfy { operation in
             switch operation.kind {
             case .crop, .flip, .pad, .grayscale: true
@@ -27,12 +31,23 @@ extension StraightRGBA {
         }
     }
 
-    /// The rows after `operations` (all of them `canApply`), the same pixels libgd's path
-    /// places there, alpha in 8 bits.
-    func applying(_ operations: [any ImageOperation]) throws(ServiceError) -> StraightRGBA {
+    /// The rows after `operations`: for the moves the same pixels libgd's path places
+    /// there, for the rest its pixels within a level (on opaque rows), alpha in 8 bits. `isAbandoned` is asked before each operation, as the libgd path asks it.
+    func applying(
+        _ operations: [any ImageOperation], overlays: OverlaySource = .none, isAbandoned: () -> Bool = { false }
+    ) throws(ServiceError) -> StraightRGBA {
         var image = self
         for operation in operations {
+            if isAbandoned() { throw ServiceError.abandoned }
             switch operation.kind {
+            case .resize(let resize):
+                image = try image.resized(by: resize)
+            case .blur(let blur):
+                image = try image.blurred(sigma: max(0.1, blur.sigma))
+            case .sharpen(let sharpen):
+                image = try image.sharpened(amount: sharpen.amount / 20)
+            case .overlay(let overlay):
+                image = try image.overlaid(by: overlay, top: overlays.rows(overlay.image))
             case .crop(let crop):
                 let region = try crop.clipped(to: ImageSize(width: image.width, height: image.height))
                 image = image.remapped(width: region.width, height: region.height) { x, y in (region.x + x, region.y + y) }
@@ -47,7 +62,8 @@ extension StraightRGBA {
                 case 90: image = image.remapped(width: h, height: w) { x, y in (y, h - 1 - x) }
                 case 180: image = image.remapped(width: w, height: h) { x, y in (w - 1 - x, h - 1 - y) }
                 case 270: image = image.remapped(width: h, height: w) { x, y in (w - 1 - y, x) }
-                default: break
+                case 0: break
+                default: image = try image.rotated(by: rotate)
                 }
             case .pad(let pad):
                 // As libgd's path: without a colour, transparent (these outputs keep alpha).
@@ -55,8 +71,6 @@ extension StraightRGBA {
                 image = image.bordered(top: pad.top, right: pad.right, bottom: pad.bottom, left: pad.left, colour: colour)
             case .grayscale:
                 image.grayscale()
-            default:
-                throw ServiceError(.internalError, "\(operation) is not a step on 8-bit rows")
             }
         }
         return image
@@ -74,7 +88,7 @@ extension StraightRGBA {
     }
 
     /// This image inside borders of `colour` (R, G, B, A).
-    private func bordered(top: Int, right: Int, bottom: Int, left: Int, colour: [UInt8]) -> StraightRGBA {
+    func bordered(top: Int, right: Int, bottom: Int, left: Int, colour: [UInt8]) -> StraightRGBA {
         let (outWidth, outHeight) = (width + left + right, height + top + bottom)
         var out = [UInt8](repeating: 0, count: outWidth * outHeight * 4)
         out.withUnsafeMutableBufferPointer { to in

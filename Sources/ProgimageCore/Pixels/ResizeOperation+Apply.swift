@@ -5,27 +5,18 @@ extension ResizeOperation: PixelStep {
     package func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
         // What a fill scales to before it keeps its window.
         let cover = mode == .fill ? coverSize(for: context.logicalInput, planned: planned) : planned
-        if mode == .fill, gravity == .smart, cover.width > Self.largestSmartCover / max(1, cover.height) {
-            // The smart window is chosen on the whole cover, which a thin image enlarged
-            // makes enormous; compass gravities make only their window.
-            throw ServiceError(
-                .imageTooLarge, "a smart fill of this image would first enlarge it to \(cover), over \(Self.largestSmartCover) pixels")
-        }
+        if mode == .fill, gravity == .smart { try Self.checkSmartCover(cover) }
         do {
             switch mode {
             case .fit, .force:
                 return try image.scaled(width: planned.width, height: planned.height, extent: context.inputExtent)
             case .pad:
                 // Fit inside the box, then centre on a canvas of exactly the box.
-                let scale = fitScale(for: context.logicalInput)
-                let fitted = (
-                    min(planned.width, Self.scaled(context.logicalInput.width, scale)),
-                    min(planned.height, Self.scaled(context.logicalInput.height, scale))
-                )
-                let scaled = try image.scaled(width: fitted.0, height: fitted.1, extent: context.inputExtent)
+                let fitted = fittedInsideBox(for: context.logicalInput, planned: planned)
+                let scaled = try image.scaled(width: fitted.width, height: fitted.height, extent: context.inputExtent)
                 return try scaled.placedOnCanvas(
-                    width: planned.width, height: planned.height, x: (planned.width - fitted.0) / 2,
-                    y: (planned.height - fitted.1) / 2, fill: padColour?.packed ?? context.background)
+                    width: planned.width, height: planned.height, x: (planned.width - fitted.width) / 2,
+                    y: (planned.height - fitted.height) / 2, fill: padColour?.packed ?? context.background)
             case .fill:
                 // Cover the box, then keep the window the gravity names.
                 let (coverWidth, coverHeight) = (cover.width, cover.height)
@@ -50,8 +41,22 @@ extension ResizeOperation: PixelStep {
         }
     }
 
+    /// The size `pad` fits the image to inside its box (`planned`) before the borders.
+    func fittedInsideBox(for input: ImageSize, planned: ImageSize) -> ImageSize {
+        let scale = fitScale(for: input)
+        return ImageSize(width: min(planned.width, Self.scaled(input.width, scale)), height: min(planned.height, Self.scaled(input.height, scale)))
+    }
+
+    /// The smart window is chosen on the whole cover, which a thin image enlarged makes
+    /// enormous (compass gravities make only their window): refused past `largestSmartCover`.
+    static func checkSmartCover(_ cover: ImageSize) throws(ServiceError) {
+        guard cover.width > largestSmartCover / max(1, cover.height) else { return }
+        throw ServiceError(
+            .imageTooLarge, "a smart fill of this image would first enlarge it to \(cover), over \(largestSmartCover) pixels")
+    }
+
     /// The size `fill` covers the box with before keeping its window.
-    private func coverSize(for input: ImageSize, planned: ImageSize) -> ImageSize {
+    func coverSize(for input: ImageSize, planned: ImageSize) -> ImageSize {
         let scale = fitScale(for: input)
         return ImageSize(
             width: max(planned.width, Self.scaled(input.width, scale)), height: max(planned.height, Self.scaled(input.height, scale)))

@@ -1,0 +1,142 @@
+import ProgimageAPI
+import GD
+
+/// `resize` of 8-bit straight rows, premultiplied in floats (`PremultipliedConvolution`):
+/// the sizes, taps, area pre-shrink and windows of `ResizeOperation`'s libgd step, without
+/// its 7-bit alpha.
+extension StraightRGBA {
+    /// The rows as `resize` leaves them: fit, force, pad (fitted, then centred in borders of
+    /// its colour, transparent without one) or fill (covered, then the gravity's window).
+    func resized(by resize: ResizeOperation) throws(ServiceError) -> StraightRGBA {
+        let input = ImageSize(width: width, height: height)
+        let planned = try resize.outputSize(for: input)
+        switch resize.mode {
+        case .fit, .force:
+            return try resampled(width: planned.width, height: planned.height)
+        case .pad:
+            let fitted = resize.fittedInsideBox(for: input, planned: planned)
+            let (left, top) = ((planned.width - fitted.width) / 2, (planned.height - fitted.height) / 2)
+            return try resampled(width: fitted.width, height: fitted.height).bordered(
+                top: top, right: planned.width - fitted.width - left, bottom: planned.height - fitted.height - top, left: left,
+                colour: resize.padColour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0])
+        case .fill:
+            let cover = resize.coverSize(for: input, planned: planned)
+            let (spareX, spareY) = (cover.width - planned.width, cover.height - planned.height)
+            guard resize.gravity == .smart else {
+                // Only the window is made, as libgd's path makes an enlargement's.
+                let origin = CompassAnchor.origin(resize.gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
+                return try resampled(
+                    width: cover.width, height: cover.height, window: (origin.x, origin.y, planned.width, planned.height))
+            }
+            try ResizeOperation.checkSmartCover(cover)
+            let covered = try resampled(width: cover.width, height: cover.height)
+            let origin = AttentionWindow.origin(in: try covered.libgdImage(), width: planned.width, height: planned.height)
+            return covered.window(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
+        }
+    }
+
+    /// Resampled to `width`×`height`, or only `window` of that: axes reduced 4× or more
+    /// area-averaged first (`GDImage.areaPreShrink`, here as the rows are read), then the
+    /// widening tent where an axis shrinks and Catmull-Rom where it grows
+    /// (`SignedFilterTaps.resampling`), mapped by what the averaged rows stand for.
+    func resampled(
+        width: Int, height: Int, window: (x: Int, y: Int, width: Int, height: Int)? = nil
+    ) throws(ServiceError) -> StraightRGBA {
+        let window = window ?? (0, 0, width, height)
+        guard width != self.width || height != self.height else {
+            return self.window(x: window.x, y: window.y, width: window.width, height: window.height)
+        }
+        let factors = GDImage.areaPreShrink(from: (self.width, self.height), to: (width, height))
+        let averaged = (width: (self.width + factors.x - 1) / factors.x, height: (self.height + factors.y - 1) / factors.y)
+        let extent = (width: Double(self.width) / Double(factors.x), height: Double(self.height) / Double(factors.y))
+        let convolution = PremultipliedConvolution(
+            sourceWidth: averaged.width,
+            horizontal: .resampling(
+                source: averaged.width, target: width, samples: window.x..<(window.x + window.width), extent: extent.width),
+            vertical: .resampling(
+                source: averaged.height, target: height, samples: window.y..<(window.y + window.height), extent: extent.height))
+        let (sourceWidth, sourceHeight) = (self.width, self.height)
+        return try convolved(by: convolution) { bytes, y, target in
+            if factors == (1, 1) {
+                PremultipliedConvolution.premultiplied(bytes + y * sourceWidth * 4, count: sourceWidth, into: target)
+            } else {
+                Self.areaAveraged(row: y, of: bytes, width: sourceWidth, height: sourceHeight, factors: factors, into: target)
+            }
+        }
+    }
+
+    /// The rows `convolution` makes of these, whose source rows `sourceRow` writes from
+    /// these bytes (premultiplied).
+    func convolved(
+        by convolution: PremultipliedConvolution,
+        sourceRow: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<SIMD4<Float>>) -> Void
+    ) throws(ServiceError) -> StraightRGBA {
+        let (outWidth, outHeight) = (convolution.width, convolution.height)
+        let (bytes, overflow) = (outWidth * 4).multipliedReportingOverflow(by: outHeight)
+        guard !overflow, outWidth > 0, outHeight > 0 else {
+            throw ServiceError(.imageTooLarge, "\(outWidth)x\(outHeight) is too large to make")
+        }
+        var out = [UInt8](repeating: 0, count: bytes)
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                let (from, to) = (source.baseAddress!, SendablePointer(target.baseAddress!))
+                convolution.run(
+                    sourceRow: { y, row in sourceRow(from, y, row) },
+                    outputRow: { y, row in
+                        PremultipliedConvolution.straightened(row, count: outWidth, into: to.pointer + y * outWidth * 4)
+                    })
+            }
+        }
+        return StraightRGBA(pixels: out, width: outWidth, height: outHeight)
+    }
+
+    /// Row `row` of the area average in `factors` blocks (the last ones partial) of
+    /// `width`×`height` straight bytes, premultiplied: the mean of premultiplied pixels is
+    /// the area average, where averaging straight colours let invisible ones darken edges.
+    private static func areaAveraged(
+        row: Int, of bytes: UnsafePointer<UInt8>, width: Int, height: Int, factors: (x: Int, y: Int),
+        into target: UnsafeMutablePointer<SIMD4<Float>>
+    ) {
+        let averagedWidth = (width + factors.x - 1) / factors.x
+        for i in 0..<averagedWidth { target[i] = .zero }
+        let rows = (row * factors.y)..<min(height, (row + 1) * factors.y)
+        for y in rows {
+            let line = bytes + y * width * 4
+            for x in 0..<width {
+                let a = Float(line[4 * x + 3])
+                let opacity = a * (1 / 255)
+                target[x / factors.x] += SIMD4(Float(line[4 * x]) * opacity, Float(line[4 * x + 1]) * opacity, Float(line[4 * x + 2]) * opacity, a)
+            }
+        }
+        for i in 0..<averagedWidth {
+            let columns = min(width, (i + 1) * factors.x) - i * factors.x
+            target[i] *= 1 / Float(columns * rows.count)
+        }
+    }
+
+    /// The region at (x, y) of `width`×`height`, inside the image.
+    func window(x: Int, y: Int, width: Int, height: Int) -> StraightRGBA {
+        if x == 0, y == 0, width == self.width, height == self.height { return self }
+        var out = [UInt8](repeating: 0, count: width * height * 4)
+        for row in 0..<height {
+            let from = ((y + row) * self.width + x) * 4
+            out.replaceSubrange((row * width * 4)..<((row + 1) * width * 4), with: pixels[from..<(from + width * 4)])
+        }
+        return StraightRGBA(pixels: out, width: width, height: height)
+    }
+
+    /// These rows as a libgd image (alpha in its 7 bits): for what only reads them.
+    func libgdImage() throws(ServiceError) -> GDImage {
+        do {
+            return try GDImage(width: width, height: height, pixels: pixels, stride: width * 4, layout: .rgba)
+        } catch {
+            throw error.serviceError
+        }
+    }
+}
+
+/// An output buffer both bands of a convolution write, each its own rows.
+private struct SendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<UInt8>
+    init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
+}
