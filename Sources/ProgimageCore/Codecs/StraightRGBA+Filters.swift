@@ -10,8 +10,9 @@ extension StraightRGBA {
         let convolution = PremultipliedConvolution(
             sourceWidth: width, horizontal: .gaussian(size: width, sigma: sigma), vertical: .gaussian(size: height, sigma: sigma))
         let sourceWidth = width
-        return try convolved(by: convolution) { bytes, y, target in
-            PremultipliedConvolution.premultiplied(bytes + y * sourceWidth * 4, count: sourceWidth, into: target)
+        return try convolved(by: convolution) { bytes, y, columns, target in
+            PremultipliedConvolution.premultiplied(
+                bytes + (y * sourceWidth + columns.lowerBound) * 4, count: columns.count, into: target)
         }
     }
 

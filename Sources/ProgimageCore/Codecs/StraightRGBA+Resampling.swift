@@ -56,20 +56,22 @@ extension StraightRGBA {
             vertical: .resampling(
                 source: averaged.height, target: height, samples: window.y..<(window.y + window.height), extent: extent.height))
         let (sourceWidth, sourceHeight) = (self.width, self.height)
-        return try convolved(by: convolution) { bytes, y, target in
+        return try convolved(by: convolution) { bytes, y, columns, target in
             if factors == (1, 1) {
-                PremultipliedConvolution.premultiplied(bytes + y * sourceWidth * 4, count: sourceWidth, into: target)
+                PremultipliedConvolution.premultiplied(
+                    bytes + (y * sourceWidth + columns.lowerBound) * 4, count: columns.count, into: target)
             } else {
-                Self.areaAveraged(row: y, of: bytes, width: sourceWidth, height: sourceHeight, factors: factors, into: target)
+                Self.areaAveraged(
+                    row: y, columns: columns, of: bytes, width: sourceWidth, height: sourceHeight, factors: factors, into: target)
             }
         }
     }
 
     /// The rows `convolution` makes of these, whose source rows `sourceRow` writes from
-    /// these bytes (premultiplied).
+    /// these bytes (premultiplied: `PremultipliedConvolution.SourceRow`).
     func convolved(
         by convolution: PremultipliedConvolution,
-        sourceRow: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<SIMD4<Float>>) -> Void
+        sourceRow: (UnsafePointer<UInt8>, Int, Range<Int>, UnsafeMutablePointer<SIMD4<Float>>) -> Void
     ) throws(ServiceError) -> StraightRGBA {
         let (outWidth, outHeight) = (convolution.width, convolution.height)
         let (bytes, overflow) = (outWidth * 4).multipliedReportingOverflow(by: outHeight)
@@ -81,36 +83,39 @@ extension StraightRGBA {
             out.withUnsafeMutableBufferPointer { target in
                 let (from, to) = (source.baseAddress!, SendablePointer(target.baseAddress!))
                 convolution.run(
-                    sourceRow: { y, row in sourceRow(from, y, row) },
-                    outputRow: { y, row in
-                        PremultipliedConvolution.straightened(row, count: outWidth, into: to.pointer + y * outWidth * 4)
+                    sourceRow: { y, columns, row in sourceRow(from, y, columns, row) },
+                    outputRow: { y, columns, row in
+                        PremultipliedConvolution.straightened(
+                            row, count: columns.count, into: to.pointer + (y * outWidth + columns.lowerBound) * 4)
                     })
             }
         }
         return StraightRGBA(pixels: out, width: outWidth, height: outHeight)
     }
 
-    /// Row `row` of the area average in `factors` blocks (the last ones partial) of
-    /// `width`×`height` straight bytes, premultiplied: the mean of premultiplied pixels is
-    /// the area average, where averaging straight colours let invisible ones darken edges.
+    /// Columns `columns` of row `row` of the area average in `factors` blocks (the last ones
+    /// partial) of `width`×`height` straight bytes, premultiplied: the mean of premultiplied
+    /// pixels is the area average, where averaging straight colours let invisible ones
+    /// darken edges.
     private static func areaAveraged(
-        row: Int, of bytes: UnsafePointer<UInt8>, width: Int, height: Int, factors: (x: Int, y: Int),
+        row: Int, columns: Range<Int>, of bytes: UnsafePointer<UInt8>, width: Int, height: Int, factors: (x: Int, y: Int),
         into target: UnsafeMutablePointer<SIMD4<Float>>
     ) {
-        let averagedWidth = (width + factors.x - 1) / factors.x
-        for i in 0..<averagedWidth { target[i] = .zero }
+        for i in 0..<columns.count { target[i] = .zero }
         let rows = (row * factors.y)..<min(height, (row + 1) * factors.y)
+        let sourceColumns = (columns.lowerBound * factors.x)..<min(width, columns.upperBound * factors.x)
         for y in rows {
             let line = bytes + y * width * 4
-            for x in 0..<width {
+            for x in sourceColumns {
                 let a = Float(line[4 * x + 3])
                 let opacity = a * (1 / 255)
-                target[x / factors.x] += SIMD4(Float(line[4 * x]) * opacity, Float(line[4 * x + 1]) * opacity, Float(line[4 * x + 2]) * opacity, a)
+                target[x / factors.x - columns.lowerBound] += SIMD4(
+                    Float(line[4 * x]) * opacity, Float(line[4 * x + 1]) * opacity, Float(line[4 * x + 2]) * opacity, a)
             }
         }
-        for i in 0..<averagedWidth {
-            let columns = min(width, (i + 1) * factors.x) - i * factors.x
-            target[i] *= 1 / Float(columns * rows.count)
+        for i in columns {
+            let blockColumns = min(width, (i + 1) * factors.x) - i * factors.x
+            target[i - columns.lowerBound] *= 1 / Float(blockColumns * rows.count)
         }
     }
 

@@ -85,6 +85,8 @@ import Testing
         "resize:300x.png", "resize:37x.png", "resize:2000x.png", "resize:64x900,force.png", "resize:90x90,fill.png",
         "resize:90x90,fill,se.png", "resize:90x90,fill,smart.png", "resize:120x120,pad.png", "resize:1x1.png",
         "blur:2.png", "blur:0.4.png", "sharpen:30.png", "rotate:33.png", "rotate:301.png", "rotate:1.png",
+        // 121 vertical taps: made in strips of 270 columns (`PremultipliedConvolution.stripWidth`).
+        "blur:20.png", "blur:20/resize:300x.png",
     ])
     func opaqueRowsMatchLibgd(path: String) throws {
         let (w, h) = (601, 401)
