@@ -503,6 +503,26 @@ def test_resize_blur_and_sharpen_keep_every_alpha_level(stack, tools, ops, ext):
         assert not off_colour, off_colour[:8]
 
 
+@pytest.mark.parametrize("ops", ["", "flip:h/flip:h/", "resize:256x4,force/"])
+def test_a_translucent_image_flattened_on_white_uses_every_alpha_level(stack, tools, ops):
+    """Black at alpha a over white is 255 - a, for every a: a BMP (no alpha) of a black
+    alpha ramp comes back exactly so, also halved from twice its width (the tent lands on
+    each level exactly). libgd's 7-bit alpha was one level off on half of them (and a
+    JPEG's colours with them)."""
+    src = Image.new("RGBA", (256, 4))
+    src.putdata([(0, 0, 0, x) for _ in range(4) for x in range(256)])
+    if "resize" in ops:
+        src = src.resize((512, 4), Image.Resampling.NEAREST)
+    obj = stack.upload_ok(tools.png(src))
+    path = f"/images/{obj['id']}/{ops.rstrip('/')}.bmp" if ops else f"/images/{obj['id']}.bmp"
+    r = stack.get(path, timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    im = tools.decode(r.content).convert("RGB")
+    assert im.size == (256, 4)
+    wrong = [(x, v) for x, v in enumerate(im.getpixel((x, 2))[0] for x in range(256)) if v != 255 - x]
+    assert not wrong, wrong[:8]
+
+
 @pytest.mark.parametrize("ops", ["blur:3", "resize:13x", "resize:90x70,force", "resize:30x30,fill,smart", "sharpen:60"])
 def test_a_faint_flat_colour_stays_exact(stack, tools, ops):
     """A flat (123, 45, 67) at alpha 6, which 8-bit premultiplied values hold as 3, 1, 2:

@@ -47,17 +47,20 @@ public struct ImagePipeline: Sendable {
         return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
-    /// A translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP to a format that keeps
-    /// alpha, through any chain (`StraightRGBA.applying`), decoded and encoded as 8-bit RGBA
-    /// rows without libgd, whose 7-bit alpha moved half of the alpha levels by one and whose
-    /// 8-bit premultiplied filters lost the colours of faint pixels; and any other still
-    /// image inside a translucent border, through moves only. nil when it does not apply.
+    /// A translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP through any chain
+    /// (`StraightRGBA.applying`) to a format that keeps alpha, or flattened on white for
+    /// jpg and bmp, decoded as 8-bit RGBA rows and kept so up to the encoder: libgd's 7-bit
+    /// alpha moved half of the alpha levels by one (and the flattened colours with them),
+    /// and its 8-bit premultiplied filters lost the colours of faint pixels. Also any other
+    /// still image inside a translucent border, through moves only. nil when it does not
+    /// apply.
     private func straightConversion(
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource,
         isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        guard ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
-        let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
+        let flattened = chain.format == .jpg || chain.format == .bmp
+        guard flattened || ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
+        let translucentBorder = !flattened && StraightRGBA.hasTranslucentBorder(chain.operations)
         guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl, .bmp].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
@@ -79,7 +82,8 @@ public struct ImagePipeline: Sendable {
         } else {
             return nil
         }
-        let straight = try rows.applying(chain.operations, overlays: overlays, isAbandoned: isAbandoned)
+        var straight = try rows.applying(chain.operations, overlays: overlays, isAbandoned: isAbandoned)
+        if flattened { straight = straight.flattenedOnWhite() }
         guard straight.width == planned.width, straight.height == planned.height else {
             throw ServiceError(.internalError, "the steps gave \(straight.width)x\(straight.height), planned \(planned)")
         }
