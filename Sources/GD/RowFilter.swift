@@ -24,11 +24,24 @@ protocol RowFilter: Sendable {
 /// to a second thread costs more than it saves.
 let twoThreadPixels = 1 << 18
 
-/// The row accessors the parts share: sources are only read, and each part writes only its
-/// own output rows.
-private struct RowAccess: @unchecked Sendable {
-    let sourceRow: (Int) -> UnsafeRawPointer
-    let outputRow: (Int) -> UnsafeMutableRawPointer
+/// Rows 0..<`height` of a `width`-wide output handed to `body` whole, or as two halves on
+/// two threads from `twoThreadPixels` up. `body` runs on both at once: it may only read
+/// what the halves share and write its own rows.
+package func inRowHalves(width: Int, height: Int, _ body: (Range<Int>) -> Void) {
+    let parts = width * height >= twoThreadPixels && height >= 2 ? 2 : 1
+    guard parts > 1 else { return body(0..<height) }
+    withoutActuallyEscaping(body) { body in
+        let shared = SharedRowWork(body: body)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            shared.body(height * part / parts..<height * (part + 1) / parts)
+        }
+    }
+}
+
+/// What the halves of `inRowHalves` share: the caller's promise that they touch only
+/// their own rows.
+private struct SharedRowWork: @unchecked Sendable {
+    let body: (Range<Int>) -> Void
 }
 
 extension RowFilter {
@@ -46,20 +59,8 @@ extension RowFilter {
     func run(
         sourceRow: (Int) -> UnsafeRawPointer, outputRow: (Int) -> UnsafeMutableRawPointer, fourthChannel: Bool = false
     ) {
-        let parts = width * height >= twoThreadPixels && height >= 2 ? 2 : 1
-        guard parts > 1 else {
-            run(rows: 0..<height, sourceRow: sourceRow, outputRow: outputRow, fourthChannel: fourthChannel)
-            return
-        }
-        withoutActuallyEscaping(sourceRow) { sourceRow in
-            withoutActuallyEscaping(outputRow) { outputRow in
-                let access = RowAccess(sourceRow: sourceRow, outputRow: outputRow)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    run(
-                        rows: height * part / parts..<height * (part + 1) / parts, sourceRow: access.sourceRow,
-                        outputRow: access.outputRow, fourthChannel: fourthChannel)
-                }
-            }
+        inRowHalves(width: width, height: height) { rows in
+            run(rows: rows, sourceRow: sourceRow, outputRow: outputRow, fourthChannel: fourthChannel)
         }
     }
 }

@@ -81,12 +81,12 @@ extension StraightRGBA {
         var out = [UInt8](repeating: 0, count: bytes)
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
-                let (from, to) = (source.baseAddress!, SendablePointer(target.baseAddress!))
+                let (from, to) = (source.baseAddress!, target.baseAddress!)
                 convolution.run(
                     sourceRow: { y, columns, row in sourceRow(from, y, columns, row) },
                     outputRow: { y, columns, row in
                         PremultipliedConvolution.straightened(
-                            row, count: columns.count, into: to.pointer + (y * outWidth + columns.lowerBound) * 4)
+                            row, count: columns.count, into: to + (y * outWidth + columns.lowerBound) * 4)
                     })
             }
         }
@@ -138,10 +138,4 @@ extension StraightRGBA {
             throw error.serviceError
         }
     }
-}
-
-/// An output buffer both bands of a convolution write, each its own rows.
-private struct SendablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<UInt8>
-    init(_ pointer: UnsafeMutablePointer<UInt8>) { self.pointer = pointer }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import ProgimageAPI
 import GD
 
@@ -21,17 +20,15 @@ extension StraightRGBA {
         let (sourceWidth, sourceHeight) = (width, height)
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
-                let rows = RotatedRows(source: source.baseAddress!, target: target.baseAddress!)
-                let parts = outWidth * outHeight >= 1 << 18 ? 2 : 1
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                inRowHalves(width: outWidth, height: outHeight) { rows in
                     let row = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: outWidth)
                     defer { row.deallocate() }
-                    for y in outHeight * part / parts..<outHeight * (part + 1) / parts {
+                    for y in rows {
                         for x in 0..<outWidth {
                             row[x] = Self.sample(
-                                rows.source, width: sourceWidth, height: sourceHeight, at: map.position(x: x, y: y))
+                                source.baseAddress!, width: sourceWidth, height: sourceHeight, at: map.position(x: x, y: y))
                         }
-                        PremultipliedConvolution.straightened(row, count: outWidth, into: rows.target + y * outWidth * 4)
+                        PremultipliedConvolution.straightened(row, count: outWidth, into: target.baseAddress! + y * outWidth * 4)
                     }
                 }
             }
@@ -59,11 +56,4 @@ extension StraightRGBA {
         let bottom = pixel(ix, iy + 1) * (1 - fu) + pixel(ix + 1, iy + 1) * fu
         return top * (1 - fv) + bottom * fv
     }
-}
-
-/// The rows both halves of a rotation share: the source only read, each half writing its
-/// own output rows.
-private struct RotatedRows: @unchecked Sendable {
-    let source: UnsafePointer<UInt8>
-    let target: UnsafeMutablePointer<UInt8>
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import GD
 
 /// Two separable filter passes (a resampling's or a blur's) over 8-bit straight R,G,B,A rows,
@@ -51,18 +50,7 @@ struct PremultipliedConvolution {
     /// Every output row; a large output as two bands on two threads, each with its own
     /// ring. Both closures may be called from either thread.
     func run(sourceRow: SourceRow, outputRow: OutputRow) {
-        let parts = width * height >= 1 << 18 && height >= 2 ? 2 : 1
-        guard parts > 1 else { return run(rows: 0..<height, sourceRow: sourceRow, outputRow: outputRow) }
-        withoutActuallyEscaping(sourceRow) { sourceRow in
-            withoutActuallyEscaping(outputRow) { outputRow in
-                let access = RowAccess(sourceRow: sourceRow, outputRow: outputRow)
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    run(
-                        rows: height * part / parts..<height * (part + 1) / parts, sourceRow: access.sourceRow,
-                        outputRow: access.outputRow)
-                }
-            }
-        }
+        inRowHalves(width: width, height: height) { rows in run(rows: rows, sourceRow: sourceRow, outputRow: outputRow) }
     }
 
     /// How many output columns a pass makes at a time: all of them while the ring of
@@ -187,11 +175,4 @@ struct PremultipliedConvolution {
             bytes[4 * x + 3] = UInt8(alpha + 0.5)
         }
     }
-}
-
-/// The row accessors the two bands share: sources are only read, and each band hands out
-/// only its own output rows.
-private struct RowAccess: @unchecked Sendable {
-    let sourceRow: PremultipliedConvolution.SourceRow
-    let outputRow: PremultipliedConvolution.OutputRow
 }
