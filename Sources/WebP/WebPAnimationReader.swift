@@ -15,6 +15,8 @@ public final class WebPAnimationReader {
     public let loopCount: Int
     /// The `ICCP` payload when the file has one (not applied here).
     public let iccProfile: [UInt8]?
+    /// Whether the file declares alpha (`VP8X`'s flag), which its frames then carry.
+    public let hasAlpha: Bool
     private var elapsedMilliseconds = 0
 
     public init(_ bytes: [UInt8]) throws(WebPError) {
@@ -34,6 +36,7 @@ public final class WebPAnimationReader {
             throw .incomplete
         }
         iccProfile = WebPDecoder.chunk("ICCP", in: demuxer)
+        hasAlpha = WebPDemuxGetI(demuxer, WEBP_FF_FORMAT_FLAGS) & UInt32(ALPHA_FLAG.rawValue) != 0
         var options = WebPAnimDecoderOptions()
         guard WebPAnimDecoderOptionsInit(&options) != 0 else {
             data.deallocate()

@@ -167,6 +167,47 @@ def test_animated_webp_keeps_its_animation(stack):
                 assert ImageChops.difference(ours.getchannel("A"), threshold).getbbox() is None, f"gif frame {i}"
 
 
+@pytest.mark.parametrize("chain", ["resize:256x8,force", "blur:0.3/resize:256x8,force", "flip:h/flip:h/resize:256x8,force"])
+def test_an_animated_webp_with_alpha_keeps_every_alpha_level(stack, chain):
+    """An animated WebP with alpha to WebP: its frames stay 8-bit straight rows, as a still
+    image's do. Each frame a 256-level alpha ramp, halved: level x at column x, all 256
+    levels, in every frame; through libgd's frames, 128 levels."""
+    frames = []
+    for i in range(3):
+        frame = Image.new("RGBA", (512, 8))
+        frame.putdata([(200, 40 + 60 * i, 20, x // 2) for _ in range(8) for x in range(512)])
+        frames.append(frame)
+    obj = stack.upload_ok(animation(frames, "WEBP", duration=100, loop=0, lossless=True), "ramp.webp", "image/webp")
+    out, durations, _, _ = frames_of(get(stack, f"/images/{obj['id']}/{chain}.webp"))
+    assert len(out) == 3 and durations == [100, 100, 100]
+    for i, frame in enumerate(out):
+        alphas = [frame.getpixel((x, 4))[3] for x in range(256)]
+        off = [(x, a) for x, a in enumerate(alphas) if 1 <= x <= 254 and abs(a - x) > (1 if "blur" in chain else 0)]
+        assert not off, (i, off[:8])
+        assert len(set(alphas)) >= 250, i
+
+
+def test_a_smart_crop_of_an_animated_webp_with_alpha_keeps_one_window(stack):
+    """The frames of an animation with alpha (8-bit rows) share the first frame's smart
+    window too."""
+    base = Image.new("RGBA", (120, 60), (200, 200, 200, 180))
+    base.paste(Tools.noise(50, 60, "RGB", seed=9).convert("RGBA"), (0, 0))
+    frames = []
+    for i in range(4):
+        frame = base.copy()
+        frame.paste((0, 0, 0, 255), (60 + i * 14, 25, 70 + i * 14, 35))
+        frames.append(frame)
+    obj = stack.upload_ok(animation(frames, "WEBP", duration=100, loop=0, lossless=True), "m.webp", "image/webp")
+    out, _, _, _ = frames_of(get(stack, f"/images/{obj['id']}/resize:60x60,fill,smart.webp"))
+
+    def window(ours, source):
+        def cost(x):
+            return sum(ImageStat.Stat(ImageChops.difference(ours, source.crop((x, 0, x + 60, 60)))).mean)
+        return min(range(61), key=cost)
+    windows = [window(ours, source) for ours, source in zip(out, frames, strict=True)]
+    assert len(set(windows)) == 1, windows
+
+
 def gif_by_hand(colours: list[tuple[int, int, int]], delays_cs: list[int], size=(32, 24)) -> bytes:
     """An animated GIF of flat frames, one image block per entry, written out here because
     Pillow's writer merges identical consecutive frames. Each frame is Pillow's own still GIF

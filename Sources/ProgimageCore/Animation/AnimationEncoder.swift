@@ -44,6 +44,19 @@ enum AnimationEncoder {
         }
     }
 
+    /// A frame as 8-bit straight rows (an animation with alpha): WebP takes them as they
+    /// are; GIF, whose transparency is all or nothing, as libgd's.
+    func add(_ frame: consuming StraightRGBA, durationMilliseconds: Int) throws(ServiceError) {
+        guard case .webp(let writer) = self else {
+            return try add(frame.libgdImage(), durationMilliseconds: durationMilliseconds)
+        }
+        do {
+            try writer.add(rgba: frame.pixels, durationMilliseconds: durationMilliseconds)
+        } catch {
+            throw ServiceError(.internalError, "encoding an animation failed: \(error)")
+        }
+    }
+
     func finished() throws(ServiceError) -> [UInt8] {
         do {
             switch self {

@@ -63,20 +63,42 @@ public final class AnimationFrames: @unchecked Sendable {
         }
     }
 
+    /// Whether the frames have alpha worth 8 bits: a WebP's that declares alpha (a GIF's
+    /// transparency is all or nothing, which libgd's 7 bits hold).
+    var hasEightBitAlpha: Bool {
+        guard case .webp(let reader, _) = source else { return false }
+        return reader.hasAlpha
+    }
+
+    /// Calls `body` with every frame of a WebP as 8-bit straight rows (upright, in sRGB) and
+    /// its duration in milliseconds: `forEach` without libgd's 7-bit alpha. A GIF's frames
+    /// come as libgd's rows.
+    func forEachStraight(_ body: (StraightRGBA, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
+        guard case .webp(let reader, let orientation) = source else {
+            return try forEach { frame, duration throws(ServiceError) in try body(StraightRGBA(frame), duration) }
+        }
+        while let (rgba, duration) = try Self.nextFrame(of: reader) {
+            var rows = StraightRGBA(pixels: rgba, width: reader.width, height: reader.height)
+            SourceColor.convertRGBA(&rows.pixels, width: rows.width, height: rows.height, stride: rows.width * 4, icc: reader.iccProfile)
+            try body(rows.oriented(orientation), duration)
+        }
+    }
+
+    private static func nextFrame(of reader: WebPAnimationReader) throws(ServiceError) -> (rgba: [UInt8], durationMilliseconds: Int)? {
+        do {
+            return try reader.nextFrame()
+        } catch {
+            throw ServiceError(.corruptImage, "a frame of the webp animation does not decode")
+        }
+    }
+
     /// Calls `body` with every frame in order and its duration in milliseconds.
     package func forEach(_ body: (consuming GDImage, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
         switch source {
         case .gif(let bytes, let layout):
             try GIFFrames.forEach(in: bytes, layout: layout, maxPixels: maxPixels, body)
         case .webp(let reader, let orientation):
-            while true {
-                let next: (rgba: [UInt8], durationMilliseconds: Int)?
-                do {
-                    next = try reader.nextFrame()
-                } catch {
-                    throw ServiceError(.corruptImage, "a frame of the webp animation does not decode")
-                }
-                guard case (var rgba, let duration)? = next else { return }
+            while case (var rgba, let duration)? = try Self.nextFrame(of: reader) {
                 let frame: GDImage
                 do {
                     frame = try ImageDecoder.image(

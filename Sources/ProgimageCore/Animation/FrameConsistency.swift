@@ -8,6 +8,7 @@ import Synchronization
 public final class FrameConsistency: Sendable {
     private let windows = Mutex<[Int: Origin]>([:])
     private let overlayImages = Mutex<[ImageID: DecodedOverlay]>([:])
+    private let overlayRows = Mutex<[ImageID: StraightRGBA]>([:])
 
     struct Origin: Sendable { let x: Int, y: Int }
 
@@ -27,22 +28,30 @@ public final class FrameConsistency: Sendable {
         return chosen
     }
 
-    /// `overlays`, each image decoded once and copied for every frame after.
+    /// `overlays`, each image decoded once (as libgd's image or as 8-bit rows, whichever the
+    /// frames ask for) and copied for every frame after.
     func sharing(_ overlays: OverlaySource) -> OverlaySource {
-        OverlaySource { [self] id throws(ServiceError) in
-            let known = overlayImages.withLock { $0[id] }
-            let decoded: DecodedOverlay
-            if let known {
-                decoded = known
-            } else {
-                decoded = DecodedOverlay(try overlays.image(id))
-                overlayImages.withLock { $0[id] = decoded }
-            }
-            do throws(GDError) {
-                return try decoded.image.copy()
-            } catch {
-                throw error.serviceError
-            }
-        }
+        OverlaySource(
+            image: { [self] id throws(ServiceError) in
+                let known = overlayImages.withLock { $0[id] }
+                let decoded: DecodedOverlay
+                if let known {
+                    decoded = known
+                } else {
+                    decoded = DecodedOverlay(try overlays.image(id))
+                    overlayImages.withLock { $0[id] = decoded }
+                }
+                do throws(GDError) {
+                    return try decoded.image.copy()
+                } catch {
+                    throw error.serviceError
+                }
+            },
+            rows: { [self] id throws(ServiceError) in
+                if let known = overlayRows.withLock({ $0[id] }) { return known }
+                let rows = try overlays.rows(id)
+                overlayRows.withLock { $0[id] = rows }
+                return rows
+            })
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// one that encodes them, at most two waiting: the two halves of the work overlap on two
 /// cores instead of taking turns (24 frames 480×320 → 256 px WebP: 1.10× libvips's
 /// wall alone, most of it libgd's GIF decode and libwebp's encode in equal parts).
-final class FrameHandoff: Sendable {
+/// `Pixels`: libgd's image, or 8-bit straight rows for an animation with alpha.
+final class FrameHandoff<Pixels: ~Copyable>: Sendable {
     private let slots = DispatchSemaphore(value: 2)
     private let ready = DispatchSemaphore(value: 0)
     private let state = Mutex(State())
@@ -22,19 +23,19 @@ final class FrameHandoff: Sendable {
     /// One frame in transit. Owned by the handoff between `put` and `take`, then by the
     /// taker alone.
     final class Frame: @unchecked Sendable {
-        private var image: GDImage?
+        private var image: Pixels?
         let durationMilliseconds: Int
 
-        init(_ image: consuming GDImage, durationMilliseconds: Int) {
+        init(_ image: consuming Pixels, durationMilliseconds: Int) {
             self.image = consume image
             self.durationMilliseconds = durationMilliseconds
         }
 
-        func takeImage() -> GDImage? { image.take() }
+        func takeImage() -> Pixels? { image.take() }
     }
 
     /// Producer: waits for room, then hands over a frame. Throws once the consumer gave up.
-    func put(_ image: consuming GDImage, durationMilliseconds: Int) throws(ServiceError) {
+    func put(_ image: consuming Pixels, durationMilliseconds: Int) throws(ServiceError) {
         slots.wait()
         let frame = Frame(image, durationMilliseconds: durationMilliseconds)
         let cancelled = state.withLock { state in

@@ -260,19 +260,48 @@ public struct ImagePipeline: Sendable {
         else { return nil }
         let shared = FrameConsistency()
         let sharedOverlays = shared.sharing(overlays)
-        // Decode and transform on another thread, encode on this one. A queue of its own:
-        // those target libdispatch's overcommitting pool, which starts a thread even when
-        // every core is busy, so the producer runs whoever waits for it (the global queue
-        // is as wide as the cores, and its threads may all be callers waiting here).
-        let handoff = FrameHandoff()
         let maxOutputSide = maxOutputSide
+        // An animated WebP with alpha and a WebP output: frames as 8-bit straight rows, as
+        // a still image with alpha takes them (libgd holds alpha in 7 bits).
+        if frames.hasEightBitAlpha, chain.format == .webp {
+            try Self.pipelined(
+                produce: { handoff throws(ServiceError) in
+                    try frames.forEachStraight { frame, duration throws(ServiceError) in
+                        try handoff.put(
+                            frame.applying(chain.operations, overlays: sharedOverlays, frames: shared),
+                            durationMilliseconds: duration)
+                    }
+                },
+                encode: { frame, duration throws(ServiceError) in try encoder.add(frame, durationMilliseconds: duration) },
+                isAbandoned: isAbandoned)
+        } else {
+            try Self.pipelined(
+                produce: { handoff throws(ServiceError) in
+                    try frames.forEach { frame, duration throws(ServiceError) in
+                        let rendered = try chain.applied(
+                            to: frame, source: source, maximumSide: maxOutputSide, overlays: sharedOverlays, frames: shared)
+                        try handoff.put(rendered, durationMilliseconds: duration)
+                    }
+                },
+                encode: { frame, duration throws(ServiceError) in try encoder.add(frame, durationMilliseconds: duration) },
+                isAbandoned: isAbandoned)
+        }
+        return try encoder.finished()
+    }
+
+    /// Frames made by `produce` on another thread and encoded by `encode` on this one, two
+    /// at most waiting between them. A queue of its own: those target libdispatch's
+    /// overcommitting pool, which starts a thread even when every core is busy, so the
+    /// producer runs whoever waits for it (the global queue is as wide as the cores, and its
+    /// threads may all be callers waiting here).
+    private static func pipelined<Pixels: ~Copyable>(
+        produce: @escaping @Sendable (FrameHandoff<Pixels>) throws(ServiceError) -> Void,
+        encode: (consuming Pixels, _ durationMilliseconds: Int) throws(ServiceError) -> Void, isAbandoned: () -> Bool
+    ) throws(ServiceError) {
+        let handoff = FrameHandoff<Pixels>()
         DispatchQueue(label: "progimage.animation-frames").async {
             do throws(ServiceError) {
-                try frames.forEach { frame, duration throws(ServiceError) in
-                    let rendered = try chain.applied(
-                        to: frame, source: source, maximumSide: maxOutputSide, overlays: sharedOverlays, frames: shared)
-                    try handoff.put(rendered, durationMilliseconds: duration)
-                }
+                try produce(handoff)
                 handoff.finish(nil)
             } catch {
                 handoff.finish(error)
@@ -290,14 +319,13 @@ public struct ImagePipeline: Sendable {
                 continue
             }
             do {
-                try encoder.add(image, durationMilliseconds: frame.durationMilliseconds)
+                try encode(image, frame.durationMilliseconds)
             } catch {
                 failure = error
                 handoff.cancel()
             }
         }
         if let failure = failure ?? handoff.failure { throw failure }
-        return try encoder.finished()
     }
 
     /// The size a decoder that resamples while decoding must produce for a first fit, force

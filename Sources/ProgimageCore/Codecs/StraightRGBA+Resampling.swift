@@ -7,7 +7,11 @@ import GD
 extension StraightRGBA {
     /// The rows as `resize` leaves them: fit, force, pad (fitted, then centred in borders of
     /// its colour, transparent without one) or fill (covered, then the gravity's window).
-    func resized(by resize: ResizeOperation) throws(ServiceError) -> StraightRGBA {
+    /// `smartWindow` places a smart fill's window, given how to choose it (an animation's
+    /// frames share the first one's: `FrameConsistency`).
+    func resized(
+        by resize: ResizeOperation, smartWindow: (() -> (x: Int, y: Int)) -> (x: Int, y: Int) = { $0() }
+    ) throws(ServiceError) -> StraightRGBA {
         let input = ImageSize(width: width, height: height)
         let planned = try resize.outputSize(for: input)
         switch resize.mode {
@@ -30,7 +34,7 @@ extension StraightRGBA {
             }
             try ResizeOperation.checkSmartCover(cover)
             let covered = try resampled(width: cover.width, height: cover.height)
-            let origin = AttentionWindow.origin(in: try covered.libgdImage(), width: planned.width, height: planned.height)
+            let origin = smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }
             return covered.window(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
         }
     }

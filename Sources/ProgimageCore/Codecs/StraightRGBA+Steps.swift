@@ -33,15 +33,17 @@ extension StraightRGBA {
 
     /// The rows after `operations`: for the moves the same pixels libgd's path places
     /// there, for the rest its pixels within a level (on opaque rows), alpha in 8 bits. `isAbandoned` is asked before each operation, as the libgd path asks it.
+    /// `frames`: for the frames of an animation, what they share (a smart fill's window).
     func applying(
-        _ operations: [any ImageOperation], overlays: OverlaySource = .none, isAbandoned: () -> Bool = { false }
+        _ operations: [any ImageOperation], overlays: OverlaySource = .none, frames: FrameConsistency? = nil,
+        isAbandoned: () -> Bool = { false }
     ) throws(ServiceError) -> StraightRGBA {
         var image = self
-        for operation in operations {
+        for (step, operation) in operations.enumerated() {
             if isAbandoned() { throw ServiceError.abandoned }
             switch operation.kind {
             case .resize(let resize):
-                image = try image.resized(by: resize)
+                image = try image.resized(by: resize) { choose in frames?.window(forStep: step, choosing: choose) ?? choose() }
             case .blur(let blur):
                 image = try image.blurred(sigma: max(0.1, blur.sigma))
             case .sharpen(let sharpen):
@@ -52,19 +54,10 @@ extension StraightRGBA {
                 let region = try crop.clipped(to: ImageSize(width: image.width, height: image.height))
                 image = image.remapped(width: region.width, height: region.height) { x, y in (region.x + x, region.y + y) }
             case .flip(let flip):
-                let (w, h) = (image.width, image.height)
-                image = image.remapped(width: w, height: h) { x, y in
-                    (flip.horizontal ? w - 1 - x : x, flip.vertical ? h - 1 - y : y)
-                }
+                image = image.flipped(horizontally: flip.horizontal, vertically: flip.vertical)
             case .rotate(let rotate):
-                let (w, h) = (image.width, image.height)
-                switch ((rotate.degrees % 360) + 360) % 360 {
-                case 90: image = image.remapped(width: h, height: w) { x, y in (y, h - 1 - x) }
-                case 180: image = image.remapped(width: w, height: h) { x, y in (w - 1 - x, h - 1 - y) }
-                case 270: image = image.remapped(width: h, height: w) { x, y in (w - 1 - y, x) }
-                case 0: break
-                default: image = try image.rotated(by: rotate)
-                }
+                let degrees = ((rotate.degrees % 360) + 360) % 360
+                image = degrees % 90 == 0 ? image.quarterTurned(clockwise: degrees) : try image.rotated(by: rotate)
             case .pad(let pad):
                 // As libgd's path: without a colour, transparent (these outputs keep alpha).
                 let colour: [UInt8] = pad.colour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0]
@@ -74,6 +67,38 @@ extension StraightRGBA {
             }
         }
         return image
+    }
+
+    /// Mirrored in place of libgd's `gdImageFlip*`.
+    func flipped(horizontally: Bool, vertically: Bool) -> StraightRGBA {
+        guard horizontally || vertically else { return self }
+        let (w, h) = (width, height)
+        return remapped(width: w, height: h) { x, y in (horizontally ? w - 1 - x : x, vertically ? h - 1 - y : y) }
+    }
+
+    /// Turned clockwise by 0, 90, 180 or 270 degrees.
+    func quarterTurned(clockwise degrees: Int) -> StraightRGBA {
+        let (w, h) = (width, height)
+        switch degrees {
+        case 90: return remapped(width: h, height: w) { x, y in (y, h - 1 - x) }
+        case 180: return remapped(width: w, height: h) { x, y in (w - 1 - x, h - 1 - y) }
+        case 270: return remapped(width: h, height: w) { x, y in (w - 1 - y, x) }
+        default: return self
+        }
+    }
+
+    /// Upright from EXIF `orientation`, as `GDImage.oriented` makes libgd's rows.
+    func oriented(_ orientation: ExifOrientation) -> StraightRGBA {
+        switch orientation {
+        case .up: self
+        case .upMirrored: flipped(horizontally: true, vertically: false)
+        case .down: quarterTurned(clockwise: 180)
+        case .downMirrored: flipped(horizontally: false, vertically: true)
+        case .leftMirrored: quarterTurned(clockwise: 90).flipped(horizontally: true, vertically: false)
+        case .right: quarterTurned(clockwise: 90)
+        case .rightMirrored: quarterTurned(clockwise: 90).flipped(horizontally: false, vertically: true)
+        case .left: quarterTurned(clockwise: 270)
+        }
     }
 
     /// Each colour replaced by its luma, alpha kept: `GDImage.grayscaled`'s weights and

@@ -21,7 +21,7 @@ enum AttentionWindow {
     /// The grid's side: the precision with which libvips places the crop.
     static let gridSide = 32
 
-    static func origin(in image: borrowing GDImage, width: Int, height: Int) -> (x: Int, y: Int) {
+    static func origin<Image: AttentionSource & ~Copyable>(in image: borrowing Image, width: Int, height: Int) -> (x: Int, y: Int) {
         let (imageWidth, imageHeight) = (image.width, image.height)
         guard width < imageWidth || height < imageHeight else { return (0, 0) }
         let grid = Grid(image)
@@ -53,7 +53,7 @@ enum AttentionWindow {
         /// R, G, B a point, row by row.
         var rgb: [Double]
 
-        init(_ image: borrowing GDImage) {
+        init<Image: AttentionSource & ~Copyable>(_ image: borrowing Image) {
             let (width, height) = (image.width, image.height)
             let side = AttentionWindow.gridSide
             let premultiplied = !image.isOpaque
@@ -73,8 +73,8 @@ enum AttentionWindow {
 
         /// The rows box-averaged by `box` as they are read (R, G, B interleaved), the last
         /// partial box padded with copies of its last row.
-        static func boxedRows(
-            of image: borrowing GDImage, by box: Int, premultiplied: Bool, rounding: (Double) -> Double
+        static func boxedRows<Image: AttentionSource & ~Copyable>(
+            of image: borrowing Image, by box: Int, premultiplied: Bool, rounding: (Double) -> Double
         ) -> [[Double]] {
             let (width, height) = (image.width, image.height)
             var boxedRows: [[Double]] = []
@@ -83,7 +83,7 @@ enum AttentionWindow {
             var last = [Double](repeating: 0, count: width * 3)
             var inBox = 0
             for y in 0..<height {
-                let row = image.interleavedRow(y, alpha: true)
+                let row = image.attentionRow(y)
                 for x in 0..<width {
                     let opacity = premultiplied ? Double(row[x * 4 + 3]) / 255 : 1
                     for channel in 0..<3 {
@@ -283,4 +283,22 @@ enum AttentionWindow {
         }
         return pass(pass(values, horizontal: true), horizontal: false)
     }
+}
+
+/// What the attention grid reads of an image: its size, whether it is opaque, and its rows
+/// as R, G, B, A bytes. libgd's images and 8-bit straight rows (an image with alpha).
+protocol AttentionSource: ~Copyable {
+    var width: Int { get }
+    var height: Int { get }
+    var isOpaque: Bool { get }
+    func attentionRow(_ y: Int) -> [UInt8]
+}
+
+extension GDImage: AttentionSource {
+    func attentionRow(_ y: Int) -> [UInt8] { interleavedRow(y, alpha: true) }
+}
+
+extension StraightRGBA: AttentionSource {
+    var isOpaque: Bool { !isTranslucent }
+    func attentionRow(_ y: Int) -> [UInt8] { row(y) }
 }
