@@ -533,6 +533,37 @@ def test_a_faint_flat_colour_stays_exact(stack, tools, ops):
     assert im.getcolors(1 << 16) == [(im.size[0] * im.size[1], (123, 45, 67, 6))]
 
 
+@pytest.mark.parametrize("ops", ["", "resize:15x", "blur:2"])
+def test_a_translucent_image_with_an_exif_orientation_keeps_its_faint_colour(stack, tools, ops):
+    """A translucent PNG stored on its side (eXIf orientation 6) is turned upright on its
+    8-bit rows like any other: a faint flat colour comes back exact, 30 wide and 40 tall.
+    Such files went through libgd, alpha in 7 bits."""
+    src = Image.new("RGBA", (40, 30), (123, 45, 67, 6))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    src.save(buf, "PNG", exif=exif.tobytes())
+    obj = stack.upload_ok(buf.getvalue())
+    assert (obj["width"], obj["height"]) == (30, 40), obj
+    path = f"/images/{obj['id']}/{ops}.png" if ops else f"/images/{obj['id']}.tiff"  # the .png is the original
+    r = stack.get(path, timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    im = tools.decode(r.content).convert("RGBA")
+    assert im.size == ((15, 20) if ops == "resize:15x" else (30, 40))
+    assert im.getcolors(1 << 16) == [(im.size[0] * im.size[1], (123, 45, 67, 6))]
+
+
+@pytest.mark.parametrize("ops", ["blur:5", "sharpen:30", "resize:97x", "resize:60x60,fill,smart/rotate:90"])
+def test_an_opaque_rgba_png_renders_as_the_same_pixels_without_alpha(stack, tools, ops):
+    """An RGBA file with nothing translucent (a screenshot) takes libgd's opaque path from
+    its 8-bit rows: the same pixels as the same picture saved without alpha."""
+    src = smooth_scene(200, 130)
+    with_alpha, without = stack.upload_ok(tools.png(src.convert("RGBA"))), stack.upload_ok(tools.png(src))
+    a = get_image(stack, tools, with_alpha, ops).convert("RGB")
+    b = get_image(stack, tools, without, ops).convert("RGB")
+    assert a.size == b.size and ImageChops.difference(a, b).getbbox() is None
+
+
 @pytest.mark.parametrize("ops", ["rotate:33", "rotate:301/resize:50x"])
 def test_a_faint_colour_rotated_keeps_its_colour(stack, tools, ops):
     """Rotated by any angle, a flat faint colour keeps its exact colour wherever it shows

@@ -82,11 +82,23 @@ public struct ImagePipeline: Sendable {
         } else {
             return nil
         }
+        if !StraightRGBA.canMove(chain.operations), StraightRGBA.libgdKeepsAlphaOfOpaque(chain.operations), !rows.isTranslucent {
+            // Nothing translucent after all (an RGBA screenshot): libgd's opaque path from these
+            // rows, as a file without alpha takes it, faster at blurring and sharpening
+            // (4000×3000 `blur:5` 668 → 435 ms) with its pixels.
+            let opaque = try rows.libgdImage()
+            _ = consume rows  // not alive beside libgd's copy while the chain runs
+            let image = try chain.applied(
+                to: opaque, source: source, maximumSide: maxOutputSide, overlays: overlays, isAbandoned: isAbandoned)
+            if isAbandoned() { throw ServiceError.abandoned }
+            return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
+        }
         var straight = try rows.applying(chain.operations, overlays: overlays, isAbandoned: isAbandoned)
         if flattened { straight = straight.flattenedOnWhite() }
         guard straight.width == planned.width, straight.height == planned.height else {
             throw ServiceError(.internalError, "the steps gave \(straight.width)x\(straight.height), planned \(planned)")
         }
+        if isAbandoned() { throw ServiceError.abandoned }
         return try Self.encoded(straight, chain: chain)
     }
 
@@ -267,9 +279,11 @@ public struct ImagePipeline: Sendable {
             try Self.pipelined(
                 produce: { handoff throws(ServiceError) in
                     try frames.forEachStraight { frame, duration throws(ServiceError) in
-                        try handoff.put(
-                            frame.applying(chain.operations, overlays: sharedOverlays, frames: shared),
-                            durationMilliseconds: duration)
+                        let rendered = try frame.applying(chain.operations, overlays: sharedOverlays, frames: shared)
+                        guard rendered.width == output.width, rendered.height == output.height else {
+                            throw ServiceError(.internalError, "a frame came out \(rendered.width)x\(rendered.height), planned \(output)")
+                        }
+                        try handoff.put(rendered, durationMilliseconds: duration)
                     }
                 },
                 encode: { frame, duration throws(ServiceError) in try encoder.add(frame, durationMilliseconds: duration) },

@@ -22,6 +22,21 @@ extension StraightRGBA {
         }
     }
 
+    /// Whether libgd's path makes of an opaque image what these rows would, in alpha: every
+    /// operation but rotation by other angles (its edges blend with transparent corners)
+    /// and `overlay` (the overlay's alpha), with borders fully opaque or fully transparent.
+    static func libgdKeepsAlphaOfOpaque(_ operations: [any ImageOperation]) -> Bool {
+        operations.allSatisfy { operation in
+            switch operation.kind {
+            case .resize(let resize): resize.padColour.map { $0.alpha == 0 || $0.alpha == 255 } ?? true
+            case .pad(let pad): pad.colour.map { $0.alpha == 0 || $0.alpha == 255 } ?? true
+            case .rotate(let rotate): rotate.degrees % 90 == 0
+            case .overlay: false
+            case .crop, .flip, .grayscale, .blur, .sharpen: true
+            }
+        }
+    }
+
     /// Whether a border of the chain is translucent: libgd cannot hold its alpha, even
     /// around an opaque image.
     static func hasTranslucentBorder(_ operations: [any ImageOperation]) -> Bool {

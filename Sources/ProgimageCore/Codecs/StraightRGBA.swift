@@ -13,20 +13,24 @@ import WebP
 /// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
 ///
 /// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, a TIFF, AVIF,
-/// HEIC or JPEG XL with alpha, a BMP with an alpha mask, upright; colour-converted to sRGB as every decode is. Whether the file is such is read from its
-/// header first, so that no other file is decoded twice.
+/// HEIC or JPEG XL with alpha, a BMP with an alpha mask, upright; colour-converted to sRGB
+/// as every decode is. Whether the file is such is read from its header first, so that no
+/// other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
     let width: Int
     let height: Int
 
     /// nil when the source is not such a file (the usual path then decodes it, and reports
-    /// what is wrong with it).
+    /// what is wrong with it). Upright: its EXIF orientation applied, as every decode does.
     static func decoded(_ original: [UInt8], format: ImageFormat, maxPixels: Int) -> StraightRGBA? {
+        decodedAsStored(original, format: format, maxPixels: maxPixels)?
+            .oriented(ExifOrientation.read(from: original, format: format))
+    }
+
+    private static func decodedAsStored(_ original: [UInt8], format: ImageFormat, maxPixels: Int) -> StraightRGBA? {
         if format == .bmp { return bitfieldsBMP(original) }
-        guard DeclaredAlphaChannel.isDeclared(in: original, format: format),
-            ExifOrientation.read(from: original, format: format) == .up
-        else { return nil }
+        guard DeclaredAlphaChannel.isDeclared(in: original, format: format) else { return nil }
         if let deep = try? SixteenBitSource.decoded(original, format: format, maxPixels: maxPixels) {
             return StraightRGBA(pixels: deep.rgba, width: deep.width, height: deep.height)
         }

@@ -81,7 +81,9 @@ struct PremultipliedConvolution {
                     vertical.weights.withUnsafeBufferPointer { vWeights in
                         for stripStart in stride(from: 0, to: width, by: stripWidth) {
                             let columns = stripStart..<min(width, stripStart + stripWidth)
-                            let sourceColumns = hStarts[columns.lowerBound]..<columns.map { hStarts[$0] + hCounts[$0] }.max()!
+                            // Not the first column's start: trimming zero weights can start a tap
+                            // after its neighbour's (Catmull-Rom centred on a pixel: 33, 32, 32, 34).
+                            let sourceColumns = columns.map { hStarts[$0] }.min()!..<columns.map { hStarts[$0] + hCounts[$0] }.max()!
                             for slot in ringHolds.indices { ringHolds[slot] = -1 }
                             for y in rows {
                                 let first = vertical.starts[y], taps = vertical.counts[y]

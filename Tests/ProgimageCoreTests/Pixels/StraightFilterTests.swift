@@ -45,7 +45,21 @@ import Testing
         let flat = StraightRGBA(pixels: (0..<(w * h)).flatMap { _ in [123, 45, 67, 6] as [UInt8] }, width: w, height: h)
         let out = try flat.applying(operations(path))
         let off = stride(from: 0, to: out.pixels.count, by: 4).filter { Array(out.pixels[$0..<($0 + 4)]) != [123, 45, 67, 6] }
-        #expect(off.isEmpty, "\(path): \(off.count) pixels moved, the first \(off.first.map { Array(out.pixels[$0..<($0 + 4)]) } ?? [])")
+        #expect(off.count == 0, "\(path): \(off.count) pixels moved, the first \(off.first.map { Array(out.pixels[$0..<($0 + 4)]) } ?? [])")
+    }
+
+    /// A flat colour stays flat where Catmull-Rom's trimmed taps start a column after its
+    /// neighbour's (33, 32, 32, 34): an enlarging fill's window and a strip's first column
+    /// read one pixel before their source buffer, and came out alpha 207–215 for 200.
+    @Test(arguments: [
+        (100, 100, "resize:200x300,fill,e.png"), (100, 100, "resize:300x300,fill,nw.png"), (300, 3000, "resize:1500x10,force.png"),
+        (37, 23, "resize:1111x60,force.png"),
+    ])
+    func flatColourStaysFlatWhereTapsStartLater(width: Int, height: Int, path: String) throws {
+        let flat = StraightRGBA(pixels: (0..<(width * height)).flatMap { _ in [10, 150, 250, 200] as [UInt8] }, width: width, height: height)
+        let out = try flat.applying(operations(path))
+        let off = stride(from: 0, to: out.pixels.count, by: 4).filter { Array(out.pixels[$0..<($0 + 4)]) != [10, 150, 250, 200] }
+        #expect(off.count == 0, "\(path): \(off.count) pixels moved, the first \(off.first.map { Array(out.pixels[$0..<($0 + 4)]) } ?? [])")
     }
 
     /// Rotated, a faint flat colour keeps its colour wherever it shows, its edges fading
