@@ -19,6 +19,47 @@ import time
 import urllib.request
 from pathlib import Path
 
+
+def _thread_states(pid: int) -> list[str]:
+    states = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            pass  # a thread that just exited
+    return states
+
+
+def wait_until_stopped(pids: list[int], timeout: float = 5.0) -> None:
+    """`kill(SIGSTOP)` returns before the process has stopped: the kernel wakes one thread
+    to take the signal and the others stop only once it has run, so until then a server's
+    other threads still answer (a stopped instance's /health answered 200 within 0.6 ms,
+    one full run in ~20). Waits until every thread of every pid is stopped (state T)."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while not all(state in ("T", "t", "Z", "X") for state in _thread_states(pid)):  # stopped, or dead
+            assert time.monotonic() < deadline, f"pid {pid} not stopped {timeout} s after SIGSTOP: {_thread_states(pid)}"
+            time.sleep(0.001)
+
+
+def process_group(pgid: int) -> list[int]:
+    """The live processes of group `pgid`."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[2]) == pgid:
+                        members.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return members
+
 PG_BIN = Path(os.environ.get("PROGIMAGE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 ACCESS_KEY = "progimage-test"
 SECRET_KEY = "progimage-test-secret-0123456789"
@@ -115,8 +156,10 @@ class Postgres:
     def hang(self) -> None:
         """Stops every process of the cluster (SIGSTOP): a server that hangs rather than
         refuses, whose kernel still accepts connections and data."""
-        for pid in self._processes():
+        pids = self._processes()
+        for pid in pids:
             os.kill(pid, signal.SIGSTOP)
+        wait_until_stopped(pids)
 
     def unhang(self) -> None:
         for pid in self._processes():
@@ -214,6 +257,7 @@ class SeaweedFS:
 
     def pause(self) -> None:
         os.killpg(self.proc.pid, signal.SIGSTOP)
+        wait_until_stopped(process_group(self.proc.pid))
 
     def resume(self) -> None:
         os.killpg(self.proc.pid, signal.SIGCONT)

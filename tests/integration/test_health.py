@@ -5,6 +5,7 @@ import time
 import pytest
 
 import siteroles
+from backends import wait_until_stopped
 
 INSTANCE_TYPES = siteroles.roles()
 
@@ -54,6 +55,7 @@ def test_a_hung_instance_is_a_timeout_in_seconds(stack, tools):
     assert stack.owns_pid(pid)
     os.kill(pid, signal.SIGSTOP)
     try:
+        wait_until_stopped([pid])
         started = time.monotonic()
         r = stack.get("/health/sharpen", timeout=60)
         elapsed = time.monotonic() - started
