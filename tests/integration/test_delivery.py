@@ -526,13 +526,15 @@ def test_overlay_composites_at_its_gravity_with_its_alpha(stack, overlay_pair):
     assert abs(r_ - 128) <= 3 and abs(b_ - 127) <= 3 and g_ == 0
 
 
+@pytest.mark.parametrize("base_alpha", [100, 255])
 @pytest.mark.parametrize("opacity,ext", [("1", "png"), ("0.37", "png"), ("0.5", "tiff")])
-def test_a_translucent_overlay_on_a_translucent_image_keeps_8_bit_alpha(stack, opacity, ext):
-    """Source-over in straight alpha, both alphas in 8 bits: every pixel is what the
-    Porter-Duff formula gives, rounded. libgd's path held both alphas in 7 bits
-    (alpha 100 read as 99.6, 77 as 76.3)."""
-    base_colour, over_colour = (10, 200, 30, 100), (200, 20, 50, 77)
-    base = stack.upload_ok(Tools.png(Image.new("RGBA", (40, 30), base_colour)))
+def test_a_translucent_overlay_keeps_8_bit_alpha(stack, opacity, ext, base_alpha):
+    """Source-over in straight alpha, the overlay's alpha in 8 bits over a translucent image
+    (its rows 8-bit too) and over an opaque one (libgd's): every pixel is what the
+    Porter-Duff formula gives, rounded. libgd's path held both alphas in 7 bits (alpha 100
+    read as 99.6, 77 as 76.3)."""
+    base_colour, over_colour = (10, 200, 30, base_alpha), (200, 20, 50, 77)
+    base = stack.upload_ok(Tools.png(Image.new("RGBA" if base_alpha < 255 else "RGB", (40, 30), base_colour[:4 if base_alpha < 255 else 3])))
     mark = stack.upload_ok(Tools.png(Image.new("RGBA", (10, 10), over_colour)))
     spelled = "" if opacity == "1" else f",{opacity}"  # the canonical spelling
     im, _ = get_image(stack, f"/images/{base['id']}/overlay:{mark['id']},c{spelled}.{ext}")
@@ -543,6 +545,8 @@ def test_a_translucent_overlay_on_a_translucent_image_keeps_8_bit_alpha(stack, o
     got = im.convert("RGBA").getpixel((20, 15))
     assert got == expected
     assert im.convert("RGBA").getpixel((2, 2)) == base_colour
+    if base_alpha == 255:
+        assert im.mode != "RGBA" or im.getchannel("A").getextrema() == (255, 255)  # an opaque base stays opaque
 
 
 def test_an_overlay_larger_than_the_image_is_shrunk_to_fit(stack, overlay_pair):

@@ -1,5 +1,4 @@
 import ProgimageAPI
-import GD
 import Synchronization
 
 /// What every frame of an animation must share, decided once: the window a smart crop
@@ -7,15 +6,9 @@ import Synchronization
 /// the overlays, read and decoded once rather than for each frame.
 public final class FrameConsistency: Sendable {
     private let windows = Mutex<[Int: Origin]>([:])
-    private let overlayImages = Mutex<[ImageID: DecodedOverlay]>([:])
     private let overlayRows = Mutex<[ImageID: StraightRGBA]>([:])
 
     struct Origin: Sendable { let x: Int, y: Int }
-
-    private final class DecodedOverlay: Sendable {
-        let image: GDImage
-        init(_ image: consuming GDImage) { self.image = image }
-    }
 
     public init() {}
 
@@ -28,30 +21,13 @@ public final class FrameConsistency: Sendable {
         return chosen
     }
 
-    /// `overlays`, each image decoded once (as libgd's image or as 8-bit rows, whichever the
-    /// frames ask for) and copied for every frame after.
+    /// `overlays`, each image decoded once for every frame.
     func sharing(_ overlays: OverlaySource) -> OverlaySource {
-        OverlaySource(
-            image: { [self] id throws(ServiceError) in
-                let known = overlayImages.withLock { $0[id] }
-                let decoded: DecodedOverlay
-                if let known {
-                    decoded = known
-                } else {
-                    decoded = DecodedOverlay(try overlays.image(id))
-                    overlayImages.withLock { $0[id] = decoded }
-                }
-                do throws(GDError) {
-                    return try decoded.image.copy()
-                } catch {
-                    throw error.serviceError
-                }
-            },
-            rows: { [self] id throws(ServiceError) in
-                if let known = overlayRows.withLock({ $0[id] }) { return known }
-                let rows = try overlays.rows(id)
-                overlayRows.withLock { $0[id] = rows }
-                return rows
-            })
+        OverlaySource { [self] id throws(ServiceError) in
+            if let known = overlayRows.withLock({ $0[id] }) { return known }
+            let rows = try overlays.rows(id)
+            overlayRows.withLock { $0[id] = rows }
+            return rows
+        }
     }
 }

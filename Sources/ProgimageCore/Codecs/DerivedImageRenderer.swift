@@ -29,26 +29,17 @@ public struct DerivedImageRenderer: Sendable {
         case unkept(bytes: [UInt8])
     }
 
-    /// `overlay:{id}` reads another stored image: upright, first frame, in sRGB; as 8-bit
-    /// straight rows where its file has alpha and the render works on such rows.
+    /// `overlay:{id}` reads another stored image: upright, first frame, in sRGB, as 8-bit
+    /// straight rows (its own, where its file has alpha; libgd's decode's otherwise).
     var overlaySource: OverlaySource {
-        let original: @Sendable (ImageID) throws(ServiceError) -> (bytes: [UInt8], format: ImageFormat) = {
-            [metadata, originals] overlay throws(ServiceError) in
-            guard let record = try metadata.record(overlay) else { throw ServiceError(.notFound, "no image with id \(overlay)") }
-            return (try originals.read(id: overlay, format: record.format), record.format)
-        }
         let maxPixels = pipeline.maxPixels
-        return OverlaySource(
-            image: { overlay throws(ServiceError) in
-                let (bytes, format) = try original(overlay)
-                return try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels)
-            },
-            rows: { overlay throws(ServiceError) in
-                let (bytes, format) = try original(overlay)
-                try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: bytes, format: format), maxPixels: maxPixels)
-                if let rows = StraightRGBA.decoded(bytes, format: format, maxPixels: maxPixels) { return rows }
-                return StraightRGBA(try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels))
-            })
+        return OverlaySource { [metadata, originals] overlay throws(ServiceError) in
+            guard let record = try metadata.record(overlay) else { throw ServiceError(.notFound, "no image with id \(overlay)") }
+            let bytes = try originals.read(id: overlay, format: record.format)
+            try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: bytes, format: record.format), maxPixels: maxPixels)
+            if let rows = StraightRGBA.decoded(bytes, format: record.format, maxPixels: maxPixels) { return rows }
+            return StraightRGBA(try ImageDecoder.decode(bytes, format: record.format, maxPixels: maxPixels))
+        }
     }
 
     /// The original's bytes. Missing with its record gone, a delete ran since the record

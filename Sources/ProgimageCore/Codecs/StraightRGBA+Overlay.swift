@@ -6,14 +6,9 @@ import GD
 extension StraightRGBA {
     /// `top` composited over these rows where `overlay`'s gravity puts it, its opacity
     /// scaled by `overlay.opacity`; larger than these rows, it is first shrunk to fit inside
-    /// them, keeping its aspect ratio.
+    /// them (`fitted`).
     func overlaid(by overlay: OverlayOperation, top: StraightRGBA) throws(ServiceError) -> StraightRGBA {
-        var top = top
-        if top.width > width || top.height > height {
-            let scale = min(Double(width) / Double(top.width), Double(height) / Double(top.height))
-            top = try top.resampled(
-                width: ResizeOperation.scaled(top.width, scale), height: ResizeOperation.scaled(top.height, scale))
-        }
+        let top = try top.fitted(inside: ImageSize(width: width, height: height))
         let origin = CompassAnchor.origin(overlay.gravity.rawValue, spareX: width - top.width, spareY: height - top.height)
         let weight = max(0, min(1, overlay.opacity))
         var out = self
@@ -37,5 +32,13 @@ extension StraightRGBA {
             }
         }
         return out
+    }
+
+    /// An overlay larger than the image it goes on, shrunk to fit inside it keeping its
+    /// aspect ratio; any other as it is.
+    func fitted(inside box: ImageSize) throws(ServiceError) -> StraightRGBA {
+        guard width > box.width || height > box.height else { return self }
+        let scale = min(Double(box.width) / Double(width), Double(box.height) / Double(height))
+        return try resampled(width: ResizeOperation.scaled(width, scale), height: ResizeOperation.scaled(height, scale))
     }
 }

@@ -33,23 +33,13 @@ package struct PixelContext: Sendable {
     }
 }
 
-/// The upright first frame of another stored image, for `overlay:{id}`.
+/// The upright first frame of another stored image, for `overlay:{id}`: as 8-bit straight
+/// rows, its alpha in 8 bits where its file has them, whether the image it goes on is
+/// libgd's or such rows.
 package struct OverlaySource: Sendable {
-    package let image: @Sendable (ImageID) throws(ServiceError) -> GDImage
-    /// The same image as 8-bit straight rows, for `overlay` on such rows
-    /// (`StraightRGBA.overlaid`): its alpha in 8 bits where its file has them.
     let rows: @Sendable (ImageID) throws(ServiceError) -> StraightRGBA
 
-    /// Rows taken from `image` (alpha in libgd's 7 bits).
-    package init(image: @escaping @Sendable (ImageID) throws(ServiceError) -> GDImage) {
-        self.init(image: image) { id throws(ServiceError) in StraightRGBA(try image(id)) }
-    }
-
-    init(
-        image: @escaping @Sendable (ImageID) throws(ServiceError) -> GDImage,
-        rows: @escaping @Sendable (ImageID) throws(ServiceError) -> StraightRGBA
-    ) {
-        self.image = image
+    init(rows: @escaping @Sendable (ImageID) throws(ServiceError) -> StraightRGBA) {
         self.rows = rows
     }
 
