@@ -134,7 +134,8 @@ extension StraightRGBA {
         return StraightRGBA(pixels: out, width: width, height: height)
     }
 
-    /// These rows as a libgd image (alpha in its 7 bits): for what only reads them.
+    /// These rows as a libgd image (alpha in its 7 bits): for rows found opaque, whose
+    /// encoders and opaque paths are libgd's.
     func libgdImage() throws(ServiceError) -> GDImage {
         do {
             return try GDImage(width: width, height: height, pixels: pixels, stride: width * 4, layout: .rgba)

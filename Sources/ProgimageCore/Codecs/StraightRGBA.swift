@@ -7,10 +7,11 @@ import PNG
 import TIFF
 import WebP
 
-/// A translucent source's pixels as 8-bit straight R,G,B,A rows, for a plain conversion
-/// (`ImagePipeline.straightConversion`) that never goes through libgd: libgd holds alpha in
-/// 7 bits, so every conversion of a translucent image moved half of its alpha levels by
-/// one (a translucent PNG to TIFF was not lossless: alpha 128 came out 129).
+/// A translucent source's pixels as 8-bit straight R,G,B,A rows, which every operation of
+/// a chain keeps so (`ImagePipeline.straightConversion`, `StraightRGBA.applying`) without
+/// going through libgd: libgd holds alpha in 7 bits, so every conversion of a translucent
+/// image moved half of its alpha levels by one (a translucent PNG to TIFF was not lossless:
+/// alpha 128 came out 129). An animated WebP's frames and overlays come as such rows too.
 ///
 /// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, a TIFF, AVIF,
 /// HEIC or JPEG XL with alpha, a BMP with an alpha mask, upright; colour-converted to sRGB
