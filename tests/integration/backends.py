@@ -42,8 +42,13 @@ def wait_until_stopped(pids: list[int], timeout: float = 5.0) -> None:
     one full run in ~20). Waits until every thread of every pid is stopped (state T)."""
     deadline = time.monotonic() + timeout
     for pid in pids:
-        while not all(state in ("T", "t", "Z", "X") for state in _thread_states(pid)):  # stopped, or dead
-            assert time.monotonic() < deadline, f"pid {pid} not stopped {timeout} s after SIGSTOP: {_thread_states(pid)}"
+        while True:
+            states = _thread_states(pid)
+            if not states and not os.path.exists(f"/proc/{pid}"):
+                break  # gone
+            if states and all(state in ("T", "t", "Z", "X") for state in states):  # stopped, or dead
+                break
+            assert time.monotonic() < deadline, f"pid {pid} not stopped {timeout} s after SIGSTOP: {states}"
             time.sleep(0.001)
 
 
@@ -159,7 +164,11 @@ class Postgres:
         pids = self._processes()
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
-        wait_until_stopped(pids)
+        try:
+            wait_until_stopped(pids)
+        except AssertionError:
+            self.unhang()  # not left stopped behind a failed test: teardown would stall
+            raise
 
     def unhang(self) -> None:
         for pid in self._processes():
@@ -257,7 +266,11 @@ class SeaweedFS:
 
     def pause(self) -> None:
         os.killpg(self.proc.pid, signal.SIGSTOP)
-        wait_until_stopped(process_group(self.proc.pid))
+        try:
+            wait_until_stopped(process_group(self.proc.pid))
+        except AssertionError:
+            self.resume()  # not left stopped behind a failed test: teardown would stall
+            raise
 
     def resume(self) -> None:
         os.killpg(self.proc.pid, signal.SIGCONT)

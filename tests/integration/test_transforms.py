@@ -553,6 +553,25 @@ def test_a_translucent_image_with_an_exif_orientation_keeps_its_faint_colour(sta
     assert im.getcolors(1 << 16) == [(im.size[0] * im.size[1], (123, 45, 67, 6))]
 
 
+@pytest.mark.parametrize("ops", ["pad:4,4,4,4/blur:2", "resize:80x80,pad/blur:1", "pad:4,4,4,4,ff000000/resize:100x"])
+def test_a_transparent_border_then_a_filter_keeps_8_bit_alpha_on_an_opaque_rgba_png(stack, tools, ops):
+    """An opaque RGBA file whose transparent border a later filter blends into translucent
+    pixels stays on its 8-bit rows (libgd's opaque path would hold those in 7 bits): the
+    same pixels as the same file with one translucent pixel, which takes them anyway,
+    away from that pixel."""
+    src = smooth_scene(64, 48).convert("RGBA")
+    marked = src.copy()
+    marked.putpixel((32, 24), (10, 20, 30, 128))
+    plain, other = stack.upload_ok(tools.png(src)), stack.upload_ok(tools.png(marked))
+    a = get_image(stack, tools, plain, ops).convert("RGBA")
+    b = get_image(stack, tools, other, ops).convert("RGBA")
+    assert a.size == b.size
+    centre = (a.size[0] // 2, a.size[1] // 2)
+    far = [(x, y) for y in range(a.size[1]) for x in range(a.size[0]) if abs(x - centre[0]) > 12 or abs(y - centre[1]) > 12]
+    off = [(p, a.getpixel(p), b.getpixel(p)) for p in far if a.getpixel(p) != b.getpixel(p)]
+    assert not off, off[:4]
+
+
 @pytest.mark.parametrize("ops", ["blur:5", "sharpen:30", "resize:97x", "resize:60x60,fill,smart/rotate:90"])
 def test_an_opaque_rgba_png_renders_as_the_same_pixels_without_alpha(stack, tools, ops):
     """An RGBA file with nothing translucent (a screenshot) takes libgd's opaque path from

@@ -24,17 +24,34 @@ extension StraightRGBA {
 
     /// Whether libgd's path makes of an opaque image what these rows would, in alpha: every
     /// operation but rotation by other angles (its edges blend with transparent corners)
-    /// and `overlay` (the overlay's alpha), with borders fully opaque or fully transparent.
+    /// and `overlay` (the overlay's alpha), with borders fully opaque or fully transparent,
+    /// and no resize, blur or sharpen after a transparent one (it would blend the border
+    /// into translucent pixels, which libgd holds in 7 bits).
     static func libgdKeepsAlphaOfOpaque(_ operations: [any ImageOperation]) -> Bool {
-        operations.allSatisfy { operation in
+        var bordered = false
+        for operation in operations {
+            let border: PadColour??
             switch operation.kind {
-            case .resize(let resize): resize.padColour.map { $0.alpha == 0 || $0.alpha == 255 } ?? true
-            case .pad(let pad): pad.colour.map { $0.alpha == 0 || $0.alpha == 255 } ?? true
-            case .rotate(let rotate): rotate.degrees % 90 == 0
-            case .overlay: false
-            case .crop, .flip, .grayscale, .blur, .sharpen: true
+            case .resize(let resize):
+                if bordered { return false }
+                border = resize.mode == .pad ? .some(resize.padColour) : nil
+            case .blur, .sharpen:
+                if bordered { return false }
+                border = nil
+            case .pad(let pad): border = .some(pad.colour)
+            case .rotate(let rotate):
+                guard rotate.degrees % 90 == 0 else { return false }
+                border = nil
+            case .overlay: return false
+            case .crop, .flip, .grayscale: border = nil
             }
+            // No colour: transparent where the output has alpha.
+            guard case .some(let colour) = border else { continue }
+            let alpha = colour?.alpha ?? 0
+            guard alpha == 0 || alpha == 255 else { return false }
+            if alpha == 0 { bordered = true }
         }
+        return true
     }
 
     /// Whether a border of the chain is translucent: libgd cannot hold its alpha, even
