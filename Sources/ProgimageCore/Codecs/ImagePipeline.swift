@@ -350,12 +350,8 @@ public struct ImagePipeline: Sendable {
     ) throws(ServiceError) -> (planned: ImageSize, pad: PadOperation?) {
         let box = try resize.outputSize(for: source)
         guard resize.mode == .pad else { return (box, nil) }
-        let planned = resize.fittedInsideBox(for: source, planned: box)
-        let (left, top) = ((box.width - planned.width) / 2, (box.height - planned.height) / 2)
-        let pad = PadOperation(
-            top: top, right: box.width - planned.width - left, bottom: box.height - planned.height - top, left: left,
-            colour: resize.padColour)
-        return (planned, pad)
+        let (fitted, border) = resize.padding(for: source, planned: box)
+        return (fitted, border)
     }
 }
 

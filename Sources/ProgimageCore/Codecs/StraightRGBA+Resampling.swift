@@ -18,11 +18,8 @@ extension StraightRGBA {
         case .fit, .force:
             return try resampled(width: planned.width, height: planned.height)
         case .pad:
-            let fitted = resize.fittedInsideBox(for: input, planned: planned)
-            let (left, top) = ((planned.width - fitted.width) / 2, (planned.height - fitted.height) / 2)
-            return try resampled(width: fitted.width, height: fitted.height).bordered(
-                top: top, right: planned.width - fitted.width - left, bottom: planned.height - fitted.height - top, left: left,
-                colour: resize.padColour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0])
+            let (fitted, border) = resize.padding(for: input, planned: planned)
+            return try resampled(width: fitted.width, height: fitted.height).bordered(by: border)
         case .fill:
             let cover = resize.coverSize(for: input, planned: planned)
             let (spareX, spareY) = (cover.width - planned.width, cover.height - planned.height)

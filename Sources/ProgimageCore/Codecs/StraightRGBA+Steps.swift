@@ -91,9 +91,7 @@ extension StraightRGBA {
                 let degrees = ((rotate.degrees % 360) + 360) % 360
                 image = degrees % 90 == 0 ? image.quarterTurned(clockwise: degrees) : try image.rotated(by: rotate)
             case .pad(let pad):
-                // As libgd's path: without a colour, transparent (these outputs keep alpha).
-                let colour: [UInt8] = pad.colour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0]
-                image = image.bordered(top: pad.top, right: pad.right, bottom: pad.bottom, left: pad.left, colour: colour)
+                image = image.bordered(by: pad)
             case .grayscale:
                 image.grayscale()
             }
@@ -144,8 +142,15 @@ extension StraightRGBA {
         }
     }
 
+    /// This image inside `pad`'s borders: without a colour transparent, as libgd's path
+    /// makes them where the output keeps alpha (and a flattened output shows white).
+    func bordered(by pad: PadOperation) -> StraightRGBA {
+        let colour: [UInt8] = pad.colour.map { [$0.red, $0.green, $0.blue, $0.alpha] } ?? [0, 0, 0, 0]
+        return bordered(top: pad.top, right: pad.right, bottom: pad.bottom, left: pad.left, colour: colour)
+    }
+
     /// This image inside borders of `colour` (R, G, B, A).
-    func bordered(top: Int, right: Int, bottom: Int, left: Int, colour: [UInt8]) -> StraightRGBA {
+    private func bordered(top: Int, right: Int, bottom: Int, left: Int, colour: [UInt8]) -> StraightRGBA {
         let (outWidth, outHeight) = (width + left + right, height + top + bottom)
         var out = [UInt8](repeating: 0, count: outWidth * outHeight * 4)
         out.withUnsafeMutableBufferPointer { to in

@@ -12,11 +12,11 @@ extension ResizeOperation: PixelStep {
                 return try image.scaled(width: planned.width, height: planned.height, extent: context.inputExtent)
             case .pad:
                 // Fit inside the box, then centre on a canvas of exactly the box.
-                let fitted = fittedInsideBox(for: context.logicalInput, planned: planned)
+                let (fitted, border) = padding(for: context.logicalInput, planned: planned)
                 let scaled = try image.scaled(width: fitted.width, height: fitted.height, extent: context.inputExtent)
                 return try scaled.placedOnCanvas(
-                    width: planned.width, height: planned.height, x: (planned.width - fitted.width) / 2,
-                    y: (planned.height - fitted.height) / 2, fill: padColour?.packed ?? context.background)
+                    width: planned.width, height: planned.height, x: border.left, y: border.top,
+                    fill: padColour?.packed ?? context.background)
             case .fill:
                 // Cover the box, then keep the window the gravity names.
                 let (coverWidth, coverHeight) = (cover.width, cover.height)
@@ -41,10 +41,17 @@ extension ResizeOperation: PixelStep {
         }
     }
 
-    /// The size `pad` fits the image to inside its box (`planned`) before the borders.
-    func fittedInsideBox(for input: ImageSize, planned: ImageSize) -> ImageSize {
+    /// What `pad` makes of an image of `input`: the size it fits it to inside its box
+    /// (`planned`), and the borders that centre it there, in its colour.
+    func padding(for input: ImageSize, planned: ImageSize) -> (fitted: ImageSize, border: PadOperation) {
         let scale = fitScale(for: input)
-        return ImageSize(width: min(planned.width, Self.scaled(input.width, scale)), height: min(planned.height, Self.scaled(input.height, scale)))
+        let fitted = ImageSize(
+            width: min(planned.width, Self.scaled(input.width, scale)), height: min(planned.height, Self.scaled(input.height, scale)))
+        let (left, top) = ((planned.width - fitted.width) / 2, (planned.height - fitted.height) / 2)
+        let border = PadOperation(
+            top: top, right: planned.width - fitted.width - left, bottom: planned.height - fitted.height - top, left: left,
+            colour: padColour)
+        return (fitted, border)
     }
 
     /// The smart window is chosen on the whole cover, which a thin image enlarged makes
