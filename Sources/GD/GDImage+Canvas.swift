@@ -62,15 +62,13 @@ extension GDImage {
                 let targetX = x + column
                 guard targetX >= 0, targetX < width else { continue }
                 let over = (row * overlayWidth + column) * 4, under = destination[targetX]
-                let overAlpha = Double(overlay[over + 3]) / 255 * weight
-                guard overAlpha > 0 else { continue }
-                let underAlpha = Double(127 - Int((under >> 24) & 0x7F)) / 127
-                let alpha = overAlpha + underAlpha * (1 - overAlpha)
+                guard let blend = SourceOver(
+                    overAlpha: Double(overlay[over + 3]) / 255 * weight, underAlpha: Double(127 - Int((under >> 24) & 0x7F)) / 127)
+                else { continue }
                 func channel(_ index: Int, _ shift: UInt32) -> UInt32 {
-                    let top = Double(overlay[over + index]), bottom = Double((under >> shift) & 0xFF)
-                    return UInt32(max(0, min(255, ((top * overAlpha + bottom * underAlpha * (1 - overAlpha)) / alpha).rounded())))
+                    UInt32(blend.channel(overlay[over + index], over: UInt8((under >> shift) & 0xFF)))
                 }
-                let transparency = UInt32(max(0, min(127, 127 - Int((alpha * 127).rounded()))))
+                let transparency = UInt32(max(0, min(127, 127 - Int((blend.alpha * 127).rounded()))))
                 destination[targetX] = transparency << 24 | channel(0, 16) << 16 | channel(1, 8) << 8 | channel(2, 0)
             }
         }

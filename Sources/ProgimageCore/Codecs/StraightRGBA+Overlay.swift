@@ -1,8 +1,8 @@
 import ProgimageAPI
 import GD
 
-/// `overlay` on 8-bit straight rows: `GDImage.composited`'s source-over in straight alpha,
-/// with both images' alpha in 8 bits (libgd's path held both in 7).
+/// `overlay` on 8-bit straight rows: `SourceOver`, as `GDImage.composited` uses it, with
+/// both images' alpha in 8 bits (libgd's path held both in 7).
 extension StraightRGBA {
     /// `top` composited over these rows where `overlay`'s gravity puts it, its opacity
     /// scaled by `overlay.opacity`; larger than these rows, it is first shrunk to fit inside
@@ -18,15 +18,11 @@ extension StraightRGBA {
                     for column in 0..<top.width {
                         let t = (row * top.width + column) * 4
                         let b = ((origin.y + row) * width + origin.x + column) * 4
-                        let overAlpha = Double(over[t + 3]) / 255 * weight
-                        guard overAlpha > 0 else { continue }
-                        let underAlpha = Double(base[b + 3]) / 255
-                        let alpha = overAlpha + underAlpha * (1 - overAlpha)
-                        for channel in 0..<3 {
-                            let value = (Double(over[t + channel]) * overAlpha + Double(base[b + channel]) * underAlpha * (1 - overAlpha)) / alpha
-                            base[b + channel] = UInt8(max(0, min(255, value.rounded())))
-                        }
-                        base[b + 3] = UInt8(max(0, min(255, (alpha * 255).rounded())))
+                        guard let blend = SourceOver(
+                            overAlpha: Double(over[t + 3]) / 255 * weight, underAlpha: Double(base[b + 3]) / 255)
+                        else { continue }
+                        for channel in 0..<3 { base[b + channel] = blend.channel(over[t + channel], over: base[b + channel]) }
+                        base[b + 3] = UInt8(max(0, min(255, (blend.alpha * 255).rounded())))
                     }
                 }
             }

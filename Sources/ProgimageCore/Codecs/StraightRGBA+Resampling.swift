@@ -108,10 +108,7 @@ extension StraightRGBA {
         for y in rows {
             let line = bytes + y * width * 4
             for x in sourceColumns {
-                let a = Float(line[4 * x + 3])
-                let opacity = a * (1 / 255)
-                target[x / factors.x - columns.lowerBound] += SIMD4(
-                    Float(line[4 * x]) * opacity, Float(line[4 * x + 1]) * opacity, Float(line[4 * x + 2]) * opacity, a)
+                target[x / factors.x - columns.lowerBound] += PremultipliedConvolution.premultiplied(line + 4 * x)
             }
         }
         for i in columns {

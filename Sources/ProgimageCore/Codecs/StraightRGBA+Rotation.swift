@@ -47,10 +47,7 @@ extension StraightRGBA {
         let fu = Float((position.u >> 8) & 0xFF) / 256, fv = Float((position.v >> 8) & 0xFF) / 256
         @inline(__always) func pixel(_ px: Int, _ py: Int) -> SIMD4<Float> {
             guard px >= 0, py >= 0, px < width, py < height else { return .zero }
-            let p = bytes + (py * width + px) * 4
-            let a = Float(p[3])
-            let opacity = a * (1 / 255)
-            return SIMD4(Float(p[0]) * opacity, Float(p[1]) * opacity, Float(p[2]) * opacity, a)
+            return PremultipliedConvolution.premultiplied(bytes + (py * width + px) * 4)
         }
         let top = pixel(ix, iy) * (1 - fu) + pixel(ix + 1, iy) * fu
         let bottom = pixel(ix, iy + 1) * (1 - fu) + pixel(ix + 1, iy + 1) * fu

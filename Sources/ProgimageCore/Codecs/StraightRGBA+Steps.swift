@@ -6,9 +6,10 @@ import GD
 /// turns), add borders (`pad`) or map each pixel's colour alone (`grayscale`), those that
 /// filter (`resize`, `blur`, `sharpen`: `PremultipliedConvolution`; `rotate` by other
 /// angles) and `overlay` (its image as such rows too: `OverlaySource.rows`). The switch is
-/// exhaustive: an operation added without its step here does not compile. Through libgd, `flip:v.png` of a translucent image moved half of its alpha levels by
-/// one, a border of `ff000080` came out with alpha 129, and a 256-level alpha ramp resized
-/// came back with 128 levels.
+/// exhaustive: an operation added without its step here does not compile. Through libgd,
+/// `flip:v.png` of a translucent image moved half of its alpha levels by one, a border of
+/// `ff000080` came out with alpha 129, and a 256-level alpha ramp resized came back with
+/// 128 levels.
 extension StraightRGBA {
     /// Whether every operation of the chain moves pixels, adds borders or maps colours:
     /// what is as cheap on these rows as on libgd's, from any source.
@@ -30,24 +31,20 @@ extension StraightRGBA {
     static func libgdKeepsAlphaOfOpaque(_ operations: [any ImageOperation]) -> Bool {
         var bordered = false
         for operation in operations {
-            let border: PadColour??
+            // A border's alpha (no colour: transparent where the output has alpha).
+            var borderAlpha: UInt8?
             switch operation.kind {
             case .resize(let resize):
                 if bordered { return false }
-                border = resize.mode == .pad ? .some(resize.padColour) : nil
+                if resize.mode == .pad { borderAlpha = resize.padColour?.alpha ?? 0 }
             case .blur, .sharpen:
                 if bordered { return false }
-                border = nil
-            case .pad(let pad): border = .some(pad.colour)
-            case .rotate(let rotate):
-                guard rotate.degrees % 90 == 0 else { return false }
-                border = nil
+            case .pad(let pad): borderAlpha = pad.colour?.alpha ?? 0
+            case .rotate(let rotate): guard rotate.degrees % 90 == 0 else { return false }
             case .overlay: return false
-            case .crop, .flip, .grayscale: border = nil
+            case .crop, .flip, .grayscale: break
             }
-            // No colour: transparent where the output has alpha.
-            guard case .some(let colour) = border else { continue }
-            let alpha = colour?.alpha ?? 0
+            guard let alpha = borderAlpha else { continue }
             guard alpha == 0 || alpha == 255 else { return false }
             if alpha == 0 { bordered = true }
         }
@@ -64,8 +61,9 @@ extension StraightRGBA {
     }
 
     /// The rows after `operations`: for the moves the same pixels libgd's path places
-    /// there, for the rest its pixels within a level (on opaque rows), alpha in 8 bits. `isAbandoned` is asked before each operation, as the libgd path asks it.
-    /// `frames`: for the frames of an animation, what they share (a smart fill's window).
+    /// there, for the rest its pixels within a level (on opaque rows), alpha in 8 bits.
+    /// `isAbandoned` is asked before each operation, as the libgd path asks it. `frames`: for
+    /// the frames of an animation, what they share (a smart fill's window).
     func applying(
         _ operations: [any ImageOperation], overlays: OverlaySource = .none, frames: FrameConsistency? = nil,
         isAbandoned: () -> Bool = { false }
@@ -84,7 +82,7 @@ extension StraightRGBA {
                 image = try image.overlaid(by: overlay, top: overlays.rows(overlay.image))
             case .crop(let crop):
                 let region = try crop.clipped(to: ImageSize(width: image.width, height: image.height))
-                image = image.remapped(width: region.width, height: region.height) { x, y in (region.x + x, region.y + y) }
+                image = image.window(x: region.x, y: region.y, width: region.width, height: region.height)
             case .flip(let flip):
                 image = image.flipped(horizontally: flip.horizontal, vertically: flip.vertical)
             case .rotate(let rotate):

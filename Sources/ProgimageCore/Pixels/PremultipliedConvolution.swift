@@ -151,11 +151,15 @@ struct PremultipliedConvolution {
 
     /// `count` straight R,G,B,A pixels as (R·α, G·α, B·α, A), α = A / 255.
     static func premultiplied(_ bytes: UnsafePointer<UInt8>, count: Int, into target: UnsafeMutablePointer<SIMD4<Float>>) {
-        for x in 0..<count {
-            let pixel = SIMD4<Float>(Float(bytes[4 * x]), Float(bytes[4 * x + 1]), Float(bytes[4 * x + 2]), Float(bytes[4 * x + 3]))
-            let opacity = pixel[3] * (1 / 255)
-            target[x] = SIMD4(pixel[0] * opacity, pixel[1] * opacity, pixel[2] * opacity, pixel[3])
-        }
+        for x in 0..<count { target[x] = premultiplied(bytes + 4 * x) }
+    }
+
+    /// The straight R,G,B,A pixel at `pixel` as (R·α, G·α, B·α, A), α = A / 255.
+    @inline(__always)
+    static func premultiplied(_ pixel: UnsafePointer<UInt8>) -> SIMD4<Float> {
+        let a = Float(pixel[3])
+        let opacity = a * (1 / 255)
+        return SIMD4(Float(pixel[0]) * opacity, Float(pixel[1]) * opacity, Float(pixel[2]) * opacity, a)
     }
 
     /// Back to straight bytes, rounded and clamped: a colour divided by its own alpha (not
