@@ -70,12 +70,12 @@ public final class AnimationFrames: @unchecked Sendable {
         return reader.hasAlpha
     }
 
-    /// Calls `body` with every frame of a WebP as 8-bit straight rows (upright, in sRGB) and
-    /// its duration in milliseconds: `forEach` without libgd's 7-bit alpha. A GIF's frames
-    /// come as libgd's rows.
+    /// Calls `body` with every frame of a WebP (`hasEightBitAlpha`) as 8-bit straight rows
+    /// (upright, in sRGB) and its duration in milliseconds: `forEach` without libgd's 7-bit
+    /// alpha.
     func forEachStraight(_ body: (StraightRGBA, _ durationMilliseconds: Int) throws(ServiceError) -> Void) throws(ServiceError) {
         guard case .webp(let reader, let orientation) = source else {
-            return try forEach { frame, duration throws(ServiceError) in try body(StraightRGBA(frame), duration) }
+            throw ServiceError(.internalError, "only a WebP's frames come as 8-bit rows")
         }
         while let (rgba, duration) = try Self.nextFrame(of: reader) {
             var rows = StraightRGBA(pixels: rgba, width: reader.width, height: reader.height)
