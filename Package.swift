@@ -113,7 +113,7 @@ let package = Package(
 
         // `make fuzz`: libFuzzer over every decoder (a file replayer when built plainly).
         .executableTarget(
-            name: "progimage-fuzz", dependencies: ["GD", "LibFuzzer", "Malloc", "PNG", "ProgimageAPI", "ProgimageCore"],
+            name: "progimage-fuzz", dependencies: ["GD", "JPEG", "LibFuzzer", "Malloc", "PNG", "ProgimageAPI", "ProgimageCore"],
             swiftSettings: swiftSettings),
 
         // `make bench`'s in-process breakdown of the worker's thumbnail path.

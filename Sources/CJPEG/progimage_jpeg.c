@@ -46,8 +46,26 @@ struct pg_jpeg_decoder {
     unsigned char *icc;
     unsigned int icc_length;
     JSAMPROW *rows;
-    /// pg_jpeg_read_region's one decoded row, freed here should libjpeg jump out mid-read.
+    /// pg_jpeg_read_region's one decoded row (and pg_jpeg_read_rows_between's row for the
+    /// rows it drops), freed here should libjpeg jump out mid-read.
     unsigned char *region_row;
+    /// A decode entered at a restart (`pg_jpeg_open_at_row`): the headers, their height
+    /// patched, then the file from that interval on; NULL for a whole file.
+    struct pg_jpeg_chunks *chunks;
+};
+
+/// libjpeg's source for a decode entered at a restart: two pieces of memory in turn, the
+/// headers (copied, their height patched) and the file's own bytes from the interval on.
+struct pg_jpeg_chunks {
+    struct jpeg_source_mgr base;
+    unsigned char *header;
+    size_t header_length;
+    const unsigned char *scan;
+    size_t scan_length;
+    int next;
+    /// The interval the scan starts with: its RSTn markers are numbered this many ahead
+    /// of libjpeg's count, which starts at RST0.
+    int first_interval;
 };
 
 /// The rule for libjpeg's warnings, one line a code. libjpeg recovers from each of them
@@ -109,20 +127,72 @@ static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *mes
     }
 }
 
-pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
-                              pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
+static void pg_jpeg_chunks_init(j_decompress_ptr info) { (void)info; }
+static void pg_jpeg_chunks_term(j_decompress_ptr info) { (void)info; }
+
+static boolean pg_jpeg_chunks_fill(j_decompress_ptr info) {
+    struct pg_jpeg_chunks *chunks = (struct pg_jpeg_chunks *)info->src;
+    static const JOCTET end_of_image[2] = {0xFF, JPEG_EOI};
+    if (chunks->next == 0) {
+        chunks->base.next_input_byte = chunks->header;
+        chunks->base.bytes_in_buffer = chunks->header_length;
+    } else if (chunks->next == 1) {
+        chunks->base.next_input_byte = chunks->scan;
+        chunks->base.bytes_in_buffer = chunks->scan_length;
+    } else {
+        // As jpeg_mem_src at the end of its memory: a premature end, and a fake EOI.
+        WARNMS(info, JWRN_JPEG_EOF);
+        chunks->base.next_input_byte = end_of_image;
+        chunks->base.bytes_in_buffer = 2;
+    }
+    chunks->next++;
+    return TRUE;
+}
+
+static void pg_jpeg_chunks_skip(j_decompress_ptr info, long count) {
+    struct pg_jpeg_chunks *chunks = (struct pg_jpeg_chunks *)info->src;
+    if (count <= 0) return;
+    while ((size_t)count > chunks->base.bytes_in_buffer) {
+        count -= (long)chunks->base.bytes_in_buffer;
+        pg_jpeg_chunks_fill(info);
+    }
+    chunks->base.next_input_byte += count;
+    chunks->base.bytes_in_buffer -= (size_t)count;
+}
+
+/// The scan's markers are RSTn `first_interval` ahead of libjpeg's count: that one is the
+/// expected marker; any other is out of step, as libjpeg's own rule says.
+static boolean pg_jpeg_chunks_resync(j_decompress_ptr info, int desired) {
+    struct pg_jpeg_chunks *chunks = (struct pg_jpeg_chunks *)info->src;
+    if (info->unread_marker == JPEG_RST0 + ((desired + chunks->first_interval) & 7)) {
+        info->unread_marker = 0;
+        return TRUE;
+    }
+    return jpeg_resync_to_restart(info, desired);
+}
+
+/// Reads the header from the source already set (or `data` when none is) and prepares
+/// the output as every decode here has it.
+static pg_jpeg_decoder *pg_jpeg_open_decoder(const unsigned char *data, size_t size, struct pg_jpeg_chunks *chunks,
+                                             int scale_denominator, pg_jpeg_info *info, pg_jpeg_status *status,
+                                             char *message) {
     // libjpeg also scales by M/8 and up; the callers' size arithmetic assumes 1/1 to 1/8.
     if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
         *status = PG_JPEG_UNSUPPORTED;
         snprintf(message, JMSG_LENGTH_MAX, "scale 1/%d is not 1/1, 1/2, 1/4 or 1/8", scale_denominator);
+        if (chunks) free(chunks->header);
+        free(chunks);
         return NULL;
     }
     struct pg_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
     if (!decoder) {
         *status = PG_JPEG_OUT_OF_MEMORY;
         snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        if (chunks) free(chunks->header);
+        free(chunks);
         return NULL;
     }
+    decoder->chunks = chunks;
     decoder->info.err = jpeg_std_error(&decoder->error.base);
     decoder->error.base.error_exit = pg_jpeg_error_exit;
     decoder->error.base.emit_message = pg_jpeg_emit_message;
@@ -134,7 +204,18 @@ pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_
     jpeg_create_decompress(&decoder->info);
     decoder->progress.progress_monitor = pg_jpeg_count_scans;
     decoder->info.progress = &decoder->progress;
-    jpeg_mem_src(&decoder->info, data, (unsigned long)size);
+    if (chunks) {
+        chunks->base.init_source = pg_jpeg_chunks_init;
+        chunks->base.fill_input_buffer = pg_jpeg_chunks_fill;
+        chunks->base.skip_input_data = pg_jpeg_chunks_skip;
+        chunks->base.resync_to_restart = pg_jpeg_chunks_resync;
+        chunks->base.term_source = pg_jpeg_chunks_term;
+        chunks->base.bytes_in_buffer = 0;
+        chunks->base.next_input_byte = NULL;
+        decoder->info.src = &chunks->base;
+    } else {
+        jpeg_mem_src(&decoder->info, data, (unsigned long)size);
+    }
     jpeg_save_markers(&decoder->info, JPEG_APP0 + 2, 0xFFFF);
     jpeg_read_header(&decoder->info, TRUE);
 
@@ -159,6 +240,149 @@ pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_
     return decoder;
 }
 
+pg_jpeg_decoder *pg_jpeg_open(const unsigned char *data, size_t size, int scale_denominator,
+                              pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
+    return pg_jpeg_open_decoder(data, size, NULL, scale_denominator, info, status, message);
+}
+
+/// A sequential Huffman JPEG's one scan, as far as entering it at a restart needs.
+struct pg_jpeg_scan_layout {
+    size_t scan_start;  // the first byte of entropy-coded data
+    size_t sof_height;  // where the SOF's height field is
+    int mcu_height, mcus_per_row, mcu_rows, restart_interval;
+};
+
+/// Walks the markers up to the first SOS: 1 when the file is sequential Huffman (SOF0 or
+/// SOF1) with one scan of every component and a restart interval, 0 otherwise. libjpeg
+/// has decoded the whole file when it was stored; this only finds where things are.
+static int pg_jpeg_scan_layout(const unsigned char *data, size_t size, struct pg_jpeg_scan_layout *layout) {
+    memset(layout, 0, sizeof *layout);
+    if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return 0;
+    size_t at = 2;
+    int width = 0, height = 0, components = 0, max_h = 1, max_v = 1, h0 = 1, v0 = 1;
+    while (at + 4 <= size) {
+        if (data[at] != 0xFF) return 0;
+        if (data[at + 1] == 0xFF) {  // fill bytes before a marker
+            at++;
+            continue;
+        }
+        unsigned char marker = data[at + 1];
+        size_t length = ((size_t)data[at + 2] << 8) | data[at + 3];
+        if (length < 2 || at + 2 + length > size) return 0;
+        const unsigned char *segment = data + at + 4;
+        if ((marker >= 0xC2 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)) return 0;
+        if (marker == 0xC0 || marker == 0xC1) {
+            if (length < 8 || segment[0] != 8) return 0;
+            layout->sof_height = at + 5;
+            height = (segment[1] << 8) | segment[2];
+            width = (segment[3] << 8) | segment[4];
+            components = segment[5];
+            if (components < 1 || length < 8 + 3 * (size_t)components) return 0;
+            for (int c = 0; c < components; c++) {
+                int h = segment[7 + 3 * c] >> 4, v = segment[7 + 3 * c] & 15;
+                if (h < 1 || v < 1) return 0;
+                if (c == 0) h0 = h, v0 = v;
+                if (h > max_h) max_h = h;
+                if (v > max_v) max_v = v;
+            }
+        } else if (marker == 0xDD) {
+            if (length != 4) return 0;
+            layout->restart_interval = (segment[0] << 8) | segment[1];
+        } else if (marker == 0xDA) {
+            if (!layout->sof_height || segment[0] != components || width == 0 || height == 0) return 0;
+            layout->scan_start = at + 2 + length;
+            break;
+        }
+        at += 2 + length;
+    }
+    if (!layout->scan_start || layout->restart_interval == 0) return 0;
+    if (components == 1) {
+        // A lone component's scan is not interleaved: an MCU is one block.
+        if (h0 != max_h || v0 != max_v) return 0;
+        layout->mcu_height = 8;
+        layout->mcus_per_row = (width + 7) / 8;
+    } else {
+        layout->mcu_height = 8 * max_v;
+        layout->mcus_per_row = (width + 8 * max_h - 1) / (8 * max_h);
+    }
+    layout->mcu_rows = (height + layout->mcu_height - 1) / layout->mcu_height;
+    return 1;
+}
+
+static int pg_jpeg_gcd(int a, int b) {
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_height) {
+    struct pg_jpeg_scan_layout layout;
+    *mcu_height = 0;
+    if (!pg_jpeg_scan_layout(data, size, &layout)) return 0;
+    // A restart interval begins an MCU row every `every` rows: the one nearest above the
+    // middle, with at least one row to keep below it.
+    int every = layout.restart_interval / pg_jpeg_gcd(layout.restart_interval, layout.mcus_per_row);
+    int start = (layout.mcu_rows / 2 - 1) / every * every;
+    if (start < 1 || start + 1 >= layout.mcu_rows) return 0;
+    *mcu_height = layout.mcu_height;
+    return start;
+}
+
+pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int scale_denominator, int first_mcu_row,
+                                     pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
+    struct pg_jpeg_scan_layout layout;
+    *status = PG_JPEG_CORRUPT;
+    if (!pg_jpeg_scan_layout(data, size, &layout) || first_mcu_row <= 0 || first_mcu_row >= layout.mcu_rows ||
+        ((long)first_mcu_row * layout.mcus_per_row) % layout.restart_interval != 0) {
+        snprintf(message, JMSG_LENGTH_MAX, "no restart interval starts at MCU row %d", first_mcu_row);
+        return NULL;
+    }
+    long interval = (long)first_mcu_row * layout.mcus_per_row / layout.restart_interval;
+    // The interval starts after the scan's `interval`-th marker. In entropy-coded data 0xFF
+    // is followed by 0x00 (stuffing), more 0xFF (fill) or a marker; each RSTn must be the
+    // next in turn, or the file is out of step and only a whole decode can say how.
+    const unsigned char *at = data + layout.scan_start, *end = data + size;
+    long seen = 0;
+    while (seen < interval) {
+        at = memchr(at, 0xFF, (size_t)(end - at));
+        while (at && at + 1 < end && at[1] == 0xFF) at++;
+        if (!at || at + 1 >= end) break;
+        unsigned char next = at[1];
+        if (next == 0x00) {
+            at += 2;
+            continue;
+        }
+        if (next < 0xD0 || next > 0xD7 || next - 0xD0 != (int)(seen & 7)) break;
+        seen++;
+        at += 2;
+    }
+    if (seen < interval) {
+        snprintf(message, JMSG_LENGTH_MAX, "the scan's restart markers do not reach MCU row %d", first_mcu_row);
+        return NULL;
+    }
+    struct pg_jpeg_chunks *chunks = calloc(1, sizeof *chunks);
+    unsigned char *header = chunks ? malloc(layout.scan_start) : NULL;
+    if (!header) {
+        free(chunks);
+        *status = PG_JPEG_OUT_OF_MEMORY;
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return NULL;
+    }
+    memcpy(header, data, layout.scan_start);
+    int height = ((data[layout.sof_height] << 8) | data[layout.sof_height + 1]) - first_mcu_row * layout.mcu_height;
+    header[layout.sof_height] = (unsigned char)(height >> 8);
+    header[layout.sof_height + 1] = (unsigned char)(height & 0xFF);
+    chunks->header = header;
+    chunks->header_length = layout.scan_start;
+    chunks->scan = at;
+    chunks->scan_length = (size_t)(end - at);
+    chunks->first_interval = (int)(interval & 7);
+    return pg_jpeg_open_decoder(NULL, 0, chunks, scale_denominator, info, status, message);
+}
+
 int pg_jpeg_prefer_grey(pg_jpeg_decoder *decoder) {
     J_COLOR_SPACE stored = decoder->info.jpeg_color_space;
     if (decoder->icc_length > 0 || (stored != JCS_YCbCr && stored != JCS_GRAYSCALE)) return 0;
@@ -172,8 +396,8 @@ size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profi
     return decoder->icc_length;
 }
 
-static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth,
-                                        pg_jpeg_rows_done progress, void *context, char *message);
+static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth, int first,
+                                        int end, pg_jpeg_rows_done progress, void *context, char *message);
 
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message) {
     JSAMPROW *rows = malloc(sizeof(JSAMPROW) * (size_t)(decoder->info.output_height ? decoder->info.output_height : 1));
@@ -183,27 +407,48 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
     }
     for (JDIMENSION y = 0; y < decoder->info.output_height; y++) rows[y] = pixels + (size_t)y * stride;
     decoder->rows = rows;
-    return pg_jpeg_read_into(decoder, rows, 0, NULL, NULL, message);
+    return pg_jpeg_read_into(decoder, rows, 0, 0, -1, NULL, NULL, message);
 }
 
 pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message) {
-    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 1, NULL, NULL, message);
+    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 1, 0, -1, NULL, NULL, message);
 }
 
 pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
                                            pg_jpeg_rows_done progress, void *context, char *message) {
-    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 0, progress, context, message);
+    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 0, 0, -1, progress, context, message);
 }
 
-static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth,
-                                        pg_jpeg_rows_done progress, void *context, char *message) {
+pg_jpeg_status pg_jpeg_read_rows_between(pg_jpeg_decoder *decoder, unsigned char *const *rows, int first, int end,
+                                         int clear_fourth, pg_jpeg_rows_done progress, void *context,
+                                         char *message) {
+    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, clear_fourth, first, end, progress, context, message);
+}
+
+static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows, int clear_fourth, int first,
+                                        int end, pg_jpeg_rows_done progress, void *context, char *message) {
     if (setjmp(decoder->error.jump)) return pg_jpeg_failure(decoder, message);
     jpeg_start_decompress(&decoder->info);
+    const JDIMENSION height = end < 0 || (JDIMENSION)end > decoder->info.output_height ? decoder->info.output_height
+                                                                                       : (JDIMENSION)end;
+    if (first > 0) {
+        // Rows decoded only as the context of the ones wanted (chroma upsampling reads the
+        // row above): one scratch row takes them all.
+        decoder->region_row = malloc((size_t)decoder->info.output_width * (size_t)decoder->info.output_components);
+        if (!decoder->region_row) {
+            snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+            return PG_JPEG_OUT_OF_MEMORY;
+        }
+        JSAMPROW row = decoder->region_row;
+        while (decoder->info.output_scanline < (JDIMENSION)first && decoder->info.output_scanline < height) {
+            if (jpeg_read_scanlines(&decoder->info, &row, 1) != 1) break;
+        }
+    }
     // All remaining rows in one call, as TurboJPEG does: libjpeg hands back at most an
     // iMCU row at a time, and a call that returns none means it could not go on.
-    while (decoder->info.output_scanline < decoder->info.output_height) {
+    while (decoder->info.output_scanline >= (JDIMENSION)first && decoder->info.output_scanline < height) {
         JDIMENSION done = decoder->info.output_scanline;
-        JDIMENSION got = jpeg_read_scanlines(&decoder->info, &rows[done], decoder->info.output_height - done);
+        JDIMENSION got = jpeg_read_scanlines(&decoder->info, &rows[done], height - done);
         if (got == 0) break;
         // libjpeg fills X with 0xFF; libgd reads that byte as alpha, where 0 is opaque.
         // Cleared while the rows are still in cache.
@@ -223,10 +468,15 @@ static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows
         memcpy(message, decoder->error.damaging_message, JMSG_LENGTH_MAX);
         return PG_JPEG_CORRUPT;
     }
-    if (decoder->info.output_scanline < decoder->info.output_height) {
+    if (decoder->info.output_scanline < height) {
         snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped after %u of %u rows",
-                 decoder->info.output_scanline, decoder->info.output_height);
+                 decoder->info.output_scanline, height);
         return PG_JPEG_CORRUPT;
+    }
+    // A decode of the top part stops here; the part below it reads the rest.
+    if (height < decoder->info.output_height) {
+        jpeg_abort_decompress(&decoder->info);
+        return PG_JPEG_OK;
     }
     // Reads up to EOI: data cut after the last row is still a premature end.
     jpeg_finish_decompress(&decoder->info);
@@ -286,12 +536,85 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
     return PG_JPEG_OK;
 }
 
+struct pg_jpeg_part {
+    pg_jpeg_decoder *decoder;
+    JSAMPROW *rows;
+    int first, end;
+    pg_jpeg_status status;
+    char message[JMSG_LENGTH_MAX];
+};
+
+static void *pg_jpeg_read_part(void *argument) {
+    struct pg_jpeg_part *part = argument;
+    part->status = pg_jpeg_read_into(part->decoder, part->rows, 0, part->first, part->end, NULL, NULL, part->message);
+    return NULL;
+}
+
+pg_jpeg_status pg_jpeg_read_in_parts(pg_jpeg_decoder *decoder, const unsigned char *data, size_t size,
+                                     int scale_denominator, unsigned char *pixels, size_t stride, char *message) {
+    struct jpeg_decompress_struct *info = &decoder->info;
+    int mcu_height = 0;
+    int start = (long)info->output_width * info->output_height >= PG_JPEG_PART_PIXELS
+                    ? pg_jpeg_lower_part_start(data, size, &mcu_height)
+                    : 0;
+    pg_jpeg_info lower_info;
+    pg_jpeg_status status = PG_JPEG_OK;
+    char lower_message[JMSG_LENGTH_MAX];
+    pg_jpeg_decoder *lower =
+        start ? pg_jpeg_open_at_row(data, size, scale_denominator, start, &lower_info, &status, lower_message) : NULL;
+    int offset = start * mcu_height / scale_denominator, split = offset + mcu_height / scale_denominator;
+    if (lower) {
+        // The same output as the upper part's (grey after pg_jpeg_prefer_grey).
+        if (setjmp(lower->error.jump)) {
+            pg_jpeg_close(lower);
+            lower = NULL;
+        } else {
+            lower->info.out_color_space = info->out_color_space;
+            jpeg_calc_output_dimensions(&lower->info);
+            if (lower->info.output_width != info->output_width || lower->info.output_components != info->output_components ||
+                lower->info.output_height + (JDIMENSION)offset != info->output_height ||
+                (JDIMENSION)split >= info->output_height) {
+                pg_jpeg_close(lower);
+                lower = NULL;
+            }
+        }
+    }
+    if (!lower) return pg_jpeg_read(decoder, pixels, stride, message);
+    JSAMPROW *rows = malloc(sizeof(JSAMPROW) * info->output_height);
+    if (!rows) {
+        pg_jpeg_close(lower);
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return PG_JPEG_OUT_OF_MEMORY;
+    }
+    for (JDIMENSION y = 0; y < info->output_height; y++) rows[y] = pixels + (size_t)y * stride;
+    decoder->rows = rows;
+    struct pg_jpeg_part parts[2] = {
+        {decoder, rows, 0, split, PG_JPEG_OK, {0}},
+        {lower, rows + offset, split - offset, -1, PG_JPEG_OK, {0}},
+    };
+    pthread_t thread;
+    int threaded = pthread_create(&thread, NULL, pg_jpeg_read_part, &parts[1]) == 0;
+    pg_jpeg_read_part(&parts[0]);
+    if (threaded) pthread_join(thread, NULL);
+    else pg_jpeg_read_part(&parts[1]);
+    pg_jpeg_close(lower);
+    for (int i = 0; i < 2; i++) {
+        if (parts[i].status != PG_JPEG_OK) {
+            memcpy(message, parts[i].message, JMSG_LENGTH_MAX);
+            return parts[i].status;
+        }
+    }
+    return PG_JPEG_OK;
+}
+
 void pg_jpeg_close(pg_jpeg_decoder *decoder) {
     if (!decoder) return;
     jpeg_destroy_decompress(&decoder->info);
     free(decoder->icc);
     free(decoder->region_row);
     free(decoder->rows);
+    if (decoder->chunks) free(decoder->chunks->header);
+    free(decoder->chunks);
     free(decoder);
 }
 
@@ -519,5 +842,88 @@ pg_jpeg_status pg_jpeg_encode(unsigned char *const *rows, int width, int height,
     }
     free(halves[0].output);
     free(halves[1].output);
+    return status;
+}
+
+/// Both halves of a lossless re-encode, one error handler for both.
+struct pg_jpeg_transcoder {
+    struct jpeg_decompress_struct source;
+    struct jpeg_compress_struct copy;
+    struct pg_jpeg_error error;
+    struct jpeg_progress_mgr progress;
+};
+
+pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, unsigned char **output,
+                                      unsigned long *output_size, char *message) {
+    *output = NULL;
+    *output_size = 0;
+    struct pg_jpeg_transcoder *transcoder = calloc(1, sizeof *transcoder);
+    if (!transcoder) {
+        snprintf(message, JMSG_LENGTH_MAX, "out of memory");
+        return PG_JPEG_OUT_OF_MEMORY;
+    }
+    transcoder->source.err = jpeg_std_error(&transcoder->error.base);
+    transcoder->copy.err = &transcoder->error.base;
+    transcoder->error.base.error_exit = pg_jpeg_error_exit;
+    transcoder->error.base.emit_message = pg_jpeg_emit_message;
+    pg_jpeg_status status = PG_JPEG_OK;
+    if (setjmp(transcoder->error.jump)) {
+        if (transcoder->error.too_many_scans) {
+            snprintf(message, JMSG_LENGTH_MAX, "the image has more than %d scans", PG_JPEG_MAX_SCANS);
+        } else {
+            transcoder->error.base.format_message((j_common_ptr)&transcoder->source, message);
+        }
+        status = transcoder->error.base.msg_code == JERR_OUT_OF_MEMORY ? PG_JPEG_OUT_OF_MEMORY : PG_JPEG_CORRUPT;
+        goto done;
+    }
+    jpeg_create_decompress(&transcoder->source);
+    jpeg_create_compress(&transcoder->copy);
+    transcoder->progress.progress_monitor = pg_jpeg_count_scans;
+    transcoder->source.progress = &transcoder->progress;
+    jpeg_mem_src(&transcoder->source, data, (unsigned long)size);
+    // Every marker kept, as `jpegtran -copy all`: the copy's EXIF and ICC profile are the
+    // original's, so whatever reads them from the copy reads the same.
+    jpeg_save_markers(&transcoder->source, JPEG_COM, 0xFFFF);
+    for (int m = 0; m < 16; m++) jpeg_save_markers(&transcoder->source, JPEG_APP0 + m, 0xFFFF);
+    jpeg_read_header(&transcoder->source, TRUE);
+    J_COLOR_SPACE stored = transcoder->source.jpeg_color_space;
+    if ((stored != JCS_YCbCr && stored != JCS_GRAYSCALE) || transcoder->source.data_precision != 8) {
+        snprintf(message, JMSG_LENGTH_MAX, "only 8-bit YCbCr and grey files are re-encoded");
+        status = PG_JPEG_UNSUPPORTED;
+        goto done;
+    }
+    jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&transcoder->source);
+    jpeg_mem_dest(&transcoder->copy, output, output_size);
+    jpeg_copy_critical_parameters(&transcoder->source, &transcoder->copy);
+    // Sequential, standard Huffman tables (the original's may lack the codes a restart's
+    // first DC difference needs), a restart marker after every MCU row.
+    transcoder->copy.restart_in_rows = 1;
+    transcoder->copy.optimize_coding = FALSE;
+    jpeg_write_coefficients(&transcoder->copy, coefficients);
+    for (jpeg_saved_marker_ptr marker = transcoder->source.marker_list; marker; marker = marker->next) {
+        // The JFIF and Adobe markers libjpeg writes itself, from the same parameters.
+        if (transcoder->copy.write_JFIF_header && marker->marker == JPEG_APP0 && marker->data_length >= 5 &&
+            memcmp(marker->data, "JFIF", 5) == 0)
+            continue;
+        if (transcoder->copy.write_Adobe_marker && marker->marker == JPEG_APP0 + 14 && marker->data_length >= 5 &&
+            memcmp(marker->data, "Adobe", 5) == 0)
+            continue;
+        jpeg_write_marker(&transcoder->copy, marker->marker, marker->data, marker->data_length);
+    }
+    jpeg_finish_compress(&transcoder->copy);
+    jpeg_finish_decompress(&transcoder->source);
+    if (transcoder->error.damaging_warning) {
+        memcpy(message, transcoder->error.damaging_message, JMSG_LENGTH_MAX);
+        status = PG_JPEG_CORRUPT;
+    }
+done:
+    jpeg_destroy_compress(&transcoder->copy);
+    jpeg_destroy_decompress(&transcoder->source);
+    free(transcoder);
+    if (status != PG_JPEG_OK) {
+        free(*output);
+        *output = NULL;
+        *output_size = 0;
+    }
     return status;
 }

@@ -18,27 +18,25 @@ extension GDImage {
     }
 
     /// A JPEG decoded straight into a new image's rows at 1/`scaleDenominator`: no 48 MB
-    /// buffer for a 12 MP photo, no copy from it (~8 ms), nothing to convert. nil when the
-    /// file needs a colour conversion (an ICC profile, CMYK): those go through a buffer.
-    /// As strict as every decode here: a file that lost data throws.
-    public static func decodedJPEG(_ bytes: [UInt8], scaleDenominator: Int) throws(JPEGDecodeFailure) -> GDImage? {
+    /// buffer for a 12 MP photo, no copy from it (~8 ms), nothing to convert; in two parts
+    /// on two threads when its restart markers allow (`JPEGRowSource`) and `inParts` is
+    /// not turned off (to compare the two). nil when the file
+    /// needs a colour conversion (an ICC profile, CMYK): those go through a buffer. As
+    /// strict as every decode here: a file that lost data throws.
+    public static func decodedJPEG(
+        _ bytes: [UInt8], scaleDenominator: Int, inParts: Bool = true
+    ) throws(JPEGDecodeFailure) -> GDImage? {
         let message = JPEGMessageBuffer()
-        func failure(_ status: pg_jpeg_status) -> JPEGDecodeFailure { JPEGDecodeFailure(status, message: message.text) }
         let decoded = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
-            var info = pg_jpeg_info()
-            var status = PG_JPEG_OK
-            guard let decoder = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, message.pointer)
-            else { throw failure(status) }
-            defer { pg_jpeg_close(decoder) }
-            var profile: UnsafePointer<UInt8>?
-            guard info.cmyk == 0, pg_jpeg_icc_profile(decoder, &profile) == 0 else { return nil }
-            guard let raw = gdImageCreateTrueColor(info.output_width, info.output_height) else { throw .outOfMemory }
-            let read = UnsafeRawPointer(cgd_rows(raw)!).withMemoryRebound(
-                to: UnsafeMutablePointer<UInt8>?.self, capacity: Int(info.output_height)
-            ) { rows in pg_jpeg_read_rows(decoder, rows, message.pointer) }
+            guard
+                let decoder = try JPEGRowSource(
+                    source, scaleDenominator: scaleDenominator, message: message, inParts: inParts)
+            else { return nil }
+            guard let raw = gdImageCreateTrueColor(decoder.width, decoder.height) else { throw .outOfMemory }
+            let read = decoder.decodeEveryPart(into: cgd_rows(raw)!, clearingFourth: true)
             guard read == PG_JPEG_OK else {
                 gdImageDestroy(raw)
-                throw failure(read)
+                throw JPEGDecodeFailure(read, message: decoder.failureText)
             }
             return raw
         }

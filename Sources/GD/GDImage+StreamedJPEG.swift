@@ -44,7 +44,9 @@ extension GDImage {
         else { return nil }
         let message = JPEGMessageBuffer()
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGPipelineFailure) -> [UInt8]? in
-            guard let decoder = try JPEGRowSource.forPipeline(source, scaleDenominator: scaleDenominator, message: message),
+            guard
+                let decoder = try JPEGRowSource.forPipeline(
+                    source, scaleDenominator: scaleDenominator, message: message, inParts: true),
                 let filter = tent(from: decoder, to: width, height)
             else { return nil }
             guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)),
@@ -62,7 +64,7 @@ extension GDImage {
                     bands.end()
                 }
             }
-            guard read == PG_JPEG_OK else { throw .decode(JPEGDecodeFailure(read, message: message.text)) }
+            guard read == PG_JPEG_OK else { throw .decode(JPEGDecodeFailure(read, message: decoder.failureText)) }
             guard let encoded = encoder.output else { throw .encode(.encodeFailed("jpeg")) }
             return encoded
         }
@@ -89,7 +91,9 @@ extension GDImage {
     ) throws(JPEGDecodeFailure) -> GDImage? {
         let message = JPEGMessageBuffer()
         let filtered = try bytes.withUnsafeBufferPointer { (source) throws(JPEGDecodeFailure) -> gdImagePtr? in
-            guard let decoder = try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message),
+            guard
+                let decoder = try JPEGRowSource(
+                    source, scaleDenominator: scaleDenominator, message: message, inParts: true),
                 let filter = makeFilter(decoder)
             else { return nil }
             guard let decoded = ScratchRows(width: Int(decoder.width), height: Int(decoder.height)) else {
@@ -101,7 +105,7 @@ extension GDImage {
             }
             guard read == PG_JPEG_OK else {
                 gdImageDestroy(output)
-                throw JPEGDecodeFailure(read, message: message.text)
+                throw JPEGDecodeFailure(read, message: decoder.failureText)
             }
             return output
         }
@@ -142,80 +146,10 @@ extension GDImage {
     }
 }
 
-/// A JPEG opened for a decode at full size straight into libgd rows, reporting rows as
-/// they arrive. Their fourth byte is libjpeg's 0xFF, not libgd's opaque 0: only row
-/// filters read them, and those mask it in what they write. Closed with its last reference.
-private final class JPEGRowSource: @unchecked Sendable {
-    let decoder: OpaquePointer
-    let width: Int32
-    let height: Int32
-    /// What the rows stand for, in rows and columns: the stored size over the scale, since
-    /// libjpeg rounds a scaled side up and the last row and column are partial blocks.
-    let extent: (width: Double, height: Double)
-    let message: JPEGMessageBuffer
-    let arrival = RowArrival()
-
-    /// At 1/`scaleDenominator` (1, 2, 4, 8) in the DCT domain; nil when the file needs a
-    /// colour conversion (an ICC profile, CMYK).
-    init?(
-        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: JPEGMessageBuffer
-    ) throws(GDImage.JPEGDecodeFailure) {
-        var info = pg_jpeg_info()
-        var status = PG_JPEG_OK
-        guard
-            let decoder = pg_jpeg_open(
-                source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, message.pointer)
-        else { throw GDImage.JPEGDecodeFailure(status, message: message.text) }
-        var profile: UnsafePointer<UInt8>?
-        guard info.cmyk == 0, pg_jpeg_icc_profile(decoder, &profile) == 0 else {
-            pg_jpeg_close(decoder)
-            return nil
-        }
-        self.decoder = decoder
-        self.width = info.output_width
-        self.height = info.output_height
-        extent = GDImage.dctScaledExtent(width: Int(info.image_width), height: Int(info.image_height), scale: scaleDenominator)
-        self.message = message
-    }
-
-    deinit { pg_jpeg_close(decoder) }
-
-    /// `init`, for a path that also encodes: its failure is the pipeline's decode failure.
-    static func forPipeline(
-        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: JPEGMessageBuffer
-    ) throws(GDImage.JPEGPipelineFailure) -> JPEGRowSource? {
-        do throws(GDImage.JPEGDecodeFailure) {
-            return try JPEGRowSource(source, scaleDenominator: scaleDenominator, message: message)
-        } catch {
-            throw .decode(error)
-        }
-    }
-
-    /// Decodes every row into `rows`, publishing them to `arrival` as they come; ends
-    /// `arrival` whatever happens.
-    func decode(into rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>) -> pg_jpeg_status {
-        defer { arrival.end() }
-        return UnsafeRawPointer(rows).withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: Int(height)) {
-            pg_jpeg_read_rows_reporting(
-                decoder, $0,
-                { context, rows in
-                    Unmanaged<RowArrival>.fromOpaque(context!).takeUnretainedValue().publish(rows: Int(rows))
-                }, Unmanaged.passUnretained(arrival).toOpaque(), message.pointer)
-        }
-    }
-
-    /// A source row once it has arrived. On a failed decode the row is garbage, and so is
-    /// what is made of it; the callers throw both away.
-    func row(_ y: Int, of rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>) -> UnsafeRawPointer {
-        _ = arrival.wait(forRows: y + 1)
-        return UnsafeRawPointer(rows[y]!)
-    }
-}
-
 /// Runs `helper` on a thread of its own while `body` runs on this one; returns once both
 /// are done. A queue of its own, as for an animation's frames: libdispatch then starts a
 /// thread for it even when every core's thread is a caller waiting here.
-private func whileHelperRuns(_ helper: @escaping @Sendable () -> Void, _ body: () -> Void) {
+func whileHelperRuns(_ helper: @escaping @Sendable () -> Void, _ body: () -> Void) {
     let finished = DispatchSemaphore(value: 0)
     DispatchQueue(label: "progimage.streamed-decode").async {
         helper()
@@ -243,6 +177,8 @@ private final class SharedBandsJob: @unchecked Sendable {
     let bands: BandCompletion?
     let nextBand = Atomic(0)
     let stopped = Atomic(false)
+    /// The first failure of a part of the decode.
+    private let status = Mutex(PG_JPEG_OK)
 
     init(
         decoder: JPEGRowSource, rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>,
@@ -257,26 +193,32 @@ private final class SharedBandsJob: @unchecked Sendable {
     }
 
     /// Decodes and filters; the decode's status. The output rows are complete only when it
-    /// is `PG_JPEG_OK`.
+    /// is `PG_JPEG_OK`. A file decoded in two parts (`JPEGRowSource.parts`) has one on each
+    /// thread, and both threads filter once their part is done; otherwise the helper
+    /// decodes while this thread filters what has arrived.
     func run() -> pg_jpeg_status {
-        guard filter.width * filter.height >= twoThreadPixels else {
-            let read = decoder.decode(into: rows)
+        let parts = decoder.parts
+        guard parts.count > 1 || filter.width * filter.height >= twoThreadPixels else {
+            let read = decoder.decode(.whole, into: rows)
             if read == PG_JPEG_OK { filterBands() }
             return read
         }
-        let status = Mutex(PG_JPEG_OK)
         whileHelperRuns({ [self] in
-            let read = decoder.decode(into: rows)
-            status.withLock { $0 = read }
-            if read == PG_JPEG_OK {
-                filterBands()
-            } else {
-                stopped.store(true, ordering: .releasing)
-            }
+            decode(parts.last!)
+            filterBands()
         }) {
+            if parts.count > 1 { decode(parts[0]) }
             filterBands()
         }
         return status.withLock { $0 }
+    }
+
+    /// A part of the decode; its failure kept and the filtering stopped.
+    private func decode(_ part: JPEGRowSource.Part) {
+        let read = decoder.decode(part, into: rows)
+        guard read != PG_JPEG_OK else { return }
+        status.withLock { if $0 == PG_JPEG_OK { $0 = read } }
+        stopped.store(true, ordering: .releasing)
     }
 
     private func filterBands() {
@@ -445,7 +387,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
     func run() throws(GDImage.JPEGPipelineFailure) -> [UInt8] {
         let read = Mutex(PG_JPEG_OK)
         whileHelperRuns({ [self] in
-            let status = decoder.decode(into: rows)
+            let status = decoder.decode(.whole, into: rows)
             read.withLock { $0 = status }
             if status == PG_JPEG_OK {
                 encodeSegments(grey: blurred.waitForGreyDecision() ?? false)
@@ -459,7 +401,7 @@ private final class DecodeBlurEncodeJob: @unchecked Sendable {
         }
         let status = read.withLock { $0 }
         guard status == PG_JPEG_OK else {
-            throw .decode(GDImage.JPEGDecodeFailure(status, message: decoder.message.text))
+            throw .decode(GDImage.JPEGDecodeFailure(status, message: decoder.failureText))
         }
         guard let output = segments.spliced(grey: blurred.isGreySoFar, quality: quality, message: decoder.message)
         else { throw .encode(.encodeFailed("jpeg")) }

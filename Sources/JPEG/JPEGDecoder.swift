@@ -33,7 +33,9 @@ public enum JPEGDecoder {
 
     /// Decodes every row at `1/scaleDenominator` (1, 2, 4 or 8), or throws: a decode that
     /// stopped early or lost data is never returned, so no pixel is memory the decoder did
-    /// not write.
+    /// not write. A large file with a restart interval near its middle is decoded in two
+    /// parts on two threads (`pg_jpeg_read_in_parts`), the same pixels, unless `inParts`
+    /// is turned off (to compare the two).
     ///
     /// With a `region` (inside the image, at 1/1), only its rows and columns are decoded
     /// and returned: a crop of a 12 MP photo skips the IDCT and colour conversion of
@@ -45,7 +47,7 @@ public enum JPEGDecoder {
     /// grayscale needs neither chroma nor colour conversion.
     public static func decode(
         _ bytes: [UInt8], scaleDenominator: Int, region: (x: Int, y: Int, width: Int, height: Int)? = nil,
-        greyWhenUnprofiled: Bool = false
+        greyWhenUnprofiled: Bool = false, inParts: Bool = true
     ) throws(JPEGError) -> Decoded {
         var message = [CChar](repeating: 0, count: 256)
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGError) -> Decoded in
@@ -68,8 +70,12 @@ public enum JPEGDecoder {
                     readStatus = pg_jpeg_read_region(
                         decoder, Int32(region.x), Int32(region.y), Int32(region.width), Int32(region.height), buffer.baseAddress,
                         &message)
-                } else {
+                } else if !inParts {
                     readStatus = pg_jpeg_read(decoder, buffer.baseAddress, stride, &message)
+                } else {
+                    readStatus = pg_jpeg_read_in_parts(
+                        decoder, source.baseAddress, source.count, Int32(scaleDenominator), buffer.baseAddress, stride,
+                        &message)
                 }
                 // Returned only when every row was written; a failure throws the buffer away.
                 count = stride * height

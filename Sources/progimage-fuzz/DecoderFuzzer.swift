@@ -6,6 +6,7 @@
 // where libFuzzer's driver runs it. (Not main.swift: even an inactive #if
 // branch of top-level code would not parse as a library.)
 import GD
+import JPEG
 import Malloc
 import PNG
 import ProgimageAPI
@@ -55,7 +56,40 @@ func decodeTwice(_ bytes: [UInt8]) {
     // What an upload checks beyond the decode: a GIF's LZW pixel count, every frame of an
     // animated WebP (a crash stops the run).
     _ = try? ImageIngest(maxUploadBytes: 1 << 26, maxPixels: 4_000_000).inspect(bytes)
-    if format == .jpg { streamedJPEGMatchesTheLongWay(bytes) }
+    if format == .jpg {
+        streamedJPEGMatchesTheLongWay(bytes)
+        partsMatchTheWholeDecode(bytes)
+    }
+}
+
+/// A JPEG decoded in two parts from a restart marker (`JPEGRowSource`,
+/// `pg_jpeg_read_in_parts`) against the same file decoded whole: the same pixels or the
+/// same refusal, at 1/1 and 1/2; and the restart-marked copy, when one is made, decodes to
+/// the original's pixels. Only inputs over `JPEGRestarts.partPixels` reach the two parts.
+func partsMatchTheWholeDecode(_ bytes: [UInt8]) {
+    guard let stored = try? ImageDecoder.storedSize(of: bytes, format: .jpg),
+        (try? ImageDecoder.checkPixelLimit(stored, maxPixels: 4_000_000)) != nil
+    else { return }
+    func rows(_ bytes: [UInt8], _ scale: Int, inParts: Bool) -> [UInt8]? {
+        do {
+            return try GDImage.decodedJPEG(bytes, scaleDenominator: scale, inParts: inParts)?.interleaved(alpha: false)
+        } catch {
+            return nil
+        }
+    }
+    func buffered(_ bytes: [UInt8], _ scale: Int, inParts: Bool) -> [UInt8]? {
+        try? JPEGDecoder.decode(bytes, scaleDenominator: scale, inParts: inParts).bytes
+    }
+    for scale in [1, 2] {
+        let whole = rows(bytes, scale, inParts: false)
+        if rows(bytes, scale, inParts: true) != whole { fatalError("a JPEG decoded in two parts differs from the whole") }
+        if buffered(bytes, scale, inParts: true) != buffered(bytes, scale, inParts: false) {
+            fatalError("a JPEG decoded in two parts into a buffer differs from the whole")
+        }
+        if let whole, let copy = JPEGRestarts.restartMarkedCopy(of: bytes), rows(copy, scale, inParts: true) != whole {
+            fatalError("the restart-marked copy of a JPEG decodes to other pixels")
+        }
+    }
 }
 
 /// The JPEG paths that work on rows while a helper thread decodes them (a first blur, the

@@ -69,7 +69,48 @@ pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned ch
 pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int width, int height,
                                    unsigned char *pixels, char *message);
 
+/// Where a decode in two parts begins its lower part: the MCU row (`*mcu_height` stored
+/// rows each) nearest above the middle where a restart interval of the scan begins, in a
+/// sequential Huffman JPEG whose one scan holds every component; 0 when there is none (no
+/// restart markers, a progressive or multi-scan file, an interval that never meets the
+/// start of a row). The lower part keeps the rows from one MCU row below it: the row
+/// above is the context chroma upsampling reads.
+int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_height);
+
+/// Outputs from this many pixels are decoded in two parts when the file allows.
+#define PG_JPEG_PART_PIXELS (1 << 18)
+
+/// As `pg_jpeg_open`, for the part of the image from MCU row `first_mcu_row` down, where
+/// a restart interval begins (see `pg_jpeg_restart_rows`): libjpeg reads the headers, its
+/// height patched, then the scan from that interval on, nothing above it. Its row 0 is
+/// the image's row `first_mcu_row × mcu_height / scale_denominator`. NULL when the scan's
+/// markers do not lead there, or as `pg_jpeg_open`.
+pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int scale_denominator, int first_mcu_row,
+                                     pg_jpeg_info *info, pg_jpeg_status *status, char *message);
+
+/// As `pg_jpeg_read_rows_reporting` (or `pg_jpeg_read_rows` with `clear_fourth`, as
+/// libgd's opaque rows want), for rows `first` to `end` (-1: the last) only: the
+/// rows above `first` are decoded into a scratch row and dropped (the context chroma
+/// upsampling needs), and a decode that stops before the last row reads no further, so
+/// the rows below are another decoder's to check. `rows[y]` for `first` ≤ y < `end`.
+pg_jpeg_status pg_jpeg_read_rows_between(pg_jpeg_decoder *decoder, unsigned char *const *rows, int first, int end,
+                                         int clear_fourth, pg_jpeg_rows_done progress, void *context,
+                                         char *message);
+
+/// As `pg_jpeg_read`, in two parts on two threads when the file's restart markers allow
+/// (`pg_jpeg_lower_part_start`) and the output has `PG_JPEG_PART_PIXELS`: the same pixels.
+/// `data`, `size` and `scale_denominator` as given to `pg_jpeg_open`.
+pg_jpeg_status pg_jpeg_read_in_parts(pg_jpeg_decoder *decoder, const unsigned char *data, size_t size,
+                                     int scale_denominator, unsigned char *pixels, size_t stride, char *message);
+
 void pg_jpeg_close(pg_jpeg_decoder *decoder);
+
+/// The same coefficients re-encoded losslessly with a restart marker after every MCU row,
+/// every marker kept (`jpegtran -restart 1 -copy all`): a copy whose halves decode on two
+/// threads to exactly the original's pixels. 8-bit YCbCr or grey files only
+/// (PG_JPEG_UNSUPPORTED otherwise); a progressive original becomes sequential.
+pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, unsigned char **output,
+                                      unsigned long *output_size, char *message);
 
 /// Compresses `height` rows of B,G,R,X pixels, each at `rows[y]` (no copy into one
 /// buffer: libgd keeps its rows apart), to a baseline JPEG at `quality`: 4:2:0 YCbCr, or
