@@ -8,6 +8,8 @@ public struct DerivedImageRenderer: Sendable {
     public let originals: any ImageStore
     public let cache: DerivedImageCache
     public let pipeline: ImagePipeline
+    /// Large JPEG originals' copies that decode on two threads.
+    let restartMarked: RestartMarkedOriginals
 
     public init(
         metadata: any MetadataStore, originals: any ImageStore, cache: DerivedImageCache, maxPixels: Int, maxOutputSide: Int,
@@ -16,6 +18,7 @@ public struct DerivedImageRenderer: Sendable {
         self.metadata = metadata
         self.originals = originals
         self.cache = cache
+        restartMarked = RestartMarkedOriginals(cache: cache, metadata: metadata)
         pipeline = ImagePipeline(maxPixels: maxPixels, maxOutputSide: maxOutputSide, maxFrames: maxFrames)
     }
 
@@ -80,7 +83,10 @@ public struct DerivedImageRenderer: Sendable {
         let relative = String(path.dropFirst(cache.root.count + 1))
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if cache.contains(path) { return .stored(cachePath: relative) }
-            let original = try readOriginal(id, format: record.format)
+            var original = try readOriginal(id, format: record.format)
+            if record.format == .jpg {
+                original = restartMarked.decodable(original, of: id, pixels: record.width * record.height)
+            }
             let bytes = try pipeline.render(
                 original, format: record.format, source: source, chain: chain, overlays: overlaySource, isAbandoned: isAbandoned)
             let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }

@@ -1,0 +1,78 @@
+import Dispatch
+import GD
+import POSIX
+import ProgimageAPI
+import Synchronization
+
+/// Large JPEG originals decode in two parts on two threads when their scan has a restart
+/// marker near the middle (`JPEGRestarts`); most files have none. For those, a lossless
+/// copy with a restart marker after every MCU row (`JPEGRestarts.restartMarkedCopy`: the
+/// same coefficients, so exactly the same pixels) is kept among the image's derived
+/// files, under a name nginx never serves, and decoded in its place.
+///
+/// The copy is disposable like every derived file (a delete, the pruner or a wiped cache
+/// removes it; the next miss makes it again) and made where it costs a request nothing:
+/// after a miss that decoded the original whole, on a `SCHED_IDLE` thread, one at a time
+/// in a process. A busy box makes none until it has a moment; a box that only ever makes
+/// one derived file of each image pays ~50 ms of idle CPU per 12 MP image for nothing.
+/// 12 MP → 800 px thumbnail, `progimage-bench --chain`: 36 → 24 ms wall, the same CPU.
+public final class RestartMarkedOriginals: Sendable {
+    /// File name in the image's cache folder: no extension nginx maps to a file.
+    static let fileName = "restart-marked-original"
+    /// Below this many pixels a decode is not worth two threads.
+    static let minimumPixels = 1 << 20
+
+    private let cache: DerivedImageCache
+    private let metadata: any MetadataStore
+    /// A copy is being made by this process.
+    private let making = Atomic(false)
+
+    public init(cache: DerivedImageCache, metadata: any MetadataStore) {
+        self.cache = cache
+        self.metadata = metadata
+    }
+
+    func path(of id: ImageID) -> String { cache.directory(of: id) + "/" + Self.fileName }
+
+    /// What to decode for JPEG original `original` of image `id` (`size` its stored pixels):
+    /// its copy when there is one, else itself; a copy is started when it would help.
+    func decodable(_ original: [UInt8], of id: ImageID, pixels: Int) -> [UInt8] {
+        guard pixels >= Self.minimumPixels else { return original }
+        if let copy = try? Files.read(path(of: id)), !copy.isEmpty { return copy }
+        if !JPEGRestarts.splitInTwo(original) { makeCopy(of: original, id: id) }
+        return original
+    }
+
+    /// Starts making the copy on an idle thread, unless one is being made; it is stored
+    /// from a thread of normal priority, since storing takes the store's and the file
+    /// system's locks, which a starved thread must not hold.
+    private func makeCopy(of original: [UInt8], id: ImageID) {
+        guard making.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
+        let started = IdleThread.start { [self] in
+            guard let copy = JPEGRestarts.restartMarkedCopy(of: original) else {
+                making.store(false, ordering: .releasing)
+                return
+            }
+            DispatchQueue.global().async { [self] in
+                defer { making.store(false, ordering: .releasing) }
+                store(copy, id: id)
+            }
+        }
+        if !started { making.store(false, ordering: .releasing) }
+    }
+
+    /// Two processes that make the same copy write the same bytes; the last rename wins.
+    func store(_ copy: [UInt8], id: ImageID) {
+        guard (try? metadata.record(id)).flatMap({ $0 }) != nil else { return }
+        let path = path(of: id)
+        guard (try? cache.store(copy, at: path)) == .kept else { return }
+        // Deleted meanwhile: the write may have recreated the folder the delete moved away.
+        // Only this file is taken back (the pruner removes a folder left empty): whatever
+        // else is there is the delete's to remove, or to have been kept by it.
+        do {
+            if try metadata.record(id) == nil { try? Files.remove(path) }
+        } catch {
+            // The store unreachable: the next render's own check settles it.
+        }
+    }
+}
