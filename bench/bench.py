@@ -589,6 +589,15 @@ class Bench:
             out(f"   {image:<5} {d['decode_1']:5.1f} {d['decode_2']:5.1f} {d['decode_4']:5.1f} {d['decode_8']:5.1f} | "
                 f"{'1/' + str(int(d['shrink'])):>6} {d['decode_shrink']:6.1f} {d['resample']:8.2f} "
                 f"{d['encode']:6.2f} {d['total']:6.1f} | {d['no_shrink_total']:6.1f}")
+        out("   Two parts: the worker decodes a large JPEG from its restart-marked copy (a restart marker after")
+        out("   every MCU row, made once per image on an idle thread), the upper and lower half on two threads.")
+        out("   Wall ms of the same render (total above) from the original and from the copy, turn about, the")
+        out("   CPU of the render from the copy, and the copy's own CPU cost.")
+        out(f"   {'image':<5} {'wall whole':>10} {'wall parts':>10} {'ratio':>6} {'CPU parts':>9} {'copy CPU':>8}")
+        for image, d in rows.items():
+            if "wall_parts" in d:
+                out(f"   {image:<5} {d['wall_whole']:10.1f} {d['wall_parts']:10.1f} "
+                    f"{d['wall_parts'] / d['wall_whole']:6.2f} {d['parts_total']:9.1f} {d['copy_cpu']:8.1f}")
 
         self.colour_cost(exe, n, rows["12mp"]["total"])
 

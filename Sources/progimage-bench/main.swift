@@ -66,6 +66,17 @@ func timed(_ iterations: Int, _ body: () throws -> Void) rethrows -> Double {
     return median(samples)
 }
 
+/// Medians of wall time, for what runs on two threads: its CPU time is the same either way.
+func timedWall(_ iterations: Int, _ body: () throws -> Void) rethrows -> Double {
+    var samples: [Double] = []
+    for _ in 0..<iterations {
+        let start = processMilliseconds(CLOCK_MONOTONIC)
+        try body()
+        samples.append(processMilliseconds(CLOCK_MONOTONIC) - start)
+    }
+    return median(samples)
+}
+
 func fail(_ message: String) -> Never {
     let line = "progimage-bench: \(message)\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
@@ -180,6 +191,24 @@ do {
             _ = try pipeline.render(original, format: ImageFormat.jpg, source: source, chain: fullDecode)
         }),
         ("out_bytes", Double(outputBytes)),
+    ]
+    // The worker decodes a large JPEG in two parts from its restart-marked copy
+    // (`RestartMarkedOriginals`), made once per image on an idle thread: wall time of the
+    // render from the original and from the copy, turn about, and the copy's own cost.
+    if let copy = JPEGRestarts.splitInTwo(original) ? original : JPEGRestarts.restartMarkedCopy(of: original) {
+        var whole: [Double] = []
+        var parts: [Double] = []
+        for _ in 0..<iterations {
+            whole.append(try timedWall(1) { _ = try pipeline.render(original, format: ImageFormat.jpg, source: source, chain: thumbnail) })
+            parts.append(try timedWall(1) { _ = try pipeline.render(copy, format: ImageFormat.jpg, source: source, chain: thumbnail) })
+        }
+        report += [
+            ("wall_whole", median(whole)), ("wall_parts", median(parts)),
+            ("parts_total", try timed(iterations) { _ = try pipeline.render(copy, format: ImageFormat.jpg, source: source, chain: thumbnail) }),
+            ("copy_cpu", timed(max(3, iterations / 3)) { _ = JPEGRestarts.restartMarkedCopy(of: original) }),
+        ]
+    }
+    report += [
         ("width", Double(planned.width)),
         ("height", Double(planned.height)),
     ]
