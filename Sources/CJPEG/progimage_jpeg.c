@@ -331,6 +331,18 @@ int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_he
     return start;
 }
 
+int pg_jpeg_restart_row_above(const unsigned char *data, size_t size, int row, int *mcu_height) {
+    struct pg_jpeg_scan_layout layout;
+    *mcu_height = 0;
+    if (row <= 0 || !pg_jpeg_scan_layout(data, size, &layout)) return 0;
+    int every = layout.restart_interval / pg_jpeg_gcd(layout.restart_interval, layout.mcus_per_row);
+    // The MCU row above the one holding `row`: the context chroma upsampling reads.
+    int start = (row / layout.mcu_height - 1) / every * every;
+    if (start < 1 || start >= layout.mcu_rows) return 0;
+    *mcu_height = layout.mcu_height;
+    return start;
+}
+
 pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int scale_denominator, int first_mcu_row,
                                      pg_jpeg_info *info, pg_jpeg_status *status, char *message) {
     struct pg_jpeg_scan_layout layout;

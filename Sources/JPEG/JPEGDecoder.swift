@@ -39,7 +39,9 @@ public enum JPEGDecoder {
     ///
     /// With a `region` (inside the image, at 1/1), only its rows and columns are decoded
     /// and returned: a crop of a 12 MP photo skips the IDCT and colour conversion of
-    /// everything outside it. The region's rows are checked as a whole decode's are; what
+    /// everything outside it, and, when a restart marker begins an MCU row above it (the
+    /// restart-marked copy has one on every row), the Huffman decoding of the rows above
+    /// that marker too. The region's rows are checked as a whole decode's are; what
     /// follows them is not read.
     ///
     /// `greyWhenUnprofiled` decodes only the luma of a YCbCr or grey file without an ICC
@@ -53,8 +55,22 @@ public enum JPEGDecoder {
         return try bytes.withUnsafeBufferPointer { (source) throws(JPEGError) -> Decoded in
             var info = pg_jpeg_info()
             var status = PG_JPEG_OK
-            guard let decoder = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, &message)
-            else { throw JPEGError(status, message) }
+            // A region below a restart marker is decoded from there: the rows above it are
+            // not even Huffman-decoded. Its row `y` is then `entry` rows further up.
+            var entry = 0
+            var opened: OpaquePointer?
+            if let region, scaleDenominator == 1 {
+                var mcuHeight: Int32 = 0
+                let start = pg_jpeg_restart_row_above(source.baseAddress, source.count, Int32(region.y), &mcuHeight)
+                if start > 0 {
+                    opened = pg_jpeg_open_at_row(source.baseAddress, source.count, 1, start, &info, &status, &message)
+                    if opened != nil { entry = Int(start) * Int(mcuHeight) }
+                }
+            }
+            if opened == nil {
+                opened = pg_jpeg_open(source.baseAddress, source.count, Int32(scaleDenominator), &info, &status, &message)
+            }
+            guard let decoder = opened else { throw JPEGError(status, message) }
             defer { pg_jpeg_close(decoder) }
 
             var profile: UnsafePointer<UInt8>?
@@ -68,8 +84,8 @@ public enum JPEGDecoder {
             let pixels = [UInt8](unsafeUninitializedCapacity: stride * height) { buffer, count in
                 if let region {
                     readStatus = pg_jpeg_read_region(
-                        decoder, Int32(region.x), Int32(region.y), Int32(region.width), Int32(region.height), buffer.baseAddress,
-                        &message)
+                        decoder, Int32(region.x), Int32(region.y - entry), Int32(region.width), Int32(region.height),
+                        buffer.baseAddress, &message)
                 } else if !inParts {
                     readStatus = pg_jpeg_read(decoder, buffer.baseAddress, stride, &message)
                 } else {

@@ -77,6 +77,12 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
 /// above is the context chroma upsampling reads.
 int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_height);
 
+/// Where a decode of the rows from stored row `row` down can begin: the MCU row
+/// (`*mcu_height` stored rows each) where a restart interval begins, at least one MCU row
+/// above the one holding `row` (the context chroma upsampling reads); 0 when none does,
+/// as for `pg_jpeg_lower_part_start`.
+int pg_jpeg_restart_row_above(const unsigned char *data, size_t size, int row, int *mcu_height);
+
 /// Outputs from this many pixels are decoded in two parts when the file allows.
 #define PG_JPEG_PART_PIXELS (1 << 18)
 

@@ -46,6 +46,17 @@ import TurboJPEG
         try Self.expectRegionsMatch(Self.noisyJPEG(width: 203, height: 131, subsampling: subsampling), regions: Self.regions)
     }
 
+    /// The restart-marked copy (`JPEGRestarts.restartMarkedCopy`): a region below the first
+    /// MCU rows is decoded from a restart marker above it, not from the top, and must still
+    /// be exactly the whole decode's, at every subsampling, on MCU boundaries and off them.
+    @Test(arguments: [TurboJPEGEncoder.Subsampling.s444, .s422, .s420, .grey])
+    func regionEnteredAtARestartIsExact(subsampling: TurboJPEGEncoder.Subsampling) throws {
+        let original = try Self.noisyJPEG(width: 203, height: 131, subsampling: subsampling)
+        let copy = try #require(JPEGRestarts.restartMarkedCopy(of: original))
+        try Self.expectRegionsMatch(
+            copy, regions: Self.regions + [(0, 32, 203, 99), (5, 47, 60, 60), (0, 130, 203, 1), (100, 64, 3, 16), (9, 33, 1, 1)])
+    }
+
     /// libjpeg-turbo's own test images: baseline 4:2:0 and progressive.
     @Test(arguments: ["jpeg/libjpeg-turbo/testorig.jpg", "jpeg/libjpeg-turbo/testimgint.jpg"])
     func corpusRegionsMatch(file: String) throws {
