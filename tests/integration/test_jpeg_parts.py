@@ -131,3 +131,19 @@ def test_a_delete_removes_the_copy(stack, tools):
     wait_for(path)
     assert stack.delete(f"/images/{obj['id']}").status_code == 204
     assert not path.exists() and not path.parent.exists()
+
+
+def test_no_copy_takes_more_than_a_hundredth_of_a_small_cache_budget(stack_factory, tools):
+    """Each copy is about its original's size: under a small budget it would evict the
+    derived files it exists to speed up."""
+    data = jpeg(picture(13))
+    small = stack_factory({"PROGIMAGE_CACHE_MAX_BYTES": str(len(data) * 100 - 1)})
+    obj = small.upload_ok(data, content_type="image/jpeg")
+    for chain in ("resize:300x.jpg", "flip:h.jpg"):
+        get_bytes(small, tools, obj["id"], chain)
+    time.sleep(1.0)
+    assert not copy_path(small, obj["id"]).exists()
+    roomy = stack_factory({"PROGIMAGE_CACHE_MAX_BYTES": str(len(data) * 100)})
+    obj = roomy.upload_ok(data, content_type="image/jpeg")
+    get_bytes(roomy, tools, obj["id"], "resize:300x.jpg")
+    wait_for(copy_path(roomy, obj["id"]))

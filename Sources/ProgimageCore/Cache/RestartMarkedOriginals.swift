@@ -15,12 +15,16 @@ import Synchronization
 /// after a miss that decoded the original whole, on a `SCHED_IDLE` thread, one at a time
 /// in a process. A busy box makes none until it has a moment; a box that only ever makes
 /// one derived file of each image pays ~50 ms of idle CPU per 12 MP image for nothing.
+/// A copy is about its original's size, so none is made past 1% of the cache's budget.
 /// 12 MP → 800 px thumbnail, `progimage-bench --chain`: 36 → 24 ms wall, the same CPU.
 public final class RestartMarkedOriginals: Sendable {
     /// File name in the image's cache folder: no extension nginx maps to a file.
     static let fileName = "restart-marked-original"
     /// Below this many pixels a decode is not worth two threads.
     static let minimumPixels = 1 << 20
+    /// The largest share of the cache's budget one copy may take: with a small budget the
+    /// copies (each about its original's size) would evict the derived files themselves.
+    static let largestShareOfBudget = 100
 
     private let cache: DerivedImageCache
     private let metadata: any MetadataStore
@@ -37,7 +41,9 @@ public final class RestartMarkedOriginals: Sendable {
     /// What to decode for JPEG original `original` of image `id` (`size` its stored pixels):
     /// its copy when there is one, else itself; a copy is started when it would help.
     func decodable(_ original: [UInt8], of id: ImageID, pixels: Int) -> [UInt8] {
-        guard pixels >= Self.minimumPixels else { return original }
+        guard pixels >= Self.minimumPixels,
+            cache.budget.map({ original.count * Self.largestShareOfBudget <= $0.maxBytes }) ?? true
+        else { return original }
         if let copy = try? Files.read(path(of: id)), !copy.isEmpty { return copy }
         if !JPEGRestarts.splitInTwo(original) { makeCopy(of: original, id: id) }
         return original
