@@ -63,9 +63,6 @@ struct pg_jpeg_chunks {
     const unsigned char *scan;
     size_t scan_length;
     int next;
-    /// The interval the scan starts with: its RSTn markers are numbered this many ahead
-    /// of libjpeg's count, which starts at RST0.
-    int first_interval;
 };
 
 /// The rule for libjpeg's warnings, one line a code. libjpeg recovers from each of them
@@ -133,6 +130,9 @@ static void pg_jpeg_chunks_term(j_decompress_ptr info) { (void)info; }
 static boolean pg_jpeg_chunks_fill(j_decompress_ptr info) {
     struct pg_jpeg_chunks *chunks = (struct pg_jpeg_chunks *)info->src;
     static const JOCTET end_of_image[2] = {0xFF, JPEG_EOI};
+    // libjpeg reads on from a fill without checking that it brought a byte.
+    if (chunks->next == 0 && chunks->header_length == 0) chunks->next = 1;
+    if (chunks->next == 1 && chunks->scan_length == 0) chunks->next = 2;
     if (chunks->next == 0) {
         chunks->base.next_input_byte = chunks->header;
         chunks->base.bytes_in_buffer = chunks->header_length;
@@ -158,17 +158,6 @@ static void pg_jpeg_chunks_skip(j_decompress_ptr info, long count) {
     }
     chunks->base.next_input_byte += count;
     chunks->base.bytes_in_buffer -= (size_t)count;
-}
-
-/// The scan's markers are RSTn `first_interval` ahead of libjpeg's count: that one is the
-/// expected marker; any other is out of step, as libjpeg's own rule says.
-static boolean pg_jpeg_chunks_resync(j_decompress_ptr info, int desired) {
-    struct pg_jpeg_chunks *chunks = (struct pg_jpeg_chunks *)info->src;
-    if (info->unread_marker == JPEG_RST0 + ((desired + chunks->first_interval) & 7)) {
-        info->unread_marker = 0;
-        return TRUE;
-    }
-    return jpeg_resync_to_restart(info, desired);
 }
 
 /// Reads the header from the source already set (or `data` when none is) and prepares
@@ -208,7 +197,7 @@ static pg_jpeg_decoder *pg_jpeg_open_decoder(const unsigned char *data, size_t s
         chunks->base.init_source = pg_jpeg_chunks_init;
         chunks->base.fill_input_buffer = pg_jpeg_chunks_fill;
         chunks->base.skip_input_data = pg_jpeg_chunks_skip;
-        chunks->base.resync_to_restart = pg_jpeg_chunks_resync;
+        chunks->base.resync_to_restart = jpeg_resync_to_restart;
         chunks->base.term_source = pg_jpeg_chunks_term;
         chunks->base.bytes_in_buffer = 0;
         chunks->base.next_input_byte = NULL;
@@ -267,6 +256,13 @@ static int pg_jpeg_scan_layout(const unsigned char *data, size_t size, struct pg
             continue;
         }
         unsigned char marker = data[at + 1];
+        // Markers without a length, as libjpeg reads them: TEM and RSTn are skipped; a
+        // second SOI, an EOI or a byte that is no marker here ends the walk.
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+            at += 2;
+            continue;
+        }
+        if (marker == 0x00 || marker == 0xD8 || marker == 0xD9) return 0;
         size_t length = ((size_t)data[at + 2] << 8) | data[at + 3];
         if (length < 2 || at + 2 + length > size) return 0;
         const unsigned char *segment = data + at + 4;
@@ -289,7 +285,7 @@ static int pg_jpeg_scan_layout(const unsigned char *data, size_t size, struct pg
             if (length != 4) return 0;
             layout->restart_interval = (segment[0] << 8) | segment[1];
         } else if (marker == 0xDA) {
-            if (!layout->sof_height || segment[0] != components || width == 0 || height == 0) return 0;
+            if (length < 3 || !layout->sof_height || segment[0] != components || width == 0 || height == 0) return 0;
             layout->scan_start = at + 2 + length;
             break;
         }
@@ -318,13 +314,22 @@ static int pg_jpeg_gcd(int a, int b) {
     return a;
 }
 
+/// Every how many MCU rows the scan can be entered: where a restart interval begins an MCU
+/// row, and one whose number is a multiple of 8. libjpeg expects RST0 first and takes the
+/// marker its own count expects before any resync, so entered at another one, a marker out
+/// of step by exactly that offset would pass unnoticed where a whole decode refuses it (a
+/// reviewer's find); at a multiple of 8 the numbers are the whole decode's.
+static int pg_jpeg_entry_rows(const struct pg_jpeg_scan_layout *layout) {
+    int interval8 = 8 * layout->restart_interval;
+    return interval8 / pg_jpeg_gcd(interval8, layout->mcus_per_row);
+}
+
 int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_height) {
     struct pg_jpeg_scan_layout layout;
     *mcu_height = 0;
     if (!pg_jpeg_scan_layout(data, size, &layout)) return 0;
-    // A restart interval begins an MCU row every `every` rows: the one nearest above the
-    // middle, with at least one row to keep below it.
-    int every = layout.restart_interval / pg_jpeg_gcd(layout.restart_interval, layout.mcus_per_row);
+    // The one nearest above the middle, with at least one row to keep below it.
+    int every = pg_jpeg_entry_rows(&layout);
     int start = (layout.mcu_rows / 2 - 1) / every * every;
     if (start < 1 || start + 1 >= layout.mcu_rows) return 0;
     *mcu_height = layout.mcu_height;
@@ -335,7 +340,7 @@ int pg_jpeg_restart_row_above(const unsigned char *data, size_t size, int row, i
     struct pg_jpeg_scan_layout layout;
     *mcu_height = 0;
     if (row <= 0 || !pg_jpeg_scan_layout(data, size, &layout)) return 0;
-    int every = layout.restart_interval / pg_jpeg_gcd(layout.restart_interval, layout.mcus_per_row);
+    int every = pg_jpeg_entry_rows(&layout);
     // The MCU row above the one holding `row`: the context chroma upsampling reads.
     int start = (row / layout.mcu_height - 1) / every * every;
     if (start < 1 || start >= layout.mcu_rows) return 0;
@@ -348,7 +353,7 @@ pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int
     struct pg_jpeg_scan_layout layout;
     *status = PG_JPEG_CORRUPT;
     if (!pg_jpeg_scan_layout(data, size, &layout) || first_mcu_row <= 0 || first_mcu_row >= layout.mcu_rows ||
-        ((long)first_mcu_row * layout.mcus_per_row) % layout.restart_interval != 0) {
+        ((long)first_mcu_row * layout.mcus_per_row) % (8L * layout.restart_interval) != 0) {
         snprintf(message, JMSG_LENGTH_MAX, "no restart interval starts at MCU row %d", first_mcu_row);
         return NULL;
     }
@@ -371,7 +376,7 @@ pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int
         seen++;
         at += 2;
     }
-    if (seen < interval) {
+    if (seen < interval || at >= end) {
         snprintf(message, JMSG_LENGTH_MAX, "the scan's restart markers do not reach MCU row %d", first_mcu_row);
         return NULL;
     }
@@ -391,8 +396,26 @@ pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int
     chunks->header_length = layout.scan_start;
     chunks->scan = at;
     chunks->scan_length = (size_t)(end - at);
-    chunks->first_interval = (int)(interval & 7);
-    return pg_jpeg_open_decoder(NULL, 0, chunks, scale_denominator, info, status, message);
+    pg_jpeg_decoder *decoder = pg_jpeg_open_decoder(NULL, 0, chunks, scale_denominator, info, status, message);
+    if (!decoder) return NULL;
+    // libjpeg's own reading of the headers must be the walk's, or the entry could fall
+    // mid-row (a header only a hostile file has could part them).
+    struct jpeg_decompress_struct *parsed = &decoder->info;
+    int lone = parsed->num_components == 1;
+    int parsed_mcu_height = lone ? 8 : 8 * parsed->max_v_samp_factor;
+    int parsed_mcus_per_row = lone ? (int)(parsed->image_width + 7) / 8
+                                   : (int)(parsed->image_width + 8 * parsed->max_h_samp_factor - 1) /
+                                         (8 * parsed->max_h_samp_factor);
+    if (parsed->progressive_mode || parsed->arith_code || parsed->data_precision != 8 ||
+        parsed->comps_in_scan != parsed->num_components || (int)parsed->restart_interval != layout.restart_interval ||
+        parsed_mcu_height != layout.mcu_height || parsed_mcus_per_row != layout.mcus_per_row ||
+        (int)parsed->image_height != height) {
+        pg_jpeg_close(decoder);
+        *status = PG_JPEG_CORRUPT;
+        snprintf(message, JMSG_LENGTH_MAX, "libjpeg reads the headers otherwise");
+        return NULL;
+    }
+    return decoder;
 }
 
 int pg_jpeg_prefer_grey(pg_jpeg_decoder *decoder) {
@@ -630,9 +653,56 @@ void pg_jpeg_close(pg_jpeg_decoder *decoder) {
     free(decoder);
 }
 
+/// libjpeg's output in one growing buffer this code always knows. jpeg_mem_dest frees its
+/// first buffer when it grows and writes the new one back only when the compression ends,
+/// so after an error mid-way its `*outbuffer` had been freed already (a double free) and the
+/// live buffer leaked (a reviewer's find: a restart-marked copy failing after 4 KB aborted).
+struct pg_jpeg_memory_destination {
+    struct jpeg_destination_mgr base;
+    unsigned char *buffer;
+    size_t capacity;
+    size_t size;  // set by term_destination
+};
+
+static void pg_jpeg_memory_init(j_compress_ptr info) {
+    struct pg_jpeg_memory_destination *destination = (struct pg_jpeg_memory_destination *)info->dest;
+    if (!destination->buffer) {
+        destination->capacity = 65536;
+        destination->buffer = malloc(destination->capacity);
+        if (!destination->buffer) ERREXIT1(info, JERR_OUT_OF_MEMORY, 11);
+    }
+    destination->base.next_output_byte = destination->buffer;
+    destination->base.free_in_buffer = destination->capacity;
+}
+
+/// Called when the buffer is full (all of it, whatever `free_in_buffer` says, per libjpeg).
+static boolean pg_jpeg_memory_grow(j_compress_ptr info) {
+    struct pg_jpeg_memory_destination *destination = (struct pg_jpeg_memory_destination *)info->dest;
+    unsigned char *grown = realloc(destination->buffer, destination->capacity * 2);
+    if (!grown) ERREXIT1(info, JERR_OUT_OF_MEMORY, 11);
+    destination->buffer = grown;
+    destination->base.next_output_byte = grown + destination->capacity;
+    destination->base.free_in_buffer = destination->capacity;
+    destination->capacity *= 2;
+    return TRUE;
+}
+
+static void pg_jpeg_memory_term(j_compress_ptr info) {
+    struct pg_jpeg_memory_destination *destination = (struct pg_jpeg_memory_destination *)info->dest;
+    destination->size = destination->capacity - destination->base.free_in_buffer;
+}
+
+static void pg_jpeg_memory_destination(j_compress_ptr info, struct pg_jpeg_memory_destination *destination) {
+    destination->base.init_destination = pg_jpeg_memory_init;
+    destination->base.empty_output_buffer = pg_jpeg_memory_grow;
+    destination->base.term_destination = pg_jpeg_memory_term;
+    info->dest = &destination->base;
+}
+
 struct pg_jpeg_encoder {
     struct jpeg_compress_struct info;
     struct pg_jpeg_error error;
+    struct pg_jpeg_memory_destination destination;
 };
 
 /// One baseline JPEG of `height` rows; `restart_each_row` puts a restart marker after
@@ -655,13 +725,12 @@ static pg_jpeg_status pg_jpeg_encode_rows(unsigned char *const *rows, int width,
         encoder->error.base.format_message((j_common_ptr)&encoder->info, message);
         pg_jpeg_status status = encoder->error.base.msg_code == JERR_OUT_OF_MEMORY ? PG_JPEG_OUT_OF_MEMORY : PG_JPEG_CORRUPT;
         jpeg_destroy_compress(&encoder->info);
-        free(*output);
-        *output = NULL;
+        free(encoder->destination.buffer);
         free(encoder);
         return status;
     }
     jpeg_create_compress(&encoder->info);
-    jpeg_mem_dest(&encoder->info, output, size);
+    pg_jpeg_memory_destination(&encoder->info, &encoder->destination);
     encoder->info.image_width = (JDIMENSION)width;
     encoder->info.image_height = (JDIMENSION)height;
     encoder->info.input_components = 4;
@@ -694,8 +763,7 @@ static pg_jpeg_status pg_jpeg_encode_rows(unsigned char *const *rows, int width,
             if (available <= (int)encoder->info.next_scanline) {
                 snprintf(message, JMSG_LENGTH_MAX, "the rows to encode stopped coming");
                 jpeg_destroy_compress(&encoder->info);
-                free(*output);
-                *output = NULL;
+                free(encoder->destination.buffer);
                 free(encoder);
                 return PG_JPEG_CORRUPT;
             }
@@ -706,6 +774,8 @@ static pg_jpeg_status pg_jpeg_encode_rows(unsigned char *const *rows, int width,
     }
     jpeg_finish_compress(&encoder->info);
     jpeg_destroy_compress(&encoder->info);
+    *output = encoder->destination.buffer;
+    *size = (unsigned long)encoder->destination.size;
     free(encoder);
     return PG_JPEG_OK;
 }
@@ -863,6 +933,7 @@ struct pg_jpeg_transcoder {
     struct jpeg_compress_struct copy;
     struct pg_jpeg_error error;
     struct jpeg_progress_mgr progress;
+    struct pg_jpeg_memory_destination destination;
 };
 
 pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, unsigned char **output,
@@ -893,11 +964,16 @@ pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, un
     transcoder->progress.progress_monitor = pg_jpeg_count_scans;
     transcoder->source.progress = &transcoder->progress;
     jpeg_mem_src(&transcoder->source, data, (unsigned long)size);
-    // Every marker kept, as `jpegtran -copy all`: the copy's EXIF and ICC profile are the
-    // original's, so whatever reads them from the copy reads the same.
+    // Every marker before the first scan kept, as `jpegtran -copy all`: the copy's EXIF and
+    // ICC profile are the original's, so whatever reads them from the copy reads the same.
+    // Markers between a progressive file's scans are left out: nothing here reads them
+    // (the EXIF walk and libjpeg's profile stop at the first scan), and written before the
+    // frame they would be read (a reviewer's find: an orientation there turned the copy).
     jpeg_save_markers(&transcoder->source, JPEG_COM, 0xFFFF);
     for (int m = 0; m < 16; m++) jpeg_save_markers(&transcoder->source, JPEG_APP0 + m, 0xFFFF);
     jpeg_read_header(&transcoder->source, TRUE);
+    int markers_before_scan = 0;
+    for (jpeg_saved_marker_ptr marker = transcoder->source.marker_list; marker; marker = marker->next) markers_before_scan++;
     J_COLOR_SPACE stored = transcoder->source.jpeg_color_space;
     if ((stored != JCS_YCbCr && stored != JCS_GRAYSCALE) || transcoder->source.data_precision != 8) {
         snprintf(message, JMSG_LENGTH_MAX, "only 8-bit YCbCr and grey files are re-encoded");
@@ -905,14 +981,30 @@ pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, un
         goto done;
     }
     jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&transcoder->source);
-    jpeg_mem_dest(&transcoder->copy, output, output_size);
+    // A progressive file whose coefficients are not all refined to their last bit decodes
+    // with libjpeg's block smoothing; the sequential copy would not (a reviewer's find: up
+    // to 2 levels apart). Such a file keeps no copy.
+    if (transcoder->source.progressive_mode) {
+        for (int c = 0; c < transcoder->source.num_components; c++) {
+            for (int k = 0; k < DCTSIZE2; k++) {
+                if (transcoder->source.coef_bits[c][k] != 0) {
+                    snprintf(message, JMSG_LENGTH_MAX, "a progressive file refined short of its last bit");
+                    status = PG_JPEG_UNSUPPORTED;
+                    goto done;
+                }
+            }
+        }
+    }
+    pg_jpeg_memory_destination(&transcoder->copy, &transcoder->destination);
     jpeg_copy_critical_parameters(&transcoder->source, &transcoder->copy);
     // Sequential, standard Huffman tables (the original's may lack the codes a restart's
     // first DC difference needs), a restart marker after every MCU row.
     transcoder->copy.restart_in_rows = 1;
     transcoder->copy.optimize_coding = FALSE;
     jpeg_write_coefficients(&transcoder->copy, coefficients);
-    for (jpeg_saved_marker_ptr marker = transcoder->source.marker_list; marker; marker = marker->next) {
+    int written = 0;
+    for (jpeg_saved_marker_ptr marker = transcoder->source.marker_list; marker && written < markers_before_scan;
+         marker = marker->next, written++) {
         // The JFIF and Adobe markers libjpeg writes itself, from the same parameters.
         if (transcoder->copy.write_JFIF_header && marker->marker == JPEG_APP0 && marker->data_length >= 5 &&
             memcmp(marker->data, "JFIF", 5) == 0)
@@ -931,11 +1023,12 @@ pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, un
 done:
     jpeg_destroy_compress(&transcoder->copy);
     jpeg_destroy_decompress(&transcoder->source);
-    free(transcoder);
-    if (status != PG_JPEG_OK) {
-        free(*output);
-        *output = NULL;
-        *output_size = 0;
+    if (status == PG_JPEG_OK) {
+        *output = transcoder->destination.buffer;
+        *output_size = (unsigned long)transcoder->destination.size;
+    } else {
+        free(transcoder->destination.buffer);
     }
+    free(transcoder);
     return status;
 }

@@ -147,3 +147,35 @@ def test_no_copy_takes_more_than_a_hundredth_of_a_small_cache_budget(stack_facto
     obj = roomy.upload_ok(data, content_type="image/jpeg")
     get_bytes(roomy, tools, obj["id"], "resize:300x.jpg")
     wait_for(copy_path(roomy, obj["id"]))
+
+
+def test_an_original_no_copy_can_be_made_of_is_tried_once(stack, tools, pixels):
+    """A CMYK JPEG is not re-encoded: an empty file in the copy's place says so, and the
+    misses that follow decode the original without trying again."""
+    out = io.BytesIO()
+    pixels.convert("CMYK").save(out, "JPEG", quality=90)
+    obj = stack.upload_ok(out.getvalue(), content_type="image/jpeg")
+    first = get_bytes(stack, tools, obj["id"], "resize:300x.jpg")
+    path = copy_path(stack, obj["id"])
+    assert wait_for(path) == b""
+    stamp = path.stat().st_mtime_ns
+    assert tools.decode(get_bytes(stack, tools, obj["id"], "flip:h.jpg")).size == (W, H)
+    time.sleep(0.5)
+    assert path.stat().st_mtime_ns == stamp and path.read_bytes() == b""
+    assert tools.decode(first).size == (300, round(300 * H / W))
+
+
+def test_a_copy_that_fails_to_decode_gives_way_to_the_original(stack, tools, plain, plain_outputs):
+    """Whatever happened to a copy on disk, the original answers, and the copy is remade."""
+    path = copy_path(stack, plain["id"])
+    copy = wait_for(path)
+    path.write_bytes(copy[: len(copy) // 2])
+    folder = path.parent
+    chain = CHAINS[0]
+    for made in folder.rglob("*"):
+        if made.is_file() and made.name != "restart-marked-original":
+            made.unlink()
+    assert get_bytes(stack, tools, plain["id"], chain) == plain_outputs[chain]
+    # Removed, then made again by the miss after.
+    get_bytes(stack, tools, plain["id"], CHAINS[1])
+    assert tools.decode(wait_for(path)).tobytes() == tools.decode(copy).tobytes()

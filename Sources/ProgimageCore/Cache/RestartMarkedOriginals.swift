@@ -38,15 +38,22 @@ public final class RestartMarkedOriginals: Sendable {
 
     func path(of id: ImageID) -> String { cache.directory(of: id) + "/" + Self.fileName }
 
-    /// What to decode for JPEG original `original` of image `id` (`size` its stored pixels):
-    /// its copy when there is one, else itself; a copy is started when it would help.
-    func decodable(_ original: [UInt8], of id: ImageID, pixels: Int) -> [UInt8] {
+    /// The copy to decode in place of JPEG original `original` of image `id` (`pixels` its
+    /// stored pixels), when there is one; otherwise one is started when it would help.
+    func copy(of original: [UInt8], id: ImageID, pixels: Int) -> [UInt8]? {
         guard pixels >= Self.minimumPixels,
             cache.budget.map({ original.count * Self.largestShareOfBudget <= $0.maxBytes }) ?? true
-        else { return original }
-        if let copy = try? Files.read(path(of: id)), !copy.isEmpty { return copy }
+        else { return nil }
+        // An empty file: no copy can be made of this original (a CMYK file, a progressive
+        // one refined short of its last bit, scans that cannot be interleaved), tried once.
+        if let copy = try? Files.read(path(of: id)) { return copy.isEmpty ? nil : copy }
         if !JPEGRestarts.splitInTwo(original) { makeCopy(of: original, id: id) }
-        return original
+        return nil
+    }
+
+    /// Removes the copy of `id`: the next miss decodes the original and makes it again.
+    func discard(of id: ImageID) {
+        try? Files.remove(path(of: id))
     }
 
     /// Starts making the copy on an idle thread, unless one is being made; it is stored
@@ -55,10 +62,8 @@ public final class RestartMarkedOriginals: Sendable {
     private func makeCopy(of original: [UInt8], id: ImageID) {
         guard making.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return }
         let started = IdleThread.start { [self] in
-            guard let copy = JPEGRestarts.restartMarkedCopy(of: original) else {
-                making.store(false, ordering: .releasing)
-                return
-            }
+            // None possible: an empty file says so to the next misses.
+            let copy = JPEGRestarts.restartMarkedCopy(of: original) ?? []
             DispatchQueue.global().async { [self] in
                 defer { making.store(false, ordering: .releasing) }
                 store(copy, id: id)

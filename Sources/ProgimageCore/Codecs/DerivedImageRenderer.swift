@@ -83,12 +83,24 @@ public struct DerivedImageRenderer: Sendable {
         let relative = String(path.dropFirst(cache.root.count + 1))
         return try cache.withLock(for: path) { () throws(ServiceError) -> Rendered in
             if cache.contains(path) { return .stored(cachePath: relative) }
-            var original = try readOriginal(id, format: record.format)
-            if record.format == .jpg {
-                original = restartMarked.decodable(original, of: id, pixels: record.width * record.height)
+            let original = try readOriginal(id, format: record.format)
+            func render(_ bytes: [UInt8]) throws(ServiceError) -> [UInt8] {
+                try pipeline.render(
+                    bytes, format: record.format, source: source, chain: chain, overlays: overlaySource, isAbandoned: isAbandoned)
             }
-            let bytes = try pipeline.render(
-                original, format: record.format, source: source, chain: chain, overlays: overlaySource, isAbandoned: isAbandoned)
+            let bytes: [UInt8]
+            if record.format == .jpg, let copy = restartMarked.copy(of: original, id: id, pixels: record.width * record.height) {
+                // The copy decodes to the original's pixels; should it ever fail, the original
+                // answers, and the copy goes.
+                do throws(ServiceError) {
+                    bytes = try render(copy)
+                } catch where error.code != .timeout {
+                    restartMarked.discard(of: id)
+                    bytes = try render(original)
+                }
+            } else {
+                bytes = try render(original)
+            }
             let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
             // Recorded before the file exists, so a delete of an overlay always finds it.
             for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }

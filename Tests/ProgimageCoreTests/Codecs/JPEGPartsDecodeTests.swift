@@ -1,3 +1,4 @@
+import Foundation
 import GD
 import JPEG
 import ProgimageAPI
@@ -49,11 +50,11 @@ import TurboJPEG
         try #require(JPEGRestarts.restartMarkedCopy(of: original), "the copy is made")
     }
 
-    /// libjpeg-turbo's test images (baseline, progressive), EXIF-rotated ones and a 12-bit
-    /// one: the copy decodes to the same pixels at every scale, keeps the orientation, and
-    /// a file it cannot re-encode (12-bit, arithmetic coded) gets none.
+    /// libjpeg-turbo's test images (baseline, progressive, arithmetic-coded) and EXIF-rotated
+    /// ones: the copy decodes to the same pixels at every scale and keeps the orientation.
     @Test(arguments: [
-        "jpeg/libjpeg-turbo/testorig.jpg", "jpeg/libjpeg-turbo/testimgint.jpg", "jpeg/exif-orientation/Landscape_6.jpg",
+        "jpeg/libjpeg-turbo/testorig.jpg", "jpeg/libjpeg-turbo/testimgint.jpg", "jpeg/libjpeg-turbo/testimgari.jpg",
+        "jpeg/exif-orientation/Landscape_6.jpg",
         "jpeg/exif-orientation/Portrait_3.jpg",
     ])
     func copyDecodesToTheOriginalsPixels(file: String) throws {
@@ -71,6 +72,33 @@ import TurboJPEG
         #expect(Bool(uprightCopy.interleaved(alpha: false) == upright.interleaved(alpha: false)))
     }
 
+    /// A valid file whose copy fails inside libjpeg's compression, after its 120 KB of
+    /// markers were written: no copy, and no crash (the buffer was freed twice).
+    @Test func aCopyThatFailsLateIsNoneAndNoCrash() throws {
+        let original = try Self.fixture("non-interleavable-scans.jpg")
+        #expect(try JPEGDecoder.decode(original, scaleDenominator: 1).width == 64)
+        #expect(JPEGRestarts.restartMarkedCopy(of: original) == nil)
+    }
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: Corpus.packageRoot.appendingPathComponent("Tests/ProgimageCoreTests/Fixtures/\(name)")))
+    }
+
+    /// A progressive file refined short of its last bit decodes with block smoothing, which
+    /// a sequential copy would not: no copy. A marker between scans stays out of the copy's
+    /// headers, where it would be read (an orientation turned the copy).
+    @Test func progressiveFilesKeepTheirReading() throws {
+        let short = try Self.fixture("progressive-refined-short.jpg")
+        #expect(try JPEGDecoder.decode(short, scaleDenominator: 1).width == 96)
+        #expect(JPEGRestarts.restartMarkedCopy(of: short) == nil)
+        let between = try Self.fixture("exif-between-scans.jpg")
+        let copy = try Self.copy(of: between)
+        #expect(ExifOrientation.read(from: between, format: .jpg) == .up)
+        #expect(ExifOrientation.read(from: copy, format: .jpg) == .up)
+        #expect(Bool(try JPEGDecoder.decode(copy, scaleDenominator: 1).bytes == JPEGDecoder.decode(between, scaleDenominator: 1).bytes))
+    }
+
+    /// 12-bit samples are not re-encoded.
     @Test func twelveBitFilesGetNoCopy() {
         #expect(JPEGRestarts.restartMarkedCopy(of: Corpus.bytes("jpeg/libjpeg-turbo/monkey12.jpg")) == nil)
     }
@@ -117,6 +145,32 @@ import TurboJPEG
         let copy = try Self.copy(of: original)
         #expect(Bool(try Self.rows(copy, 4) == Self.rows(original, 4)))
         #expect(Bool(try JPEGDecoder.decode(copy, scaleDenominator: 4).bytes == JPEGDecoder.decode(original, scaleDenominator: 4).bytes))
+    }
+
+    /// Cut right after a restart marker where the lower part begins, or one of the markers
+    /// before it renumbered by exactly the offset libjpeg's own count would forgive: every
+    /// decode refuses it as the whole decode does, none reads past the end.
+    @Test func cutOrRenumberedAtTheEntry() throws {
+        let copy = try Self.copy(of: try Self.noisyJPEG(width: 1100, height: 960, subsampling: .s420))
+        let markers = copy.indices.dropLast().filter { copy[$0] == 0xFF && (0xD0...0xD7).contains(copy[$0 + 1]) }
+        // 60 MCU rows of 16: the lower part begins at row 24 (29 rounded down to a multiple
+        // of 8), after the 24th marker.
+        #expect(markers.count == 59)
+        var cut = Array(copy.prefix(markers[23] + 2))
+        // The 31st marker is RST6; RST1 is what libjpeg's count expects there when entered
+        // at row 29 (as an entry at any interval did before), which it took without a word.
+        var renumbered = copy
+        #expect(renumbered[markers[30] + 1] == 0xD6)
+        renumbered[markers[30] + 1] = 0xD1
+        for damaged in [cut, renumbered] {
+            for scale in [1, 2] {
+                #expect(Self.pixels { () throws -> GDImage? in try GDImage.decodedJPEG(damaged, scaleDenominator: scale) } == nil)
+                #expect((try? JPEGDecoder.decode(damaged, scaleDenominator: scale)) == nil)
+                #expect((try? JPEGDecoder.decode(damaged, scaleDenominator: scale, inParts: false)) == nil)
+            }
+        }
+        cut.append(contentsOf: [0xFF, 0xD9])
+        #expect(Self.pixels { () throws -> GDImage? in try GDImage.decodedJPEG(cut, scaleDenominator: 1) } == nil)
     }
 
     /// Damage in either part: a whole decode of the copy and a decode in parts agree, both
