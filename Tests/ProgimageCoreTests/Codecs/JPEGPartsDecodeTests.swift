@@ -98,6 +98,14 @@ import TurboJPEG
         #expect(Bool(try JPEGDecoder.decode(copy, scaleDenominator: 1).bytes == JPEGDecoder.decode(between, scaleDenominator: 1).bytes))
     }
 
+    /// Coefficients a baseline file cannot hold (a fuzzed arithmetic-coded file decodes to
+    /// them): no copy, where one had decoded to other pixels.
+    @Test func outOfRangeCoefficientsGetNoCopy() throws {
+        let original = try Self.fixture("out-of-range-coefficients.jpg")
+        #expect(try JPEGDecoder.decode(original, scaleDenominator: 1).width == 227)
+        #expect(JPEGRestarts.restartMarkedCopy(of: original) == nil)
+    }
+
     /// 12-bit samples are not re-encoded.
     @Test func twelveBitFilesGetNoCopy() {
         #expect(JPEGRestarts.restartMarkedCopy(of: Corpus.bytes("jpeg/libjpeg-turbo/monkey12.jpg")) == nil)
