@@ -112,7 +112,8 @@ pg_jpeg_status pg_jpeg_read_in_parts(pg_jpeg_decoder *decoder, const unsigned ch
 void pg_jpeg_close(pg_jpeg_decoder *decoder);
 
 /// The same coefficients re-encoded losslessly with a restart marker after every MCU row,
-/// every marker kept (`jpegtran -restart 1 -copy all`): a copy whose halves decode on two
+/// every marker before the first scan kept, Huffman tables made for it (`jpegtran -optimize
+/// -restart 1 -copy all`): a copy whose halves decode on two
 /// threads to exactly the original's pixels. 8-bit YCbCr or grey files only
 /// (PG_JPEG_UNSUPPORTED otherwise); a progressive original becomes sequential.
 pg_jpeg_status pg_jpeg_restart_marked(const unsigned char *data, size_t size, unsigned char **output,

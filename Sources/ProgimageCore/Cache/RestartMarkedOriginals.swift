@@ -14,7 +14,7 @@ import Synchronization
 /// removes it; the next miss makes it again) and made where it costs a request nothing:
 /// after a miss that decoded the original whole, on a `SCHED_IDLE` thread, one at a time
 /// in a process. A busy box makes none until it has a moment; a box that only ever makes
-/// one derived file of each image pays ~50 ms of idle CPU per 12 MP image for nothing.
+/// one derived file of each image pays ~90 ms of idle CPU per 12 MP image for nothing.
 /// A copy is about its original's size, so none is made past 1% of the cache's budget.
 /// 12 MP → 800 px thumbnail, `progimage-bench --chain`: 36 → 24 ms wall, the same CPU.
 public final class RestartMarkedOriginals: Sendable {
