@@ -21,7 +21,7 @@ public enum JPEGRestarts {
     }
 
     /// The same picture with a restart marker after every MCU row: the coefficients
-    /// re-encoded losslessly (`pg_jpeg_restart_marked`), every marker kept, so that it
+    /// re-encoded losslessly (`pg_jpeg_restart_marked`), the markers before the scan kept, so that it
     /// decodes to exactly the pixels `bytes` do, in two parts. nil for what it does not
     /// re-encode (CMYK, 12-bit, a progressive file refined short of its last bit, coefficients no
     /// baseline file holds) and for a file libjpeg finds damaged. 12 MP: ~90 ms.
