@@ -949,7 +949,7 @@ def timings():
 # in both passes that every format's original comes back from the store bit for bit), and
 # running their ~850 renders twice made CI's fresh clone take over 15 minutes. (test_transforms.py
 # stays in both: it also holds 404s, 405s and conditional requests.)
-PIXEL_ONLY_MODULES = ["test_conformance.py", "test_colour.py", "test_fast_paths.py", "test_jxl.py"]
+PIXEL_ONLY_MODULES = ["test_conformance.py", "test_colour.py", "test_fast_paths.py", "test_jxl.py", "test_jpeg_parts.py"]
 collect_ignore = PIXEL_ONLY_MODULES + ["test_embedded_store.py"] if DISTRIBUTED else ["test_cluster.py"]
 
 

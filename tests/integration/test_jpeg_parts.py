@@ -117,7 +117,9 @@ def test_an_originals_own_restart_markers_split_it(stack, tools, pixels, plain_o
     data = jpeg(pixels, **restart)
     assert markers(data)["interval"] > 0
     obj = stack.upload_ok(data, content_type="image/jpeg")
-    for chain in CHAINS:
+    # The two-part paths (rows into libgd, the streamed thumbnail, a filter after the
+    # decode, a crop's region) and one chain each way around them.
+    for chain in CHAINS[:4] + CHAINS[5:7]:
         assert get_bytes(stack, tools, obj["id"], chain) == plain_outputs[chain], (restart, chain)
     # Usable as it is: no copy is made.
     time.sleep(0.5)
