@@ -124,6 +124,11 @@ static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *mes
     }
 }
 
+static void pg_jpeg_chunks_free(struct pg_jpeg_chunks *chunks) {
+    if (chunks) free(chunks->header);
+    free(chunks);
+}
+
 static void pg_jpeg_chunks_init(j_decompress_ptr info) { (void)info; }
 static void pg_jpeg_chunks_term(j_decompress_ptr info) { (void)info; }
 
@@ -169,16 +174,14 @@ static pg_jpeg_decoder *pg_jpeg_open_decoder(const unsigned char *data, size_t s
     if (scale_denominator != 1 && scale_denominator != 2 && scale_denominator != 4 && scale_denominator != 8) {
         *status = PG_JPEG_UNSUPPORTED;
         snprintf(message, JMSG_LENGTH_MAX, "scale 1/%d is not 1/1, 1/2, 1/4 or 1/8", scale_denominator);
-        if (chunks) free(chunks->header);
-        free(chunks);
+        pg_jpeg_chunks_free(chunks);
         return NULL;
     }
     struct pg_jpeg_decoder *decoder = calloc(1, sizeof *decoder);
     if (!decoder) {
         *status = PG_JPEG_OUT_OF_MEMORY;
         snprintf(message, JMSG_LENGTH_MAX, "out of memory");
-        if (chunks) free(chunks->header);
-        free(chunks);
+        pg_jpeg_chunks_free(chunks);
         return NULL;
     }
     decoder->chunks = chunks;
@@ -445,15 +448,6 @@ pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, siz
     return pg_jpeg_read_into(decoder, rows, 0, 0, -1, NULL, NULL, message);
 }
 
-pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message) {
-    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 1, 0, -1, NULL, NULL, message);
-}
-
-pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
-                                           pg_jpeg_rows_done progress, void *context, char *message) {
-    return pg_jpeg_read_into(decoder, (JSAMPROW *)rows, 0, 0, -1, progress, context, message);
-}
-
 pg_jpeg_status pg_jpeg_read_rows_between(pg_jpeg_decoder *decoder, unsigned char *const *rows, int first, int end,
                                          int clear_fourth, pg_jpeg_rows_done progress, void *context,
                                          char *message) {
@@ -585,35 +579,42 @@ static void *pg_jpeg_read_part(void *argument) {
     return NULL;
 }
 
-pg_jpeg_status pg_jpeg_read_in_parts(pg_jpeg_decoder *decoder, const unsigned char *data, size_t size,
-                                     int scale_denominator, unsigned char *pixels, size_t stride, char *message) {
-    struct jpeg_decompress_struct *info = &decoder->info;
+pg_jpeg_decoder *pg_jpeg_open_lower_part(const unsigned char *data, size_t size, int scale_denominator,
+                                         pg_jpeg_decoder *upper, int *offset, int *split) {
+    struct jpeg_decompress_struct *info = &upper->info;
     int mcu_height = 0;
     int start = (long)info->output_width * info->output_height >= PG_JPEG_PART_PIXELS
                     ? pg_jpeg_lower_part_start(data, size, &mcu_height)
                     : 0;
     pg_jpeg_info lower_info;
     pg_jpeg_status status = PG_JPEG_OK;
-    char lower_message[JMSG_LENGTH_MAX];
+    char message[JMSG_LENGTH_MAX];
     pg_jpeg_decoder *lower =
-        start ? pg_jpeg_open_at_row(data, size, scale_denominator, start, &lower_info, &status, lower_message) : NULL;
-    int offset = start * mcu_height / scale_denominator, split = offset + mcu_height / scale_denominator;
-    if (lower) {
-        // The same output as the upper part's (grey after pg_jpeg_prefer_grey).
-        if (setjmp(lower->error.jump)) {
-            pg_jpeg_close(lower);
-            lower = NULL;
-        } else {
-            lower->info.out_color_space = info->out_color_space;
-            jpeg_calc_output_dimensions(&lower->info);
-            if (lower->info.output_width != info->output_width || lower->info.output_components != info->output_components ||
-                lower->info.output_height + (JDIMENSION)offset != info->output_height ||
-                (JDIMENSION)split >= info->output_height) {
-                pg_jpeg_close(lower);
-                lower = NULL;
-            }
-        }
+        start ? pg_jpeg_open_at_row(data, size, scale_denominator, start, &lower_info, &status, message) : NULL;
+    if (!lower) return NULL;
+    *offset = start * mcu_height / scale_denominator;
+    *split = *offset + mcu_height / scale_denominator;
+    // The same output as the upper part's (grey after pg_jpeg_prefer_grey).
+    if (setjmp(lower->error.jump)) {
+        pg_jpeg_close(lower);
+        return NULL;
     }
+    lower->info.out_color_space = info->out_color_space;
+    jpeg_calc_output_dimensions(&lower->info);
+    if (lower->info.output_width != info->output_width || lower->info.output_components != info->output_components ||
+        lower->info.output_height + (JDIMENSION)*offset != info->output_height ||
+        (JDIMENSION)*split >= info->output_height) {
+        pg_jpeg_close(lower);
+        return NULL;
+    }
+    return lower;
+}
+
+pg_jpeg_status pg_jpeg_read_in_parts(pg_jpeg_decoder *decoder, const unsigned char *data, size_t size,
+                                     int scale_denominator, unsigned char *pixels, size_t stride, char *message) {
+    struct jpeg_decompress_struct *info = &decoder->info;
+    int offset = 0, split = 0;
+    pg_jpeg_decoder *lower = pg_jpeg_open_lower_part(data, size, scale_denominator, decoder, &offset, &split);
     if (!lower) return pg_jpeg_read(decoder, pixels, stride, message);
     JSAMPROW *rows = malloc(sizeof(JSAMPROW) * info->output_height);
     if (!rows) {
@@ -648,8 +649,7 @@ void pg_jpeg_close(pg_jpeg_decoder *decoder) {
     free(decoder->icc);
     free(decoder->region_row);
     free(decoder->rows);
-    if (decoder->chunks) free(decoder->chunks->header);
-    free(decoder->chunks);
+    pg_jpeg_chunks_free(decoder->chunks);
     free(decoder);
 }
 
@@ -780,18 +780,14 @@ static pg_jpeg_status pg_jpeg_encode_rows(unsigned char *const *rows, int width,
     return PG_JPEG_OK;
 }
 
-/// Where the entropy-coded data of a JPEG libjpeg wrote starts (after the SOS segment),
-/// and where its SOF's height field is; 0 when the layout is not the expected one.
+/// Where the entropy-coded data of a segment `pg_jpeg_encode_segment` wrote starts (after
+/// the SOS segment), and where its SOF's height field is (`pg_jpeg_scan_layout`, the walk
+/// a decode entered at a restart uses); 0 when the layout is not the expected one.
 static size_t pg_jpeg_scan_start(const unsigned char *jpeg, size_t size, size_t *sof_height) {
-    size_t at = 2;
-    while (at + 4 <= size && jpeg[at] == 0xFF) {
-        unsigned char marker = jpeg[at + 1];
-        size_t length = ((size_t)jpeg[at + 2] << 8) | jpeg[at + 3];
-        if (marker == 0xC0 && sof_height) *sof_height = at + 5;
-        if (marker == 0xDA) return at + 2 + length <= size ? at + 2 + length : 0;
-        at += 2 + length;
-    }
-    return 0;
+    struct pg_jpeg_scan_layout layout;
+    if (!pg_jpeg_scan_layout(jpeg, size, &layout)) return 0;
+    if (sof_height) *sof_height = layout.sof_height;
+    return layout.scan_start;
 }
 
 int pg_jpeg_mcu_rows(int grey, int quality) { return grey || quality >= PG_JPEG_HIGH_QUALITY ? 8 : 16; }

@@ -4,20 +4,10 @@ import Glibc
 /// Restart markers, which let a JPEG decode in two parts at once (`JPEGRowSource`), and a
 /// lossless copy that has them for a file that does not.
 public enum JPEGRestarts {
-    /// Where the lower part of a two-part decode begins (`pg_jpeg_lower_part_start`); nil
-    /// when the file has no restart interval that does.
-    static func lowerPartStart(_ source: UnsafeBufferPointer<UInt8>) -> (mcuRow: Int, mcuHeight: Int)? {
-        var mcuHeight: Int32 = 0
-        let start = Int(pg_jpeg_lower_part_start(source.baseAddress, source.count, &mcuHeight))
-        return start > 0 ? (start, Int(mcuHeight)) : nil
-    }
-
-    /// Decodes with outputs of at least this many pixels are worth two parts.
-    static let partPixels = Int(PG_JPEG_PART_PIXELS)
-
     /// Whether `bytes` decode in two parts as they are.
     public static func splitInTwo(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { lowerPartStart($0) != nil }
+        var mcuHeight: Int32 = 0
+        return bytes.withUnsafeBufferPointer { pg_jpeg_lower_part_start($0.baseAddress, $0.count, &mcuHeight) > 0 }
     }
 
     /// The same picture with a restart marker after every MCU row: the coefficients

@@ -39,7 +39,7 @@ final class JPEGRowSource: @unchecked Sendable {
 
     /// At 1/`scaleDenominator` (1, 2, 4, 8) in the DCT domain; nil when the file needs a
     /// colour conversion (an ICC profile, CMYK). `inParts`: in two parts when the file
-    /// allows it and the output has `JPEGRestarts.partPixels`.
+    /// allows it and the output is large enough (`pg_jpeg_open_lower_part`).
     init?(
         _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int = 1, message: JPEGMessageBuffer, inParts: Bool = false
     ) throws(GDImage.JPEGDecodeFailure) {
@@ -59,8 +59,13 @@ final class JPEGRowSource: @unchecked Sendable {
         self.height = info.output_height
         extent = GDImage.dctScaledExtent(width: Int(info.image_width), height: Int(info.image_height), scale: scaleDenominator)
         self.message = message
-        if inParts, Int(info.output_width) * Int(info.output_height) >= JPEGRestarts.partPixels {
-            lower = Self.lowerPart(source, scaleDenominator: scaleDenominator, whole: info)
+        var offset: Int32 = 0
+        var split: Int32 = 0
+        if inParts,
+            let part = pg_jpeg_open_lower_part(
+                source.baseAddress, source.count, Int32(scaleDenominator), decoder, &offset, &split)
+        {
+            lower = (part, Int(offset), Int(split), JPEGMessageBuffer())
         } else {
             lower = nil
         }
@@ -81,31 +86,6 @@ final class JPEGRowSource: @unchecked Sendable {
         } catch {
             throw .decode(error)
         }
-    }
-
-    /// The decode from the restart interval that begins nearest above the middle
-    /// (`JPEGRestarts.lowerPartStart`), one MCU row above the split; nil when the file has
-    /// none there, or libjpeg disagrees about its size.
-    private static func lowerPart(
-        _ source: UnsafeBufferPointer<UInt8>, scaleDenominator: Int, whole: pg_jpeg_info
-    ) -> (decoder: OpaquePointer, offset: Int, split: Int, message: JPEGMessageBuffer)? {
-        guard let (start, mcuHeight) = JPEGRestarts.lowerPartStart(source) else { return nil }
-        let message = JPEGMessageBuffer()
-        var info = pg_jpeg_info()
-        var status = PG_JPEG_OK
-        guard
-            let decoder = pg_jpeg_open_at_row(
-                source.baseAddress, source.count, Int32(scaleDenominator), Int32(start), &info, &status, message.pointer)
-        else { return nil }
-        let offset = start * mcuHeight / scaleDenominator
-        let split = offset + mcuHeight / scaleDenominator
-        guard info.output_width == whole.output_width, Int(info.output_height) == Int(whole.output_height) - offset,
-            info.cmyk == 0, split < Int(whole.output_height)
-        else {
-            pg_jpeg_close(decoder)
-            return nil
-        }
-        return (decoder, offset, split, message)
     }
 
     /// The parts to run, one thread each.

@@ -45,21 +45,9 @@ size_t pg_jpeg_icc_profile(pg_jpeg_decoder *decoder, const unsigned char **profi
 /// PG_JPEG_OK means the buffer must not be used.
 pg_jpeg_status pg_jpeg_read(pg_jpeg_decoder *decoder, unsigned char *pixels, size_t stride, char *message);
 
-/// As `pg_jpeg_read`, into rows that lie anywhere (`rows[y]`, 4 bytes a pixel, B,G,R and
-/// a fourth byte written 0: libgd's opaque): a libgd image's own rows, no copy between.
-pg_jpeg_status pg_jpeg_read_rows(pg_jpeg_decoder *decoder, unsigned char *const *rows, char *message);
-
 /// Told how many rows are complete as they arrive, about an iMCU row (8 or 16) at a time.
 /// Rows of a file that then fails may be garbage.
 typedef void (*pg_jpeg_rows_done)(void *context, int rows);
-
-/// As `pg_jpeg_read_rows`, calling `progress` after each batch of rows, from the decoding
-/// thread, so that another thread can work on the rows above while the rest decode. The
-/// fourth byte stays as libjpeg wrote it (0xFF): these rows go to a row filter, which
-/// masks the fourth byte of what it writes, and clearing it cost 1.0–1.4 ms of the
-/// decoding thread in a 12 MP thumbnail at 1/2 (3 MP of rows).
-pg_jpeg_status pg_jpeg_read_rows_reporting(pg_jpeg_decoder *decoder, unsigned char *const *rows,
-                                           pg_jpeg_rows_done progress, void *context, char *message);
 
 /// Decodes only the `width`×`height` region at (`x`, `y`) of the output into `pixels`
 /// (packed, 4 bytes a pixel, `width * 4` bytes a row; 1 and `width` after `pg_jpeg_prefer_grey`): rows above it are skipped without
@@ -76,6 +64,14 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
 /// start of a row). The lower part keeps the rows from one MCU row below it: the row
 /// above is the context chroma upsampling reads.
 int pg_jpeg_lower_part_start(const unsigned char *data, size_t size, int *mcu_height);
+
+/// The lower part of a two-part decode of `upper` (opened on the same `data` at
+/// `scale_denominator`, its output chosen, nothing read yet): from `pg_jpeg_lower_part_start`,
+/// with `upper`'s output colour space. Its row 0 is `upper`'s row `*offset`, and it keeps
+/// the rows from `*split` on (`pg_jpeg_read_rows_between`). NULL when the output is under
+/// `PG_JPEG_PART_PIXELS` or the file has no such restart: then `upper` reads every row.
+pg_jpeg_decoder *pg_jpeg_open_lower_part(const unsigned char *data, size_t size, int scale_denominator,
+                                         pg_jpeg_decoder *upper, int *offset, int *split);
 
 /// Where a decode of the rows from stored row `row` down can begin: the MCU row
 /// (`*mcu_height` stored rows each) where a restart interval begins, at least one MCU row
@@ -94,11 +90,15 @@ int pg_jpeg_restart_row_above(const unsigned char *data, size_t size, int row, i
 pg_jpeg_decoder *pg_jpeg_open_at_row(const unsigned char *data, size_t size, int scale_denominator, int first_mcu_row,
                                      pg_jpeg_info *info, pg_jpeg_status *status, char *message);
 
-/// As `pg_jpeg_read_rows_reporting` (or `pg_jpeg_read_rows` with `clear_fourth`, as
-/// libgd's opaque rows want), for rows `first` to `end` (-1: the last) only: the
-/// rows above `first` are decoded into a scratch row and dropped (the context chroma
-/// upsampling needs), and a decode that stops before the last row reads no further, so
-/// the rows below are another decoder's to check. `rows[y]` for `first` ≤ y < `end`.
+/// As `pg_jpeg_read`, into rows that lie anywhere (`rows[y]`, 4 bytes a pixel: a libgd
+/// image's own rows, no copy between), for rows `first` to `end` (-1: the last) only,
+/// calling `progress` after each batch of rows from the decoding thread, so that another
+/// thread can work on the rows above while the rest decode. The rows above `first` are
+/// decoded into a scratch row and dropped (the context chroma upsampling needs), and a
+/// decode that stops before the last row reads no further, so the rows below are another
+/// decoder's to check. `clear_fourth` writes the fourth byte 0 (libgd's opaque); without
+/// it the byte stays libjpeg's 0xFF, for a row filter, which masks it in what it writes:
+/// clearing it cost 1.0–1.4 ms of the decoding thread in a 12 MP thumbnail at 1/2.
 pg_jpeg_status pg_jpeg_read_rows_between(pg_jpeg_decoder *decoder, unsigned char *const *rows, int first, int end,
                                          int clear_fourth, pg_jpeg_rows_done progress, void *context,
                                          char *message);
