@@ -34,12 +34,20 @@ public struct ServiceConfiguration: Sendable {
     public var fetchTimeoutSeconds: Int = 10
     /// Worker threads per instance; defaults to the number of cores.
     public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    /// The api instance's threads: more than `threads`, so that link ingests waiting on
-    /// remote servers (up to `fetchTimeoutSeconds` each) do not hold up metadata, lists and
-    /// other uploads; it still decodes only `threads` images at once. With two threads,
-    /// six stalled fetches had held a metadata read for 29.5 s. Link fetches get all but
-    /// `threads` of them (`LinkFetchSlots`).
-    public var apiThreads: Int { max(8, threads * 4) }
+    /// Link fetches the api instance runs at once (`LinkFetchSlots`): each holds a thread
+    /// for as long as its server takes, up to `fetchTimeoutSeconds`.
+    public var linkFetchSlots: Int { max(6, threads * 3) }
+    /// Link ingests that may wait for a fetch slot at once, each holding a thread: with the
+    /// slots, enough for a burst of 16 quick links from one client on two cores
+    /// (`test_a_burst_of_quick_links_is_all_stored`). Not more with the cores: the slots
+    /// grow, and the api's threads stay within the units' `TasksMax=64` up to 8 cores
+    /// (24 + 12 + 8).
+    public var linkFetchWaiters: Int { 12 }
+    /// The api instance's threads: the link fetches' slots and waiters, and `threads` more
+    /// that links never hold, so that metadata, lists and other uploads are answered however
+    /// many links stall on slow servers (with as many threads as cores, six stalled fetches
+    /// had held a metadata read for 29.5 s); it still decodes only `threads` images at once.
+    public var apiThreads: Int { linkFetchSlots + linkFetchWaiters + threads }
     /// A worker exits gracefully after this many requests (0 = never) and its supervisor
     /// starts a fresh one: libgd 2.3.3 leaks ~1.2 MB per AVIF encode (libgd #831).
     public var recycleAfterRequests: Int = 2000

@@ -72,7 +72,7 @@ public final class ServiceContext: Sendable {
         linkFetcher = LinkFetcher(
             allowHosts: configuration.fetchAllowHosts, timeoutSeconds: configuration.fetchTimeoutSeconds,
             maxBytes: configuration.maxUploadBytes)
-        linkFetches = LinkFetchSlots(capacity: configuration.apiThreads - configuration.threads)
+        linkFetches = LinkFetchSlots(capacity: configuration.linkFetchSlots, waitingCapacity: configuration.linkFetchWaiters)
         if configuration.metricsPort != nil {
             metrics = InstanceMetrics(directory: configuration.metricsDirectory, role: role.rawValue)
             metricsExporter =

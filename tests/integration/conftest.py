@@ -129,8 +129,8 @@ SECURE_ENV = {
     "PROGIMAGE_SIGNING_KEY": SIGNING_KEY,
     "PROGIMAGE_FETCH_ALLOW_HOSTS": "127.0.0.0/8",
     "PROGIMAGE_FETCH_TIMEOUT_S": "2",
-    # The link tests stall more links than the api instance has fetch slots
-    # (max(8, 4 × threads) − threads: 6 here whatever the machine's cores).
+    # The link tests stall more links than the api instance has fetch slots and room to
+    # wait (max(6, 3 × threads) and 12: 6 and 12 here whatever the machine's cores).
     "PROGIMAGE_THREADS": "2",
 }
 
