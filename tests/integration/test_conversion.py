@@ -264,7 +264,7 @@ def test_a_translucent_conversion_keeps_every_alpha_level(stack, tools, source, 
     elif target == "webp":
         assert out.getchannel("A").tobytes() == src.getchannel("A").tobytes()
     else:
-        visible = [(p, q) for p, q in zip(out.getdata(), src.getdata()) if q[3] > 32]
+        visible = [(p, q) for p, q in zip(out.get_flattened_data(), src.get_flattened_data()) if q[3] > 32]
         assert out.size == src.size and sum(abs(p[3] - q[3]) for p, q in visible) / len(visible) < 8
 
 
@@ -337,7 +337,7 @@ def test_a_16_bit_grey_tiff_keeps_its_alpha(stack, tools, ext):
     if ext == "jpg":
         # Composited on white: 156 over 255 by each alpha, within JPEG's error.
         expected = [round(156 * a / 255 + 255 * (1 - a / 255)) for a in levels]
-        assert all(abs(out.getpixel((x, 4))[0] - e) <= 3 for x, e in enumerate(expected)), list(out.getdata())[64:80]
+        assert all(abs(out.getpixel((x, 4))[0] - e) <= 3 for x, e in enumerate(expected)), list(out.get_flattened_data())[64:80]
     else:
         assert [out.getpixel((x, 4))[3] for x in range(16)] == levels
         if ext == "png":
@@ -405,7 +405,7 @@ def test_a_tiff_with_unassociated_alpha_keeps_its_colours_in_every_layout(stack,
         r = stack.get(path)
         assert r.status_code == 200, tools.describe(r)
         got = tools.decode(r.content).convert("RGBA")
-        wrong = [(i, a, b) for i, (a, b) in enumerate(zip(got.getdata(), want.getdata())) if a != b]
+        wrong = [(i, a, b) for i, (a, b) in enumerate(zip(got.get_flattened_data(), want.get_flattened_data())) if a != b]
         assert not wrong, f"{len(wrong)} pixels differ, first {wrong[:3]}"
 
 

@@ -321,7 +321,7 @@ def test_rotate_arbitrary_matches_pillow_bilinear(stack, tools, deg):
     ref = src.convert("RGBA").transform(
         (wo, ho), Image.Transform.AFFINE, (c, s, w / 2 - c * wo / 2 - s * ho / 2, -s, c, h / 2 + s * wo / 2 - c * ho / 2),
         resample=Image.Resampling.BILINEAR, fillcolor=(0, 0, 0, 0))
-    both = [(p, q) for p, q in zip(im.getdata(), ref.getdata()) if p[3] == 255 and q[3] == 255]
+    both = [(p, q) for p, q in zip(im.get_flattened_data(), ref.get_flattened_data()) if p[3] == 255 and q[3] == 255]
     assert len(both) > wo * ho // 3
     import math as m
     mse = sum((a - b) ** 2 for p, q in both for a, b in zip(p[:3], q[:3])) / (3 * len(both))
@@ -744,7 +744,7 @@ def test_transparent_logo_keeps_clean_edges(stack, tools, op, ext):
     logo.paste((255, 255, 255, 255), (20, 20, 44, 44))
     obj = stack.upload_ok(tools.png(logo))
     out = get_image(stack, tools, obj, op, ext).convert("RGBA")
-    visible = [p for p in out.getdata() if p[3] >= 8]
+    visible = [p for p in out.get_flattened_data() if p[3] >= 8]
     assert visible, f"{op}: the logo vanished"
     shows = max((255 - min(p[:3])) * p[3] / 255 for p in visible)
     assert shows <= 8, f"{op}.{ext}: a pixel shows {shows:.1f} levels dark over white"
