@@ -97,6 +97,9 @@ final class JPEGRowSource: @unchecked Sendable {
     func decode(
         _ part: Part, into rows: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>, clearingFourth: Bool = false
     ) -> pg_jpeg_status {
+        // `.whole` of a source opened in two parts would wait forever for a lower part that
+        // never runs; a part of a whole one has no split to stop at.
+        precondition((part == .whole) == (lower == nil), "\(part) is not one of this source's parts \(parts)")
         defer {
             let last = progress.withLock { state in
                 state.running -= 1
