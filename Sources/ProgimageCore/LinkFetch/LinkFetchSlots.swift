@@ -88,6 +88,9 @@ public final class LinkFetchSlots: Sendable {
         return false
     }
 
+    /// Fetches waiting for a slot now.
+    var waitingCount: Int { state.withLock { $0.waiting } }
+
     private var allStalled: Bool {
         let now = ContinuousClock.now
         return state.withLock { state in

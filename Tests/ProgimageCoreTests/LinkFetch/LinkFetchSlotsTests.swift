@@ -6,8 +6,10 @@ import Testing
 
 @testable import ProgimageCore
 
-/// `LinkFetchSlots` with short clocks (a fetch is stalled after 300 ms, a waiter waits up to
-/// 1 s): fetches are threads blocked on a semaphore until the test lets them end.
+/// `LinkFetchSlots` with fetches that are threads blocked until the test lets them end.
+/// The unit tests run in parallel on a busy machine, so no expectation rests on a short
+/// window: a clock that must not run out is long (10 s), and "at once" is told from a wait
+/// of that clock by a bound far below it.
 @Suite struct LinkFetchSlotsTests {
     /// A fetch in flight on a thread of its own, ended by `finish()`.
     final class HeldFetch: @unchecked Sendable {
@@ -32,9 +34,12 @@ import Testing
         }
     }
 
-    static func slots(capacity: Int, waiting: Int) -> LinkFetchSlots {
+    static let long = Duration.seconds(10)
+    static let atOnce = Duration.seconds(4)
+
+    static func slots(capacity: Int, waiting: Int, stalledAfter: Duration = long, longestWait: Duration = long) -> LinkFetchSlots {
         LinkFetchSlots(
-            capacity: capacity, waitingCapacity: waiting, stalledAfter: .milliseconds(300), longestWait: .seconds(1),
+            capacity: capacity, waitingCapacity: waiting, stalledAfter: stalledAfter, longestWait: longestWait,
             recheckEvery: .milliseconds(20))
     }
 
@@ -46,20 +51,38 @@ import Testing
         return (elapsed, ran)
     }
 
+    /// Runs `body` on a thread of its own; the returned semaphore is signalled after it.
+    static func onAThread(_ body: @escaping @Sendable () -> Void) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            body()
+            done.signal()
+        }
+        return done
+    }
+
+    static func untilWaiting(_ count: Int, in slots: LinkFetchSlots) {
+        while slots.waitingCount < count { Thread.sleep(forTimeInterval: 0.005) }
+    }
+
     @Test func aFreeSlotIsTakenAtOnce() {
         let slots = Self.slots(capacity: 2, waiting: 0)
         let held = HeldFetch(slots)
         let (elapsed, ran) = Self.timedFetch(slots)
-        #expect(ran && elapsed < .milliseconds(500))
+        #expect(ran && elapsed < Self.atOnce)
         held.finish()
     }
 
     @Test func aWaiterGetsTheSlotAYoungFetchLeaves() {
         let slots = Self.slots(capacity: 1, waiting: 1)
         let held = HeldFetch(slots)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { held.finish() }
+        let finished = Self.onAThread {
+            Self.untilWaiting(1, in: slots)
+            held.finish()
+        }
         let (elapsed, ran) = Self.timedFetch(slots)
-        #expect(ran && elapsed < .milliseconds(800))
+        #expect(ran && elapsed < Self.atOnce)
+        finished.wait()
     }
 
     /// More waiters than allowed would hold threads kept for metadata: the next is refused
@@ -67,45 +90,36 @@ import Testing
     @Test func waitersBeyondTheCapacityAreRefusedAtOnce() {
         let slots = Self.slots(capacity: 1, waiting: 1)
         let held = HeldFetch(slots)
-        let waiterDone = DispatchSemaphore(value: 0)
         let waiterRan = Mutex(false)
-        Thread.detachNewThread {
-            let (_, ran) = Self.timedFetch(slots)
-            waiterRan.withLock { $0 = ran }
-            waiterDone.signal()
-        }
-        Thread.sleep(forTimeInterval: 0.05)
+        let waiterDone = Self.onAThread { waiterRan.withLock { $0 = Self.timedFetch(slots).ran } }
+        Self.untilWaiting(1, in: slots)
         let (elapsed, ran) = Self.timedFetch(slots)
-        #expect(!ran && elapsed < .milliseconds(500))
+        #expect(!ran && elapsed < Self.atOnce)
         held.finish()
         waiterDone.wait()
         #expect(waiterRan.withLock { $0 })
     }
 
-    /// A waiter that came while the fetch was young is refused as soon as the fetch has
-    /// stalled (300 ms here), not at the end of its longest wait (1 s): one look before the
-    /// whole wait had it hold its thread ~0.9 s longer.
+    /// A waiter is refused once every fetch in flight has stalled (300 ms here), not at the
+    /// end of its longest wait (10 s): one look before the whole wait had a waiter that came
+    /// while a fetch was young hold its thread to the end.
     @Test func aWaiterGivesUpWhenEveryFetchHasStalled() {
-        let slots = Self.slots(capacity: 1, waiting: 4)
+        let slots = Self.slots(capacity: 1, waiting: 4, stalledAfter: .milliseconds(300))
         let held = HeldFetch(slots)
-        Thread.sleep(forTimeInterval: 0.1)
         let (elapsed, ran) = Self.timedFetch(slots)
-        #expect(!ran)
-        #expect(elapsed > .milliseconds(120) && elapsed < .milliseconds(750), "\(elapsed)")
+        #expect(!ran && elapsed < Self.atOnce, "\(elapsed)")
         // Then further links are refused without waiting at all.
         let (again, ranAgain) = Self.timedFetch(slots)
-        #expect(!ranAgain && again < .milliseconds(500))
+        #expect(!ranAgain && again < Self.atOnce)
         held.finish()
         #expect(Self.timedFetch(slots).ran)
     }
 
     @Test func aWaiterWaitsNoLongerThanItsLongestWait() {
-        let slots = LinkFetchSlots(
-            capacity: 1, waitingCapacity: 1, stalledAfter: .seconds(10), longestWait: .milliseconds(300),
-            recheckEvery: .milliseconds(20))
+        let slots = Self.slots(capacity: 1, waiting: 1, longestWait: .milliseconds(300))
         let held = HeldFetch(slots)
         let (elapsed, ran) = Self.timedFetch(slots)
-        #expect(!ran && elapsed >= .milliseconds(280) && elapsed < .milliseconds(900), "\(elapsed)")
+        #expect(!ran && elapsed >= .milliseconds(280) && elapsed < Self.atOnce, "\(elapsed)")
         held.finish()
     }
 }
