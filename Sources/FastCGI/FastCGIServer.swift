@@ -14,8 +14,8 @@ import Glibc
 /// `accept()` until they return. Threads busy with a request are never signalled, so an
 /// in-flight response is never cut by EINTR; they finish and then see the stop flag.
 ///
-/// A thread enters `FCGX_Accept_r` only when a connection is waiting (its own `poll` on the
-/// socket first, every 250 ms a look at the stop flag), so at a stop no thread is normally
+/// A thread enters `FCGX_Accept_r` only when a connection is waiting (its own wait on the
+/// socket first, `ConnectionWaiter`, every 250 ms a look at the stop flag), so at a stop no thread is normally
 /// inside libfcgi and no signal is needed. Signalling one that is inside livelocked a
 /// recycling worker: libfcgi's `accept` waits up to 2 s for the new connection's first
 /// bytes (its unix-socket "keeper" check), a SIGUSR1 every 50 ms cut that wait, libfcgi
@@ -111,8 +111,9 @@ public final class FastCGIServer: Sendable {
         guard FCGX_InitRequest(request, listenFD, 0) == 0 else { return }
         let me = pthread_self()
         let exchange = FastCGIExchange(request: request)
+        let waiter = ConnectionWaiter(listenFD: listenFD)
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            guard Self.connectionWaiting(on: listenFD, milliseconds: 250) else { continue }
+            guard waiter.connectionMayBeWaiting(milliseconds: 250) else { continue }
             let accepted: Bool? = acceptLock.withLock { _ in
                 if stopping.load(ordering: .sequentiallyConsistent) { return false }
                 // The other thread may have taken it while this one waited for the lock.
