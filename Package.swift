@@ -123,6 +123,7 @@ let package = Package(
 
         .testTarget(name: "ProgimageAPITests", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "POSIXTests", dependencies: ["POSIX"], swiftSettings: swiftSettings),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProgimageCoreTests",
             // TurboJPEG is the tests' reference for our libjpeg encoder and their maker of
