@@ -27,10 +27,16 @@ struct ConnectionWaiter: ~Copyable {
     }
 
     /// Whether a connection may be waiting, within `milliseconds`. Another thread may take
-    /// it first: look again (`FastCGIServer.connectionWaiting`) before accepting.
+    /// it first: look again (`connectionWaiting(on:milliseconds: 0)`) before accepting.
     func connectionMayBeWaiting(milliseconds: Int32) -> Bool {
         if waiter >= 0 { return cfastcgi_wait_for_connection(waiter, milliseconds) == 1 }
-        var descriptor = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+        return Self.connectionWaiting(on: listenFD, milliseconds: milliseconds)
+    }
+
+    /// Whether a connection waits on `fd`, within `milliseconds`: `poll`, which wakes every
+    /// thread polling the socket.
+    static func connectionWaiting(on fd: Int32, milliseconds: Int32) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&descriptor, 1, milliseconds) > 0 && descriptor.revents & Int16(POLLIN) != 0
     }
 }

@@ -98,12 +98,6 @@ public final class FastCGIServer: Sendable {
         sigaction(SIGUSR1, &action, nil)
     }
 
-    /// Whether a connection waits on the listening socket, within `milliseconds`.
-    private static func connectionWaiting(on fd: Int32, milliseconds: Int32) -> Bool {
-        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&descriptor, 1, milliseconds) > 0 && descriptor.revents & Int16(POLLIN) != 0
-    }
-
     fileprivate func workerLoop() {
         defer { running.subtract(1, ordering: .sequentiallyConsistent) }
         let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
@@ -117,7 +111,7 @@ public final class FastCGIServer: Sendable {
             let accepted: Bool? = acceptLock.withLock { _ in
                 if stopping.load(ordering: .sequentiallyConsistent) { return false }
                 // The other thread may have taken it while this one waited for the lock.
-                guard Self.connectionWaiting(on: listenFD, milliseconds: 0) else { return nil }
+                guard ConnectionWaiter.connectionWaiting(on: listenFD, milliseconds: 0) else { return nil }
                 accepting.withLock { $0[me] = true }
                 defer { accepting.withLock { _ = $0.removeValue(forKey: me) } }
                 return FCGX_Accept_r(request) >= 0
