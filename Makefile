@@ -15,7 +15,13 @@ PKG_CONFIG_MODULES := fcgi gdlib sqlite3 libheif libturbojpeg libjpeg libpng16 l
 TEST_APT_PACKAGES := postgresql-15 libgs-common curl chromium libjxl-tools
 TEST_FILES := /usr/lib/postgresql/15/bin/postgres /usr/share/color/icc/ghostscript/default_cmyk.icc /usr/bin/curl /usr/bin/chromium /usr/bin/cjxl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SWIFT_BUILD := swift build -c release
+# One build for `make run`, `make install` and `make bench`, with the Swift runtime linked in
+# (`--static-swift-stdlib`): the worker the stack runs and the tests test is the one a host
+# installs, which needs Debian's C libraries and no Swift toolchain. Measured against the
+# dynamically linked build: the same speed in-process (12 MP → 800 px JPEG 29–34 ms both),
+# idle workers 25 MB resident instead of 34, and no second clean build for `make install`
+# (68 s of a fresh clone's `make test`).
+SWIFT_BUILD := swift build -c release --static-swift-stdlib
 BIN := .build/release
 # The test and bench tools live in a virtual environment of the checkout's own: Debian's
 # python3 refuses `pip install` into the system (PEP 668), and nothing leaks out of it.
@@ -140,9 +146,6 @@ UNIT_DIR := $(PREFIX)/lib/systemd/system
 SYSTEMD_UNITS := progimage@.service progimage@.socket progimage@api.service.d/network.conf \
                  progimage.target progimage-prune.service progimage-prune.timer \
                  progimage-check.service progimage-check.timer
-# Its own build directory: --static-swift-stdlib changes every module's flags, and sharing
-# .build with `make build` would recompile everything at each switch.
-STATIC_SCRATCH := .build/static
 ENV_FILE := /etc/progimage/progimage.env
 # Marks the keys `make install` generated: uninstall removes an env file that is the
 # template plus this block, and keeps any other.
@@ -153,14 +156,13 @@ INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTE
 
 .PHONY: install uninstall deploy-test
 
-## The worker with the Swift runtime linked in (runs without a toolchain), the units (their
+## The worker `make build` made (the Swift runtime linked in: no toolchain needed), the units (their
 ## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (client_max_body_size from
 ## the env file's PROGIMAGE_MAX_UPLOAD_BYTES, the browser origins that may write from its
 ## PROGIMAGE_CORS_ORIGINS) and, only if absent, the env file: it holds the
 ## administrator's keys and is never overwritten.
 install: build
-	$(SWIFT_BUILD) --static-swift-stdlib --scratch-path $(STATIC_SCRATCH) --product progimage-fcgi
-	install -D -m 0755 $(STATIC_SCRATCH)/release/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
+	install -D -m 0755 $(BIN)/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
 	for unit in $(SYSTEMD_UNITS); do \
 	  install -d $(DESTDIR)$(UNIT_DIR)/$$(dirname $$unit) && \
 	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/$$unit > $(DESTDIR)$(UNIT_DIR)/$$unit && \

@@ -2,7 +2,7 @@
 tree, the scores printed at the end.
 
 Run it through `make deploy-test`: make variables given on that command line (a private
-build directory: BIN=, SWIFT_BUILD=, STATIC_SCRATCH=) reach the `make install` the tests
+build directory: BIN=, SWIFT_BUILD=) reach the `make install` the tests
 run, through MAKEFLAGS. PROGIMAGE_TEST_KEEP=1 keeps the temporary folders.
 """
 
