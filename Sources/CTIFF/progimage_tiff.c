@@ -70,7 +70,7 @@ static void pg_tiff_message(struct pg_tiff *tiff, char *message, const char *fal
     tiff->error[0] = 0;
 }
 
-pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
+static pg_tiff *pg_tiff_open_mode(const unsigned char *data, size_t size, const char *mode, char *message) {
     struct pg_tiff *tiff = calloc(1, sizeof *tiff);
     if (!tiff) {
         snprintf(message, 256, "out of memory");
@@ -92,7 +92,7 @@ pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
     // Mapped reading of our own buffer (the map procs above): libtiff 4.5's unmapped path
     // refuses uncompressed tiles whose byte count exceeds the tile (image-tiff's
     // tiled-gray-i1.tif), which every other reader accepts.
-    tiff->tif = TIFFClientOpenExt("upload", "r", tiff, pg_tiff_read_proc, pg_tiff_write_proc, pg_tiff_seek_proc,
+    tiff->tif = TIFFClientOpenExt("upload", mode, tiff, pg_tiff_read_proc, pg_tiff_write_proc, pg_tiff_seek_proc,
                                   pg_tiff_close_proc, pg_tiff_size_proc, pg_tiff_map_proc, pg_tiff_unmap_proc,
                                   options);
     TIFFOpenOptionsFree(options);
@@ -102,6 +102,17 @@ pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
         return NULL;
     }
     return tiff;
+}
+
+pg_tiff *pg_tiff_open(const unsigned char *data, size_t size, char *message) {
+    return pg_tiff_open_mode(data, size, "r", message);
+}
+
+pg_tiff *pg_tiff_open_for_pages(const unsigned char *data, size_t size, char *message) {
+    // 'O': a strip's offset and byte count are read from the file when asked for, not a
+    // directory's whole arrays when it is read, so many pages naming one large array cost
+    // what is checked of them.
+    return pg_tiff_open_mode(data, size, "rO", message);
 }
 
 void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height) {
@@ -465,6 +476,75 @@ int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message) {
         layout.planar != PLANARCONFIG_CONTIG || TIFFScanlineSize(tiff->tif) != (tmsize_t)layout.width * 4)
         return -1;
     return pg_tiff_read_rows_as_stored(tiff, pixels, layout.width, layout.height, message);
+}
+
+/// Whether the current directory, up to its pointer to the next, lies inside the file:
+/// libtiff reads a pointer cut short as the end of the chain.
+static int pg_tiff_directory_fits(pg_tiff *tiff) {
+    TIFF *tif = tiff->tif;
+    uint64_t offset = TIFFCurrentDirOffset(tif);
+    int big = TIFFIsBigTIFF(tif), big_endian = TIFFIsBigEndian(tif);
+    uint64_t count_size = big ? 8 : 2, entry_size = big ? 20 : 12, pointer_size = big ? 8 : 4;
+    if (offset > tiff->size || tiff->size - offset < count_size) return 0;
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < count_size; i++) {
+        uint64_t byte = tiff->data[offset + (big_endian ? count_size - 1 - i : i)];
+        count |= byte << (8 * i);
+    }
+    if (count > (tiff->size - offset - count_size) / entry_size) return 0;
+    return tiff->size - offset - count_size - count * entry_size >= pointer_size;
+}
+
+int pg_tiff_check_later_pages(pg_tiff *tiff, uint32_t max_pages, uint32_t *pages, char *message) {
+    TIFF *tif = tiff->tif;
+    uint32_t count = 1;
+    if (!pg_tiff_directory_fits(tiff)) {
+        snprintf(message, 256, "the tiff's first directory is cut short");
+        return 1;
+    }
+    // Every strip or tile has an offset and a byte count in the file, two bytes each at
+    // the least, so more than this many are pages naming the same ones (a few kilobytes
+    // could otherwise make every one of 10,000 pages name a million strips).
+    uint64_t striles_left = tiff->size / 4;
+    while (!TIFFLastDirectory(tif)) {
+        if (count == max_pages) {
+            *pages = count;
+            return 2;
+        }
+        if (!TIFFReadDirectory(tif)) {
+            char detail[256];
+            pg_tiff_message(tiff, detail, "cannot be read");
+            snprintf(message, 256, "page %u of the tiff: %s", count + 1, detail);
+            return 1;
+        }
+        count += 1;
+        if (!pg_tiff_directory_fits(tiff)) {
+            snprintf(message, 256, "page %u of the tiff is cut short in its directory", count);
+            return 1;
+        }
+        uint32_t striles = TIFFIsTiled(tif) ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+        if (striles == 0) {
+            snprintf(message, 256, "page %u of the tiff has no image data", count);
+            return 1;
+        }
+        if (striles > striles_left) {
+            snprintf(message, 256, "page %u of the tiff names more strips than the file holds", count);
+            return 1;
+        }
+        striles_left -= striles;
+        for (uint32_t strile = 0; strile < striles; strile++) {
+            int failed = 0;
+            uint64_t offset = TIFFGetStrileOffsetWithErr(tif, strile, &failed);
+            uint64_t length = failed ? 0 : TIFFGetStrileByteCountWithErr(tif, strile, &failed);
+            if (failed || offset > tiff->size || length > tiff->size - offset) {
+                snprintf(message, 256, "page %u of the tiff is cut short: its data runs past the end of the file",
+                         count);
+                return 1;
+            }
+        }
+    }
+    *pages = count;
+    return 0;
 }
 
 void pg_tiff_close(pg_tiff *tiff) {

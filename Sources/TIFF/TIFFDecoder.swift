@@ -92,6 +92,29 @@ public enum TIFFDecoder {
     }
 }
 
+extension TIFFDecoder {
+    /// The number of pages, each after the first (which no output shows) checked as far as
+    /// its layout: its directory readable, its strips or tiles inside the file. A
+    /// multi-page file cut short after its first page decodes that page completely, and was
+    /// stored as it came. Nil when the file has more than `limit` pages: each directory is
+    /// read, and an upload's 52 MB hold hundreds of thousands of small ones.
+    public static func checkedPageCount(_ bytes: [UInt8], limit: Int) throws(TIFFError) -> Int? {
+        var message = [CChar](repeating: 0, count: 256)
+        return try bytes.withUnsafeBufferPointer { source throws(TIFFError) -> Int? in
+            guard let tiff = pg_tiff_open_for_pages(source.baseAddress, source.count, &message) else {
+                throw TIFFError(message)
+            }
+            defer { pg_tiff_close(tiff) }
+            var pages: UInt32 = 0
+            switch pg_tiff_check_later_pages(tiff, UInt32(clamping: max(1, limit)), &pages, &message) {
+            case 0: return Int(pages)
+            case 2: return nil
+            default: throw TIFFError(message)
+            }
+        }
+    }
+}
+
 /// A libtiff failure, with libtiff's message.
 public struct TIFFError: Error, Equatable, Sendable, CustomStringConvertible {
     public let message: String

@@ -151,6 +151,74 @@ def test_a_tiff_declaring_a_huge_tile_is_refused_without_allocating_it(stack, to
     assert peak_kb() - before < 256 * 1024, f"the api worker's peak grew {(peak_kb() - before) // 1024} MB"
 
 
+def _many_page_tiff(pages: int, side: int = 1) -> bytes:
+    """A little-endian TIFF of `pages` uncompressed grey pages of side × side, each
+    directory followed by its pixels (Pillow takes a minute to write 10,000 pages)."""
+    out = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    for page in range(pages):
+        pixels_at = len(out) + 2 + 8 * 12 + 4
+        following = 0 if page == pages - 1 else pixels_at + side * side
+        out += struct.pack("<H", 8)
+        for tag, kind, value in [(256, 3, side), (257, 3, side), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+                                 (273, 4, pixels_at), (278, 3, side), (279, 4, side * side)]:
+            out += struct.pack("<HHII", tag, kind, 1, value)
+        out += struct.pack("<I", following) + bytes([40 * page % 256]) * (side * side)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("cut", ["second directory", "third page's pixels"])
+def test_a_multi_page_tiff_cut_short_after_its_first_page_is_refused(stack, tools, cut):
+    """Outputs show a TIFF's first page, and a file cut after it decoded that page whole:
+    it was stored (201), and its original URL served the truncated file. Every later
+    page's directory is read at upload, and its strips must lie inside the file."""
+    whole = _many_page_tiff(3, side=4)
+    body = whole[:180] if cut == "second directory" else whole[:-1]
+    before_newest, before_files = stack.newest_id(), stack.data_files_except_db()
+    r = stack.upload(body, content_type="image/tiff", filename="cut.tif")
+    tools.json_error(r, 422, "corrupt_image")
+    assert "page " in r.json()["error"]["message"]
+    _assert_nothing_stored(stack, before_newest, before_files)
+    obj = stack.upload_ok(whole, "whole.tif", "image/tiff")
+    assert (obj["width"], obj["height"], obj["frames"]) == (4, 4, 1)
+    assert stack.get(obj["url"]).content == whole
+
+
+def test_the_corpus_multi_page_tiff_cut_after_its_first_page_is_refused(stack, tools):
+    data = (corpus_dir() / "tiff/image-tiff-seq/seq-1c-8b-multipage-adeefdcc.tiff").read_bytes()
+    for end in (631, 900, 1135, len(data) - 1):
+        tools.json_error(stack.upload(data[:end], content_type="image/tiff"), 422, "corrupt_image")
+    assert stack.upload_ok(data, "pages.tif", "image/tiff")["frames"] == 1
+
+
+def test_a_tiff_of_more_pages_than_the_limit_is_refused_at_once(stack, tools):
+    """Each later page's directory is read, ~6 µs apiece: 10,000 pages are an image, one
+    more is `image_too_large`; and pages naming the same million-strip arrays (a few KB
+    of directories, a million checks each) are refused once they name more strips than
+    the file could hold."""
+    import time
+    assert stack.upload_ok(_many_page_tiff(10_000), "many.tif", "image/tiff")["frames"] == 1
+    r = stack.upload(_many_page_tiff(10_001), content_type="image/tiff")
+    tools.json_error(r, 422, "image_too_large")
+    assert "10000 pages" in r.json()["error"]["message"]
+    strips = 1_000_000
+    arrays = struct.pack(f"<{strips}I", *([8] * strips)) + struct.pack(f"<{strips}I", *([1] * strips))
+    out = bytearray(b"II*\x00" + struct.pack("<I", 0) + bytes(8) + arrays)
+    out[4:8] = struct.pack("<I", len(out))
+    for page in range(2000):
+        following = 0 if page == 1999 else len(out) + 2 + 8 * 12 + 4
+        out += struct.pack("<H", 8)
+        for tag, kind, count, value in [(256, 3, 1, 1), (257, 4, 1, strips), (258, 3, 1, 8), (259, 3, 1, 1),
+                                        (262, 3, 1, 1), (273, 4, strips, 16), (278, 3, 1, 1),
+                                        (279, 4, strips, 16 + 4 * strips)]:
+            out += struct.pack("<HHII", tag, kind, count, value)
+        out += struct.pack("<I", following)
+    started = time.monotonic()
+    r = stack.upload(bytes(out), content_type="image/tiff")
+    tools.json_error(r, 422, "corrupt_image")
+    assert "more strips than the file holds" in r.json()["error"]["message"]
+    assert time.monotonic() - started < 5
+
+
 def test_every_instance_survives_hostile_input(stack):
     for kind in INSTANCE_TYPES:
         r = stack.get(f"/health/{kind}")

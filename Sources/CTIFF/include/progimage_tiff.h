@@ -46,4 +46,16 @@ int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *messag
 /// reads nothing) when the page is not laid out so, 0 on success, 1 on a decode error.
 int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message);
 
+/// Opens the first directory for `pg_tiff_check_later_pages` only (strip offsets read on
+/// demand).
+pg_tiff *pg_tiff_open_for_pages(const unsigned char *data, size_t size, char *message);
+
+/// Reads the directories after the first page's (the pages no output shows), at most
+/// `max_pages` pages in all, and checks that each one's strips or tiles lie inside the
+/// file: a multi-page file cut short after its first page decodes that page completely.
+/// Returns 0 with `*pages` set, 1 on a page that cannot be read or is cut short (`message`
+/// set), 2 when the file has more than `max_pages` pages (`*pages` = `max_pages`). Leaves
+/// the handle on another page: call it last.
+int pg_tiff_check_later_pages(pg_tiff *tiff, uint32_t max_pages, uint32_t *pages, char *message);
+
 void pg_tiff_close(pg_tiff *tiff);

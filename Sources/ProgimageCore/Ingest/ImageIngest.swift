@@ -1,6 +1,7 @@
 public import ProgimageAPI
 import Digest
 import GD
+import TIFF
 
 /// Validates bytes offered as a new original: the checks of the contract's upload
 /// section, in its order, with nothing stored until every check has passed.
@@ -50,6 +51,25 @@ public struct ImageIngest: Sendable {
         return try decodes.whileHeld { () throws(ServiceError) -> Inspected in try decoded(bytes, format: format) }
     }
 
+    /// Pages a multi-page TIFF may have; outputs show the first, and every later one's
+    /// directory is read at upload.
+    static let maxTIFFPages = 10_000
+
+    /// A multi-page TIFF cut short after its first page is refused like any file that does
+    /// not decode completely: its first page decoded whole, so it had been stored, and the
+    /// truncated file was what its original URL served.
+    static func checkLaterPages(_ bytes: [UInt8]) throws(ServiceError) {
+        let pages: Int?
+        do {
+            pages = try TIFFDecoder.checkedPageCount(bytes, limit: maxTIFFPages)
+        } catch {
+            throw ServiceError(.corruptImage, error.message)
+        }
+        guard pages != nil else {
+            throw ServiceError(.imageTooLarge, "the tiff has more than \(maxTIFFPages) pages")
+        }
+    }
+
     /// The checks that need the pixels.
     private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
         // Decoded whole to prove it decodes, and in sRGB for the placeholder: as stored,
@@ -72,6 +92,7 @@ public struct ImageIngest: Sendable {
             // The limits first (a hostile file's answer is the limit's), then the pixels.
             if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
         }
+        if format == .tiff { try Self.checkLaterPages(bytes) }
         // An animated WebP's later frames are decoded too: the first alone proves nothing of
         // theirs, and a damaged fourth frame left every animated output a 422.
         if format == .webp, frames > 1 {
