@@ -94,6 +94,18 @@ import Testing
         }
     }
 
+    /// A sigma in range with a fourth decimal was refused with "a decimal from 0.1 to 50",
+    /// which it is: the message names the rule it breaks.
+    @Test(arguments: ["blur:1.2345", "sharpen:10.0001"])
+    func aFourthDecimalIsNamedInTheRefusal(operation: String) {
+        do {
+            _ = try parse("/images/k3J9x0PqLm2vT8wZ/\(operation).png")
+            Issue.record("\(operation) was accepted")
+        } catch {
+            #expect(error.message.contains("at most three decimals"), "\(error.message)")
+        }
+    }
+
     @Test(arguments: ["/images/short.png", "/images/k3J9x0PqLm2vT8wZ.xyz", "/images/k3J9x0PqLm2vT8w!.png", "/nope"])
     func unknownShapesAreNotFound(path: String) {
         do {

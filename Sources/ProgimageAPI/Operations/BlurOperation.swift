@@ -5,7 +5,7 @@ public struct BlurOperation: ImageOperation, Equatable {
 
     public init(arguments: Substring?) throws(ServiceError) {
         guard let arguments, let value = ArgumentScanner.decimal(arguments), (0.1...50).contains(value) else {
-            throw Self.invalid("sigma is a decimal from 0.1 to 50")
+            throw Self.invalid("sigma is a decimal from 0.1 to 50, at most three decimals")
         }
         sigma = value
     }

@@ -5,7 +5,7 @@ public struct SharpenOperation: ImageOperation, Equatable {
 
     public init(arguments: Substring?) throws(ServiceError) {
         guard let arguments, let value = ArgumentScanner.decimal(arguments), (1...100).contains(value) else {
-            throw Self.invalid("amount is a number from 1 to 100")
+            throw Self.invalid("amount is a decimal from 1 to 100, at most three decimals")
         }
         amount = value
     }
