@@ -20,7 +20,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # installs, which needs Debian's C libraries and no Swift toolchain. Measured against the
 # dynamically linked build: the same speed in-process (12 MP → 800 px JPEG 29–34 ms both),
 # idle workers 25 MB resident instead of 34, and no second clean build for `make install`
-# (68 s of a fresh clone's `make test`).
+# (68 s of a fresh clone's `make test`). Linking `progimage` (the CLI) prints glibc's
+# link-time warning that `mktemp` is dangerous: the reference is in the static Foundation's
+# createTemporaryFile, behind `Data.write(options: .atomic)` (the CLI's `--output`).
 SWIFT_BUILD := swift build -c release --static-swift-stdlib
 BIN := .build/release
 # The test and bench tools live in a virtual environment of the checkout's own: Debian's
