@@ -93,11 +93,11 @@ public enum TIFFDecoder {
 }
 
 extension TIFFDecoder {
-    /// The number of pages, each after the first (which no output shows) checked as far as
-    /// its layout: its directory readable, its strips or tiles inside the file. A
-    /// multi-page file cut short after its first page decodes that page completely, and was
-    /// stored as it came. Nil when the file has more than `limit` pages: each directory is
-    /// read, and an upload's 52 MB hold hundreds of thousands of small ones.
+    /// The number of pages, each after the first checked as far as its layout: its
+    /// directory readable, its strips or tiles inside the file. A multi-page file cut short
+    /// after its first page still decodes that page completely; this tells it apart. Nil
+    /// when the file has more than `limit` pages: each directory is read, and 52 MB hold
+    /// hundreds of thousands of small ones.
     public static func checkedPageCount(_ bytes: [UInt8], limit: Int) throws(TIFFError) -> Int? {
         var message = [CChar](repeating: 0, count: 256)
         return try bytes.withUnsafeBufferPointer { source throws(TIFFError) -> Int? in
