@@ -180,24 +180,69 @@ public struct ServiceConfiguration: Sendable {
         return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
+    /// A PostgreSQL URI whose hosts and ports parse: a port that is not a number, or a
+    /// space in a host, would otherwise start a box that refuses every write as if the
+    /// database were down. Whatever libpq reads after the hosts (the database, the
+    /// parameters) is libpq's to judge. The value is not repeated: it may hold a password.
     private static func databaseURL(_ text: String?) throws(ConfigurationError) -> String? {
         guard let text, !text.isEmpty else { return nil }
-        guard text.hasPrefix("postgresql://") || text.hasPrefix("postgres://") else {
+        let scheme = ["postgresql://", "postgres://"].first { text.hasPrefix($0) }
+        guard let scheme, hostsParse(text.dropFirst(scheme.count)) else {
             throw ConfigurationError(
                 variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: "a postgresql://user:pass@host:port/db URI")
         }
         return text
     }
 
+    /// Whether every `host[:port]` of a URI's authority parses (libpq takes several,
+    /// comma-separated; an empty one is the local socket).
+    private static func hostsParse(_ rest: Substring) -> Bool {
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        let hostList = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
+        let hosts = hostList.split(separator: ",", omittingEmptySubsequences: false)
+        for host in hosts where !host.isEmpty {
+            var name = host
+            var port: Substring = ""
+            if host.hasPrefix("[") {
+                guard let close = host.firstIndex(of: "]") else { return false }
+                name = host[host.index(after: host.startIndex)..<close]
+                let after = host[host.index(after: close)...]
+                guard after.isEmpty || after.hasPrefix(":") else { return false }
+                port = after.dropFirst()
+                guard !name.isEmpty, name.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return false }
+            } else {
+                if let colon = host.firstIndex(of: ":") {
+                    name = host[..<colon]
+                    port = host[host.index(after: colon)...]
+                }
+                // Percent-encoded: a Unix socket's directory (`%2Fvar%2Frun%2Fpostgresql`).
+                guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_%".contains($0)) }) else {
+                    return false
+                }
+            }
+            if !port.isEmpty {
+                guard port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port),
+                    (1...65535).contains(number)
+                else { return false }
+            }
+        }
+        return true
+    }
+
     /// `PROGIMAGE_S3_*` and the standard AWS credential names; all or nothing.
     private static func objectStore(_ environment: [String: String]) throws(ConfigurationError) -> ObjectStoreSettings? {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         guard let endpoint = value("PROGIMAGE_S3_ENDPOINT") else { return nil }
-        let scheme = endpoint.hasPrefix("https://") ? "https://" : endpoint.hasPrefix("http://") ? "http://" : nil
-        guard let scheme, endpoint.count > scheme.count,
-            !endpoint.dropFirst(scheme.count).drop(while: { $0 != "/" }).contains(where: { $0 != "/" })
+        // Taken apart as a fetched link is (a host, a port from 1 to 65535), with nothing
+        // after it but slashes: `http://127.0.0.1:abc` had started a box whose every write
+        // was 503, the object store "unavailable".
+        let parts = try? URLParts(endpoint)
+        guard let parts, parts.pathAndQuery.allSatisfy({ $0 == "/" }),
+            !endpoint.contains("?"), !endpoint.contains("#"), !endpoint.contains(where: \.isWhitespace)
         else {
-            throw ConfigurationError(variable: "PROGIMAGE_S3_ENDPOINT", value: endpoint, expected: "http(s)://host[:port], without a path")
+            throw ConfigurationError(
+                variable: "PROGIMAGE_S3_ENDPOINT", value: endpoint,
+                expected: "http(s)://host[:port] (a port from 1 to 65535), without a path or query")
         }
         guard let bucket = value("PROGIMAGE_S3_BUCKET"), bucket.count >= 3, bucket.count <= 63,
             bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }), bucket.allSatisfy(\.isASCII)

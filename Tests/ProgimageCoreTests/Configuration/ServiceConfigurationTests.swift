@@ -81,12 +81,37 @@ import Testing
         #expect(config.frontUpstreams == ["10.0.0.11:80", "box2.internal:8080", "[::1]:81"])
     }
 
+    /// What libpq and a path-style S3 endpoint take: several hosts, IPv6, a socket
+    /// directory, no host at all (the local socket), parameters; a port or a trailing slash.
+    @Test(arguments: [
+        ("PROGIMAGE_DATABASE_URL", "postgresql://"), ("PROGIMAGE_DATABASE_URL", "postgres://u:p%40ss@db/images"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://u@h1:5432,h2:5433/images?target_session_attrs=read-write"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://[::1]:5432/images"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://%2Fvar%2Frun%2Fpostgresql/images"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql:///images?host=/tmp"),
+        ("PROGIMAGE_S3_ENDPOINT", "https://s3.eu-west-1.amazonaws.com"), ("PROGIMAGE_S3_ENDPOINT", "http://[::1]:8333/"),
+        ("PROGIMAGE_S3_ENDPOINT", "http://store.internal:9000"),
+    ])
+    func goodDistributedSettingsStart(variable: String, value: String) throws {
+        var environment = Self.bucket
+        environment[variable] = value
+        _ = try ServiceConfiguration(environment: environment)
+    }
+
     @Test(arguments: [
         ("PROGIMAGE_DATABASE_URL", "mysql://db/progimage"), ("PROGIMAGE_S3_ENDPOINT", "ftp://store"),
         ("PROGIMAGE_S3_ENDPOINT", "http://store/prefix"), ("PROGIMAGE_S3_BUCKET", "Images"),
         ("PROGIMAGE_S3_BUCKET", "ab"), ("PROGIMAGE_S3_TIMEOUT_S", "0"), ("PROGIMAGE_S3_REGION", "eu west"),
         ("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", ""), ("PROGIMAGE_FRONT_UPSTREAMS", "box1"),
         ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
+        // Each of these had started a box whose every write was 503 (a black-box probe).
+        ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:abc"), ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:99999"),
+        ("PROGIMAGE_S3_ENDPOINT", "http://:9000"), ("PROGIMAGE_S3_ENDPOINT", "http://bad host"),
+        ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:8333?x=1"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1:abc/probe"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1:99999/probe"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@bad host:5432/probe"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://a:1,b:x/probe"),
     ])
     func badDistributedSettingsStopTheStart(variable: String, value: String) {
         var environment = Self.bucket
