@@ -81,3 +81,17 @@ def test_every_derived_image_is_answered_and_the_cache_keeps_its_budget(small_di
     assert not (stack.cache_dir / i[:2] / i[2:4] / i / f"{i}.bmp").exists()
     r = stack.get(f"/images/{i}/resize:300x.jpg")
     assert r.status_code == 200
+
+
+def test_a_budget_of_zero_keeps_nothing(stack_factory, tools):
+    """`PROGIMAGE_CACHE_MAX_BYTES=0` meant no limit while files were written (a black-box
+    probe: five derived files kept, then served as HITs) and everything to the hourly
+    prune. It keeps nothing now: every request is rendered and answered with the bytes."""
+    stack = stack_factory({"PROGIMAGE_CACHE_MAX_BYTES": "0"})
+    obj = stack.upload_ok(tools.png(Tools.noise(300, 200, seed=5)))
+    for _ in range(2):
+        r = stack.get(f"/images/{obj['id']}/resize:50x.png")
+        assert r.status_code == 200 and r.headers["X-Cache"] == "MISS", Tools.describe(r)
+        assert Image.open(io.BytesIO(r.content)).size == (50, 33)
+    assert stack.get(obj["url"]).status_code == 200
+    assert used_bytes(Path(stack.cache_dir)) == 0

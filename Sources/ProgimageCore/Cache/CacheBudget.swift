@@ -35,7 +35,9 @@ public final class CacheBudget: Sendable {
     /// with the bytes themselves, as for a full disk. Measured with a 3 MB budget and 25
     /// new 640 KB files in two seconds: the cache reached 16 MB before, 3 MB now.
     public func reserve(bytes: Int) -> Bool {
-        guard maxBytes > 0 else { return true }
+        // A budget of 0 keeps nothing, as the hourly prune with it keeps nothing: it had
+        // meant no limit here, and the cache grew past the 0 it was given.
+        guard maxBytes > 0 else { return false }
         let blocks = Self.onDisk(bytes)
         var fits = false
         let total = adjustCounter { current in
