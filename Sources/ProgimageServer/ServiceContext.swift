@@ -32,6 +32,8 @@ public final class ServiceContext: Sendable {
     public let metrics: InstanceMetrics?
     /// The whole box's exposition, on the api instance when metrics are on.
     public let metricsExporter: MetricsExporter?
+    /// Writes made after their request's answer; waited for before the process exits.
+    public let workAfterAnswers = WorkAfterAnswers()
     private let started: Double
 
     public init(configuration: ServiceConfiguration, role: TransformRole) throws(ServiceError) {

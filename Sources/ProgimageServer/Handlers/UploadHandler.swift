@@ -112,15 +112,18 @@ struct UploadHandler {
     /// complete when it resumes) are logged for the deletion fan-out, which removes them
     /// once the store answers: removing them here took the store's whole timeout for each
     /// while it hung (a 10-part upload answered its 503 after 40 s, not 5), and the object
-    /// whose write had timed out stayed in the bucket for good. Should the log be out of
-    /// reach too, `progimage-fcgi check` reports what is left.
+    /// whose write had timed out stayed in the bucket for good. The log is written after
+    /// the answer (`WorkAfterAnswers`): with the database hung too, its own bound had come
+    /// on top of the store's. Should the log be out of reach, `progimage-fcgi check`
+    /// reports what is left.
     private func abandon(_ records: [ImageRecord]) {
         guard let log = context.deletionLog, let bucket = context.bucketOriginals else {
             for record in records { try? context.originals.remove(id: record.id, format: record.format) }
             return
         }
         for record in records { bucket.removeLocalCopy(id: record.id, format: record.format) }
-        try? log.logAbandoned(records.map { ($0.id, $0.format) })
+        let abandoned = records.map { (id: $0.id, format: $0.format) }
+        context.workAfterAnswers.run { try? log.logAbandoned(abandoned) }
     }
 
     private func candidates(

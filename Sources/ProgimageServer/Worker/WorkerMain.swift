@@ -73,6 +73,8 @@ public enum WorkerMain {
             }
             logger.info("serving", metadata: ["pid": "\(getpid())", "threads": "\(threads)"])
             server.run()
+            // A statement's bound (5 s) and some: a write queued behind one that hangs.
+            context.workAfterAnswers.finish(withinSeconds: 12)
             context.metrics?.flush()
             logger.info("stopped")
             exit(0)
