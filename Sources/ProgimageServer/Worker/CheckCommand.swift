@@ -45,10 +45,9 @@ public enum CheckCommand {
         // restarted after missing a delete served its files for the ~0.25 s until the api
         // instance's fan-out caught up (a black-box probe). What is left is then reported as
         // it stands; nothing else is repaired unasked.
+        let cache = DerivedImageCache(root: configuration.cacheDirectory)
         if configuration.databaseURL != nil, let log = metadata as? any DeletionLog {
-            let fanOut = DeletionFanOut(
-                log: log, cache: DerivedImageCache(root: configuration.cacheDirectory), localCopies: localOriginals,
-                bucket: nil, report: { report($0) })
+            let fanOut = DeletionFanOut(log: log, cache: cache, localCopies: localOriginals, bucket: nil, report: { report($0) })
             do {
                 try fanOut.replay()
             } catch {
@@ -57,7 +56,7 @@ public enum CheckCommand {
         }
         let check = StorageCheck(
             metadata: metadata, originals: localOriginals,
-            cache: DerivedImageCache(root: configuration.cacheDirectory), dataDirectory: configuration.dataDirectory,
+            cache: cache, dataDirectory: configuration.dataDirectory,
             originalsInFlight: OriginalsInFlight(configuration), bucket: bucket,
             deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace, notice: { report($0) })
         do {
