@@ -173,8 +173,7 @@ public struct ServiceConfiguration: Sendable {
 
     /// `host:port` with a host of letters, digits, dots and dashes (or `[v6]`), a port in range.
     private static func isHostAndPort(_ text: String) -> Bool {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port)
-        else { return false }
+        guard let colon = text.lastIndex(of: ":"), PortNumber.parse(text[text.index(after: colon)...]) != nil else { return false }
         let host = text[..<colon]
         if host.hasPrefix("[") && host.hasSuffix("]") { return host.count > 2 && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" } }
         return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
@@ -220,11 +219,7 @@ public struct ServiceConfiguration: Sendable {
                     return false
                 }
             }
-            if !port.isEmpty {
-                guard port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port),
-                    (1...65535).contains(number)
-                else { return false }
-            }
+            if !port.isEmpty && PortNumber.parse(port) == nil { return false }
         }
         return true
     }

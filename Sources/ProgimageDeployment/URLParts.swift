@@ -57,9 +57,7 @@ package struct URLParts: Equatable, Sendable {
             host = try Self.host(pieces[0])
         }
         if let portText, !portText.isEmpty {
-            guard portText.count <= 5, portText.isASCIIDecimal,
-                let number = Int(portText), (1...65535).contains(number)
-            else { throw Self.malformed("bad port") }
+            guard let number = PortNumber.parse(portText) else { throw Self.malformed("bad port") }
             port = number
         } else {
             port = Self.defaultPort(scheme)

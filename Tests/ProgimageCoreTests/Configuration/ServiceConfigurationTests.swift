@@ -104,6 +104,9 @@ import Testing
         ("PROGIMAGE_S3_BUCKET", "ab"), ("PROGIMAGE_S3_TIMEOUT_S", "0"), ("PROGIMAGE_S3_REGION", "eu west"),
         ("AWS_ACCESS_KEY_ID", ""), ("AWS_SECRET_ACCESS_KEY", ""), ("PROGIMAGE_FRONT_UPSTREAMS", "box1"),
         ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
+        // `Int("+80")` is 80: the upstream list took it, and nginx refused the site at start.
+        ("PROGIMAGE_FRONT_UPSTREAMS", "box1:+80"), ("PROGIMAGE_FRONT_UPSTREAMS", "box1:080808"),
+        ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:+80"), ("PROGIMAGE_DATABASE_URL", "postgresql://a:+5432/probe"),
         // Each of these had started a box whose every write was 503 (a black-box probe).
         ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:abc"), ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:99999"),
         ("PROGIMAGE_S3_ENDPOINT", "http://:9000"), ("PROGIMAGE_S3_ENDPOINT", "http://bad host"),
