@@ -357,6 +357,22 @@ def test_a_border_keeps_its_colours_alpha_exactly(stack, alpha, source):
                 assert rgba.getpixel((30, 30)) == inside, (ops, ext)
 
 
+@pytest.mark.parametrize("alpha", [1, 0x80, 0xFE])
+@pytest.mark.parametrize("size,fmt", [((8193, 4), "PNG"), ((9000, 10), "JPEG"), ((4, 9000), "PNG")])
+def test_a_border_after_work_keeps_its_alpha_on_a_source_wider_than_the_output_limit(stack, alpha, size, fmt):
+    """A source with a side over the 8192-pixel output limit took libgd's path for the
+    border after its resize: alpha 0x80 came out 129 and 0xfe opaque, written as RGB
+    (a black-box probe, ten sources from 8193×4 to 20000×1)."""
+    data = Tools.png(Image.new("RGB", size, (10, 100, 200))) if fmt == "PNG" else Tools.jpeg(Image.new("RGB", size, (10, 100, 200)))
+    image = stack.upload_ok(data)
+    colour = f"123456{alpha:02x}"
+    for ops in (f"resize:100x100,pad,{colour}", f"resize:100x100/pad:1,1,1,1,{colour}"):
+        for ext in ("png", "tiff"):
+            im, _ = get_image(stack, f"/images/{image['id']}/{ops}.{ext}")
+            assert im.mode in ("RGBA", "LA"), (ops, ext, im.mode)
+            assert im.convert("RGBA").getpixel((0, 0)) == (0x12, 0x34, 0x56, alpha), (ops, ext)
+
+
 def test_padding_and_gravity_spellings(stack, halves):
     i = halves["id"]
     r = stack.get(f"/images/{i}/resize:100x100,fill,c.png")

@@ -119,10 +119,7 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
         overlays: OverlaySource, isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        // A source within the output limit keeps every step within it too, so the work
-        // (checked as a chain of its own, its last step an output) is never refused where
-        // the whole chain is not; a larger source takes libgd's path.
-        guard ImageEncoder.straightOutputs.contains(chain.format), max(source.width, source.height) <= maxOutputSide,
+        guard ImageEncoder.straightOutputs.contains(chain.format),
             chain.operations.contains(where: { ($0 as? ResizeOperation)?.mode == .pad || $0 is PadOperation })
         else { return nil }
         // A padding resize as its resize and its border, as `decodeAndRender` fuses them.
@@ -144,6 +141,11 @@ public struct ImagePipeline: Sendable {
         _ = try chain.outputSize(for: source, maximumSide: maxOutputSide)
         var work = chain
         work.operations = Array(operations[...lastWork])
+        // The work is rendered as a chain of its own, its last step held to the output
+        // limit: where that refuses what the whole chain allows (`blur:2/pad:…/crop:…` of
+        // a wider source), libgd's path. This asked the source itself to be within the
+        // limit, and a 100×1 border around a 20000×1 PNG came out with alpha 129 for 128.
+        guard (try? work.outputSize(for: source, maximumSide: maxOutputSide)) != nil else { return nil }
         let image = try decodeAndRender(
             original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays, isAbandoned: isAbandoned)
         if isAbandoned() { throw ServiceError.abandoned }
