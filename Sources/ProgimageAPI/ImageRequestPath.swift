@@ -7,8 +7,9 @@ public enum ImageRequestPath: Sendable {
     /// `/images/{id}.{ext}` or `/images/{id}/{op}/….{ext}`, in canonical form.
     case derived(ImageID, OperationChain)
     /// A valid but non-canonical spelling of an image's URL: answer 301 to `path` (once
-    /// the image is known to exist: a deleted image's every URL is a 404).
-    case redirect(ImageID, to: String)
+    /// the image, and every image it draws as an overlay, is known to exist: a deleted
+    /// image's every URL is a 404, and so is every URL using it as an overlay).
+    case redirect(ImageID, to: String, overlays: [ImageID])
     /// `/images/{id}.auto` or `/images/{id}/{op}/….auto`, in canonical form: `operations`
     /// is the text between the id and `.auto` (empty, or starting with `/`); its format is
     /// chosen per request.
@@ -40,7 +41,9 @@ public enum ImageRequestPath: Sendable {
                 // canonical `.auto` URL first, as for every other URL (so a signature is over
                 // the canonical path there too).
                 let parsed = try OperationParser.parse(opsText.dropFirst(), format: .jpg, presets: presets)
-                guard parsed.isCanonical else { return .redirect(id, to: "/images/\(id)\(parsed.chain.canonicalOperations).auto") }
+                guard parsed.isCanonical else {
+                    return .redirect(id, to: "/images/\(id)\(parsed.chain.canonicalOperations).auto", overlays: parsed.chain.overlayImages)
+                }
             }
             return .auto(id, operations: String(opsText))
         }
@@ -63,7 +66,7 @@ public enum ImageRequestPath: Sendable {
             chain = parsed.chain
             canonicalSpelling = canonicalSpelling && parsed.isCanonical
         }
-        guard canonicalSpelling else { return .redirect(id, to: "/images/\(id)\(chain.canonicalPath)") }
+        guard canonicalSpelling else { return .redirect(id, to: "/images/\(id)\(chain.canonicalPath)", overlays: chain.overlayImages) }
         return .derived(id, chain)
     }
 }

@@ -55,16 +55,19 @@ struct Router {
             case "DELETE": return try handler.delete(id, request: request)
             default: throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD", "DELETE"])
             }
-        case .redirect(let id, let path):
+        case .redirect(let id, let path, let overlays):
             // The spelling of an image URL: what it allows is what an image allows, and a
-            // deleted image's every URL is a 404, its misspellings too.
+            // deleted image's every URL is a 404, its misspellings too; so is every URL
+            // drawing a deleted image as an overlay (those were 301s a cache kept a day).
             guard request.method == "GET" || request.isHead else {
                 throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"])
             }
             // Only a store that answers "no such image" stops the redirect: one that cannot
             // answer does not, as an alias kept working off disk through a database outage.
-            if case .some(.none) = try? context.metadata.record(id) {
-                throw ServiceError(.notFound, "no image with id \(id)")
+            for image in [id] + overlays {
+                if case .some(.none) = try? context.metadata.record(image) {
+                    throw ServiceError(.notFound, "no image with id \(image)")
+                }
             }
             let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
             return .json(

@@ -57,7 +57,7 @@ import Testing
                         continue
                     }
                     #expect(again.description == chain.description, "\(path)")
-                case .redirect(_, let target):
+                case .redirect(_, let target, _):
                     redirected += 1
                     // A canonical image URL, or a canonical `.auto` one.
                     switch try ImageRequestPath.parse(target) {

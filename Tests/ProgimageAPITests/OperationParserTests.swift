@@ -64,7 +64,7 @@ import Testing
         ("/images/k3J9x0PqLm2vT8wZ/quality:080.auto", "/images/k3J9x0PqLm2vT8wZ/quality:80.auto"),
     ])
     func nonCanonicalSpellingsRedirect(path: String, canonical: String) throws {
-        guard case .redirect(_, let target) = try parse(path) else {
+        guard case .redirect(_, let target, _) = try parse(path) else {
             Issue.record("\(path) did not redirect")
             return
         }

@@ -604,4 +604,12 @@ def test_deleting_an_overlay_makes_every_url_using_it_404_cached_or_not(stack):
     assert stack.delete(f"/images/{mark['id']}").status_code == 204
     Tools.json_error(stack.get(cached), 404, "not_found")
     Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{mark['id']},nw.png"), 404, "not_found")
+    # Its other spellings too, and `.auto`: they were 301s and a 302 to the 404, each kept a
+    # day by a cache (a black-box probe).
+    for spelling in (f"overlay:{mark['id']}.jpeg", f"overlay:{mark['id']},se.png", f"overlay:{mark['id']}/rotate:-90.png",
+                     f"overlay:{mark['id']}.auto", f"overlay:{mark['id']},se.auto", f"overlay:{mark['id']}.tif"):
+        Tools.json_error(stack.get(f"/images/{base['id']}/{spelling}", allow_redirects=False), 404, "not_found")
+    never = "A" * 16
+    Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.jpeg", allow_redirects=False), 404, "not_found")
+    Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.auto", allow_redirects=False), 404, "not_found")
     assert stack.get(base["url"]).status_code == 200  # the base itself stays

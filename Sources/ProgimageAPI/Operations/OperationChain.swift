@@ -29,6 +29,10 @@ public struct OperationChain: Sendable, CustomStringConvertible {
         return segments.isEmpty ? "" : "/" + segments.joined(separator: "/")
     }
 
+    /// The images the chain draws as overlays, in URL order: deleting any of them makes
+    /// the chain's every URL a 404.
+    public var overlayImages: [ImageID] { operations.compactMap { ($0 as? OverlayOperation)?.image } }
+
     /// For logs and messages: the canonical path.
     public var description: String { canonicalPath }
 

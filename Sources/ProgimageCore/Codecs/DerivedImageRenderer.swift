@@ -101,7 +101,7 @@ public struct DerivedImageRenderer: Sendable {
             } else {
                 bytes = try render(original)
             }
-            let overlayIDs = chain.operations.compactMap { ($0 as? OverlayOperation)?.image }
+            let overlayIDs = chain.overlayImages
             // Recorded before the file exists, so a delete of an overlay always finds it.
             for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }
             var outcome = try cache.store(bytes, at: path)

@@ -22,19 +22,23 @@ struct AutoFormatHandler {
         if record.hasAlpha { candidates.append(.png) }
         candidates.append(.jpg)
         // The first candidate the operations are valid for (`quality` is not a png option).
-        var target: String?
+        var chosen: OperationChain?
         for format in candidates {
-            let chain: OperationChain
             if operations.isEmpty {
-                chain = OperationChain(format: format)
+                chosen = OperationChain(format: format)
             } else {
                 guard let parsed = try? OperationParser.parse(Substring(operations).dropFirst(), format: format, presets: context.configuration.presets) else { continue }
-                chain = parsed.chain
+                chosen = parsed.chain
             }
-            target = "/images/\(id)\(chain.canonicalPath)"
             break
         }
-        guard let target else { throw ServiceError(.badOperation, "no output format fits these operations") }
+        guard let chosen else { throw ServiceError(.badOperation, "no output format fits these operations") }
+        // A deleted overlay makes every URL drawing it a 404, this one too (it was a 302 to
+        // the 404, which a cache kept a day).
+        for overlay in chosen.overlayImages where try context.metadata.record(overlay) == nil {
+            throw ServiceError(.notFound, "no image with id \(overlay)")
+        }
+        let target = "/images/\(id)\(chosen.canonicalPath)"
 
         // The query is kept, with the target's own signature in place of the .auto URL's.
         var query = request.query.split(separator: "&").filter { !$0.hasPrefix("sig=") }.map(String.init)
