@@ -401,10 +401,35 @@ def test_extreme_aspect_resizes_answer_without_huge_intermediates(stack, tools, 
     assert im.size == size and im.getcolors(1 << 16) == [(size[0] * size[1], (200, 40, 90))]
 
 
-def test_a_smart_fill_whose_cover_is_too_large_is_422(stack, tools):
-    src = Image.new("RGB", (1, 300000), (200, 40, 90))
+@pytest.mark.parametrize("translucent", [False, True])
+def test_a_smart_fill_of_a_thin_image_chooses_its_window_without_making_the_cover(stack, tools, translucent):
+    """20000×1 filled to 100×100 covers 2,000,000×100: past 128 M pixels the window is
+    chosen on the image itself, standing in for its enlargement, and only the window made.
+    It was `422 image_too_large`, which the contract keeps for outputs over the limits (a
+    black-box probe). A busy stretch in a grey line draws the window (a centred fill lands
+    on the grey); 1×300,000 filled to 8192×1 (a cover of 8192 × 2.4 billion) answers too."""
+    mode = "RGBA" if translucent else "RGB"
+    grey = (128, 128, 128, 200)[: len(mode)]
+    src = Image.new(mode, (20000, 1), grey)
+    for x in range(12500, 15000):
+        src.putpixel((x, 0), ((230, 30, 30, 200) if x % 2 else (30, 200, 40, 200))[: len(mode)])
     obj = stack.upload_ok(tools.png(src))
-    tools.json_error(stack.get(tpath(obj, "resize:8192x1,fill,smart", "png")), 422, "image_too_large")
+    for ops in ("resize:100x100,fill,smart", "resize:1x100,fill,smart"):
+        r = stack.get(tpath(obj, ops, "png"), timeout=SLOW)
+        assert r.status_code == 200, tools.describe(r)
+        im = tools.decode(r.content).convert(mode)
+        assert im.size == tuple(int(v) for v in ops.split(":")[1].split(",")[0].split("x"))
+        pixel = im.getpixel((0, im.height // 2))
+        assert max(pixel[:3]) - min(pixel[:3]) > 60, (ops, pixel)  # not the grey
+        if translucent:
+            assert abs(pixel[3] - 200) <= 1
+    centred = tools.decode(stack.get(tpath(obj, "resize:100x100,fill", "png")).content).convert(mode)
+    assert centred.getpixel((50, 50))[:3] == (128, 128, 128)
+    tall = stack.upload_ok(tools.png(Image.new("RGB", (1, 300000), (200, 40, 90))))
+    r = stack.get(tpath(tall, "resize:8192x1,fill,smart", "png"), timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    im = tools.decode(r.content).convert("RGB")
+    assert im.size == (8192, 1) and im.getcolors(1 << 16) == [(8192, (200, 40, 90))]
 
 
 @pytest.mark.parametrize("op", ["resize:64x", "resize:9x9,force", "resize:37x", "resize:200x"])

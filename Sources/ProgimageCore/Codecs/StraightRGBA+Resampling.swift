@@ -29,7 +29,14 @@ extension StraightRGBA {
                 return try resampled(
                     width: cover.width, height: cover.height, window: (origin.x, origin.y, planned.width, planned.height))
             }
-            try ResizeOperation.checkSmartCover(cover)
+            guard ResizeOperation.smartCoverIsMadeWhole(cover) else {
+                // The rows stand in for their enlargement, and only the window is made.
+                let origin = smartWindow {
+                    AttentionWindow.origin(in: self, width: planned.width, height: planned.height, cover: cover)
+                }
+                return try resampled(
+                    width: cover.width, height: cover.height, window: (origin.x, origin.y, planned.width, planned.height))
+            }
             let covered = try resampled(width: cover.width, height: cover.height)
             let origin = smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }
             return covered.window(x: origin.x, y: origin.y, width: planned.width, height: planned.height)

@@ -1,4 +1,5 @@
 import GD
+import ProgimageAPI
 
 #if canImport(Glibc)
 import Glibc
@@ -21,8 +22,13 @@ enum AttentionWindow {
     /// The grid's side: the precision with which libvips places the crop.
     static let gridSide = 32
 
-    static func origin<Image: AttentionSource & ~Copyable>(in image: borrowing Image, width: Int, height: Int) -> (x: Int, y: Int) {
-        let (imageWidth, imageHeight) = (image.width, image.height)
+    /// The window's origin in `image`, or, given `cover`, in the enlargement of `image` to
+    /// that size, which `image` stands in for: the grid is the same 32×32 shrink of either
+    /// but for resampling, and a thin image's cover can be billions of pixels.
+    static func origin<Image: AttentionSource & ~Copyable>(
+        in image: borrowing Image, width: Int, height: Int, cover: ImageSize? = nil
+    ) -> (x: Int, y: Int) {
+        let (imageWidth, imageHeight) = cover.map { ($0.width, $0.height) } ?? (image.width, image.height)
         guard width < imageWidth || height < imageHeight else { return (0, 0) }
         let grid = Grid(image)
         let interest = grid.interest()

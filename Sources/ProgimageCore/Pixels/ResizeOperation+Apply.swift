@@ -5,7 +5,6 @@ extension ResizeOperation: PixelStep {
     package func apply(to image: consuming GDImage, planned: ImageSize, context: PixelContext) throws(ServiceError) -> GDImage {
         // What a fill scales to before it keeps its window.
         let cover = mode == .fill ? coverSize(for: context.logicalInput, planned: planned) : planned
-        if mode == .fill, gravity == .smart { try Self.checkSmartCover(cover) }
         do {
             switch mode {
             case .fit, .force:
@@ -21,10 +20,17 @@ extension ResizeOperation: PixelStep {
                 // Cover the box, then keep the window the gravity names.
                 let (coverWidth, coverHeight) = (cover.width, cover.height)
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
-                if gravity != .smart, context.inputExtent == nil, coverWidth >= image.width, coverHeight >= image.height {
+                let enlarges = context.inputExtent == nil && coverWidth >= image.width && coverHeight >= image.height
+                if enlarges, gravity != .smart || !Self.smartCoverIsMadeWhole(cover) {
                     // An enlargement: only the window is made (a thin image's cover can be
-                    // billions of pixels). The same pixels as covering, then cropping.
-                    let origin = CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
+                    // billions of pixels). The same pixels as covering, then cropping; a smart
+                    // window chosen on the image, which stands in for its enlargement.
+                    let origin =
+                        gravity == .smart
+                        ? context.smartWindow {
+                            AttentionWindow.origin(in: image, width: planned.width, height: planned.height, cover: cover)
+                        }
+                        : CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
                     return try image.scaledWindow(
                         width: coverWidth, height: coverHeight,
                         window: (origin.x, origin.y, planned.width, planned.height))
@@ -54,12 +60,13 @@ extension ResizeOperation: PixelStep {
         return (fitted, border)
     }
 
-    /// The smart window is chosen on the whole cover, which a thin image enlarged makes
-    /// enormous (compass gravities make only their window): refused past `largestSmartCover`.
-    static func checkSmartCover(_ cover: ImageSize) throws(ServiceError) {
-        guard cover.width > largestSmartCover / max(1, cover.height) else { return }
-        throw ServiceError(
-            .imageTooLarge, "a smart fill of this image would first enlarge it to \(cover), over \(largestSmartCover) pixels")
+    /// Whether a smart fill chooses its window on the whole cover, made first, as libvips
+    /// does. A thin image enlarged makes an enormous one (20000×1 to fill 100×100 covers
+    /// 2000000×100): past `largestSmartCover` the window is chosen on the image itself, which
+    /// stands in for its enlargement (`AttentionWindow.origin(in:…cover:)`), and only the
+    /// window is made, as compass gravities make theirs. Such fills were `422` before.
+    static func smartCoverIsMadeWhole(_ cover: ImageSize) -> Bool {
+        cover.width <= largestSmartCover / max(1, cover.height)
     }
 
     /// The size `fill` covers the box with before keeping its window.
