@@ -953,11 +953,24 @@ PIXEL_ONLY_MODULES = ["test_conformance.py", "test_colour.py", "test_fast_paths.
 collect_ignore = PIXEL_ONLY_MODULES + ["test_embedded_store.py"] if DISTRIBUTED else ["test_cluster.py"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """The slowest pixel-only tests of modules that run in both passes carry
+    `@pytest.mark.pixels_only` and run embedded only, as the modules above do (~30 s of the
+    distributed pass: the EXIF orientations, block edges, resampling references)."""
+    if not DISTRIBUTED:
+        return
+    kept = [item for item in items if item.get_closest_marker("pixels_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("pixels_only")])
+        items[:] = kept
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "conformance: runs the shared image corpus through the stack")
     config.addinivalue_line("markers", "transforms: the /images/{id}/{op}... transform endpoints")
     config.addinivalue_line("markers", "security: API keys and URL signing")
     config.addinivalue_line("markers", "link_ingest: POST /images with a URL to fetch")
+    config.addinivalue_line("markers", "pixels_only: checks only pixels; runs in the embedded pass only")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -548,6 +548,7 @@ def orientation_refs(stack, tools, corpus):
     return refs
 
 
+@pytest.mark.pixels_only
 def test_exif_orientation(stack, tools, corpus, orientation_refs, exif_orientation_entry):
     entry = corpus.require(exif_orientation_entry)
     data = corpus.read(entry["file"])

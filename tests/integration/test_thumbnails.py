@@ -79,6 +79,7 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return 99.0 if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
+@pytest.mark.pixels_only
 @pytest.mark.parametrize("op", ["resize:200x", "resize:400x", "resize:200x150,fill", "resize:200x200,pad",
                                 "resize:100x100,force"])
 @pytest.mark.parametrize("ext", ["png", "jpg"])
@@ -102,6 +103,7 @@ def test_a_jpeg_whose_sides_are_not_whole_blocks_shrinks_in_place(stack, tools, 
         assert psnr(a, decoded.resize(a.size, Image.Resampling.BILINEAR)) >= 44  # 48.0 (25.3)
 
 
+@pytest.mark.pixels_only
 @pytest.mark.parametrize("orientation", [2, 3, 6, 8])
 def test_an_exif_turned_jpeg_whose_sides_are_not_whole_blocks_shrinks_in_place(stack, tools, orientation):
     """Turned after the decode, the partial block can come first (orientation 3: top and

@@ -432,6 +432,7 @@ def test_a_smart_fill_of_a_thin_image_chooses_its_window_without_making_the_cove
     assert im.size == (8192, 1) and im.getcolors(1 << 16) == [(8192, (200, 40, 90))]
 
 
+@pytest.mark.pixels_only
 @pytest.mark.parametrize("op", ["resize:64x", "resize:9x9,force", "resize:37x", "resize:200x"])
 @pytest.mark.parametrize("translucent", [False, True])
 def test_large_reductions_keep_content_in_place(stack, tools, op, translucent):
@@ -646,6 +647,7 @@ def premultiplied_float_resize(src: Image.Image, size) -> list:
     return out
 
 
+@pytest.mark.pixels_only
 @pytest.mark.parametrize("op,size", [("resize:170x", (170, 113)), ("resize:300x150,force", (300, 150)),
                                      ("resize:900x", (900, 601)), ("resize:120x400,force", (120, 400))])
 def test_translucent_resampling_matches_a_float_reference(stack, tools, op, size):
@@ -795,6 +797,7 @@ def test_sharpen_increases_edge_contrast(stack, tools):
     assert slope(out) > slope(soft), f"edge not steeper after sharpen:100 ({slope(soft)} -> {slope(out)})"
 
 
+@pytest.mark.pixels_only
 @pytest.mark.parametrize("amount", [1, 10, 100])
 def test_sharpen_is_the_unsharp_mask_of_the_blur(stack, tools, amount):
     """sharpen:{a} = in + (g*(in - blur:1) + 128) >> 8 per channel with g = a/20 in 8.8
