@@ -101,7 +101,9 @@ let package = Package(
         .target(name: "ProgimageClient", dependencies: ["ProgimageAPI", "Digest", "HTTPFetch"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage",
-            dependencies: ["ProgimageClient", "ProgimageAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "ProgimageClient", "ProgimageAPI", "POSIX", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "progimage-dev",

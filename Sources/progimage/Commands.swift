@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProgimageAPI
 import ProgimageClient
+import POSIX
 
 struct Upload: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -103,14 +104,14 @@ struct Remove: AsyncParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Image ids.") var ids: [String]
 
     func validate() throws {
-        guard !ids.isEmpty else { throw ValidationError("name at least one image id") }
-        for word in ids { _ = try ImageIDArgument.id(word) }
+        guard !ImageIDArgument.withoutSeparator(ids).isEmpty else { throw ValidationError("name at least one image id") }
+        _ = try ImageIDArgument.ids(ids)
     }
 
     func run() async throws {
         let client = try connection.client()
         var worst: Int32?
-        for id in try ids.map(ImageIDArgument.id) {
+        for id in try ImageIDArgument.ids(ids) {
             do {
                 try await client.delete(id)
             } catch {
@@ -139,16 +140,21 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let link = try selection.link(id: try ImageIDArgument.single(ids))
+        let client = try connection.client(signingKey: signingKey)
         try await ExitCodes.reporting {
-            let bytes = try await connection.client(signingKey: signingKey).data(for: link)
-            if output == "-" {
-                FileHandle.standardOutput.write(bytes)
-            } else {
-                do {
-                    try bytes.write(to: URL(fileURLWithPath: output), options: .atomic)
-                } catch {
-                    throw ProgimageClientError.invalidRequest("cannot write \(output): \(error.localizedDescription)")
-                }
+            // Opened first: a path that cannot be written costs the service nothing.
+            let destination: PreparedOutputFile?
+            do throws(SystemCallError) {
+                destination = output == "-" ? nil : try PreparedOutputFile(path: output)
+            } catch {
+                throw ProgimageClientError.invalidRequest("cannot write \(output): \(error.errno)")
+            }
+            let bytes = try await client.data(for: link)
+            guard let destination else { return FileHandle.standardOutput.write(bytes) }
+            do throws(SystemCallError) {
+                try destination.commit(Array(bytes))
+            } catch {
+                throw ProgimageClientError.invalidRequest("cannot write \(output): \(error.errno)")
             }
         }
     }
@@ -209,14 +215,31 @@ enum ImageIDArgument {
     static let shieldPrefix = "--id="
 
     static func single(_ words: [String]) throws -> String {
+        let words = withoutSeparator(words)
         guard words.count == 1, let word = words.first else { throw ValidationError("name exactly one image id") }
         return try id(word)
     }
 
-    /// The id a collected word names.
+    /// The ids of collected words, checked.
+    static func ids(_ words: [String]) throws -> [String] {
+        try withoutSeparator(words).map(id)
+    }
+
+    /// The words without `--`, which the parser collects with them: `info -- ID`, the
+    /// usual way to end options before an operand, was "name exactly one image id".
+    static func withoutSeparator(_ words: [String]) -> [String] {
+        words.filter { $0 != "--" }
+    }
+
+    /// The id a collected word names. A word that is no id and begins with `-` is an option
+    /// the command does not take (`rm --signing-key=…`): named without its value, which may
+    /// be a key or a URL with a password.
     static func id(_ word: String) throws -> String {
         let id = word.hasPrefix(shieldPrefix) ? String(word.dropFirst(shieldPrefix.count)) : word
-        guard ImageID(id) != nil else { throw ValidationError("\(id) is not an image id") }
+        guard ImageID(id) != nil else {
+            if id.hasPrefix("-") { throw ValidationError("\(id.prefix { $0 != "=" }) is neither an option of this command nor an image id") }
+            throw ValidationError("\(id) is not an image id")
+        }
         return id
     }
 

@@ -34,14 +34,27 @@ struct ConnectionOptions: ParsableArguments {
 
     func client(signingKey: String? = nil) throws -> ProgimageClient {
         let environment = ProcessInfo.processInfo.environment
-        let text = server ?? environment["PROGIMAGE_URL"] ?? "http://127.0.0.1:8080"
-        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ValidationError("--server \(text): expected http(s)://host[:port]")
+        let text = server ?? environment["PROGIMAGE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false,
+            (1...65535).contains(url.port ?? 80)
+        else {
+            throw ValidationError("--server \(Self.withoutUserInfo(text)): expected http(s)://host[:port]")
         }
         let key = apiKey ?? environment["PROGIMAGE_API_KEY"]
         let signing = signingKey ?? environment["PROGIMAGE_SIGNING_KEY"]
         return ProgimageClient(
             baseURL: url, apiKey: key?.isEmpty == false ? key : nil, signingKey: signing?.isEmpty == false ? signing : nil)
+    }
+}
+
+extension ConnectionOptions {
+    /// `text` without the user and password of its authority (`http://user:pass@host`),
+    /// for a message about a URL that may not parse: the refusal had repeated them.
+    static func withoutUserInfo(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text.contains("@") ? "(a URL with a password)" : text }
+        let authority = text[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return text }
+        return String(text[..<schemeEnd.upperBound]) + String(text[text.index(after: at)...])
     }
 }
 

@@ -126,6 +126,79 @@ def test_cli_local_failures_and_huge_expiry_are_not_the_services(stack, tmp_path
     assert r.returncode == 4 and b"hunter2" not in r.stderr
 
 
+def test_cli_get_asks_nothing_of_the_service_for_a_path_it_cannot_write(stack, tmp_path):
+    """The output is opened before the request: a path that cannot be written had the
+    service render and cache the image first (a black-box probe), then exit 1."""
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=23)))
+    (tmp_path / "adir").mkdir()
+    for n, target in enumerate((tmp_path / "no" / "such.png", tmp_path / "adir")):
+        r = cli(stack, "get", image["id"], "--ops", f"resize:{5 + n}x", "--format", "png", "-o", str(target), check=False)
+        assert r.returncode == 1 and b"cannot write" in r.stderr, r.stderr
+        assert stack.get(f"/images/{image['id']}/resize:{5 + n}x.png").headers["X-Cache"] == "MISS"
+
+
+def test_cli_get_writes_into_what_is_not_a_regular_file_and_through_links(stack, tmp_path):
+    """`-o /dev/null` as root renamed a temporary file over the device: /dev/null became a
+    regular file, and the machine's next `initdb` failed (a black-box probe). Whatever is
+    not a regular file (a device, a FIFO) is written in place; a symbolic link is followed,
+    as the shell's `>` follows it; a regular file is replaced whole, keeping its mode."""
+    import stat
+    import threading
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=24)))
+    expected = stack.get(f"/images/{image['id']}.png").content
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    cli(stack, "get", image["id"], "--format", "png", "-o", str(fifo))
+    reader.join(30)
+    assert received == [expected] and stat.S_ISFIFO(fifo.lstat().st_mode)
+    if os.geteuid() == 0:  # a device node needs CAP_MKNOD; the FIFO above takes the same path
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        cli(stack, "get", image["id"], "--format", "png", "-o", str(device))
+        assert stat.S_ISCHR(device.lstat().st_mode)
+    real = tmp_path / "real.png"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "link.png"
+    link.symlink_to(real.name)
+    cli(stack, "get", image["id"], "--format", "png", "-o", str(link))
+    assert link.is_symlink() and real.read_bytes() == expected and stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".progimage-")]
+
+
+@pytest.mark.parametrize("command", ["info", "get", "url", "rm"])
+def test_cli_takes_a_double_dash_before_the_id(stack, tmp_path, command):
+    """`--` ends the options, as scripts write it: it was "name exactly one image id"."""
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=25)))
+    extra = {"get": ["--format", "png", "-o", str(tmp_path / "x.png")], "url": ["--format", "png"]}.get(command, [])
+    cli(stack, command, *extra, "--", image["id"])
+    if command == "rm":
+        assert stack.get(f"/images/{image['id']}").status_code == 404
+
+
+def test_cli_messages_never_repeat_a_key_or_a_password(stack):
+    """An option a command does not take is collected as a word (ids may begin with `-`),
+    and its refusal repeated it whole: `rm --signing-key=S3CR3T …` printed the key. A
+    `--server` that does not parse printed its password."""
+    for args in (("rm", "--signing-key=S3CR3T", "AAAAAAAAAAAAAAAA"), ("info", "--apikey=S3CR3T"),
+                 ("url", "--apikey=S3CR3T", "--format", "png"),
+                 ("info", "AAAAAAAAAAAAAAAA", "--server", "ftp://user:S3CR3T@127.0.0.1:1"),
+                 ("info", "AAAAAAAAAAAAAAAA", "--server", "http://user:S3CR3T@127.0.0.1:notaport"),
+                 ("ls", "--server", "http://user:S3CR3T@[::1")):
+        r = cli(stack, *args, check=False)
+        assert r.returncode == 64 and b"S3CR3T" not in r.stderr + r.stdout, (args, r.stderr)
+    r = cli(stack, "info", "AAAAAAAAAAAAAAAA", env={"PROGIMAGE_URL": "http://user:S3CR3T@127.0.0.1:99999"}, check=False)
+    assert r.returncode == 64 and b"S3CR3T" not in r.stderr
+    # An upper-case scheme is a URL like any other; an empty PROGIMAGE_URL is no URL at all.
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=26)))
+    assert json.loads(cli(stack, "info", image["id"], "--server", "HTTP" + stack.base_url[4:]).stdout)["id"] == image["id"]
+    r = cli(stack, "info", image["id"], env={"PROGIMAGE_URL": ""}, check=False)
+    assert r.returncode != 64, r.stderr  # the default server, wherever that leads
+
+
 def test_cli_waits_for_an_answer_without_spinning(stack):
     """URLSession on Linux spun a core while it waited (4.8 s of CPU in 6 s on a server that
     never answers); libcurl's easy interface waits in poll."""
