@@ -324,13 +324,69 @@ def test_python_urls_are_the_servers_canonical_ones(stack, ops, fmt):
 
 
 @pytest.mark.parametrize("ops", ["blur:0.1005", "grayscale:", "resize:100x100,pad,", "resize:100x100,fill,",
-                                 " resize:10x", "resize:10x,"])
+                                 " resize:10x", "resize:10x,",
+                                 # Other scripts' digits, which `\\d` and int() take (a probe).
+                                 "resize:２００x", "rotate:٩٠", "blur:２.５", "crop:0,0,１0,10", "quality:８０"])
 def test_python_refuses_what_the_server_refuses(stack, ops):
     """Spellings the server answers 400 were turned into valid URLs by the client."""
     image = stack.upload_ok(Tools.png(Tools.noise(20, 20, seed=25)))
     assert stack.get(f"/images/{image['id']}/{ops}.png").status_code == 400
     with pytest.raises(ValueError):
         progimage.Client(stack.base_url).url(image["id"], ops, "png")
+
+
+def test_python_client_never_takes_a_redirected_write_or_a_foreign_answer_for_success(stack):
+    """requests turns a POST answered 301, 302 or 303 into a GET: an upload behind an
+    http→https redirect returned the first page of the list as its images, nothing stored
+    (a black-box probe). A 200 that is not the service's JSON raised JSONDecodeError."""
+    import http.server
+    import threading
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            if self.path.startswith("/html"):
+                body = b"<html>a proxy's page</html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(int(self.path.strip("/").split("/")[0]))
+            self.send_header("Location", stack.base_url + "/images")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        do_GET = do_POST = do_DELETE = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        data = Tools.png(Tools.noise(8, 8, seed=27))
+        for status in (301, 302, 303, 307, 308):
+            client = progimage.Client(f"http://127.0.0.1:{port}/{status}")
+            for call in (lambda: client.upload(data), lambda: client.upload_many([data, data]),
+                         lambda: client.delete("AAAAAAAAAAAAAAAA")):
+                with pytest.raises(progimage.ProgimageError) as failure:
+                    call()
+                assert failure.value.status == status
+        html = progimage.Client(f"http://127.0.0.1:{port}/html")
+        for call in (lambda: html.upload(data), lambda: html.get("AAAAAAAAAAAAAAAA"), lambda: list(html.list())):
+            with pytest.raises(progimage.ProgimageError):
+                call()
+    finally:
+        server.shutdown()
+    # Bytes have no name, in one upload or several; a base URL must be one.
+    client = progimage.Client(stack.base_url)
+    assert [i.filename for i in client.upload_many([data, data])] == [None, None]
+    for bad in ("not a url", "ftp://host", "http://"):
+        with pytest.raises(ValueError):
+            progimage.Client(bad)
 
 
 def test_python_signed_urls_and_upload_urls(secure_stack):

@@ -69,7 +69,9 @@ _BIG = 10 ** 18 - 1
 
 
 def _integer(text: str, low: int, high: int, what: str, signed: bool = False) -> int:
-    if not re.fullmatch(r"[+-]?\d+" if signed else r"\+?\d+", text or "") or len(text.lstrip("+-").lstrip("0")) > 18:
+    # ASCII digits only: `\d` and int() take any script's (`resize:２００x` became a signed
+    # URL the server refuses).
+    if not re.fullmatch(r"[+-]?[0-9]+" if signed else r"\+?[0-9]+", text or "") or len(text.lstrip("+-").lstrip("0")) > 18:
         raise ValueError(f"{what}: expected an integer, got {text!r}")
     value = int(text)
     if not low <= value <= high:
@@ -77,21 +79,24 @@ def _integer(text: str, low: int, high: int, what: str, signed: bool = False) ->
     return value
 
 
-def _decimal(text: str, low: Decimal, high: Decimal, what: str) -> str:
-    # The server's spelling: an optional `+`, digits and one dot with at most 3 places after
-    # it that are not trailing zeros (`0.1000` is `0.1`), nothing else (no exponent), at most
-    # 12 characters.
+def _decimal(text: str, low: Decimal, high: Decimal, what: str, places: int = 3) -> str:
+    # The server's spelling: an optional `+`, ASCII digits and one dot with at most `places`
+    # places after it that are not trailing zeros (`0.1000` is `0.1`), nothing else (no
+    # exponent), at most 12 characters.
     text = text[1:] if (text or "").startswith("+") else text
-    match = re.fullmatch(r"\d+(?:\.(\d*))?|\.(\d+)", text or "")
-    if not match or len(text) > 12 or len((match.group(1) or match.group(2) or "").rstrip("0")) > 3:
-        raise ValueError(f"{what}: expected a decimal such as 2.5, got {text!r}")
+    match = re.fullmatch(r"[0-9]+(?:\.([0-9]*))?|\.([0-9]+)", text or "")
+    if not match or len(text) > 12:
+        raise ValueError(f"{what}: expected a decimal such as 0.5, got {text!r}")
+    if len((match.group(1) or match.group(2) or "").rstrip("0")) > places:
+        raise ValueError(f"{what}: at most {places} decimals, got {text!r}")
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{what}: expected a decimal, got {text!r}") from None
-    if not value.is_finite() or not low <= value <= high or value != value.quantize(Decimal("0.001")):
-        raise ValueError(f"{what}: expected {low}–{high} with at most 3 decimals, got {text!r}")
-    printed = format(value.quantize(Decimal("0.001")), "f").rstrip("0").rstrip(".")
+    step = Decimal(1).scaleb(-places)
+    if not value.is_finite() or not low <= value <= high or value != value.quantize(step):
+        raise ValueError(f"{what}: expected {low}–{high} with at most {places} decimals, got {text!r}")
+    printed = format(value.quantize(step), "f").rstrip("0").rstrip(".")
     return printed
 
 
@@ -172,9 +177,7 @@ def _canonical_segment(segment: str) -> str:
         gravity = parts[1] if len(parts) >= 2 else "se"
         if gravity not in ("n", "ne", "e", "se", "s", "sw", "w", "nw", "c"):
             raise ValueError(f"overlay: gravity must be one of n ne e se s sw w nw c, got {gravity!r}")
-        opacity = _decimal(parts[2], Decimal("0.01"), Decimal("1"), "overlay opacity") if len(parts) == 3 else "1"
-        if Decimal(opacity) != Decimal(opacity).quantize(Decimal("0.01")):
-            raise ValueError(f"overlay: opacity has at most two decimals, got {parts[2]!r}")
+        opacity = _decimal(parts[2], Decimal("0.01"), Decimal("1"), "overlay opacity", places=2) if len(parts) == 3 else "1"
         # Defaults left out, as the server prints it: south-east at full opacity.
         if opacity != "1":
             return f"overlay:{parts[0]},{gravity},{opacity}"
@@ -206,6 +209,9 @@ Source = Union[str, os.PathLike, bytes, IO[bytes]]
 class Client:
     def __init__(self, base_url: str = "http://127.0.0.1:8080", api_key: Optional[str] = None,
                  signing_key: Optional[str] = None, timeout: float = 120):
+        if not isinstance(base_url, str) or not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", base_url, re.IGNORECASE):
+            shown = "a URL with a password" if "@" in str(base_url) else repr(base_url)[:100]
+            raise ValueError(f"base_url: expected http(s)://host[:port], got {shown}")
         self.base_url = base_url.rstrip("/")
         self.api_key, self.signing_key, self.timeout = api_key, signing_key, timeout
         self.http = requests.Session()
@@ -216,9 +222,16 @@ class Client:
         if self.api_key and method in ("POST", "DELETE"):
             headers["Authorization"] = f"Bearer {self.api_key}"
         try:
-            r = self.http.request(method, self.base_url + path, headers=headers, timeout=self.timeout, **kw)
+            # A write is never redirected: requests turns a POST answered 301, 302 or 303 into
+            # a GET, and an upload behind an http→https redirect "succeeded" with the first
+            # page of the list (nothing stored).
+            r = self.http.request(method, self.base_url + path, headers=headers, timeout=self.timeout,
+                                  allow_redirects=method in ("GET", "HEAD"), **kw)
         except requests.RequestException as e:
             raise ProgimageError(0, "unavailable", str(e)) from None
+        if 300 <= r.status_code < 400:
+            raise ProgimageError(r.status_code, "redirected",
+                                 f"{method} answered with a redirect to {r.headers.get('Location', '?')}: use that base URL")
         if r.status_code >= 400:
             try:
                 error = r.json()["error"]
@@ -226,6 +239,20 @@ class Client:
             except (ValueError, KeyError, TypeError):
                 raise ProgimageError(r.status_code, "http_error", r.text[:200]) from None
         return r
+
+    @staticmethod
+    def _json(r: requests.Response, expected: int = 200):
+        """The answer's JSON object, or a `ProgimageError` (a proxy's HTML page, a status
+        the contract does not give for this request)."""
+        if r.status_code != expected:
+            raise ProgimageError(r.status_code, "unexpected_answer", f"expected {expected}, got {r.status_code}")
+        try:
+            body = r.json()
+        except ValueError:
+            raise ProgimageError(r.status_code, "unreadable_answer", r.text[:200]) from None
+        if not isinstance(body, dict):
+            raise ProgimageError(r.status_code, "unreadable_answer", r.text[:200])
+        return body
 
     @staticmethod
     def _read(source: Source) -> tuple[bytes, Optional[str]]:
@@ -244,19 +271,20 @@ class Client:
         name = filename or name
         if name:
             headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{requests.utils.quote(name)}"
-        return Image.from_json(self._request("POST", "/images", data=data, headers=headers).json())
+        return Image.from_json(self._json(self._request("POST", "/images", data=data, headers=headers), 201))
 
     def upload_many(self, sources: Sequence[Source]) -> list[Image]:
         """Several images in one multipart request: all stored, or none."""
         files = []
         for source in sources:
             data, name = self._read(source)
-            files.append(("file", (name or "image", data, "application/octet-stream")))
-        body = self._request("POST", "/images", files=files).json()
+            # No name for bytes, as `upload` sends none (it was stored as "image").
+            files.append(("file", (name, data, "application/octet-stream")))
+        body = self._json(self._request("POST", "/images", files=files), 201)
         return [Image.from_json(o) for o in (body["images"] if "images" in body else [body])]
 
     def upload_from_url(self, url: str) -> Image:
-        return Image.from_json(self._request("POST", "/images", json={"url": url}).json())
+        return Image.from_json(self._json(self._request("POST", "/images", json={"url": url}), 201))
 
     @staticmethod
     def _id(image_id: str) -> str:
@@ -267,7 +295,7 @@ class Client:
         return image_id
 
     def get(self, image_id: str) -> Image:
-        return Image.from_json(self._request("GET", f"/images/{self._id(image_id)}").json())
+        return Image.from_json(self._json(self._request("GET", f"/images/{self._id(image_id)}")))
 
     def list(self, limit: int = 100) -> Iterator[Image]:
         """Every image, newest first, following the cursor page by page."""
@@ -276,7 +304,7 @@ class Client:
             params = {"limit": limit}
             if cursor:
                 params["cursor"] = cursor
-            page = self._request("GET", "/images", params=params).json()
+            page = self._json(self._request("GET", "/images", params=params))
             for obj in page["images"]:
                 yield Image.from_json(obj)
             cursor = page.get("next_cursor")
