@@ -172,9 +172,12 @@ public struct ProgimageClient: Sendable {
                     done.resume(returning: .init(status: 0, body: [], failure: "libcurl could not be initialized", tooLarge: false))
                     return
                 }
+                // Only reads follow a redirect: libcurl repeats a POST answered 301–303 as a
+                // request without its body (an upload behind an http→https redirect was
+                // "400 empty_body" from the new place), and a write belongs to one server.
                 let outcome = handle.perform(
                     method: method, url: url, headers: headers, body: body, timeoutMilliseconds: timeout,
-                    limit: Self.maximumAnswerBytes, followRedirects: true)
+                    limit: Self.maximumAnswerBytes, followRedirects: method == "GET" || method == "HEAD")
                 idle.give(handle)
                 done.resume(returning: outcome)
             }
@@ -182,6 +185,11 @@ public struct ProgimageClient: Sendable {
         if let failure = outcome.failure { throw .unavailable("\(Self.shown(request.url)): \(failure)") }
         guard !outcome.tooLarge else { throw .unreadableAnswer("an answer over \(Self.maximumAnswerBytes) bytes") }
         let data = Data(outcome.body)
+        if (300..<400).contains(outcome.status) {
+            throw .service(
+                status: outcome.status, code: nil,
+                message: "\(method) \(Self.shown(request.url)) answered with a redirect, which a write does not follow: use the base URL it leads to")
+        }
         guard (200..<300).contains(outcome.status) else {
             struct Failure: Decodable {
                 struct Detail: Decodable { let code: String; let message: String }

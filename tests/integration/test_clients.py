@@ -3,6 +3,7 @@ client library) and the Python client in clients/python."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -29,6 +30,41 @@ def cli(stack, *args, env=None, check=True) -> subprocess.CompletedProcess:
     if check:
         assert r.returncode == 0, f"progimage {' '.join(args)}: {r.returncode} {r.stderr.decode()}"
     return r
+
+
+@contextlib.contextmanager
+def foreign_server(stack):
+    """A server in front of the stack's place: `/{status}/…` answers that redirect to the
+    stack's `/images`, `/html/…` a proxy's page with a 200. Yields its port."""
+    import http.server
+    import threading
+
+    class Foreign(http.server.BaseHTTPRequestHandler):
+        def answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.startswith("/html"):
+                body = b"<html>a proxy's page</html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            self.send_response(int(self.path.strip("/").split("/")[0]))
+            self.send_header("Location", stack.base_url + "/images")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        do_GET = do_POST = do_DELETE = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
 
 
 # ---- the CLI (and the Swift client under it) ------------------------------------------------
@@ -199,6 +235,21 @@ def test_cli_messages_never_repeat_a_key_or_a_password(stack):
     assert r.returncode != 64, r.stderr  # the default server, wherever that leads
 
 
+def test_cli_upload_or_rm_answered_with_a_redirect_fails_and_names_it(stack, tmp_path):
+    """libcurl repeated an upload answered 301/302/303 without its body: "400 empty_body"
+    from the place it led to (a black-box probe). A write follows no redirect now."""
+    f = tmp_path / "r.png"
+    f.write_bytes(Tools.png(Tools.noise(8, 8, seed=28)))
+    before = len(stack.list_all_ids())
+    with foreign_server(stack) as port:
+        for status in (301, 302, 303, 307, 308):
+            server = f"http://127.0.0.1:{port}/{status}"
+            for args in (("upload", str(f)), ("rm", "AAAAAAAAAAAAAAAA")):
+                r = cli(stack, *args, "--server", server, check=False)
+                assert r.returncode not in (0, 64) and b"redirect" in r.stderr, (status, args, r.stderr)
+    assert len(stack.list_all_ids()) == before
+
+
 def test_cli_waits_for_an_answer_without_spinning(stack):
     """URLSession on Linux spun a core while it waited (4.8 s of CPU in 6 s on a server that
     never answers); libcurl's easy interface waits in poll."""
@@ -339,34 +390,7 @@ def test_python_client_never_takes_a_redirected_write_or_a_foreign_answer_for_su
     """requests turns a POST answered 301, 302 or 303 into a GET: an upload behind an
     http→https redirect returned the first page of the list as its images, nothing stored
     (a black-box probe). A 200 that is not the service's JSON raised JSONDecodeError."""
-    import http.server
-    import threading
-
-    class Redirecting(http.server.BaseHTTPRequestHandler):
-        def answer(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            if self.path.startswith("/html"):
-                body = b"<html>a proxy's page</html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                return
-            self.send_response(int(self.path.strip("/").split("/")[0]))
-            self.send_header("Location", stack.base_url + "/images")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        do_GET = do_POST = do_DELETE = answer
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_address[1]
+    with foreign_server(stack) as port:
         data = Tools.png(Tools.noise(8, 8, seed=27))
         for status in (301, 302, 303, 307, 308):
             client = progimage.Client(f"http://127.0.0.1:{port}/{status}")
@@ -379,8 +403,6 @@ def test_python_client_never_takes_a_redirected_write_or_a_foreign_answer_for_su
         for call in (lambda: html.upload(data), lambda: html.get("AAAAAAAAAAAAAAAA"), lambda: list(html.list())):
             with pytest.raises(progimage.ProgimageError):
                 call()
-    finally:
-        server.shutdown()
     # Bytes have no name, in one upload or several; a base URL must be one.
     client = progimage.Client(stack.base_url)
     assert [i.filename for i in client.upload_many([data, data])] == [None, None]
