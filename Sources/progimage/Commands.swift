@@ -10,7 +10,7 @@ struct Upload: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "Uploads in flight at once.")
+    @Option(help: "Uploads in flight at once (1–64).")
     var concurrency: Int = 4
 
     @Argument(help: "Image files.")

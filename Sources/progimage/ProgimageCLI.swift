@@ -42,6 +42,9 @@ struct ConnectionOptions: ParsableArguments {
         }
         let key = apiKey ?? environment["PROGIMAGE_API_KEY"]
         let signing = signingKey ?? environment["PROGIMAGE_SIGNING_KEY"]
+        // A header cannot hold a line break: such a key was dropped on the way, and the
+        // service answered a bare 401. Named, not shown.
+        if key?.contains(where: \.isNewline) == true { throw ValidationError("the API key holds a line break") }
         return ProgimageClient(
             baseURL: url, apiKey: key?.isEmpty == false ? key : nil, signingKey: signing?.isEmpty == false ? signing : nil)
     }

@@ -228,6 +228,9 @@ def test_cli_messages_never_repeat_a_key_or_a_password(stack):
         assert r.returncode == 64 and b"S3CR3T" not in r.stderr + r.stdout, (args, r.stderr)
     r = cli(stack, "info", "AAAAAAAAAAAAAAAA", env={"PROGIMAGE_URL": "http://user:S3CR3T@127.0.0.1:99999"}, check=False)
     assert r.returncode == 64 and b"S3CR3T" not in r.stderr
+    # A header cannot hold a line break: the key was dropped and the answer a bare 401.
+    r = cli(stack, "rm", "AAAAAAAAAAAAAAAA", env={"PROGIMAGE_API_KEY": "S3CR3T\nmore"}, check=False)
+    assert r.returncode == 64 and b"line break" in r.stderr and b"S3CR3T" not in r.stderr
     # An upper-case scheme is a URL like any other; an empty PROGIMAGE_URL is no URL at all.
     image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=26)))
     assert json.loads(cli(stack, "info", image["id"], "--server", "HTTP" + stack.base_url[4:]).stdout)["id"] == image["id"]
