@@ -186,9 +186,10 @@ public struct ProgimageClient: Sendable {
         guard !outcome.tooLarge else { throw .unreadableAnswer("an answer over \(Self.maximumAnswerBytes) bytes") }
         let data = Data(outcome.body)
         if (300..<400).contains(outcome.status) {
+            let why = method == "GET" || method == "HEAD" ? "with nowhere to follow" : "which a write does not follow"
             throw .service(
                 status: outcome.status, code: nil,
-                message: "\(method) \(Self.shown(request.url)) answered with a redirect, which a write does not follow: use the base URL it leads to")
+                message: "\(method) \(Self.shown(request.url)) answered with a redirect, \(why): use the base URL it leads to")
         }
         guard (200..<300).contains(outcome.status) else {
             struct Failure: Decodable {

@@ -142,7 +142,7 @@ struct Get: AsyncParsableCommand {
         let link = try selection.link(id: try ImageIDArgument.single(ids))
         let client = try connection.client(signingKey: signingKey)
         try await ExitCodes.reporting {
-            // Opened first: a path that cannot be written costs the service nothing.
+            // Checked first: a path that cannot be written costs the service nothing.
             let destination: PreparedOutputFile?
             do throws(SystemCallError) {
                 destination = output == "-" ? nil : try PreparedOutputFile(path: output)

@@ -58,6 +58,8 @@ enum ExitCodes {
         switch error {
         case .service(let status, _, _) where status == 404: 2
         case .service(let status, _, _) where status >= 500: 4
+        // A redirect is no refusal of the input: the server is elsewhere (1, anything else).
+        case .service(let status, _, _) where (300..<400).contains(status): 1
         case .service: 3
         case .unavailable: 4
         // Refused before anything was sent (an unreadable file, an output path that cannot

@@ -36,7 +36,10 @@ struct ConnectionOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let text = server ?? environment["PROGIMAGE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme?.lowercased()), url.host?.isEmpty == false,
-            (1...65535).contains(url.port ?? 80)
+            (1...65535).contains(url.port ?? 80),
+            // A base URL has no query or fragment, and an `@` only before its host: a password
+            // holding `#` or `/` made the rest a fragment or a path, printed with errors.
+            url.query == nil, url.fragment == nil, !url.path.contains("@")
         else {
             throw ValidationError("--server \(Self.withoutUserInfo(text)): expected http(s)://host[:port]")
         }
@@ -53,10 +56,11 @@ struct ConnectionOptions: ParsableArguments {
 extension ConnectionOptions {
     /// `text` without the user and password of its authority (`http://user:pass@host`),
     /// for a message about a URL that may not parse: the refusal had repeated them.
+    /// Everything up to the last `@` goes, wherever it stands: a password may hold `/`, `?`
+    /// or `#` (`http://u:pa#ss@host` had been shown whole).
     static func withoutUserInfo(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text.contains("@") ? "(a URL with a password)" : text }
-        let authority = text[schemeEnd.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        guard let at = authority.lastIndex(of: "@") else { return text }
+        guard let at = text.lastIndex(of: "@") else { return text }
+        guard let schemeEnd = text.range(of: "://"), schemeEnd.upperBound <= at else { return "(a URL with a password)" }
         return String(text[..<schemeEnd.upperBound]) + String(text[text.index(after: at)...])
     }
 }

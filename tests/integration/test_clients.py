@@ -185,10 +185,14 @@ def test_cli_get_writes_into_what_is_not_a_regular_file_and_through_links(stack,
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
     reader.start()
-    cli(stack, "get", image["id"], "--format", "png", "-o", str(fifo))
-    reader.join(30)
+    try:
+        cli(stack, "get", image["id"], "--format", "png", "-o", str(fifo))
+        reader.join(30)
+    finally:
+        if reader.is_alive():  # the CLI never opened it: let the reader go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     assert received == [expected] and stat.S_ISFIFO(fifo.lstat().st_mode)
     if os.geteuid() == 0:  # a device node needs CAP_MKNOD; the FIFO above takes the same path
         device = tmp_path / "null"
@@ -202,6 +206,27 @@ def test_cli_get_writes_into_what_is_not_a_regular_file_and_through_links(stack,
     link.symlink_to(real.name)
     cli(stack, "get", image["id"], "--format", "png", "-o", str(link))
     assert link.is_symlink() and real.read_bytes() == expected and stat.S_IMODE(real.stat().st_mode) == 0o640
+    # A dangling link: its target is made, as `>` makes it.
+    dangling = tmp_path / "dangling.png"
+    dangling.symlink_to("made.png")
+    cli(stack, "get", image["id"], "--format", "png", "-o", str(dangling))
+    assert dangling.is_symlink() and (tmp_path / "made.png").read_bytes() == expected
+    # /dev/stdout is the descriptor, whatever it leads to: a file opened for appending keeps
+    # what it had (resolved to the file and renamed over, it had lost it).
+    log = tmp_path / "log"
+    log.write_bytes(b"header\n")
+    with open(log, "ab") as appended:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+        environment["PROGIMAGE_URL"] = stack.base_url
+        subprocess.run([str(CLI), "get", image["id"], "--format", "png", "-o", "/dev/stdout"], env=environment,
+                       stdout=appended, check=True, timeout=60)
+    assert log.read_bytes() == b"header\n" + expected
+    # A relative path, new, gets 0666 less the umask.
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+    subprocess.run(["sh", "-c", f"umask 027 && exec {CLI} get {image['id']} --format png -o relative.png"],
+                   env=environment, cwd=tmp_path, check=True, timeout=60)
+    assert stat.S_IMODE((tmp_path / "relative.png").stat().st_mode) == 0o640
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".progimage-")]
 
 
@@ -223,7 +248,8 @@ def test_cli_messages_never_repeat_a_key_or_a_password(stack):
                  ("url", "--apikey=S3CR3T", "--format", "png"),
                  ("info", "AAAAAAAAAAAAAAAA", "--server", "ftp://user:S3CR3T@127.0.0.1:1"),
                  ("info", "AAAAAAAAAAAAAAAA", "--server", "http://user:S3CR3T@127.0.0.1:notaport"),
-                 ("ls", "--server", "http://user:S3CR3T@[::1")):
+                 ("ls", "--server", "http://user:S3CR3T@[::1"), ("ls", "--server", "http://u:#S3CR3T@host:x"),
+                 ("ls", "--server", "http://u:/S3CR3T@host:x")):
         r = cli(stack, *args, check=False)
         assert r.returncode == 64 and b"S3CR3T" not in r.stderr + r.stdout, (args, r.stderr)
     r = cli(stack, "info", "AAAAAAAAAAAAAAAA", env={"PROGIMAGE_URL": "http://user:S3CR3T@127.0.0.1:99999"}, check=False)
@@ -249,7 +275,7 @@ def test_cli_upload_or_rm_answered_with_a_redirect_fails_and_names_it(stack, tmp
             server = f"http://127.0.0.1:{port}/{status}"
             for args in (("upload", str(f)), ("rm", "AAAAAAAAAAAAAAAA")):
                 r = cli(stack, *args, "--server", server, check=False)
-                assert r.returncode not in (0, 64) and b"redirect" in r.stderr, (status, args, r.stderr)
+                assert r.returncode == 1 and b"redirect" in r.stderr, (status, args, r.stderr)
     assert len(stack.list_all_ids()) == before
 
 
@@ -403,13 +429,14 @@ def test_python_client_never_takes_a_redirected_write_or_a_foreign_answer_for_su
                     call()
                 assert failure.value.status == status
         html = progimage.Client(f"http://127.0.0.1:{port}/html")
-        for call in (lambda: html.upload(data), lambda: html.get("AAAAAAAAAAAAAAAA"), lambda: list(html.list())):
+        for call in (lambda: html.upload(data), lambda: html.get("AAAAAAAAAAAAAAAA"), lambda: list(html.list()),
+                     lambda: html.delete("AAAAAAAAAAAAAAAA"), lambda: html.fetch("AAAAAAAAAAAAAAAA", [], "png")):
             with pytest.raises(progimage.ProgimageError):
                 call()
     # Bytes have no name, in one upload or several; a base URL must be one.
     client = progimage.Client(stack.base_url)
     assert [i.filename for i in client.upload_many([data, data])] == [None, None]
-    for bad in ("not a url", "ftp://host", "http://"):
+    for bad in ("not a url", "ftp://host", "http://", "http://h:abc", "http://h:99999", "http://h:0"):
         with pytest.raises(ValueError):
             progimage.Client(bad)
 

@@ -209,7 +209,9 @@ Source = Union[str, os.PathLike, bytes, IO[bytes]]
 class Client:
     def __init__(self, base_url: str = "http://127.0.0.1:8080", api_key: Optional[str] = None,
                  signing_key: Optional[str] = None, timeout: float = 120):
-        if not isinstance(base_url, str) or not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", base_url, re.IGNORECASE):
+        match = isinstance(base_url, str) and re.fullmatch(
+            r"https?://([^/?#\s@]*@)?(\[[0-9A-Fa-f:.]+\]|[^/?#\s@:\[\]]+)(:([0-9]{1,5}))?(/[^?#\s]*)?", base_url, re.IGNORECASE)
+        if not match or (match.group(4) and not 1 <= int(match.group(4)) <= 65535):
             shown = "a URL with a password" if "@" in str(base_url) else repr(base_url)[:100]
             raise ValueError(f"base_url: expected http(s)://host[:port], got {shown}")
         self.base_url = base_url.rstrip("/")
@@ -305,6 +307,8 @@ class Client:
             if cursor:
                 params["cursor"] = cursor
             page = self._json(self._request("GET", "/images", params=params))
+            if not isinstance(page.get("images"), list):
+                raise ProgimageError(200, "unreadable_answer", "a list answer without images")
             for obj in page["images"]:
                 yield Image.from_json(obj)
             cursor = page.get("next_cursor")
@@ -312,7 +316,9 @@ class Client:
                 return
 
     def delete(self, image_id: str) -> None:
-        self._request("DELETE", f"/images/{self._id(image_id)}")
+        r = self._request("DELETE", f"/images/{self._id(image_id)}")
+        if r.status_code != 204:  # a proxy's page is no delete
+            raise ProgimageError(r.status_code, "unexpected_answer", f"expected 204, got {r.status_code}")
 
     # -- URLs, offline
     def path(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
@@ -341,7 +347,11 @@ class Client:
     def fetch(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> bytes:
         """The bytes of a conversion or transform."""
         url = self.url(image_id, ops, format)
-        return self._request("GET", url[len(self.base_url):]).content
+        r = self._request("GET", url[len(self.base_url):])
+        if r.status_code != 200 or not r.headers.get("Content-Type", "").startswith("image/"):
+            raise ProgimageError(r.status_code, "unexpected_answer",
+                                 f"expected an image, got {r.status_code} {r.headers.get('Content-Type', 'without a type')}")
+        return r.content
 
     def _sign(self, text: str) -> str:
         mac = hmac.new(self.signing_key.encode(), text.encode(), hashlib.sha256).digest()
