@@ -20,17 +20,18 @@ extension ResizeOperation: PixelStep {
                 // Cover the box, then keep the window the gravity names.
                 let (coverWidth, coverHeight) = (cover.width, cover.height)
                 let (spareX, spareY) = (coverWidth - planned.width, coverHeight - planned.height)
+                // A smart window past the largest cover made whole: chosen on the image,
+                // which stands in for the cover, before anything is scaled.
+                let standInWindow =
+                    gravity == .smart && !Self.smartCoverIsMadeWhole(cover)
+                    ? context.smartWindow {
+                        AttentionWindow.origin(in: image, width: planned.width, height: planned.height, cover: cover)
+                    } : nil
                 let enlarges = context.inputExtent == nil && coverWidth >= image.width && coverHeight >= image.height
-                if enlarges, gravity != .smart || !Self.smartCoverIsMadeWhole(cover) {
+                if enlarges, gravity != .smart || standInWindow != nil {
                     // An enlargement: only the window is made (a thin image's cover can be
-                    // billions of pixels). The same pixels as covering, then cropping; a smart
-                    // window chosen on the image, which stands in for its enlargement.
-                    let origin =
-                        gravity == .smart
-                        ? context.smartWindow {
-                            AttentionWindow.origin(in: image, width: planned.width, height: planned.height, cover: cover)
-                        }
-                        : CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
+                    // billions of pixels). The same pixels as covering, then cropping.
+                    let origin = standInWindow ?? CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
                     return try image.scaledWindow(
                         width: coverWidth, height: coverHeight,
                         window: (origin.x, origin.y, planned.width, planned.height))
@@ -38,7 +39,8 @@ extension ResizeOperation: PixelStep {
                 let covered = try image.scaled(width: coverWidth, height: coverHeight, extent: context.inputExtent)
                 let origin =
                     gravity == .smart
-                    ? context.smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }
+                    ? standInWindow
+                        ?? context.smartWindow { AttentionWindow.origin(in: covered, width: planned.width, height: planned.height) }
                     : CompassAnchor.origin(gravity?.rawValue ?? "c", spareX: spareX, spareY: spareY)
                 return try covered.cropped(x: origin.x, y: origin.y, width: planned.width, height: planned.height)
             }
