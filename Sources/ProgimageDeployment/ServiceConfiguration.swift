@@ -179,10 +179,12 @@ public struct ServiceConfiguration: Sendable {
         return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
-    /// A PostgreSQL URI whose hosts and ports parse: a port that is not a number, or a
-    /// space in a host, would otherwise start a box that refuses every write as if the
-    /// database were down. Whatever libpq reads after the hosts (the database, the
-    /// parameters) is libpq's to judge. The value is not repeated: it may hold a password.
+    /// A PostgreSQL URI whose hosts and ports parse, and whose parameters that libpq reads
+    /// as one of a few words are one of them: a port that is not a number, a space in a
+    /// host or `?sslmode=requre` would otherwise start a box that refuses every write as if
+    /// the database were down (libpq judges them only when it connects). The rest (the
+    /// database, other parameters) is libpq's to judge. The value is not repeated: it may
+    /// hold a password.
     private static func databaseURL(_ text: String?) throws(ConfigurationError) -> String? {
         guard let text, !text.isEmpty else { return nil }
         let scheme = ["postgresql://", "postgres://"].first { text.hasPrefix($0) }
@@ -190,7 +192,31 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: "a postgresql://user:pass@host:port/db URI")
         }
+        if let problem = parameterProblem(text) {
+            throw ConfigurationError(variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: problem)
+        }
         return text
+    }
+
+    /// The words libpq 15 takes for its enumerated connection parameters.
+    static let databaseParameterWords: [String: Set<String>] = [
+        "sslmode": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"],
+        "gssencmode": ["disable", "prefer", "require"],
+        "channel_binding": ["disable", "prefer", "require"],
+        "target_session_attrs": ["any", "read-write", "read-only", "primary", "standby", "prefer-standby"],
+    ]
+
+    /// What is wrong with the URI's enumerated parameters, or nil.
+    private static func parameterProblem(_ text: String) -> String? {
+        guard let question = text.firstIndex(of: "?") else { return nil }
+        for pair in text[text.index(after: question)...].split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = parts.first.map(String.init), let words = databaseParameterWords[key] else { continue }
+            let value = parts.count == 2 ? String(parts[1]) : ""
+            // Percent-encoded, it is libpq's to decode and judge.
+            guard words.contains(value) || value.contains("%") else { return "\(key) one of \(words.sorted().joined(separator: ", "))" }
+        }
+        return nil
     }
 
     /// Whether every `host[:port]` of a URI's authority parses (libpq takes several,

@@ -89,6 +89,7 @@ import Testing
         ("PROGIMAGE_DATABASE_URL", "postgresql://[::1]:5432/images"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://%2Fvar%2Frun%2Fpostgresql/images"),
         ("PROGIMAGE_DATABASE_URL", "postgresql:///images?host=/tmp"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://db/images?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem&channel_binding=require"),
         ("PROGIMAGE_S3_ENDPOINT", "https://s3.eu-west-1.amazonaws.com"), ("PROGIMAGE_S3_ENDPOINT", "http://[::1]:8333/"),
         ("PROGIMAGE_S3_ENDPOINT", "http://store.internal:9000"),
     ])
@@ -115,6 +116,10 @@ import Testing
         ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1:99999/probe"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@bad host:5432/probe"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://a:1,b:x/probe"),
+        // libpq judges these only when it connects: every write was 503.
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1/probe?sslmode=bogus"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@db/probe?connect_timeout=3&target_session_attrs=readwrite"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://db/probe?gssencmode="),
     ])
     func badDistributedSettingsStopTheStart(variable: String, value: String) {
         var environment = Self.bucket
