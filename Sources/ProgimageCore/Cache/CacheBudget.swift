@@ -14,6 +14,12 @@ import Glibc
 /// `.locks/evict`); it measures the cache as it walks, so the counter is corrected by every
 /// pass, and the api instance runs one at start (the counter may be stale after a crash or
 /// a wiped cache). The hourly `progimage-fcgi prune` stays as a safety net.
+///
+/// The counter file also holds the bytes reserved and not yet in place (`pending`): a file
+/// reserved before a pass and renamed into a folder after the walk had read it was in
+/// neither the walk nor the writes counted during it, the pass set the counter below the
+/// disk, and a burst of 8 renders took the cache ~10 % past its budget for the ~5 s until
+/// the next pass (a black-box probe). A pass now keeps what was pending when it began.
 public final class CacheBudget: Sendable {
     public let root: String
     public let maxBytes: Int
@@ -41,9 +47,9 @@ public final class CacheBudget: Sendable {
         let blocks = Self.onDisk(bytes)
         var fits = false
         let total = adjustCounter { current in
-            fits = current + blocks <= maxBytes
-            return fits ? current + blocks : current
-        }
+            fits = current.used + blocks <= maxBytes
+            return fits ? Usage(used: current.used + blocks, pending: current.pending + blocks) : current
+        }?.used
         // An unreadable counter refuses nothing.
         guard let total else { return true }
         if !fits, blocks <= maxBytes {
@@ -59,7 +65,15 @@ public final class CacheBudget: Sendable {
     /// A reserved file that was not written after all.
     public func release(bytes: Int) {
         guard maxBytes > 0 else { return }
-        adjustCounter { $0 - Self.onDisk(bytes) }
+        let blocks = Self.onDisk(bytes)
+        adjustCounter { Usage(used: $0.used - blocks, pending: $0.pending - blocks) }
+    }
+
+    /// A reserved file is in place, where a pass's walk counts it.
+    public func landed(bytes: Int) {
+        guard maxBytes > 0 else { return }
+        let blocks = Self.onDisk(bytes)
+        adjustCounter { Usage(used: $0.used, pending: $0.pending - blocks) }
     }
 
     private static func onDisk(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
@@ -82,13 +96,17 @@ public final class CacheBudget: Sendable {
         defer { close(lock) }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return nil }
         defer { flock(lock, LOCK_UN) }
-        let before = adjustCounter { $0 } ?? 0
+        let before = adjustCounter { $0 } ?? Usage(used: 0, pending: 0)
         // A short grace for leftovers: a pass started by a full disk must also free what a
         // crashed writer left in `.tmp`.
         guard let report = try? CachePruner(root: root, maxBytes: target ?? lowWater, grace: 600, protectRecent: 5).prune()
         else { return nil }
-        // Files written during the walk were counted meanwhile; keep them.
-        _ = adjustCounter { report.bytesAfter + max(0, $0 - before) }
+        // Files reserved during the walk were counted meanwhile, and those pending when it
+        // began may have landed where it had already been: keep both (one that landed
+        // ahead of the walk counts twice until the next pass, on the safe side).
+        _ = adjustCounter { now in
+            Usage(used: report.bytesAfter + max(0, now.used - before.used) + before.pending, pending: now.pending)
+        }
         if report.bytesAfter > maxBytes {
             // Still over: what is left is all too recent to evict yet. Once it is not, again.
             DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(5500)) { _ = self.evict() }
@@ -96,22 +114,53 @@ public final class CacheBudget: Sendable {
         return report
     }
 
-    /// The counter's value after `change`, or nil if it cannot be read or written.
+    /// The counter: bytes the derived files take (`used`), of which `pending` are reserved
+    /// and not yet in place. Written as `used pending` (a lone number, as before: none pending).
+    struct Usage: Equatable {
+        var used: Int
+        var pending: Int
+
+        init(used: Int, pending: Int) {
+            self.used = max(0, used)
+            self.pending = max(0, min(pending, self.used))
+        }
+
+        init(text: String) {
+            let numbers = text.split(separator: " ").map { Int($0.filter(\.isNumber)) ?? 0 }
+            self.init(used: numbers.first ?? 0, pending: numbers.count > 1 ? numbers[1] : 0)
+        }
+
+        var text: String { "\(used) \(pending)" }
+    }
+
+    /// The counter after `change`, or nil if it cannot be read or written.
     @discardableResult
-    func adjustCounter(_ change: (Int) -> Int) -> Int? {
+    func adjustCounter(_ change: (Usage) -> Usage) -> Usage? {
         try? Files.makeDirectories(root + "/.locks")
-        return FileLock.holding(counterPath) { fd -> Int? in
+        return FileLock.holding(counterPath) { fd -> Usage? in
             guard let fd else { return nil }
             return Self.adjust(counterIn: fd, change)
         }
     }
 
-    private static func adjust(counterIn fd: Int32, _ change: (Int) -> Int) -> Int? {
-        var buffer = [UInt8](repeating: 0, count: 32)
+    /// The bytes the counter in `root` says the derived files take (`progimage_cache_bytes`).
+    public static func usedBytes(inCacheAt root: String) -> Int {
+        Usage(text: String(decoding: (try? Files.read(root + "/.locks/usage")) ?? [], as: UTF8.self)).used
+    }
+
+    /// Forgets what is pending: the api instance's pass at start, when no writer of before
+    /// is left (a worker that died between a reservation and its write left it pending).
+    public func forgetPending() {
+        guard maxBytes > 0 else { return }
+        adjustCounter { Usage(used: $0.used, pending: 0) }
+    }
+
+    private static func adjust(counterIn fd: Int32, _ change: (Usage) -> Usage) -> Usage? {
+        var buffer = [UInt8](repeating: 0, count: 64)
         let count = pread(fd, &buffer, buffer.count, 0)
-        let current = count > 0 ? Int(String(decoding: buffer.prefix(count).filter { $0 >= 48 && $0 <= 57 }, as: UTF8.self)) ?? 0 : 0
-        let updated = max(0, change(current))
-        let text = Array(String(updated).utf8)
+        let current = Usage(text: count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : "")
+        let updated = change(current)
+        let text = Array(updated.text.utf8)
         guard pwrite(fd, text, text.count, 0) == text.count, ftruncate(fd, off_t(text.count)) == 0 else { return nil }
         return updated
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import ProgimageDeployment
 import POSIX
 public import ProgimageAPI
@@ -70,7 +71,21 @@ public struct DerivedImageCache: Sendable {
             budget?.diskIsFull()
             return .noRoom
         }
+        budget?.landed(bytes: bytes.count)
+        Self.rearmReadTimeAfterItsFirstSend(path)
         return .kept
+    }
+
+    /// Re-arms relatime on a new file once nginx has sent it for the request that made it:
+    /// that first read spends the one atime update relatime allows until ctime moves, so
+    /// every later read went unrecorded until the next eviction pass re-armed it, and a
+    /// pass that came first evicted files read ever since before files never read again
+    /// (a black-box probe: 3 of 3 hot files gone, 7 cold ones kept). 2 s: nginx opens the
+    /// file within milliseconds of the answer; rearming before it does costs nothing.
+    static func rearmReadTimeAfterItsFirstSend(_ path: String) {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .seconds(2)) {
+            CachePruner.rearmReadTime(path)
+        }
     }
 
     /// A file already made (by another request that won the race).

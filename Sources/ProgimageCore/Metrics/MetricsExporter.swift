@@ -65,7 +65,7 @@ public struct MetricsExporter: Sendable {
         out.append("# TYPE progimage_cache_requests_total counter")
         out.append("progimage_cache_requests_total{result=\"hit\"} \(log.hits)")
         out.append("progimage_cache_requests_total{result=\"miss\"} \(log.misses)")
-        let usage = (try? Files.read(cacheDirectory + "/.locks/usage")).flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
+        let usage = CacheBudget.usedBytes(inCacheAt: cacheDirectory)
         out.append("# HELP progimage_cache_bytes Bytes the derived-image cache takes, as its budget counts them.")
         out.append("# TYPE progimage_cache_bytes gauge")
         out.append("progimage_cache_bytes \(usage)")

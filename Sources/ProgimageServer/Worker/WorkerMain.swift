@@ -45,7 +45,9 @@ public enum WorkerMain {
             }
             if leftovers > 0 { logger.info("removed temporary files of stopped writers", metadata: ["files": "\(leftovers)"]) }
             if role == .api {
-                // The shared counter may be stale (a crash, a wiped cache): measure once.
+                // The shared counter may be stale (a crash, a wiped cache): measure once, and
+                // forget reservations a dead writer left pending.
+                context.cache.budget?.forgetPending()
                 context.cache.budget?.evictInBackground()
                 let purged = PresetCachePurge.run(cache: context.cache, presets: configuration.presets)
                 if !purged.isEmpty { logger.info("presets changed: their derived files removed", metadata: ["presets": "\(purged)"]) }
