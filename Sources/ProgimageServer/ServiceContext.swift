@@ -28,6 +28,8 @@ public final class ServiceContext: Sendable {
     public let bucketOriginals: BucketImageStore?
     /// Held by uploads and deletes while an original on this disk has no record (embedded).
     public let originalsInFlight: OriginalsInFlight
+    /// Space kept for deletes on a full data disk, when the records are in SQLite there.
+    public let spaceReserve: SpaceReserve?
     /// This instance's counters, when metrics are on (`PROGIMAGE_METRICS_PORT`).
     public let metrics: InstanceMetrics?
     /// The whole box's exposition, on the api instance when metrics are on.
@@ -46,10 +48,11 @@ public final class ServiceContext: Sendable {
         originalsInFlight = OriginalsInFlight(configuration)
         if let url = configuration.databaseURL {
             let store = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 5))
-            (metadata, deletionLog, unfinishedDeletions) = (store, store, nil)
+            (metadata, deletionLog, unfinishedDeletions, spaceReserve) = (store, store, nil, nil)
         } else {
             let store = try SQLiteMetadataStore(path: configuration.databasePath)
             (metadata, deletionLog, unfinishedDeletions) = (store, nil, store)
+            spaceReserve = SpaceReserve(dataDirectory: configuration.dataDirectory)
         }
         if let bucket = configuration.objectStore {
             let metadata = metadata

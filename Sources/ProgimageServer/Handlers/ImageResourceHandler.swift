@@ -31,7 +31,7 @@ struct ImageResourceHandler {
         // From the record's removal to the original's, the original has no record:
         // `progimage-fcgi check` waits for this before judging it.
         try context.originalsInFlight.during { () throws(ServiceError) in
-            guard try context.metadata.delete(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+            guard try deleteRecord(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
             context.cache.removeAll(of: id)
             context.cache.removeOverlayUsers(of: id)
             if let bucket = context.bucketOriginals {
@@ -42,6 +42,20 @@ struct ImageResourceHandler {
                 try? context.unfinishedDeletions?.deletionFinished(id)
             }
         }
+        // What a full disk's delete gave back, kept again now that the original is gone.
+        context.spaceReserve?.ensure()
         return HTTPResponse(status: 204)
+    }
+
+    /// The record's removal; on a full data disk, again with the reserve given back: SQLite
+    /// writes its journal to remove a row, and every delete had answered 507, so the disk
+    /// could not be freed through the service.
+    private func deleteRecord(_ id: ImageID) throws(ServiceError) -> Bool {
+        do {
+            return try context.metadata.delete(id)
+        } catch where error.code == .insufficientStorage {
+            guard let reserve = context.spaceReserve, reserve.release() else { throw error }
+            return try context.metadata.delete(id)
+        }
     }
 }

@@ -48,6 +48,7 @@ public enum WorkerMain {
                 // The shared counter may be stale (a crash, a wiped cache): measure once, and
                 // forget reservations a dead writer left pending.
                 context.cache.budget?.forgetPending()
+                context.spaceReserve?.ensure()
                 context.cache.budget?.evictInBackground()
                 let purged = PresetCachePurge.run(cache: context.cache, presets: configuration.presets)
                 if !purged.isEmpty { logger.info("presets changed: their derived files removed", metadata: ["presets": "\(purged)"]) }
