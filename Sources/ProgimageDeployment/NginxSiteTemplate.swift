@@ -294,8 +294,10 @@ extension NginxSiteTemplate {
                     fastcgi_param QUERY_STRING "";
                     fastcgi_param METRICS_SCRAPE 1;
                 }
+                # Every error JSON, as on the public port (nginx's own page was HTML).
                 location / {
-                    return 404;
+                    default_type application/json;
+                    return 404 '{"error":{"code":"not_found","message":"only /metrics is served here"}}\n';
                 }
             }
 

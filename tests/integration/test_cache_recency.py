@@ -130,6 +130,22 @@ def test_files_read_after_their_first_send_outlive_files_never_read_again(budget
     assert all(kept[:2]), f"a file read since its first send was evicted before files never read again: {kept}"
 
 
+def test_a_delete_takes_its_files_out_of_the_budget_at_once(budget_stack):
+    """The counter said a deleted image's files were there until the next pass (a probe:
+    2.67 MB counted over an empty cache), so new files were refused room they had."""
+    stack = budget_stack
+    image = stack.upload_ok(noisy_png(5))
+    for n in range(3):
+        assert stack.get(f"/images/{image['id']}/crop:{n},0,500,480.png").status_code == 200
+
+    def counted() -> int:
+        return int((stack.cache_dir / ".locks" / "usage").read_text().split()[0])
+
+    assert counted() >= 3 * 500 * 480 * 3 * 0.9
+    assert stack.delete(f"/images/{image['id']}").status_code == 204
+    assert counted() < 100_000, counted()
+
+
 def test_an_image_without_room_is_answered_like_a_file(tmp_path):
     """A budget smaller than the image: never kept, answered from memory each time, with
     nginx's validators and ranges."""

@@ -78,6 +78,10 @@ def test_metrics_are_not_on_the_public_port(metrics_stack):
     assert r.status_code == 404
     r = metrics_stack.get("/_progimage/metrics")
     assert r.status_code == 404 and "progimage_requests_total" not in r.text
+    # Nor anything but /metrics on the metrics port, answered in JSON as every error is.
+    for path in ("/", "/images/AAAAAAAAAAAAAAAA", "/health/api", "/metrics/x"):
+        r = requests.get(f"http://127.0.0.1:{metrics_stack.metrics_port}{path}", timeout=10)
+        Tools.json_error(r, 404, "not_found")
 
 
 def test_counters_survive_a_recycled_instance(metrics_stack):

@@ -78,8 +78,21 @@ public final class CacheBudget: Sendable {
 
     private static func onDisk(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
 
-    /// The disk was full: evict now, whatever the counter says.
-    public func diskIsFull() { evictInBackground() }
+    /// The disk was full: evict now, whatever the counter says, down to four fifths of what
+    /// the cache holds if that is below the low-water mark: on a disk smaller than the
+    /// budget the pass had nothing to do, and the disk stayed full, every new URL rendered
+    /// and not kept (a black-box probe: an 8 MB tmpfs under the default budget).
+    public func diskIsFull() {
+        let used = adjustCounter { $0 }?.used ?? 0
+        evictInBackground(downTo: min(lowWater, used / 5 * 4))
+    }
+
+    /// Derived files removed outside a pass (an image's delete): their bytes leave the
+    /// counter now, not at the next pass.
+    public func forget(bytes: Int) {
+        guard maxBytes > 0, bytes > 0 else { return }
+        adjustCounter { Usage(used: $0.used - bytes, pending: $0.pending) }
+    }
 
     /// An eviction pass on a background queue, unless one is running in any process.
     public func evictInBackground(downTo target: Int? = nil) {

@@ -105,15 +105,29 @@ public struct DerivedImageCache: Sendable {
         if Files.exists(source) {
             try? Files.makeDirectories(trash)
             let target = "\(trash)/\(Self.trashName(of: id))"
-            if rename(source, target) == 0 {
-                Files.removeTree(target)
-            } else {
-                Files.removeTree(source)
-            }
+            let moved = rename(source, target) == 0
+            // Out of the counter now: it said the files were there until the next pass.
+            budget?.forget(bytes: Self.bytesOnDisk(below: moved ? target : source))
+            Files.removeTree(moved ? target : source)
         }
         for entry in Files.entries(in: trash) ?? [] where Self.isTrashName(entry.name, of: id) {
             Files.removeTree("\(trash)/\(entry.name)")
         }
+    }
+
+    /// What the files below `path` take on disk, as the budget counts them.
+    static func bytesOnDisk(below path: String) -> Int {
+        var total = 0
+        for entry in Files.entries(in: path) ?? [] {
+            let child = path + "/" + entry.name
+            if entry.isDirectory {
+                total += bytesOnDisk(below: child)
+            } else {
+                var status = stat()
+                if lstat(child, &status) == 0 { total += Int(status.st_blocks) * 512 }
+            }
+        }
+        return total
     }
 
     /// The name `id`'s folder takes in the trash: unique, so that a second removal of the
