@@ -171,8 +171,16 @@ def test_a_full_data_disk_still_takes_deletes_and_refuses_uploads_cleanly(tmp_pa
         assert r.status_code == 204, Tools.describe(r)
         assert stack.get(f"/images/{images[0]['id']}").status_code == 404
         assert stack.get(f"/images/{images[1]['id']}.png").status_code == 200
-        # The original's space paid the reserve back.
+        # The original's space paid the reserve back, and an upload never takes it.
         assert reserve.stat().st_blocks * 512 >= 1 << 20
+        for path in mount.glob("filler-*"):
+            path.unlink()
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        r = stack.upload(Tools.png(Tools.noise(300, 200, seed=71)))
+        assert r.status_code in (201, 507), Tools.describe(r)
+        assert reserve.stat().st_blocks * 512 >= 1 << 20, f"an upload took the reserve ({free} bytes were free)"
+        r = stack.delete(f"/images/{images[1]['id']}")
+        assert r.status_code == 204, Tools.describe(r)
         assert not [p for p in (mount / "originals").rglob("*") if p.is_file() and images[0]["id"] in p.name]
     finally:
         problems = stack.stop()

@@ -1,5 +1,6 @@
 import POSIX
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,15 +16,20 @@ import Glibc
 /// pass, and the api instance runs one at start (the counter may be stale after a crash or
 /// a wiped cache). The hourly `progimage-fcgi prune` stays as a safety net.
 ///
-/// The counter file also holds the bytes reserved and not yet in place (`pending`): a file
-/// reserved before a pass and renamed into a folder after the walk had read it was in
-/// neither the walk nor the writes counted during it, the pass set the counter below the
-/// disk, and a burst of 8 renders took the cache ~10 % past its budget for the ~5 s until
-/// the next pass (a black-box probe). A pass now keeps what was pending when it began.
+/// Each process also publishes the bytes it has reserved and not yet put in place
+/// (`.locks/pending/{pid}`): a file reserved before a pass and renamed into a folder after
+/// the walk had read it was in neither the walk nor the writes counted during it, the pass
+/// set the counter below the disk, and a burst of 8 renders took the cache ~10 % past its
+/// budget for the ~5 s until the next pass (a black-box probe). A pass keeps what the live
+/// processes had pending when it began; a dead process's file is dropped (one that died
+/// between a reservation and its write had left its bytes counted for good).
 public final class CacheBudget: Sendable {
     public let root: String
     public let maxBytes: Int
+    /// This process's reserved bytes not yet in place, as `.locks/pending/{pid}` says.
+    private let pendingHere = Mutex<Int>(0)
     private var counterPath: String { root + "/.locks/usage" }
+    private var pendingFolder: String { root + "/.locks/pending" }
     private var evictionLockPath: String { root + "/.locks/evict" }
 
     public init(root: String, maxBytes: Int) {
@@ -46,10 +52,12 @@ public final class CacheBudget: Sendable {
         guard maxBytes > 0 else { return false }
         let blocks = Self.onDisk(bytes)
         var fits = false
-        let total = adjustCounter { current in
-            fits = current.used + blocks <= maxBytes
-            return fits ? Usage(used: current.used + blocks, pending: current.pending + blocks) : current
-        }?.used
+        let total = adjustCounter { used in
+            fits = used + blocks <= maxBytes
+            guard fits else { return used }
+            publishPending(blocks)
+            return used + blocks
+        }
         // An unreadable counter refuses nothing.
         guard let total else { return true }
         if !fits, blocks <= maxBytes {
@@ -66,14 +74,20 @@ public final class CacheBudget: Sendable {
     public func release(bytes: Int) {
         guard maxBytes > 0 else { return }
         let blocks = Self.onDisk(bytes)
-        adjustCounter { Usage(used: $0.used - blocks, pending: $0.pending - blocks) }
+        adjustCounter { used in
+            publishPending(-blocks)
+            return used - blocks
+        }
     }
 
     /// A reserved file is in place, where a pass's walk counts it.
     public func landed(bytes: Int) {
         guard maxBytes > 0 else { return }
         let blocks = Self.onDisk(bytes)
-        adjustCounter { Usage(used: $0.used, pending: $0.pending - blocks) }
+        adjustCounter { used in
+            publishPending(-blocks)
+            return used
+        }
     }
 
     private static func onDisk(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
@@ -83,7 +97,7 @@ public final class CacheBudget: Sendable {
     /// budget the pass had nothing to do, and the disk stayed full, every new URL rendered
     /// and not kept (a black-box probe: an 8 MB tmpfs under the default budget).
     public func diskIsFull() {
-        let used = adjustCounter { $0 }?.used ?? 0
+        let used = adjustCounter { $0 } ?? 0
         evictInBackground(downTo: min(lowWater, used / 5 * 4))
     }
 
@@ -91,7 +105,7 @@ public final class CacheBudget: Sendable {
     /// counter now, not at the next pass.
     public func forget(bytes: Int) {
         guard maxBytes > 0, bytes > 0 else { return }
-        adjustCounter { Usage(used: $0.used - bytes, pending: $0.pending) }
+        adjustCounter { $0 - bytes }
     }
 
     /// An eviction pass on a background queue, unless one is running in any process.
@@ -109,7 +123,11 @@ public final class CacheBudget: Sendable {
         defer { close(lock) }
         guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return nil }
         defer { flock(lock, LOCK_UN) }
-        let before = adjustCounter { $0 } ?? Usage(used: 0, pending: 0)
+        var before = (used: 0, pending: 0)
+        _ = adjustCounter { used in
+            before = (used, pendingEverywhere())
+            return used
+        }
         // A short grace for leftovers: a pass started by a full disk must also free what a
         // crashed writer left in `.tmp`.
         guard let report = try? CachePruner(root: root, maxBytes: target ?? lowWater, grace: 600, protectRecent: 5).prune()
@@ -117,9 +135,7 @@ public final class CacheBudget: Sendable {
         // Files reserved during the walk were counted meanwhile, and those pending when it
         // began may have landed where it had already been: keep both (one that landed
         // ahead of the walk counts twice until the next pass, on the safe side).
-        _ = adjustCounter { now in
-            Usage(used: report.bytesAfter + max(0, now.used - before.used) + before.pending, pending: now.pending)
-        }
+        _ = adjustCounter { now in report.bytesAfter + max(0, now - before.used) + before.pending }
         if report.bytesAfter > maxBytes {
             // Still over: what is left is all too recent to evict yet. Once it is not, again.
             DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(5500)) { _ = self.evict() }
@@ -127,30 +143,12 @@ public final class CacheBudget: Sendable {
         return report
     }
 
-    /// The counter: bytes the derived files take (`used`), of which `pending` are reserved
-    /// and not yet in place. Written as `used pending` (a lone number, as before: none pending).
-    struct Usage: Equatable {
-        var used: Int
-        var pending: Int
-
-        init(used: Int, pending: Int) {
-            self.used = max(0, used)
-            self.pending = max(0, min(pending, self.used))
-        }
-
-        init(text: String) {
-            let numbers = text.split(separator: " ").map { Int($0.filter(\.isNumber)) ?? 0 }
-            self.init(used: numbers.first ?? 0, pending: numbers.count > 1 ? numbers[1] : 0)
-        }
-
-        var text: String { "\(used) \(pending)" }
-    }
-
-    /// The counter after `change`, or nil if it cannot be read or written.
+    /// The counter after `change`, or nil if it cannot be read or written. `change` runs
+    /// under the counter's lock, as the pending files are written and read.
     @discardableResult
-    func adjustCounter(_ change: (Usage) -> Usage) -> Usage? {
+    func adjustCounter(_ change: (Int) -> Int) -> Int? {
         try? Files.makeDirectories(root + "/.locks")
-        return FileLock.holding(counterPath) { fd -> Usage? in
+        return FileLock.holding(counterPath) { fd -> Int? in
             guard let fd else { return nil }
             return Self.adjust(counterIn: fd, change)
         }
@@ -158,22 +156,50 @@ public final class CacheBudget: Sendable {
 
     /// The bytes the counter in `root` says the derived files take (`progimage_cache_bytes`).
     public static func usedBytes(inCacheAt root: String) -> Int {
-        Usage(text: String(decoding: (try? Files.read(root + "/.locks/usage")) ?? [], as: UTF8.self)).used
+        number(in: (try? Files.read(root + "/.locks/usage")) ?? [])
     }
 
-    /// Forgets what is pending: the api instance's pass at start, when no writer of before
-    /// is left (a worker that died between a reservation and its write left it pending).
-    public func forgetPending() {
-        guard maxBytes > 0 else { return }
-        adjustCounter { Usage(used: $0.used, pending: 0) }
+    /// Under the counter's lock: this process's pending bytes changed by `change`, published.
+    private func publishPending(_ change: Int) {
+        let value = pendingHere.withLock { pending in
+            pending = max(0, pending + change)
+            return pending
+        }
+        let path = pendingFolder + "/\(getpid())"
+        if value == 0 {
+            unlink(path)
+        } else {
+            try? Files.makeDirectories(pendingFolder)
+            try? Files.write(Array(String(value).utf8), to: path)
+        }
     }
 
-    private static func adjust(counterIn fd: Int32, _ change: (Usage) -> Usage) -> Usage? {
-        var buffer = [UInt8](repeating: 0, count: 64)
+    /// Under the counter's lock: what the live processes have pending; a dead one's file is
+    /// removed (its reservations never land).
+    func pendingEverywhere() -> Int {
+        var total = 0
+        for entry in Files.entries(in: pendingFolder) ?? [] {
+            let path = pendingFolder + "/" + entry.name
+            guard let pid = Int32(entry.name), pid > 0, kill(pid, 0) == 0 || errno != ESRCH else {
+                unlink(path)
+                continue
+            }
+            total += Self.number(in: (try? Files.read(path)) ?? [])
+        }
+        return total
+    }
+
+    /// The first number in a counter file's bytes (0 if none).
+    private static func number(in bytes: [UInt8]) -> Int {
+        Int(String(decoding: bytes.prefix { $0 >= 48 && $0 <= 57 }, as: UTF8.self)) ?? 0
+    }
+
+    private static func adjust(counterIn fd: Int32, _ change: (Int) -> Int) -> Int? {
+        var buffer = [UInt8](repeating: 0, count: 32)
         let count = pread(fd, &buffer, buffer.count, 0)
-        let current = Usage(text: count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : "")
-        let updated = change(current)
-        let text = Array(updated.text.utf8)
+        let current = count > 0 ? number(in: Array(buffer.prefix(count))) : 0
+        let updated = max(0, change(current))
+        let text = Array(String(updated).utf8)
         guard pwrite(fd, text, text.count, 0) == text.count, ftruncate(fd, off_t(text.count)) == 0 else { return nil }
         return updated
     }

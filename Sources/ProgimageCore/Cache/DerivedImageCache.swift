@@ -80,11 +80,14 @@ public struct DerivedImageCache: Sendable {
     /// that first read spends the one atime update relatime allows until ctime moves, so
     /// every later read went unrecorded until the next eviction pass re-armed it, and a
     /// pass that came first evicted files read ever since before files never read again
-    /// (a black-box probe: 3 of 3 hot files gone, 7 cold ones kept). 2 s: nginx opens the
-    /// file within milliseconds of the answer; rearming before it does costs nothing.
+    /// (a black-box probe: 3 of 3 hot files gone, 7 cold ones kept). At 2 s (nginx opens the
+    /// file within milliseconds of the answer) and again at 60 s: a send to a slow client
+    /// reads on, chunk by chunk, and may spend the update again; rearming costs nothing.
     static func rearmReadTimeAfterItsFirstSend(_ path: String) {
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .seconds(2)) {
-            CachePruner.rearmReadTime(path)
+        for delay in [2, 60] {
+            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .seconds(delay)) {
+                CachePruner.rearmReadTime(path)
+            }
         }
     }
 
@@ -119,12 +122,14 @@ public struct DerivedImageCache: Sendable {
     static func bytesOnDisk(below path: String) -> Int {
         var total = 0
         for entry in Files.entries(in: path) ?? [] {
+            // lstat, not the entry's type: some filesystems do not say it (DT_UNKNOWN).
             let child = path + "/" + entry.name
-            if entry.isDirectory {
+            var status = stat()
+            guard lstat(child, &status) == 0 else { continue }
+            if status.st_mode & S_IFMT == S_IFDIR {
                 total += bytesOnDisk(below: child)
             } else {
-                var status = stat()
-                if lstat(child, &status) == 0 { total += Int(status.st_blocks) * 512 }
+                total += Int(status.st_blocks) * 512
             }
         }
         return total

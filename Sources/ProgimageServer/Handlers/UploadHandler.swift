@@ -61,6 +61,11 @@ struct UploadHandler {
     private func store(
         _ prepared: [(candidate: Candidate, inspected: ImageIngest.Inspected)], sentAt: Double?
     ) throws(ServiceError) -> [ImageRecord] {
+        // The megabyte deletes need on a full disk comes first: a delete that used it made
+        // room, and an upload that took that room left the next delete without any.
+        if let reserve = context.spaceReserve, !reserve.ensure() {
+            throw ServiceError(.insufficientStorage, "no space left to store the image")
+        }
         var records: [ImageRecord] = []
         for (candidate, inspected) in prepared {
             let record = ImageRecord(

@@ -45,9 +45,7 @@ public enum WorkerMain {
             }
             if leftovers > 0 { logger.info("removed temporary files of stopped writers", metadata: ["files": "\(leftovers)"]) }
             if role == .api {
-                // The shared counter may be stale (a crash, a wiped cache): measure once, and
-                // forget reservations a dead writer left pending.
-                context.cache.budget?.forgetPending()
+                // The shared counter may be stale (a crash, a wiped cache): measure once.
                 context.spaceReserve?.ensure()
                 context.cache.budget?.evictInBackground()
                 let purged = PresetCachePurge.run(cache: context.cache, presets: configuration.presets)
