@@ -18,6 +18,7 @@ Environment knobs (all optional):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -179,6 +180,21 @@ SLOW_TIMEOUT = 300
 # --------------------------------------------------------------------------
 # Corpus
 # --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tmpfs(size: str):
+    """A small filesystem of its own (a full disk on demand), mounted for the block and
+    removed after it. Mounting needs root, which CI has: otherwise the test fails."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a tmpfs needs root (CI runs as root)", pytrace=False)
+    mount = Path(tempfile.mkdtemp(prefix="progimage-tmpfs-"))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+        os.rmdir(mount)
 
 
 def corpus_dir() -> Path | None:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from conftest import Stack, Tools
+from conftest import Stack, Tools, tmpfs
 
 BUDGET = 3_000_000
 
@@ -36,18 +34,13 @@ def used_bytes(root: Path) -> int:
 
 @pytest.fixture(scope="module")
 def small_disk_stack():
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)", pytrace=False)
-    mount = Path(tempfile.mkdtemp(prefix="progimage-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)], check=True)
-    stack = Stack({"PROGIMAGE_CACHE_DIR": str(mount), "PROGIMAGE_CACHE_MAX_BYTES": str(BUDGET)})
-    stack.cache_dir = mount
-    stack.start()
-    yield stack
-    problems = stack.stop()
-    stack.cleanup_files()
-    subprocess.run(["umount", str(mount)], check=False)
-    os.rmdir(mount)
+    with tmpfs("4m") as mount:
+        stack = Stack({"PROGIMAGE_CACHE_DIR": str(mount), "PROGIMAGE_CACHE_MAX_BYTES": str(BUDGET)})
+        stack.cache_dir = mount
+        stack.start()
+        yield stack
+        problems = stack.stop()
+        stack.cleanup_files()
     assert not problems, problems
 
 
@@ -102,31 +95,26 @@ def test_a_cache_disk_smaller_than_its_budget_is_evicted_when_full():
     than the budget (an 8 MB tmpfs under the default) it had nothing to do, the disk stayed
     full, and every new URL was rendered and never kept (a black-box probe). It now goes
     down to four fifths of what the cache holds."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)", pytrace=False)
-    mount = Path(tempfile.mkdtemp(prefix="progimage-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", str(mount)], check=True)
-    stack = Stack({"PROGIMAGE_CACHE_DIR": str(mount)})
-    stack.cache_dir = mount
-    try:
-        stack.start()
-        image = stack.upload_ok(Tools.png(Tools.noise(640, 480, seed=11)))
-        for n in range(9):  # ~600 KB each: the disk is full after six or so
-            assert stack.get(f"/images/{image['id']}/crop:{n},0,600,480.png").status_code == 200
-        time.sleep(5.5)  # past the seconds a new file is never evicted
-        kept = False
-        for n in range(20, 30):
-            path = f"/images/{image['id']}/crop:{n},0,600,480.png"
-            assert stack.get(path).status_code == 200
-            time.sleep(0.3)
-            stack.get(path)  # kept now, if the eviction the first one started made room
-            if stack.get(path).headers["X-Cache"] == "HIT":
-                kept = True
-                break
-        assert kept, "the full cache disk was never evicted: no new file kept"
-    finally:
-        problems = stack.stop()
-        stack.cleanup_files()
-        subprocess.run(["umount", str(mount)], check=False)
-        os.rmdir(mount)
+    with tmpfs("4m") as mount:
+        stack = Stack({"PROGIMAGE_CACHE_DIR": str(mount)})
+        stack.cache_dir = mount
+        try:
+            stack.start()
+            image = stack.upload_ok(Tools.png(Tools.noise(640, 480, seed=11)))
+            for n in range(9):  # ~600 KB each: the disk is full after six or so
+                assert stack.get(f"/images/{image['id']}/crop:{n},0,600,480.png").status_code == 200
+            time.sleep(5.5)  # past the seconds a new file is never evicted
+            kept = False
+            for n in range(20, 30):
+                path = f"/images/{image['id']}/crop:{n},0,600,480.png"
+                assert stack.get(path).status_code == 200
+                time.sleep(0.3)
+                stack.get(path)  # kept now, if the eviction the first one started made room
+                if stack.get(path).headers["X-Cache"] == "HIT":
+                    kept = True
+                    break
+            assert kept, "the full cache disk was never evicted: no new file kept"
+        finally:
+            problems = stack.stop()
+            stack.cleanup_files()
     assert not problems, problems

@@ -131,60 +131,52 @@ def test_check_reports_a_fresh_orphan_at_once_and_no_upload_or_delete_in_flight(
     assert check(stack).returncode == 0
 
 
-def test_a_full_data_disk_still_takes_deletes_and_refuses_uploads_cleanly(tmp_path):
+def test_a_full_data_disk_still_takes_deletes_and_refuses_uploads_cleanly():
     """SQLite writes its journal to remove a row: on a data disk with no byte left every
     DELETE answered 507 "no space left to store the image", so the one request that frees
     space could not run (a black-box probe on an 8 MB tmpfs, reproduced after restarts). A
     megabyte kept aside (`.space-reserve`) is given back to such a delete and made again
     after it. An upload that does not fit is a JSON 507 and leaves nothing behind."""
     import os
-    import tempfile
-    from pathlib import Path
 
-    from conftest import Stack
-    if os.geteuid() != 0:
-        import pytest
-        pytest.fail("mounting a tmpfs needs root (CI runs as root)", pytrace=False)
-    mount = Path(tempfile.mkdtemp(prefix="progimage-data-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount)], check=True)
-    stack = Stack({"PROGIMAGE_DATA_DIR": str(mount)})
-    stack.data_dir = mount
-    try:
-        stack.start()
-        reserve = mount / ".space-reserve"
-        assert reserve.stat().st_blocks * 512 >= 1 << 20
-        images = [stack.upload_ok(Tools.png(Tools.noise(1000, 800, seed=60 + n))) for n in range(2)]
-        # Fill the rest of the disk.
-        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
-        with open(mount / "filler", "wb") as filler:
-            filler.write(b"\0" * free)
-        while True:  # tmpfs may leave a page or two
-            try:
-                with open(mount / f"filler-{time.monotonic_ns()}", "wb") as more:
-                    more.write(b"\0" * 4096)
-            except OSError:
-                break
-        r = stack.upload(Tools.png(Tools.noise(300, 200, seed=70)))
-        Tools.json_error(r, 507, "insufficient_storage")
-        assert r.headers.get("Cache-Control") == "no-store"
-        r = stack.delete(f"/images/{images[0]['id']}")
-        assert r.status_code == 204, Tools.describe(r)
-        assert stack.get(f"/images/{images[0]['id']}").status_code == 404
-        assert stack.get(f"/images/{images[1]['id']}.png").status_code == 200
-        # The original's space paid the reserve back, and an upload never takes it.
-        assert reserve.stat().st_blocks * 512 >= 1 << 20
-        for path in mount.glob("filler-*"):
-            path.unlink()
-        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
-        r = stack.upload(Tools.png(Tools.noise(300, 200, seed=71)))
-        assert r.status_code in (201, 507), Tools.describe(r)
-        assert reserve.stat().st_blocks * 512 >= 1 << 20, f"an upload took the reserve ({free} bytes were free)"
-        r = stack.delete(f"/images/{images[1]['id']}")
-        assert r.status_code == 204, Tools.describe(r)
-        assert not [p for p in (mount / "originals").rglob("*") if p.is_file() and images[0]["id"] in p.name]
-    finally:
-        problems = stack.stop()
-        stack.cleanup_files()
-        subprocess.run(["umount", str(mount)], check=False)
-        os.rmdir(mount)
+    from conftest import Stack, tmpfs
+    with tmpfs("8m") as mount:
+        stack = Stack({"PROGIMAGE_DATA_DIR": str(mount)})
+        stack.data_dir = mount
+        try:
+            stack.start()
+            reserve = mount / ".space-reserve"
+            assert reserve.stat().st_blocks * 512 >= 1 << 20
+            images = [stack.upload_ok(Tools.png(Tools.noise(1000, 800, seed=60 + n))) for n in range(2)]
+            # Fill the rest of the disk.
+            free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+            with open(mount / "filler", "wb") as filler:
+                filler.write(b"\0" * free)
+            while True:  # tmpfs may leave a page or two
+                try:
+                    with open(mount / f"filler-{time.monotonic_ns()}", "wb") as more:
+                        more.write(b"\0" * 4096)
+                except OSError:
+                    break
+            r = stack.upload(Tools.png(Tools.noise(300, 200, seed=70)))
+            Tools.json_error(r, 507, "insufficient_storage")
+            assert r.headers.get("Cache-Control") == "no-store"
+            r = stack.delete(f"/images/{images[0]['id']}")
+            assert r.status_code == 204, Tools.describe(r)
+            assert stack.get(f"/images/{images[0]['id']}").status_code == 404
+            assert stack.get(f"/images/{images[1]['id']}.png").status_code == 200
+            assert not [p for p in (mount / "originals").rglob("*") if p.is_file() and images[0]["id"] in p.name]
+            # The original's space paid the reserve back, and an upload never takes it.
+            assert reserve.stat().st_blocks * 512 >= 1 << 20
+            for path in mount.glob("filler-*"):
+                path.unlink()
+            free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+            r = stack.upload(Tools.png(Tools.noise(300, 200, seed=71)))
+            assert r.status_code in (201, 507), Tools.describe(r)
+            assert reserve.stat().st_blocks * 512 >= 1 << 20, f"an upload took the reserve ({free} bytes were free)"
+            r = stack.delete(f"/images/{images[1]['id']}")
+            assert r.status_code == 204, Tools.describe(r)
+        finally:
+            problems = stack.stop()
+            stack.cleanup_files()
     assert not problems, problems
