@@ -89,7 +89,8 @@ unit-test: deps
 ## The suite twice: embedded (SQLite + local disk), then distributed (PostgreSQL + a
 ## SeaweedFS bucket, both started by the suite itself), plus the cluster tests (two boxes
 ## behind the front door) that need the latter; the pixel-only modules run embedded only
-## (tests/integration/conftest.py, PIXEL_ONLY_MODULES and the `pixels_only` mark).
+## (tests/integration/conftest.py, PIXEL_ONLY_MODULES and the `pixels_only` mark), and so
+## do the local cache's budget modules (LOCAL_CACHE_MODULES).
 integration-test: build python-deps
 	PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" $(PYTHON) -m pytest -q tests/integration
 	PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" PROGIMAGE_TEST_BACKENDS=distributed \
