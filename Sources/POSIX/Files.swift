@@ -57,13 +57,15 @@ public enum Files {
 
     /// Writes `bytes` to `path` atomically: a temporary file in `temporaryDirectory`
     /// (same filesystem, somewhere readers never look), fsync when `durable`, rename. The
-    /// temporary file's name carries the writer's process id (`removeLeftovers`).
+    /// temporary file's name carries the writer's process id (`removeLeftovers`) unless
+    /// `temporaryName` gives another beginning; the file gets `mode`.
     public static func writeAtomically(
-        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool
+        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool, mode: mode_t = 0o644,
+        temporaryName: String? = nil
     ) throws(SystemCallError) {
         try makeDirectories(temporaryDirectory)
         try makeDirectories(parent(of: path))
-        var template = Array((temporaryDirectory + "/tmp-\(getpid())-XXXXXX").utf8CString)
+        var template = Array((temporaryDirectory + "/" + (temporaryName ?? "tmp-\(getpid())-") + "XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw SystemCallError("mkstemp", path: temporaryDirectory) }
         let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -72,7 +74,7 @@ public enum Files {
             if !closed { close(fd) }
         }
         do throws(SystemCallError) {
-            fchmod(fd, 0o644)
+            fchmod(fd, mode)
             do {
                 try FileDescriptorIO.write(bytes, to: fd)
             } catch {

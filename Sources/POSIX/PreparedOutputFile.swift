@@ -67,39 +67,27 @@ public final class PreparedOutputFile {
         case .inPlace(let fd):
             try Self.write(bytes, to: fd, path: shownPath)
         case .replacing(let path, let mode, let exists):
-            var template = Array((Files.parent(of: path) + "/.progimage-XXXXXX").utf8CString)
-            let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else {
+            do {
+                try Files.writeAtomically(
+                    bytes, to: path, temporaryDirectory: Files.parent(of: path), durable: true, mode: mode,
+                    temporaryName: ".progimage-")
+            } catch where error.call == "mkstemp" && exists && error.errno.rawValue == EACCES {
                 // A writable file in a folder that is not (a sticky /tmp, a shared folder).
-                guard exists, Errno.current.rawValue == EACCES else { throw SystemCallError("open", path: shownPath) }
                 let inPlace = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
                 guard inPlace >= 0 else { throw SystemCallError("open", path: shownPath) }
-                return try Self.write(bytes, to: inPlace, path: shownPath, closing: true)
-            }
-            let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            fchmod(fd, mode)
-            do throws(SystemCallError) {
-                try Self.write(bytes, to: fd, path: shownPath, closing: true, syncing: true)
-                guard rename(temporary, path) == 0 else { throw SystemCallError("rename", path: shownPath) }
-            } catch {
-                unlink(temporary)
-                throw error
+                try Self.write(bytes, to: inPlace, path: shownPath, closing: true)
             }
         }
     }
 
-    /// Writes all of `bytes`; with `closing`, closes `fd` whatever happens (synced first
-    /// with `syncing`, so that the rename after it never shows an empty file after a crash).
-    private static func write(
-        _ bytes: [UInt8], to fd: Int32, path: String, closing: Bool = false, syncing: Bool = false
-    ) throws(SystemCallError) {
+    /// Writes all of `bytes` in place; with `closing`, closes `fd` whatever happens.
+    private static func write(_ bytes: [UInt8], to fd: Int32, path: String, closing: Bool = false) throws(SystemCallError) {
         var failure: SystemCallError?
         do {
             try FileDescriptorIO.write(bytes, to: fd)
         } catch {
             failure = SystemCallError("write", path: path, errno: error)
         }
-        if failure == nil, syncing, fsync(fd) != 0 { failure = SystemCallError("fsync", path: path) }
         if closing, close(fd) != 0, failure == nil { failure = SystemCallError("close", path: path) }
         if let failure { throw failure }
     }

@@ -237,17 +237,17 @@ public struct CachePruner: Sendable {
     /// atime for a day, however often nginx served it, and eviction went by age: a file
     /// served every second was evicted before files never read since they were made.
     /// mtime is left alone (nginx's ETag and Last-Modified).
-    /// The same, reading atime first.
-    static func rearmReadTime(_ path: String) {
-        var status = stat()
-        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
-        rearmReadTime(path, atime: status.st_atim)
-    }
-
     static func rearmReadTime(_ path: String, atime: timespec) {
         let omit = (1 << 30) - 2  // UTIME_OMIT
         var times = [atime, timespec(tv_sec: 0, tv_nsec: omit)]
         _ = utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
+    }
+
+    /// `rearmReadTime(_:atime:)`, reading atime first (a file just written).
+    static func rearmReadTime(_ path: String) {
+        var status = stat()
+        guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return }
+        rearmReadTime(path, atime: status.st_atim)
     }
 
     /// Seconds since the entry last changed. ctime, not mtime: a rename into `.trash`
