@@ -77,11 +77,12 @@ public final class RestartMarkedOriginals: Sendable {
         guard (try? metadata.record(id)).flatMap({ $0 }) != nil else { return }
         let path = path(of: id)
         guard (try? cache.store(copy, at: path)) == .kept else { return }
-        // Deleted meanwhile: the write may have recreated the folder the delete moved away.
-        // Only this file is taken back (the pruner removes a folder left empty): whatever
-        // else is there is the delete's to remove, or to have been kept by it.
+        // Deleted meanwhile: the write may have recreated the folder the delete had moved
+        // away, and the folder goes with the file, as a render's does. Taking back the file
+        // alone left the empty folder at its own path until a pruning pass (a CI run's
+        // delete race found it, once in ~1000 deletes).
         do {
-            if try metadata.record(id) == nil { try? Files.remove(path) }
+            if try metadata.record(id) == nil { cache.removeAll(of: id) }
         } catch {
             // The store unreachable: the next render's own check settles it.
         }

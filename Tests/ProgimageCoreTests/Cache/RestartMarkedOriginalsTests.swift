@@ -1,0 +1,58 @@
+import POSIX
+import ProgimageAPI
+import Testing
+
+@testable import ProgimageCore
+
+/// The restart-marked copy a worker stores after its miss, racing the image's delete.
+@Suite struct RestartMarkedOriginalsTests {
+    /// The delete lands between the copy's first look at the record and its write (the
+    /// record goes, then the image's folder): the write makes the folder again, and the copy
+    /// takes it back whole. Taking back only its file left the folder, empty, at its own
+    /// path (a CI run's delete race).
+    @Test func aCopyStoredAfterItsImageWasDeletedLeavesNoFolder() throws {
+        let root = try Files.makeTemporaryDirectory(template: "/tmp/progimage-copy-XXXXXX")
+        defer { Files.removeTree(root) }
+        let cache = DerivedImageCache(root: root + "/cache")
+        let sqlite = try SQLiteMetadataStore(path: root + "/metadata.sqlite3")
+        let id = ImageID.random()
+        _ = try sqlite.insert([
+            ImageRecord(
+                id: id, filename: "photo.jpg", format: .jpg, width: 2048, height: 1024, bytes: 4, sha256: String(repeating: "0", count: 64),
+                createdAt: "2026-12-06T00:00:00Z")
+        ])
+        let metadata = DeletedOnFirstLook(store: sqlite, cache: cache)
+        RestartMarkedOriginals(cache: cache, metadata: metadata).store(Array("copy".utf8), id: id)
+        #expect(try sqlite.record(id) == nil)
+        #expect(!Files.exists(cache.directory(of: id)))
+    }
+}
+
+/// The real SQLite store, with the image's delete (its record, then its derived files, as
+/// `DELETE /images/{id}` does them) run just after the first look at a record.
+private final class DeletedOnFirstLook: MetadataStore, @unchecked Sendable {
+    let store: SQLiteMetadataStore
+    let cache: DerivedImageCache
+    var looked = false
+
+    init(store: SQLiteMetadataStore, cache: DerivedImageCache) {
+        self.store = store
+        self.cache = cache
+    }
+
+    func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
+        let record = try store.record(id)
+        if !looked {
+            looked = true
+            _ = try store.delete(id)
+            cache.removeAll(of: id)
+        }
+        return record
+    }
+
+    func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] { try store.insert(records) }
+    func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?) {
+        try store.list(limit: limit, cursor: cursor)
+    }
+    func delete(_ id: ImageID) throws(ServiceError) -> Bool { try store.delete(id) }
+}
