@@ -613,3 +613,28 @@ def test_deleting_an_overlay_makes_every_url_using_it_404_cached_or_not(stack):
     Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.jpeg", allow_redirects=False), 404, "not_found")
     Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.auto", allow_redirects=False), 404, "not_found")
     assert stack.get(base["url"]).status_code == 200  # the base itself stays
+
+
+def test_an_overlay_use_that_cannot_be_recorded_is_answered_but_not_kept(stack):
+    """The list of files made with an overlay is what its delete removes; when a use cannot
+    be written to it (here `.overlays` is a file, as a full cache disk refuses the append),
+    the file was kept anyway, unlisted, and served after the overlay's delete."""
+    base = stack.upload_ok(Tools.png(Image.new("RGB", (100, 100), (0, 0, 255))))
+    mark = stack.upload_ok(Tools.png(Image.new("RGB", (10, 10), (255, 0, 0))))
+    lists = stack.cache_dir / ".overlays"
+    aside = stack.cache_dir / ".overlays-aside"  # the other tests' lists, back afterwards
+    lists.mkdir(parents=True, exist_ok=True)
+    lists.rename(aside)
+    lists.write_bytes(b"not a folder")
+    url = f"/images/{base['id']}/overlay:{mark['id']}.png"
+    try:
+        first = stack.get(url)
+        again = stack.get(url)
+    finally:
+        lists.unlink()
+        aside.rename(lists)
+    assert first.status_code == 200, Tools.describe(first)
+    assert Tools.decode(first.content).convert("RGB").getpixel((95, 95)) == (255, 0, 0)  # se, the default
+    assert again.headers.get("X-Cache") != "HIT", "kept although its use was not recorded"
+    assert stack.delete(f"/images/{mark['id']}").status_code == 204
+    Tools.json_error(stack.get(url), 404, "not_found")

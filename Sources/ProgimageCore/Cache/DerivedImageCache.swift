@@ -147,11 +147,18 @@ public struct DerivedImageCache: Sendable {
         name.utf8.count == id.rawValue.utf8.count + 1 + ImageID.mintedLength && name.hasPrefix("\(id)-")
     }
 
-    /// Notes that the derived file at `path` (relative to the root) composites `overlay`.
-    public func recordOverlayUse(of overlay: ImageID, by path: String) {
+    /// Notes that the derived file at `path` (relative to the root) composites `overlay`;
+    /// false when the note could not be written (a full cache disk): the file must then not
+    /// be kept, since the overlay's delete would not find it.
+    public func recordOverlayUse(of overlay: ImageID, by path: String) -> Bool {
         let folder = root + "/" + Self.overlaysFolder
-        try? Files.makeDirectories(folder)
-        try? Files.append(Array((path + "\n").utf8), to: "\(folder)/\(overlay)")
+        do {
+            try Files.makeDirectories(folder)
+            try Files.append(Array((path + "\n").utf8), to: "\(folder)/\(overlay)")
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// Removes every derived file made with `overlay` (after its delete: every URL that uses

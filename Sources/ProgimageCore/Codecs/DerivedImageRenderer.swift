@@ -102,8 +102,12 @@ public struct DerivedImageRenderer: Sendable {
                 bytes = try render(original)
             }
             let overlayIDs = chain.overlayImages
-            // Recorded before the file exists, so a delete of an overlay always finds it.
-            for overlay in overlayIDs { cache.recordOverlayUse(of: overlay, by: relative) }
+            // Recorded before the file exists, so a delete of an overlay always finds it; a
+            // use that cannot be recorded (a full cache disk) is answered from memory, not
+            // kept where the overlay's delete would not look.
+            for overlay in overlayIDs where !cache.recordOverlayUse(of: overlay, by: relative) {
+                return .unkept(bytes: bytes)
+            }
             var outcome = try cache.store(bytes, at: path)
             // The image's record says why a folder vanished under the write: still there,
             // the pruner removed the empty folder, and one more write recreates it; gone,
