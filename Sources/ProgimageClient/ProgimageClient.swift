@@ -135,9 +135,18 @@ public struct ProgimageClient: Sendable {
 
     /// A URL for a message, without the user and password a `--server` URL may carry.
     static func shown(_ url: URL?) -> String {
-        guard let url, var parts = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "?" }
-        (parts.user, parts.password) = (nil, nil)
-        return parts.string ?? "?"
+        url.map { Self.withoutUserInfo($0.absoluteString) } ?? "?"
+    }
+
+    /// `text` without the user and password of its authority (`http://user:pass@host`),
+    /// for a message about a URL, parsed or not (a refused `--server` had repeated them).
+    /// Everything up to the last `@` goes, wherever it stands: a password may hold `/`, `?`
+    /// or `#` (`http://u:pa#ss@host` had been shown whole). A base URL holds no other `@`
+    /// (the CLI refuses one in its path), nor does any path the client makes.
+    public static func withoutUserInfo(_ text: String) -> String {
+        guard let at = text.lastIndex(of: "@") else { return text }
+        guard let schemeEnd = text.range(of: "://"), schemeEnd.upperBound <= at else { return "(a URL with a password)" }
+        return String(text[..<schemeEnd.upperBound]) + String(text[text.index(after: at)...])
     }
 
     /// An id as the contract spells them: anything else (`x/../health/api`) would name

@@ -41,7 +41,7 @@ struct ConnectionOptions: ParsableArguments {
             // holding `#` or `/` made the rest a fragment or a path, printed with errors.
             url.query == nil, url.fragment == nil, !url.path.contains("@")
         else {
-            throw ValidationError("--server \(Self.withoutUserInfo(text)): expected http(s)://host[:port]")
+            throw ValidationError("--server \(ProgimageClient.withoutUserInfo(text)): expected http(s)://host[:port]")
         }
         let key = apiKey ?? environment["PROGIMAGE_API_KEY"]
         let signing = signingKey ?? environment["PROGIMAGE_SIGNING_KEY"]
@@ -50,18 +50,6 @@ struct ConnectionOptions: ParsableArguments {
         if key?.contains(where: \.isNewline) == true { throw ValidationError("the API key holds a line break") }
         return ProgimageClient(
             baseURL: url, apiKey: key?.isEmpty == false ? key : nil, signingKey: signing?.isEmpty == false ? signing : nil)
-    }
-}
-
-extension ConnectionOptions {
-    /// `text` without the user and password of its authority (`http://user:pass@host`),
-    /// for a message about a URL that may not parse: the refusal had repeated them.
-    /// Everything up to the last `@` goes, wherever it stands: a password may hold `/`, `?`
-    /// or `#` (`http://u:pa#ss@host` had been shown whole).
-    static func withoutUserInfo(_ text: String) -> String {
-        guard let at = text.lastIndex(of: "@") else { return text }
-        guard let schemeEnd = text.range(of: "://"), schemeEnd.upperBound <= at else { return "(a URL with a password)" }
-        return String(text[..<schemeEnd.upperBound]) + String(text[text.index(after: at)...])
     }
 }
 
