@@ -60,10 +60,12 @@ enum NginxSiteTemplate {
         // carries no X-Progimage-Instance.
         let fetchedOriginal = diskHeaders(types: types, cache: "HIT").indented(by: 4)
         let writeOrigins: String
+        var varyOrigin = "    default \"\";"
         switch p.writeOrigins {
         case .any: writeOrigins = "    default \"*\";"
         case .only(let origins):
             writeOrigins = (["    default \"\";"] + origins.map { "    \"\($0)\" $http_origin;" }).joined(separator: "\n")
+            varyOrigin += "\n    \"~^(POST|DELETE) \" Origin;\n    \"~^OPTIONS (POST|DELETE)$\" Origin;"
         }
         let roleNames = roles.map { $0.rawValue }.joined(separator: "|")
         let errorPages = NginxErrorPage.all.map { $0.directive }.joined(separator: "\n    ")
@@ -101,6 +103,11 @@ enum NginxSiteTemplate {
                 default "*";
                 "~^(POST|DELETE) " $progimage_write_origin;
                 "~^OPTIONS (POST|DELETE)$" $progimage_write_origin;
+            }
+            # An answer whose Access-Control-Allow-Origin repeats the request's Origin says so
+            # to caches (the Fetch standard's `Vary: Origin`); a `*` varies on nothing.
+            map "$request_method $http_access_control_request_method" $progimage_vary_origin {
+            \(varyOrigin)
             }
             # A write a browser sends from an origin not allowed to write is refused, not only
             # left unreadable: a form's POST needs no preflight. Clients that are not browsers
@@ -308,6 +315,7 @@ extension NginxSiteTemplate {
     /// The CORS headers of every answer (`always`: errors too).
     static let corsHeaders = [
         "add_header Access-Control-Allow-Origin $progimage_allow_origin always;",
+        "add_header Vary $progimage_vary_origin always;",
         "add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
         "add_header Access-Control-Allow-Methods $progimage_preflight_methods always;",
         "add_header Access-Control-Allow-Headers $progimage_preflight_headers always;",
@@ -403,9 +411,10 @@ struct NginxErrorPage {
 
     /// A URI, not a named location: for a request line nginx cannot parse (`/../..`) it
     /// has no URI of its own and a redirect to a named location fails with a 500.
-    /// The 405's page may answer 404 instead (an unknown path), so its own status stands
-    /// (`=`); every other page answers the status that sent the request there.
-    var directive: String { "error_page \(status) \(status == 405 ? "= " : "")/_progimage/error/\(status);" }
+    /// The 405's and the 400's pages may answer 404 instead (an unknown path, a NUL in a
+    /// path), so their own statuses stand (`=`); every other page answers the status that
+    /// sent the request there.
+    var directive: String { "error_page \(status) \([400, 405].contains(status) ? "= " : "")/_progimage/error/\(status);" }
 
     /// A `404` from nginx (no such id, no such path) is an answer about the URL alone and
     /// may be cached by a GET; every other error nginx makes is about this request.
@@ -414,13 +423,25 @@ struct NginxErrorPage {
             "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
             "        default_type application/json;",
         ]
+        let notFound = #"{"error":{"code":"not_found","message":"no such resource"}}"#
         if status == 405 {
             // nginx refuses TRACE and CONNECT before it looks for a location: on a path that
             // does not exist that is the 404 any other method gets (API.md: an unknown path).
-            let notFound = #"{"error":{"code":"not_found","message":"no such resource"}}"#
             lines += [
                 "        add_header Allow $progimage_allowed_methods always;",
                 "        if ($progimage_allowed_methods = \"\") {", "            return 404 '\(notFound)\\n';", "        }",
+            ]
+        }
+        if status == 400 {
+            // nginx refuses an encoded NUL (`%00`) anywhere in a path, before any location:
+            // no id, extension or path holds one, so the answer is the URL's 404 (API.md:
+            // anything else in an id position), not a malformed request. From the request
+            // line: nginx sets $request_uri only once the path has parsed.
+            lines += [
+                "        if ($request ~ \"^\\S+ [^? ]*%00\") {",
+                "            add_header Cache-Control $progimage_url_error_cache always;",
+            ] + cors.map { "            " + $0 } + [
+                "            return 404 '\(notFound)\\n';", "        }",
             ]
         }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"

@@ -229,10 +229,16 @@ def test_unknown_well_formed_id_404(stack, tools):
         "/images/short.png",  # fewer than 16 characters
         "/images/" + "a" * 65 + ".png",  # more than 64
         "/images/aaaaaaaaaaaaaaaa.png.png",
+        # An encoded NUL, which nginx refuses in any path: it had been `400 bad_request`.
+        "/images/aaaaaaaaaaaaaaaa%00.png",
+        "/images/%00aaaaaaaaaaaaaaaa",
+        "/images/aaaaaaaaaaaaaaaa/resize:10x%00.png",
     ],
 )
 def test_malformed_id_404(stack, tools, path):
-    tools.json_error(stack.get(path), 404)
+    r = stack.get(path)
+    tools.json_error(r, 404)
+    assert r.headers.get("Cache-Control") == "public, max-age=86400" and r.headers.get("Access-Control-Allow-Origin") == "*"
 
 
 @pytest.mark.parametrize(

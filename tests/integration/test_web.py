@@ -103,6 +103,8 @@ def test_writes_only_from_the_configured_origins(origins_stack):
     body = Tools.png(Tools.noise(8, 8, seed=3))
     ok = origins_stack.post("/images", data=body, headers={"Origin": "http://app.example", "Content-Type": "image/png"})
     assert ok.status_code == 201 and ok.headers.get("Access-Control-Allow-Origin") == "http://app.example"
+    # The answer repeats the Origin it was sent: caches are told (the Fetch standard).
+    assert "Origin" in ok.headers.get("Vary", ""), Tools.describe(ok)
     before = origins_stack.list_all_ids()
     # Refused, not only unreadable: a form's POST from any page needs no preflight. (The
     # refusal itself is readable: nginx answers its error page as a GET.)
@@ -119,10 +121,13 @@ def test_writes_only_from_the_configured_origins(origins_stack):
     pre = origins_stack.request("OPTIONS", "/images", headers={
         "Origin": "https://admin.example:8443", "Access-Control-Request-Method": "DELETE"})
     assert pre.headers.get("Access-Control-Allow-Origin") == "https://admin.example:8443"
+    assert "Origin" in pre.headers.get("Vary", "")
     # Reads stay open to every origin.
     image = ok.json()
     r = origins_stack.get(image["url"], headers={"Origin": "http://evil.example"})
-    assert r.headers.get("Access-Control-Allow-Origin") == "*"
+    assert r.headers.get("Access-Control-Allow-Origin") == "*" and "Vary" not in r.headers
+    listed = origins_stack.get("/images", headers={"Origin": "http://evil.example"})
+    assert listed.headers.get("Access-Control-Allow-Origin") == "*" and "Vary" not in listed.headers
 
 
 # ---- a MISS looks like its HIT ------------------------------------------------------
