@@ -227,7 +227,6 @@ static pg_jpeg_decoder *pg_jpeg_open_decoder(const unsigned char *data, size_t s
     info->output_width = (int)decoder->info.output_width;
     info->output_height = (int)decoder->info.output_height;
     info->cmyk = cmyk;
-    info->adobe_marker = decoder->info.saw_Adobe_marker;
     *status = PG_JPEG_OK;
     return decoder;
 }

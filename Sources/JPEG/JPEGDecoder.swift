@@ -8,8 +8,8 @@ internal import CJPEG
 /// warnings (a Huffman table used before it is defined stops libjpeg after no rows, and
 /// `tjDecompress2` says "warning"), so a caller could not tell a whole image from a buffer
 /// the decoder never wrote. Here every row is counted, each libjpeg warning is classified
-/// (the rule is `pg_jpeg_warning_damages` in Sources/CJPEG), and the ICC profile, CMYK
-/// and the Adobe marker come out of the same parse.
+/// (the rule is `pg_jpeg_warning_damages` in Sources/CJPEG), and the ICC profile and CMYK
+/// come out of the same parse.
 public enum JPEGDecoder {
     /// What `decode` hands back, in the stored colour space.
     public struct Decoded: Sendable {
@@ -99,7 +99,11 @@ public enum JPEGDecoder {
             guard readStatus == PG_JPEG_OK else { throw JPEGError(readStatus, message) }
             return Decoded(
                 width: width, height: height, stride: stride,
-                layout: grey ? .grey : info.cmyk != 0 ? .cmyk(inverted: info.adobe_marker != 0) : .bgrx,
+                // Every CMYK JPEG is read as Adobe's inverted inks, with its APP14 marker or
+                // without (one stripped by a tool): so do Chromium, Firefox, libvips and
+                // Pillow. Read as plain inks, such a file came out as its negative (a probe:
+                // red as black, a photo 133 levels off on average).
+                layout: grey ? .grey : info.cmyk != 0 ? .cmyk(inverted: true) : .bgrx,
                 bytes: pixels, iccProfile: iccProfile)
         }
     }

@@ -138,6 +138,44 @@ def test_cmyk_with_profile_comes_out_srgb(stack, tools, fmt, ext, params):
     check_against(stack, tools, obj, reference, stored.convert("RGB"))
 
 
+def _without_adobe_marker(jpeg: bytes) -> bytes:
+    """`jpeg` with its APP14 ("Adobe") segments taken out, as some tools strip them."""
+    out, i = bytearray(jpeg[:2]), 2
+    while i + 4 <= len(jpeg) and jpeg[i] == 0xFF and jpeg[i + 1] not in (0xDA, 0xD9):
+        length = int.from_bytes(jpeg[i + 2:i + 4], "big")
+        if not (jpeg[i + 1] == 0xEE and jpeg[i + 4:i + 9] == b"Adobe"):
+            out += jpeg[i:i + 2 + length]
+        i += 2 + length
+    assert b"Adobe" not in out
+    return bytes(out + jpeg[i:])
+
+
+@pytest.mark.parametrize("with_profile", [True, False], ids=["profile", "untagged"])
+def test_a_cmyk_jpeg_without_its_adobe_marker_reads_as_with_it(stack, tools, with_profile):
+    """Every CMYK JPEG is Adobe's inverted inks, marker or not, to Chromium, Firefox, libvips
+    and Pillow; read as plain inks, one whose APP14 a tool had stripped came out as its
+    negative (a black-box probe: red as black, a photo 133 levels off on average)."""
+    profile = CMYK_PROFILE.read_bytes()
+    cmyk = ImageCms.profileToProfile(photo(), SRGB, ImageCms.ImageCmsProfile(io.BytesIO(profile)), outputMode="CMYK")
+    marked = tools.encode(cmyk, "JPEG", quality=95, **({"icc_profile": profile} if with_profile else {}))
+    stripped = _without_adobe_marker(marked)
+    answers = []
+    for data in (marked, stripped):
+        obj = stack.upload_ok(data, "cmyk.jpg", "image/jpeg")
+        r = stack.get(f"/images/{obj['id']}.png")
+        assert r.status_code == 200, tools.describe(r)
+        answers.append(tools.decode(r.content).convert("RGB"))
+    assert list(answers[0].getdata()) == list(answers[1].getdata())
+    # Not only the same as each other: Pillow's reading of the stripped file (inverted),
+    # through the profile by LittleCMS, or untagged as R = (1 - C)(1 - K).
+    inks = tools.decode(stripped)
+    reference = ImageCms.profileToProfile(
+        inks, ImageCms.ImageCmsProfile(io.BytesIO(profile)), SRGB, renderingIntent=ImageCms.Intent.PERCEPTUAL,
+        outputMode="RGB") if with_profile else inks.convert("RGB")
+    mean, _ = differences(answers[1], reference)
+    assert mean <= 1.5, f"mean {mean:.2f} from the reference"
+
+
 GREY_PROFILE = Path("/usr/share/color/icc/ghostscript/ps_gray.icc")
 
 

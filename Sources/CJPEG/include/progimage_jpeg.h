@@ -22,8 +22,6 @@ typedef struct {
     /// 1 when the output is C,M,Y,K (CMYK and YCCK files); 0 when it is B,G,R,X (X = 0xFF).
     /// Four bytes a pixel either way.
     int cmyk;
-    /// An Adobe APP14 marker was seen: Adobe writes CMYK inverted (0 = full ink).
-    int adobe_marker;
 } pg_jpeg_info;
 
 /// Reads the header and prepares a decode at 1/`scale_denominator` (1, 2, 4, 8).
