@@ -1,6 +1,7 @@
 public import ProgimageAPI
 import Digest
 import GD
+import HEIF
 import TIFF
 
 /// Validates bytes offered as a new original: the checks of the contract's upload
@@ -70,6 +71,18 @@ public struct ImageIngest: Sendable {
         }
     }
 
+    /// An AVIF whose AV1 data aom, the reference decoder, finds damaged is refused, though
+    /// dav1d (which renders it) decoded it without a word (`HEIFDecoder`).
+    static func checkWithReferenceAV1Decoder(_ bytes: [UInt8]) throws(ServiceError) {
+        do {
+            try HEIFDecoder.checkWithReferenceAV1Decoder(bytes)
+        } catch let error as HEIFError where error.isResourceLimit {
+            throw ServiceError(.imageTooLarge, "the avif image exceeds the decoder's size limit")
+        } catch {
+            throw ServiceError(.corruptImage, "the avif image does not decode completely: \(error)")
+        }
+    }
+
     /// The checks that need the pixels.
     private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
         // Decoded whole to prove it decodes, and in sRGB for the placeholder: as stored,
@@ -93,6 +106,7 @@ public struct ImageIngest: Sendable {
             if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
         }
         if format == .tiff { try Self.checkLaterPages(bytes) }
+        if format == .avif { try Self.checkWithReferenceAV1Decoder(bytes) }
         // An animated WebP's later frames are decoded too: the first alone proves nothing of
         // theirs, and a damaged fourth frame left every animated output a 422.
         if format == .webp, frames > 1 {
