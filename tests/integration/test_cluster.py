@@ -115,6 +115,28 @@ def test_a_write_on_one_box_is_seen_by_the_other(cluster):
     assert status == 200 and hashlib.sha256(body).hexdigest() == image["sha256"]
 
 
+def test_an_object_that_is_not_the_original_is_never_served_as_it(cluster):
+    """A box fetches an original it has no copy of from the bucket; bytes that do not hash
+    to the record's sha256 (damaged on the way or in the store) had become its local copy
+    and were served as the original, a HIT, until the copy was removed (a black-box probe
+    through a proxy that flipped a byte). They are refused, 503, and nothing is kept."""
+    data = _png(5)
+    image = cluster.a.upload_ok(data, "kept.png")
+    key = f"/{cluster.bucket}/originals/{image['id']}.png"
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x01
+    assert cluster.s3._curl("PUT", key, bytes(damaged))[0] == 200
+    try:
+        for path in (image["url"], f"/images/{image['id']}/resize:20x.png"):
+            r = cluster.b.get(path)
+            Tools.json_error(r, 503, "storage_unavailable")
+        assert not cluster.local_copy(cluster.b, image).exists()
+    finally:
+        assert cluster.s3._curl("PUT", key, data)[0] == 200
+    r = cluster.b.get(image["url"])
+    assert r.status_code == 200 and r.content == data, Tools.describe(r)
+
+
 def test_health_reports_the_shared_stores(cluster):
     body = cluster.a.health("api").json()
     assert body["database"] == "ok" and body["object_store"] == "ok", body

@@ -1,3 +1,4 @@
+import Digest
 import POSIX
 public import ObjectStorage
 public import ProgimageAPI
@@ -10,15 +11,19 @@ public final class BucketImageStore: ImageStore {
     public let bucket: S3Client
     public let localCopies: FileImageStore
     private let maxBytes: Int
-    /// Asked after a fetched copy is written: a delete that ran meanwhile (its record is
-    /// gone, its tombstone may already have been applied here) must not leave the copy.
-    private let stillRecorded: @Sendable (ImageID) -> Bool
+    /// The sha256 (lower-case hex) an image's record holds; nil when it has none (or the
+    /// database cannot say). Asked before a fetched object becomes the local copy, and
+    /// again after it is written: a delete that ran meanwhile (its record gone, its
+    /// tombstone perhaps already applied here) must not leave the copy.
+    private let recordedSHA256: @Sendable (ImageID) -> String?
 
-    public init(bucket: S3Client, localCopies: FileImageStore, maxBytes: Int, stillRecorded: @escaping @Sendable (ImageID) -> Bool) {
+    public init(
+        bucket: S3Client, localCopies: FileImageStore, maxBytes: Int, recordedSHA256: @escaping @Sendable (ImageID) -> String?
+    ) {
         self.bucket = bucket
         self.localCopies = localCopies
         self.maxBytes = maxBytes
-        self.stillRecorded = stillRecorded
+        self.recordedSHA256 = recordedSHA256
     }
 
     public static func key(id: ImageID, format: ImageFormat) -> String { "originals/\(id).\(format.rawValue)" }
@@ -42,9 +47,15 @@ public final class BucketImageStore: ImageStore {
         } catch {
             throw Self.serviceError(error)
         }
-        guard let fetched else { throw ServiceError(.notFound, "no image with id \(id)") }
+        guard let fetched, let recorded = recordedSHA256(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        // Bytes that do not hash to the record's sha256 are not the original: a byte flipped
+        // on the way from the store had become the local copy, served bit for bit wrong as
+        // a HIT (a black-box probe, through a proxy that damaged answers).
+        guard SHA256.hex(fetched) == recorded else {
+            throw ServiceError(.storageUnavailable, "the object store answered bytes for \(id) that are not its original (sha256 differs)")
+        }
         try? localCopies.write(fetched, id: id, format: format, durable: false)
-        guard stillRecorded(id) else {
+        guard recordedSHA256(id) != nil else {
             removeLocalCopy(id: id, format: format)
             throw ServiceError(.notFound, "no image with id \(id)")
         }
