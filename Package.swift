@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "ProgimageAPI", swiftSettings: swiftSettings),
         // The `PROGIMAGE_*` configuration and the nginx sites and units derived from it:
         // what the supervisor needs, without the codecs, the stores and their C libraries.
-        .target(name: "ProgimageDeployment", dependencies: ["ProgimageAPI"], swiftSettings: swiftSettings),
+        .target(name: "ProgimageDeployment", dependencies: ["ProgimageAPI", "PostgreSQL"], swiftSettings: swiftSettings),
         .target(
             name: "ProgimageCore",
             dependencies: [

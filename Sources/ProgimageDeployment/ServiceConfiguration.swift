@@ -1,3 +1,4 @@
+import PostgreSQL
 public import ProgimageAPI
 #if canImport(Glibc)
 import Glibc
@@ -179,11 +180,12 @@ public struct ServiceConfiguration: Sendable {
         return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
 
-    /// A PostgreSQL URI whose hosts and ports parse, and whose parameters that libpq reads
-    /// as one of a few words are one of them: a port that is not a number, a space in a
-    /// host or `?sslmode=requre` would otherwise start a box that refuses every write as if
-    /// the database were down (libpq judges them only when it connects). The rest (the
-    /// database, other parameters) is libpq's to judge. The value is not repeated: it may
+    /// A PostgreSQL URI whose hosts and ports parse, whose parameters that libpq reads as
+    /// one of a few words are one of them, and which libpq's own parser takes (syntax,
+    /// percent-encoding, parameter names, integers): a port that is not a number, a space
+    /// in a host or `?sslmode=requre` would otherwise start a box that refuses every write
+    /// as if the database were down (libpq judges them only when it connects). Whether the
+    /// database is there is the connection's to find. The value is not repeated: it may
     /// hold a password.
     private static func databaseURL(_ text: String?) throws(ConfigurationError) -> String? {
         guard let text, !text.isEmpty else { return nil }
@@ -192,7 +194,7 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: "a postgresql://user:pass@host:port/db URI")
         }
-        if let problem = parameterProblem(text) {
+        if let problem = parameterProblem(text) ?? PostgresConnectionString.problem(in: text) {
             throw ConfigurationError(variable: "PROGIMAGE_DATABASE_URL", value: "…", expected: problem)
         }
         return text

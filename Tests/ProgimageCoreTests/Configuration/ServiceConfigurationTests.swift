@@ -90,6 +90,7 @@ import Testing
         ("PROGIMAGE_DATABASE_URL", "postgresql://%2Fvar%2Frun%2Fpostgresql/images"),
         ("PROGIMAGE_DATABASE_URL", "postgresql:///images?host=/tmp"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://db/images?sslmode=verify-full&sslrootcert=/etc/ssl/ca.pem&channel_binding=require"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage:pa%2Fss%40@db/images?keepalives=1&application_name=box1"),
         ("PROGIMAGE_S3_ENDPOINT", "https://s3.eu-west-1.amazonaws.com"), ("PROGIMAGE_S3_ENDPOINT", "http://[::1]:8333/"),
         ("PROGIMAGE_S3_ENDPOINT", "http://store.internal:9000"),
     ])
@@ -120,6 +121,10 @@ import Testing
         ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1/probe?sslmode=bogus"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@db/probe?connect_timeout=3&target_session_attrs=readwrite"),
         ("PROGIMAGE_DATABASE_URL", "postgresql://db/probe?gssencmode="),
+        // libpq's own parser refuses these (a black-box probe: the box ran, every write 503).
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage:%zz@127.0.0.1:5432/probe"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1:5432/probe?bogus_param=1"),
+        ("PROGIMAGE_DATABASE_URL", "postgresql://progimage@127.0.0.1:5432/probe?keepalives=abc"),
     ])
     func badDistributedSettingsStopTheStart(variable: String, value: String) {
         var environment = Self.bucket
