@@ -161,6 +161,24 @@ public struct ServiceConfiguration: Sendable {
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
             throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "host:port entries, comma-separated")
         }
+        // A box named twice took twice the share of images, which nobody asks for by
+        // repeating a name (a black-box probe found it taken silently).
+        for (index, upstream) in frontUpstreams.enumerated()
+        where frontUpstreams[..<index].contains(where: { $0.lowercased() == upstream.lowercased() }) {
+            throw ConfigurationError(variable: "PROGIMAGE_FRONT_UPSTREAMS", value: upstream, expected: "each box once")
+        }
+    }
+
+    /// The first of `frontUpstreams` that names this machine (a loopback or unspecified
+    /// address, `localhost`) at `port`: a front door listening there would send every
+    /// request to itself, round after round.
+    public func frontUpstreamLoopingTo(port: Int) -> String? {
+        frontUpstreams.first { upstream in
+            guard let colon = upstream.lastIndex(of: ":"), PortNumber.parse(upstream[upstream.index(after: colon)...]) == port
+            else { return false }
+            let host = upstream[..<colon].lowercased()
+            return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "0.0.0.0" || host == "[::]"
+        }
     }
 
     /// `scheme://host[:port]`, lower-case, no path: what a browser sends as `Origin`.

@@ -16,6 +16,12 @@ enum FrontDoor {
             StandardStreams.error("PROGIMAGE_FRONT_UPSTREAMS must list the boxes (host:port,host:port)")
             return 2
         }
+        // Its own address had sent every request round until nginx refused the headers as
+        // too large (a black-box probe).
+        if let looping = config.frontUpstreamLoopingTo(port: config.port) {
+            StandardStreams.error("PROGIMAGE_FRONT_UPSTREAMS=\(looping): that is this front door's own address (PROGIMAGE_PORT)")
+            return 2
+        }
         var resources = StackResources()
         defer { resources.release() }
         do throws(SupervisorError) {

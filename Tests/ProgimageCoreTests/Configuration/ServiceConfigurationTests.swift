@@ -79,6 +79,10 @@ import Testing
         #expect(store.endpoint == "http://127.0.0.1:8333" && store.bucket == "images" && store.region == "us-east-1")
         #expect(store.accessKeyID == "key" && store.secretAccessKey == "secret" && store.timeoutSeconds == 2.5)
         #expect(config.frontUpstreams == ["10.0.0.11:80", "box2.internal:8080", "[::1]:81"])
+        // run-front listens on PROGIMAGE_PORT: a box on this machine at another port is
+        // fine, the front's own port would loop.
+        #expect(config.frontUpstreamLoopingTo(port: 8080) == nil)
+        #expect(config.frontUpstreamLoopingTo(port: 81) == "[::1]:81")
     }
 
     /// What libpq and a path-style S3 endpoint take: several hosts, IPv6, a socket
@@ -108,6 +112,7 @@ import Testing
         ("PROGIMAGE_FRONT_UPSTREAMS", "box1:0"),
         // `Int("+80")` is 80: the upstream list took it, and nginx refused the site at start.
         ("PROGIMAGE_FRONT_UPSTREAMS", "box1:+80"), ("PROGIMAGE_FRONT_UPSTREAMS", "box1:080808"),
+        ("PROGIMAGE_FRONT_UPSTREAMS", "box1:80,box2:80,BOX1:80"),
         ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:+80"), ("PROGIMAGE_DATABASE_URL", "postgresql://a:+5432/probe"),
         // Each of these had started a box whose every write was 503 (a black-box probe).
         ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:abc"), ("PROGIMAGE_S3_ENDPOINT", "http://127.0.0.1:99999"),
