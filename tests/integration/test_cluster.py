@@ -276,6 +276,30 @@ def test_check_compares_the_records_with_the_bucket(cluster):
         cluster.a.delete(f"/images/{lost['id']}")
 
 
+def test_repair_puts_back_a_recorded_image_s_object_from_lost_and_found(cluster):
+    """A repair that ran beside uploads with `--grace 0` had moved live images' objects to
+    lost+found (their records came after its look), and later repairs left them there, the
+    images 500 on every box without a copy (a black-box probe). A record whose object is in
+    lost+found gets it back."""
+    from test_check import check
+    data = _png(73)
+    image = cluster.a.upload_ok(data, "moved.png")
+    key = f"originals/{image['id']}.png"
+    bucket = cluster.bucket
+    assert cluster.s3._curl("PUT", f"/{bucket}/lost%2Bfound/{key}", data)[0] == 200
+    assert cluster.s3._curl("DELETE", f"/{bucket}/{key}")[0] in (200, 204)
+    lines = check(cluster.a, "--grace", "0").stdout.splitlines()
+    assert f"record-without-object {image['id']} {key}" in lines
+    check(cluster.a, "--repair", "--grace", "0")
+    assert cluster.s3.get(bucket, key) == (200, data)
+    assert f"lost+found/{key}" not in cluster.s3.keys(bucket)
+    assert not cluster.local_copy(cluster.b, image).exists()
+    r = cluster.b.get(image["url"])
+    assert r.status_code == 200 and r.content == data, Tools.describe(r)
+    lines = check(cluster.a, "--grace", "0").stdout.splitlines()
+    assert not any(image["id"] in line for line in lines), lines
+
+
 def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
     data = _png(30)
     image = cluster.a.upload_ok(data)

@@ -93,16 +93,18 @@ public final class BucketImageStore: ImageStore {
     /// key is one this service writes.
     func listOriginals() throws(ServiceError) -> [(key: String, image: (ImageID, ImageFormat)?, modified: Int)] {
         do {
-            return try bucket.list(prefix: "originals/").map { object in
-                let name = object.key.dropFirst("originals/".count)
-                let parts = name.split(separator: ".", maxSplits: 1)
-                guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1]))
-                else { return (object.key, nil, object.modified) }
-                return (object.key, (id, format), object.modified)
-            }
+            return try bucket.list(prefix: "originals/").map { object in (object.key, Self.image(ofKey: object.key), object.modified) }
         } catch {
             throw Self.serviceError(error)
         }
+    }
+
+    /// The image whose original `key` is, when it is a key this service writes (`key(id:format:)`).
+    static func image(ofKey key: String) -> (ImageID, ImageFormat)? {
+        guard key.hasPrefix("originals/") else { return nil }
+        let parts = key.dropFirst("originals/".count).split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])) else { return nil }
+        return (id, format)
     }
 
     /// Moves an object to `lost+found/{key}` in the same bucket: copied on the store, then
@@ -114,6 +116,24 @@ public final class BucketImageStore: ImageStore {
         } catch {
             throw Self.serviceError(error)
         }
+    }
+
+    /// Puts an object `moveToLostAndFound` moved back where it was; false when
+    /// `lost+found/{key}` is not there.
+    func restoreFromLostAndFound(key: String) throws(ServiceError) -> Bool {
+        do {
+            try bucket.copy(key: "lost+found/" + key, to: key)
+        } catch .refused(status: 404, _) {
+            return false
+        } catch {
+            throw Self.serviceError(error)
+        }
+        do {
+            try bucket.delete(key: "lost+found/" + key)
+        } catch {
+            throw Self.serviceError(error)
+        }
+        return true
     }
 
     /// A store that refuses this service's credentials or bucket (401, 403, 404: a wrong
