@@ -60,7 +60,7 @@ public enum Files {
     /// temporary file's name carries the writer's process id (`removeLeftovers`) unless
     /// `temporaryName` gives another beginning; the file gets `mode`.
     public static func writeAtomically(
-        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool, mode: mode_t = 0o644,
+        _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool, mode: UInt32 = 0o644,
         temporaryName: String? = nil
     ) throws(SystemCallError) {
         try makeDirectories(temporaryDirectory)
@@ -128,6 +128,12 @@ public enum Files {
     public static func isDirectory(_ path: String) -> Bool {
         var status = stat()
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Sets `path`'s modification time (and its access time) to `seconds` since the epoch.
+    public static func setModificationTime(of path: String, toSeconds seconds: Int) throws(SystemCallError) {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw SystemCallError("utimensat", path: path) }
     }
 
     /// Removes a file or socket; a missing one is fine.
