@@ -58,7 +58,7 @@ public final class ServiceContext: Sendable {
             let metadata = metadata
             let store = BucketImageStore(
                 bucket: S3Client(configuration: S3Configuration(bucket)), localCopies: localOriginals, maxBytes: configuration.maxUploadBytes,
-                recordedSHA256: { id in (try? metadata.record(id))??.sha256 })
+                record: { id in (try? metadata.record(id)) ?? nil })
             (originals, bucketOriginals) = (store, store)
         } else {
             (originals, bucketOriginals) = (localOriginals, nil)

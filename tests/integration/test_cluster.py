@@ -137,6 +137,23 @@ def test_an_object_that_is_not_the_original_is_never_served_as_it(cluster):
     assert r.status_code == 200 and r.content == data, Tools.describe(r)
 
 
+def test_every_box_answers_an_original_with_the_same_validators(cluster):
+    """nginx's ETag and Last-Modified come from the file's mtime: each box dated its copy
+    when it wrote it, so a client's If-None-Match from one box was a 200 from the other
+    (after a failover, or a copy fetched again). Every copy is dated at `created_at`."""
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime
+    image = cluster.a.upload_ok(_png(6), "dated.png")
+    time.sleep(1.1)  # the other box's copy is written a second later
+    answers = [box.get(image["url"]) for box in (cluster.a, cluster.b)]
+    assert [r.status_code for r in answers] == [200, 200]
+    assert answers[0].headers["ETag"] == answers[1].headers["ETag"], [r.headers for r in answers]
+    created = datetime.strptime(image["created_at"], "%Y-%m-%dT%H:%M:%SZ")
+    assert parsedate_to_datetime(answers[1].headers["Last-Modified"]).replace(tzinfo=None) == created
+    r = cluster.b.get(image["url"], headers={"If-None-Match": answers[0].headers["ETag"]})
+    assert r.status_code == 304, Tools.describe(r)
+
+
 def test_health_reports_the_shared_stores(cluster):
     body = cluster.a.health("api").json()
     assert body["database"] == "ok" and body["object_store"] == "ok", body

@@ -200,6 +200,19 @@ def test_original_with_stale_etag_is_200(stack, tools):
     assert r.status_code == 200 and r.content == data, tools.describe(r)
 
 
+def test_an_original_was_last_modified_when_it_was_created(stack, tools):
+    """The original's file is dated at its record's `created_at`, the moment the contract
+    gives it: nginx's Last-Modified and ETag then say the same on every box, and of a copy
+    written again (a lost local copy fetched from the bucket)."""
+    import email.utils
+    from datetime import datetime, timezone
+    obj = stack.upload_ok(tools.png(tools.noise(9, 9, seed=16)))
+    r = stack.get(obj["url"])
+    created = datetime.strptime(obj["created_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert email.utils.parsedate_to_datetime(r.headers["Last-Modified"]) == created, tools.describe(r)
+    assert r.headers["ETag"].startswith(f'"{int(created.timestamp()):x}-'), tools.describe(r)
+
+
 # --------------------------------------------------------------------------
 # Delete
 # --------------------------------------------------------------------------

@@ -44,6 +44,11 @@ public struct FileImageStore: ImageStore {
         return nil
     }
 
+    public func date(id: ImageID, format: ImageFormat, createdAt: String) {
+        guard let seconds = Timestamp.unixSeconds(of: createdAt) else { return }
+        try? Files.setModificationTime(of: path(id: id, format: format), toSeconds: seconds)
+    }
+
     public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
         do {
             try Files.remove(path(id: id, format: format))

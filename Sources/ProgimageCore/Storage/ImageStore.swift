@@ -12,4 +12,8 @@ public protocol ImageStore: Sendable {
     /// its bytes when it cannot be kept there (no room for a local copy), for the caller
     /// to answer from memory; `notFound` when there is no such original.
     func fileForNginx(id: ImageID, format: ImageFormat) throws(ServiceError) -> [UInt8]?
+    /// Dates the original's file (its local copy) at the record's `created_at`: nginx's
+    /// ETag and Last-Modified come from the file's mtime and size, so every box, and a copy
+    /// fetched again, answers the same validators for the same bytes. Best effort.
+    func date(id: ImageID, format: ImageFormat, createdAt: String)
 }

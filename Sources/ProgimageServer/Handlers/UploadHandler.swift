@@ -92,6 +92,7 @@ struct UploadHandler {
         do {
             // `created_at` is the store's to stamp (`MetadataStore.insert`).
             records = try context.metadata.insert(records)
+            for record in records { context.originals.date(id: record.id, format: record.format, createdAt: record.createdAt) }
         } catch {
             // A commit the database did not answer may still have happened: then an original
             // goes only when its record is known to be absent (a lookup that fails keeps it;

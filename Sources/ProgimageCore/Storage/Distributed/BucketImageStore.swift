@@ -11,19 +11,17 @@ public final class BucketImageStore: ImageStore {
     public let bucket: S3Client
     public let localCopies: FileImageStore
     private let maxBytes: Int
-    /// The sha256 (lower-case hex) an image's record holds; nil when it has none (or the
-    /// database cannot say). Asked before a fetched object becomes the local copy, and
-    /// again after it is written: a delete that ran meanwhile (its record gone, its
-    /// tombstone perhaps already applied here) must not leave the copy.
-    private let recordedSHA256: @Sendable (ImageID) -> String?
+    /// An image's record; nil when it has none (or the database cannot say). Asked before
+    /// a fetched object becomes the local copy (its sha256, and the copy's date), and again
+    /// after it is written: a delete that ran meanwhile (its record gone, its tombstone
+    /// perhaps already applied here) must not leave the copy.
+    private let record: @Sendable (ImageID) -> ImageRecord?
 
-    public init(
-        bucket: S3Client, localCopies: FileImageStore, maxBytes: Int, recordedSHA256: @escaping @Sendable (ImageID) -> String?
-    ) {
+    public init(bucket: S3Client, localCopies: FileImageStore, maxBytes: Int, record: @escaping @Sendable (ImageID) -> ImageRecord?) {
         self.bucket = bucket
         self.localCopies = localCopies
         self.maxBytes = maxBytes
-        self.recordedSHA256 = recordedSHA256
+        self.record = record
     }
 
     public static func key(id: ImageID, format: ImageFormat) -> String { "originals/\(id).\(format.rawValue)" }
@@ -47,15 +45,17 @@ public final class BucketImageStore: ImageStore {
         } catch {
             throw Self.serviceError(error)
         }
-        guard let fetched, let recorded = recordedSHA256(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        guard let fetched, let recorded = record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
         // Bytes that do not hash to the record's sha256 are not the original: a byte flipped
         // on the way from the store had become the local copy, served bit for bit wrong as
         // a HIT (a black-box probe, through a proxy that damaged answers).
-        guard SHA256.hex(fetched) == recorded else {
+        guard SHA256.hex(fetched) == recorded.sha256 else {
             throw ServiceError(.storageUnavailable, "the object store answered bytes for \(id) that are not its original (sha256 differs)")
         }
-        try? localCopies.write(fetched, id: id, format: format, durable: false)
-        guard recordedSHA256(id) != nil else {
+        if (try? localCopies.write(fetched, id: id, format: format, durable: false)) != nil {
+            localCopies.date(id: id, format: format, createdAt: recorded.createdAt)
+        }
+        guard record(id) != nil else {
             removeLocalCopy(id: id, format: format)
             throw ServiceError(.notFound, "no image with id \(id)")
         }
@@ -81,6 +81,10 @@ public final class BucketImageStore: ImageStore {
         } catch {
             throw Self.serviceError(error)
         }
+    }
+
+    public func date(id: ImageID, format: ImageFormat, createdAt: String) {
+        localCopies.date(id: id, format: format, createdAt: createdAt)
     }
 
     public func removeLocalCopy(id: ImageID, format: ImageFormat) {
