@@ -121,6 +121,22 @@ def test_auto_prefers_png_for_images_with_alpha(stack, opaque, translucent):
     assert r.headers["Location"] == f"/images/{opaque['id']}.jpg"
 
 
+def test_auto_keeps_alpha_when_the_url_names_a_quality(stack, opaque, translucent):
+    """`quality` is a lossy encoder's option (a png URL refuses it): an image with alpha
+    still goes to png, without it, rather than being flattened into a jpg."""
+    r = stack.get(f"/images/{translucent['id']}/resize:60x/quality:70.auto?x=1", headers={"Accept": "image/*"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/images/{translucent['id']}/resize:60x.png?x=1", Tools.describe(r)
+    target = stack.get(r.headers["Location"])
+    assert target.status_code == 200 and Image.open(io.BytesIO(target.content)).mode == "RGBA"
+    r = stack.get(f"/images/{translucent['id']}/quality:70.auto", headers={"Accept": "image/*"})
+    assert r.headers["Location"] == f"/images/{translucent['id']}.png", Tools.describe(r)
+    # The lossy formats keep it, and an opaque image goes to jpg with it.
+    r = stack.get(f"/images/{translucent['id']}/resize:60x/quality:70.auto", headers={"Accept": "image/webp"})
+    assert r.headers["Location"] == f"/images/{translucent['id']}/resize:60x/quality:70.webp", Tools.describe(r)
+    r = stack.get(f"/images/{opaque['id']}/resize:60x/quality:70.auto", headers={"Accept": "image/*"})
+    assert r.headers["Location"] == f"/images/{opaque['id']}/resize:60x/quality:70.jpg", Tools.describe(r)
+
+
 @pytest.mark.parametrize("fmt,mode,params", [("PNG", "RGBA", {}), ("PNG", "LA", {}), ("TIFF", "RGBA", {}),
                                              ("TIFF", "RGBA", {"compression": "tiff_lzw"})])
 def test_auto_goes_by_the_alpha_channel_not_by_its_pixels(stack, fmt, mode, params):

@@ -21,13 +21,14 @@ struct AutoFormatHandler {
         if accepted.contains("image/webp") { candidates.append(.webp) }
         if record.hasAlpha { candidates.append(.png) }
         candidates.append(.jpg)
-        // The first candidate the operations are valid for (`quality` is not a png option).
+        // The first candidate the operations are valid for.
         var chosen: OperationChain?
         for format in candidates {
-            if operations.isEmpty {
+            let segments = Self.segments(operations, for: format)
+            if segments.isEmpty {
                 chosen = OperationChain(format: format)
             } else {
-                guard let parsed = try? OperationParser.parse(Substring(operations).dropFirst(), format: format, presets: context.configuration.presets) else { continue }
+                guard let parsed = try? OperationParser.parse(segments, format: format, presets: context.configuration.presets) else { continue }
                 chosen = parsed.chain
             }
             break
@@ -47,6 +48,20 @@ struct AutoFormatHandler {
         return .json(
             302, .object([("location", .string(location))]),
             headers: [("Location", location), ("Vary", "Accept"), ("Cache-Control", "public, max-age=86400")])
+    }
+
+    /// The canonical operations without their leading `/`, for `format`: a trailing
+    /// `quality:` (a lossy encoder's option, `400` on a png URL) is dropped for a format
+    /// that takes none, so that an image with alpha still goes to png, lossless, and is not
+    /// flattened into a jpg because the URL was written for the lossy formats. A preset
+    /// holding a quality cannot be split: for png it stays invalid, and jpg is next.
+    static func segments(_ operations: String, for format: ImageFormat) -> Substring {
+        let segments = Substring(operations).dropFirst()
+        guard !format.acceptsQuality else { return segments }
+        let lastSlash = segments.lastIndex(of: "/")
+        let last = segments[(lastSlash.map { segments.index(after: $0) } ?? segments.startIndex)...]
+        guard last.hasPrefix("quality:") else { return segments }
+        return segments[..<(lastSlash ?? segments.startIndex)]
     }
 
     /// The media types an `Accept` header names explicitly with a q-value above 0
