@@ -8,12 +8,13 @@
 enum FrontSiteTemplate {
     static func text(listen: String, upstreams: [String], maxBodyBytes: Int) -> String {
         let servers = upstreams.map { "    server \($0) max_fails=1 fail_timeout=5s;" }.joined(separator: "\n")
-        let errorPages = NginxErrorPage.all.map { "    " + $0.directive }.joined(separator: "\n")
+        let errorPages = NginxErrorPage.all.map { "    " + $0.directive(preflightWithoutUpstream: true) }.joined(separator: "\n")
         let cors = [
             "add_header Access-Control-Allow-Origin * always;",
             "add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
         ]
-        let errorLocations = NginxErrorPage.all.map { $0.location(cors: cors) }.joined(separator: "\n")
+        let errorLocations = NginxErrorPage.all.map { $0.location(cors: cors, preflightWithoutUpstream: true) }
+            .joined(separator: "\n")
         let proxy = """
                 proxy_pass http://progimage_boxes;
                 proxy_http_version 1.1;

@@ -122,7 +122,7 @@ enum NginxSiteTemplate {
             }
             map $request_method $progimage_preflight_headers {
                 default "";
-                OPTIONS "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range";
+                OPTIONS "\(NginxErrorPage.preflightHeaders)";
             }
             map $request_method $progimage_preflight_max_age {
                 default "";
@@ -383,6 +383,9 @@ struct NginxErrorPage {
         """
     }
 
+    /// The request headers a preflight allows, for a box's preflights and the front's.
+    static let preflightHeaders = "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range"
+
     init(status: Int, code: ErrorCode, message: String) {
         self.status = status
         self.code = code
@@ -414,11 +417,27 @@ struct NginxErrorPage {
     /// The 405's and the 400's pages may answer 404 instead (an unknown path, a NUL in a
     /// path), so their own statuses stand (`=`); every other page answers the status that
     /// sent the request there.
-    var directive: String { "error_page \(status) \([400, 405].contains(status) ? "= " : "")/_progimage/error/\(status);" }
+    var directive: String { directive(preflightWithoutUpstream: false) }
+
+    /// As `directive`; with `preflightWithoutUpstream` (the front door), the pages for no
+    /// box answering may answer a preflight's 204 instead, so their statuses stand too.
+    func directive(preflightWithoutUpstream: Bool) -> String {
+        let ownStatus = [400, 405].contains(status) || (preflightWithoutUpstream && Self.noUpstream.contains(status))
+        return "error_page \(status) \(ownStatus ? "= " : "")/_progimage/error/\(status);"
+    }
+
+    /// The statuses nginx answers when no upstream did.
+    static let noUpstream = [502, 503, 504]
 
     /// A `404` from nginx (no such id, no such path) is an answer about the URL alone and
     /// may be cached by a GET; every other error nginx makes is about this request.
-    func location(cors: [String]) -> String {
+    ///
+    /// `preflightWithoutUpstream`: the front door's pages for no box answering (502, 503,
+    /// 504) answer a preflight themselves, as API.md wants of every `OPTIONS` ("204 from
+    /// nginx"); a box answers its own, so the front has one only when none is there. It
+    /// allows reads only: a write has nowhere to go, and which origins may write is each
+    /// box's to say.
+    func location(cors: [String], preflightWithoutUpstream: Bool = false) -> String {
         var lines = [
             "    location = /_progimage/error/\(status) {", "        internal;", "        types { }",
             "        default_type application/json;",
@@ -442,6 +461,18 @@ struct NginxErrorPage {
                 "            add_header Cache-Control $progimage_url_error_cache always;",
             ] + cors.map { "            " + $0 } + [
                 "            return 404 '\(notFound)\\n';", "        }",
+            ]
+        }
+        if preflightWithoutUpstream, Self.noUpstream.contains(status) {
+            // From the request line: the redirect to this page made the method GET.
+            lines += [
+                "        if ($request ~ \"^OPTIONS \") {",
+                "            add_header Access-Control-Allow-Origin * always;",
+                "            add_header Access-Control-Allow-Methods \"GET, HEAD, OPTIONS\" always;",
+                "            add_header Access-Control-Allow-Headers \"\(Self.preflightHeaders)\" always;",
+                "            add_header Access-Control-Max-Age 60 always;",
+                "            add_header Cache-Control no-store always;",
+                "            return 204;", "        }",
             ]
         }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"

@@ -28,6 +28,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -586,7 +587,9 @@ class Stack:
     def command(self) -> list[str]:
         return self._command or shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
 
-    def start(self, timeout: float | None = None) -> None:
+    def start(self, timeout: float | None = None, healthy: bool = True) -> None:
+        """Waits until every instance's health check answers 200, or with `healthy=False`
+        (a front door with no box behind it) only until the port takes connections."""
         self.stopped = False  # a stack stopped and started again is stopped again at the end
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update({
@@ -612,15 +615,10 @@ class Stack:
                 self.cleanup_files()
                 pytest.fail(f"stack {self.command} exited with {self.proc.returncode} before becoming "
                             f"healthy\n--- log tail ---\n{tail}", pytrace=False)
-            still = []
-            for t in pending:
-                try:
-                    r = requests.get(self.url(f"/health/{t}"), timeout=2)
-                    if r.status_code != 200:
-                        still.append(t)
-                except requests.RequestException:
-                    still.append(t)
-            pending = still
+            if healthy:
+                pending = [t for t in pending if not self._answers_health(t)]
+            else:
+                pending = [] if self._takes_connections() else ["a connection"]
             if not pending:
                 return
             if time.monotonic() > deadline:
@@ -630,6 +628,19 @@ class Stack:
                 pytest.fail(f"stack not healthy after {timeout:.0f}s (waiting for {pending})\n"
                             f"--- log tail ---\n{tail}", pytrace=False)
             time.sleep(0.5)
+
+    def _answers_health(self, instance_type: str) -> bool:
+        try:
+            return requests.get(self.url(f"/health/{instance_type}"), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _takes_connections(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+            return True
+        except OSError:
+            return False
 
     def leftovers(self) -> list[int]:
         """Live (non-zombie) processes of this stack: its process group, or any

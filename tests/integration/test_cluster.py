@@ -23,7 +23,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import REPO_ROOT, SharedBackends, Stack, Tools
+from conftest import REPO_ROOT, SharedBackends, Stack, Tools, _free_port
 
 TIMEOUT_S = 5  # PROGIMAGE_S3_TIMEOUT_S of backends.stack_environment
 
@@ -260,6 +260,36 @@ def test_the_front_doors_own_errors_are_json(cluster):
     assert head.split(b" ")[1] == b"505" and b"application/json" in head, head
     assert json.loads(body)["error"]["code"] == "bad_request"
     Tools.json_error(cluster.front.get("/images/AAAAAAAAAAAAAAAAAAAA.png"), 404, "not_found")
+
+
+def test_a_front_with_no_box_answering_still_answers_preflights():
+    """API.md: `OPTIONS` on any path answers 204 from nginx. A box answers its own; with
+    every box down the front's 502 page answers a read-only preflight, and everything else
+    is the 502 JSON."""
+    dead = ",".join(f"127.0.0.1:{_free_port()}" for _ in range(2))  # nothing listens there
+    front = Stack({"PROGIMAGE_FRONT_UPSTREAMS": dead}, backend_env={}, command=_front_command())
+    front.start(healthy=False)
+    try:
+        r = front.request("OPTIONS", "/images/AAAAAAAAAAAAAAAAAAAA/resize:20x.png",
+                          headers={"Origin": "https://site.example", "Access-Control-Request-Method": "GET",
+                                   "Access-Control-Request-Headers": "authorization, range"})
+        assert r.status_code == 204 and not r.content, Tools.describe(r)
+        assert r.headers.get("Access-Control-Allow-Origin") == "*", Tools.describe(r)
+        assert r.headers.get("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS", Tools.describe(r)
+        allowed = {h.strip().lower() for h in r.headers.get("Access-Control-Allow-Headers", "").split(",")}
+        assert {"authorization", "content-type", "content-disposition", "range"} <= allowed, Tools.describe(r)
+        assert r.headers.get("Access-Control-Max-Age"), Tools.describe(r)
+        r = front.request("OPTIONS", "/images", headers={"Origin": "https://site.example",
+                                                         "Access-Control-Request-Method": "POST"})
+        assert r.status_code == 204 and "POST" not in r.headers.get("Access-Control-Allow-Methods", ""), Tools.describe(r)
+        for method, path in (("GET", "/images"), ("POST", "/images"), ("GET", "/images/AAAAAAAAAAAAAAAAAAAA.png")):
+            r = front.request(method, path)
+            Tools.json_error(r, 502, "instance_unavailable")
+            assert r.headers.get("Access-Control-Allow-Origin") == "*" and "Access-Control-Allow-Methods" not in r.headers
+    finally:
+        problems = front.stop()
+        front.cleanup_files()
+    assert not problems, problems
 
 
 def test_check_compares_the_records_with_the_bucket(cluster):
