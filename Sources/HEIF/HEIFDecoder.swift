@@ -72,6 +72,19 @@ public enum HEIFDecoder {
         return pixels
     }
 
+    /// Which AV1 decoder libheif hands an AVIF to. libheif 1.15's dav1d plugin (its
+    /// default, the fastest) answered success on files with bytes flipped in their tile
+    /// data (8 of 8 in a black-box probe) and handed back blocky garbage; libaom, the
+    /// reference decoder, reported each ("Corrupt frame detected"), as libavif and libvips
+    /// did, and takes twice dav1d's time (12 MP, 620 against 300 ms). AV1 decoding is
+    /// exact: the two agree to the bit on a stream both accept. HEIC ignores it.
+    public enum AV1Decoder: Sendable {
+        /// dav1d: renders, whose source was checked by `reference` at upload.
+        case fastest
+        /// libaom: an upload's one decode, which must refuse damage.
+        case reference
+    }
+
     /// The primary image at the depth its caller wants.
     public enum Decoded {
         case eightBit(Pixels)
@@ -84,47 +97,27 @@ public enum HEIFDecoder {
     /// Deciding in the same open as the decode: a first open only to read the depth and
     /// colour had parsed every AVIF and HEIC twice. Strict, as every decode here.
     public static func decode(
-        _ bytes: [UInt8], applyingTransformations: Bool = true, deepWhen wanted: (ColorDescription?) -> Bool
+        _ bytes: [UInt8], applyingTransformations: Bool = true, av1Decoder: AV1Decoder = .fastest,
+        deepWhen wanted: (ColorDescription?) -> Bool
     ) throws -> Decoded {
         try withPrimaryHandle(bytes) { handle throws -> Decoded in
             let color = colorDescription(handle)
             let hasAlpha = heif_image_handle_has_alpha_channel(handle) != 0
             if heif_image_handle_get_luma_bits_per_pixel(handle) > 8, wanted(color) {
                 return .sixteenBit(
-                    try decodeSixteenBit(handle, hasAlpha: hasAlpha, color: color, applyingTransformations: applyingTransformations))
+                    try decodeSixteenBit(
+                        handle, hasAlpha: hasAlpha, color: color, applyingTransformations: applyingTransformations,
+                        av1Decoder: av1Decoder))
             }
             return .eightBit(
                 try decodeInterleaved(
                     handle, hasAlpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB,
-                    applyingTransformations: applyingTransformations
+                    applyingTransformations: applyingTransformations, av1Decoder: av1Decoder
                 ) { image, width, height, plane, stride in
                     Pixels(
                         width: width, height: height, hasAlpha: hasAlpha, stride: stride,
                         bytes: Array(UnsafeBufferPointer(start: plane, count: stride * height)), color: color)
                 })
-        }
-    }
-
-    /// Decodes an AVIF's primary image (every tile, and its alpha) with libaom, the AV1
-    /// reference decoder, in its own planes, and throws what aom reports. libheif 1.15's
-    /// dav1d plugin, which decodes every AVIF here, answered success on files with bytes
-    /// flipped in their tile data (8 of 8 in a black-box probe) and handed back blocky
-    /// garbage; aom reported each ("Corrupt frame detected"), as libavif and libvips did.
-    /// For an upload's check only: aom took twice dav1d's time (12 MP, 620 against 300 ms),
-    /// and AV1 decoding is exact, so the two agree to the bit on a stream both accept.
-    public static func checkWithReferenceAV1Decoder(_ bytes: [UInt8]) throws {
-        try withPrimaryHandle(bytes) { handle in
-            guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
-            defer { heif_decoding_options_free(options) }
-            options.pointee.strict_decoding = 1
-            options.pointee.ignore_transformations = 1
-            var image: OpaquePointer?
-            try "aom".withCString { (aom: UnsafePointer<CChar>) throws in
-                options.pointee.decoder_id = aom
-                defer { options.pointee.decoder_id = nil }
-                try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_undefined, heif_chroma_undefined, options))
-            }
-            if let image { heif_image_release(image) }
         }
     }
 
@@ -135,6 +128,7 @@ public enum HEIFDecoder {
     /// mutated HEIC whose two decodes differed).
     private static func decodeInterleaved<T>(
         _ handle: OpaquePointer, _ chroma: heif_chroma, applyingTransformations: Bool = true,
+        av1Decoder: AV1Decoder = .fastest,
         _ body: (OpaquePointer, Int, Int, UnsafePointer<UInt8>, Int) throws -> T
     ) throws -> T {
         guard let options = heif_decoding_options_alloc() else { throw HEIFError(message: "out of memory") }
@@ -142,7 +136,12 @@ public enum HEIFDecoder {
         options.pointee.strict_decoding = 1
         options.pointee.ignore_transformations = applyingTransformations ? 0 : 1
         var image: OpaquePointer?
-        try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options))
+        // libheif's name for the plugin, for this call only (it keeps no copy).
+        try (av1Decoder == .reference ? "aom" : "").withCString { (name: UnsafePointer<CChar>) throws in
+            if av1Decoder == .reference { options.pointee.decoder_id = name }
+            defer { options.pointee.decoder_id = nil }
+            try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options))
+        }
         guard let image else { throw HEIFError(message: "libheif returned no image") }
         defer { heif_image_release(image) }
         let width = Int(heif_image_get_width(image, heif_channel_interleaved))
@@ -165,12 +164,13 @@ public enum HEIFDecoder {
 
     /// The primary image's samples as R,G,B,A scaled to 16 bits.
     private static func decodeSixteenBit(
-        _ handle: OpaquePointer, hasAlpha: Bool, color: ColorDescription?, applyingTransformations: Bool
+        _ handle: OpaquePointer, hasAlpha: Bool, color: ColorDescription?, applyingTransformations: Bool,
+        av1Decoder: AV1Decoder
     ) throws -> SixteenBitPixels {
         let channels = hasAlpha ? 4 : 3
         return try decodeInterleaved(
             handle, hasAlpha ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBB_LE,
-            applyingTransformations: applyingTransformations
+            applyingTransformations: applyingTransformations, av1Decoder: av1Decoder
         ) { image, width, height, plane, stride throws -> SixteenBitPixels in
             let bits = Int(heif_image_get_bits_per_pixel_range(image, heif_channel_interleaved))
             guard (9...16).contains(bits), stride >= width * channels * 2 else {

@@ -1,6 +1,6 @@
 public import ProgimageAPI
 package import GD
-import HEIF
+package import HEIF
 import JPEG
 import JXL
 import LittleCMS
@@ -49,14 +49,15 @@ public enum ImageDecoder {
     /// at a fraction of its size when the caller is about to scale down anyway.
     /// `preferringGrey`, for a chain that starts with `grayscale`: a JPEG without a
     /// profile is decoded as its luma only (what the grayscale keeps, without chroma
-    /// upsampling or colour conversion: 12 MP grayscale.jpg ~20 ms less).
+    /// upsampling or colour conversion: 12 MP grayscale.jpg ~20 ms less). `av1Decoder`:
+    /// `.reference` for an upload, which must refuse a damaged AVIF (`HEIFDecoder`).
     package static func decode(
         _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1,
-        preferringGrey: Bool = false
+        preferringGrey: Bool = false, av1Decoder: HEIFDecoder.AV1Decoder = .fastest
     ) throws(ServiceError) -> GDImage {
         try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
         let image = try decodePixels(
-            bytes, format: format, shrink: shrink, grey: preferringGrey)
+            bytes, format: format, shrink: shrink, grey: preferringGrey, av1Decoder: av1Decoder)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 
@@ -155,7 +156,7 @@ public enum ImageDecoder {
     }
 
     private static func decodePixels(
-        _ bytes: [UInt8], format: ImageFormat, shrink: Int, grey: Bool
+        _ bytes: [UInt8], format: ImageFormat, shrink: Int, grey: Bool, av1Decoder: HEIFDecoder.AV1Decoder
     ) throws(ServiceError) -> GDImage {
         do {
             if let deep = try SixteenBitSource.decoded(bytes, format: format, maxPixels: Int.max) {
@@ -165,7 +166,7 @@ public enum ImageDecoder {
             case .jpg:
                 return try decodeJPEG(bytes, shrink: shrink, grey: grey)
             case .avif, .heic:
-                let decoded = try decodedHEIF(bytes)
+                let decoded = try decodedHEIF(bytes, av1Decoder: av1Decoder)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
@@ -223,7 +224,7 @@ public enum ImageDecoder {
 
     /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
     /// expanded, in sRGB.
-    static func decodedHEIF(_ bytes: [UInt8]) throws -> HEIFDecoder.Pixels {
+    static func decodedHEIF(_ bytes: [UInt8], av1Decoder: HEIFDecoder.AV1Decoder = .fastest) throws -> HEIFDecoder.Pixels {
         // libheif 1.15 cannot mirror an image deeper than 8 bits: those are turned here.
         let transforms = ImageHeader.heifPrimaryTransforms(bytes) ?? []
         let turnedHere =
@@ -242,7 +243,7 @@ public enum ImageDecoder {
         let convertingDeep = !turnedHere && !monochrome
         var conversion: SRGBConverter.DeepConversion?
         let atDepth = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Decoded in
-            try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere) { color in
+            try HEIFDecoder.decode(bytes, applyingTransformations: !turnedHere, av1Decoder: av1Decoder) { color in
                 conversion = convertingDeep ? SixteenBitSource.deepConversion(of: color) : nil
                 return conversion != nil
             }

@@ -71,23 +71,12 @@ public struct ImageIngest: Sendable {
         }
     }
 
-    /// An AVIF whose AV1 data aom, the reference decoder, finds damaged is refused, though
-    /// dav1d (which renders it) decoded it without a word (`HEIFDecoder`).
-    static func checkWithReferenceAV1Decoder(_ bytes: [UInt8]) throws(ServiceError) {
-        do {
-            try HEIFDecoder.checkWithReferenceAV1Decoder(bytes)
-        } catch let error as HEIFError where error.isResourceLimit {
-            throw ServiceError(.imageTooLarge, "the avif image exceeds the decoder's size limit")
-        } catch {
-            throw ServiceError(.corruptImage, "the avif image does not decode completely: \(error)")
-        }
-    }
-
     /// The checks that need the pixels.
     private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
         // Decoded whole to prove it decodes, and in sRGB for the placeholder: as stored,
         // a CMYK JPEG's red had hashed blue, and any profile's colours were taken for sRGB.
-        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels)
+        // An AVIF by libaom, which refuses damaged tile data dav1d renders (`HEIFDecoder`).
+        let image = try ImageDecoder.decode(bytes, format: format, maxPixels: maxPixels, av1Decoder: .reference)
         let size = ImageSize(width: image.width, height: image.height)
         // A GIF's walk gives its frame count and its frames' area at once, and proves that
         // every frame's data reaches its last pixel.
@@ -106,7 +95,6 @@ public struct ImageIngest: Sendable {
             if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
         }
         if format == .tiff { try Self.checkLaterPages(bytes) }
-        if format == .avif { try Self.checkWithReferenceAV1Decoder(bytes) }
         // An animated WebP's later frames are decoded too: the first alone proves nothing of
         // theirs, and a damaged fourth frame left every animated output a 422.
         if format == .webp, frames > 1 {
