@@ -326,7 +326,10 @@ public struct ServiceConfiguration: Sendable {
 
     /// The largest request body: the image limit plus room for multipart framing. nginx
     /// refuses bodies over it; the api role holds each image to `maxUploadBytes` exactly.
-    public var maxRequestBytes: Int { maxUploadBytes + 1_048_576 }
+    public var maxRequestBytes: Int { maxUploadBytes + Self.framingBytes }
+
+    /// What a request body may hold beside its images: multipart framing and fields.
+    public static let framingBytes = 1_048_576
 
     /// The SQLite database file inside the data directory.
     public var databasePath: String { dataDirectory + "/progimage.sqlite3" }

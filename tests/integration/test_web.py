@@ -245,6 +245,28 @@ def test_a_signed_upload_url_needs_no_api_key_until_it_expires(secure_stack):
     assert secure_stack.post(roomy, data=body, headers={"Content-Type": "image/png"}).status_code == 201
 
 
+def test_max_bytes_counts_image_bytes_not_a_forms_framing(secure_stack):
+    """A browser's form upload of a file of exactly `max_bytes` was a 413: the form's
+    framing was counted. As for the upload limit, only image bytes count: a raw body, or
+    the file parts of a form together."""
+    body = Tools.png(Tools.noise(16, 16, seed=12))
+    exact = upload_url(f"expires={int(time.time()) + 120}&max_bytes={len(body)}")
+    short = upload_url(f"expires={int(time.time()) + 120}&max_bytes={len(body) - 1}")
+    r = secure_stack.post(exact, files=[("file", ("a.png", body, "image/png"))], data={"note": "x" * 500})
+    assert r.status_code == 201 and r.json()["bytes"] == len(body), Tools.describe(r)
+    Tools.json_error(secure_stack.post(short, files=[("file", ("a.png", body, "image/png"))]), 413, "payload_too_large")
+    Tools.json_error(secure_stack.post(short, data=body, headers={"Content-Type": "image/png"}), 413, "payload_too_large")
+    other = Tools.png(Tools.noise(16, 16, seed=13))
+    both = upload_url(f"expires={int(time.time()) + 120}&max_bytes={len(body) + len(other)}")
+    two = [("file", ("a.png", body, "image/png")), ("file", ("b.png", other, "image/png"))]
+    r = secure_stack.post(both, files=two)
+    assert r.status_code == 201 and len(r.json()["images"]) == 2, Tools.describe(r)
+    tight = upload_url(f"expires={int(time.time()) + 120}&max_bytes={len(body) + len(other) - 1}")
+    before = secure_stack.list_all_ids()
+    Tools.json_error(secure_stack.post(tight, files=two), 413, "payload_too_large")
+    assert secure_stack.list_all_ids() == before
+
+
 # ---- through a caching proxy (a CDN stand-in) -------------------------------------------------
 
 

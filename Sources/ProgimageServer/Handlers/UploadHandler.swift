@@ -29,8 +29,15 @@ struct UploadHandler {
             // A signed upload URL stands in for the API key (a browser never holds that).
             // Its `max_bytes` bounds what links bring in too, all of them together: without
             // that, `{"url": …}` stored 205 KB under a 1000-byte grant.
+            // `max_bytes` counts image bytes, as the upload limit does: a raw body is its
+            // image, a form's framing does not count (its file parts are summed below), and
+            // a link's JSON is not the image it brings. A form upload of a file of exactly
+            // `max_bytes` was a 413.
             let grant = try context.keys.verifyUploadGrant(query: request.query, now: Timestamp.unixSeconds())
-            if let maxBytes = grant.maxBytes { (requestLimit, linkLimit) = (min(requestLimit, maxBytes), maxBytes) }
+            if let maxBytes = grant.maxBytes {
+                let framing = UploadBodyKind(contentType: request.headers["content-type"]) == .raw ? 0 : ServiceConfiguration.framingBytes
+                (requestLimit, linkLimit) = (min(requestLimit, maxBytes + framing), maxBytes)
+            }
         } else {
             try context.keys.authorizeWrite(authorization: request.headers["authorization"])
         }
@@ -151,6 +158,9 @@ struct UploadHandler {
             // A grant's bytes are shared: what the file parts hold leaves less for the links.
             if let left = links.left {
                 links.left = left - parts.filter { $0.name == "file" }.reduce(0) { $0 + $1.body.count }
+                if let left = links.left, left < 0 {
+                    throw ServiceError(.payloadTooLarge, "the upload's files exceed the signed URL's max_bytes")
+                }
             }
             for part in parts {
                 switch part.name {
