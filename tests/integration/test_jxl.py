@@ -116,6 +116,63 @@ def test_alpha_is_kept(stack, tools):
     assert out.getpixel((4, 30))[3] < 10 and out.getpixel((90, 30))[3] > 245
 
 
+def photo_like(w: int, h: int, tools, alpha: bool = False) -> Image.Image:
+    """Smooth gradients under blurred noise: texture a lossy encoder must keep, no edges."""
+    from PIL import ImageFilter
+    texture = tools.noise(w, h, seed=5).filter(ImageFilter.GaussianBlur(3))
+    im = Image.blend(gradient(w, h), texture, 0.5)
+    if alpha:
+        im.putalpha(Image.linear_gradient("L").resize((w, h)))
+    return im
+
+
+def mse(a: Image.Image, b: Image.Image, box=None) -> float:
+    from PIL import ImageStat
+    d = ImageChops.difference(a.crop(box) if box else a, b.crop(box) if box else b)
+    return sum(r * r for r in ImageStat.Stat(d).rms) / len(d.getbands())
+
+
+@pytest.mark.parametrize("alpha", [False, True])
+def test_a_large_image_encodes_as_tiles_that_decode_as_one_still(stack, tools, alpha):
+    """Past 1024 pixels a side the encoder writes 1024-pixel tiles, layers that every decoder
+    composites (libjxl 0.7 held ~37 bytes a pixel for one frame: 459 MB at 12 MP, tiles 71).
+    Read back by pillow-jxl-plugin: one still frame, the whole canvas, no seam darker in
+    error than the rest, alpha across the tiles; and re-uploaded, our own decoder agrees."""
+    w, h = 1300, 1100  # 2 x 2 tiles, the right and bottom ones partial
+    src = photo_like(w, h, tools, alpha)
+    obj = stack.upload_ok(tools.png(src))
+    r = stack.get(f"/images/{obj['id']}/quality:90.jxl", timeout=SLOW)
+    assert r.status_code == 200, tools.describe(r)
+    out = decode(r.content)
+    assert out.size == (w, h) and getattr(out, "n_frames", 1) == 1 and not getattr(out, "is_animated", False)
+    mode = "RGBA" if alpha else "RGB"
+    out = out.convert(mode)
+    if alpha:
+        # Judged as shown, on white: libjxl spends nothing on colour under alpha near 0.
+        def shown(im): return Image.alpha_composite(Image.new("RGBA", im.size, "white"), im).convert("RGB")
+        alpha_out, alpha_src = out.getchannel("A"), src.getchannel("A")
+        out, src = shown(out), shown(src)
+    whole = mse(out, src)
+    assert 10 * __import__("math").log10(255 * 255 / max(whole, 1e-9)) >= 38, whole
+    # The 8 pixels across each seam against bands of 8 on either side, 32 pixels away:
+    # the error changes smoothly with the content (with alpha, as it grows opaque).
+    for band in (lambda at: (at, 0, at + 8, h), lambda at: (0, at, w, at + 8)):
+        at_seam = mse(out, src, band(1020))
+        beside = (mse(out, src, band(988)) + mse(out, src, band(1052))) / 2
+        assert at_seam <= 1.5 * beside + 0.3, (band(1020), at_seam, beside)
+    if alpha:
+        # Alpha across the seam: the source's, within a level or two.
+        assert mse(alpha_out, alpha_src) < 1.0
+        for x, y in ((1000, 500), (1030, 500), (600, 1019), (600, 1030), (1299, 1099)):
+            assert abs(alpha_out.getpixel((x, y)) - alpha_src.getpixel((x, y))) <= 2, (x, y)
+    again = stack.upload_ok(r.content, "tiled.jxl", "image/jxl")
+    assert (again["width"], again["height"], again["frames"]) == (w, h, 1), again
+    back = stack.get(f"/images/{again['id']}.png", timeout=SLOW)
+    assert back.status_code == 200, tools.describe(back)
+    decoded_again = Image.open(io.BytesIO(back.content)).convert(mode)
+    assert mse(shown(decoded_again) if alpha else decoded_again, out) < 1.0
+
+
 def test_transforms_on_a_jxl_source(stack, tools):
     src = gradient(200, 100)
     obj = stack.upload_ok(codestream(src, quality=95), "g.jxl", "image/jxl")

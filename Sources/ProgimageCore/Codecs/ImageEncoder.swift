@@ -2,7 +2,6 @@ package import ProgimageAPI
 package import GD
 import HEIF
 import JXL
-import Malloc
 import PNG
 import TIFF
 import WebP
@@ -34,7 +33,7 @@ public enum ImageEncoder {
                 return try flat.jpegEncoded(quality: quality, grey: flat.isGrey)
             case .bmp: return try image.flattenedOnWhite().encode(.bmp)
             case .png:
-                let rows = InterleavedRows(image, greyAllowed: true)
+                let rows = InterleavedRows(image)
                 return try PNGWriter.encode(
                     rows.pixels, width: rows.width, height: rows.height, channels: PNGWriter.Channels(rawValue: rows.channels)!)
             case .gif: return try image.encode(.gif)
@@ -48,14 +47,14 @@ public enum ImageEncoder {
                 _ = consume image
                 return try picture.encoded(quality: quality)
             case .tiff:
-                let rows = InterleavedRows(image, greyAllowed: true)
+                let rows = InterleavedRows(image)
                 return try TIFFWriter.encode(rows.pixels, width: rows.width, height: rows.height, channels: rows.channels)
             case .jxl:
-                let rows = InterleavedRows(image, greyAllowed: false)
-                let (pixels, width, height, hasAlpha) = (rows.pixels, rows.width, rows.height, rows.hasAlpha)
-                _ = consume rows
-                let frame = try JXLEncoder.Frame(rgb: consume pixels, width: width, height: height, hasAlpha: hasAlpha, quality: quality)
-                return try encodedAfterHandingBackFreedMemory(frame)
+                // Rows band by band into tiles (`JXLEncoder`), from libgd's image.
+                let alpha = !image.isOpaque
+                return try JXLEncoder.encode(width: image.width, height: image.height, hasAlpha: alpha, quality: quality) { y in
+                    image.interleavedRow(y, alpha: alpha)
+                }
             case .avif, .heic:
                 // Rows straight into libheif's image, and libgd's freed before the encode.
                 let alpha = !image.isOpaque
@@ -76,16 +75,6 @@ extension ImageEncoder {
     /// (`StraightRGBA`) can go to without libgd.
     static let straightOutputs: Set<ImageFormat> = [.png, .tiff, .webp, .avif, .heic, .jxl]
 
-    /// libjxl's planes are larger than any hole the pixels freed before its encode left in
-    /// the heap (libgd's rows, the packed rows: 84 MB for 12 MP), so the heap grew past them;
-    /// handed back first, a 12 MP encode's peak fell from 527 to 464 MB above the file
-    /// (`progimage-bench --chain .jxl`). The trim takes a few ms of a ~500 ms encode. AVIF and
-    /// HEIC gained nothing from it (their encoders' blocks fit the holes).
-    static func encodedAfterHandingBackFreedMemory(_ frame: JXLEncoder.Frame) throws(JXLError) -> [UInt8] {
-        MallocTuning.releaseFreePages()
-        return try frame.encoded()
-    }
-
     /// Consumes the rows: the encoders that copy them into a picture of their own (WebP,
     /// AVIF, HEIC) encode after they are freed, as the libgd path does.
     static func encode(_ image: consuming StraightRGBA, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
@@ -105,10 +94,7 @@ extension ImageEncoder {
                 _ = consume image
                 return try picture.encoded(quality: quality)
             case .jxl:
-                let pixels = image.pixels
-                _ = consume image
-                let frame = try JXLEncoder.Frame(rgb: consume pixels, width: width, height: height, hasAlpha: true, quality: quality)
-                return try encodedAfterHandingBackFreedMemory(frame)
+                return try JXLEncoder.encode(width: width, height: height, hasAlpha: true, quality: quality, row: image.row)
             case .avif, .heic:
                 let picture = try HEIFEncoder.Picture(width: width, height: height, hasAlpha: true, row: image.row)
                 _ = consume image
@@ -124,19 +110,17 @@ extension ImageEncoder {
     }
 }
 
-/// An image's pixels as the encoders outside libgd take them: packed 8-bit rows with as few
-/// channels as the pixels need (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA; grey only where
-/// the format can say so). libgd's copy is freed as soon as they are made: the encoders
-/// hold their own.
+/// An image's pixels as the PNG and TIFF writers take them: packed 8-bit rows with as few
+/// channels as the pixels need (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA). libgd's copy is
+/// freed as soon as they are made: the writers hold their own.
 struct InterleavedRows {
     let pixels: [UInt8]
     let width: Int
     let height: Int
     let channels: Int
-    var hasAlpha: Bool { channels % 2 == 0 }
 
-    init(_ image: consuming GDImage, greyAllowed: Bool) {
-        let (grey, opaque) = greyAllowed ? image.channelUse() : (false, image.isOpaque)
+    init(_ image: consuming GDImage) {
+        let (grey, opaque) = image.channelUse()
         (width, height) = (image.width, image.height)
         pixels = image.interleaved(alpha: !opaque, grey: grey)
         channels = (grey ? 1 : 3) + (opaque ? 0 : 1)
