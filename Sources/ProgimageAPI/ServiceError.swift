@@ -5,7 +5,8 @@
 public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     public let code: ErrorCode
     public let message: String
-    /// For `method_not_allowed`: what the resource does allow (the `Allow` header).
+    /// For `method_not_allowed`: what the resource does allow (the `Allow` header), OPTIONS
+    /// last: every path answers a CORS preflight (nginx does).
     public let allowedMethods: [String]
     /// A write that failed where it may still have taken effect (a commit the database did
     /// not answer): what it wrote beside must not be undone.
@@ -24,8 +25,8 @@ public struct ServiceError: Error, Equatable, Sendable, CustomStringConvertible 
 
     private init(method: String, allowed: [String]) {
         code = .methodNotAllowed
-        message = "\(method) is not allowed here (allowed: \(allowed.joined(separator: ", ")))"
-        allowedMethods = allowed
+        allowedMethods = allowed + ["OPTIONS"]
+        message = "\(method) is not allowed here (allowed: \(allowedMethods.joined(separator: ", ")))"
         outcomeUnknown = false
     }
 

@@ -275,6 +275,16 @@ def test_put_on_images_405(stack, tools):
     assert r.headers.get("Allow"), tools.describe(r)
 
 
+def test_a_405_message_names_what_allow_names(stack, tools):
+    """The instance's 405 listed its methods without OPTIONS, which its Allow header names."""
+    obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=44)))
+    for method, path in (("PUT", f"/images/{obj['id']}"), ("PATCH", "/images"), ("PUT", "/health/api")):
+        r = stack.request(method, path, data=b"x")
+        tools.json_error(r, 405, "method_not_allowed")
+        allow = r.headers["Allow"]
+        assert allow.endswith("OPTIONS") and f"(allowed: {allow})" in r.json()["error"]["message"], tools.describe(r)
+
+
 def test_post_on_health_is_json_4xx(stack, tools):
     r = stack.post("/health/api", data=b"{}", headers={"Content-Type": "application/json"})
     tools.json_error(r, range(400, 500))

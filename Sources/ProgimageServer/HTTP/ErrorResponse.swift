@@ -4,9 +4,8 @@ import ProgimageAPI
 /// status and message; a 500's and a storage outage's detail go to the log only.
 enum ErrorResponse {
     static func make(_ error: ServiceError, method: String) -> HTTPResponse {
-        // Every path answers a CORS preflight (nginx does), so `Allow` names OPTIONS too.
         var headers: [(name: String, value: String)] =
-            error.allowedMethods.isEmpty ? [] : [("Allow", (error.allowedMethods + ["OPTIONS"]).joined(separator: ", "))]
+            error.allowedMethods.isEmpty ? [] : [("Allow", error.allowedMethods.joined(separator: ", "))]
         // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted (RFC 6750's Bearer).
         if error.code == .unauthorized { headers.append(("WWW-Authenticate", "Bearer")) }
         headers.append(("Cache-Control", cacheControl(error.code, method: method)))
