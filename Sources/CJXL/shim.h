@@ -3,3 +3,4 @@
    longjmp), used from Swift directly. */
 #include <jxl/decode.h>
 #include <jxl/encode.h>
+#include <jxl/thread_parallel_runner.h>
