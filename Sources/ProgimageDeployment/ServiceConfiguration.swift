@@ -174,9 +174,8 @@ public struct ServiceConfiguration: Sendable {
     /// request to itself, round after round.
     public func frontUpstreamLoopingTo(port: Int) -> String? {
         frontUpstreams.first { upstream in
-            guard let colon = upstream.lastIndex(of: ":"), PortNumber.parse(upstream[upstream.index(after: colon)...]) == port
-            else { return false }
-            let host = upstream[..<colon].lowercased()
+            guard let split = Self.hostAndPort(upstream), split.port == port else { return false }
+            let host = split.host.lowercased()
             return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "0.0.0.0" || host == "[::]"
         }
     }
@@ -190,10 +189,15 @@ public struct ServiceConfiguration: Sendable {
             && rest.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" || $0 == ":" || $0 == "[" || $0 == "]") }
     }
 
+    /// `host:port` split at the last `:`, when what follows it is a port in range.
+    private static func hostAndPort(_ text: String) -> (host: Substring, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = PortNumber.parse(text[text.index(after: colon)...]) else { return nil }
+        return (text[..<colon], port)
+    }
+
     /// `host:port` with a host of letters, digits, dots and dashes (or `[v6]`), a port in range.
     private static func isHostAndPort(_ text: String) -> Bool {
-        guard let colon = text.lastIndex(of: ":"), PortNumber.parse(text[text.index(after: colon)...]) != nil else { return false }
-        let host = text[..<colon]
+        guard let host = hostAndPort(text)?.host else { return false }
         if host.hasPrefix("[") && host.hasSuffix("]") { return host.count > 2 && host.dropFirst().dropLast().allSatisfy { $0.isHexDigit || $0 == ":" } }
         return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
     }
