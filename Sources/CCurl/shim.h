@@ -23,6 +23,9 @@ static inline CURLcode ccurl_setopt_slist(CURL *easy, CURLoption option, struct 
 static inline CURLcode ccurl_getinfo_long(CURL *easy, CURLINFO info, long *value) {
     return curl_easy_getinfo(easy, info, value);
 }
+static inline CURLcode ccurl_getinfo_string(CURL *easy, CURLINFO info, const char **value) {
+    return curl_easy_getinfo(easy, info, value);
+}
 
 /* Why the write callback stopped the transfer (curl then reports CURLE_WRITE_ERROR). */
 enum {

@@ -37,9 +37,11 @@ public final class CurlEasyHandle: @unchecked Sendable {
         public var body: [UInt8]
         public var failure: String?
         public var tooLarge: Bool
+        /// The answer's `Content-Type`, as sent; nil without one.
+        public var contentType: String?
 
-        public init(status: Int, body: [UInt8], failure: String?, tooLarge: Bool) {
-            (self.status, self.body, self.failure, self.tooLarge) = (status, body, failure, tooLarge)
+        public init(status: Int, body: [UInt8], failure: String?, tooLarge: Bool, contentType: String? = nil) {
+            (self.status, self.body, self.failure, self.tooLarge, self.contentType) = (status, body, failure, tooLarge, contentType)
         }
     }
 
@@ -113,6 +115,9 @@ public final class CurlEasyHandle: @unchecked Sendable {
             return Outcome(status: 0, body: [], failure: String(cString: curl_easy_strerror(code)), tooLarge: false)
         }
         let received = Array(UnsafeBufferPointer(start: buffer.pointee.data, count: buffer.pointee.length))
-        return Outcome(status: status, body: received, failure: nil, tooLarge: tooLarge)
+        var contentType: UnsafePointer<CChar>?
+        _ = ccurl_getinfo_string(easy, CURLINFO_CONTENT_TYPE, &contentType)
+        return Outcome(
+            status: status, body: received, failure: nil, tooLarge: tooLarge, contentType: contentType.map { String(cString: $0) })
     }
 }

@@ -98,8 +98,11 @@ public struct ProgimageClient: Sendable {
         return try await decode(ImagePage.self, send(makeRequest("GET", "/images", query: query)))
     }
 
+    /// Only the contract's `204` is a delete: another 2xx (a proxy's page, another service
+    /// at the base URL) had been taken for one.
     public func delete(_ id: String) async throws(ProgimageClientError) {
-        _ = try await send(makeRequest("DELETE", "/images/\(try Self.checked(id))"))
+        let answer = try await exchange(makeRequest("DELETE", "/images/\(try Self.checked(id))"))
+        guard answer.status == 204 else { throw .unreadableAnswer("expected 204 to a delete, got \(answer.status)") }
     }
 
     // MARK: URLs
@@ -124,11 +127,18 @@ public struct ProgimageClient: Sendable {
         return URL(string: "\(text)/images?\(query)&sig=\(signature)")!
     }
 
-    /// The bytes of a conversion or transform.
+    /// The bytes of a conversion or transform: a `200` with an image's content type. Any
+    /// other 2xx (a proxy's login page, JSON from another service) had been written out as
+    /// the image.
     public func data(for link: ImageLink) async throws(ProgimageClientError) -> Data {
         var request = URLRequest(url: url(for: link))
         request.httpMethod = "GET"
-        return try await send(request)
+        let answer = try await exchange(request)
+        let type = answer.contentType ?? "none"
+        guard answer.status == 200, type.lowercased().hasPrefix("image/") else {
+            throw .unreadableAnswer("expected an image, got \(answer.status) with content type \(type)")
+        }
+        return answer.body
     }
 
     // MARK: plumbing
@@ -170,6 +180,12 @@ public struct ProgimageClient: Sendable {
 
     /// The body of a 2xx answer; any other answer becomes the contract's error.
     private func send(_ request: URLRequest) async throws(ProgimageClientError) -> Data {
+        try await exchange(request).body
+    }
+
+    /// A 2xx answer: its status, content type and body; any other answer becomes the
+    /// contract's error.
+    private func exchange(_ request: URLRequest) async throws(ProgimageClientError) -> (status: Int, contentType: String?, body: Data) {
         guard let url = request.url?.absoluteString else { throw .invalidRequest("no URL") }
         let headers = (request.allHTTPHeaderFields ?? [:]).map { "\($0.key): \($0.value)" }
         let body = request.httpBody.map { [UInt8]($0) }
@@ -210,7 +226,7 @@ public struct ProgimageClient: Sendable {
             }
             throw .service(status: outcome.status, code: nil, message: String(decoding: data.prefix(200), as: UTF8.self))
         }
-        return data
+        return (outcome.status, outcome.contentType, data)
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws(ProgimageClientError) -> T {

@@ -279,6 +279,23 @@ def test_cli_upload_or_rm_answered_with_a_redirect_fails_and_names_it(stack, tmp
     assert len(stack.list_all_ids()) == before
 
 
+def test_cli_get_and_rm_take_no_foreign_200_for_success(stack, tmp_path):
+    """A proxy's page answered 200 had been written out as the image (exit 0, over an
+    existing file) and taken for a delete (a black-box probe): get wants a 200 image,
+    rm a 204."""
+    out = tmp_path / "kept.png"
+    out.write_bytes(b"the old file")
+    with foreign_server(stack) as port:
+        server = f"http://127.0.0.1:{port}/html"
+        r = cli(stack, "get", "AAAAAAAAAAAAAAAA", "--format", "png", "-o", str(out), "--server", server, check=False)
+        assert r.returncode == 1 and b"expected an image" in r.stderr, r.stderr
+        assert out.read_bytes() == b"the old file"
+        r = cli(stack, "get", "AAAAAAAAAAAAAAAA", "--format", "png", "-o", "-", "--server", server, check=False)
+        assert r.returncode == 1 and not r.stdout, (r.returncode, r.stdout[:100])
+        r = cli(stack, "rm", "AAAAAAAAAAAAAAAA", "--server", server, check=False)
+        assert r.returncode == 1 and b"expected 204" in r.stderr, r.stderr
+
+
 def test_cli_waits_for_an_answer_without_spinning(stack):
     """URLSession on Linux spun a core while it waited (4.8 s of CPU in 6 s on a server that
     never answers); libcurl's easy interface waits in poll."""
@@ -453,6 +470,26 @@ def test_python_signed_urls_and_upload_urls(secure_stack):
     assert r.status_code == 201, Tools.describe(r)
     with pytest.raises(ValueError):
         client.url(image.id, "resize:0x0", "png")
+
+
+def test_python_sends_its_key_whatever_the_url_or_netrc_hold(secure_stack, tmp_path, monkeypatch):
+    """requests replaced the Authorization header with Basic auth from a `user:pass@` base
+    URL or ~/.netrc: every write was a 401 (a black-box probe). A key with a line break was
+    repeated in requests' message and reported as the service being unavailable."""
+    data = Tools.png(Tools.noise(8, 8, seed=29))
+    with_password = secure_stack.base_url.replace("http://", "http://someone:pw@")
+    image = progimage.Client(with_password, api_key=API_KEYS[1]).upload(data)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login me password netrcpw\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    client = progimage.Client(secure_stack.base_url, api_key=API_KEYS[1])
+    assert client.upload(data).sha256 == image.sha256
+    client.delete(image.id)
+    for key in ("k1\n", "secret\r\nX-Other: y", "tab\there"):
+        with pytest.raises(ValueError) as refused:
+            progimage.Client(secure_stack.base_url, api_key=key)
+        assert key.split("\n")[0].split("\t")[0] not in str(refused.value)
 
 
 def test_clients_print_presets_and_overlays_as_the_server_serves_them(stack_factory):

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO, Iterator, Optional, Sequence, Union
 
 import requests
+import requests.auth
 
 __all__ = ["Client", "Image", "ProgimageError", "canonical_ops"]
 
@@ -206,6 +207,18 @@ def canonical_ops(ops: Union[str, Sequence[str]], fmt: str) -> list[str]:
 Source = Union[str, os.PathLike, bytes, IO[bytes]]
 
 
+class _Bearer(requests.auth.AuthBase):
+    """`Authorization: Bearer <key>`, which requests applies after any credentials of its
+    own (the URL's, ~/.netrc's), so the key is what is sent."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        return request
+
+
 class Client:
     def __init__(self, base_url: str = "http://127.0.0.1:8080", api_key: Optional[str] = None,
                  signing_key: Optional[str] = None, timeout: float = 120):
@@ -215,6 +228,9 @@ class Client:
             shown = "a URL with a password" if "@" in str(base_url) else repr(base_url)[:100]
             raise ValueError(f"base_url: expected http(s)://host[:port], got {shown}")
         self.base_url = base_url.rstrip("/")
+        if api_key is not None and (not isinstance(api_key, str) or any(c < " " or c == "\x7f" for c in api_key)):
+            # Not repeated: requests put the header, key and all, in its error message.
+            raise ValueError("api_key: a key holds no line break or other control character")
         self.api_key, self.signing_key, self.timeout = api_key, signing_key, timeout
         self.http = requests.Session()
 
@@ -222,7 +238,9 @@ class Client:
     def _request(self, method: str, path: str, **kw) -> requests.Response:
         headers = kw.pop("headers", {})
         if self.api_key and method in ("POST", "DELETE"):
-            headers["Authorization"] = f"Bearer {self.api_key}"
+            # As `auth`, not a header: requests replaced an Authorization header with Basic
+            # auth from a `user:pass@` base URL or ~/.netrc, and every write was a 401.
+            kw["auth"] = _Bearer(self.api_key)
         try:
             # A write is never redirected: requests turns a POST answered 301, 302 or 303 into
             # a GET, and an upload behind an http→https redirect "succeeded" with the first
