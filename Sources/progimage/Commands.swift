@@ -26,32 +26,45 @@ struct Upload: AsyncParsableCommand {
         let output = Output()
         let progress = Progress(total: files.count, visible: output.isTerminal)
         var failures: [ProgimageClientError] = []
-        await withTaskGroup(of: (String, Result<ImageObject, ProgimageClientError>).self) { group in
-            var pending = files[...]
+        // Piped, the JSON lines come in the files' order, whatever order the uploads finish
+        // in: a line carries the file's last path component only (`a/x.png` and `b/x.png`
+        // were told apart by their sha256 alone). A failed file has no line.
+        var finished = [ImageObject?](repeating: nil, count: files.count)
+        var isDone = [Bool](repeating: false, count: files.count)
+        var nextLine = 0
+        await withTaskGroup(of: (Int, Result<ImageObject, ProgimageClientError>).self) { group in
+            var pending = files.indices[...]
             func startNext() {
-                guard let file = pending.popFirst() else { return }
+                guard let index = pending.popFirst() else { return }
+                let file = files[index]
                 group.addTask {
                     do throws(ProgimageClientError) {
-                        return (file, .success(try await client.upload(fileAt: URL(fileURLWithPath: file))))
+                        return (index, .success(try await client.upload(fileAt: URL(fileURLWithPath: file))))
                     } catch {
-                        return (file, .failure(error))
+                        return (index, .failure(error))
                     }
                 }
             }
             for _ in 0..<concurrency { startNext() }
-            while let (file, result) = await group.next() {
+            while let (index, result) = await group.next() {
+                isDone[index] = true
                 switch result {
                 case .success(let image):
                     if output.isTerminal {
                         progress.clear()
-                        output.line("\(image.id)  \(image.width)x\(image.height) \(image.format.rawValue)  \(file)")
+                        output.line("\(image.id)  \(image.width)x\(image.height) \(image.format.rawValue)  \(files[index])")
                     } else {
-                        output.json(image)
+                        finished[index] = image
                     }
                 case .failure(let error):
                     progress.clear()
-                    Output.error("\(file): \(error)")
+                    Output.error("\(files[index]): \(error)")
                     failures.append(error)
+                }
+                while nextLine < files.count, isDone[nextLine] {
+                    if let image = finished[nextLine] { output.json(image) }
+                    finished[nextLine] = nil
+                    nextLine += 1
                 }
                 progress.advance()
                 startNext()

@@ -352,6 +352,26 @@ def test_cli_uploads_200_files_eight_at_a_time(stack, tmp_path):
     print(f"\nprogimage upload --concurrency 8: 200 files in {elapsed:.2f} s ({200 / elapsed:.0f} images/s)")
 
 
+def test_cli_upload_prints_its_lines_in_the_files_order(stack, tmp_path):
+    """The JSON lines came in the order the uploads finished, each naming only the file's
+    last path component: `a/x.png` and `b/x.png` could not be told apart (a probe). A
+    large file first finishes last; its line still comes first, and a failed file has none."""
+    files = []
+    for n, side in enumerate((900, 8, 8, 600, 8)):
+        folder = tmp_path / f"d{n}"
+        folder.mkdir()
+        f = folder / "x.png"
+        f.write_bytes(Tools.png(Tools.noise(side, side, seed=1100 + n)))
+        files.append(f)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    order = [str(files[0]), str(broken), *map(str, files[1:])]
+    r = cli(stack, "upload", "--concurrency", "6", *order, check=False)
+    assert r.returncode == 3, r.stderr
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [i["sha256"] for i in lines] == [Tools.sha256(f.read_bytes()) for f in files]
+
+
 # ---- the Python client --------------------------------------------------------------------
 
 
