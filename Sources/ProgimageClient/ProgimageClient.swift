@@ -237,9 +237,13 @@ public struct ProgimageClient: Sendable {
         }
     }
 
+    /// Through a file handle, read to its end: `Data(contentsOf:)` refused a pipe
+    /// (`/dev/stdin`, `<(…)`) as "You don't have permission".
     private func read(_ file: URL) throws(ProgimageClientError) -> Data {
         do {
-            return try Data(contentsOf: file)
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            return try handle.readToEnd() ?? Data()
         } catch {
             throw .invalidRequest("cannot read \(file.path): \(error.localizedDescription)")
         }

@@ -13,11 +13,12 @@ struct Upload: AsyncParsableCommand {
     @Option(help: "Uploads in flight at once (1–64).")
     var concurrency: Int = 4
 
-    @Argument(help: "Image files.")
+    @Argument(help: "Image files; `-` is standard input (no filename is sent for it).")
     var files: [String]
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one file") }
+        guard files.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("standard input (-) can be read once") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1–64") }
     }
 
@@ -39,6 +40,7 @@ struct Upload: AsyncParsableCommand {
                 let file = files[index]
                 group.addTask {
                     do throws(ProgimageClientError) {
+                        if file == "-" { return (index, .success(try await client.upload(try Self.standardInput()))) }
                         return (index, .success(try await client.upload(fileAt: URL(fileURLWithPath: file))))
                     } catch {
                         return (index, .failure(error))
@@ -72,6 +74,16 @@ struct Upload: AsyncParsableCommand {
         }
         progress.finish()
         if let worst = failures.map(ExitCodes.code(for:)).max() { throw ExitCode(worst) }
+    }
+}
+
+extension Upload {
+    static func standardInput() throws(ProgimageClientError) -> Data {
+        do {
+            return try FileHandle.standardInput.readToEnd() ?? Data()
+        } catch {
+            throw .invalidRequest("cannot read standard input: \(error.localizedDescription)")
+        }
     }
 }
 

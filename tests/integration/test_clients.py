@@ -352,6 +352,21 @@ def test_cli_uploads_200_files_eight_at_a_time(stack, tmp_path):
     print(f"\nprogimage upload --concurrency 8: 200 files in {elapsed:.2f} s ({200 / elapsed:.0f} images/s)")
 
 
+def test_cli_uploads_from_standard_input_and_pipes(stack, tmp_path):
+    """`Data(contentsOf:)` refused `/dev/stdin` and `<(…)` ("You don't have permission");
+    `-` reads standard input, sending no filename."""
+    data = Tools.png(Tools.noise(12, 12, seed=31))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+    for args, filename in ((["-"], None), (["/dev/stdin"], "stdin")):
+        r = subprocess.run([str(CLI), "upload", *args], input=data, env=environment, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        image = json.loads(r.stdout)
+        assert image["sha256"] == Tools.sha256(data) and image["filename"] == filename, image
+    r = subprocess.run([str(CLI), "upload", "-", "-"], input=data, env=environment, capture_output=True, timeout=60)
+    assert r.returncode == 64, r.stderr
+
+
 def test_cli_upload_prints_its_lines_in_the_files_order(stack, tmp_path):
     """The JSON lines came in the order the uploads finished, each naming only the file's
     last path component: `a/x.png` and `b/x.png` could not be told apart (a probe). A
