@@ -495,7 +495,7 @@ class Bench:
         if s_status != 200 or s_body != body:
             raise RuntimeError("the static copy is not the same file")
         out(f"   The same {len(body) / 1024:.1f} KB file (12mp resize:800x/quality:80.jpg; {same}): progimage's nginx")
-        out("   (regex location, the file by alias with open_file_cache revalidated on every request, its headers)")
+        out("   (regex location, the file by alias, opened for each hit, its headers)")
         out("   vs a throwaway nginx serving it as a static file, tuned as well as nginx allows for files that")
         out("   never change (same worker_processes auto, sendfile, tcp_nopush, access_log off; open_file_cache")
         out("   valid 60 s), and that nginx again with the seven headers the contract puts on every image")

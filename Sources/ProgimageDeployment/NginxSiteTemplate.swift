@@ -7,10 +7,12 @@ import ProgimageAPI
 /// A transform URL has one candidate file, so its location serves it as a static file and
 /// turns the static handler's 404 into the miss (`error_page 404 = @miss`) instead of
 /// asking `try_files` first: `try_files` is a `stat` and then the static handler `open`s
-/// the same eight-component path again, which cost a hit ~7% of nginx's CPU. Its
-/// `open_file_cache` keeps the descriptors of hot files open, but `valid 0` makes nginx
-/// re-`stat` the path on every request, so a hit is one `stat` and a deleted or wiped file
-/// is a miss at once (the delete contract). Measured in `bench/README.md`.
+/// the same eight-component path again, which cost a hit ~7% of nginx's CPU. No
+/// `open_file_cache`: it saved a hit ~2.5% of nginx's CPU (an `open` and a `close`), but
+/// its descriptors outlived the files: a file the pruner evicted or a delete removed kept
+/// its blocks until nginx looked the entry up again, which with no more traffic was never
+/// (2 workers × 256 files: a cache 1.9× over its limit, and a cache disk that had filled
+/// stayed full). Measured in `bench/README.md`.
 enum NginxSiteTemplate {
     static func text(_ p: NginxSiteParameters) -> String {
         let roles = TransformRole.all
@@ -186,8 +188,6 @@ enum NginxSiteTemplate {
                 location ~ "^/images/\(transformFile)$" {
             \(disk)
                     alias \(p.cacheDirectory)/$pi_s1/$pi_s2/$pi_file;
-                    open_file_cache max=256 inactive=10s;
-                    open_file_cache_valid 0s;
                     log_not_found off;
                     error_page 404 = @miss;
             \(transformErrorPages)
