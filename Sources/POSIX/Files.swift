@@ -136,6 +136,26 @@ public enum Files {
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw SystemCallError("utimensat", path: path) }
     }
 
+    /// Moves `path` into `directory` (on the same file system) under `name`, or `name.1`,
+    /// `name.2`, … when that is taken: never over another file (`link` refuses an existing
+    /// name, where `rename` replaces it; Glibc's `renameat2` is not visible to Swift).
+    /// Returns where it went; nil when `path` was already gone.
+    public static func move(_ path: String, into directory: String, as name: String) throws(SystemCallError) -> String? {
+        var target = "\(directory)/\(name)"
+        for suffix in 1... {
+            if link(path, target) == 0 {
+                guard unlink(path) == 0 || errno == ENOENT else { throw SystemCallError("unlink", path: path) }
+                return target
+            }
+            switch errno {
+            case ENOENT: return nil
+            case EEXIST: target = "\(directory)/\(name).\(suffix)"
+            default: throw SystemCallError("link", path: path)
+            }
+        }
+        return nil
+    }
+
     /// Removes a file or socket; a missing one is fine.
     public static func remove(_ path: String) throws(SystemCallError) {
         guard unlink(path) == 0 || errno == ENOENT else { throw SystemCallError("unlink", path: path) }

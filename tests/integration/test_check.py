@@ -57,6 +57,17 @@ def test_check_reports_and_repair_moves_orphans_aside(stack_factory):
     lost = stack.data_dir / "lost+found"
     assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
     assert check(stack).returncode == 0
+    # An orphan of the same name later (and a temporary file of the cache named as one of
+    # the data directory's) goes beside what lost+found holds, not over it: a probe saw
+    # the second repair replace the first orphan.
+    plant(orphan, b"second")
+    plant(leftover, b"third")
+    plant(stack.cache_dir / ".tmp" / "tmp-crashed", b"fourth")
+    assert check(stack, "--repair").returncode == 0
+    assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
+    assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png.1").read_bytes() == b"second"
+    kept = sorted(p.read_bytes() for p in lost.iterdir() if p.name.startswith(".tmp-tmp-crashed"))
+    assert kept == [b"fourth", b"orphan", b"third"], kept
     r = stack.get(image["url"])
     assert r.status_code == 200 and stack.get(f"/images/{image['id']}").status_code == 200
 

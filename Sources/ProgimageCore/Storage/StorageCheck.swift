@@ -186,9 +186,13 @@ public struct StorageCheck {
             } catch {
                 throw ServiceError(.internalError, error.description)
             }
+            // Beside what earlier repairs moved there, never over it: two orphans of one
+            // name (a temporary file's in the data and in the cache directory) kept one.
             let name = path.split(separator: "/").suffix(2).joined(separator: "-")
-            guard rename(path, "\(lostAndFound)/\(name)") == 0 || errno == ENOENT else {
-                throw ServiceError(.internalError, "cannot move \(path) to \(lostAndFound): \(Errno.current)")
+            do {
+                _ = try Files.move(path, into: lostAndFound, as: name)
+            } catch {
+                throw ServiceError(.internalError, "cannot move \(path) to \(lostAndFound): \(error)")
             }
         case .cacheWithoutRecord(let path):
             if let id = path.split(separator: "/").last.flatMap({ ImageID($0) }) { cache.removeAll(of: id) }
