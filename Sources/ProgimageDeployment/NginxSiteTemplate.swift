@@ -124,7 +124,7 @@ enum NginxSiteTemplate {
             }
             map $request_method $progimage_preflight_headers {
                 default "";
-                OPTIONS "\(NginxErrorPage.preflightHeaders)";
+                OPTIONS "\(preflightHeaders)";
             }
             map $request_method $progimage_preflight_max_age {
                 default "";
@@ -313,6 +313,9 @@ extension NginxSiteTemplate {
     }
 
     /// The CORS headers of every answer (`always`: errors too).
+    /// The request headers a preflight allows, for a box's preflights and the front's.
+    static let preflightHeaders = "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range"
+
     static let corsHeaders = [
         "add_header Access-Control-Allow-Origin $progimage_allow_origin always;",
         "add_header Vary $progimage_vary_origin always;",
@@ -382,9 +385,6 @@ struct NginxErrorPage {
         }
         """
     }
-
-    /// The request headers a preflight allows, for a box's preflights and the front's.
-    static let preflightHeaders = "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range"
 
     init(status: Int, code: ErrorCode, message: String) {
         self.status = status
@@ -469,7 +469,7 @@ struct NginxErrorPage {
                 "        if ($request ~ \"^OPTIONS \") {",
                 "            add_header Access-Control-Allow-Origin * always;",
                 "            add_header Access-Control-Allow-Methods \"GET, HEAD, OPTIONS\" always;",
-                "            add_header Access-Control-Allow-Headers \"\(Self.preflightHeaders)\" always;",
+                "            add_header Access-Control-Allow-Headers \"\(NginxSiteTemplate.preflightHeaders)\" always;",
                 "            add_header Access-Control-Max-Age 60 always;",
                 "            add_header Cache-Control no-store always;",
                 "            return 204;", "        }",
