@@ -4,6 +4,7 @@ within 5 s."""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import time
@@ -104,6 +105,27 @@ def test_counters_survive_a_recycled_instance(metrics_stack):
     after = wait_for(lambda: (s := scrape(port)).get(key, 0) > before.get(key, 0) and s)
     assert after, "the restart was not counted"
     assert after[ok] >= before[ok], "a counter went backwards"
+
+
+def test_answers_just_before_a_crash_are_counted(metrics_stack):
+    """The counters were written once a second: a SIGKILL right after 20 answers had
+    counted 1 to 3 of them (a black-box probe). Each answer is written as it goes."""
+    import os, signal
+    stack, port = metrics_stack, metrics_stack.metrics_port
+    image = stack.upload_ok(Tools.png(Tools.noise(60, 60, seed=4)))
+    ok = 'progimage_requests_total{role="crop",slot="0",status="200"}'
+    stack.get(f"/images/{image['id']}/crop:0,0,5,5.png")
+    before = wait_for(lambda: (s := scrape(port)).get(ok) and s)
+    for i in range(20):
+        assert stack.get(f"/images/{image['id']}/crop:{i},1,10,10.png").status_code == 200
+    # The write is queued after each answer, not awaited by it: on disk within moments
+    # (it was up to a second), so the crash right after loses nothing.
+    saved = stack.cache_dir / ".metrics" / "crop-0.json"
+    assert wait_for(lambda: json.loads(saved.read_text())["requests"].get("200", 0) >= before[ok] + 20, timeout=0.3)
+    os.kill(stack.health("crop").json()["pid"], signal.SIGKILL)
+    assert wait_for(lambda: stack.health("crop").status_code == 200, timeout=15)
+    after = wait_for(lambda: (s := scrape(port)).get(ok, 0) >= before[ok] + 20 and s, timeout=10)
+    assert after, (before[ok], scrape(port).get(ok))
 
 
 def test_hits_and_misses_are_still_counted_after_the_cache_is_wiped(metrics_stack):

@@ -6,11 +6,12 @@ import Synchronization
 import Glibc
 #endif
 
-/// One instance's request counters, kept in memory and written every second (when they
-/// changed) to `{cache}/.metrics/{role}-{slot}.json`, where the api instance's exporter
-/// reads every instance's. Labelled by role and slot, not pid: an instance that recycles or
-/// crashes starts from its file, so its counters never go backwards, and its `restarts`
-/// grows by one.
+/// One instance's request counters, kept in memory and written after each answer (off the
+/// request's thread, a burst in one write) to `{cache}/.metrics/{role}-{slot}.json`, where
+/// the api instance's exporter reads every instance's. Labelled by role and slot, not pid:
+/// an instance that recycles or crashes starts from its file, so its counters never go
+/// backwards, and its `restarts` grows by one. Written once a second, a SIGKILL had lost
+/// what the instance answered in its last second (1 of 20 answers counted, a probe).
 public final class InstanceMetrics: Sendable {
     /// Request duration buckets, in seconds (Prometheus `le`).
     public static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -27,6 +28,10 @@ public final class InstanceMetrics: Sendable {
 
     private let path: String
     private let state: Mutex<(value: State, dirty: Bool)>
+    /// A write is queued and has not begun: answers meanwhile ride on it.
+    private let writeQueued = Atomic<Bool>(false)
+    /// One writer at a time, so that a later snapshot is never replaced by an earlier one.
+    private let writer = Mutex(())
 
     public init(directory: String, role: String, slot: String = "0") {
         path = "\(directory)/\(role)-\(slot).json"
@@ -38,12 +43,7 @@ public final class InstanceMetrics: Sendable {
         if Files.exists(path) { loaded.restarts += 1 }
         state = Mutex((loaded, true))
         try? Files.makeDirectories(directory)
-        flushEverySecond()
-    }
-
-    private func flushEverySecond() {
         flush()
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .seconds(1)) { [weak self] in self?.flushEverySecond() }
     }
 
     public func record(status: Int, seconds: Double) {
@@ -55,17 +55,24 @@ public final class InstanceMetrics: Sendable {
             entry.value.durationCount += 1
             entry.dirty = true
         }
+        guard !writeQueued.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            writeQueued.store(false, ordering: .releasing)
+            flush()
+        }
     }
 
     /// Writes the counters if they changed (atomically: a reader never sees half a file).
     public func flush() {
-        guard let snapshot = state.withLock({ entry -> State? in
-            guard entry.dirty else { return nil }
-            entry.dirty = false
-            return entry.value
-        }) else { return }
-        guard let data = try? JSONEncoder().encode(snapshot) else { return }
-        let directory = Files.parent(of: path)
-        try? Files.writeAtomically(Array(data), to: path, temporaryDirectory: directory, durable: false)
+        writer.withLock { _ in
+            guard let snapshot = state.withLock({ entry -> State? in
+                guard entry.dirty else { return nil }
+                entry.dirty = false
+                return entry.value
+            }) else { return }
+            guard let data = try? JSONEncoder().encode(snapshot) else { return }
+            let directory = Files.parent(of: path)
+            try? Files.writeAtomically(Array(data), to: path, temporaryDirectory: directory, durable: false)
+        }
     }
 }
