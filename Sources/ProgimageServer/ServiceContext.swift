@@ -55,10 +55,8 @@ public final class ServiceContext: Sendable {
             spaceReserve = SpaceReserve(dataDirectory: configuration.dataDirectory)
         }
         if let bucket = configuration.objectStore {
-            let metadata = metadata
             let store = BucketImageStore(
-                bucket: S3Client(configuration: S3Configuration(bucket)), localCopies: localOriginals, maxBytes: configuration.maxUploadBytes,
-                record: { id in (try? metadata.record(id)) ?? nil })
+                settings: bucket, localCopies: localOriginals, maxBytes: configuration.maxUploadBytes, metadata: metadata)
             (originals, bucketOriginals) = (store, store)
         } else {
             (originals, bucketOriginals) = (localOriginals, nil)

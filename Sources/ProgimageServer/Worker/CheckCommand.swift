@@ -36,9 +36,7 @@ public enum CheckCommand {
         }
         let localOriginals = FileImageStore(root: configuration.originalsDirectory)
         let bucket = configuration.objectStore.map { settings in
-            BucketImageStore(
-                bucket: S3Client(configuration: S3Configuration(settings)), localCopies: localOriginals,
-                maxBytes: configuration.maxUploadBytes, record: { [metadata] id in (try? metadata.record(id)) ?? nil })
+            BucketImageStore(settings: settings, localCopies: localOriginals, maxBytes: configuration.maxUploadBytes, metadata: metadata)
         }
         // Deletes made on other boxes while this one was down, applied first: `make run`
         // runs this check before nginx starts, and nginx serves whatever is on disk, so a box

@@ -2,6 +2,7 @@ import Digest
 import POSIX
 public import ObjectStorage
 public import ProgimageAPI
+public import ProgimageDeployment
 
 /// Originals in an S3-compatible bucket, one object per image (`originals/{id}.{ext}`),
 /// with a disposable local copy in today's disk layout so nginx still serves a hit with
@@ -22,6 +23,14 @@ public final class BucketImageStore: ImageStore {
         self.localCopies = localCopies
         self.maxBytes = maxBytes
         self.record = record
+    }
+
+    /// The store of a box (and of its check): the bucket `settings` name, records from
+    /// `metadata`, a lookup that fails taken as no record.
+    public convenience init(settings: ObjectStoreSettings, localCopies: FileImageStore, maxBytes: Int, metadata: any MetadataStore) {
+        self.init(
+            bucket: S3Client(configuration: S3Configuration(settings)), localCopies: localCopies, maxBytes: maxBytes,
+            record: { id in (try? metadata.record(id)) ?? nil })
     }
 
     public static func key(id: ImageID, format: ImageFormat) -> String { "originals/\(id).\(format.rawValue)" }
