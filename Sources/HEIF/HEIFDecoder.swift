@@ -83,6 +83,9 @@ public enum HEIFDecoder {
         case fastest
         /// libaom: an upload's one decode, which must refuse damage.
         case reference
+
+        /// libheif's name for the plugin; nil: libheif's choice.
+        var pluginID: String? { self == .reference ? "aom" : nil }
     }
 
     /// The primary image at the depth its caller wants.
@@ -136,11 +139,16 @@ public enum HEIFDecoder {
         options.pointee.strict_decoding = 1
         options.pointee.ignore_transformations = applyingTransformations ? 0 : 1
         var image: OpaquePointer?
-        // libheif's name for the plugin, for this call only (it keeps no copy).
-        try (av1Decoder == .reference ? "aom" : "").withCString { (name: UnsafePointer<CChar>) throws in
-            if av1Decoder == .reference { options.pointee.decoder_id = name }
-            defer { options.pointee.decoder_id = nil }
-            try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options))
+        func decode() throws { try HEIFError.check(heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options)) }
+        if let pluginID = av1Decoder.pluginID {
+            // For this call only: libheif keeps no copy of the name.
+            try pluginID.withCString { (name: UnsafePointer<CChar>) throws in
+                options.pointee.decoder_id = name
+                defer { options.pointee.decoder_id = nil }
+                try decode()
+            }
+        } else {
+            try decode()
         }
         guard let image else { throw HEIFError(message: "libheif returned no image") }
         defer { heif_image_release(image) }
