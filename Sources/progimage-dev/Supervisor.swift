@@ -31,6 +31,10 @@ final class Supervisor {
     private let housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)?
     /// This binary, through which every child starts (`ChildTrampoline`).
     private let ownExecutable = (try? RunningExecutable.path()) ?? CommandLine.arguments[0]
+    /// Under `make run`: a SIGINT sent to make alone stops the stack too.
+    private let makeWatch = MakeInterruptWatch()
+    /// How soon the loop looks at make again.
+    private static let makeWatchInterval: Duration = .milliseconds(200)
 
     init(
         children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void,
@@ -51,8 +55,8 @@ final class Supervisor {
         }
     }
 
-    /// Runs until SIGTERM, SIGINT or SIGHUP and returns the signal; throws if an essential
-    /// child exits before the stack is ready.
+    /// Runs until SIGTERM, SIGINT or SIGHUP (or make, its parent, is interrupted) and
+    /// returns the signal; throws if an essential child exits before the stack is ready.
     func superviseUntilStopped() throws(SupervisorError) -> Int32 {
         while true {
             restartDueChildren()
@@ -67,6 +71,10 @@ final class Supervisor {
             if let signal, Self.stopSignals.contains(signal) {
                 logger.info("received \(SignalSet.name(of: signal)): stopping every child")
                 return signal
+            }
+            if let interruption = makeWatch?.interruption() {
+                logger.info("\(interruption): stopping every child")
+                return SIGTERM
             }
             // On SIGCHLD, and on every timeout too: SIGCHLDs coalesce, reaping is cheap.
             try reapExited(restarting: true)
@@ -219,6 +227,7 @@ final class Supervisor {
     private func nextWakeUp() -> Duration {
         let now = ContinuousClock.now
         var timeout: Duration = isReady ? (housekeeping == nil ? .seconds(60) : .seconds(1)) : .milliseconds(50)
+        if makeWatch != nil { timeout = min(timeout, Self.makeWatchInterval) }
         for child in children {
             if let due = child.restartAt { timeout = min(timeout, now.duration(to: due)) }
         }

@@ -186,6 +186,31 @@ def test_a_supervisor_killed_outright_takes_its_children_with_it():
     assert not problems, problems
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_make_run_stops_on_a_signal_to_make_alone(stop):
+    """API.md: "SIGINT or SIGTERM stops all of it, leaving no process behind". A program that
+    starts `make run` and signals make's pid alone (not its process group, as a terminal's
+    Ctrl-C does): GNU make passes SIGTERM on to its child but not SIGINT, and waits for it,
+    so the stack ran on and make waited forever."""
+    from conftest import Stack
+    box = Stack(command=["make", "--no-print-directory", "run"])
+    box.start()
+    try:
+        os.kill(box.proc.pid, stop)
+        try:
+            box.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"make run still running 20 s after {stop.name} to make alone")
+        deadline = time.monotonic() + 5
+        while box.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert box.leftovers() == []
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
 def _fastcgi(socket_path: str, params: dict[str, str], body: bytes) -> bytes:
     """One FastCGI request on a worker's own socket, as nginx sends it; the response's
     stdout (CGI headers and body)."""
