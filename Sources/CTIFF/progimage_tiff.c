@@ -195,12 +195,12 @@ static int pg_tiff_is_plain_rgb(TIFF *tif, struct pg_tiff_layout layout, uint16_
     return 0;
 }
 
-/// A plain RGB page (`pg_tiff_is_plain_rgb`) read as stored, a strip or tile at a time,
-/// into rows of four samples a pixel, R,G,B,A: bytes (`out16` 0; 16-bit samples rounded
-/// to 8) or the machine's 16-bit words (`out16` 1). Without an alpha sample the fourth is
-/// opaque. Returns -1 when the chunks are not laid out as the tags say, else 0, or 1 with
-/// `message` set.
-static int pg_tiff_read_rgb_as_stored(pg_tiff *tiff, struct pg_tiff_layout layout, uint16_t samples, void *pixels,
+/// A plain RGB page (`pg_tiff_is_plain_rgb`) or CMYK page (`pg_tiff_is_plain_cmyk`) read
+/// as stored, a strip or tile at a time, into rows of four samples a pixel (R,G,B,A or
+/// C,M,Y,K): bytes (`out16` 0; 16-bit samples rounded to 8) or the machine's 16-bit words
+/// (`out16` 1). RGB without an alpha sample gets an opaque fourth. Returns -1 when the
+/// chunks are not laid out as the tags say, else 0, or 1 with `message` set.
+static int pg_tiff_read_samples_as_stored(pg_tiff *tiff, struct pg_tiff_layout layout, uint16_t samples, void *pixels,
                                       int out16, char *message) {
     TIFF *tif = tiff->tif;
     uint32_t width = layout.width, height = layout.height;
@@ -283,6 +283,37 @@ static int pg_tiff_read_rgb_as_stored(pg_tiff *tiff, struct pg_tiff_layout layou
     return 0;
 }
 
+/// Whether the page is CMYK inks (ink set CMYK), four samples and no extra one, 8 or 16
+/// unsigned bits, contiguous or planar, in strips or tiles.
+static int pg_tiff_is_plain_cmyk(TIFF *tif, struct pg_tiff_layout layout) {
+    uint16_t inkset = INKSET_CMYK, extra_count = 0;
+    uint16_t *extra = NULL;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_INKSET, &inkset);
+    return layout.photometric == PHOTOMETRIC_SEPARATED && inkset == INKSET_CMYK && layout.samples == 4 &&
+           (layout.bits == 8 || layout.bits == 16) && layout.format == SAMPLEFORMAT_UINT &&
+           (layout.planar == PLANARCONFIG_CONTIG || layout.planar == PLANARCONFIG_SEPARATE) &&
+           !(TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &extra_count, &extra) && extra_count > 0);
+}
+
+/// A plain CMYK page without a profile, made RGB with the formula libtiff's RGBA interface
+/// uses for 8-bit inks (r = (255 − k)(255 − c) / 255, truncated), the same bytes: that
+/// interface has no 16-bit CMYK at all (such a file was refused as corrupt), nor does it
+/// read every tiled or planar layout. Returns -1 when the file is not that.
+static int pg_tiff_read_cmyk_naively(pg_tiff *tiff, unsigned char *pixels, char *message) {
+    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
+    if (!pg_tiff_is_plain_cmyk(tiff->tif, layout)) return -1;
+    int status = pg_tiff_read_samples_as_stored(tiff, layout, 4, pixels, 0, message);
+    if (status != 0) return status;
+    size_t count = (size_t)layout.width * layout.height;
+    for (size_t i = 0; i < count; i++) {
+        unsigned char *p = pixels + i * 4;
+        unsigned k = 255u - p[3];
+        for (int c = 0; c < 3; c++) p[c] = (unsigned char)(k * (255u - p[c]) / 255u);
+        p[3] = 255;
+    }
+    return 0;
+}
+
 /// RGB with one unassociated alpha sample, 8 or 16 bits, in strips or tiles, contiguous or
 /// planar, read as stored into R,G,B,A rows. libtiff's RGBA interface multiplies such
 /// colours by alpha in 8 bits, and dividing them back kept only alpha/255 of their
@@ -292,7 +323,7 @@ static int pg_tiff_read_straight_rgba(pg_tiff *tiff, unsigned char *pixels, char
     struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
     uint16_t samples = 0;
     if (!pg_tiff_is_plain_rgb(tiff->tif, layout, &samples) || samples != 4) return -1;
-    return pg_tiff_read_rgb_as_stored(tiff, layout, samples, pixels, 0, message);
+    return pg_tiff_read_samples_as_stored(tiff, layout, samples, pixels, 0, message);
 }
 
 int pg_tiff_is_rgb16(pg_tiff *tiff) {
@@ -307,7 +338,7 @@ int pg_tiff_read_rgb16(pg_tiff *tiff, uint16_t *pixels, int *has_alpha, char *me
     uint16_t samples = 0;
     if (!pg_tiff_is_plain_rgb(tiff->tif, layout, &samples) || layout.bits != 16) return -1;
     *has_alpha = samples == 4;
-    return pg_tiff_read_rgb_as_stored(tiff, layout, samples, pixels, 1, message);
+    return pg_tiff_read_samples_as_stored(tiff, layout, samples, pixels, 1, message);
 }
 
 /// Reads every scanline of the page into a buffer of `line` bytes and hands it to
@@ -382,6 +413,11 @@ int pg_tiff_read_rgba(pg_tiff *tiff, unsigned char *pixels, int *has_alpha, char
     if (grey16 >= 0) {
         *has_alpha = 1;
         return grey16;
+    }
+    int cmyk = pg_tiff_read_cmyk_naively(tiff, pixels, message);
+    if (cmyk >= 0) {
+        *has_alpha = 0;
+        return cmyk;
     }
     TIFFRGBAImage image;
     char reason[1024] = {0};
@@ -469,13 +505,8 @@ int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *messag
 int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message) {
     tiff->error[0] = 0;
     struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
-    uint16_t inkset = INKSET_CMYK;
-    TIFFGetFieldDefaulted(tiff->tif, TIFFTAG_INKSET, &inkset);
-    if (TIFFIsTiled(tiff->tif) || layout.photometric != PHOTOMETRIC_SEPARATED || inkset != INKSET_CMYK ||
-        layout.bits != 8 || layout.samples != 4 || layout.format != SAMPLEFORMAT_UINT ||
-        layout.planar != PLANARCONFIG_CONTIG || TIFFScanlineSize(tiff->tif) != (tmsize_t)layout.width * 4)
-        return -1;
-    return pg_tiff_read_rows_as_stored(tiff, pixels, layout.width, layout.height, message);
+    if (!pg_tiff_is_plain_cmyk(tiff->tif, layout)) return -1;
+    return pg_tiff_read_samples_as_stored(tiff, layout, 4, pixels, 0, message);
 }
 
 /// Whether the current directory, up to its pointer to the next, lies inside the file:

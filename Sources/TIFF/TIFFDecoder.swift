@@ -13,7 +13,7 @@ public enum TIFFDecoder {
         public let hasAlpha: Bool
         public let iccProfile: [UInt8]?
         /// The page's own inks, left for its CMYK profile to convert (only read so when the
-        /// file has a profile: without one, libtiff's naive conversion is all there is).
+        /// file has a profile: without one, the naive formula is all there is).
         public var isCMYK = false
     }
 

@@ -6,6 +6,8 @@ import struct
 import pytest
 from PIL import Image, ImageOps
 
+from tiffbytes import planar_tiff
+
 EXTS = ["jpg", "png", "gif", "webp", "bmp", "tiff", "avif", "heic", "jxl"]
 SLOW = 300
 
@@ -344,34 +346,6 @@ def test_a_16_bit_grey_tiff_keeps_its_alpha(stack, tools, ext):
             assert all(out.getpixel((x, 4))[:3] == (156, 156, 156) for x in range(1, 16))
 
 
-def _planar_rgba_tiff(planes: list[list[int]], width: int, height: int, bits: int = 8, big_endian: bool = False) -> bytes:
-    """An uncompressed TIFF of four sample planes (R, G, B, unassociated alpha), each in a
-    plane of its own (PlanarConfig 2, one strip a plane), 8 or 16 bits, either byte order:
-    neither pyvips nor Pillow writes one."""
-    order = ">" if big_endian else "<"
-    sample = "B" if bits == 8 else "H"
-    data = [struct.pack(f"{order}{len(plane)}{sample}", *plane) for plane in planes]
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 4, None), (259, 3, 1, 1), (262, 3, 1, 2),
-               (273, 4, 4, None), (277, 3, 1, 4), (278, 4, 1, height), (279, 4, 4, None), (284, 3, 1, 2),
-               (338, 3, 1, 2)]
-    ifd_size = 2 + 12 * len(entries) + 4
-    bits_at = 8 + ifd_size
-    offsets_at, counts_at = bits_at + 8, bits_at + 24
-    data_at = counts_at + 16
-    arrays = {258: struct.pack(f"{order}4H", *([bits] * 4)),
-              273: struct.pack(f"{order}4I", *(data_at + sum(map(len, data[:i])) for i in range(4))),
-              279: struct.pack(f"{order}4I", *map(len, data))}
-    where = {258: bits_at, 273: offsets_at, 279: counts_at}
-    out = (b"MM\x00*" if big_endian else b"II*\x00") + struct.pack(f"{order}I", 8) + struct.pack(f"{order}H", len(entries))
-    for tag, kind, count, value in entries:
-        field = struct.pack(f"{order}I", where[tag]) if value is None else (
-            struct.pack(f"{order}HH", value, 0) if kind == 3 else struct.pack(f"{order}I", value))
-        out += struct.pack(f"{order}HHI", tag, kind, count) + field
-    out += struct.pack(f"{order}I", 0) + arrays[258] + arrays[273] + arrays[279]
-    assert len(out) == data_at
-    return out + b"".join(data)
-
-
 @pytest.mark.parametrize("layout", ["tiled", "planar", "16-bit", "planar-16-bit-big-endian"])
 def test_a_tiff_with_unassociated_alpha_keeps_its_colours_in_every_layout(stack, tools, layout):
     """libtiff's RGBA interface multiplies unassociated alpha into the colours in 8 bits;
@@ -392,11 +366,11 @@ def test_a_tiff_with_unassociated_alpha_keeps_its_colours_in_every_layout(stack,
     elif layout == "16-bit":
         data = (vips.cast("ushort") * 257).cast("ushort").copy(interpretation="rgb16").tiffsave_buffer()
     elif layout == "planar":
-        data = _planar_rgba_tiff([list(band.tobytes()) for band in expected.split()], width, height)
+        data = planar_tiff([list(band.tobytes()) for band in expected.split()], width, height)
     else:
         planes = [[(v << 8) | ((i * 37 + c * 101) & 0xFF) for i, v in enumerate(band.tobytes())]
                   for c, band in enumerate(expected.split())]
-        data = _planar_rgba_tiff(planes, width, height, bits=16, big_endian=True)
+        data = planar_tiff(planes, width, height, bits=16, big_endian=True)
         rounded = [[(v * 255 + 32767) // 65535 for v in plane] for plane in planes]
         expected = Image.merge("RGBA", [Image.frombytes("L", (width, height), bytes(plane)) for plane in rounded])
     obj = stack.upload_ok(data)

@@ -15,7 +15,8 @@ void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height);
 size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile);
 
 /// Decodes the whole first page through libtiff's RGBA interface (what it supports:
-/// grey, palette, RGB, YCbCr, CMYK, CIE Lab; 1–16 bits a sample; every compression
+/// grey, palette, RGB, YCbCr, CMYK, CIE Lab; 1–16 bits a sample (plain 8- or 16-bit CMYK
+/// is read as stored and made RGB with the interface's own formula); every compression
 /// libtiff was built with, old-style JPEG included; planar or not; tiled or not) into
 /// `pixels`: width × height × 4 bytes R,G,B,A, straight (not premultiplied) alpha, rows
 /// top to bottom as stored (the Orientation tag is left to the caller). `*has_alpha` tells whether the file has an alpha sample. Returns 0 on
@@ -39,11 +40,12 @@ int pg_tiff_is_rgb16(pg_tiff *tiff);
 /// this does not read either.
 int pg_tiff_read_wide_samples(pg_tiff *tiff, unsigned char *pixels, char *message);
 
-/// 8-bit C, M, Y, K as stored (PhotometricInterpretation separated, ink set CMYK, four
-/// samples, contiguous, in strips), for a caller that has the file's CMYK profile: the
-/// RGBA interface converts CMYK with the naive formula and would leave the profile
-/// nothing to describe. `pixels` as above, four bytes C,M,Y,K a pixel. Returns -1 (and
-/// reads nothing) when the page is not laid out so, 0 on success, 1 on a decode error.
+/// C, M, Y, K as stored (PhotometricInterpretation separated, ink set CMYK, four samples
+/// and no extra one, 8 or 16 bits rounded to 8, contiguous or planar, strips or tiles), for
+/// a caller that has the file's CMYK profile: `pg_tiff_read_rgba` converts CMYK with the
+/// naive formula and would leave the profile nothing to describe. `pixels` as above, four
+/// bytes C,M,Y,K a pixel. Returns -1 (and reads nothing) when the page is not laid out so,
+/// 0 on success, 1 on a decode error.
 int pg_tiff_read_cmyk(pg_tiff *tiff, unsigned char *pixels, char *message);
 
 /// Opens the first directory for `pg_tiff_check_later_pages` only (strip offsets read on
