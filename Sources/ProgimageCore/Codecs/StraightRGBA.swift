@@ -13,10 +13,10 @@ import WebP
 /// image moved half of its alpha levels by one (a translucent PNG to TIFF was not lossless:
 /// alpha 128 came out 129). An animated WebP's frames and overlays come as such rows too.
 ///
-/// Read from a PNG with an alpha channel or `tRNS`, a still WebP with alpha, a TIFF, AVIF,
-/// HEIC or JPEG XL with alpha, a BMP with an alpha mask, upright; colour-converted to sRGB
-/// as every decode is. Whether the file is such is read from its header first, so that no
-/// other file is decoded twice.
+/// Read from a PNG with an alpha channel or `tRNS`, a WebP with alpha (an animation's first
+/// frame on its canvas), a TIFF, AVIF, HEIC or JPEG XL with alpha, a BMP with an alpha
+/// mask, upright; colour-converted to sRGB as every decode is. Whether the file is such is
+/// read from its header first, so that no other file is decoded twice.
 struct StraightRGBA {
     var pixels: [UInt8]
     let width: Int
@@ -50,9 +50,9 @@ struct StraightRGBA {
             straight = StraightRGBA(pixels: decoded.bytes, width: decoded.width, height: decoded.height)
             source = PNGColour.source(of: original)
         case .webp:
-            guard FrameCount.of(original, format: .webp) == 1, let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha,
-                decoded.frameCount == 1
-            else { return nil }
+            // An animation's first frame on its canvas too, for the outputs that take only
+            // that frame (a probe: libgd's 7 bits moved half of its alpha levels by one).
+            guard let decoded = try? WebPDecoder.decode(original), decoded.hasAlpha else { return nil }
             straight = StraightRGBA(pixels: decoded.rgba, width: decoded.width, height: decoded.height)
             source = SourceColor.profile(decoded.iccProfile)
         case .tiff:
