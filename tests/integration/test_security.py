@@ -167,6 +167,24 @@ def test_non_canonical_redirects_before_signature_check(secure_stack, tools, sig
     assert r.status_code == 200, tools.describe(r)
 
 
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
+def test_every_url_of_a_deleted_image_is_404_under_signing(secure_stack, tools, keys, sign, signed):
+    """API.md: after a delete "every URL of that id (metadata, original, every conversion and
+    transform, cached or not) answers 404". Under signing, the original's own URL (which
+    needs no signature) and every unsigned miss answered 403 bad_signature once the
+    image was gone, as did any URL of an id never uploaded (a black-box probe)."""
+    obj = secure_stack.upload_ok(tools.png(tools.noise(12, 8, seed=42)), "d.png", headers=auth(keys[0]))
+    iid = obj["id"]
+    made = f"/images/{iid}/flip:h.png"
+    assert secure_stack.get(made, params={"sig": sign(made)}).status_code == 200
+    r = secure_stack.delete(f"/images/{iid}", headers=auth(keys[0]))
+    assert r.status_code == 204, tools.describe(r)
+    for image_id in (iid, "AAAAAAAAAAAAAAAAAAAAAA"):
+        for suffix in (".png", ".webp", ".auto", "/flip:h.png", "/resize:5x.jpg"):
+            path = f"/images/{image_id}{suffix}"
+            tools.json_error(secure_stack.get(path, params={"sig": sign(path)} if signed else None), 404)
+
+
 def test_no_signing_on_default_stack(stack, tools):
     obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=50)))
     assert stack.get(f"/images/{obj['id']}.gif").status_code == 200

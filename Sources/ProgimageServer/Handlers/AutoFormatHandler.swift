@@ -12,7 +12,8 @@ struct AutoFormatHandler {
 
     func respond(to request: HTTPRequest, id: ImageID, operations: String) throws(ServiceError) -> HTTPResponse {
         guard request.method == "GET" || request.isHead else { throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]) }
-        try context.keys.verifySignature(path: "/images/\(id)\(operations).auto", signature: request.queryValue("sig"))
+        try SignedImageURL.verify(
+            path: "/images/\(id)\(operations).auto", signature: request.queryValue("sig"), of: id, context: context)
         guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
 
         let accepted = Self.acceptedImageTypes(request.headers["accept"] ?? "")

@@ -11,7 +11,8 @@ struct DerivedImageHandler {
         guard chain.role == context.role else {
             throw ServiceError(.misdirectedRequest, "\(chain.role) instances make this image, this is \(context.role)")
         }
-        try context.keys.verifySignature(path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"))
+        try SignedImageURL.verify(
+            path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"), of: id, context: context)
 
         if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
             // The original itself: nginx normally serves it; this is a race with an upload
