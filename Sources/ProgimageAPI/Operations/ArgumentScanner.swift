@@ -29,16 +29,18 @@ enum ArgumentScanner {
     /// exponent, at most 3 decimal places that are not trailing zeros (`1.0000` is `1`, a
     /// valid spelling answered 301, as `1.000` was; it had been 400); a `+` is valid but not
     /// canonical, as for integers (`blur:+1` answered 400 where `resize:+100x` answered 301).
+    /// Leading zeros of the whole part and trailing ones of the fraction are spelling only,
+    /// however many, as an integer's leading zeros are (past 12 characters in all they had
+    /// been 400, found by a black-box probe).
     static func decimal(_ signed: Substring) -> Double? {
         let text = signed.first == "+" ? signed.dropFirst() : signed
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard !text.isEmpty, text.count <= 12,
-            text.allSatisfy({ $0 == "." || ($0.isASCII && $0.isNumber) }),
-            parts.count == 1
-                || (parts.count == 2 && !(parts[0].isEmpty && parts[1].isEmpty)
-                    && parts[1].reversed().drop(while: { $0 == "0" }).count <= 3)
-        else { return nil }
-        return Double(parts.count == 2 && parts[0].isEmpty ? "0" + text : String(text))
+        let isDigit: (Character) -> Bool = { $0.isASCII && $0.isNumber }
+        guard parts.allSatisfy({ $0.allSatisfy(isDigit) }), parts.contains(where: { !$0.isEmpty }) else { return nil }
+        let whole = parts[0].drop { $0 == "0" }
+        let fraction = parts.count == 2 ? Substring(parts[1].reversed().drop { $0 == "0" }.reversed()) : ""
+        guard whole.count <= maximumDigits, fraction.count <= 3 else { return nil }
+        return Double((whole.isEmpty ? "0" : whole) + (fraction.isEmpty ? "" : "." + fraction))
     }
 
     /// The canonical print of a decimal: shortest form, no trailing zeros (`2.5`, `3`).
