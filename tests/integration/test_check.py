@@ -57,17 +57,22 @@ def test_check_reports_and_repair_moves_orphans_aside(stack_factory):
     lost = stack.data_dir / "lost+found"
     assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
     assert check(stack).returncode == 0
-    # An orphan of the same name later (and a temporary file of the cache named as one of
-    # the data directory's) goes beside what lost+found holds, not over it: a probe saw
-    # the second repair replace the first orphan.
+    # An orphan of the same name later goes beside what lost+found holds, not over it: a
+    # probe saw the second repair replace the first orphan. A temporary file of the cache
+    # (half a derived file) is removed, as orphaned cache is: moved, it could not cross to
+    # another file system.
     plant(orphan, b"second")
     plant(leftover, b"third")
-    plant(stack.cache_dir / ".tmp" / "tmp-crashed", b"fourth")
+    cache_leftover = stack.cache_dir / ".tmp" / "tmp-crashed"
+    plant(cache_leftover, b"fourth")
+    r = check(stack)
+    assert f"temporary-file {cache_leftover}" in r.stdout
     assert check(stack, "--repair").returncode == 0
+    assert not cache_leftover.exists()
     assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
     assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png.1").read_bytes() == b"second"
     kept = sorted(p.read_bytes() for p in lost.iterdir() if p.name.startswith(".tmp-tmp-crashed"))
-    assert kept == [b"fourth", b"orphan", b"third"], kept
+    assert kept == [b"orphan", b"third"], kept
     r = stack.get(image["url"])
     assert r.status_code == 200 and stack.get(f"/images/{image['id']}").status_code == 200
 

@@ -12,9 +12,10 @@ import Glibc
 /// in their name), and cache directories of images that no longer exist (older than
 /// `grace`: a render racing its image's delete writes one for a moment); in the distributed mode, objects without a
 /// record and records without an object in the bucket too. With `repair`, orphaned
-/// originals and temp files move to `{data}/lost+found/` (orphaned objects to the bucket's
-/// `lost+found/`: nothing precious is deleted; a record's original is never touched) and
-/// orphaned cache directories are removed (derived files regenerate).
+/// originals and their temp files move to `{data}/lost+found/` (orphaned objects to the
+/// bucket's `lost+found/`: nothing precious is deleted; a record's original is never
+/// touched) and orphaned cache directories and cache temp files are removed (derived files
+/// regenerate).
 public struct StorageCheck {
     public enum Finding: Equatable, Sendable, CustomStringConvertible {
         case originalWithoutRecord(path: String)
@@ -179,6 +180,15 @@ public struct StorageCheck {
 
     private func repair(_ finding: Finding) throws(ServiceError) {
         switch finding {
+        case .temporaryFile(let path) where path.hasPrefix(cache.root + "/"):
+            // Half a derived file: disposable as the cache is, and removed as orphaned cache
+            // directories are (moved, it failed where the cache is another file system than
+            // the data directory: a link cannot cross).
+            do {
+                try Files.remove(path)
+            } catch {
+                throw ServiceError(.internalError, "cannot remove \(path): \(error)")
+            }
         case .originalWithoutRecord(let path), .temporaryFile(let path):
             let lostAndFound = dataDirectory + "/lost+found"
             do {
