@@ -136,6 +136,14 @@ public enum Files {
         guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw SystemCallError("utimensat", path: path) }
     }
 
+    /// Sets `path`'s access time (not through a symbolic link), leaving its modification
+    /// time as it is; the change time moves to now, as for any change of the inode.
+    public static func setAccessTime(of path: String, seconds: Int, nanoseconds: Int) throws(SystemCallError) {
+        let omit = (1 << 30) - 2  // UTIME_OMIT, which Glibc's header defines as an expression Swift does not import
+        var times = [timespec(tv_sec: seconds, tv_nsec: nanoseconds), timespec(tv_sec: 0, tv_nsec: omit)]
+        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemCallError("utimensat", path: path) }
+    }
+
     /// Moves `path` into `directory` (on the same file system) under `name`, or `name.1`,
     /// `name.2`, … when that is taken: never over another file (`link` refuses an existing
     /// name, where `rename` replaces it; Glibc's `renameat2` is not visible to Swift).

@@ -238,9 +238,7 @@ public struct CachePruner: Sendable {
     /// served every second was evicted before files never read since they were made.
     /// mtime is left alone (nginx's ETag and Last-Modified).
     static func rearmReadTime(_ path: String, atime: timespec) {
-        let omit = (1 << 30) - 2  // UTIME_OMIT
-        var times = [atime, timespec(tv_sec: 0, tv_nsec: omit)]
-        _ = utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
+        try? Files.setAccessTime(of: path, seconds: atime.tv_sec, nanoseconds: atime.tv_nsec)
     }
 
     /// `rearmReadTime(_:atime:)`, reading atime first (a file just written).
