@@ -11,19 +11,19 @@ struct DerivedImageHandler {
         guard chain.role == context.role else {
             throw ServiceError(.misdirectedRequest, "\(chain.role) instances make this image, this is \(context.role)")
         }
-        try SignedImageURL.verify(
-            path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"), of: id, context: context)
-
         if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
-            // The original itself: nginx normally serves it; this is a race with an upload
-            // (nginx finds the file now), or a box without its local copy, fetched first
-            // (and answered from memory when there is no room to keep it).
+            // The original itself, which needs no signature: nginx normally serves it; this
+            // is a race with an upload (nginx finds the file now), or a box without its
+            // local copy, fetched first (and answered from memory when there is no room to
+            // keep it).
             if let unkept = try context.renderer.originalForNginx(id: id, format: record.format) {
                 return UnkeptImageResponse(bytes: unkept, format: record.format).response(to: request)
             }
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }
+        try SignedImageURL.verify(
+            path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"), of: id, context: context)
         switch try context.renderer.render(id: id, chain: chain, isAbandoned: request.isAbandoned) {
         case .stored(let cachePath):
             return Self.servedByNginx("/_progimage/made/" + cachePath)
