@@ -79,7 +79,8 @@ enum DevelopmentStack {
             let supervisor = Supervisor(
                 children: children, logger: logger,
                 readinessProbe: { LoopbackProbe.isAccepting(port: port) },
-                onReady: { StandardStreams.writeLine(banner) }, housekeeping: housekeeping)
+                onReady: { StandardStreams.writeLine(banner) }, housekeeping: housekeeping,
+                makeWatch: MakeInterruptWatch())
             resources.supervisor = supervisor
             try supervisor.startAll()
             _ = try supervisor.superviseUntilStopped()

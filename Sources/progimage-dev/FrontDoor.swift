@@ -38,7 +38,7 @@ enum FrontDoor {
             let supervisor = Supervisor(
                 children: [.nginx(request: nginx.request)], logger: logger,
                 readinessProbe: { LoopbackProbe.isAccepting(port: port) },
-                onReady: { StandardStreams.writeLine(banner) })
+                onReady: { StandardStreams.writeLine(banner) }, makeWatch: MakeInterruptWatch())
             resources.supervisor = supervisor
             try supervisor.startAll()
             _ = try supervisor.superviseUntilStopped()

@@ -32,14 +32,15 @@ final class Supervisor {
     /// This binary, through which every child starts (`ChildTrampoline`).
     private let ownExecutable = (try? RunningExecutable.path()) ?? CommandLine.arguments[0]
     /// Under `make run`: a SIGINT sent to make alone stops the stack too.
-    private let makeWatch = MakeInterruptWatch()
+    private let makeWatch: MakeInterruptWatch?
     /// How soon the loop looks at make again.
     private static let makeWatchInterval: Duration = .milliseconds(200)
 
     init(
         children: [ChildProcess], logger: Logger, readinessProbe: @escaping () -> Bool, onReady: @escaping () -> Void,
-        housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)? = nil
+        housekeeping: ((_ signalNginx: (Int32) -> Void) -> Void)? = nil, makeWatch: MakeInterruptWatch?
     ) {
+        self.makeWatch = makeWatch
         self.children = children
         self.logger = logger
         self.readinessProbe = readinessProbe

@@ -194,7 +194,14 @@ def test_make_run_stops_on_a_signal_to_make_alone(stop):
     so the stack ran on and make waited forever."""
     from conftest import Stack
     box = Stack(command=["make", "--no-print-directory", "run"])
-    box.start()
+    # A test run that ignores SIGINT (a background job of a non-interactive shell) would
+    # hand make SIGINT ignored, and such a make is stopped by nothing but SIGTERM; caught
+    # here, the child gets SIGINT's default, as from a terminal.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        box.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         os.kill(box.proc.pid, stop)
         try:
