@@ -180,7 +180,7 @@ public struct StorageCheck {
 
     private func repair(_ finding: Finding) throws(ServiceError) {
         switch finding {
-        case .temporaryFile(let path) where path.hasPrefix(cache.root + "/"):
+        case .temporaryFile(let path) where path.hasPrefix(cache.root + "/.tmp/"):
             // Half a derived file: disposable as the cache is, and removed as orphaned cache
             // directories are (moved, it failed where the cache is another file system than
             // the data directory: a link cannot cross).
