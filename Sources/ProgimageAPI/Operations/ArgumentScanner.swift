@@ -39,7 +39,9 @@ enum ArgumentScanner {
         guard parts.allSatisfy({ $0.allSatisfy(isDigit) }), parts.contains(where: { !$0.isEmpty }) else { return nil }
         let whole = parts[0].drop { $0 == "0" }
         let fraction = parts.count == 2 ? Substring(parts[1].reversed().drop { $0 == "0" }.reversed()) : ""
-        guard whole.count <= maximumDigits, fraction.count <= 3 else { return nil }
+        // Nine whole digits: `canonical` prints thousandths in an Int (a check for the
+        // operation's own range comes after).
+        guard whole.count <= 9, fraction.count <= 3 else { return nil }
         return Double((whole.isEmpty ? "0" : whole) + (fraction.isEmpty ? "" : "." + fraction))
     }
 
