@@ -479,6 +479,7 @@ struct NginxErrorPage {
                 "            add_header Access-Control-Allow-Methods \"GET, HEAD, OPTIONS\" always;",
                 "            add_header Access-Control-Allow-Headers \"\(NginxSiteTemplate.preflightHeaders)\" always;",
                 "            add_header Access-Control-Max-Age 60 always;",
+                "            add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
                 "            add_header Cache-Control no-store always;",
                 "            return 204;", "        }",
             ]

@@ -279,6 +279,9 @@ def test_a_front_with_no_box_answering_still_answers_preflights():
         allowed = {h.strip().lower() for h in r.headers.get("Access-Control-Allow-Headers", "").split(",")}
         assert {"authorization", "content-type", "content-disposition", "range"} <= allowed, Tools.describe(r)
         assert r.headers.get("Access-Control-Max-Age"), Tools.describe(r)
+        # "Every answer exposes ETag, X-Cache, X-Progimage-Cache, Location" (a probe).
+        exposed = {h.strip() for h in r.headers.get("Access-Control-Expose-Headers", "").split(",")}
+        assert {"ETag", "X-Cache", "X-Progimage-Cache", "Location"} <= exposed, Tools.describe(r)
         r = front.request("OPTIONS", "/images", headers={"Origin": "https://site.example",
                                                          "Access-Control-Request-Method": "POST"})
         assert r.status_code == 204 and "POST" not in r.headers.get("Access-Control-Allow-Methods", ""), Tools.describe(r)
