@@ -37,14 +37,6 @@ public struct StorageCheck {
             case .recordWithoutObject(let id, let key): "record-without-object \(id) \(key)"
             }
         }
-
-        /// A record whose original is gone cannot be repaired here.
-        public var isRepairable: Bool {
-            switch self {
-            case .recordWithoutOriginal, .recordWithoutObject: false
-            default: true
-            }
-        }
     }
 
     public let metadata: any MetadataStore
@@ -82,7 +74,11 @@ public struct StorageCheck {
     }
 
     /// The findings; with `repair`, each repairable one is moved out of the way as found.
-    public func run(repair: Bool, now: Int = Timestamp.unixSeconds()) throws(ServiceError) -> [Finding] {
+    /// What was found, and of it what is still so: everything without `repair`; with it,
+    /// what a repair could not mend (a record whose original is nowhere).
+    public func run(repair: Bool, now: Int = Timestamp.unixSeconds()) throws(ServiceError) -> (
+        findings: [Finding], unrepaired: [Finding]
+    ) {
         var records: [ImageID: ImageFormat] = [:]
         var cursor: ListCursor?
         repeat {
@@ -140,10 +136,10 @@ public struct StorageCheck {
                 findings.append(.cacheWithoutRecord(path: "\(directory)/\(entry.name)"))
             }
         }
-        if repair {
-            for finding in findings { try self.repair(finding) }
-        }
-        return findings
+        guard repair else { return (findings, findings) }
+        var unrepaired: [Finding] = []
+        for finding in findings where try !self.repair(finding) { unrepaired.append(finding) }
+        return (findings, unrepaired)
     }
 
     /// Of the originals found without a record, and the records found without their
@@ -178,7 +174,8 @@ public struct StorageCheck {
             + missing.map { .recordWithoutOriginal(id: $0.0, expected: originals.path(id: $0.0, format: $0.1)) }
     }
 
-    private func repair(_ finding: Finding) throws(ServiceError) {
+    /// Whether the finding is mended now.
+    private func repair(_ finding: Finding) throws(ServiceError) -> Bool {
         switch finding {
         case .temporaryFile(let path) where path.hasPrefix(cache.root + "/.tmp/"):
             // Half a derived file: disposable as the cache is, and removed as orphaned cache
@@ -222,10 +219,11 @@ public struct StorageCheck {
         case .recordWithoutObject(_, let key):
             // Put back when an earlier repair had moved it to lost+found; otherwise the
             // record stays, reported (a record's original is never made up).
-            _ = try bucket?.restoreFromLostAndFound(key: key)
+            return try bucket?.restoreFromLostAndFound(key: key) ?? false
         case .recordWithoutOriginal:
-            break
+            return false
         }
+        return true
     }
 
     /// `{root}/{s1}/{s2}` directories: two-character shard names only (not `.tmp`, `.locks`).

@@ -58,10 +58,9 @@ public enum CheckCommand {
             originalsInFlight: OriginalsInFlight(configuration), bucket: bucket,
             deletionLog: bucket == nil ? nil : metadata as? any DeletionLog, grace: grace, notice: { report($0) })
         do {
-            let findings = try check.run(repair: repair)
+            let (findings, unrepaired) = try check.run(repair: repair)
             for finding in findings { print(finding.description) }
             fflush(nil)  // the findings before the summary on standard error
-            let unrepaired = repair ? findings.filter { !$0.isRepairable } : findings
             report(
                 "\(findings.count) finding(s)"
                     + (repair
