@@ -25,6 +25,7 @@ struct UploadHandler {
     func respond(to request: HTTPRequest) throws(ServiceError) -> HTTPResponse {
         var requestLimit = context.configuration.maxRequestBytes
         var linkLimit: Int? = nil
+        let kind = UploadBodyKind(contentType: request.headers["content-type"])
         if request.queryValue("sig") != nil {
             // A signed upload URL stands in for the API key (a browser never holds that).
             // Its `max_bytes` bounds what links bring in too, all of them together: without
@@ -35,7 +36,7 @@ struct UploadHandler {
             // `max_bytes` was a 413.
             let grant = try context.keys.verifyUploadGrant(query: request.query, now: Timestamp.unixSeconds())
             if let maxBytes = grant.maxBytes {
-                let framing = UploadBodyKind(contentType: request.headers["content-type"]) == .raw ? 0 : ServiceConfiguration.framingBytes
+                let framing = kind == .raw ? 0 : ServiceConfiguration.framingBytes
                 (requestLimit, linkLimit) = (min(requestLimit, maxBytes + framing), maxBytes)
             }
         } else {
@@ -45,7 +46,7 @@ struct UploadHandler {
             throw ServiceError(.payloadTooLarge, "the request body exceeds \(requestLimit) bytes")
         }
         var linkBudget = LinkBudget(left: linkLimit)
-        let candidates = try candidates(in: request, limit: requestLimit, links: &linkBudget)
+        let candidates = try candidates(in: request, kind: kind, limit: requestLimit, links: &linkBudget)
 
         var prepared: [(candidate: Candidate, inspected: ImageIngest.Inspected)] = []
         for candidate in candidates {
@@ -140,14 +141,14 @@ struct UploadHandler {
     }
 
     private func candidates(
-        in request: HTTPRequest, limit: Int, links: inout LinkBudget
+        in request: HTTPRequest, kind: UploadBodyKind, limit: Int, links: inout LinkBudget
     ) throws(ServiceError) -> [Candidate] {
         let contentType = request.headers["content-type"] ?? ""
         let body = request.body(limit: limit)
         // The contract's `empty_body` whatever the body was announced as: a form or a JSON
         // link without a byte is as empty as a raw upload without one.
         guard !body.isEmpty else { throw ServiceError(.emptyBody, "the request has no body") }
-        switch UploadBodyKind(contentType: contentType) {
+        switch kind {
         case .form:
             guard let boundary = MultipartParser.boundary(fromContentType: contentType) else {
                 throw ServiceError(.badRequest, "multipart body without a boundary")
