@@ -28,6 +28,36 @@ public enum FileLock {
         return try body(fd)
     }
 
+    /// Runs `body` holding an exclusive lock of its own on `path`: a lock file for one key,
+    /// made when needed and removed by its holder before it lets go, so keys never share a
+    /// lock and none is left behind. A waiter that gets the lock of a file its holder has
+    /// just removed tries again on the file now at `path` (lock, then check that `path`
+    /// still names the locked file). `body` gets false, unlocked, when no lock file can be
+    /// made or locked: the caller decides what doing the work without it means.
+    public static func holdingOwnFile<T, E: Error>(_ path: String, _ body: (_ locked: Bool) throws(E) -> T) throws(E) -> T {
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return try body(false) }
+            var locked: Int32
+            repeat { locked = flock(fd, LOCK_EX) } while locked != 0 && errno == EINTR
+            guard locked == 0 else {
+                close(fd)
+                return try body(false)
+            }
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                defer {
+                    unlink(path)
+                    flock(fd, LOCK_UN)
+                    close(fd)
+                }
+                return try body(true)
+            }
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+
     /// Runs `body` holding the lock on `path` exclusively, trying every 5 ms for
     /// `milliseconds` (Linux gives a waiting exclusive request no precedence, so shared
     /// holders that keep overlapping would starve a blocking one). The file is never made

@@ -345,3 +345,53 @@ def test_an_animation_nobody_waits_for_stops_rendering():
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=20, loop=0)
     _render_left_after_3_s_is_logged_504_within_20_s(
         buffer.getvalue(), "many.gif", "image/gif", "resize:1000x1000,force/blur:40.gif")
+
+
+def _fnv1a32(text: str) -> int:
+    value = 2166136261
+    for byte in text.encode():
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def test_a_long_render_holds_up_no_other_path():
+    """Misses of one path wait for one render; before, paths shared 256 lock files, so a
+    black-box probe's five-minute render held every unrelated miss whose path shared its
+    lock (1 in 256, any role) until nginx answered 504. Here a miss whose path shared the
+    slow render's old lock file answers while that render still runs."""
+    from conftest import Stack, Tools
+    box = Stack()
+    box.start()
+    try:
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), (200, 30, 90)).save(buffer, "JPEG")
+        slow_id = box.upload_ok(buffer.getvalue(), "slow.jpg", "image/jpeg")["id"]
+        slow_chain = "resize:2048x2048,force" + "/blur:50" * 5 + ".png"
+        quick_id = box.upload_ok(Tools.png(Tools.noise(8, 8, seed=44)))["id"]
+
+        def cache_path(image_id: str, chain: str) -> str:
+            return f"{box.cache_dir}/{image_id[:2]}/{image_id[2:4]}/{image_id}/{chain}"
+
+        shared = _fnv1a32(cache_path(slow_id, slow_chain)) % 256
+        quick_chain = next(f"resize:{n}x.png" for n in range(1, 8193)
+                           if _fnv1a32(cache_path(quick_id, f"resize:{n}x.png")) % 256 == shared)
+        slow = ThreadPoolExecutor(max_workers=1)
+        try:
+            pending = slow.submit(box.get, f"/images/{slow_id}/{slow_chain}", timeout=600)
+            time.sleep(2)  # its render holds its lock now
+            assert not pending.done(), "the slow render finished within 2 s: it cannot show the wait"
+            started = time.monotonic()
+            r = box.get(f"/images/{quick_id}/{quick_chain}", timeout=600)
+            waited = time.monotonic() - started
+            assert r.status_code == 200, Tools.describe(r)
+            assert waited < 5, f"a miss of another path waited {waited:.1f} s for an unrelated render"
+            assert not pending.done(), "the slow render finished first: it cannot show the wait"
+            assert pending.result().status_code == 200
+            # Each lock file goes with its render: none is left per path.
+            assert list((box.cache_dir / ".locks" / "paths").iterdir()) == []
+        finally:
+            slow.shutdown(wait=True)
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems

@@ -19,6 +19,8 @@ public struct DerivedImageCache: Sendable {
     static let temporaryFolder = ".tmp"
     static let trashFolder = ".trash"
     static let locksFolder = ".locks"
+    /// Under `locksFolder`: one lock file a derived path being made (`withLock`).
+    static let pathLocksFolder = "paths"
     /// Each instance's request counters and nginx's HIT/MISS log (`ServiceMetrics`).
     public static let metricsFolder = ServiceConfiguration.metricsFolder
     /// Per overlay image, the derived files made with it (deleting it removes them).
@@ -172,15 +174,18 @@ public struct DerivedImageCache: Sendable {
         try? Files.remove(list)
     }
 
-    /// Serializes work on one derived path across threads and processes (`flock` on one of
-    /// 256 lock files), so a stampede of misses for one URL makes the file once; the
-    /// others wait, then find it on disk. Unrelated paths share a lock only 1 time in 256.
+    /// Serializes work on one derived path across threads and processes, so a stampede of
+    /// misses for one URL makes the file once; the others wait, then find it on disk. A
+    /// lock of its own for each path (`FileLock.holdingOwnFile`, named by a 64-bit hash of
+    /// the path): with 256 shared lock files, a black-box probe's five-minute render of one
+    /// URL held every unrelated miss whose path shared its lock file (1 in 256), of any
+    /// role, until nginx answered them 504.
     public func withLock<T>(for path: String, _ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
-        let locks = root + "/" + Self.locksFolder
+        let locks = root + "/" + Self.locksFolder + "/" + Self.pathLocksFolder
         try? Files.makeDirectories(locks)
-        var hash: UInt32 = 2_166_136_261
-        for byte in path.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
         // Without a lock file the work is done unlocked: a stampede makes the file twice.
-        return try FileLock.holding("\(locks)/\(hash % 256)") { _ throws(ServiceError) in try body() }
+        return try FileLock.holdingOwnFile("\(locks)/\(String(hash, radix: 16))") { _ throws(ServiceError) in try body() }
     }
 }
