@@ -300,11 +300,11 @@ static int pg_tiff_is_plain_cmyk(TIFF *tif, struct pg_tiff_layout layout) {
 /// interface has no 16-bit CMYK at all (such a file was refused as corrupt), nor does it
 /// read every tiled or planar layout. Returns -1 when the file is not that.
 static int pg_tiff_read_cmyk_naively(pg_tiff *tiff, unsigned char *pixels, char *message) {
-    struct pg_tiff_layout layout = pg_tiff_layout_of(tiff->tif);
-    if (!pg_tiff_is_plain_cmyk(tiff->tif, layout)) return -1;
-    int status = pg_tiff_read_samples_as_stored(tiff, layout, 4, pixels, 0, message);
+    int status = pg_tiff_read_cmyk(tiff, pixels, message);
     if (status != 0) return status;
-    size_t count = (size_t)layout.width * layout.height;
+    uint32_t width = 0, height = 0;
+    pg_tiff_size(tiff, &width, &height);
+    size_t count = (size_t)width * height;
     for (size_t i = 0; i < count; i++) {
         unsigned char *p = pixels + i * 4;
         unsigned k = 255u - p[3];

@@ -132,16 +132,21 @@ public enum Files {
 
     /// Sets `path`'s modification time (and its access time) to `seconds` since the epoch.
     public static func setModificationTime(of path: String, toSeconds seconds: Int) throws(SystemCallError) {
-        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
-        guard utimensat(AT_FDCWD, path, &times, 0) == 0 else { throw SystemCallError("utimensat", path: path) }
+        try setTimes(of: path, access: timespec(tv_sec: seconds, tv_nsec: 0), modification: timespec(tv_sec: seconds, tv_nsec: 0))
     }
 
     /// Sets `path`'s access time (not through a symbolic link), leaving its modification
     /// time as it is; the change time moves to now, as for any change of the inode.
     public static func setAccessTime(of path: String, seconds: Int, nanoseconds: Int) throws(SystemCallError) {
         let omit = (1 << 30) - 2  // UTIME_OMIT, which Glibc's header defines as an expression Swift does not import
-        var times = [timespec(tv_sec: seconds, tv_nsec: nanoseconds), timespec(tv_sec: 0, tv_nsec: omit)]
-        guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw SystemCallError("utimensat", path: path) }
+        try setTimes(
+            of: path, access: timespec(tv_sec: seconds, tv_nsec: nanoseconds), modification: timespec(tv_sec: 0, tv_nsec: omit),
+            flags: AT_SYMLINK_NOFOLLOW)
+    }
+
+    private static func setTimes(of path: String, access: timespec, modification: timespec, flags: Int32 = 0) throws(SystemCallError) {
+        var times = [access, modification]
+        guard utimensat(AT_FDCWD, path, &times, flags) == 0 else { throw SystemCallError("utimensat", path: path) }
     }
 
     /// Moves `path` into `directory` (on the same file system) under `name`, or `name.1`,

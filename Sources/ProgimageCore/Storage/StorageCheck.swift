@@ -73,9 +73,9 @@ public struct StorageCheck {
         self.grace = grace
     }
 
-    /// The findings; with `repair`, each repairable one is moved out of the way as found.
     /// What was found, and of it what is still so: everything without `repair`; with it,
-    /// what a repair could not mend (a record whose original is nowhere).
+    /// each finding is mended as found, and what is left is what could not be (a record
+    /// whose original is nowhere).
     public func run(repair: Bool, now: Int = Timestamp.unixSeconds()) throws(ServiceError) -> (
         findings: [Finding], unrepaired: [Finding]
     ) {
@@ -193,8 +193,8 @@ public struct StorageCheck {
             } catch {
                 throw ServiceError(.internalError, error.description)
             }
-            // Beside what earlier repairs moved there, never over it: two orphans of one
-            // name (a temporary file's in the data and in the cache directory) kept one.
+            // Beside what earlier repairs moved there, never over it: an orphan of a name
+            // lost+found already held replaced the first.
             let name = path.split(separator: "/").suffix(2).joined(separator: "-")
             do {
                 _ = try Files.move(path, into: lostAndFound, as: name)
