@@ -72,10 +72,10 @@ public struct DerivedImageRenderer: Sendable {
         }
     }
 
-    /// `isAbandoned` says when nobody waits for the answer any more (an animation stops
-    /// between frames then).
-    public func render(id: ImageID, chain: OperationChain, isAbandoned: () -> Bool = { false }) throws(ServiceError) -> Rendered {
-        guard let record = try metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+    /// `record` is the image's, read by the caller for this request; `isAbandoned` says when
+    /// nobody waits for the answer any more (an animation stops between frames then).
+    public func render(_ record: ImageRecord, chain: OperationChain, isAbandoned: () -> Bool = { false }) throws(ServiceError) -> Rendered {
+        let id = record.id
         let source = ImageSize(width: record.width, height: record.height)
         // Limits and crop bounds are refused here, before the lock and before decoding.
         _ = try chain.outputSize(for: source, maximumSide: pipeline.maxOutputSide)

@@ -12,9 +12,9 @@ struct AutoFormatHandler {
 
     func respond(to request: HTTPRequest, id: ImageID, operations: String) throws(ServiceError) -> HTTPResponse {
         guard request.method == "GET" || request.isHead else { throw ServiceError.methodNotAllowed(request.method, allowed: ["GET", "HEAD"]) }
-        try SignedImageURL.verify(
-            path: "/images/\(id)\(operations).auto", signature: request.queryValue("sig"), of: id, context: context)
+        // An unknown or deleted id is 404 before its signature matters, as for every image URL.
         guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        try context.keys.verifySignature(path: "/images/\(id)\(operations).auto", signature: request.queryValue("sig"))
 
         let accepted = Self.acceptedImageTypes(request.headers["accept"] ?? "")
         var candidates: [ImageFormat] = []

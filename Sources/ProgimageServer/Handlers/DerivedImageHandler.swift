@@ -11,7 +11,11 @@ struct DerivedImageHandler {
         guard chain.role == context.role else {
             throw ServiceError(.misdirectedRequest, "\(chain.role) instances make this image, this is \(context.role)")
         }
-        if chain.operations.isEmpty, chain.quality == nil, let record = try context.metadata.record(id), record.format == chain.format {
+        // One read of the record serves the whole miss. An id never uploaded, or deleted, is
+        // `404` before any signature is looked at: API.md has every URL of a deleted id answer
+        // 404, and ids are no secret (the original is served to anyone).
+        guard let record = try context.metadata.record(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+        if chain.operations.isEmpty, chain.quality == nil, record.format == chain.format {
             // The original itself, which needs no signature: nginx normally serves it; this
             // is a race with an upload (nginx finds the file now), or a box without its
             // local copy, fetched first (and answered from memory when there is no room to
@@ -22,9 +26,8 @@ struct DerivedImageHandler {
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
         }
-        try SignedImageURL.verify(
-            path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"), of: id, context: context)
-        switch try context.renderer.render(id: id, chain: chain, isAbandoned: request.isAbandoned) {
+        try context.keys.verifySignature(path: "/images/\(id)\(chain.canonicalPath)", signature: request.queryValue("sig"))
+        switch try context.renderer.render(record, chain: chain, isAbandoned: request.isAbandoned) {
         case .stored(let cachePath):
             return Self.servedByNginx("/_progimage/made/" + cachePath)
         case .unkept(let bytes):
