@@ -103,15 +103,8 @@ public struct ImageIngest: Sendable {
         }
         let hasAlpha = DeclaredAlphaChannel.isDeclared(in: bytes, format: format) || !image.isOpaque
         // Alpha composited on white, as a page shows it on a white background.
-        let blurhash = BlurHash.encode(width: size.width, height: size.height) { x, y in
-            let packed = image.pixel(x: x, y: y)
-            let transparency = Int(packed >> 24) & 0x7F  // gd: 0 opaque … 127 transparent
-            func channel(_ shift: UInt32) -> UInt8 {
-                let value = Int((packed >> shift) & 0xFF)
-                return UInt8((value * (127 - transparency) + 255 * transparency + 63) / 127)
-            }
-            return (channel(16), channel(8), channel(0))
-        }
+        let shown = image.flattenedOnWhite()
+        let blurhash = BlurHash.encode(width: size.width, height: size.height) { y in shown.interleavedRow(y, alpha: false) }
         return Inspected(
             format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha,
             frames: frames)

@@ -9,64 +9,49 @@ import Glibc
 public enum BlurHash {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~")
 
-    /// The hash of a `width × height` image whose pixel (x, y) is `pixel(x, y)` as sRGB
-    /// bytes. The cosine transform is taken over a grid of at most 64 × 64 cells, each the
-    /// mean in linear light of the pixels sampled in it (at most about a million, evenly
-    /// strided): the reference computes it over every pixel, and the few low frequencies
-    /// are the same, while a 100 MP upload costs milliseconds. Averaging in linear light
-    /// matters: a grid averaged as sRGB bytes darkens noise by ~20 levels.
+    /// The hash of a `width × height` image whose row y is `rgbRow(y)`, sRGB bytes R,G,B, over
+    /// every pixel, as the reference computes it: the same string, not a placeholder "within
+    /// a few levels" (a 64 × 64 grid of cell means, here until 2026-12-07, put the mean
+    /// colour a level off and an AC term a step off on photos a black-box tester checked).
+    /// The transform is separable: each row's sums against the x basis, one `SIMD4` lane a
+    /// component (so at most 4 across), in single precision (half the time of double, the
+    /// same strings in the tests), then those against the y basis in double. It adds ~35 ms
+    /// to a 12 MP JPEG's upload, ~0.4 s to a 100 MP one.
     public static func encode(
-        width: Int, height: Int, xComponents: Int = 4, yComponents: Int = 3, pixel: (Int, Int) -> (UInt8, UInt8, UInt8)
+        width: Int, height: Int, xComponents: Int = 4, yComponents: Int = 3, rgbRow: (Int) -> [UInt8]
     ) -> String {
-        precondition((1...9).contains(xComponents) && (1...9).contains(yComponents) && width > 0 && height > 0)
-        var linear = [Double](repeating: 0, count: 256)
-        for value in 0..<256 { linear[value] = srgbToLinear(value) }
-        let (gridWidth, gridHeight) = (min(width, 64), min(height, 64))
-        let stride = max(1, Int((Double(width * height) / 1_000_000).squareRoot().rounded(.up)))
-        var sums = [Double](repeating: 0, count: gridWidth * gridHeight * 3)
-        var counts = [Int](repeating: 0, count: gridWidth * gridHeight)
-        for y in Swift.stride(from: 0, to: height, by: stride) {
-            let row = y * gridHeight / height
-            for x in Swift.stride(from: 0, to: width, by: stride) {
-                let cell = row * gridWidth + x * gridWidth / width
-                let (r, g, b) = pixel(x, y)
-                sums[3 * cell] += linear[Int(r)]
-                sums[3 * cell + 1] += linear[Int(g)]
-                sums[3 * cell + 2] += linear[Int(b)]
-                counts[cell] += 1
+        precondition((1...4).contains(xComponents) && (1...9).contains(yComponents) && width > 0 && height > 0)
+        var linear = [Float](repeating: 0, count: 256)
+        for value in 0..<256 { linear[value] = Float(srgbToLinear(value)) }
+        // basisX[x][i] = cos(π i x / width); lanes past xComponents stay 0.
+        var basisX = [SIMD4<Float>](repeating: .zero, count: width)
+        for x in 0..<width {
+            for i in 0..<xComponents { basisX[x][i] = Float(cos(Double.pi * Double(i) * Double(x) / Double(width))) }
+        }
+        // sums[j] holds component (i, j) of each channel in lane i.
+        var sums = [(r: SIMD4<Double>, g: SIMD4<Double>, b: SIMD4<Double>)](repeating: (.zero, .zero, .zero), count: yComponents)
+        for y in 0..<height {
+            let row = rgbRow(y)
+            precondition(row.count >= width * 3)
+            var (r, g, b) = (SIMD4<Float>.zero, SIMD4<Float>.zero, SIMD4<Float>.zero)
+            for x in 0..<width {
+                let basis = basisX[x]
+                r += basis * linear[Int(row[3 * x])]
+                g += basis * linear[Int(row[3 * x + 1])]
+                b += basis * linear[Int(row[3 * x + 2])]
+            }
+            for j in 0..<yComponents {
+                let basis = cos(Double.pi * Double(j) * Double(y) / Double(height))
+                sums[j].r += basis * SIMD4<Double>(r)
+                sums[j].g += basis * SIMD4<Double>(g)
+                sums[j].b += basis * SIMD4<Double>(b)
             }
         }
-        // Cells the stride skipped (a grid finer than the samples) take their left or upper
-        // neighbour's mean.
-        for cell in 0..<counts.count where counts[cell] == 0 {
-            let neighbour = cell % gridWidth > 0 ? cell - 1 : max(0, cell - gridWidth)
-            for c in 0..<3 { sums[3 * cell + c] = counts[neighbour] > 0 ? sums[3 * neighbour + c] / Double(counts[neighbour]) : 0 }
-            counts[cell] = 1
-        }
-        for cell in 0..<counts.count where counts[cell] > 1 {
-            for c in 0..<3 { sums[3 * cell + c] /= Double(counts[cell]) }
-        }
-
         var factors: [(Double, Double, Double)] = []
         for j in 0..<yComponents {
             for i in 0..<xComponents {
-                var r = 0.0, g = 0.0, b = 0.0
-                for gy in 0..<gridHeight {
-                    // The cell's centre as a pixel index (the reference's `y` when a cell is
-                    // one pixel).
-                    let centreY = (Double(gy) + 0.5) * Double(height) / Double(gridHeight) - 0.5
-                    let basisY = cos(Double.pi * Double(j) * centreY / Double(height))
-                    for gx in 0..<gridWidth {
-                        let centreX = (Double(gx) + 0.5) * Double(width) / Double(gridWidth) - 0.5
-                        let basis = basisY * cos(Double.pi * Double(i) * centreX / Double(width))
-                        let cell = 3 * (gy * gridWidth + gx)
-                        r += basis * sums[cell]
-                        g += basis * sums[cell + 1]
-                        b += basis * sums[cell + 2]
-                    }
-                }
-                let scale = (i == 0 && j == 0 ? 1.0 : 2.0) / Double(gridWidth * gridHeight)
-                factors.append((r * scale, g * scale, b * scale))
+                let scale = (i == 0 && j == 0 ? 1.0 : 2.0) / Double(width * height)
+                factors.append((sums[j].r[i] * scale, sums[j].g[i] * scale, sums[j].b[i] * scale))
             }
         }
 
