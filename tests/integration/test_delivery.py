@@ -423,7 +423,8 @@ def test_frames_counts_an_animation_and_is_1_for_a_still(stack):
 
 # ---- presets ----------------------------------------------------------------------------------
 
-PRESETS = "thumb=resize:60x60,fill/quality:70;tiny=resize:16x;gray=grayscale;q=quality:20"
+# `tinygray` uses two presets defined before it, as a URL would.
+PRESETS = "thumb=resize:60x60,fill/quality:70;tiny=resize:16x;gray=grayscale;q=quality:20;tinygray=preset:tiny/preset:gray"
 
 
 @pytest.fixture(scope="module")
@@ -441,6 +442,8 @@ def test_a_preset_stands_for_its_chain_and_is_canonical_as_written(preset_stack)
     assert Tools.same_pixels(im, direct)
     im, r = get_image(stack, f"/images/{i}/preset:tiny/preset:gray.png")
     assert im.size == (16, 8) and r.headers["X-Progimage-Instance"] == "grayscale"
+    nested, r = get_image(stack, f"/images/{i}/preset:tinygray.png")
+    assert Tools.same_pixels(nested, im) and r.headers["X-Progimage-Instance"] == "grayscale"
     im, r = get_image(stack, f"/images/{i}/rotate:90/preset:tiny.webp")
     assert im.size == (16, 32)
     # Combined with operations written non-canonically: only those are rewritten.
@@ -483,21 +486,24 @@ def test_presets_only_refuses_free_form_chains(stack_factory):
 
 
 def test_a_changed_preset_never_serves_its_old_files():
-    first = Stack({"PROGIMAGE_PRESETS": "card=resize:40x"})
+    # `framed` is unchanged as written, but uses `card`: its files are stale too.
+    first = Stack({"PROGIMAGE_PRESETS": "card=resize:40x;framed=preset:card/pad:1,1,1,1"})
     first.start()
     try:
         image = first.upload_ok(Tools.png(Tools.noise(200, 100, seed=43)))
-        path = f"/images/{image['id']}/preset:card.png"
-        assert get_image(first, path)[0].size == (40, 20)
-        assert first.get(path).headers["X-Cache"] == "HIT"
+        path, framed = f"/images/{image['id']}/preset:card.png", f"/images/{image['id']}/preset:framed.png"
+        assert get_image(first, path)[0].size == (40, 20) and get_image(first, framed)[0].size == (42, 22)
+        assert first.get(path).headers["X-Cache"] == "HIT" and first.get(framed).headers["X-Cache"] == "HIT"
     finally:
         assert not first.stop()
-    second = Stack({"PROGIMAGE_PRESETS": "card=resize:80x", "PROGIMAGE_DATA_DIR": str(first.data_dir),
+    second = Stack({"PROGIMAGE_PRESETS": "card=resize:80x;framed=preset:card/pad:1,1,1,1", "PROGIMAGE_DATA_DIR": str(first.data_dir),
                     "PROGIMAGE_CACHE_DIR": str(first.cache_dir)}, backend_env=first.backend_env)
     second.start()
     try:
         im, r = get_image(second, path)
         assert im.size == (80, 40) and r.headers["X-Cache"] == "MISS"
+        im, r = get_image(second, framed)
+        assert im.size == (82, 42) and r.headers["X-Cache"] == "MISS"
     finally:
         assert not second.stop()
         second.cleanup_files()
@@ -531,7 +537,8 @@ def test_presets_only_refuses_free_form_files_made_before_the_switch():
 
 
 @pytest.mark.parametrize("definition", ["Thumb=resize:10x", "thumb=resize:0x0", "thumb", "a=resize:10x;a=grayscale",
-                                        "x=quality:70/quality:80"])
+                                        "x=quality:70/quality:80", "a=preset:b;b=flip:h", "a=preset:a",
+                                        "a=resize:10x/quality:50;b=preset:a/quality:60"])
 def test_a_bad_preset_definition_stops_the_start(definition, tmp_path):
     assert_start_refused("PROGIMAGE_PRESETS", definition, tmp_path)
 

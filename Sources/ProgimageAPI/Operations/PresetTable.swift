@@ -2,7 +2,7 @@
 /// `preset:{name}` in a URL stands for its chain, may be combined with other operations, and
 /// is canonical as written.
 public struct PresetTable: Sendable, Equatable {
-    /// Each name's segments as defined, in order.
+    /// Each name's chain as canonical segments, other presets it uses expanded.
     public let definitions: [String: [Substring]]
     /// Only `preset:` segments in transform URLs (`403 preset_required` otherwise).
     public let presetsOnly: Bool
@@ -28,7 +28,11 @@ public struct PresetTable: Sendable, Equatable {
     }
 
     /// Parses `name=ops;name=ops`; each chain is checked as a URL would be (`jpg` output,
-    /// so `quality` is allowed). Returns nil and the reason for a bad definition.
+    /// so `quality` is allowed), and may use the presets defined before it (`preset:hero/
+    /// flip:h`, as in a URL; only earlier ones, so no definition can reach itself). Each is
+    /// kept as the chain it stands for, canonical, other presets expanded: a change of
+    /// `hero` changes every definition using it, which is what the cache's purge and
+    /// nginx's routing compare and read. Returns the reason for a bad definition.
     public static func parse(_ text: String, presetsOnly: Bool) -> Result<PresetTable, PresetDefinitionError> {
         var definitions: [String: [Substring]] = [:]
         for entry in text.split(separator: ";") where !entry.allSatisfy(\.isWhitespace) {
@@ -39,12 +43,21 @@ public struct PresetTable: Sendable, Equatable {
             else { return .failure(.init(entry: String(entry), reason: "a name is 1–32 of a-z 0-9 _ -")) }
             guard definitions[name] == nil else { return .failure(.init(entry: String(entry), reason: "\(name) is defined twice")) }
             guard !ops.isEmpty else { return .failure(.init(entry: String(entry), reason: "no operations")) }
+            for segment in ops.split(separator: "/") where segment.hasPrefix("preset:") {
+                let used = String(segment.dropFirst("preset:".count))
+                guard definitions[used] == nil else { continue }
+                return .failure(.init(entry: String(entry), reason: "\(segment): a preset may use only those defined before it"))
+            }
+            let chain: OperationChain
             do {
-                _ = try OperationParser.parse(Substring(ops), format: .jpg, presets: .none)
+                chain = try OperationParser.parse(
+                    Substring(ops), format: .jpg, presets: PresetTable(definitions: definitions, presetsOnly: false)
+                ).chain
             } catch {
                 return .failure(.init(entry: String(entry), reason: error.message))
             }
-            definitions[name] = ops.split(separator: "/")
+            let expanded = OperationChain(operations: chain.operations, quality: chain.quality, format: .jpg)
+            definitions[name] = expanded.canonicalOperations.dropFirst().split(separator: "/")
         }
         return .success(PresetTable(definitions: definitions, presetsOnly: presetsOnly))
     }
