@@ -233,6 +233,11 @@ def test_a_signed_upload_url_needs_no_api_key_until_it_expires(secure_stack):
         assert r.status_code == 201, Tools.describe(r)
     expired = upload_url(f"expires={int(time.time()) - 1}")
     Tools.json_error(secure_stack.post(expired, data=body, headers={"Content-Type": "image/png"}), 403, "bad_signature")
+    # Valid until `expires`, not through its second: early in that second it has expired.
+    while time.time() % 1 > 0.5:
+        time.sleep(0.05)
+    ending = upload_url(f"expires={int(time.time())}")
+    Tools.json_error(secure_stack.post(ending, data=body, headers={"Content-Type": "image/png"}), 403, "bad_signature")
     forged = upload_url(f"expires={int(time.time()) + 120}", key="not-the-key")
     Tools.json_error(secure_stack.post(forged, data=body, headers={"Content-Type": "image/png"}), 403, "bad_signature")
     # The signature covers max_bytes: dropping it breaks the signature.

@@ -91,7 +91,9 @@ public struct AccessKeys: Sendable {
         }
         let expected = Array(Self.uploadSignature(key: signingKey, query: signed).utf8)
         guard SHA256.constantTimeEqual(expected, Array(signature.utf8)) else { throw refused }
-        guard now <= expires else { throw ServiceError(.badSignature, "this upload URL expired") }
+        // `now` is whole seconds: at `expires` itself the URL has expired (a black-box tester
+        // uploaded 0.84 s past it with `now <= expires`).
+        guard now < expires else { throw ServiceError(.badSignature, "this upload URL expired") }
         return UploadGrant(expires: expires, maxBytes: maxBytes)
     }
 

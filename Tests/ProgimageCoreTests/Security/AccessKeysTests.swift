@@ -46,4 +46,12 @@ import Testing
         #expect(try ServiceConfiguration(environment: [:]).openWritesWithoutKey)
         #expect(throws: ConfigurationError.self) { try ServiceConfiguration(environment: ["PROGIMAGE_OPEN_WRITES": "yes"]) }
     }
+
+    /// Valid until `expires`: the second before it, not the second it names.
+    @Test func anUploadURLExpiresAtItsSecond() throws {
+        let keys = AccessKeys(apiKeys: [], signingKey: "secret")
+        let query = "expires=1767225600&sig=" + AccessKeys.uploadSignature(key: Array("secret".utf8), query: "expires=1767225600")
+        #expect(try keys.verifyUploadGrant(query: query, now: 1_767_225_599).expires == 1_767_225_600)
+        #expect(throws: ServiceError.self) { try keys.verifyUploadGrant(query: query, now: 1_767_225_600) }
+    }
 }
