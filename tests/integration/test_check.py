@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
 
-from conftest import REPO_ROOT, Stack, Tools
+import pytest
+
+from conftest import REPO_ROOT, SharedBackends, Stack, Tools
 
 WORKER = REPO_ROOT / ".build" / "release" / "progimage-fcgi"
 
@@ -77,17 +80,48 @@ def test_check_reports_and_repair_moves_orphans_aside(stack_factory):
     assert r.status_code == 200 and stack.get(f"/images/{image['id']}").status_code == 200
 
 
-def test_check_without_a_database_repairs_nothing(tmp_path):
+@pytest.mark.parametrize("database", ["missing", "empty file", "unrelated tables"])
+def test_check_without_a_database_repairs_nothing(tmp_path, database):
+    """API.md: "With no database at all it reports that and repairs nothing." An empty
+    file, or a SQLite file of someone else's, is no database of ours either: check made its
+    tables in it, and `--repair` moved every original to lost+found (a black-box tester)."""
     if os.environ.get("PROGIMAGE_TEST_BACKENDS") == "distributed":
         return  # the distributed pass always has its database; the embedded pass checks this
     data = tmp_path / "data"
-    plant(data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png")
+    original = data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png"
+    plant(original)
+    db = data / "progimage.sqlite3"
+    if database == "empty file":
+        db.write_bytes(b"")
+    elif database == "unrelated tables":
+        with sqlite3.connect(db) as connection:
+            connection.execute("CREATE TABLE notes (body TEXT)")
+        connection.close()
+    before = db.read_bytes() if db.exists() else None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
     env.update(PROGIMAGE_DATA_DIR=str(data), PROGIMAGE_CACHE_DIR=str(tmp_path / "cache"))
     r = subprocess.run([str(WORKER), "check", "--repair"], env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1 and "no database" in r.stderr
-    assert (data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png").exists()
-    assert not list(data.glob("*.sqlite3*")), "check must not create a database"
+    assert r.returncode == 1 and ("no database" if database == "missing" else "no progimage tables") in r.stderr, r.stderr
+    assert original.exists() and not (data / "lost+found").exists()
+    assert sorted(p.name for p in data.glob("*.sqlite3*")) == ([] if before is None else ["progimage.sqlite3"])
+    assert (db.read_bytes() if db.exists() else None) == before, "check must not write to the database"
+
+
+def test_check_of_an_empty_postgresql_database_repairs_nothing(tmp_path):
+    if os.environ.get("PROGIMAGE_TEST_BACKENDS") != "distributed":
+        return  # needs the suite's PostgreSQL
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(SharedBackends.environment())  # a database and a bucket of their own, untouched
+    data = tmp_path / "data"
+    original = data / "originals" / "ab" / "cd" / "abcdefghijklmnop.png"
+    plant(original)
+    env.update(PROGIMAGE_DATA_DIR=str(data), PROGIMAGE_CACHE_DIR=str(tmp_path / "cache"))
+    r = subprocess.run([str(WORKER), "check", "--repair"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "no progimage tables" in r.stderr, r.stderr
+    assert original.exists() and not (data / "lost+found").exists()
+    database = env["PROGIMAGE_DATABASE_URL"].rsplit("/", 1)[1]
+    tables = SharedBackends.pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", database=database)
+    assert tables.strip() == "0", tables
 
 
 def test_sigkill_during_uploads_leaves_whole_images_or_nothing(stack_factory):

@@ -57,6 +57,20 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
         }
     }
 
+    /// Whether the file at `path` is a progimage database (it has the `images` table),
+    /// read without writing to it: `check` must not take an empty or unrelated file for
+    /// one (it made its tables in it, and every original then looked orphaned).
+    public static func holdsImages(at path: String) throws(ServiceError) -> Bool {
+        do {
+            let database = try SQLiteDatabase(path: path, readOnly: true)
+            return try database.withStatement("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'images'") {
+                statement throws(SQLiteError) in try statement.step() && statement.int(0) == 1
+            }
+        } catch {
+            throw Self.serviceError(error)
+        }
+    }
+
     public func insert(_ records: [ImageRecord]) throws(ServiceError) -> [ImageRecord] {
         try run { () throws(SQLiteError) -> [ImageRecord] in
             // Stamped inside `BEGIN IMMEDIATE`: SQLite's write lock orders the inserts of

@@ -18,16 +18,31 @@ public enum CheckCommand {
     public static func run(repair: Bool, grace: Int, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
 
+        // Never create or migrate a database here: in an empty or unrelated one every
+        // original looks orphaned, and `--repair` moved them all to lost+found (a black-box
+        // tester, with a 0-byte SQLite file).
         let metadata: any MetadataStore
         if let url = configuration.databaseURL {
-            metadata = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 300))
-        } else {
-            // Never create an empty database here: every original would look orphaned.
-            guard access(configuration.databasePath, F_OK) == 0 else {
-                report("no database at \(configuration.databasePath): nothing to compare, nothing repaired")
+            do {
+                guard try PostgresMetadataStore.holdsImages(url: url) else {
+                    report("no progimage tables in PROGIMAGE_DATABASE_URL's database: nothing to compare, nothing repaired")
+                    exit(1)
+                }
+            } catch {
+                report("cannot use PROGIMAGE_DATABASE_URL's database: \(error.message)")
                 exit(1)
             }
+            metadata = PostgresMetadataStore(pool: PostgresPool(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 300))
+        } else {
             do {
+                guard access(configuration.databasePath, F_OK) == 0 else {
+                    report("no database at \(configuration.databasePath): nothing to compare, nothing repaired")
+                    exit(1)
+                }
+                guard try SQLiteMetadataStore.holdsImages(at: configuration.databasePath) else {
+                    report("no progimage tables in \(configuration.databasePath): nothing to compare, nothing repaired")
+                    exit(1)
+                }
                 metadata = try SQLiteMetadataStore(path: configuration.databasePath)
             } catch {
                 report("cannot open \(configuration.databasePath): \(error.message)")

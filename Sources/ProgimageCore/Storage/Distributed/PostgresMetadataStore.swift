@@ -25,6 +25,18 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
 
     public var isAvailable: Bool { pool.isAvailable }
 
+    /// Whether the database at `url` has progimage's `images` table, asked on a connection
+    /// of its own, before any pool migrates the schema into it: `check` must not take an
+    /// empty or unrelated database for the service's.
+    public static func holdsImages(url: String) throws(ServiceError) -> Bool {
+        do {
+            let connection = try PostgresConnection(url: url, connectTimeoutSeconds: 5, statementTimeoutSeconds: 30)
+            return try connection.execute("SELECT to_regclass('images') IS NOT NULL").rows.first?.first == "t"
+        } catch {
+            throw PostgresPool.serviceError(error)
+        }
+    }
+
     /// Serializes the transactions that insert images, on every box, until they commit,
     /// so that `seq` (taken after it) is also the commit order and `created_at` (the
     /// database's clock, read under it) follows `seq`: without it a transaction could
