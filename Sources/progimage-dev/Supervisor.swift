@@ -42,6 +42,8 @@ final class Supervisor {
     ) {
         self.makeWatch = makeWatch
         self.children = children
+        // What a dying child leaves running comes back to us (`stopOrphans`).
+        if !ChildSubreaper.become() { logger.warning("cannot become a child subreaper: orphans of a dead child would outlive the stack") }
         self.logger = logger
         self.readinessProbe = readinessProbe
         self.onReady = onReady
@@ -110,6 +112,23 @@ final class Supervisor {
             kill(pid, SIGKILL)
             record(exit: ExitStatus(waitStatus: ChildExit.wait(for: pid)), of: index, restarting: false)
         }
+        for pid in stopOrphans() { _ = ChildExit.wait(for: pid) }
+    }
+
+    /// Kills the processes re-parented to us that are none of our children: what a child
+    /// that died left behind. nginx's workers outlive a master killed with SIGKILL, go on
+    /// answering 502 on the port, and made every restart of nginx fail to bind it, and
+    /// `run` exit with them still listening (a black-box tester). Returns their pids (they
+    /// are reaped with the other children).
+    @discardableResult
+    private func stopOrphans() -> [Int32] {
+        let known = Set(children.compactMap(\.pid))
+        let orphans = ChildSubreaper.children(of: getpid()).filter { !known.contains($0) }
+        for pid in orphans {
+            logger.warning("pid \(pid), left by a child that died, still running; sending SIGKILL")
+            kill(pid, SIGKILL)
+        }
+        return orphans
     }
 
     /// Sends each running child among `indices` `signal`, or its own stop signal if nil.
@@ -170,8 +189,13 @@ final class Supervisor {
 
     /// Reaps every child that has exited; schedules restarts unless we are stopping.
     private func reapExited(restarting: Bool) throws(SupervisorError) {
+        // A child's own children are re-parented to us before its exit can be reaped: once
+        // it is, they are orphans, stopped before the child starts again.
+        var reapedChild = false
+        defer { if restarting && reapedChild { stopOrphans() } }
         while let (pid, status) = ChildExit.reap() {
             guard let index = children.firstIndex(where: { $0.pid == pid }) else { continue }
+            reapedChild = true
             let exit = ExitStatus(waitStatus: status)
             if restarting && !isReady && children[index].essential {
                 children[index].pid = nil
