@@ -26,6 +26,13 @@ enum DevelopmentStack {
         do throws(SupervisorError) {
             try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.dataDirectory) }
             try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.cacheDirectory) }
+            // A directory that exists but cannot be written (a read-only mount) stops the
+            // start: every instance exited at once and was restarted for ever behind a stack
+            // that said it was serving, or every derived image was a 500 (a black-box tester).
+            for (variable, directory) in [("PROGIMAGE_DATA_DIR", config.dataDirectory), ("PROGIMAGE_CACHE_DIR", config.cacheDirectory)]
+            where access(directory, W_OK) != 0 {
+                throw .notWritable(directory, variable: variable, reason: Errno.current)
+            }
             // nginx opens its cache log there before any instance has run.
             if config.metricsPort != nil { try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.metricsDirectory) } }
             let workerBinary = try ExecutableLocator.worker(environment: environment)
@@ -87,6 +94,7 @@ enum DevelopmentStack {
             return 0
         } catch {
             StandardStreams.error(error.description)
+            if case .notWritable = error { return 2 }  // a bad value of a variable
             if case .exitedDuringStartup = error, let directory = resources.runDirectory {
                 let log = Files.tail(of: directory + "/error.log", limit: 2048)
                 if !log.isEmpty { StandardStreams.write("nginx error log (\(directory)/error.log) ends with:\n" + log, to: 2) }

@@ -13,6 +13,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
     /// The port, and the variable that chose it.
     case portInUse(Int, variable: String)
     case exitedDuringStartup(String, ExitStatus)
+    /// A directory the stack writes to, the variable that named it, and why it cannot.
+    case notWritable(String, variable: String, reason: Errno)
 
     var description: String {
         switch self {
@@ -34,6 +36,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
             return "something already listens on 127.0.0.1:\(port); stop it or set \(variable)"
         case .exitedDuringStartup(let name, let status):
             return "\(name) stopped during start-up (\(status))"
+        case .notWritable(let path, let variable, let reason):
+            return "\(variable): cannot write to \(path) (\(reason))"
         }
     }
 

@@ -184,13 +184,15 @@ SLOW_TIMEOUT = 300
 
 
 @contextlib.contextmanager
-def tmpfs(size: str):
-    """A small filesystem of its own (a full disk on demand), mounted for the block and
-    removed after it. Mounting needs root, which CI has: otherwise the test fails."""
+def tmpfs(size: str, read_only: bool = False):
+    """A small filesystem of its own (a full disk on demand, or one nobody can write to,
+    root included), mounted for the block and removed after it. Mounting needs root, which
+    CI has: otherwise the test fails."""
     if os.geteuid() != 0:
         pytest.fail("mounting a tmpfs needs root (CI runs as root)", pytrace=False)
     mount = Path(tempfile.mkdtemp(prefix="progimage-tmpfs-"))
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(mount)], check=True)
+    options = f"size={size},mode=0700" + (",ro" if read_only else "")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:

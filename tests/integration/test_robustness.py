@@ -186,6 +186,55 @@ def test_a_supervisor_killed_outright_takes_its_children_with_it():
     assert not problems, problems
 
 
+def test_an_nginx_master_killed_outright_leaves_no_worker_behind():
+    """nginx's workers outlive a master killed with SIGKILL: they kept the port, every
+    restart of nginx failed to bind it, and they were still listening after `make run`
+    stopped (a black-box tester). The supervisor is their subreaper now and stops them
+    before nginx starts again."""
+    from conftest import Stack, _is_descendant, _proc_stat
+    box = Stack()
+    box.start()
+    try:
+        def cmdline(pid):
+            try:
+                return open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                return b""
+        [master] = [pid for pid in box.leftovers() if cmdline(pid).startswith(b"nginx: master process")]
+        workers = [pid for pid in box.leftovers() if (_proc_stat(pid) or ("", 0, 0))[1] == master]
+        assert workers
+        os.kill(master, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            alive = [pid for pid in workers if (_proc_stat(pid) or ("Z",))[0] != "Z"]
+            try:
+                serving = box.get("/health/api", timeout=1).status_code == 200
+            except requests.RequestException:
+                serving = False
+            if not alive and serving:
+                break
+            time.sleep(0.1)
+        assert not alive, [cmdline(pid) for pid in alive]
+        assert serving, "nginx not serving again within 5 s"
+        [new_master] = [pid for pid in box.leftovers() if cmdline(pid).startswith(b"nginx: master process")]
+        assert new_master != master
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("variable", ["PROGIMAGE_DATA_DIR", "PROGIMAGE_CACHE_DIR"])
+def test_a_directory_nobody_can_write_stops_the_start(variable, tmp_path):
+    """An existing read-only data directory had every instance exit at start and be
+    restarted for ever behind a stack that said it was serving (all 502); a read-only cache
+    made every derived image a 500 (a black-box tester)."""
+    from conftest import start_that_stops, tmpfs
+    with tmpfs("1m", read_only=True) as mount:
+        r = start_that_stops({variable: str(mount)}, tmp_path)
+    assert r.returncode == 2 and f"{variable}: cannot write to {mount}" in r.stderr, (r.returncode, r.stderr[-500:])
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_stops_on_a_signal_to_make_alone(stop):
     """API.md: "SIGINT or SIGTERM stops all of it, leaving no process behind". A program that
