@@ -83,6 +83,19 @@ public struct ServiceConfiguration: Sendable {
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : workingDirectory + "/" + path
         }
+        /// A directory nginx's configuration names: written there unquoted, a blank, `;`,
+        /// quote, brace or `#` had nginx refuse it with a message naming no variable, and
+        /// `$` would be read as an nginx variable (a black-box tester).
+        func directory(_ name: String, _ path: String) throws(ConfigurationError) -> String {
+            let path = absolute(path)
+            guard !path.contains(where: { $0.isWhitespace || $0.asciiValue.map({ $0 < 0x20 || $0 == 0x7F }) == true || "\"';{}$\\#".contains($0) })
+            else {
+                throw ConfigurationError(
+                    variable: name, value: path, expected: "a directory path without blanks, control characters or any of \" ' ; { } $ \\ #")
+            }
+            return path
+        }
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func integer(_ name: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
             guard let value = Int(text), range.contains(value) else {
@@ -94,8 +107,8 @@ public struct ServiceConfiguration: Sendable {
             (environment[name] ?? "").split(separator: ",").map { $0.trimming(" \t") }.filter { !$0.isEmpty }
         }
 
-        dataDirectory = absolute(environment["PROGIMAGE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/data")
-        cacheDirectory = absolute(environment["PROGIMAGE_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "var/cache")
+        dataDirectory = try directory("PROGIMAGE_DATA_DIR", nonEmpty("PROGIMAGE_DATA_DIR") ?? "var/data")
+        cacheDirectory = try directory("PROGIMAGE_CACHE_DIR", nonEmpty("PROGIMAGE_CACHE_DIR") ?? "var/cache")
         port = try integer("PROGIMAGE_PORT", range: 1...65535) ?? port
         apiKeys = list("PROGIMAGE_API_KEY")
         // Set to blanks or commas only (a template's placeholder, a key lost in quoting), the
@@ -128,7 +141,7 @@ public struct ServiceConfiguration: Sendable {
         recycleAboveResidentBytes =
             try integer("PROGIMAGE_RECYCLE_RSS_BYTES", range: 0...(1 << 40)) ?? recycleAboveResidentBytes
         cacheMaxBytes = try integer("PROGIMAGE_CACHE_MAX_BYTES", range: 0...(1 << 50)) ?? cacheMaxBytes
-        runDirectory = environment["PROGIMAGE_RUN_DIR"].flatMap { $0.isEmpty ? nil : absolute($0) }
+        runDirectory = try nonEmpty("PROGIMAGE_RUN_DIR").map { path throws(ConfigurationError) in try directory("PROGIMAGE_RUN_DIR", path) }
         databaseURL = try Self.databaseURL(environment["PROGIMAGE_DATABASE_URL"])
         objectStore = try Self.objectStore(environment)
         if let text = environment["PROGIMAGE_CORS_ORIGINS"], !text.isEmpty {
@@ -277,6 +290,15 @@ public struct ServiceConfiguration: Sendable {
     /// `PROGIMAGE_S3_*` and the standard AWS credential names; all or nothing.
     private static func objectStore(_ environment: [String: String]) throws(ConfigurationError) -> ObjectStoreSettings? {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        // Checked with or without an endpoint: a bad value is refused wherever it stands
+        // (`abc` had started a box without a store, to fail the day one was configured).
+        var timeout = 10.0
+        if let text = value("PROGIMAGE_S3_TIMEOUT_S") {
+            guard let parsed = Double(text), parsed >= 0.5, parsed <= 600 else {
+                throw ConfigurationError(variable: "PROGIMAGE_S3_TIMEOUT_S", value: text, expected: "seconds in 0.5…600")
+            }
+            timeout = parsed
+        }
         guard let endpoint = value("PROGIMAGE_S3_ENDPOINT") else { return nil }
         // Taken apart as a fetched link is (a host, a port from 1 to 65535), with nothing
         // after it but slashes: `http://127.0.0.1:abc` had started a box whose every write
@@ -309,13 +331,6 @@ public struct ServiceConfiguration: Sendable {
         let region = value("PROGIMAGE_S3_REGION") ?? "us-east-1"
         guard region.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "-") && $0.isASCII }) else {
             throw ConfigurationError(variable: "PROGIMAGE_S3_REGION", value: region, expected: "a region name such as us-east-1")
-        }
-        var timeout = 10.0
-        if let text = value("PROGIMAGE_S3_TIMEOUT_S") {
-            guard let parsed = Double(text), parsed >= 0.5, parsed <= 600 else {
-                throw ConfigurationError(variable: "PROGIMAGE_S3_TIMEOUT_S", value: text, expected: "seconds in 0.5…600")
-            }
-            timeout = parsed
         }
         return ObjectStoreSettings(
             endpoint: endpoint, bucket: bucket, region: region, accessKeyID: accessKey, secretAccessKey: secretKey,

@@ -235,6 +235,16 @@ def test_a_directory_nobody_can_write_stops_the_start(variable, tmp_path):
     assert r.returncode == 2 and f"{variable}: cannot write to {mount}" in r.stderr, (r.returncode, r.stderr[-500:])
 
 
+@pytest.mark.parametrize("variable,value", [("PROGIMAGE_CACHE_DIR", "sp ace"), ("PROGIMAGE_DATA_DIR", "d;x"),
+                                            ("PROGIMAGE_S3_TIMEOUT_S", "abc")])
+def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, value, tmp_path):
+    """A directory with a blank or `;` reached nginx's configuration unquoted (nginx then
+    refused it naming no variable); an S3 timeout of `abc` passed while no store was
+    configured (a black-box tester)."""
+    from conftest import assert_start_refused
+    assert_start_refused(variable, str(tmp_path / value) if variable.endswith("_DIR") else value, tmp_path)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_stops_on_a_signal_to_make_alone(stop):
     """API.md: "SIGINT or SIGTERM stops all of it, leaving no process behind". A program that

@@ -34,6 +34,11 @@ import Testing
         ("PROGIMAGE_THREADS", "-1"), ("PROGIMAGE_FETCH_ALLOW_HOSTS", "10.0.0.0/8,10/8"),
         ("PROGIMAGE_FETCH_ALLOW_HOSTS", "images.internal, bad host"), ("PROGIMAGE_API_KEY", " "),
         ("PROGIMAGE_API_KEY", ","), ("PROGIMAGE_API_KEY", " ,\t, "),
+        // Without an endpoint too: a bad value is refused wherever it stands.
+        ("PROGIMAGE_S3_TIMEOUT_S", "abc"),
+        // Directories go into nginx's configuration as written.
+        ("PROGIMAGE_DATA_DIR", "/srv/my images"), ("PROGIMAGE_CACHE_DIR", "/srv/c;ache"), ("PROGIMAGE_RUN_DIR", "/run/$x"),
+        ("PROGIMAGE_DATA_DIR", "/srv/{d}"), ("PROGIMAGE_CACHE_DIR", "/srv/\"c\""), ("PROGIMAGE_RUN_DIR", "/run/#p"),
     ])
     func unparsableValuesStopTheStart(variable: String, value: String) {
         #expect {
