@@ -118,3 +118,43 @@ def test_a_cache_disk_smaller_than_its_budget_is_evicted_when_full():
             problems = stack.stop()
             stack.cleanup_files()
     assert not problems, problems
+
+
+def disk_use(root: Path) -> int:
+    """What `du` says the cache takes, folders included, its bookkeeping folders aside."""
+    total = 0
+    for base, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not (base == str(root) and d.startswith("."))]
+        for name in dirs + files:
+            try:
+                total += os.lstat(os.path.join(base, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def test_the_budget_counts_the_folders_of_chains_too(tmp_path):
+    """Each `crop:…/grayscale.png` file sits in a folder of its own: on a disk whose
+    folders take a block (ext4: 4 KB), a burst of tiny ones took twice the budget while
+    the files alone stayed within it (a black-box tester). On the disk the suite runs on."""
+    budget = 400_000
+    stack = Stack({"PROGIMAGE_CACHE_MAX_BYTES": str(budget), "PROGIMAGE_THREADS": "2"})
+    stack.start()
+    try:
+        image = stack.upload_ok(Tools.png(Tools.noise(64, 64, seed=9)))
+        peak = 0
+        for n in range(1, 121):
+            r = stack.get(f"/images/{image['id']}/crop:0,0,{n % 60 + 1},{n // 60 + 1}/grayscale.png")
+            assert r.status_code == 200, Tools.describe(r)
+            peak = max(peak, disk_use(stack.cache_dir))
+        time.sleep(6)  # what was too recent to evict is not any more
+        stack.get(f"/images/{image['id']}/crop:0,0,1,3/grayscale.png")
+        deadline = time.monotonic() + 10
+        while disk_use(stack.cache_dir) > budget and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert peak <= budget + 64 * 1024, peak  # the root's own few folders, uncounted
+        assert disk_use(stack.cache_dir) <= budget
+    finally:
+        problems = stack.stop()
+        stack.cleanup_files()
+    assert not problems, problems

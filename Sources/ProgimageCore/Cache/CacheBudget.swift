@@ -46,11 +46,12 @@ public final class CacheBudget: Sendable {
     /// burst of new files can fill the budget): the file is not kept, and the caller answers
     /// with the bytes themselves, as for a full disk. Measured with a 3 MB budget and 25
     /// new 640 KB files in two seconds: the cache reached 16 MB before, 3 MB now.
-    public func reserve(bytes: Int) -> Bool {
+    /// `newFolders`: folders the write will create (a block each, as a pass counts them).
+    public func reserve(bytes: Int, newFolders: Int = 0) -> Bool {
         // A budget of 0 keeps nothing, as the hourly prune with it keeps nothing: it had
         // meant no limit here, and the cache grew past the 0 it was given.
         guard maxBytes > 0 else { return false }
-        let blocks = Self.onDisk(bytes)
+        let blocks = Self.onDisk(bytes, newFolders: newFolders)
         var fits = false
         let total = adjustCounter { used in
             fits = used + blocks <= maxBytes
@@ -71,9 +72,9 @@ public final class CacheBudget: Sendable {
     }
 
     /// A reserved file that was not written after all.
-    public func release(bytes: Int) {
+    public func release(bytes: Int, newFolders: Int = 0) {
         guard maxBytes > 0 else { return }
-        let blocks = Self.onDisk(bytes)
+        let blocks = Self.onDisk(bytes, newFolders: newFolders)
         adjustCounter { used in
             publishPending(-blocks)
             return used - blocks
@@ -81,16 +82,16 @@ public final class CacheBudget: Sendable {
     }
 
     /// A reserved file is in place, where a pass's walk counts it.
-    public func landed(bytes: Int) {
+    public func landed(bytes: Int, newFolders: Int = 0) {
         guard maxBytes > 0 else { return }
-        let blocks = Self.onDisk(bytes)
+        let blocks = Self.onDisk(bytes, newFolders: newFolders)
         adjustCounter { used in
             publishPending(-blocks)
             return used
         }
     }
 
-    private static func onDisk(_ bytes: Int) -> Int { (bytes + 4095) / 4096 * 4096 }
+    private static func onDisk(_ bytes: Int, newFolders: Int) -> Int { (bytes + 4095) / 4096 * 4096 + newFolders * 4096 }
 
     /// The disk was full: evict now, whatever the counter says, down to four fifths of what
     /// the cache holds if that is below the low-water mark: on a disk smaller than the

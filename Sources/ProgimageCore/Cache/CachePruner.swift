@@ -40,7 +40,8 @@ public struct CachePruner: Sendable {
 
     /// What one pass saw and did.
     public struct Report: Equatable, Sendable {
-        /// Derived files found, and the space they took before and after the pass.
+        /// Derived files found, and the space they and their folders took before and after
+        /// the pass.
         public var files = 0
         public var bytesBefore = 0
         public var bytesAfter = 0
@@ -112,7 +113,11 @@ public struct CachePruner: Sendable {
         walk(root, depth: 0, into: &scan, now: now)
         var report = scan.report
         report.files = scan.files.count
-        report.bytesBefore = scan.files.reduce(0) { $0 + $1.bytes }
+        // Folders take blocks too (4 KB each on ext4): a file a chain in a folder of its own
+        // took 8 KB where 4 were counted, and a burst of tiny ones doubled the disk the
+        // budget allowed (a black-box tester). The files share what the folders leave.
+        let folderBytes = scan.directories.reduce(0) { $0 + $1.bytes }
+        report.bytesBefore = scan.files.reduce(0) { $0 + $1.bytes } + folderBytes
         report.bytesAfter = report.bytesBefore
 
         // What each directory held when the walk read it, less what this pass removed; a
@@ -125,7 +130,7 @@ public struct CachePruner: Sendable {
             emptied.insert(directory)
         }
         let protectedSince = protectRecent > 0 ? now - protectRecent : .max
-        for victim in Self.victims(scan.files, maxBytes: maxBytes, protectedSince: protectedSince) {
+        for victim in Self.victims(scan.files, maxBytes: max(0, maxBytes - folderBytes), protectedSince: protectedSince) {
             if unlink(victim.path) == 0 {
                 report.removedFiles += 1
                 report.removedBytes += victim.bytes
@@ -147,6 +152,7 @@ public struct CachePruner: Sendable {
             guard emptied.contains(directory.path) || Self.age(since: directory.changed, now: now) >= grace else { continue }
             if rmdir(directory.path) == 0 {
                 report.removedDirectories += 1
+                report.bytesAfter -= directory.bytes
                 removed(from: Files.parent(of: directory.path))
             }
         }
@@ -168,6 +174,8 @@ public struct CachePruner: Sendable {
         let changed: Int
         /// Entries the walk found in it.
         let entries: Int
+        /// Its own blocks (`st_blocks` × 512).
+        let bytes: Int
     }
 
     /// Adds what lies below `directory` to `scan`; returns how many entries it holds, or
@@ -197,7 +205,8 @@ public struct CachePruner: Sendable {
                 // One that cannot be read is tried like an empty one once old enough:
                 // `rmdir` fails harmlessly if it is not.
                 let entries = walk(path, depth: depth + 1, into: &scan, now: now) ?? 0
-                scan.directories.append(Directory(path: path, changed: Int(status.st_ctim.tv_sec), entries: entries))
+                scan.directories.append(
+                    Directory(path: path, changed: Int(status.st_ctim.tv_sec), entries: entries, bytes: Int(status.st_blocks) * 512))
             } else {
                 let lastUse = max(Int(status.st_atim.tv_sec), Int(status.st_mtim.tv_sec))
                 scan.files.append(Entry(path: path, bytes: Int(status.st_blocks) * 512, lastUse: lastUse))

@@ -63,17 +63,18 @@ public struct DerivedImageCache: Sendable {
     /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
     /// the request that made it as to every later one, with its own ETag.
     public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> StoreOutcome {
-        if let budget, !budget.reserve(bytes: bytes.count) { return .noRoom }
+        let newFolders = budget == nil ? 0 : missingFolders(above: path)
+        if let budget, !budget.reserve(bytes: bytes.count, newFolders: newFolders) { return .noRoom }
         do {
             try Files.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
         } catch {
-            budget?.release(bytes: bytes.count)
+            budget?.release(bytes: bytes.count, newFolders: newFolders)
             if error.isMissing { return .folderVanished }
             guard error.isNoSpace else { throw ServiceError(.internalError, error.description) }
             budget?.diskIsFull()
             return .noRoom
         }
-        budget?.landed(bytes: bytes.count)
+        budget?.landed(bytes: bytes.count, newFolders: newFolders)
         Self.rearmReadTimeAfterItsFirstSend(path)
         return .kept
     }
@@ -147,6 +148,18 @@ public struct DerivedImageCache: Sendable {
     /// exactly, since ids may hold `-` and a prefix alone could be another image's.
     static func isTrashName(_ name: String, of id: ImageID) -> Bool {
         name.utf8.count == id.rawValue.utf8.count + 1 + ImageID.mintedLength && name.hasPrefix("\(id)-")
+    }
+
+    /// How many folders between the root and `path`'s own do not exist yet: the write
+    /// creates them, and the budget counts their blocks (the next pass measures them).
+    func missingFolders(above path: String) -> Int {
+        var missing = 0
+        var folder = Files.parent(of: path)
+        while folder.count > root.count, access(folder, F_OK) != 0 {
+            missing += 1
+            folder = Files.parent(of: folder)
+        }
+        return missing
     }
 
     /// Notes that the derived file at `path` (relative to the root) composites `overlay`;
