@@ -2,7 +2,7 @@
 shows, `<picture>` and `srcset`, a canvas reading crossorigin pixels (also through a 301),
 `fetch()` of metadata, of an error and of exposed headers, and an upload from the page
 with a signed upload URL. The page reports what it saw to the server that served it; a
-screenshot is kept in tests/integration/.artifacts/browser.png."""
+screenshot is kept in tests/integration/.artifacts/{embedded,distributed}/browser.png."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ from PIL import Image
 from conftest import SIGNING_KEY, Tools, _free_port
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("PROGIMAGE_TEST_ARTIFACTS", Path(__file__).parent / ".artifacts"))
+# One folder a pass: `make test` runs the embedded and distributed passes side by side.
+PASS = "distributed" if os.environ.get("PROGIMAGE_TEST_BACKENDS") == "distributed" else "embedded"
+ARTIFACTS = Path(os.environ.get("PROGIMAGE_TEST_ARTIFACTS", Path(__file__).parent / ".artifacts" / PASS))
 SHOWN = ["jpg", "png", "gif", "webp", "avif", "bmp"]  # HEIC and TIFF: no browser shows them
 
 PAGE = r"""<!doctype html>
