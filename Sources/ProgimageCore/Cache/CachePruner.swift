@@ -79,14 +79,17 @@ public struct CachePruner: Sendable {
     /// ties broken by path so a pass is reproducible; none used at or after `protectedSince`.
     public static func victims(_ entries: [Entry], maxBytes: Int, protectedSince: Int = .max) -> [Entry] {
         var excess = entries.reduce(0) { $0 + $1.bytes } - maxBytes
-        guard excess > 0 else { return [] }
         var chosen: [Entry] = []
-        for entry in entries.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }) {
-            guard excess > 0, entry.lastUse < protectedSince else { break }
+        for entry in evictionOrder(entries, protectedSince: protectedSince) where excess > 0 {
             chosen.append(entry)
             excess -= entry.bytes
         }
         return chosen
+    }
+
+    /// Least recently used first, ties broken by path; none used at or after `protectedSince`.
+    static func evictionOrder(_ entries: [Entry], protectedSince: Int) -> [Entry] {
+        entries.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }).prefix { $0.lastUse < protectedSince }.map { $0 }
     }
 
     /// Whether one directory is, contains or lies inside the other: pruning a cache that
@@ -130,7 +133,14 @@ public struct CachePruner: Sendable {
             emptied.insert(directory)
         }
         let protectedSince = protectRecent > 0 ? now - protectRecent : .max
-        for victim in Self.victims(scan.files, maxBytes: max(0, maxBytes - folderBytes), protectedSince: protectedSince) {
+        // Evicting a file often empties its folder, which this pass then removes (below):
+        // its blocks are counted as freed with the file, cascading up, so the pass stops at
+        // its target and does not evict twice what it needs (one thumbnail per image had
+        // ended a pass at ~45 % of the budget; the reviewer's arithmetic).
+        let folderSizes = Dictionary(scan.directories.map { ($0.path, $0.bytes) }, uniquingKeysWith: { first, _ in first })
+        var projectedRemaining = remaining
+        var projected = report.bytesBefore
+        for victim in Self.evictionOrder(scan.files, protectedSince: protectedSince) where projected > maxBytes {
             if unlink(victim.path) == 0 {
                 report.removedFiles += 1
                 report.removedBytes += victim.bytes
@@ -140,6 +150,14 @@ public struct CachePruner: Sendable {
             }
             removed(from: Files.parent(of: victim.path))
             report.bytesAfter -= victim.bytes
+            projected -= victim.bytes
+            var folder = Files.parent(of: victim.path)
+            projectedRemaining[folder]? -= 1
+            while projectedRemaining[folder] == 0, let size = folderSizes[folder] {
+                projected -= size
+                folder = Files.parent(of: folder)
+                projectedRemaining[folder]? -= 1
+            }
         }
 
         // An evicted one fails harmlessly (ENOENT).

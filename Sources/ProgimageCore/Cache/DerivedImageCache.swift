@@ -113,7 +113,7 @@ public struct DerivedImageCache: Sendable {
             let target = "\(trash)/\(Self.trashName(of: id))"
             let moved = rename(source, target) == 0
             // Out of the counter now: it said the files were there until the next pass.
-            budget?.forget(bytes: Self.bytesOnDisk(below: moved ? target : source))
+            budget?.forget(bytes: Self.bytesOnDisk(of: moved ? target : source))
             Files.removeTree(moved ? target : source)
         }
         for entry in Files.entries(in: trash) ?? [] where Self.isTrashName(entry.name, of: id) {
@@ -121,20 +121,15 @@ public struct DerivedImageCache: Sendable {
         }
     }
 
-    /// What the files below `path` take on disk, as the budget counts them.
-    static func bytesOnDisk(below path: String) -> Int {
-        var total = 0
-        for entry in Files.entries(in: path) ?? [] {
-            // lstat, not the entry's type: some filesystems do not say it (DT_UNKNOWN).
-            let child = path + "/" + entry.name
-            var status = stat()
-            guard lstat(child, &status) == 0 else { continue }
-            if status.st_mode & S_IFMT == S_IFDIR {
-                total += bytesOnDisk(below: child)
-            } else {
-                total += Int(status.st_blocks) * 512
-            }
-        }
+    /// What the folder at `path` takes on disk with everything in it, folders included, as
+    /// the budget counts them.
+    static func bytesOnDisk(of path: String) -> Int {
+        // lstat, not an entry's type: some filesystems do not say it (DT_UNKNOWN).
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return 0 }
+        var total = Int(status.st_blocks) * 512
+        guard status.st_mode & S_IFMT == S_IFDIR else { return total }
+        for entry in Files.entries(in: path) ?? [] { total += bytesOnDisk(of: path + "/" + entry.name) }
         return total
     }
 

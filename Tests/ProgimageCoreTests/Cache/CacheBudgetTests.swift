@@ -21,9 +21,10 @@ import Testing
         try Files.write([UInt8](repeating: 7, count: 300_000), to: root + "/ab/cd/resize:10x.png")
         budget.landed(bytes: 300_000)
         #expect(budget.adjustCounter { $0 } == 303_104 && budget.pendingEverywhere() == 0)
-        // And the next pass measures the disk again.
+        // And the next pass measures the disk again, the file's folders included.
         _ = try #require(budget.evict(downTo: 1_000_000))
-        #expect(CacheBudget.usedBytes(inCacheAt: root) == 303_104)
+        let folders = TemporaryCache.diskBytes(root + "/ab")! + TemporaryCache.diskBytes(root + "/ab/cd")!
+        #expect(CacheBudget.usedBytes(inCacheAt: root) == 303_104 + folders)
     }
 
     /// A process that died between a reservation and its write: its pending bytes are not
