@@ -83,6 +83,7 @@ public struct ServiceConfiguration: Sendable {
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : workingDirectory + "/" + path
         }
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         /// A directory nginx's configuration names: written there unquoted, a blank, `;`,
         /// quote, brace or `#` had nginx refuse it with a message naming no variable, and
         /// `$` would be read as an nginx variable (a black-box tester).
@@ -90,12 +91,13 @@ public struct ServiceConfiguration: Sendable {
             let path = absolute(path)
             guard !path.contains(where: { $0.isWhitespace || $0.asciiValue.map({ $0 < 0x20 || $0 == 0x7F }) == true || "\"';{}$\\#".contains($0) })
             else {
+                let unset = nonEmpty(name) == nil ? " (unset: the default under the working directory; set it, or work elsewhere)" : ""
                 throw ConfigurationError(
-                    variable: name, value: path, expected: "a directory path without blanks, control characters or any of \" ' ; { } $ \\ #")
+                    variable: name, value: path,
+                    expected: "a directory path without blanks, control characters or any of \" ' ; { } $ \\ #\(unset)")
             }
             return path
         }
-        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         func integer(_ name: String, range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             guard let text = environment[name], !text.isEmpty else { return nil }
             guard let value = Int(text), range.contains(value) else {

@@ -118,9 +118,9 @@ final class Supervisor {
     /// Kills the processes re-parented to us that are none of our children: what a child
     /// that died left behind. nginx's workers outlive a master killed with SIGKILL, go on
     /// answering 502 on the port, and made every restart of nginx fail to bind it, and
-    /// `run` exit with them still listening (a black-box tester). Returns their pids (they
-    /// are reaped with the other children).
-    @discardableResult
+    /// `run` exit with them still listening (a black-box tester). Returns their pids, for
+    /// the caller to reap. (A process this one inherited across `exec`, as from
+    /// `sh -c 'job & exec progimage-dev run'`, would count as one: nothing here does that.)
     private func stopOrphans() -> [Int32] {
         let known = Set(children.compactMap(\.pid))
         let orphans = ChildSubreaper.children(of: getpid()).filter { !known.contains($0) }
@@ -192,7 +192,8 @@ final class Supervisor {
         // A child's own children are re-parented to us before its exit can be reaped: once
         // it is, they are orphans, stopped before the child starts again.
         var reapedChild = false
-        defer { if restarting && reapedChild { stopOrphans() } }
+        // Waited for: the next nginx must find the port free.
+        defer { if restarting && reapedChild { for pid in stopOrphans() { _ = ChildExit.wait(for: pid) } } }
         while let (pid, status) = ChildExit.reap() {
             guard let index = children.firstIndex(where: { $0.pid == pid }) else { continue }
             reapedChild = true
