@@ -30,7 +30,7 @@ BIN := .build/release
 TEST_VENV := .venv/test
 PYTHON := $(TEST_VENV)/bin/python
 
-.PHONY: run run-front openapi test unit-test unit-test-build integration-test build deps python-deps test-system-deps bench fuzz clean nginx-site
+.PHONY: run run-front openapi test unit-test unit-test-build integration-test integration-embedded integration-distributed build deps python-deps test-system-deps bench fuzz clean nginx-site
 
 deps:
 	@missing=0; \
@@ -95,19 +95,16 @@ unit-test-build: deps
 ## do the local cache's budget modules (LOCAL_CACHE_MODULES). The two passes run side by
 ## side, each on stacks, ports and folders of its own: one pass keeps about one core busy
 ## (its stacks wait on each other), and the two together took 12:02 where one after the
-## other took 7:55 + 5:53, on 2 cores with a black-box tester loading them as well. Each
-## pass's output is printed when both have ended.
-INTEGRATION_LOGS := .build/integration-logs
+## other took 7:55 + 5:53, on 2 cores with a black-box tester loading them as well. make
+## runs them (so Ctrl-C reaches both) and prints each one's output when it ends.
 INTEGRATION_PYTEST := PROGIMAGE_TEST_COMMAND="$(CURDIR)/$(BIN)/progimage-dev run" $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 integration-test: build python-deps
-	@mkdir -p $(INTEGRATION_LOGS)
-	@echo "progimage: the embedded and distributed passes run side by side; their output follows when both end"
-	@$(INTEGRATION_PYTEST) > $(INTEGRATION_LOGS)/embedded.log 2>&1 & embedded=$$!; \
-	PROGIMAGE_TEST_BACKENDS=distributed $(INTEGRATION_PYTEST) > $(INTEGRATION_LOGS)/distributed.log 2>&1 & distributed=$$!; \
-	wait $$embedded; e=$$?; wait $$distributed; d=$$?; \
-	echo "== embedded pass (SQLite + local disk): exit $$e"; cat $(INTEGRATION_LOGS)/embedded.log; \
-	echo "== distributed pass (PostgreSQL + SeaweedFS): exit $$d"; cat $(INTEGRATION_LOGS)/distributed.log; \
-	[ $$e = 0 ] && [ $$d = 0 ]
+	@echo "progimage: the embedded and distributed passes run side by side; each one's output follows when it ends"
+	$(MAKE) -j2 --output-sync=target integration-embedded integration-distributed
+integration-embedded:
+	$(INTEGRATION_PYTEST)
+integration-distributed:
+	PROGIMAGE_TEST_BACKENDS=distributed $(INTEGRATION_PYTEST)
 
 ## Unit tests of the libraries, then the integration suite against the real stack. The
 ## stack's build and the unit tests' build run side by side: a release build keeps about
