@@ -57,6 +57,7 @@ def test_check_reports_and_repair_moves_orphans_aside(stack_factory):
     r = check(stack, "--repair")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not orphan.exists() and not leftover.exists() and not ghost.exists()
+    assert not ghost.parent.exists(), "its shard folder, emptied, stays behind"
     lost = stack.data_dir / "lost+found"
     assert (lost / f"{orphan_id[2:4]}-{orphan_id}.png").read_bytes() == b"orphan"
     assert check(stack).returncode == 0

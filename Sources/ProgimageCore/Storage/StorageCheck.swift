@@ -203,6 +203,11 @@ public struct StorageCheck {
             }
         case .cacheWithoutRecord(let path):
             if let id = path.split(separator: "/").last.flatMap({ ImageID($0) }) { cache.removeAll(of: id) }
+            // Its shard folders too when it was their last image (`rmdir` refuses one that
+            // is not empty; a render that loses its folder this way writes again): a repair
+            // left `Qq/Qq` behind (a black-box tester).
+            let shard = Files.parent(of: path)
+            if rmdir(shard) == 0 { _ = rmdir(Files.parent(of: shard)) }
         case .objectWithoutRecord(let key):
             guard let bucket else { break }
             // An upload's record may have come since the records were read: with `--grace 0`
