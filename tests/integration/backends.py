@@ -76,18 +76,23 @@ REGION = "us-east-1"
 # and its metrics port, two boxes, a stack's and the backends' it then starts) must differ.
 _issued: set[int] = set()
 _issuing = threading.Lock()
+# `make test` runs the embedded and distributed passes side by side, each in a process of
+# its own: the distributed pass takes odd ports, the embedded pass even ones, so neither can
+# be handed one the other chose and has not bound yet (a twin, +10000, keeps its parity).
+_PARITY = 1 if os.environ.get("PROGIMAGE_TEST_BACKENDS") == "distributed" else 0
 
 
 def free_port(twin: bool = False) -> int:
-    """A port free now and never handed out before in this process; with `twin`, its +10000
-    (SeaweedFS's gRPC port) free and never handed out as well, and both kept."""
+    """A port free now, of this pass's parity, and never handed out before in this process;
+    with `twin`, its +10000 (SeaweedFS's gRPC port) free and never handed out as well, and
+    both kept."""
     with _issuing:
         while True:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 p = s.getsockname()[1]
             claimed = [p, p + 10000] if twin else [p]
-            if any(q in _issued or q > 65535 for q in claimed):
+            if p % 2 != _PARITY or any(q in _issued or q > 65535 for q in claimed):
                 continue
             if twin:
                 try:
