@@ -91,8 +91,17 @@ def free_port(twin: bool = False) -> int:
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
                 p = s.getsockname()[1]
+            if p % 2 != _PARITY:
+                # Linux hands bind(0) ports of one parity only (the other is left to
+                # connect), so the port beside it is tried instead.
+                p += 1
+                try:
+                    with socket.socket() as s:
+                        s.bind(("127.0.0.1", p))
+                except OSError:
+                    continue
             claimed = [p, p + 10000] if twin else [p]
-            if p % 2 != _PARITY or any(q in _issued or q > 65535 for q in claimed):
+            if any(q in _issued or q > 65535 for q in claimed):
                 continue
             if twin:
                 try:
