@@ -125,6 +125,11 @@ public struct ServiceConfiguration: Sendable {
         case let other: throw ConfigurationError(variable: "PROGIMAGE_OPEN_WRITES", value: other, expected: "0 or 1")
         }
         signingKey = environment["PROGIMAGE_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        // A key with a line break is a file's last newline kept by mistake: no client signing
+        // with the key as written would ever match.
+        if let signingKey, signingKey.contains(where: \.isNewline) {
+            throw ConfigurationError(variable: "PROGIMAGE_SIGNING_KEY", value: "(not shown)", expected: "a key without line breaks")
+        }
         maxUploadBytes = try integer("PROGIMAGE_MAX_UPLOAD_BYTES", range: 1...(1 << 40)) ?? maxUploadBytes
         maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
         maxOutputSide = try integer("PROGIMAGE_MAX_OUTPUT_SIDE", range: 1...65535) ?? maxOutputSide

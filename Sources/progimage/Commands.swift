@@ -175,7 +175,7 @@ struct Get: AsyncParsableCommand {
                 throw ProgimageClientError.invalidRequest("cannot write \(output): \(error.errno)")
             }
             let bytes = try await client.data(for: link)
-            guard let destination else { return FileHandle.standardOutput.write(bytes) }
+            guard let destination else { return Output.standardOutput(Array(bytes)) }
             do throws(SystemCallError) {
                 try destination.commit(Array(bytes))
             } catch {

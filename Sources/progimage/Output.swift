@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import POSIX
 import ProgimageAPI
 import ProgimageClient
 import Synchronization
@@ -13,7 +14,20 @@ struct Output: Sendable {
     var isTerminal: Bool { isatty(1) == 1 }
 
     func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        Self.standardOutput(Array((text + "\n").utf8))
+    }
+
+    /// Bytes to standard output, or exit 1 saying why they could not be written (a full
+    /// disk, a closed descriptor): `FileHandle.write(_:)` trapped there with a stack trace
+    /// (a black-box tester, `progimage info ID > /dev/full`). A closed pipe still ends the
+    /// process by SIGPIPE, as for any filter.
+    static func standardOutput(_ bytes: [UInt8]) {
+        do throws(Errno) {
+            try FileDescriptorIO.write(bytes, to: 1)
+        } catch {
+            Self.error("cannot write standard output: \(error)")
+            exit(1)
+        }
     }
 
     func json(_ image: ImageObject) {
@@ -23,7 +37,12 @@ struct Output: Sendable {
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data("progimage: \(text)\n".utf8))
+        standardError(Array("progimage: \(text)\n".utf8))
+    }
+
+    /// Bytes to standard error; where they cannot go, nowhere (nothing else could say so).
+    static func standardError(_ bytes: [UInt8]) {
+        try? FileDescriptorIO.write(bytes, to: 2)
     }
 }
 
@@ -40,15 +59,15 @@ final class Progress: Sendable {
     }
 
     func advance() { draw(done.withLock { $0 += 1; return $0 }) }
-    func clear() { if visible { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-    func finish() { if visible { FileHandle.standardError.write(Data("\n".utf8)) } }
+    func clear() { if visible { Output.standardError(Array("\r\u{1B}[K".utf8)) } }
+    func finish() { if visible { Output.standardError(Array("\n".utf8)) } }
 
     private func draw(_ count: Int) {
         guard visible else { return }
         let width = 30
         let filled = total == 0 ? width : count * width / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(count)/\(total)".utf8))
+        Output.standardError(Array("\r[\(bar)] \(count)/\(total)".utf8))
     }
 }
 

@@ -48,6 +48,10 @@ struct ConnectionOptions: ParsableArguments {
         // A header cannot hold a line break: such a key was dropped on the way, and the
         // service answered a bare 401. Named, not shown.
         if key?.contains(where: \.isNewline) == true { throw ValidationError("the API key holds a line break") }
+        // A signature made with it matches no key the service can hold (it refuses one with
+        // a line break): every URL was a 403 (`PROGIMAGE_SIGNING_KEY=$(cat file)` keeps none,
+        // `$'key\n'` does; a black-box tester).
+        if signing?.contains(where: \.isNewline) == true { throw ValidationError("the signing key holds a line break") }
         return ProgimageClient(
             baseURL: url, apiKey: key?.isEmpty == false ? key : nil, signingKey: signing?.isEmpty == false ? signing : nil)
     }

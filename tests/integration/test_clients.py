@@ -257,6 +257,9 @@ def test_cli_messages_never_repeat_a_key_or_a_password(stack):
     # A header cannot hold a line break: the key was dropped and the answer a bare 401.
     r = cli(stack, "rm", "AAAAAAAAAAAAAAAA", env={"PROGIMAGE_API_KEY": "S3CR3T\nmore"}, check=False)
     assert r.returncode == 64 and b"line break" in r.stderr and b"S3CR3T" not in r.stderr
+    # Nor can a signing key the service would hold: every signed URL was a 403.
+    r = cli(stack, "url", "AAAAAAAAAAAAAAAA", "--format", "png", env={"PROGIMAGE_SIGNING_KEY": "S3CR3T\n"}, check=False)
+    assert r.returncode == 64 and b"line break" in r.stderr and b"S3CR3T" not in r.stderr
     # An upper-case scheme is a URL like any other; an empty PROGIMAGE_URL is no URL at all.
     image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=26)))
     assert json.loads(cli(stack, "info", image["id"], "--server", "HTTP" + stack.base_url[4:]).stdout)["id"] == image["id"]
@@ -551,3 +554,16 @@ def test_clients_print_presets_and_overlays_as_the_server_serves_them(stack_fact
     for bad in ("blur:1e0", "blur:-1", "overlay:short", f"overlay:{m},x", f"overlay:{m},se,0.005", "preset:Thumb"):
         with pytest.raises(ValueError):
             client.url(i, bad, "png")
+
+
+def test_cli_says_so_when_standard_output_cannot_be_written(stack):
+    """`progimage info ID > /dev/full` trapped in Foundation's FileHandle with a stack trace
+    and SIGILL (a black-box tester); an upload's id was lost the same way."""
+    image = stack.upload_ok(Tools.png(Tools.noise(12, 10, seed=27)))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+    for args in (("info", image["id"]), ("get", image["id"], "--format", "bmp", "-o", "-")):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([str(CLI), *args], env=environment, stdout=full, stderr=subprocess.PIPE, timeout=60)
+        assert r.returncode == 1 and b"cannot write standard output" in r.stderr, (args, r.returncode, r.stderr[-300:])
+        assert b"Fatal error" not in r.stderr
