@@ -263,6 +263,10 @@ public struct ImageSequence: AsyncSequence, Sendable {
         var buffer: [ImageObject] = []
         var cursor: String?
         var finished = false
+        /// Cursors already followed: a server (or proxy) that hands one back again would
+        /// have the listing page for ever (a black-box tester's fake server: one image
+        /// 26,942 times in 20 s).
+        var followed: Set<String> = []
 
         public mutating func next() async throws(ProgimageClientError) -> ImageObject? {
             while buffer.isEmpty {
@@ -271,6 +275,9 @@ public struct ImageSequence: AsyncSequence, Sendable {
                 buffer = page.images.reversed()
                 cursor = page.nextCursor
                 finished = page.nextCursor == nil
+                if let cursor, !followed.insert(cursor).inserted {
+                    throw .unreadableAnswer("the list answered a cursor it had given before")
+                }
             }
             return buffer.popLast()
         }

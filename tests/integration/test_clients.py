@@ -567,3 +567,43 @@ def test_cli_says_so_when_standard_output_cannot_be_written(stack):
             r = subprocess.run([str(CLI), *args], env=environment, stdout=full, stderr=subprocess.PIPE, timeout=60)
         assert r.returncode == 1 and b"cannot write standard output" in r.stderr, (args, r.returncode, r.stderr[-300:])
         assert b"Fatal error" not in r.stderr
+
+
+def test_clients_stop_when_a_list_hands_back_a_cursor_again(stack, tmp_path):
+    """A server (or proxy) that answers every page with the same `next_cursor` had both
+    clients page for ever (the CLI printed one image 26,942 times in 20 s; a black-box
+    tester). Both stop with an error once a cursor comes back."""
+    import http.server
+    import threading
+    image = stack.get(f"/images/{stack.upload_ok(Tools.png(Tools.noise(8, 8, seed=28)))['id']}").json()
+    page = json.dumps({"images": [image], "next_cursor": "again"}).encode()
+
+    class Looping(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Looping)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(progimage.ProgimageError):
+            images = list(progimage.Client(url).list(limit=1))
+            assert len(images) < 10
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+        r = subprocess.run([str(CLI), "ls", "--server", url, "--limit", "1000"], env=environment, capture_output=True, timeout=60)
+        assert r.returncode != 0 and r.stdout.count(b"\n") < 10, (r.returncode, r.stdout[-200:], r.stderr[-300:])
+    finally:
+        server.shutdown()
+    # A file object made from a descriptor has a number for a name: uploaded without one.
+    import tempfile
+    with tempfile.TemporaryFile() as f:
+        f.write(Tools.png(Tools.noise(8, 8, seed=29)))
+        f.seek(0)
+        assert progimage.Client(stack.base_url).upload(f).filename is None

@@ -281,7 +281,10 @@ class Client:
         if isinstance(source, (str, os.PathLike)):
             with open(source, "rb") as f:
                 return f.read(), os.path.basename(os.fspath(source))
-        return source.read(), os.path.basename(getattr(source, "name", "")) or None
+        # A file object's name is its path, or for one made from a descriptor
+        # (`TemporaryFile()`, `os.fdopen`) that descriptor's number: no filename then.
+        name = getattr(source, "name", None)
+        return source.read(), (os.path.basename(name) or None) if isinstance(name, str) else None
 
     # -- images
     def upload(self, source: Source, filename: Optional[str] = None) -> Image:
@@ -318,8 +321,10 @@ class Client:
         return Image.from_json(self._json(self._request("GET", f"/images/{self._id(image_id)}")))
 
     def list(self, limit: int = 100) -> Iterator[Image]:
-        """Every image, newest first, following the cursor page by page."""
+        """Every image, newest first, following the cursor page by page (`limit` is the
+        page size, 1–1000)."""
         cursor = None
+        seen = set()
         while True:
             params = {"limit": limit}
             if cursor:
@@ -332,6 +337,11 @@ class Client:
             cursor = page.get("next_cursor")
             if not cursor:
                 return
+            # A server (or a proxy) that hands back a cursor it gave before would page for
+            # ever (a black-box tester's fake server: one image 26,942 times in the CLI).
+            if cursor in seen:
+                raise ProgimageError(200, "unreadable_answer", "the list answered a cursor it had given before")
+            seen.add(cursor)
 
     def delete(self, image_id: str) -> None:
         r = self._request("DELETE", f"/images/{self._id(image_id)}")
