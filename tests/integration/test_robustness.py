@@ -152,6 +152,14 @@ def test_temporary_files_of_a_killed_writer_go_when_an_instance_starts(stack, to
     running.unlink()
 
 
+def cmdline(pid: int) -> bytes:
+    """A process's command line, NUL-separated; empty once it is gone."""
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return b""
+
+
 def test_a_supervisor_killed_outright_takes_its_children_with_it():
     """A supervisor killed with SIGKILL (the OOM killer, `kill -9`) left nginx and every worker
     running, unsupervised (a worker that then died stayed dead) and holding the port, so the
@@ -161,11 +169,6 @@ def test_a_supervisor_killed_outright_takes_its_children_with_it():
     box = Stack()
     box.start()
     try:
-        def cmdline(pid):
-            try:
-                return open(f"/proc/{pid}/cmdline", "rb").read()
-            except OSError:
-                return b""
         [supervisor] = [pid for pid in box.leftovers() if b"progimage-dev\0run" in cmdline(pid)
                         or cmdline(pid).endswith(b"progimage-dev\0run\0")]
         children = [pid for pid in box.leftovers() if pid != supervisor and _is_descendant(pid, supervisor)]
@@ -191,15 +194,10 @@ def test_an_nginx_master_killed_outright_leaves_no_worker_behind():
     restart of nginx failed to bind it, and they were still listening after `make run`
     stopped (a black-box tester). The supervisor is their subreaper now and stops them
     before nginx starts again."""
-    from conftest import Stack, _is_descendant, _proc_stat
+    from conftest import Stack, _proc_stat
     box = Stack()
     box.start()
     try:
-        def cmdline(pid):
-            try:
-                return open(f"/proc/{pid}/cmdline", "rb").read()
-            except OSError:
-                return b""
         [master] = [pid for pid in box.leftovers() if cmdline(pid).startswith(b"nginx: master process")]
         workers = [pid for pid in box.leftovers() if (_proc_stat(pid) or ("", 0, 0))[1] == master]
         assert workers
