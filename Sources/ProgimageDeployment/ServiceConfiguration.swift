@@ -124,7 +124,7 @@ public struct ServiceConfiguration: Sendable {
         case "0": openWritesWithoutKey = false
         case let other: throw ConfigurationError(variable: "PROGIMAGE_OPEN_WRITES", value: other, expected: "0 or 1")
         }
-        signingKey = environment["PROGIMAGE_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        signingKey = nonEmpty("PROGIMAGE_SIGNING_KEY")
         // A key with a line break is a file's last newline kept by mistake: no client signing
         // with the key as written would ever match.
         if let signingKey, signingKey.contains(where: \.isNewline) {

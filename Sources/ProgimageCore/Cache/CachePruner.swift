@@ -118,9 +118,8 @@ public struct CachePruner: Sendable {
         report.files = scan.files.count
         // Folders take blocks too (4 KB each on ext4): a file a chain in a folder of its own
         // took 8 KB where 4 were counted, and a burst of tiny ones doubled the disk the
-        // budget allowed (a black-box tester). The files share what the folders leave.
-        let folderBytes = scan.directories.reduce(0) { $0 + $1.bytes }
-        report.bytesBefore = scan.files.reduce(0) { $0 + $1.bytes } + folderBytes
+        // budget allowed (a black-box tester).
+        report.bytesBefore = (scan.files.map(\.bytes) + scan.directories.map(\.bytes)).reduce(0, +)
         report.bytesAfter = report.bytesBefore
 
         // What each directory held when the walk read it, less what this pass removed; a

@@ -10,9 +10,9 @@ public enum BlurHash {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~")
 
     /// The hash of a `width × height` image whose row y is `rgbRow(y)`, sRGB bytes R,G,B, over
-    /// every pixel, as the reference computes it: the same string, not a placeholder "within
-    /// a few levels" (a 64 × 64 grid of cell means, here until 2026-12-07, put the mean
-    /// colour a level off and an AC term a step off on photos a black-box tester checked).
+    /// every pixel, as the reference computes it: the same string (a 64 × 64 grid of cell
+    /// means had put a photo's mean colour a level off and an AC term a step off). At most 4
+    /// components across, 9 down.
     /// The transform is separable: each row's sums against the x basis, one `SIMD4` lane a
     /// component (so at most 4 across), in single precision (half the time of double, the
     /// same strings in the tests), then those against the y basis in double. It adds ~35 ms
