@@ -75,18 +75,6 @@ public struct CachePruner: Sendable {
         self.protectRecent = protectRecent
     }
 
-    /// The files to delete so that the rest fits in `maxBytes`: least recently used first,
-    /// ties broken by path so a pass is reproducible; none used at or after `protectedSince`.
-    public static func victims(_ entries: [Entry], maxBytes: Int, protectedSince: Int = .max) -> [Entry] {
-        var excess = entries.reduce(0) { $0 + $1.bytes } - maxBytes
-        var chosen: [Entry] = []
-        for entry in evictionOrder(entries, protectedSince: protectedSince) where excess > 0 {
-            chosen.append(entry)
-            excess -= entry.bytes
-        }
-        return chosen
-    }
-
     /// Least recently used first, ties broken by path; none used at or after `protectedSince`.
     static func evictionOrder(_ entries: [Entry], protectedSince: Int) -> [Entry] {
         entries.sorted(by: { ($0.lastUse, $0.path) < ($1.lastUse, $1.path) }).prefix { $0.lastUse < protectedSince }.map { $0 }

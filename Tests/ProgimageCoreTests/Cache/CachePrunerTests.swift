@@ -10,17 +10,25 @@ import Glibc
 /// The cache stays under its budget, least recently used first, and the pruner never
 /// disturbs what the workers rely on: lock files, files being written, originals.
 @Suite struct CachePrunerTests {
-    @Test func victimsAreTheLeastRecentlyUsed() {
-        let entries = [
-            CachePruner.Entry(path: "/c/new", bytes: 4096, lastUse: 300),
-            CachePruner.Entry(path: "/c/old", bytes: 4096, lastUse: 100),
-            CachePruner.Entry(path: "/c/mid-b", bytes: 8192, lastUse: 200),
-            CachePruner.Entry(path: "/c/mid-a", bytes: 4096, lastUse: 200),
-        ]
-        #expect(CachePruner.victims(entries, maxBytes: 20480).isEmpty)
-        #expect(CachePruner.victims(entries, maxBytes: 16384).map(\.path) == ["/c/old"])
-        #expect(CachePruner.victims(entries, maxBytes: 12288).map(\.path) == ["/c/old", "/c/mid-a"])
-        #expect(CachePruner.victims(entries, maxBytes: 0).map(\.path) == ["/c/old", "/c/mid-a", "/c/mid-b", "/c/new"])
+    @Test func victimsAreTheLeastRecentlyUsedTiesBrokenByPath() throws {
+        let cache = try TemporaryCache()
+        let folder = cache.root + "/ab/cd/abcdefghijkl/resize:100x"
+        let lastUses = ["new": 300, "old": 100, "mid-b": 200, "mid-a": 200]
+        for (name, lastUse) in lastUses {
+            try cache.write(folder + "/" + name, bytes: 4000, accessed: 1_700_000_000 + lastUse, modified: 1_700_000_000)
+        }
+        func kept() -> [String] { lastUses.keys.filter { TemporaryCache.diskBytes(folder + "/" + $0) != nil }.sorted() }
+        let file = try #require(TemporaryCache.diskBytes(folder + "/old"))
+        let total = 4 * file + TemporaryCache.folderBytes(under: cache.root)
+
+        _ = try CachePruner(root: cache.root, maxBytes: total).prune()
+        #expect(kept() == ["mid-a", "mid-b", "new", "old"])
+        _ = try CachePruner(root: cache.root, maxBytes: total - file).prune()
+        #expect(kept() == ["mid-a", "mid-b", "new"])
+        _ = try CachePruner(root: cache.root, maxBytes: total - 2 * file).prune()
+        #expect(kept() == ["mid-b", "new"])
+        _ = try CachePruner(root: cache.root, maxBytes: 0).prune()
+        #expect(kept().isEmpty && TemporaryCache.folderBytes(under: cache.root) == 0)
     }
 
     @Test func overlappingDirectoriesAreDetected() {
@@ -194,7 +202,6 @@ final class TemporaryCache {
         }
     }
 
-    /// Space the file takes on disk, as `du` counts it; nil if it is gone.
     /// The blocks of every folder below `root` (not its own), the cache's own folders aside.
     static func folderBytes(under root: String, depth: Int = 0) -> Int {
         var total = 0
@@ -204,6 +211,7 @@ final class TemporaryCache {
         return total
     }
 
+    /// Space the file takes on disk, as `du` counts it; nil if it is gone.
     static func diskBytes(_ path: String) -> Int? {
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }
