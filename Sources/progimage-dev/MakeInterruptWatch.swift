@@ -24,10 +24,10 @@ struct MakeInterruptWatch {
     /// Nil unless the parent is make and does not ignore SIGINT.
     init?() {
         let parent = getppid()
-        guard parent > 0, ["make", "gmake"].contains(Self.command(of: parent)),
-            let masks = Self.signalMasks(of: parent)
+        guard parent > 0, ["make", "gmake"].contains(ProcessTable.command(of: parent)),
+            let dispositions = ProcessTable.signalDispositions(of: parent)
         else { return nil }
-        let watched = Self.forwardedByNobody.filter { !Self.contains(masks.ignored, $0) }
+        let watched = Self.forwardedByNobody.filter { !dispositions.ignores($0) }
         guard watched.contains(SIGINT) else { return nil }
         self.make = parent
         self.watched = watched
@@ -37,32 +37,9 @@ struct MakeInterruptWatch {
     /// fails (make is exiting) says nothing; the next look, or the new parent, will.
     func interruption() -> String? {
         guard getppid() == make else { return "make (pid \(make)) is gone" }
-        guard let masks = Self.signalMasks(of: make),
-            let signal = watched.first(where: { !Self.contains(masks.caught, $0) && !Self.contains(masks.ignored, $0) })
+        guard let dispositions = ProcessTable.signalDispositions(of: make),
+            let signal = watched.first(where: { !dispositions.catches($0) && !dispositions.ignores($0) })
         else { return nil }
         return "make (pid \(make)) received \(SignalSet.name(of: signal))"
-    }
-
-    /// Bit n − 1 for signal n, as /proc prints the masks.
-    private static func contains(_ mask: UInt64, _ signal: Int32) -> Bool {
-        mask & (1 << UInt64(signal - 1)) != 0
-    }
-
-    private static func command(of pid: pid_t) -> String? {
-        guard let bytes = try? Files.read("/proc/\(pid)/comm") else { return nil }
-        return String(decoding: bytes, as: UTF8.self).filter { $0 != "\n" }
-    }
-
-    /// The `SigCgt` and `SigIgn` lines of /proc/{pid}/status, hexadecimal masks.
-    private static func signalMasks(of pid: pid_t) -> (caught: UInt64, ignored: UInt64)? {
-        guard let bytes = try? Files.read("/proc/\(pid)/status") else { return nil }
-        var caught: UInt64?, ignored: UInt64?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let value = { UInt64(String(line.drop(while: { $0 != ":" }).filter(\.isHexDigit)), radix: 16) }
-            if line.hasPrefix("SigCgt:") { caught = value() }
-            if line.hasPrefix("SigIgn:") { ignored = value() }
-        }
-        guard let caught, let ignored else { return nil }
-        return (caught, ignored)
     }
 }

@@ -123,7 +123,7 @@ final class Supervisor {
     /// `sh -c 'job & exec progimage-dev run'`, would count as one: nothing here does that.)
     private func stopOrphans() -> [Int32] {
         let known = Set(children.compactMap(\.pid))
-        let orphans = ChildSubreaper.children(of: getpid()).filter { !known.contains($0) }
+        let orphans = ProcessTable.children(of: getpid()).filter { !known.contains($0) }
         for pid in orphans {
             logger.warning("pid \(pid), left by a child that died, still running; sending SIGKILL")
             kill(pid, SIGKILL)
