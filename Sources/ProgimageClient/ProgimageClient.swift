@@ -108,30 +108,48 @@ public struct ProgimageClient: Sendable {
     // MARK: URLs
 
     /// The absolute URL of a conversion or transform, with `?sig=` when a signing key is set.
+    /// Without the user and password a base URL may hold: the URL is for a page or a
+    /// message, and `progimage url` against `http://u:pw@host` had printed the password.
     public func url(for link: ImageLink) -> URL {
-        var text = baseURL.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        text += link.path
-        if let signingKey { text += "?sig=\(link.signature(key: signingKey))" }
-        return URL(string: text)!
+        URL(string: linkBase + link.path + signatureQuery(of: link))!
     }
 
-    /// A signed upload URL a browser may POST to without the API key until `expires`.
+    /// `url(for:)` as the client fetches it, with the base URL's user and password.
+    private func fetchedURL(for link: ImageLink) -> URL {
+        var text = baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return URL(string: text + link.path + signatureQuery(of: link))!
+    }
+
+    private func signatureQuery(of link: ImageLink) -> String {
+        signingKey.map { "?sig=\(link.signature(key: $0))" } ?? ""
+    }
+
+    /// The base URL for links handed out: no user and password, no trailing `/`.
+    private var linkBase: String {
+        var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false)
+        components?.user = nil
+        components?.password = nil
+        var text = components?.string ?? baseURL.absoluteString
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    /// A signed upload URL a browser may POST to without the API key until `expires`
+    /// (without the base URL's user and password, as `url(for:)`).
     public func uploadURL(expires: Int, maxBytes: Int? = nil) throws(ProgimageClientError) -> URL {
         guard let signingKey else { throw .invalidRequest("signed upload URLs need the signing key") }
         var query = "expires=\(expires)"
         if let maxBytes { query += "&max_bytes=\(maxBytes)" }
         let signature = Base64URL.encode(SHA256.hmac(key: Array(signingKey.utf8), message: Array("POST /images?\(query)".utf8)))
-        var text = baseURL.absoluteString
-        while text.hasSuffix("/") { text.removeLast() }
-        return URL(string: "\(text)/images?\(query)&sig=\(signature)")!
+        return URL(string: "\(linkBase)/images?\(query)&sig=\(signature)")!
     }
 
     /// The bytes of a conversion or transform: a `200` with an image's content type. Any
     /// other 2xx (a proxy's login page, JSON from another service) had been written out as
     /// the image.
     public func data(for link: ImageLink) async throws(ProgimageClientError) -> Data {
-        var request = URLRequest(url: url(for: link))
+        var request = URLRequest(url: fetchedURL(for: link))
         request.httpMethod = "GET"
         let answer = try await exchange(request)
         let type = answer.contentType ?? "none"

@@ -4,6 +4,7 @@ client library) and the Python client in clients/python."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import subprocess
@@ -329,6 +330,28 @@ def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
               env={"PROGIMAGE_SIGNING_KEY": SIGNING_KEY}).stdout.decode().strip()
     r = secure_stack.get(url[len(secure_stack.base_url):])
     assert r.status_code == 200 and Image.open(__import__("io").BytesIO(r.content)).width == 5
+
+
+def test_links_never_carry_the_base_urls_password(secure_stack, tmp_path):
+    """A link is for a page or a message: `progimage url` and Python's `url()` against
+    `http://user:pw@host` had handed out the password (a black-box probe). Fetching
+    through the client still works."""
+    client = progimage.Client(secure_stack.base_url, api_key=API_KEYS[1], signing_key=SIGNING_KEY)
+    image = client.upload(Tools.png(Tools.noise(12, 12, seed=31)))
+    with_password = secure_stack.base_url.replace("http://", "http://someone:S3CR3T@")
+    env = {"PROGIMAGE_SIGNING_KEY": SIGNING_KEY, "PROGIMAGE_API_KEY": API_KEYS[0]}
+    links = [cli(secure_stack, "url", image.id, "--ops", "resize:5x", "--format", "png", "--server", with_password, env=env),
+             cli(secure_stack, "upload-url", "--server", with_password, env=env)]
+    links = [r.stdout.decode().strip() for r in links]
+    python = progimage.Client(with_password, api_key=API_KEYS[1], signing_key=SIGNING_KEY)
+    links += [python.url(image.id, "resize:5x", "png"), python.upload_url(expires=int(time.time()) + 60)]
+    for link in links:
+        assert link.startswith(secure_stack.base_url + "/images") and "S3CR3T" not in link, link
+    assert secure_stack.get(links[0][len(secure_stack.base_url):]).status_code == 200
+    assert Image.open(io.BytesIO(python.fetch(image.id, "resize:5x", "png"))).width == 5
+    out = tmp_path / "five.png"
+    cli(secure_stack, "get", image.id, "--ops", "resize:5x", "--format", "png", "-o", str(out), "--server", with_password, env=env)
+    assert Image.open(out).width == 5
 
 
 def test_cli_mints_signed_upload_urls(secure_stack):

@@ -228,6 +228,9 @@ class Client:
             shown = "a URL with a password" if "@" in str(base_url) else repr(base_url)[:100]
             raise ValueError(f"base_url: expected http(s)://host[:port], got {shown}")
         self.base_url = base_url.rstrip("/")
+        # Links are for pages and messages: without the user and password a base URL may
+        # hold (`url()` against `http://u:pw@host` had handed out the password).
+        self._link_base = re.sub(r"^(https?://)[^/?#\s@]*@", r"\1", self.base_url, flags=re.IGNORECASE)
         if api_key is not None and (not isinstance(api_key, str) or any(c < " " or c == "\x7f" for c in api_key)):
             # Not repeated: requests put the header, key and all, in its error message.
             raise ValueError("api_key: a key holds no line break or other control character")
@@ -360,8 +363,8 @@ class Client:
         """The absolute URL of a conversion or transform, signed (`?sig=`) with a signing key."""
         path = self.path(image_id, ops, format)
         if self.signing_key:
-            return f"{self.base_url}{path}?sig={self._sign(path)}"
-        return self.base_url + path
+            return f"{self._link_base}{path}?sig={self._sign(path)}"
+        return self._link_base + path
 
     def upload_url(self, expires: int, max_bytes: Optional[int] = None) -> str:
         """A signed upload URL for a browser: accepted without the API key until `expires`."""
@@ -370,12 +373,12 @@ class Client:
         if max_bytes is not None and int(max_bytes) < 1:
             raise ValueError("max_bytes must be positive")  # 0 used to drop the limit silently
         query = f"expires={int(expires)}" + (f"&max_bytes={int(max_bytes)}" if max_bytes is not None else "")
-        return f"{self.base_url}/images?{query}&sig={self._sign('POST /images?' + query)}"
+        return f"{self._link_base}/images?{query}&sig={self._sign('POST /images?' + query)}"
 
     def fetch(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> bytes:
         """The bytes of a conversion or transform."""
         url = self.url(image_id, ops, format)
-        r = self._request("GET", url[len(self.base_url):])
+        r = self._request("GET", url[len(self._link_base):])
         if r.status_code != 200 or not r.headers.get("Content-Type", "").startswith("image/"):
             raise ProgimageError(r.status_code, "unexpected_answer",
                                  f"expected an image, got {r.status_code} {r.headers.get('Content-Type', 'without a type')}")
