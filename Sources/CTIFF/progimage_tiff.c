@@ -15,6 +15,8 @@ struct pg_tiff {
     /// libtiff's last error about this file, through the per-file handler below (the
     /// process-wide one would be shared by every thread, and by libgd's TIFF writer).
     char error[256];
+    /// The first warning of libjpeg (inside a JPEG-compressed TIFF) that lost image data.
+    char lost_data[256];
 };
 
 static int pg_tiff_error(TIFF *tif, void *user_data, const char *module, const char *format, va_list args) {
@@ -24,9 +26,33 @@ static int pg_tiff_error(TIFF *tif, void *user_data, const char *module, const c
     return 1;  /* handled: the global handler is not called */
 }
 
-/// Warnings (unknown tags, mostly) change no pixel; libtiff would print them to stderr.
+/// Whether a libjpeg warning, as libtiff passes its text on, means entropy-coded data was
+/// lost: the same codes `pg_jpeg_warning_damages` refuses in a JPEG file (premature end,
+/// a scan cut short, a bad Huffman or arithmetic code, restarts out of step), which libjpeg
+/// fills with flat grey. Bytes between markers ("extraneous bytes") lose nothing.
+static int pg_tiff_jpeg_warning_loses_data(const char *text) {
+    if (strncmp(text, "Premature end of JPEG file", 26) == 0) return 1;
+    if (strncmp(text, "Application transferred too many scanlines", 42) == 0) return 1;
+    return strncmp(text, "Corrupt JPEG data:", 18) == 0 && strstr(text, "extraneous bytes") == NULL;
+}
+
+/// Warnings change no pixel (unknown tags, mostly), except libjpeg's inside a JPEG-
+/// compressed page ("JPEGLib" for compression 7, "LibJpeg" for old-style 6): a strip cut
+/// short came out with grey rows and a 201 where the same damage in a JPEG is a 422 (a
+/// black-box probe). Those are kept for `pg_tiff_lost_data`; nothing goes to stderr.
 static int pg_tiff_warning(TIFF *tif, void *user_data, const char *module, const char *format, va_list args) {
-    (void)tif; (void)user_data; (void)module; (void)format; (void)args;
+    (void)tif;
+    struct pg_tiff *tiff = user_data;
+    if (tiff->lost_data[0] || !module || (strcmp(module, "JPEGLib") != 0 && strcmp(module, "LibJpeg") != 0)) return 1;
+    char text[256];
+    vsnprintf(text, sizeof text, format, args);
+    if (pg_tiff_jpeg_warning_loses_data(text)) snprintf(tiff->lost_data, sizeof tiff->lost_data, "%s", text);
+    return 1;
+}
+
+int pg_tiff_lost_data(pg_tiff *tiff, char *message) {
+    if (!tiff->lost_data[0]) return 0;
+    snprintf(message, 256, "%s", tiff->lost_data);
     return 1;
 }
 

@@ -34,7 +34,7 @@ public enum TIFFDecoder {
             var rgba = [UInt8](repeating: 0, count: Int(width) * Int(height) * 4)
             if iccProfile != nil {
                 let inks = rgba.withUnsafeMutableBufferPointer { pg_tiff_read_cmyk(tiff, $0.baseAddress, &message) }
-                if inks == 1 { throw TIFFError(message) }
+                if inks == 1 || (inks == 0 && pg_tiff_lost_data(tiff, &message) != 0) { throw TIFFError(message) }
                 if inks == 0 {
                     var pixels = Pixels(width: Int(width), height: Int(height), rgba: rgba, hasAlpha: false, iccProfile: iccProfile)
                     pixels.isCMYK = true
@@ -51,6 +51,7 @@ public enum TIFFDecoder {
                 if wideStatus != 0 { throw TIFFError(wide) }
                 hasAlpha = 0
             }
+            if pg_tiff_lost_data(tiff, &message) != 0 { throw TIFFError(message) }
             return Pixels(
                 width: Int(width), height: Int(height), rgba: rgba, hasAlpha: hasAlpha != 0, iccProfile: iccProfile)
         }
@@ -86,7 +87,7 @@ public enum TIFFDecoder {
             var samples = [UInt16](repeating: 0, count: Int(width) * Int(height) * 4)
             let status = samples.withUnsafeMutableBufferPointer { pg_tiff_read_rgb16(tiff, $0.baseAddress, &hasAlpha, &message) }
             if status < 0 { return nil }
-            if status != 0 { throw TIFFError(message) }
+            if status != 0 || pg_tiff_lost_data(tiff, &message) != 0 { throw TIFFError(message) }
             return SixteenBitPixels(width: Int(width), height: Int(height), samples: samples, hasAlpha: hasAlpha != 0)
         }
     }

@@ -85,6 +85,46 @@ def test_bomb_of_every_format_is_image_too_large(stack, tools, fmt):
     _assert_nothing_stored(stack, *before)
 
 
+def heif_with_primary_ispe(path: str, width: int, height: int) -> bytes:
+    """A real HEIF/AVIF whose primary `ispe` says another size than its stream codes."""
+    data = bytearray((corpus_dir() / path).read_bytes())
+    struct.pack_into(">II", data, data.index(b"ispe") + 8, width, height)
+    return bytes(data)
+
+
+# A 256×192 AVIF grid of four 128×96 tiles (tests/integration/fixtures/README.md), and
+# where its grid description (version, flags, rows−1, columns−1, width, height) lies.
+GRID = (Path(__file__).parent / "fixtures" / "grid-2x2.avif").read_bytes()
+GRID_DESCRIPTION = b"\x00\x00\x01\x01\x01\x00\x00\xc0"
+
+
+def grid_with_output(width: int, height: int) -> bytes:
+    data = bytearray(GRID)
+    struct.pack_into(">HH", data, data.index(GRID_DESCRIPTION) + 4, width, height)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name, body", [
+    ("avif-ispe-smaller", lambda: heif_with_primary_ispe("avif/link-u/fox.profile0.8bpc.yuv420.avif", 120, 80)),
+    ("heic-ispe-smaller", lambda: heif_with_primary_ispe("heif/libheif/rainbow-451x461.heic", 45, 46)),
+    ("heic-ispe-zero", lambda: heif_with_primary_ispe("heif/libheif/rainbow-451x461.heic", 0, 0)),
+    ("grid-20000-square", lambda: grid_with_output(20000, 20000)),
+    ("grid-uncovered", lambda: grid_with_output(512, 384)),
+])
+def test_a_heif_coded_other_than_its_container_says_is_refused(stack_factory, tools, name, body):
+    """The pixel limit was checked on `ispe` alone, and the decoders allocate what the
+    streams code: a 6 KB grid whose `ispe` said 256×192 decoded at 20000×20000 (2.8 GB in
+    the api instance), an AVIF with `ispe` cut to a tenth past the limit, and a grid whose
+    tiles covered a quarter of its output came out three quarters black (a black-box
+    probe; each was a 201). Now each is refused before any decode."""
+    stack = stack_factory({"PROGIMAGE_MAX_PIXELS": "1000000"})
+    assert stack.upload(GRID, content_type="image/avif").status_code == 201
+    before = (stack.newest_id(), stack.data_files_except_db())
+    r = stack.upload(body(), content_type="application/octet-stream", timeout=10)
+    tools.json_error(r, 422, "corrupt_image")
+    _assert_nothing_stored(stack, *before)
+
+
 POLYGLOTS = {
     # An HTML page that carries a PNG later on: starts with no image signature.
     "html-then-png": (b"<html><script>alert(1)</script>" + b"\x89PNG\r\n\x1a\n" + b"\0" * 64, 415),
@@ -181,6 +221,37 @@ def test_a_multi_page_tiff_cut_short_after_its_first_page_is_refused(stack, tool
     obj = stack.upload_ok(whole, "whole.tif", "image/tiff")
     assert (obj["width"], obj["height"], obj["frames"]) == (4, 4, 1)
     assert stack.get(obj["url"]).content == whole
+
+
+def _jpeg_tiff(tiled: bool) -> tuple[bytes, int]:
+    """A 200×150 gradient, JPEG-compressed (Pillow, libtiff), and where its first strip's or
+    tile's byte count lies."""
+    image = Image.new("RGB", (200, 150))
+    image.putdata([(x * 255 // 200, y * 255 // 150, 128) for y in range(150) for x in range(200)])
+    out = io.BytesIO()
+    image.save(out, "TIFF", compression="jpeg", **({"tile": (64, 64)} if tiled else {}))
+    data = bytearray(out.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for index in range(struct.unpack_from("<H", data, ifd)[0]):
+        tag, _, count, value = struct.unpack_from("<HHII", data, ifd + 2 + 12 * index)
+        if tag in (279, 325):  # StripByteCounts, TileByteCounts
+            return bytes(data), ifd + 2 + 12 * index + 8 if count == 1 else value
+    raise AssertionError("no byte counts")
+
+
+@pytest.mark.parametrize("tiled", [False, True], ids=["strips", "tiles"])
+def test_a_jpeg_tiff_that_loses_data_is_refused_as_a_jpeg_is(stack, tools, tiled):
+    """libjpeg, inside libtiff, fills what it cannot decode with flat grey and only warns
+    ("Premature end of JPEG file", "bad Huffman code"): a JPEG-compressed TIFF whose first
+    strip was cut in half was stored with grey rows (a black-box probe), where the same
+    damage in a JPEG file is a 422."""
+    whole, at = _jpeg_tiff(tiled)
+    assert stack.upload_ok(whole, "whole.tif", "image/tiff")["width"] == 200
+    damaged = bytearray(whole)
+    struct.pack_into("<I", damaged, at, struct.unpack_from("<I", damaged, at)[0] // 3)
+    before_newest, before_files = stack.newest_id(), stack.data_files_except_db()
+    tools.json_error(stack.upload(bytes(damaged), content_type="image/tiff"), 422, "corrupt_image")
+    _assert_nothing_stored(stack, before_newest, before_files)
 
 
 def test_the_corpus_multi_page_tiff_cut_after_its_first_page_is_refused(stack, tools):

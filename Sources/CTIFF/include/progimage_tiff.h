@@ -14,6 +14,11 @@ void pg_tiff_size(pg_tiff *tiff, uint32_t *width, uint32_t *height);
 /// The ICC profile (tag 34675), or 0. Valid until `pg_tiff_close`.
 size_t pg_tiff_icc_profile(pg_tiff *tiff, const unsigned char **profile);
 
+/// 1 with `message` set when a read so far lost JPEG-compressed data (libjpeg warned of a
+/// premature end, a bad Huffman or arithmetic code, or restarts out of step, and filled
+/// the rest with grey); 0 otherwise. Ask after every read that reported success.
+int pg_tiff_lost_data(pg_tiff *tiff, char *message);
+
 /// Decodes the whole first page through libtiff's RGBA interface (what it supports:
 /// grey, palette, RGB, YCbCr, CMYK, CIE Lab; 1–16 bits a sample (plain 8- or 16-bit CMYK
 /// is read as stored and made RGB with the interface's own formula); every compression

@@ -56,6 +56,9 @@ public enum ImageDecoder {
         preferringGrey: Bool = false, av1Decoder: HEIFDecoder.AV1Decoder = .fastest
     ) throws(ServiceError) -> GDImage {
         try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
+        if format == .avif || format == .heic {
+            for picture in try HEIFCodedPictures.sizes(in: bytes) { try checkPixelLimit(picture, maxPixels: maxPixels) }
+        }
         let image = try decodePixels(
             bytes, format: format, shrink: shrink, grey: preferringGrey, av1Decoder: av1Decoder)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))

@@ -132,7 +132,7 @@ extension ImageHeader {
     /// association from 1 byte (essential bit + 7-bit index) to 2 (essential + 15-bit).
     /// Every read is checked against the box's end, so an inflated entry count stops at
     /// the box boundary instead of running on through the file.
-    private static func propertyIndexes(_ reader: ByteReader, _ ipma: BMFFBox, item: UInt32) throws(ServiceError)
+    static func propertyIndexes(_ reader: ByteReader, _ ipma: BMFFBox, item: UInt32) throws(ServiceError)
         -> [Int]?
     {
         try ipma.require(ipma.payload, 8)
@@ -163,7 +163,7 @@ extension ImageHeader {
 }
 
 /// One ISO BMFF box: its type and where its payload and the box itself end.
-private struct BMFFBox {
+struct BMFFBox {
     let type: String
     let reader: ByteReader
     /// First byte after the header (size, type, optional 64-bit size and uuid).
@@ -180,7 +180,7 @@ private struct BMFFBox {
 
 /// The boxes in `from..<to`, one at a time, so a search can stop before a box it need not
 /// trust (a truncated `mdat` after `meta` is the common case).
-private struct BMFFBoxes {
+struct BMFFBoxes {
     let reader: ByteReader
     private var offset: Int
     private let end: Int

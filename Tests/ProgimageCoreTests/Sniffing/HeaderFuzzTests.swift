@@ -1,6 +1,8 @@
+import Foundation
 import ProgimageAPI
-import ProgimageCore
 import Testing
+
+@testable import ProgimageCore
 
 /// Hostile bytes must never trap the process: every outcome is a size or `corrupt_image`.
 ///
@@ -22,8 +24,10 @@ import Testing
             "tiff/image-tiff-images/BigTIFF.tif",
             "heif/libheif/colors-no-alpha-thumbnail.heic",
         ]
+        // A HEIF grid (its description in mdat), for the walk to the coded pictures.
+        let grid = Corpus.packageRoot.appendingPathComponent("tests/integration/fixtures/grid-2x2.avif")
         return (smallest.sorted() + extra).map(Corpus.bytes) + [
-            HEIFHeaderTests.file(pitmVersion: 1, ipmaVersion: 1, ipmaFlags: 1)
+            HEIFHeaderTests.file(pitmVersion: 1, ipmaVersion: 1, ipmaFlags: 1), [UInt8]((try? Data(contentsOf: grid)) ?? Data()),
         ]
     }()
 
@@ -40,6 +44,14 @@ import Testing
                 return "\(format): unexpected \(error)"
             } catch {}
         }
+        // What a HEIF decode would allocate, from the coded streams' own headers.
+        do {
+            for size in try HEIFCodedPictures.sizes(in: bytes) where size.width < 0 || size.height < 0 {
+                return "coded pictures: bad size \(size)"
+            }
+        } catch where error.code != .corruptImage {
+            return "coded pictures: unexpected \(error)"
+        } catch {}
         return nil
     }
 
