@@ -20,7 +20,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         raw = handle
         sqlite3_busy_timeout(raw, 5000)
         if !readOnly {
-            try execute("PRAGMA journal_mode=WAL")
+            try retryingWhileBusy { () throws(SQLiteError) in try execute("PRAGMA journal_mode=WAL") }
             // FULL: a commit is on disk when it returns, as the original's file already is
             // (fsynced with its folder) when the upload answers. NORMAL may lose the last
             // commits to a power cut: an answered upload gone, its original an orphan.
@@ -42,6 +42,26 @@ public final class SQLiteDatabase: @unchecked Sendable {
         guard let statement else { throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement") }
         var wrapped = SQLiteStatement(raw: statement, database: self)
         return try body(&wrapped)
+    }
+
+    /// Runs `body` again while it fails with SQLITE_BUSY, sleeping up to `milliseconds` in
+    /// all between tries. For what the busy timeout does not cover: SQLite answers BUSY at
+    /// once, without waiting, where waiting cannot help that statement (a read snapshot
+    /// another process's commit made stale, a journal-mode change or WAL recovery under way
+    /// elsewhere). Roles starting
+    /// together on a new data directory met it making the tables: 2 of 13 starts had
+    /// instances exit "cannot start" (a black-box probe), which systemd does not retry.
+    public func retryingWhileBusy<T>(milliseconds: Int32 = 10_000, _ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        var slept: Int32 = 0
+        var pause: Int32 = 10
+        while true {
+            do {
+                return try body()
+            } catch where error.isBusy && slept < milliseconds {
+                slept += sqlite3_sleep(pause)
+                pause = min(pause * 2, 200)
+            }
+        }
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE … COMMIT`, rolling back if it throws.

@@ -15,43 +15,50 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
     public init(path: String) throws(ServiceError) {
         do {
             database = try SQLiteDatabase(path: path)
-            try database.execute(
-                """
-                CREATE TABLE IF NOT EXISTS images (
-                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    filename TEXT,
-                    format TEXT NOT NULL,
-                    width INTEGER NOT NULL,
-                    height INTEGER NOT NULL,
-                    bytes INTEGER NOT NULL,
-                    sha256 TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    source_url TEXT,
-                    blurhash TEXT,
-                    has_alpha INTEGER NOT NULL DEFAULT 0,
-                    frames INTEGER NOT NULL DEFAULT 1
-                )
-                """)
-            // Databases made before the placeholder columns existed gain them.
-            let existing = try database.withStatement("SELECT name FROM pragma_table_info('images')") { statement throws(SQLiteError) in
-                var names: Set<String> = []
-                while try statement.step() { if let name = statement.text(0) { names.insert(name) } }
-                return names
+            // Each role's instance does this at start, all at once on a new data directory:
+            // one write transaction, retried while another process holds the database.
+            let database = self.database
+            try database.retryingWhileBusy { () throws(SQLiteError) in
+                try database.transaction { () throws(SQLiteError) in
+                    try database.execute(
+                        """
+                        CREATE TABLE IF NOT EXISTS images (
+                            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                            id TEXT NOT NULL UNIQUE,
+                            filename TEXT,
+                            format TEXT NOT NULL,
+                            width INTEGER NOT NULL,
+                            height INTEGER NOT NULL,
+                            bytes INTEGER NOT NULL,
+                            sha256 TEXT NOT NULL,
+                            created_at TEXT NOT NULL,
+                            source_url TEXT,
+                            blurhash TEXT,
+                            has_alpha INTEGER NOT NULL DEFAULT 0,
+                            frames INTEGER NOT NULL DEFAULT 1
+                        )
+                        """)
+                    // Databases made before the placeholder columns existed gain them.
+                    let existing = try database.withStatement("SELECT name FROM pragma_table_info('images')") { statement throws(SQLiteError) in
+                        var names: Set<String> = []
+                        while try statement.step() { if let name = statement.text(0) { names.insert(name) } }
+                        return names
+                    }
+                    if !existing.contains("blurhash") { try database.execute("ALTER TABLE images ADD COLUMN blurhash TEXT") }
+                    if !existing.contains("has_alpha") {
+                        try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
+                    }
+                    if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
+                    // Every delete, kept: `files_removed` 0 until its files are gone
+                    // (`UnfinishedDeletions`), and read by `migrate`, whose later passes delete in
+                    // PostgreSQL what was deleted here since an earlier one.
+                    try database.execute(
+                        """
+                        CREATE TABLE IF NOT EXISTS deletions (
+                            id TEXT PRIMARY KEY, format TEXT NOT NULL, files_removed INTEGER NOT NULL DEFAULT 0)
+                        """)
+                }
             }
-            if !existing.contains("blurhash") { try database.execute("ALTER TABLE images ADD COLUMN blurhash TEXT") }
-            if !existing.contains("has_alpha") {
-                try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
-            }
-            if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
-            // Every delete, kept: `files_removed` 0 until its files are gone
-            // (`UnfinishedDeletions`), and read by `migrate`, whose later passes delete in
-            // PostgreSQL what was deleted here since an earlier one.
-            try database.execute(
-                """
-                CREATE TABLE IF NOT EXISTS deletions (
-                    id TEXT PRIMARY KEY, format TEXT NOT NULL, files_removed INTEGER NOT NULL DEFAULT 0)
-                """)
         } catch {
             throw Self.serviceError(error)
         }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import ProgimageAPI
 import SQLite
+import Synchronization
 import Testing
 
 @testable import ProgimageCore
@@ -82,6 +83,27 @@ import Testing
             Issue.record("an insert went through an exclusive lock")
         } catch {
             #expect(error.code == .storageUnavailable)
+        }
+    }
+
+    /// Every role's instance opens the database as the stack starts, all at once on a new
+    /// data directory: SQLite answers BUSY without waiting where waiting cannot help a
+    /// statement (a schema read made stale by another connection's `CREATE TABLE`, the
+    /// switch to WAL), and 2 of 13 fresh starts had instances exit "cannot start" (a
+    /// black-box probe). Twelve connections opening one new file at once, twenty times.
+    @Test func manyOpeningANewDatabaseAtOnceAllStart() throws {
+        for round in 0..<20 {
+            let fresh = path + ".\(round)"
+            defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: fresh + suffix) } }
+            let failures = Mutex<[String]>([])
+            DispatchQueue.concurrentPerform(iterations: 12) { _ in
+                do {
+                    _ = try SQLiteMetadataStore(path: fresh)
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round)")
         }
     }
 
