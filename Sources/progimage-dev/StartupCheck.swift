@@ -7,7 +7,7 @@ import POSIX
 enum StartupCheck {
     static func run(worker: String, environment: ProcessEnvironment) {
         // Before any supervised child exists, so waiting for this pid alone is safe.
-        let request = SpawnRequest(executable: worker, arguments: ["check"], environment: environment.with([:]), input: .null, output: 2)
+        let request = SpawnRequest(executable: worker, arguments: ["check", "--at-start"], environment: environment.with([:]), input: .null, output: 2)
         guard let pid = try? ProcessSpawner.spawn(request) else { return }
         _ = ChildExit.wait(for: pid)
     }

@@ -67,12 +67,19 @@ struct WorkerCommand: ParsableCommand {
         @Option(help: "Seconds a cache folder, an object or (distributed) a local copy may be younger than and not count.")
         var grace = 600
 
+        @Flag(
+            help: """
+                As a box starts, before its files are served (`make run` passes it): with the \
+                database unreachable, a distributed box's local copies and derived files are removed.
+                """)
+        var atStart = false
+
         func validate() throws {
             if grace < 0 { throw ValidationError("--grace \(grace): expected seconds") }
         }
 
         func run() throws {
-            CheckCommand.run(repair: repair, grace: grace, environment: WorkerMain.environment)
+            CheckCommand.run(repair: repair, grace: grace, atStart: atStart, environment: WorkerMain.environment)
         }
     }
 

@@ -352,6 +352,23 @@ def test_repair_puts_back_a_recorded_image_s_object_from_lost_and_found(cluster)
     assert not any(image["id"] in line for line in lines), lines
 
 
+def test_repair_never_puts_back_other_bytes_as_a_recorded_image_s_object(cluster):
+    """Whatever lay at a record's key in lost+found was put back and counted repaired, and
+    every box's fetch then refused it (`sha256 differs`, 503; a black-box probe). Only the
+    recorded original's bytes go back; other bytes stay where they are, the record reported."""
+    from test_check import check
+    image = cluster.a.upload_ok(_png(74), "other.png")
+    key = f"originals/{image['id']}.png"
+    bucket = cluster.bucket
+    assert cluster.s3._curl("PUT", f"/{bucket}/lost%2Bfound/{key}", _png(75))[0] == 200
+    assert cluster.s3._curl("DELETE", f"/{bucket}/{key}")[0] in (200, 204)
+    r = check(cluster.a, "--repair", "--grace", "0")
+    assert r.returncode == 1 and ", 0 repaired" in r.stderr, r.stdout + r.stderr
+    assert f"record-without-object {image['id']} {key}" in r.stdout.splitlines()
+    assert cluster.s3.get(bucket, key)[0] == 404
+    assert f"lost+found/{key}" in cluster.s3.keys(bucket)
+
+
 def test_object_store_outage_refuses_writes_and_keeps_serving_hits(cluster):
     data = _png(30)
     image = cluster.a.upload_ok(data)
@@ -553,6 +570,42 @@ def test_a_box_restarted_after_missing_a_delete_never_serves_the_deleted_files(c
         starting.join()
         assert seen, "nothing answered while the box started"
         assert all(status != 200 for _, status in seen), [hit for hit in seen if hit[1] == 200]
+        for url in urls:
+            assert box.get(url).status_code == 404
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
+def test_a_box_restarted_during_a_database_outage_never_serves_a_delete_it_missed(cluster):
+    """A box started again while the database was down could not read the deletion log,
+    and nginx served the deleted image's copy and derived files from its disk for the whole
+    outage (a black-box probe). Its copies are removed instead, every one a copy: the
+    deleted image is never served, and the others come back from the bucket once the
+    database answers."""
+    box = Stack(backend_env=cluster.env)
+    box.start()
+    try:
+        deleted = box.upload_ok(_png(131, size=(300, 200)))
+        kept = box.upload_ok(_png(132, size=(200, 100)))
+        urls = [deleted["url"], f"/images/{deleted['id']}/resize:50x.png"]
+        for url in urls + [kept["url"], f"/images/{kept['id']}/resize:50x.png"]:
+            assert box.get(url).status_code == 200
+        problems = box.stop()
+        assert not problems, problems
+        assert cluster.a.delete(f"/images/{deleted['id']}").status_code == 204
+        cluster.pg.stop()
+        try:
+            box.start()
+            for url in urls:
+                r = box.get(url)
+                assert r.status_code != 200, Tools.describe(r)
+            assert "are removed, as any of them may be a deleted image's" in box.log_tail(4000)
+        finally:
+            cluster.pg.resume()
+        assert _wait_for(lambda: box.get(kept["url"]).status_code == 200, 15, interval=0.5)
+        assert box.get(kept["url"]).content == _png(132, size=(200, 100))
         for url in urls:
             assert box.get(url).status_code == 404
     finally:

@@ -121,6 +121,20 @@ public struct DerivedImageCache: Sendable {
         }
     }
 
+    /// Removes every image's derived files (the shard folders; the cache's own folders
+    /// stay), each renamed out of nginx's sight first, as `removeAll(of:)` does.
+    public func removeEveryImage() {
+        let trash = root + "/" + Self.trashFolder
+        try? Files.makeDirectories(trash)
+        for entry in Files.entries(in: root) ?? [] where !entry.name.hasPrefix(".") {
+            let source = root + "/" + entry.name
+            let target = "\(trash)/\(entry.name)-\(getpid())"
+            let moved = rename(source, target) == 0
+            budget?.forget(bytes: Self.bytesOnDisk(of: moved ? target : source))
+            Files.removeTree(moved ? target : source)
+        }
+    }
+
     /// What the folder at `path` takes on disk with everything in it, folders included, as
     /// the budget counts them.
     static func bytesOnDisk(of path: String) -> Int {

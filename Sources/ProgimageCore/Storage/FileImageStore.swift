@@ -49,6 +49,14 @@ public struct FileImageStore: ImageStore {
         try? Files.setModificationTime(of: path(id: id, format: format), toSeconds: seconds)
     }
 
+    /// Removes every image (the shard folders), for copies that can no longer be trusted:
+    /// only ever where these are copies of originals kept elsewhere.
+    public func removeEveryImage() {
+        for entry in Files.entries(in: root) ?? [] where !entry.name.hasPrefix(".") {
+            Files.removeTree(root + "/" + entry.name)
+        }
+    }
+
     public func remove(id: ImageID, format: ImageFormat) throws(ServiceError) {
         do {
             try Files.remove(path(id: id, format: format))

@@ -221,10 +221,12 @@ public struct StorageCheck {
             guard try !isRecorded() else { break }
             try bucket.moveToLostAndFound(key: key)
             if try isRecorded() { _ = try bucket.restoreFromLostAndFound(key: key) }
-        case .recordWithoutObject(_, let key):
-            // Put back when an earlier repair had moved it to lost+found; otherwise the
-            // record stays, reported (a record's original is never made up).
-            return try bucket?.restoreFromLostAndFound(key: key) ?? false
+        case .recordWithoutObject(let id, let key):
+            // Put back when an earlier repair had moved it to lost+found and it is the
+            // recorded original; otherwise the record stays, reported (a record's original
+            // is never made up).
+            guard let bucket, let record = try metadata.record(id) else { return false }
+            return try bucket.restoreFromLostAndFound(key: key, sha256: record.sha256)
         case .recordWithoutOriginal:
             return false
         }

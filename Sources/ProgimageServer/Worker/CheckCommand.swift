@@ -15,7 +15,8 @@ public enum CheckCommand {
     /// wrong or there is no database to compare with, 2 on a configuration error. `grace`:
     /// seconds what no lock shows in flight may be younger than and still not count
     /// (`StorageCheck`).
-    public static func run(repair: Bool, grace: Int, environment: [String: String]) -> Never {
+    /// `atStart`: run as the box starts, before nginx serves its disk (`make run`).
+    public static func run(repair: Bool, grace: Int, atStart: Bool = false, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
 
         // Never create or migrate a database here: in an empty or unrelated one every
@@ -29,6 +30,12 @@ public enum CheckCommand {
                     exit(1)
                 }
             } catch {
+                if atStart, configuration.objectStore != nil {
+                    DeletionFanOut.removeCopies(
+                        cache: DerivedImageCache(root: configuration.cacheDirectory),
+                        localCopies: FileImageStore(root: configuration.originalsDirectory), because: error.message,
+                        report: { report($0) })
+                }
                 report("cannot use PROGIMAGE_DATABASE_URL's database: \(error.message)")
                 exit(1)
             }
@@ -61,10 +68,14 @@ public enum CheckCommand {
         let cache = DerivedImageCache(root: configuration.cacheDirectory)
         if configuration.databaseURL != nil, let log = metadata as? any DeletionLog {
             let fanOut = DeletionFanOut(log: log, cache: cache, localCopies: localOriginals, bucket: nil, report: { report($0) })
-            do {
-                try fanOut.replay()
-            } catch {
-                report("deletes made on other boxes not applied: \(error.message)")
+            if atStart, bucket != nil {
+                fanOut.replayAtStart()
+            } else {
+                do {
+                    try fanOut.replay()
+                } catch {
+                    report("deletes made on other boxes not applied: \(error.message)")
+                }
             }
         }
         let check = StorageCheck(

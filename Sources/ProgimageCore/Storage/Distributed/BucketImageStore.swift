@@ -132,9 +132,16 @@ public final class BucketImageStore: ImageStore {
     }
 
     /// Puts an object `moveToLostAndFound` moved back where it was; false when
-    /// `lost+found/{key}` is not there.
-    func restoreFromLostAndFound(key: String) throws(ServiceError) -> Bool {
+    /// `lost+found/{key}` is not there, or (with `sha256`) is not those bytes: a repair had
+    /// put back whatever lay there under the key, reported "repaired", and every box's
+    /// fetch then refused it as not the original (a black-box probe).
+    func restoreFromLostAndFound(key: String, sha256: String? = nil) throws(ServiceError) -> Bool {
         do {
+            if let sha256 {
+                guard let kept = try bucket.get(key: "lost+found/" + key, limit: maxBytes), SHA256.hex(kept) == sha256 else {
+                    return false
+                }
+            }
             try bucket.copy(key: "lost+found/" + key, to: key)
         } catch .refused(status: 404, _) {
             return false

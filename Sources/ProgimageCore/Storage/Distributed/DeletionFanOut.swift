@@ -64,6 +64,30 @@ public final class DeletionFanOut: Sendable {
         }
     }
 
+    /// The replay a box makes as it starts, before nginx serves its disk (`check
+    /// --at-start`), where its copies are only copies (the originals are in the bucket).
+    public func replayAtStart() {
+        do {
+            try replay()
+        } catch {
+            Self.removeCopies(cache: cache, localCopies: localCopies, because: error.message, report: report)
+        }
+    }
+
+    /// What a box does as it starts when the log cannot be read (the database is down): it
+    /// cannot tell which of its files belong to images deleted while it was away, and nginx
+    /// serves whatever is on disk (a box restarted during an outage after missing a delete
+    /// served the deleted image for the whole outage; a black-box probe). Its local copies
+    /// and derived files go, every one a copy, made again on demand once the database answers.
+    public static func removeCopies(
+        cache: DerivedImageCache, localCopies: FileImageStore, because reason: String, report: (String) -> Void
+    ) {
+        report(
+            "deletes made while this box was away cannot be read (\(reason)): its local copies and derived files are removed, as any of them may be a deleted image's")
+        cache.removeEveryImage()
+        localCopies.removeEveryImage()
+    }
+
     /// Applies every tombstone after the last one applied.
     public func replay() throws(ServiceError) {
         while true {
