@@ -8,6 +8,7 @@ independent S3 client (curl) sees it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -88,6 +89,20 @@ def cluster():
     c = Cluster()
     yield c
     c.stop()
+
+
+@contextlib.contextmanager
+def _another_box(env: dict):
+    """A box beside the cluster's two, on the same stores, stopped and removed after the
+    block: it must stop cleanly."""
+    box = Stack(backend_env=env)
+    box.start()
+    try:
+        yield box
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
 
 
 def test_a_write_on_one_box_is_seen_by_the_other(cluster):
@@ -529,17 +544,11 @@ def test_a_store_that_refuses_the_service_s_credentials_is_unavailable(cluster):
     cannot be used by it, which the contract answers 503, the refusal in the log."""
     image = cluster.a.upload_ok(_png(45))
     env = dict(cluster.env, AWS_SECRET_ACCESS_KEY="not-the-secret")
-    box = Stack(backend_env=env)
-    box.start()
-    try:
+    with _another_box(env) as box:
         Tools.json_error(box.upload(_png(46)), 503, "storage_unavailable")
         Tools.json_error(box.get(image["url"]), 503, "storage_unavailable")
         Tools.json_error(box.get(f"/images/{image['id']}/resize:20x.png"), 503, "storage_unavailable")
         assert "refused this service (403)" in box.log_tail(400)
-    finally:
-        problems = box.stop()
-        box.cleanup_files()
-    assert not problems, problems
 
 
 def test_a_box_restarted_after_missing_a_delete_never_serves_the_deleted_files(cluster):
@@ -547,9 +556,7 @@ def test_a_box_restarted_after_missing_a_delete_never_serves_the_deleted_files(c
     the deleted original's copy and derived files for ~0.25 s, until its api instance's
     fan-out caught up (a black-box probe). The start-up check applies the log before nginx
     starts: polled from the moment nginx listens, those URLs never answer 200."""
-    box = Stack(backend_env=cluster.env)
-    box.start()
-    try:
+    with _another_box(cluster.env) as box:
         image = box.upload_ok(_png(130, size=(300, 200)))
         urls = [image["url"], f"/images/{image['id']}/resize:50x.png", f"/images/{image['id']}.webp"]
         for url in urls:
@@ -572,10 +579,6 @@ def test_a_box_restarted_after_missing_a_delete_never_serves_the_deleted_files(c
         assert all(status != 200 for _, status in seen), [hit for hit in seen if hit[1] == 200]
         for url in urls:
             assert box.get(url).status_code == 404
-    finally:
-        problems = box.stop()
-        box.cleanup_files()
-    assert not problems, problems
 
 
 def test_a_box_restarted_during_a_database_outage_never_serves_a_delete_it_missed(cluster):
@@ -584,9 +587,7 @@ def test_a_box_restarted_during_a_database_outage_never_serves_a_delete_it_misse
     outage (a black-box probe). Its copies are removed instead, every one a copy: the
     deleted image is never served, and the others come back from the bucket once the
     database answers."""
-    box = Stack(backend_env=cluster.env)
-    box.start()
-    try:
+    with _another_box(cluster.env) as box:
         deleted = box.upload_ok(_png(131, size=(300, 200)))
         kept = box.upload_ok(_png(132, size=(200, 100)))
         urls = [deleted["url"], f"/images/{deleted['id']}/resize:50x.png"]
@@ -608,10 +609,6 @@ def test_a_box_restarted_during_a_database_outage_never_serves_a_delete_it_misse
         assert box.get(kept["url"]).content == _png(132, size=(200, 100))
         for url in urls:
             assert box.get(url).status_code == 404
-    finally:
-        problems = box.stop()
-        box.cleanup_files()
-    assert not problems, problems
 
 
 def test_a_hung_database_refuses_writes_in_time_and_loses_nothing(cluster):
