@@ -17,13 +17,14 @@ enum HEIFCodedPictures {
     /// this walk does not know (libheif then decides alone, as before).
     static func sizes(in bytes: [UInt8]) throws(ServiceError) -> [ImageSize] {
         let reader = ByteReader(bytes, label: "heif")
-        guard let items = try Items(reader), let primary = items.primary else { return [] }
+        let items = try HEIFItems(reader)
+        guard items.followsLocations, let primary = items.primary else { return [] }
         var sizes = try pictures(of: primary, in: items, depth: 0)
         for alpha in items.auxiliaryImages(of: primary) { sizes += try pictures(of: alpha, in: items, depth: 0) }
         return sizes
     }
 
-    private static func pictures(of item: UInt32, in items: Items, depth: Int) throws(ServiceError) -> [ImageSize] {
+    private static func pictures(of item: UInt32, in items: HEIFItems, depth: Int) throws(ServiceError) -> [ImageSize] {
         let reader = items.reader
         switch items.types[item] {
         case "av01", "hvc1":
@@ -64,7 +65,7 @@ enum HEIFCodedPictures {
     /// The coded stream's picture size (`full`, what the decoder allocates) and the size
     /// it shows (`shown`: HEVC's conformance window applied), which must be the item's
     /// `ispe` (libheif 1.15 went by the stream and dropped an alpha plane of another size).
-    private static func codedSize(of item: UInt32, in items: Items) throws(ServiceError) -> (full: ImageSize, shown: ImageSize) {
+    private static func codedSize(of item: UInt32, in items: HEIFItems) throws(ServiceError) -> (full: ImageSize, shown: ImageSize) {
         let coded = try streamSize(of: item, in: items)
         if let ispe = try items.property("ispe", of: item) {
             try ispe.require(ispe.payload, 12)
@@ -77,7 +78,7 @@ enum HEIFCodedPictures {
         return coded
     }
 
-    private static func streamSize(of item: UInt32, in items: Items) throws(ServiceError) -> (full: ImageSize, shown: ImageSize) {
+    private static func streamSize(of item: UInt32, in items: HEIFItems) throws(ServiceError) -> (full: ImageSize, shown: ImageSize) {
         let reader = items.reader
         if items.types[item] == "hvc1" {
             guard let hvcC = try items.property("hvcC", of: item) else { throw reader.corrupt("an HEVC image without hvcC") }
@@ -119,168 +120,5 @@ enum HEIFCodedPictures {
         let width = wide ? Int(try reader.u32(data.start + 10, .big)) : Int(try reader.u16(data.start + 10, .big))
         let height = wide ? Int(try reader.u32(data.start + 14, .big)) : Int(try reader.u16(data.start + 12, .big))
         return ImageSize(width: width, height: height)
-    }
-}
-
-/// The items of a HEIF `meta` box, as far as finding each one's type, data, references
-/// and properties goes.
-private struct Items {
-    let reader: ByteReader
-    var primary: UInt32?
-    var types: [UInt32: String] = [:]
-    /// Reference type → from item → to items, in order.
-    var references: [String: [UInt32: [UInt32]]] = [:]
-    private var locations: [UInt32: Location] = [:]
-    private var properties: [BMFFBox] = []
-    private var associations: [BMFFBox] = []
-    private var itemData: (start: Int, end: Int)?
-
-    private struct Location {
-        /// 0: offsets in the file; 1: offsets in `idat`.
-        let method: Int
-        let extents: [(offset: Int, length: Int)]
-    }
-
-    /// Nil when there is no `meta` box or it uses a layout not read here.
-    init?(_ reader: ByteReader) throws(ServiceError) {
-        self.reader = reader
-        var topLevel = BMFFBoxes(reader, from: 0, to: reader.count)
-        var meta: BMFFBox?
-        while meta == nil, let box = try topLevel.next() {
-            if box.type == "meta" { meta = box }
-        }
-        guard let meta else { return nil }
-        try meta.require(meta.payload, 4)
-        var children = BMFFBoxes(reader, from: meta.payload + 4, to: meta.end)
-        while let child = try children.next() {
-            switch child.type {
-            case "pitm":
-                let version = try reader.u8(child.payload)
-                try child.require(child.payload + 4, version == 0 ? 2 : 4)
-                primary = version == 0 ? UInt32(try reader.u16(child.payload + 4, .big)) : try reader.u32(child.payload + 4, .big)
-            case "iinf": try readItemInfo(child)
-            case "iloc": guard try readLocations(child) else { return nil }
-            case "iref": try readReferences(child)
-            case "idat": itemData = (child.payload, child.end)
-            case "iprp": try readProperties(child)
-            default: continue
-            }
-        }
-    }
-
-    /// The items whose `auxl` reference names `item` (its alpha plane, depth maps).
-    func auxiliaryImages(of item: UInt32) -> [UInt32] {
-        (references["auxl"] ?? [:]).filter { $0.value.contains(item) }.map(\.key).sorted()
-    }
-
-    func property(_ type: String, of item: UInt32) throws(ServiceError) -> BMFFBox? {
-        for ipma in associations {
-            for index in try ImageHeader.propertyIndexes(reader, ipma, item: item) ?? []
-            where index > 0 && index <= properties.count && properties[index - 1].type == type {
-                return properties[index - 1]
-            }
-        }
-        return nil
-    }
-
-    /// Where the item's data lies in the file, when it is one extent; nil for layouts not
-    /// read here (several extents, data in another item).
-    func data(of item: UInt32) throws(ServiceError) -> (start: Int, end: Int)? {
-        guard let location = locations[item], location.extents.count == 1 else { return nil }
-        let extent = location.extents[0]
-        var start = extent.offset
-        var limit = reader.count
-        if location.method == 1 {
-            guard let itemData else { throw reader.corrupt("item data in a missing idat") }
-            start = try reader.add(itemData.start, extent.offset)
-            limit = itemData.end
-        }
-        // Length 0: to the end of what holds it.
-        let end = extent.length == 0 ? limit : try reader.add(start, extent.length)
-        guard start >= 0, start <= end, end <= limit else { throw reader.corrupt("item data past its container") }
-        return (start, end)
-    }
-
-    private mutating func readItemInfo(_ iinf: BMFFBox) throws(ServiceError) {
-        let version = try reader.u8(iinf.payload)
-        var entries = BMFFBoxes(reader, from: iinf.payload + (version == 0 ? 6 : 8), to: iinf.end)
-        while let infe = try entries.next() {
-            guard infe.type == "infe", try reader.u8(infe.payload) >= 2 else { continue }
-            let infeVersion = try reader.u8(infe.payload)
-            let wide = infeVersion >= 3
-            try infe.require(infe.payload + 4, wide ? 10 : 8)
-            let id = wide ? try reader.u32(infe.payload + 4, .big) : UInt32(try reader.u16(infe.payload + 4, .big))
-            types[id] = try reader.fourCC(infe.payload + (wide ? 10 : 8))
-        }
-    }
-
-    /// False for the construction method this walk does not follow (2: data in another item).
-    private mutating func readLocations(_ iloc: BMFFBox) throws(ServiceError) -> Bool {
-        let version = Int(try reader.u8(iloc.payload))
-        var at = iloc.payload + 4
-        func field(_ size: Int) throws(ServiceError) -> Int {
-            try iloc.require(at, size)
-            defer { at += size }
-            switch size {
-            case 0: return 0
-            case 2: return Int(try reader.u16(at, .big))
-            case 4: return Int(try reader.u32(at, .big))
-            case 8:
-                guard let value = Int(exactly: try reader.u64(at, .big)) else { throw reader.corrupt("iloc offset overflow") }
-                return value
-            default: throw reader.corrupt("iloc field size \(size)")
-            }
-        }
-        try iloc.require(at, 2)
-        let sizes = try reader.u16(at, .big)
-        at += 2
-        let offsetSize = Int(sizes >> 12), lengthSize = Int(sizes >> 8 & 0xF), baseSize = Int(sizes >> 4 & 0xF)
-        let indexSize = version >= 1 ? Int(sizes & 0xF) : 0
-        let count = try field(version < 2 ? 2 : 4)
-        for _ in 0..<count {
-            let id = UInt32(try field(version < 2 ? 2 : 4))
-            let method = version >= 1 ? try field(2) & 0xF : 0
-            _ = try field(2)  // data reference index: 0, this file
-            let base = try field(baseSize)
-            let extentCount = try field(2)
-            var extents: [(offset: Int, length: Int)] = []
-            for _ in 0..<extentCount {
-                _ = try field(indexSize)
-                extents.append((try reader.add(base, try field(offsetSize)), try field(lengthSize)))
-            }
-            guard method <= 1 else { return false }
-            locations[id] = Location(method: method, extents: extents)
-        }
-        return true
-    }
-
-    private mutating func readReferences(_ iref: BMFFBox) throws(ServiceError) {
-        let wide = try reader.u8(iref.payload) != 0
-        let idSize = wide ? 4 : 2
-        var boxes = BMFFBoxes(reader, from: iref.payload + 4, to: iref.end)
-        while let reference = try boxes.next() {
-            func id(_ at: Int) throws(ServiceError) -> UInt32 {
-                try reference.require(at, idSize)
-                return wide ? try reader.u32(at, .big) : UInt32(try reader.u16(at, .big))
-            }
-            let from = try id(reference.payload)
-            try reference.require(reference.payload + idSize, 2)
-            let count = Int(try reader.u16(reference.payload + idSize, .big))
-            var to: [UInt32] = []
-            for index in 0..<count { to.append(try id(reference.payload + idSize + 2 + index * idSize)) }
-            references[reference.type, default: [:]][from, default: []] += to
-        }
-    }
-
-    private mutating func readProperties(_ iprp: BMFFBox) throws(ServiceError) {
-        var boxes = BMFFBoxes(reader, from: iprp.payload, to: iprp.end)
-        while let box = try boxes.next() {
-            if box.type == "ipco" {
-                var ipco = BMFFBoxes(reader, from: box.payload, to: box.end)
-                while let property = try ipco.next() { properties.append(property) }
-            } else if box.type == "ipma" {
-                associations.append(box)
-            }
-        }
     }
 }
