@@ -5,10 +5,10 @@ import ProgimageAPI
 /// walk to the coded pictures (`HEIFCodedPictures`) read.
 struct HEIFItems {
     let reader: ByteReader
-    var primary: UInt32?
-    var types: [UInt32: String] = [:]
+    private(set) var primary: UInt32?
+    private(set) var types: [UInt32: String] = [:]
     /// Reference type → from item → to items, in order.
-    var references: [String: [UInt32: [UInt32]]] = [:]
+    private(set) var references: [String: [UInt32: [UInt32]]] = [:]
     private var locations: [UInt32: Location] = [:]
     private var properties: [BMFFBox] = []
     private var associations: [BMFFBox] = []
