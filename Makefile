@@ -160,7 +160,7 @@ DESTDIR ?=
 UNIT_DIR := $(PREFIX)/lib/systemd/system
 SYSTEMD_UNITS := progimage@.service progimage@.socket progimage@api.service.d/network.conf \
                  progimage.target progimage-prune.service progimage-prune.timer \
-                 progimage-check.service progimage-check.timer
+                 progimage-check.service progimage-check.timer progimage-replay-deletes.service
 ENV_FILE := /etc/progimage/progimage.env
 # Marks the keys `make install` generated: uninstall removes an env file that is the
 # template plus this block, and keeps any other.

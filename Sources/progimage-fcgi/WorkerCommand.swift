@@ -5,14 +5,14 @@ import ProgimageServer
 import Glibc
 #endif
 
-/// `progimage-fcgi`: serves one role (`TRANSFORM_TYPE`) by default; `prune`, `check` and
-/// `migrate` are the maintenance passes the timers and operators run with the same
-/// `PROGIMAGE_*` environment.
+/// `progimage-fcgi`: serves one role (`TRANSFORM_TYPE`) by default; `prune`, `check`,
+/// `replay-deletes` and `migrate` are the passes the timers, the boot and operators run
+/// with the same `PROGIMAGE_*` environment.
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "progimage-fcgi",
         abstract: "The progimage FastCGI worker and its maintenance commands.",
-        subcommands: [Serve.self, Prune.self, Check.self, Migrate.self], defaultSubcommand: Serve.self)
+        subcommands: [Serve.self, Prune.self, Check.self, ReplayDeletes.self, Migrate.self], defaultSubcommand: Serve.self)
 
     /// Parses, runs: 0 after help, 2 on a usage error (which systemd does not retry).
     static func start() -> Never {
@@ -69,8 +69,8 @@ struct WorkerCommand: ParsableCommand {
 
         @Flag(
             help: """
-                As a box starts, before its files are served (`make run` passes it): with the \
-                database unreachable, a distributed box's local copies and derived files are removed.
+                As a box starts, before its files are served (`make run` passes it): replay-deletes \
+                first, then the report.
                 """)
         var atStart = false
 
@@ -81,6 +81,17 @@ struct WorkerCommand: ParsableCommand {
         func run() throws {
             CheckCommand.run(repair: repair, grace: grace, atStart: atStart, environment: WorkerMain.environment)
         }
+    }
+
+    struct ReplayDeletes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "replay-deletes",
+            abstract: """
+                As a box starts, before nginx serves its files: apply the deletes other boxes made \
+                while it was down; with the database unreachable, remove a distributed box's copies.
+                """)
+
+        func run() throws { ReplayDeletesCommand.run(environment: WorkerMain.environment) }
     }
 
     struct Migrate: ParsableCommand {

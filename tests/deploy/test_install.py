@@ -19,6 +19,7 @@ EXPECTED = {
     f"{UNIT_DIR}/progimage-prune.timer": 0o644,
     f"{UNIT_DIR}/progimage-check.service": 0o644,
     f"{UNIT_DIR}/progimage-check.timer": 0o644,
+    f"{UNIT_DIR}/progimage-replay-deletes.service": 0o644,
     f"{PREFIX}/lib/sysusers.d/progimage.conf": 0o644,
     SITE: 0o644,
     ENV_FILE: 0o640,
@@ -41,7 +42,8 @@ def test_install_tree(installed):
     for value in keys.values():  # 32 random bytes, base64url without padding
         assert re.fullmatch(r"[A-Za-z0-9_-]{43}", value), value
     assert keys["PROGIMAGE_API_KEY"] != keys["PROGIMAGE_SIGNING_KEY"]
-    for unit in ["progimage@.service", "progimage-prune.service", "progimage-check.service"]:
+    for unit in ["progimage@.service", "progimage-prune.service", "progimage-check.service",
+                 "progimage-replay-deletes.service"]:
         execs = re.findall(r"^ExecStart=(\S+)", (installed.unit_dir / unit).read_text(), re.M)
         assert execs == [f"{PREFIX}/bin/progimage-fcgi"], unit
 

@@ -502,6 +502,45 @@ def test_prune_as_the_timer_runs_it(deployment):
     miss_then_hit(deployment, f"/images/{iid}/flip:v.png", "flip")
 
 
+def test_replay_deletes_as_the_boot_runs_it(deployment):
+    """progimage-replay-deletes.service with its environment and sandbox. On one box it
+    changes nothing. On a distributed box whose database cannot be reached (here: its
+    private network has no route to it) the local copies and derived files go before nginx
+    serves them, as any may belong to an image deleted while the box was away."""
+    iid = upload(deployment, png(40, 40)).json()["id"]
+    miss_then_hit(deployment, f"/images/{iid}/flip:h.png", "flip")
+    unit = deployment.unit("progimage-replay-deletes.service")
+    command = deployment.sandboxed(unit, "progimage-replay-deletes.service")
+    data, cache = deployment.root / "var/lib/progimage", deployment.root / "var/cache/progimage"
+
+    def files(root: Path) -> set[Path]:
+        return {p for p in root.rglob("*") if p.is_file() and ".locks" not in p.parts}
+
+    before = files(data) | files(cache)
+    one_box = subprocess.run(command, env={"PATH": PATH, **unit.environment()}, capture_output=True, text=True,
+                             timeout=120)
+    assert one_box.returncode == 0 and "one box" in one_box.stderr, one_box.stderr
+    assert files(data) | files(cache) == before
+
+    # The same files as a distributed box's copies.
+    box = deployment.root / "var/lib/box-b"
+    shutil.copytree(data, box / "data", symlinks=True)
+    shutil.copytree(cache, box / "cache", symlinks=True)
+    for path in [box, *box.rglob("*")]:
+        os.chown(path, deployment.uid, deployment.gid, follow_symlinks=False)
+    copies = [p for p in files(box / "data") if iid in p.name] + [p for p in files(box / "cache") if iid in str(p)]
+    assert len(copies) >= 2, copies
+    env = {**unit.environment(), "PROGIMAGE_DATA_DIR": str(box / "data"), "PROGIMAGE_CACHE_DIR": str(box / "cache"),
+           "PROGIMAGE_DATABASE_URL": "postgresql://progimage@127.0.0.1:5432/progimage",
+           "PROGIMAGE_S3_ENDPOINT": "http://127.0.0.1:8333", "PROGIMAGE_S3_BUCKET": "progimage-originals",
+           "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret"}
+    distributed = subprocess.run(command, env={"PATH": PATH, **env}, capture_output=True, text=True, timeout=120)
+    assert distributed.returncode == 1, distributed.stderr
+    assert "local copies and derived files are removed" in distributed.stderr, distributed.stderr
+    assert not [p for p in copies if p.exists()], distributed.stderr
+    assert files(data) | files(cache) >= before  # the deployment's own, untouched
+
+
 def test_a_recycled_worker_is_restarted_on_the_same_socket(deployment):
     """The api worker exits 0 after PROGIMAGE_RECYCLE_REQUESTS (the drop-in); Restart=always
     brings it back and the held socket loses no request."""

@@ -19,7 +19,7 @@ def unit_names(roles: list[str]) -> list[str]:
     for role in roles:
         names += [f"progimage@{role}.socket", f"progimage@{role}.service"]
     return names + ["progimage.target", "progimage-prune.service", "progimage-prune.timer", "progimage-check.service",
-                    "progimage-check.timer"]
+                    "progimage-check.timer", "progimage-replay-deletes.service"]
 
 
 def analyze(*arguments: str, root: Path) -> subprocess.CompletedProcess:
@@ -40,8 +40,8 @@ def test_every_unit_verifies(installed, verify_root):
 
 def test_sandbox_exposure_of_every_service(installed, verify_root):
     problems = []
-    for name in [f"progimage@{role}.service" for role in installed.roles()] + ["progimage-prune.service",
-                                                                               "progimage-check.service"]:
+    maintenance = ["progimage-prune.service", "progimage-check.service", "progimage-replay-deletes.service"]
+    for name in [f"progimage@{role}.service" for role in installed.roles()] + maintenance:
         result = analyze("security", "--offline=true", name, root=verify_root)
         found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
         assert found, f"{name}: no score\n{result.stdout}{result.stderr}"
@@ -59,7 +59,22 @@ def test_target_wants_every_role(installed):
     expected = [f"progimage@{role}.{kind}" for role in installed.roles() for kind in ("socket", "service")]
     assert sorted(w for w in wanted if w.startswith("progimage@")) == sorted(expected)
     assert "progimage-prune.timer" in wanted and "progimage-check.timer" in wanted
+    assert "progimage-replay-deletes.service" in wanted
     assert target.get("Install", "WantedBy") == "multi-user.target"
+
+
+def test_deletes_missed_while_down_are_replayed_before_nginx_serves_the_disk(installed):
+    """nginx serves whatever is on disk: at boot the replay must have run first (ordering
+    only, so nginx starts whatever it found), once per start of the box."""
+    unit = Unit("progimage-replay-deletes.service", [installed.unit_dir], installed.root)
+    assert "nginx.service" in unit.words("Unit", "Before")
+    assert unit.get("Service", "Type") == "oneshot" and unit.flag("Service", "RemainAfterExit")
+    assert unit.get("Service", "ExecStart").split()[1:] == ["replay-deletes"]
+    # The same data as the roles, the same environment file.
+    role = Unit("progimage@api.service", [installed.unit_dir], installed.root)
+    assert unit.all("Service", "Environment") == [e for e in role.all("Service", "Environment")
+                                                  if e.startswith(("PROGIMAGE_DATA_DIR=", "PROGIMAGE_CACHE_DIR="))]
+    assert unit.get("Service", "EnvironmentFile") == role.get("Service", "EnvironmentFile")
 
 
 def test_sockets_are_where_nginx_connects(installed):

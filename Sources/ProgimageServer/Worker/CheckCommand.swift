@@ -15,9 +15,17 @@ public enum CheckCommand {
     /// wrong or there is no database to compare with, 2 on a configuration error. `grace`:
     /// seconds what no lock shows in flight may be younger than and still not count
     /// (`StorageCheck`).
-    /// `atStart`: run as the box starts, before nginx serves its disk (`make run`).
+    /// `atStart`: run as the box starts, before nginx serves its disk (`make run`): the
+    /// deletes it missed first (`ReplayDeletesCommand`).
     public static func run(repair: Bool, grace: Int, atStart: Bool = false, environment: [String: String]) -> Never {
         let configuration = WorkerMain.configuration(environment, command: "progimage-fcgi check")
+        // Deletes made on other boxes while this one was down, applied first (or, the log
+        // unreadable, a distributed box's copies removed): `make run` runs this check
+        // before nginx serves the disk. What is left is then reported as it stands.
+        if atStart, !ReplayDeletesCommand.replay(configuration, report: { report($0) }) {
+            report("cannot use PROGIMAGE_DATABASE_URL's database: nothing compared")
+            exit(1)
+        }
 
         // Never create or migrate a database here: in an empty or unrelated one every
         // original looks orphaned, and `--repair` moved them all to lost+found (a black-box
@@ -30,12 +38,6 @@ public enum CheckCommand {
                     exit(1)
                 }
             } catch {
-                if atStart, configuration.objectStore != nil {
-                    DeletionFanOut.removeCopies(
-                        cache: DerivedImageCache(root: configuration.cacheDirectory),
-                        localCopies: FileImageStore(root: configuration.originalsDirectory), because: error.message,
-                        report: { report($0) })
-                }
                 report("cannot use PROGIMAGE_DATABASE_URL's database: \(error.message)")
                 exit(1)
             }
@@ -60,22 +62,15 @@ public enum CheckCommand {
         let bucket = configuration.objectStore.map { settings in
             BucketImageStore(settings: settings, localCopies: localOriginals, maxBytes: configuration.maxUploadBytes, metadata: metadata)
         }
-        // Deletes made on other boxes while this one was down, applied first: `make run`
-        // runs this check before nginx starts, and nginx serves whatever is on disk, so a box
-        // restarted after missing a delete served its files for the ~0.25 s until the api
-        // instance's fan-out caught up (a black-box probe). What is left is then reported as
-        // it stands; nothing else is repaired unasked.
+        // Deletes made on other boxes since the api instance last applied them (at start,
+        // done above).
         let cache = DerivedImageCache(root: configuration.cacheDirectory)
-        if configuration.databaseURL != nil, let log = metadata as? any DeletionLog {
+        if !atStart, configuration.databaseURL != nil, let log = metadata as? any DeletionLog {
             let fanOut = DeletionFanOut(log: log, cache: cache, localCopies: localOriginals, bucket: nil, report: { report($0) })
-            if atStart, bucket != nil {
-                fanOut.replayAtStart()
-            } else {
-                do {
-                    try fanOut.replay()
-                } catch {
-                    report("deletes made on other boxes not applied: \(error.message)")
-                }
+            do {
+                try fanOut.replay()
+            } catch {
+                report("deletes made on other boxes not applied: \(error.message)")
             }
         }
         let check = StorageCheck(

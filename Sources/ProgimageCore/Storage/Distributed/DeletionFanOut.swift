@@ -64,18 +64,9 @@ public final class DeletionFanOut: Sendable {
         }
     }
 
-    /// The replay a box makes as it starts, before nginx serves its disk (`check
-    /// --at-start`), where its copies are only copies (the originals are in the bucket).
-    public func replayAtStart() {
-        do {
-            try replay()
-        } catch {
-            Self.removeCopies(cache: cache, localCopies: localCopies, because: error.message, report: report)
-        }
-    }
-
-    /// What a box does as it starts when the log cannot be read (the database is down): it
-    /// cannot tell which of its files belong to images deleted while it was away, and nginx
+    /// What a box does as it starts (`progimage-fcgi replay-deletes`) when the log cannot be
+    /// read (the database is down), where its copies are only copies (the originals are in
+    /// the bucket): it cannot tell which of its files belong to images deleted while it was away, and nginx
     /// serves whatever is on disk (a box restarted during an outage after missing a delete
     /// served the deleted image for the whole outage; a black-box probe). Its local copies
     /// and derived files go, every one a copy, made again on demand once the database answers.
@@ -88,8 +79,10 @@ public final class DeletionFanOut: Sendable {
         localCopies.removeEveryImage()
     }
 
-    /// Applies every tombstone after the last one applied.
-    public func replay() throws(ServiceError) {
+    /// Applies every tombstone after the last one applied; returns how many it applied.
+    @discardableResult
+    public func replay() throws(ServiceError) -> Int {
+        var count = 0
         while true {
             let batch = try log.tombstones(after: applied.load(ordering: .relaxed), limit: 500)
             for tombstone in batch {
@@ -97,8 +90,9 @@ public final class DeletionFanOut: Sendable {
                 cache.removeOverlayUsers(of: tombstone.id)
                 try? localCopies.remove(id: tombstone.id, format: tombstone.format)
                 applied.store(tombstone.sequence, ordering: .relaxed)
+                count += 1
             }
-            if batch.count < 500 { return }
+            if batch.count < 500 { return count }
         }
     }
 
