@@ -169,7 +169,7 @@ NGINX_SITE := /etc/nginx/sites-available/progimage
 INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTEMD_UNITS)) \
                    $(PREFIX)/lib/sysusers.d/progimage.conf $(NGINX_SITE)
 
-.PHONY: install uninstall deploy-test
+.PHONY: install install-distributed uninstall deploy-test
 
 ## The worker `make build` made (the Swift runtime linked in: no toolchain needed), the units (their
 ## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (client_max_body_size from
@@ -201,6 +201,22 @@ install: build
 	  PROGIMAGE_PRESETS="$$presets" \
 	  $(BIN)/progimage-dev nginx-config --production \
 	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
+
+## The distributed mode's drop-ins (docs/SCALING.md), into /etc/systemd/system: the roles,
+## the check and the boot replay may reach STORE_ADDRESSES (the database's and the object
+## store's IP addresses or networks, as IPAddressAllow= takes them) and nothing else; prune
+## may remove local copies of originals. Remove those four files to go back to one box.
+DISTRIBUTED_NETWORK_UNITS := progimage@.service progimage-check.service progimage-replay-deletes.service
+install-distributed:
+	@echo '$(STORE_ADDRESSES)' | grep -Eq '^[0-9A-Fa-f:./ ]*[0-9A-Fa-f][0-9A-Fa-f:./ ]*$$' || { \
+	  echo "make install-distributed: set STORE_ADDRESSES to the database's and the object store's IP addresses," \
+	       "e.g. STORE_ADDRESSES=\"10.0.0.5 10.0.0.6\"" >&2; exit 2; }
+	for unit in $(DISTRIBUTED_NETWORK_UNITS); do \
+	  install -d $(DESTDIR)/etc/systemd/system/$$unit.d && \
+	  sed 's|@STORE_ADDRESSES@|$(STORE_ADDRESSES)|' systemd/distributed/database-and-bucket.conf \
+	    > $(DESTDIR)/etc/systemd/system/$$unit.d/database-and-bucket.conf || exit 1; \
+	done
+	install -D -m 0644 systemd/distributed/local-copies.conf $(DESTDIR)/etc/systemd/system/progimage-prune.service.d/local-copies.conf
 
 ## Removes what install put there; keeps an edited env file, and never touches the data
 ## (/var/lib/progimage) or the cache (/var/cache/progimage).

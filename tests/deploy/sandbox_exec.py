@@ -4,6 +4,8 @@ PID 1, then execs the command: `python3 sandbox_exec.py SPEC_JSON -- COMMAND...`
 What it can reproduce, and how:
   ProcSubset=pid, ProtectProc=invisible  a mount namespace with /proc mounted subset=pid,hidepid=invisible
   PrivateNetwork=yes                     a new network namespace
+  InaccessiblePaths=                     in a mount namespace, an empty read-only tmpfs of
+                                         mode 0000 over each path that exists ("-" prefix)
   User=, Group=, UMask=                  setgroups/setgid/setuid, umask
   NoNewPrivileges=yes                    PR_SET_NO_NEW_PRIVS
   MemoryDenyWriteExecute=yes             PR_SET_MDWE (Linux >= 6.3; same rule: no W+X mapping,
@@ -26,7 +28,7 @@ import sys
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 1 << 18
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 0x4000, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1
 SCMP_ACT_ALLOW = 0x7FFF0000
@@ -48,12 +50,25 @@ def main() -> None:
     def attempt(name: str, ok: bool) -> None:
         (applied if ok else skipped).append(name if ok else f"{name} ({os.strerror(ctypes.get_errno())})")
 
+    mounts = None  # the mount namespace, made on first need
+
+    def own_mounts() -> bool:
+        nonlocal mounts
+        if mounts is None:
+            mounts = libc.unshare(CLONE_NEWNS) == 0 and libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+        return mounts
+
     if spec.get("proc_subset_pid"):
-        ok = (libc.unshare(CLONE_NEWNS) == 0
-              and libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
-              and libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                             b"subset=pid,hidepid=invisible") == 0)
+        ok = own_mounts() and libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                         b"subset=pid,hidepid=invisible") == 0
         attempt("ProcSubset=pid", ok)
+    hidden = [path.lstrip("-") for path in spec.get("inaccessible_paths") or []]
+    if hidden:
+        ok = own_mounts() and all(
+            libc.mount(b"inaccessible", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                       b"mode=0000") == 0
+            for path in hidden if os.path.exists(path))
+        attempt("InaccessiblePaths", ok)
     if spec.get("private_network"):
         attempt("PrivateNetwork", libc.unshare(CLONE_NEWNET) == 0)
 

@@ -40,7 +40,7 @@ import pytest
 import requests
 from PIL import Image
 
-from deploytools import SANDBOX_REPORTS, private_directory
+from deploytools import SANDBOX_REPORTS, make, private_directory
 from unitfile import Unit, allowed_syscalls
 
 API_KEY = "deploy-test-key"
@@ -200,6 +200,7 @@ class Deployment:
             "memory_deny_write_execute": unit.flag("Service", "MemoryDenyWriteExecute"),
             "private_network": unit.flag("Service", "PrivateNetwork"),
             "proc_subset_pid": unit.get("Service", "ProcSubset") == "pid",
+            "inaccessible_paths": unit.words("Service", "InaccessiblePaths"),
             "syscalls": sorted(allowed_syscalls(unit) or []) or None,
             "syscall_errno": getattr(errno, unit.get("Service", "SystemCallErrorNumber", "EPERM")),
             "address_families": None if not families else
@@ -500,6 +501,48 @@ def test_prune_as_the_timer_runs_it(deployment):
     assert {p for p in (deployment.root / "var/lib/progimage").rglob("*") if p.is_file()} >= originals
     assert deployment.get(f"/images/{iid}.png").status_code == 200
     miss_then_hit(deployment, f"/images/{iid}/flip:v.png", "flip")
+
+
+def test_prune_keeps_a_distributed_boxs_local_copies_under_budget(deployment):
+    """In the distributed mode the originals on a box are copies, and prune keeps them
+    under PROGIMAGE_LOCAL_COPIES_MAX_BYTES. The unit hides the data directory from itself
+    (on one box originals are precious): without `make install-distributed`'s drop-in it
+    could not reach them and failed every hour; with it, they go."""
+    box = private_directory("progimage-box-")
+    try:
+        dropins = box / "dropins"
+        make("install-distributed", f"DESTDIR={dropins}", "STORE_ADDRESSES=127.0.0.1")
+        (box / "etc/progimage").mkdir(parents=True)
+        shutil.copy(deployment.root / "etc/progimage/progimage.env", box / "etc/progimage/progimage.env")
+        copies = box / "var/lib/progimage/originals"
+        copies.mkdir(parents=True)
+        (box / "var/cache/progimage").mkdir(parents=True)
+        for n in range(3):
+            (copies / f"{n:032x}.png").write_bytes(png(20 + n, 20))
+        for path in [box / "var/lib/progimage", box / "var/cache/progimage", *copies.rglob("*"), copies]:
+            os.chown(path, deployment.uid, deployment.gid)
+        distributed = {"PROGIMAGE_DATABASE_URL": "postgresql://progimage@127.0.0.1:5432/progimage",
+                       "PROGIMAGE_S3_ENDPOINT": "http://127.0.0.1:8333", "PROGIMAGE_S3_BUCKET": "progimage-originals",
+                       "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret",
+                       "PROGIMAGE_LOCAL_COPIES_MAX_BYTES": "0"}
+
+        def prune(unit_dirs: list[Path]) -> subprocess.CompletedProcess:
+            unit = Unit("progimage-prune.service", unit_dirs, box)
+            env = {"PATH": PATH, **unit.environment(), **distributed}
+            return subprocess.run(deployment.sandboxed(unit, "progimage-prune.service"), env=env,
+                                  capture_output=True, text=True, timeout=120)
+
+        hidden = prune([deployment.installed.unit_dir])
+        assert "InaccessiblePaths" in deployment.reproduced("progimage-prune.service"), hidden.stderr
+        assert hidden.returncode == 1 and "cannot prune" in hidden.stderr, hidden.stderr
+        assert len(list(copies.glob("*.png"))) == 3
+
+        allowed = prune([deployment.installed.unit_dir, dropins / "etc/systemd/system"])
+        assert allowed.returncode == 0, allowed.stderr
+        assert "local copies pruned" in allowed.stderr, allowed.stderr
+        assert not list(copies.glob("*.png"))
+    finally:
+        shutil.rmtree(box, ignore_errors=True)
 
 
 def test_replay_deletes_as_the_boot_runs_it(deployment):

@@ -5,10 +5,12 @@ production nginx site)."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
-from deploytools import SECURITY_SCORES
+
+from deploytools import SECURITY_SCORES, make, private_directory
 from unitfile import Unit
 
 MAX_EXPOSURE = 2.0
@@ -125,3 +127,37 @@ def test_only_the_api_role_reaches_the_network(installed):
             assert families == ["AF_UNIX"], role
             assert service.flag("Service", "PrivateNetwork"), role
             assert service.get("Service", "IPAddressDeny") == "any", role
+
+
+def test_the_distributed_drop_ins(installed, verify_root):
+    """`make install-distributed`: the roles, the check and the boot replay reach exactly
+    the stores' addresses; the api role keeps its link ingest (its own network.conf comes
+    after, by file name: systemd's own reading, `systemd-analyze security`, says so); prune
+    may see the local copies. Every unit still verifies."""
+    root = private_directory("progimage-distributed-")
+    try:
+        shutil.copytree(verify_root, root, dirs_exist_ok=True, symlinks=True)
+        make("install-distributed", f"DESTDIR={root}", "STORE_ADDRESSES=10.0.0.5 10.0.0.6")
+        dirs = [installed.unit_dir, root / "etc/systemd/system"]
+        problems = []
+        for name in unit_names(installed.roles()):
+            result = analyze("verify", name, root=root)
+            if result.returncode != 0 or result.stdout.strip() or result.stderr.strip():
+                problems.append(f"{name}: exit {result.returncode}\n{result.stdout}{result.stderr}")
+        assert not problems, "\n".join(problems)
+        for name in [f"progimage@{role}.service" for role in installed.roles() if role != "api"] + [
+                "progimage-check.service", "progimage-replay-deletes.service"]:
+            unit = Unit(name, dirs, root)
+            assert not unit.flag("Service", "PrivateNetwork"), name
+            assert sorted(unit.words("Service", "RestrictAddressFamilies")) == ["AF_INET", "AF_INET6", "AF_UNIX"], name
+            assert set(unit.words("Service", "IPAddressDeny")) == {"any"}, name
+            assert unit.words("Service", "IPAddressAllow") == ["10.0.0.5", "10.0.0.6"], name
+        api = Unit("progimage@api.service", dirs, root)
+        assert api.get("Service", "IPAddressDeny") == "link-local multicast"
+        security = analyze("security", "--offline=true", "progimage@api.service", root=root).stdout
+        assert "does not define an IP address allow list" in security, security
+        prune = Unit("progimage-prune.service", dirs, root)
+        assert prune.words("Service", "InaccessiblePaths") == []
+        assert prune.words("Service", "ReadWritePaths") == [f"-{root}/var/lib/progimage/originals"]
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
