@@ -172,10 +172,9 @@ INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTE
 .PHONY: install install-distributed uninstall deploy-test
 
 ## The worker `make build` made (the Swift runtime linked in: no toolchain needed), the units (their
-## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (client_max_body_size from
-## the env file's PROGIMAGE_MAX_UPLOAD_BYTES, the browser origins that may write from its
-## PROGIMAGE_CORS_ORIGINS) and, only if absent, the env file: it holds the
-## administrator's keys and is never overwritten.
+## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (generated from the env
+## file as systemd reads it: upload limit, browser origins, metrics, presets) and, only if
+## absent, the env file: it holds the administrator's keys and is never overwritten.
 install: build
 	install -D -m 0755 $(BIN)/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
 	for unit in $(SYSTEMD_UNITS); do \
@@ -192,14 +191,9 @@ install: build
 	  } >> $(DESTDIR)$(ENV_FILE) && \
 	  echo "progimage: generated PROGIMAGE_API_KEY and PROGIMAGE_SIGNING_KEY in $(DESTDIR)$(ENV_FILE) (mode 0640)"; fi
 	install -d $(DESTDIR)$(dir $(NGINX_SITE))
-	limit=$$(sed -n 's/^[[:space:]]*PROGIMAGE_MAX_UPLOAD_BYTES=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
-	origins=$$(sed -n 's/^[[:space:]]*PROGIMAGE_CORS_ORIGINS=\([^[:space:]]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
 	metrics=$$(sed -n 's/^[[:space:]]*PROGIMAGE_METRICS_PORT=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
-	if [ -n "$$metrics" ]; then install -d -m 0750 $(DESTDIR)/var/cache/progimage/.metrics; fi; \
-	presets=$$(sed -n 's/^[[:space:]]*PROGIMAGE_PRESETS=\(.*\)$$/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
-	env -i PROGIMAGE_MAX_UPLOAD_BYTES=$$limit PROGIMAGE_CORS_ORIGINS=$$origins PROGIMAGE_METRICS_PORT=$$metrics \
-	  PROGIMAGE_PRESETS="$$presets" \
-	  $(BIN)/progimage-dev nginx-config --production \
+	if [ -n "$$metrics" ]; then install -d -m 0750 $(DESTDIR)/var/cache/progimage/.metrics; fi
+	env -i $(BIN)/progimage-dev nginx-config --production --environment-file $(DESTDIR)$(ENV_FILE) \
 	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
 
 ## The distributed mode's drop-ins (docs/SCALING.md), into /etc/systemd/system: the roles,

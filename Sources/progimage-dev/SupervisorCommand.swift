@@ -1,4 +1,5 @@
 import ArgumentParser
+import POSIX
 import ProgimageDeployment
 
 #if canImport(Glibc)
@@ -63,9 +64,17 @@ struct SupervisorCommand: ParsableCommand {
         @Option(name: .customLong("run-dir"), help: "The run directory of a development configuration.")
         var runDirectory: String?
 
+        /// `make install` passes the installed env file: every setting the site depends on
+        /// then comes from where the workers read theirs (a list of variables copied out of
+        /// it by the Makefile had missed `PROGIMAGE_PRESETS_ONLY`: a docs review).
+        @Option(
+            name: .customLong("environment-file"),
+            help: "Read the PROGIMAGE_* settings from this file, as systemd's EnvironmentFile= reads it, not from the environment.")
+        var environmentFile: String?
+
         /// Checked here rather than in `run`, so a usage error shows this command's usage.
         func validate() throws {
-            guard let config = ProcessEnvironment.current().serviceConfiguration() else { Glibc.exit(2) }
+            guard let config = try settings().serviceConfiguration() else { Glibc.exit(2) }
             if site == .front && config.frontUpstreams.isEmpty {
                 throw ValidationError("--front needs PROGIMAGE_FRONT_UPSTREAMS")
             }
@@ -75,7 +84,7 @@ struct SupervisorCommand: ParsableCommand {
         }
 
         func run() throws {
-            guard let config = ProcessEnvironment.current().serviceConfiguration() else { Glibc.exit(2) }
+            guard let config = try settings().serviceConfiguration() else { Glibc.exit(2) }
             switch site {
             case .front:
                 printFile(NginxConfiguration.frontSite(config))
@@ -86,6 +95,17 @@ struct SupervisorCommand: ParsableCommand {
             case .production:
                 printFile(NginxConfiguration.productionSite(config))
             }
+        }
+
+        private func settings() throws -> ProcessEnvironment {
+            guard let path = environmentFile else { return .current() }
+            let bytes: [UInt8]
+            do {
+                bytes = try Files.read(path)
+            } catch {
+                throw ValidationError("--environment-file: \(error)")
+            }
+            return ProcessEnvironment(entries: EnvironmentFile.parse(String(decoding: bytes, as: UTF8.self)).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
         }
 
         /// Byte-exact output ending in exactly one newline, so `> file` matches the committed copy.

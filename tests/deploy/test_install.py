@@ -3,6 +3,7 @@ away again, and an administrator's env file survives both."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -56,12 +57,61 @@ def test_installed_binary_needs_no_swift_toolchain(installed):
     assert usage.returncode == 0 and "--max-bytes" in usage.stdout
 
 
+def test_the_documented_runtime_packages_bring_every_library_the_worker_links(installed):
+    """DEPLOYMENT.md's list for a host that did not build: each library `ldd` resolves for
+    the installed worker belongs to a package that list pulls in (`apt-cache depends
+    --recurse`, dependencies only). libpq5 had been left out: the worker exited 127 at every
+    start on such a host, restarted forever."""
+    doc = (REPO_ROOT / "docs/DEPLOYMENT.md").read_text()
+    listed = re.search(r"Runtime packages on a host that did not build: `([^`]+)`", doc).group(1).split()
+    closure = subprocess.run(
+        ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+         "--no-replaces", "--no-enhances", *listed], capture_output=True, text=True, timeout=120, check=True).stdout
+    pulled = {line.split(":")[0] for line in closure.splitlines() if line and not line.startswith(" ")}
+    libraries = subprocess.run(["ldd", str(installed.binary)], capture_output=True, text=True, check=True).stdout
+    missing = {}
+    for path in re.findall(r"=> (/\S+)", libraries):
+        real = os.path.realpath(path)
+        candidates = [real, real.removeprefix("/usr"), "/usr" + real]
+        owner = next((out.split(":")[0] for out in (
+            subprocess.run(["dpkg", "-S", c], capture_output=True, text=True).stdout for c in candidates) if out), None)
+        assert owner, f"{path}: no package owns it"
+        if owner not in pulled:
+            missing[path] = owner
+    assert not missing, f"not brought by DEPLOYMENT.md's list: {missing}"
+
+
 def test_site_is_the_production_site(installed):
     site = installed.site.read_text()
     assert "listen 80;" in site
     assert "server unix:/run/progimage/api.sock;" in site
     assert "/var/lib/progimage/originals/" in site and "/var/cache/progimage/" in site
     assert "client_max_body_size 53477376;" in site  # default upload limit + 1 MiB
+
+
+def test_the_site_follows_the_env_file_as_systemd_reads_it(installed, scratch_root):
+    """Every setting the site depends on comes from the env file the workers read, parsed
+    as systemd parses it (quotes, blanks): `PROGIMAGE_PRESETS_ONLY` had been left out, so
+    nginx went on serving free-form files cached before the switch; origins with a blank
+    lost all but the first."""
+    env_file = scratch_root / ENV_FILE.lstrip("/")
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text(installed.env_file.read_text()
+                        + 'PROGIMAGE_CORS_ORIGINS="https://a.example, https://b.example"\n'
+                        + "PROGIMAGE_PRESETS = thumb=resize:200x200\nPROGIMAGE_PRESETS_ONLY=1\n"
+                        + "PROGIMAGE_MAX_UPLOAD_BYTES=1048576  \n")
+    make("install", f"DESTDIR={scratch_root}")
+    site = (scratch_root / SITE.lstrip("/")).read_text()
+    default = installed.site.read_text()
+    assert "client_max_body_size 2097152;" in site  # 1 MiB + 1 MiB of multipart overhead
+    assert "https://a.example" in site and "https://b.example" in site
+    # Only presets are served from disk; every other transform goes to the api to refuse.
+    assert "# Presets only:" in site and "# Presets only:" not in default
+    env_file.write_text(installed.env_file.read_text() + "PROGIMAGE_PRESETS=thumb\n")
+    result = subprocess.run(["make", "--no-print-directory", "install", f"DESTDIR={scratch_root}"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0 and "PROGIMAGE_PRESETS=thumb" in result.stderr, result.stderr
+    assert (scratch_root / SITE.lstrip("/")).read_text() == site  # the old site stays
 
 
 def test_prefix_moves_the_binary_and_the_units(installed, scratch_root):
