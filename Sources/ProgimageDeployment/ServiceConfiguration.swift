@@ -50,7 +50,9 @@ public struct ServiceConfiguration: Sendable {
     /// had held a metadata read for 29.5 s); it still decodes only `threads` images at once.
     public var apiThreads: Int { linkFetchSlots + linkFetchWaiters + threads }
     /// A worker exits gracefully after this many requests (0 = never) and its supervisor
-    /// starts a fresh one: libgd 2.3.3 leaks ~1.2 MB per AVIF encode (libgd #831).
+    /// starts a fresh one: a safety net that hands back whatever a codec library leaked or
+    /// the heap kept (it was libgd 2.3.3's ~1.2 MB per AVIF encode, libgd #831, before AVIF
+    /// went through libheif).
     public var recycleAfterRequests: Int = 2000
     /// …or once its resident memory passes this many bytes (0 = never), checked after
     /// each request.
@@ -175,7 +177,7 @@ public struct ServiceConfiguration: Sendable {
         switch PresetTable.parse(environment["PROGIMAGE_PRESETS"] ?? "", presetsOnly: presetsOnly) {
         case .success(let table): presets = table
         case .failure(let problem):
-            throw ConfigurationError(variable: "PROGIMAGE_PRESETS", value: problem.entry, expected: problem.reason)
+            throw ConfigurationError(variable: "PROGIMAGE_PRESETS", value: problem.entry, problem: problem.reason)
         }
         frontUpstreams = list("PROGIMAGE_FRONT_UPSTREAMS")
         for upstream in frontUpstreams where !Self.isHostAndPort(upstream) {
@@ -376,7 +378,18 @@ public struct ServiceConfiguration: Sendable {
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public let variable: String
     public let value: String
-    public let expected: String
+    /// What is wrong, as read after "VARIABLE=value: ".
+    public let problem: String
 
-    public var description: String { "\(variable)=\(value): expected \(expected)" }
+    public init(variable: String, value: String, expected: String) {
+        self.init(variable: variable, value: value, problem: "expected \(expected)")
+    }
+
+    public init(variable: String, value: String, problem: String) {
+        self.variable = variable
+        self.value = value
+        self.problem = problem
+    }
+
+    public var description: String { "\(variable)=\(value): \(problem)" }
 }

@@ -161,3 +161,12 @@ def test_the_distributed_drop_ins(installed, verify_root):
         assert prune.words("Service", "ReadWritePaths") == [f"-{root}/var/lib/progimage/originals"]
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_deployment_guide_names_every_role(installed):
+    """DEPLOYMENT.md's list of roles and its health loop, against TransformRole.all (they
+    had missed pad and overlay, added later: the loop never checked them)."""
+    doc = (Path(__file__).resolve().parents[2] / "docs/DEPLOYMENT.md").read_text()
+    roles = installed.roles()
+    assert re.search(r"^Roles: `([^`]+)`", doc, re.M).group(1).split() == roles
+    assert re.search(r"^for role in ([a-z ]+); do$", doc, re.M).group(1).split() == roles
