@@ -175,6 +175,10 @@ INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTE
 ## ExecStart pointed at $(PREFIX)/bin), the user, the nginx site (generated from the env
 ## file as systemd reads it: upload limit, browser origins, metrics, presets) and, only if
 ## absent, the env file: it holds the administrator's keys and is never overwritten.
+## The metrics folder is progimage's: the workers write their counters there. On a first
+## install systemd hands the whole cache directory to progimage as it starts a worker; once
+## the directory is progimage's it no longer looks inside, and a folder a later install
+## made stayed root's.
 install: build
 	install -D -m 0755 $(BIN)/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
 	for unit in $(SYSTEMD_UNITS); do \
@@ -192,7 +196,9 @@ install: build
 	  echo "progimage: generated PROGIMAGE_API_KEY and PROGIMAGE_SIGNING_KEY in $(DESTDIR)$(ENV_FILE) (mode 0640)"; fi
 	install -d $(DESTDIR)$(dir $(NGINX_SITE))
 	metrics=$$(sed -n 's/^[[:space:]]*PROGIMAGE_METRICS_PORT=\([0-9]*\).*/\1/p' $(DESTDIR)$(ENV_FILE) | tail -n 1); \
-	if [ -n "$$metrics" ]; then install -d -m 0750 $(DESTDIR)/var/cache/progimage/.metrics; fi
+	if [ -n "$$metrics" ]; then install -d -m 0750 $(DESTDIR)/var/cache/progimage/.metrics; fi; \
+	if [ -n "$$metrics" ] && [ -z "$(DESTDIR)" ] && id progimage >/dev/null 2>&1; then \
+	  chown progimage:progimage /var/cache/progimage/.metrics; fi
 	env -i $(BIN)/progimage-dev nginx-config --production --environment-file $(DESTDIR)$(ENV_FILE) \
 	  > $(DESTDIR)$(NGINX_SITE).new && mv $(DESTDIR)$(NGINX_SITE).new $(DESTDIR)$(NGINX_SITE)
 
