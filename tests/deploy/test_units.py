@@ -29,14 +29,19 @@ def analyze(*arguments: str, root: Path) -> subprocess.CompletedProcess:
                           cwd="/", timeout=120)
 
 
-def test_every_unit_verifies(installed, verify_root):
+def verify_problems(names: list[str], root: Path) -> list[str]:
     """`systemd-analyze verify` is silent for good units; an unknown key is only a warning
-    (exit 0), so any output counts as a failure too."""
+    (exit 0), so any output counts as a problem too."""
     problems = []
-    for name in unit_names(installed.roles()):
-        result = analyze("verify", name, root=verify_root)
+    for name in names:
+        result = analyze("verify", name, root=root)
         if result.returncode != 0 or result.stdout.strip() or result.stderr.strip():
             problems.append(f"{name}: exit {result.returncode}\n{result.stdout}{result.stderr}")
+    return problems
+
+
+def test_every_unit_verifies(installed, verify_root):
+    problems = verify_problems(unit_names(installed.roles()), verify_root)
     assert not problems, "\n".join(problems)
 
 
@@ -139,11 +144,7 @@ def test_the_distributed_drop_ins(installed, verify_root):
         shutil.copytree(verify_root, root, dirs_exist_ok=True, symlinks=True)
         make("install-distributed", f"DESTDIR={root}", "STORE_ADDRESSES=10.0.0.5 10.0.0.6")
         dirs = [installed.unit_dir, root / "etc/systemd/system"]
-        problems = []
-        for name in unit_names(installed.roles()):
-            result = analyze("verify", name, root=root)
-            if result.returncode != 0 or result.stdout.strip() or result.stderr.strip():
-                problems.append(f"{name}: exit {result.returncode}\n{result.stdout}{result.stderr}")
+        problems = verify_problems(unit_names(installed.roles()), root)
         assert not problems, "\n".join(problems)
         for name in [f"progimage@{role}.service" for role in installed.roles() if role != "api"] + [
                 "progimage-check.service", "progimage-replay-deletes.service"]:
