@@ -111,6 +111,8 @@ paths:
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
         "507": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
     get:
       tags: [images]
       operationId: listImages
@@ -133,6 +135,8 @@ paths:
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
   /images/{id}:
     parameters:
       - $ref: "#/components/parameters/ImageID"
@@ -150,6 +154,8 @@ paths:
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
     delete:
       tags: [images]
       operationId: deleteImage
@@ -164,6 +170,10 @@ paths:
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "403": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
+        "507": {$ref: "#/components/responses/Error"}
   /images/{id}.{format}:
     parameters:
       - $ref: "#/components/parameters/ImageID"
@@ -205,6 +215,8 @@ paths:
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
   /images/{id}/{operation}.{format}:
     parameters:
       - $ref: "#/components/parameters/ImageID"
@@ -260,6 +272,9 @@ paths:
         "404": {$ref: "#/components/responses/Error"}
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "503": {$ref: "#/components/responses/Error"}
+        "500": {$ref: "#/components/responses/Error"}
+        "502": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
   /health/{type}:
     parameters:
       - name: type
@@ -283,6 +298,7 @@ paths:
         "405": {$ref: "#/components/responses/MethodNotAllowed"}
         "500": {$ref: "#/components/responses/Error"}
         "503": {$ref: "#/components/responses/Error"}
+        "504": {$ref: "#/components/responses/Error"}
   /openapi.yaml:
     get:
       tags: [operations]
