@@ -21,8 +21,16 @@ public enum ImageDecoder {
     /// item's `ispe`, read by our own box walker; libheif's container parse is the
     /// fallback for layouts the walker does not know.
     public static func storedSize(of bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> ImageSize {
-        do {
-            let header = try ImageHeader.read(bytes, format: format)
+        try storedSize(of: bytes, format: format, container: nil)
+    }
+
+    /// The same, from a HEIF/AVIF container already walked.
+    private static func storedSize(
+        of bytes: [UInt8], format: ImageFormat, container: HEIFContainer?
+    ) throws(ServiceError) -> ImageSize {
+        do throws(ServiceError) {
+            let header =
+                if let container { try container.header(format: format) } else { try ImageHeader.read(bytes, format: format) }
             return ImageSize(width: header.width, height: header.height)
         } catch where format == .avif || format == .heic {
             do {
@@ -55,12 +63,12 @@ public enum ImageDecoder {
         _ bytes: [UInt8], format: ImageFormat, maxPixels: Int, shrink: Int = 1,
         preferringGrey: Bool = false, av1Decoder: HEIFDecoder.AV1Decoder = .fastest
     ) throws(ServiceError) -> GDImage {
-        try checkPixelLimit(storedSize(of: bytes, format: format), maxPixels: maxPixels)
-        if format == .avif || format == .heic {
-            for picture in try HEIFCodedPictures.sizes(in: bytes) { try checkPixelLimit(picture, maxPixels: maxPixels) }
-        }
+        // A HEIF container is walked once, here, and asked everything before libheif reads it.
+        let container = format == .avif || format == .heic ? HEIFContainer(bytes, label: format.rawValue) : nil
+        try checkPixelLimit(storedSize(of: bytes, format: format, container: container), maxPixels: maxPixels)
+        for picture in try container?.codedPictureSizes() ?? [] { try checkPixelLimit(picture, maxPixels: maxPixels) }
         let image = try decodePixels(
-            bytes, format: format, shrink: shrink, grey: preferringGrey, av1Decoder: av1Decoder)
+            bytes, format: format, shrink: shrink, grey: preferringGrey, av1Decoder: av1Decoder, container: container)
         return try image.oriented(ExifOrientation.read(from: bytes, format: format))
     }
 
@@ -159,7 +167,8 @@ public enum ImageDecoder {
     }
 
     private static func decodePixels(
-        _ bytes: [UInt8], format: ImageFormat, shrink: Int, grey: Bool, av1Decoder: HEIFDecoder.AV1Decoder
+        _ bytes: [UInt8], format: ImageFormat, shrink: Int, grey: Bool, av1Decoder: HEIFDecoder.AV1Decoder,
+        container: HEIFContainer?
     ) throws(ServiceError) -> GDImage {
         do {
             if let deep = try SixteenBitSource.decoded(bytes, format: format, maxPixels: Int.max) {
@@ -169,7 +178,7 @@ public enum ImageDecoder {
             case .jpg:
                 return try decodeJPEG(bytes, shrink: shrink, grey: grey)
             case .avif, .heic:
-                let decoded = try decodedHEIF(bytes, av1Decoder: av1Decoder)
+                let decoded = try decodedHEIF(bytes, av1Decoder: av1Decoder, container: container)
                 return try GDImage(
                     width: decoded.width, height: decoded.height, pixels: decoded.bytes, stride: decoded.stride,
                     layout: decoded.hasAlpha ? .rgba : .rgb)
@@ -227,9 +236,12 @@ public enum ImageDecoder {
 
     /// An AVIF's or HEIC's primary image as libheif gives it, limited-range monochrome
     /// expanded, in sRGB.
-    static func decodedHEIF(_ bytes: [UInt8], av1Decoder: HEIFDecoder.AV1Decoder = .fastest) throws -> HEIFDecoder.Pixels {
+    static func decodedHEIF(
+        _ bytes: [UInt8], av1Decoder: HEIFDecoder.AV1Decoder = .fastest, container: HEIFContainer? = nil
+    ) throws -> HEIFDecoder.Pixels {
+        let container = container ?? HEIFContainer(bytes)
         // libheif 1.15 cannot mirror an image deeper than 8 bits: those are turned here.
-        let transforms = ImageHeader.heifPrimaryTransforms(bytes) ?? []
+        let transforms = container.transforms ?? []
         let turnedHere =
             transforms.contains { if case .mirror = $0 { true } else { false } }
             && (HEIFDecoder.lumaBitDepth(of: bytes) ?? 8) > 8
@@ -242,7 +254,7 @@ public enum ImageDecoder {
         // (`SixteenBitSource`); not one turned here, nor a monochrome one, whose limited
         // range is expanded below (a converted image comes back with no colour to convert).
         // Under the heap pattern: libde265 may leave part of a damaged image unwritten.
-        let monochrome = ImageHeader.heifPrimaryIsMonochrome(bytes)
+        let monochrome = container.isMonochrome
         let convertingDeep = !turnedHere && !monochrome
         var conversion: SRGBConverter.DeepConversion?
         let atDepth = try ProcessMemory.withHeapPattern { () throws -> HEIFDecoder.Decoded in

@@ -15,9 +15,7 @@ enum HEIFCodedPictures {
     /// canvas, or a coded image's stream size), each coded image a grid or overlay is made
     /// of, and the alpha image that goes with it. Empty when the container uses a layout
     /// this walk does not know (libheif then decides alone, as before).
-    static func sizes(in bytes: [UInt8]) throws(ServiceError) -> [ImageSize] {
-        let reader = ByteReader(bytes, label: "heif")
-        let items = try HEIFItems(reader)
+    static func sizes(in items: HEIFItems) throws(ServiceError) -> [ImageSize] {
         guard items.followsLocations, let primary = items.primary else { return [] }
         var sizes = try pictures(of: primary, in: items, depth: 0)
         for alpha in items.auxiliaryImages(of: primary) { sizes += try pictures(of: alpha, in: items, depth: 0) }

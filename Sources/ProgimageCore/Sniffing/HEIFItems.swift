@@ -1,8 +1,8 @@
 import ProgimageAPI
 
 /// The items of a HEIF file's `meta` box, as far as finding each one's type, data,
-/// references and properties goes: what the header readers (`ispe`, transforms) and the
-/// walk to the coded pictures (`HEIFCodedPictures`) read.
+/// references and properties goes: what `HEIFContainer` asks of the primary image (`ispe`,
+/// transforms, monochrome) and the walk to the coded pictures (`HEIFCodedPictures`) read.
 struct HEIFItems {
     let reader: ByteReader
     private(set) var primary: UInt32?

@@ -32,7 +32,7 @@ public struct ImageHeader: Equatable, Sendable {
         case .webp: try readWebP(ByteReader(bytes, label: "webp"))
         case .bmp: try readBMP(ByteReader(bytes, label: "bmp"))
         case .tiff: try readTIFF(ByteReader(bytes, label: "tiff"))
-        case .avif, .heic: try readHEIF(ByteReader(bytes, label: format.rawValue), format: format)
+        case .avif, .heic: try HEIFContainer(bytes, label: format.rawValue).header(format: format)
         case .jxl: try readJXL(bytes)
         }
     }

@@ -11,7 +11,7 @@ import Testing
     ])
     func turnedHereAsLibheifTurnsThem(file: String) throws {
         let bytes = Corpus.bytes(file)
-        let transforms = try #require(ImageHeader.heifPrimaryTransforms(bytes))
+        let transforms = try #require(HEIFContainer(bytes).transforms)
         #expect(!transforms.isEmpty && !transforms.contains(.cleanAperture), "\(transforms)")
         let byLibheif = try HEIFDecoder.decode(bytes)
         let coded = try HEIFDecoder.decode(bytes, applyingTransformations: false)
@@ -29,7 +29,7 @@ import Testing
 
     @Test func aCleanApertureIsLeftToLibheif() throws {
         let bytes = Corpus.bytes("avif/link-u/kimono.crop.avif")
-        let transforms = try #require(ImageHeader.heifPrimaryTransforms(bytes))
+        let transforms = try #require(HEIFContainer(bytes).transforms)
         #expect(transforms.contains(.cleanAperture))
         let coded = try HEIFDecoder.decode(bytes, applyingTransformations: false)
         #expect(HEIFTransform.applied(transforms, to: coded) == nil)

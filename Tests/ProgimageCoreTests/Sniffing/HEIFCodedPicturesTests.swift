@@ -15,19 +15,19 @@ import Testing
         ("heif/libheif/rainbow-451x461.heic", [ImageSize(width: 456, height: 464)]),
     ])
     func codedImagesAreTheirStatedSize(file: String, sizes: [ImageSize]) throws {
-        let coded = try HEIFCodedPictures.sizes(in: Corpus.bytes(file))
+        let coded = try HEIFContainer(Corpus.bytes(file)).codedPictureSizes()
         #expect(coded == sizes, "\(coded)")
     }
 
     @Test func aGridIsItsOutput() throws {
         let url = Corpus.packageRoot.appendingPathComponent("tests/integration/fixtures/grid-2x2.avif")
-        #expect(try HEIFCodedPictures.sizes(in: [UInt8](Data(contentsOf: url))) == [ImageSize(width: 256, height: 192)])
+        #expect(try HEIFContainer([UInt8](Data(contentsOf: url))).codedPictureSizes() == [ImageSize(width: 256, height: 192)])
     }
 
     @Test func aStreamLargerThanItsIspeIsRefused() throws {
         var bytes = Corpus.bytes("heif/libheif/rainbow-451x461.heic")
         let ispe = try #require(bytes.indices.first { bytes[$0..<$0 + 4].elementsEqual("ispe".utf8) })
         bytes.replaceSubrange(ispe + 8..<ispe + 16, with: [0, 0, 0, 45, 0, 0, 0, 46])
-        #expect(throws: ServiceError.self) { try HEIFCodedPictures.sizes(in: bytes) }
+        #expect(throws: ServiceError.self) { try HEIFContainer(bytes).codedPictureSizes() }
     }
 }

@@ -10,11 +10,11 @@ import Testing
         #expect(heif.count > 10)
         for entry in heif {
             let expected = entry.file.hasSuffix(".monochrome.avif")
-            #expect(ImageHeader.heifPrimaryIsMonochrome(Corpus.bytes(entry.file)) == expected, "\(entry.file)")
+            #expect(HEIFContainer(Corpus.bytes(entry.file)).isMonochrome == expected, "\(entry.file)")
         }
     }
 
     @Test func notHEIFIsNotMonochrome() {
-        #expect(!ImageHeader.heifPrimaryIsMonochrome(Array("not a heif file at all".utf8)))
+        #expect(!HEIFContainer(Array("not a heif file at all".utf8)).isMonochrome)
     }
 }

@@ -46,7 +46,7 @@ import Testing
         }
         // What a HEIF decode would allocate, from the coded streams' own headers.
         do {
-            for size in try HEIFCodedPictures.sizes(in: bytes) where size.width < 0 || size.height < 0 {
+            for size in try HEIFContainer(bytes).codedPictureSizes() where size.width < 0 || size.height < 0 {
                 return "coded pictures: bad size \(size)"
             }
         } catch where error.code != .corruptImage {

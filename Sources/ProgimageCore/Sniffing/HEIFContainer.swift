@@ -1,9 +1,25 @@
 import ProgimageAPI
 
-extension ImageHeader {
+/// A HEIF or AVIF file's container, walked once (`HEIFItems`) and asked what a decode needs
+/// before libheif reads the file: the primary image's stored size (`ispe`), the pictures
+/// its decode allocates (`HEIFCodedPictures`), whether it is monochrome, and its
+/// transformative properties. (Each question had walked the `meta` box again: four walks a
+/// decode.) Each decides what a container it cannot read means for it.
+struct HEIFContainer {
+    let reader: ByteReader
+    /// The walk, or why it failed.
+    private let walk: Result<HEIFItems, ServiceError>
+
+    /// `label` names the format in error messages.
+    init(_ bytes: [UInt8], label: String = "heif") {
+        let reader = ByteReader(bytes, label: label)
+        self.reader = reader
+        walk = Result { () throws(ServiceError) in try HEIFItems(reader) }
+    }
+
     /// The `ispe` (image spatial extents) property of the primary item.
-    static func readHEIF(_ reader: ByteReader, format: ImageFormat) throws(ServiceError) -> ImageHeader {
-        for property in try primaryItemProperties(reader) where property.type == "ispe" {
+    func header(format: ImageFormat) throws(ServiceError) -> ImageHeader {
+        for property in try primaryProperties() where property.type == "ispe" {
             // FullBox header (4), then 32-bit width and height.
             try property.require(property.payload, 12)
             let width = Int(try reader.u32(property.payload + 4, .big))
@@ -13,13 +29,18 @@ extension ImageHeader {
         throw reader.corrupt("the primary item has no ispe property")
     }
 
+    /// Every picture the decode makes (`HEIFCodedPictures`); empty for a layout the walk
+    /// does not follow, a container it cannot read throws.
+    func codedPictureSizes() throws(ServiceError) -> [ImageSize] {
+        try HEIFCodedPictures.sizes(in: walk.get())
+    }
+
     /// Whether the primary item's codec configuration says monochrome: `av1C`'s mono_chrome
     /// bit, or `hvcC`'s chroma_format_idc 0. libheif 1.15 turns such an image to RGB
     /// without expanding a limited range, so it came out washed out (12–239 for a
     /// picture the same file in colour shows 0–255); the decoder needs to know.
-    static func heifPrimaryIsMonochrome(_ bytes: [UInt8]) -> Bool {
-        let reader = ByteReader(bytes, label: "heif")
-        guard let properties = try? primaryItemProperties(reader) else { return false }
+    var isMonochrome: Bool {
+        guard let properties = try? primaryProperties() else { return false }
         for property in properties {
             switch property.type {
             case "av1C":
@@ -40,9 +61,8 @@ extension ImageHeader {
 
     /// The primary item's transformative properties, in the order `ipma` lists them (the
     /// order they apply in), or nil when the container cannot be read.
-    static func heifPrimaryTransforms(_ bytes: [UInt8]) -> [HEIFTransform]? {
-        let reader = ByteReader(bytes, label: "heif")
-        guard let properties = try? primaryItemProperties(reader) else { return nil }
+    var transforms: [HEIFTransform]? {
+        guard let properties = try? primaryProperties() else { return nil }
         var transforms: [HEIFTransform] = []
         for property in properties {
             switch property.type {
@@ -70,9 +90,9 @@ extension ImageHeader {
     /// so a property is found by following that index, not by taking the first of its
     /// type, which is often a thumbnail's. `ispe` is the coded size: `clap` and `irot` are
     /// applied later and do not change what a decoder allocates.
-    private static func primaryItemProperties(_ reader: ByteReader) throws(ServiceError) -> [BMFFBox] {
+    private func primaryProperties() throws(ServiceError) -> [BMFFBox] {
         guard FormatSniffer.heifFormat(reader) != nil else { throw reader.corrupt("no HEIF ftyp box at the start") }
-        let items = try HEIFItems(reader)
+        let items = try walk.get()
         guard let primary = items.primary else { throw reader.corrupt("no primary item (pitm)") }
         return try items.properties(of: primary)
     }
