@@ -180,3 +180,70 @@ def test_a_full_data_disk_still_takes_deletes_and_refuses_uploads_cleanly():
             problems = stack.stop()
             stack.cleanup_files()
     assert not problems, problems
+
+
+def test_images_stored_before_the_placeholder_fields_are_given_them():
+    """A data directory from before the image object had `blurhash`, `has_alpha` and
+    `frames` (2026-12-05): its table lacks the columns, which an upgrade added with
+    defaults, so an alpha PNG uploaded before read as opaque (and `.auto` chose JPEG for
+    it), an animated GIF as a still, and neither had a placeholder. The api instance gives
+    such records, in the background as it starts, what an upload of the same bytes gets."""
+    import io
+
+    from PIL import Image
+
+    from conftest import Stack
+
+    alpha = Image.new("RGBA", (48, 32), (200, 40, 20, 255))
+    alpha.paste((0, 0, 0, 0), (0, 0, 24, 32))
+    frames = [Image.new("P", (30, 20), i) for i in range(3)]
+    for i, frame in enumerate(frames):
+        frame.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 9))
+    animated = io.BytesIO()
+    frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    old = {Tools.random_id(16, seed=1): ("png", Tools.png(alpha), 48, 32),
+           Tools.random_id(16, seed=2): ("gif", animated.getvalue(), 30, 20)}
+
+    stack = Stack({"PROGIMAGE_THREADS": "2"})
+    try:
+        # The schema and layout of that time, written as its service wrote them.
+        with sqlite3.connect(stack.data_dir / "progimage.sqlite3") as db:
+            db.execute("""CREATE TABLE images (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+                          filename TEXT, format TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+                          bytes INTEGER NOT NULL, sha256 TEXT NOT NULL, created_at TEXT NOT NULL, source_url TEXT)""")
+            for iid, (fmt, data, width, height) in old.items():
+                db.execute("INSERT INTO images (id, filename, format, width, height, bytes, sha256, created_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, '2026-12-04T10:00:00Z')",
+                           (iid, f"old.{fmt}", fmt, width, height, len(data), Tools.sha256(data)))
+                path = stack.data_dir / "originals" / iid[:2] / iid[2:4] / f"{iid}.{fmt}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        stack.start()
+        deadline = time.monotonic() + 30
+        records = {}
+        while time.monotonic() < deadline:
+            records = {iid: stack.get(f"/images/{iid}").json() for iid in old}
+            if all(r.get("blurhash") for r in records.values()):
+                break
+            time.sleep(0.2)
+        for iid, (fmt, data, _, _) in old.items():
+            fresh = stack.upload_ok(data)
+            for field in ("blurhash", "frames", "width", "height", "bytes", "sha256"):
+                assert records[iid].get(field) == fresh[field], (fmt, field, records[iid], fresh)
+            assert records[iid]["created_at"] == "2026-12-04T10:00:00Z"
+            assert stack.get(f"/images/{iid}.{fmt}").content == data
+            # Alpha is not in the image object; `.auto` for a browser of neither AVIF nor
+            # WebP shows it: PNG for an image with alpha, else JPEG.
+            auto = stack.get(f"/images/{iid}.auto", headers={"Accept": "image/png,image/*"}, allow_redirects=False)
+            fresh_auto = stack.get(f"/images/{fresh['id']}.auto", headers={"Accept": "image/png,image/*"},
+                                   allow_redirects=False)
+            assert auto.status_code == 302 and auto.headers["Location"].rsplit(".", 1)[1] == \
+                fresh_auto.headers["Location"].rsplit(".", 1)[1], (fmt, auto.headers, fresh_auto.headers)
+        png_id, gif_id = old
+        assert records[gif_id]["frames"] == 3
+        assert stack.get(f"/images/{png_id}.auto", headers={"Accept": "image/png,image/*"},
+                         allow_redirects=False).headers["Location"].endswith(".png")
+    finally:
+        problems = stack.stop()
+        stack.cleanup_files()
+    assert not problems, problems

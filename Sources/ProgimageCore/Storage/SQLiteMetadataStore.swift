@@ -8,7 +8,7 @@ import Synchronization
 /// second, and the cursor is the last `seq` returned. The worker's threads share one
 /// connection; `lock` keeps one statement or transaction on it at a time (SQLite's own
 /// serialized mode would still interleave two threads' BEGINs).
-public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
+public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, RecordsBeforePlaceholders {
     private let database: SQLiteDatabase
     private let lock = Mutex<Void>(())
 
@@ -134,6 +134,37 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions {
         var records: [(sequence: Int64, record: ImageRecord)] = []
         for row in rows { records.append((row.sequence, try row.record())) }
         return records
+    }
+
+    public func recordsWithoutPlaceholders(after sequence: Int64, limit: Int) throws(ServiceError) -> [(sequence: Int64, record: ImageRecord)] {
+        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
+            try database.withStatement(
+                "SELECT \(Self.columns) FROM images WHERE blurhash IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+            ) { statement throws(SQLiteError) in
+                try statement.bind(1, sequence)
+                try statement.bind(2, Int64(limit))
+                var rows: [StoredRow] = []
+                while try statement.step() { rows.append(StoredRow(statement)) }
+                return rows
+            }
+        }
+        var records: [(sequence: Int64, record: ImageRecord)] = []
+        for row in rows { records.append((row.sequence, try row.record())) }
+        return records
+    }
+
+    public func setPlaceholders(of id: ImageID, blurhash: String, hasAlpha: Bool, frames: Int) throws(ServiceError) {
+        try run { () throws(SQLiteError) in
+            try database.withStatement(
+                "UPDATE images SET blurhash = ?, has_alpha = ?, frames = ? WHERE id = ? AND blurhash IS NULL"
+            ) { statement throws(SQLiteError) in
+                try statement.bind(1, blurhash)
+                try statement.bind(2, Int64(hasAlpha ? 1 : 0))
+                try statement.bind(3, Int64(frames))
+                try statement.bind(4, id.rawValue)
+                _ = try statement.step()
+            }
+        }
     }
 
     /// Removes the record and, in the same transaction, records the deletion

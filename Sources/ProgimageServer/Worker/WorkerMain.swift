@@ -68,6 +68,17 @@ public enum WorkerMain {
                     bucket: context.bucketOriginals, report: { [logger] message in logger.warning("\(message)") })
                 DispatchQueue.global().async { fanOut.run() }
             }
+            if role == .api, let legacy = context.metadata as? any RecordsBeforePlaceholders {
+                let backfill = PlaceholderBackfill(records: legacy, originals: context.originals, ingest: context.ingest)
+                DispatchQueue.global(qos: .background).async { [logger] in
+                    let (filled, failed) = backfill.run(report: { message in logger.warning("\(message)") })
+                    if filled + failed > 0 {
+                        logger.info(
+                            "placeholders given to records made before them",
+                            metadata: ["filled": "\(filled)", "not_filled": "\(failed)"])
+                    }
+                }
+            }
             let threads = role == .api ? configuration.apiThreads : configuration.threads
             let server = try FastCGIServer(listen: listen, threads: threads) { exchange in
                 responder.handle(exchange)

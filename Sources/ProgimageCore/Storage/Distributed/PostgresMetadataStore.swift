@@ -3,7 +3,7 @@ import PostgreSQL
 
 /// Metadata in PostgreSQL, shared by every box: the same rows, list order and cursors as
 /// `SQLiteMetadataStore` (`seq` is the insertion order), plus the deletion log.
-public final class PostgresMetadataStore: MetadataStore, DeletionLog {
+public final class PostgresMetadataStore: MetadataStore, DeletionLog, RecordsBeforePlaceholders {
     private let pool: PostgresPool
     static let channel = "progimage_deleted"
     private static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
@@ -129,6 +129,26 @@ public final class PostgresMetadataStore: MetadataStore, DeletionLog {
             lastSequence = Int64(row[0] ?? "") ?? 0
         }
         return (records, rows.count > limit ? ListCursor(sequence: lastSequence) : nil)
+    }
+
+    public func recordsWithoutPlaceholders(after sequence: Int64, limit: Int) throws(ServiceError) -> [(sequence: Int64, record: ImageRecord)] {
+        let rows = try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "SELECT \(Self.columns) FROM images WHERE blurhash IS NULL AND seq > $1 ORDER BY seq LIMIT $2",
+                [String(sequence), String(limit)]
+            ).rows
+        }
+        var records: [(sequence: Int64, record: ImageRecord)] = []
+        for row in rows { records.append((Int64(row[0] ?? "") ?? 0, try Self.record(row))) }
+        return records
+    }
+
+    public func setPlaceholders(of id: ImageID, blurhash: String, hasAlpha: Bool, frames: Int) throws(ServiceError) {
+        _ = try pool.withConnection { connection throws(PostgresError) in
+            try connection.executePrepared(
+                "UPDATE images SET blurhash = $1, has_alpha = $2, frames = $3 WHERE id = $4 AND blurhash IS NULL",
+                [blurhash, hasAlpha ? "true" : "false", String(frames), id.rawValue])
+        }
     }
 
     /// Removes the row and writes its tombstone in one statement (one transaction); the
