@@ -584,6 +584,31 @@ def test_a_box_restarted_after_missing_a_delete_never_serves_the_deleted_files(c
             assert box.get(url).status_code == 404
 
 
+def test_records_from_before_the_placeholder_fields_are_given_them_in_postgres(cluster):
+    """As in the embedded store (test_embedded_store.py), through PostgreSQL: a record
+    without the placeholder fields (what `migrate` copies from a database of before
+    2026-12-05, and what that schema's defaults left) gets them from its original in the
+    bucket when a box's api instance starts, here with no local copy on that box."""
+    with _another_box(cluster.env) as box:
+        frames = [Tools.noise(24, 16, seed=s).convert("P") for s in range(4)]
+        animated = io.BytesIO()
+        frames[0].save(animated, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0)
+        image = cluster.a.upload_ok(animated.getvalue(), content_type="image/gif")
+        assert image["frames"] == 4 and image["blurhash"]
+        problems = box.stop()
+        assert not problems, problems
+        cluster.pg.psql(f"UPDATE images SET blurhash = NULL, has_alpha = false, frames = 1 WHERE id = '{image['id']}'",
+                        database=cluster.bucket)
+        assert cluster.a.get(f"/images/{image['id']}").json()["frames"] == 1
+        box.start()
+        filled = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not filled.get("blurhash"):
+            filled = box.get(f"/images/{image['id']}").json()
+            time.sleep(0.2)
+        assert filled["blurhash"] == image["blurhash"] and filled["frames"] == 4, filled
+
+
 def test_a_box_restarted_during_a_database_outage_never_serves_a_delete_it_missed(cluster):
     """A box started again while the database was down could not read the deletion log,
     and nginx served the deleted image's copy and derived files from its disk for the whole
