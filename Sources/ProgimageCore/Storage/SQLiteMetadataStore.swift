@@ -101,17 +101,7 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
     }
 
     public func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?) {
-        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
-            try database.withStatement(
-                "SELECT \(Self.columns) FROM images WHERE seq < ? ORDER BY seq DESC LIMIT ?"
-            ) { statement throws(SQLiteError) in
-                try statement.bind(1, cursor?.sequence ?? Int64.max)
-                try statement.bind(2, Int64(limit + 1))
-                var rows: [StoredRow] = []
-                while try statement.step() { rows.append(StoredRow(statement)) }
-                return rows
-            }
-        }
+        let rows = try rows(where: "seq < ? ORDER BY seq DESC", after: cursor?.sequence ?? Int64.max, limit: limit + 1)
         let page = rows.prefix(limit)
         let next = rows.count > limit ? page.last.map { ListCursor(sequence: $0.sequence) } : nil
         var records: [ImageRecord] = []
@@ -122,25 +112,21 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
     /// Oldest first, after `sequence` (0: from the start): `progimage-fcgi migrate` copies
     /// the rows in the order they were made, so the list keeps its order.
     public func records(after sequence: Int64, limit: Int) throws(ServiceError) -> [(sequence: Int64, record: ImageRecord)] {
-        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
-            try database.withStatement("SELECT \(Self.columns) FROM images WHERE seq > ? ORDER BY seq LIMIT ?") { statement throws(SQLiteError) in
-                try statement.bind(1, sequence)
-                try statement.bind(2, Int64(limit))
-                var rows: [StoredRow] = []
-                while try statement.step() { rows.append(StoredRow(statement)) }
-                return rows
-            }
+        try rows(where: "seq > ? ORDER BY seq", after: sequence, limit: limit).map { row throws(ServiceError) in
+            (row.sequence, try row.record())
         }
-        var records: [(sequence: Int64, record: ImageRecord)] = []
-        for row in rows { records.append((row.sequence, try row.record())) }
-        return records
     }
 
     public func recordsWithoutPlaceholders(after sequence: Int64, limit: Int) throws(ServiceError) -> [(sequence: Int64, record: ImageRecord)] {
-        let rows = try run { () throws(SQLiteError) -> [StoredRow] in
-            try database.withStatement(
-                "SELECT \(Self.columns) FROM images WHERE blurhash IS NULL AND seq > ? ORDER BY seq LIMIT ?"
-            ) { statement throws(SQLiteError) in
+        try rows(where: "blurhash IS NULL AND seq > ? ORDER BY seq", after: sequence, limit: limit).map { row throws(ServiceError) in
+            (row.sequence, try row.record())
+        }
+    }
+
+    /// Rows by `condition` (one `?`: `sequence`) and order, at most `limit`.
+    private func rows(where condition: String, after sequence: Int64, limit: Int) throws(ServiceError) -> [StoredRow] {
+        try run { () throws(SQLiteError) -> [StoredRow] in
+            try database.withStatement("SELECT \(Self.columns) FROM images WHERE \(condition) LIMIT ?") { statement throws(SQLiteError) in
                 try statement.bind(1, sequence)
                 try statement.bind(2, Int64(limit))
                 var rows: [StoredRow] = []
@@ -148,9 +134,6 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
                 return rows
             }
         }
-        var records: [(sequence: Int64, record: ImageRecord)] = []
-        for row in rows { records.append((row.sequence, try row.record())) }
-        return records
     }
 
     public func setPlaceholders(of id: ImageID, blurhash: String, hasAlpha: Bool, frames: Int) throws(ServiceError) {
