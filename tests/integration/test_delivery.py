@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import io
+import os
 import random
 import subprocess
 
@@ -642,6 +643,49 @@ def test_deleting_an_overlay_makes_every_url_using_it_404_cached_or_not(stack):
     Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.jpeg", allow_redirects=False), 404, "not_found")
     Tools.json_error(stack.get(f"/images/{base['id']}/overlay:{never}.auto", allow_redirects=False), 404, "not_found")
     assert stack.get(base["url"]).status_code == 200  # the base itself stays
+
+
+def test_an_overlay_s_list_of_users_names_each_file_once_and_lets_go_of_files_gone(stack_factory):
+    """The list of files made with an overlay (`.overlays/{id}`, what its delete removes)
+    had a line added at every render, kept or not, and lost none but by the overlay's own
+    delete: a black-box soak left 1,610 lines, 99 % naming files evicted, pruned or of
+    deleted images, outside the cache budget. A path is listed once; a prune pass drops the
+    lines of files gone, and the overlay's delete still removes what is left."""
+    from test_check import WORKER
+
+    stack = stack_factory({"PROGIMAGE_THREADS": "2", "PROGIMAGE_CACHE_MAX_BYTES": "1000000000"})
+    mark = stack.upload_ok(Tools.png(Image.new("RGB", (10, 10), (255, 0, 0))))
+    bases = [stack.upload_ok(Tools.png(Tools.noise(60, 40, seed=s))) for s in range(3)]
+    urls = [f"/images/{b['id']}/resize:{w}x/overlay:{mark['id']}.png" for b in bases for w in (20, 30)]
+    for _ in range(3):
+        for url in urls:
+            assert stack.get(url).status_code == 200
+    listed = stack.cache_dir / ".overlays" / mark["id"]
+    lines = listed.read_text().split()
+    assert sorted(lines) == sorted(set(lines)) and len(lines) == len(urls), lines
+
+    gone = bases[0]
+    assert stack.delete(f"/images/{gone['id']}").status_code == 204
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(stack.backend_env, **stack.extra_env, PROGIMAGE_DATA_DIR=str(stack.data_dir),
+               PROGIMAGE_CACHE_DIR=str(stack.cache_dir))
+    pruned = subprocess.run([str(WORKER), "prune"], env=env, capture_output=True, text=True, timeout=120)
+    assert pruned.returncode == 0, pruned.stderr
+    left = listed.read_text().split()
+    assert len(left) == len(urls) - 2 and not [line for line in left if gone["id"] in line], left
+
+    assert stack.delete(f"/images/{mark['id']}").status_code == 204
+    assert not listed.exists()
+    for url in urls:
+        Tools.json_error(stack.get(url), 404, "not_found")
+
+    # With a cache that keeps nothing, every request renders again: one line still.
+    keeps_nothing = stack_factory({"PROGIMAGE_THREADS": "2", "PROGIMAGE_CACHE_MAX_BYTES": "0"})
+    mark = keeps_nothing.upload_ok(Tools.png(Image.new("RGB", (10, 10), (255, 0, 0))))
+    base = keeps_nothing.upload_ok(Tools.png(Tools.noise(60, 40, seed=9)))
+    for _ in range(3):
+        assert keeps_nothing.get(f"/images/{base['id']}/overlay:{mark['id']}.png").status_code == 200
+    assert len((keeps_nothing.cache_dir / ".overlays" / mark["id"]).read_text().split()) == 1
 
 
 def test_an_overlay_use_that_cannot_be_recorded_is_answered_but_not_kept(stack):

@@ -171,31 +171,6 @@ public struct DerivedImageCache: Sendable {
         return missing
     }
 
-    /// Notes that the derived file at `path` (relative to the root) composites `overlay`;
-    /// false when the note could not be written (a full cache disk): the file must then not
-    /// be kept, since the overlay's delete would not find it.
-    public func recordOverlayUse(of overlay: ImageID, by path: String) -> Bool {
-        let folder = root + "/" + Self.overlaysFolder
-        do {
-            try Files.makeDirectories(folder)
-            try Files.append(Array((path + "\n").utf8), to: "\(folder)/\(overlay)")
-            return true
-        } catch {
-            return false
-        }
-    }
-
-    /// Removes every derived file made with `overlay` (after its delete: every URL that uses
-    /// it answers 404, cached or not).
-    public func removeOverlayUsers(of overlay: ImageID) {
-        let list = "\(root)/\(Self.overlaysFolder)/\(overlay)"
-        guard let bytes = try? Files.read(list) else { return }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("..") {
-            try? Files.remove("\(root)/\(line)")
-        }
-        try? Files.remove(list)
-    }
-
     /// Serializes work on one derived path across threads and processes, so a stampede of
     /// misses for one URL makes the file once; the others wait, then find it on disk. A
     /// lock of its own for each path (`FileLock.holdingOwnFile`, named by a 64-bit hash of
@@ -205,9 +180,14 @@ public struct DerivedImageCache: Sendable {
     public func withLock<T>(for path: String, _ body: () throws(ServiceError) -> T) throws(ServiceError) -> T {
         let locks = root + "/" + Self.locksFolder + "/" + Self.pathLocksFolder
         try? Files.makeDirectories(locks)
+        // Without a lock file the work is done unlocked: a stampede makes the file twice.
+        return try FileLock.holdingOwnFile(lockFile(for: path)) { _ throws(ServiceError) in try body() }
+    }
+
+    /// The lock file of a derived path: it exists exactly while the path is being made.
+    func lockFile(for path: String) -> String {
         var hash: UInt64 = 14_695_981_039_346_656_037
         for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
-        // Without a lock file the work is done unlocked: a stampede makes the file twice.
-        return try FileLock.holdingOwnFile("\(locks)/\(String(hash, radix: 16))") { _ throws(ServiceError) in try body() }
+        return root + "/" + Self.locksFolder + "/" + Self.pathLocksFolder + "/" + String(hash, radix: 16)
     }
 }

@@ -34,6 +34,8 @@ public enum PruneCommand {
         }
         var clean = true
         for (message, pruner) in passes { clean = prune(pruner, message: message, logger: logger) && clean }
+        let dropped = DerivedImageCache(root: configuration.cacheDirectory).compactOverlayUses()
+        if dropped > 0 { logger.info("overlay uses of files gone dropped", metadata: ["lines": "\(dropped)"]) }
         exit(clean ? 0 : 1)
     }
 
