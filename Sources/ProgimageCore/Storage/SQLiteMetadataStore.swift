@@ -49,6 +49,9 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
                         try database.execute("ALTER TABLE images ADD COLUMN has_alpha INTEGER NOT NULL DEFAULT 0")
                     }
                     if !existing.contains("frames") { try database.execute("ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1") }
+                    // Those records are looked for at every start of the api instance
+                    // (`PlaceholderBackfill`): without this index, a read of the whole table.
+                    try database.execute("CREATE INDEX IF NOT EXISTS images_without_placeholders ON images (seq) WHERE blurhash IS NULL")
                     // Every delete, kept: `files_removed` 0 until its files are gone
                     // (`UnfinishedDeletions`), and read by `migrate`, whose later passes delete in
                     // PostgreSQL what was deleted here since an earlier one.

@@ -40,6 +40,11 @@ enum PostgresSchema {
         ALTER TABLE images ADD COLUMN has_alpha BOOLEAN NOT NULL DEFAULT false;
         ALTER TABLE images ADD COLUMN frames INTEGER NOT NULL DEFAULT 1;
         """,
+        // 3: the records made before 2: each box's api instance looks for them as it starts
+        // (`PlaceholderBackfill`), which without this index read the whole table each time.
+        """
+        CREATE INDEX images_without_placeholders ON images (seq) WHERE blurhash IS NULL;
+        """,
     ]
 
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
