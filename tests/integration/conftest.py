@@ -578,6 +578,7 @@ class Stack:
             self.backend_env = SharedBackends.environment() if DISTRIBUTED else {}
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._started_before = False
         self.proc: subprocess.Popen | None = None
         self.pgid: int | None = None
         self._local = threading.local()
@@ -589,9 +590,14 @@ class Stack:
     def command(self) -> list[str]:
         return self._command or shlex.split(os.environ.get("PROGIMAGE_TEST_COMMAND") or "make run")
 
-    def start(self, timeout: float | None = None, healthy: bool = True) -> None:
+    def start(self, timeout: float | None = None, healthy: bool = True, _port_tries: int = 3) -> None:
         """Waits until every instance's health check answers 200, or with `healthy=False`
-        (a front door with no box behind it) only until the port takes connections."""
+        (a front door with no box behind it) only until the port takes connections.
+
+        A first start whose nginx finds its port taken (between `_free_port` and nginx's
+        bind, a connection of the other pass may get it as its own local port: a fresh-clone
+        run lost a test so) starts again on another port; a stack started before keeps its
+        port (a front door names it)."""
         self.stopped = False  # a stack stopped and started again is stopped again at the end
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update({
@@ -613,6 +619,13 @@ class Stack:
         while True:
             if self.proc.poll() is not None:
                 tail = self.log_tail()
+                taken = "Address already in use" in tail or "already listens on" in tail
+                if (taken and _port_tries > 1 and not self._started_before
+                        and "PROGIMAGE_PORT" not in self.extra_env):
+                    self.stop()
+                    self.port = _free_port()
+                    self.base_url = f"http://127.0.0.1:{self.port}"
+                    return self.start(timeout, healthy, _port_tries - 1)
                 self.stop()
                 self.cleanup_files()
                 pytest.fail(f"stack {self.command} exited with {self.proc.returncode} before becoming "
@@ -622,6 +635,7 @@ class Stack:
             else:
                 pending = [] if self._takes_connections() else ["a connection"]
             if not pending:
+                self._started_before = True
                 return
             if time.monotonic() > deadline:
                 tail = self.log_tail()
