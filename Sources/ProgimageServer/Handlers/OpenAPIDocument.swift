@@ -401,7 +401,7 @@ components:
         created_at: {type: string, format: date-time}
         url: {type: string}
         blurhash: {type: [string, "null"], description: "BlurHash (4×3) of the upright image, for a placeholder"}
-        frames: {type: integer, minimum: 1, description: "Frames of an animated GIF or WebP; 1 for a still image"}
+        frames: {type: integer, minimum: 1, description: "Frames of an animated GIF, WebP or JPEG XL; 1 for a still image (and for a multi-page TIFF: its pages are not frames)"}
     ImageBatch:
       type: object
       required: [images]
