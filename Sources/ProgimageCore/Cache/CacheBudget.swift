@@ -133,8 +133,6 @@ public final class CacheBudget: Sendable {
         // crashed writer left in `.tmp`.
         guard let report = try? CachePruner(root: root, maxBytes: target ?? lowWater, grace: 600, protectRecent: 5).prune()
         else { return nil }
-        // The overlays' lists of users name files this pass may have removed.
-        DerivedImageCache(root: root).compactOverlayUses()
         // Files reserved during the walk were counted meanwhile, and those pending when it
         // began may have landed where it had already been: keep both (one that landed
         // ahead of the walk counts twice until the next pass, on the safe side).

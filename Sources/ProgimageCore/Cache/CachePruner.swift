@@ -50,6 +50,9 @@ public struct CachePruner: Sendable {
         public var removedDirectories = 0
         /// Stale entries of `.tmp` and `.trash` removed.
         public var removedLeftovers = 0
+        /// Lines of the overlays' lists of users naming files gone (the pass's own among
+        /// them), dropped after it (`DerivedImageCache.compactOverlayUses`).
+        public var droppedOverlayUses = 0
         /// Entries that could not be read or removed for a reason other than a concurrent
         /// change (permissions, I/O errors).
         public var errors = 0
@@ -161,6 +164,7 @@ public struct CachePruner: Sendable {
                 removed(from: Files.parent(of: directory.path))
             }
         }
+        report.droppedOverlayUses = DerivedImageCache(root: root).compactOverlayUses()
         return report
     }
 

@@ -8,8 +8,8 @@ import POSIX
 /// A line is written before its file exists (a delete must always find it), once per path.
 /// It had been written at every render, kept or not, and nothing took lines away but the
 /// overlay's own delete: a black-box soak left 1,610 lines in 1,125 lists, 99 % naming files
-/// evicted, pruned or of deleted images, outside the cache budget. Prune and eviction
-/// passes now drop those (`compactOverlayUses`). Writers hold the list's lock shared,
+/// evicted, pruned or of deleted images, outside the cache budget. Every `CachePruner`
+/// pass (prune and eviction) now drops those (`compactOverlayUses`). Writers hold the list's lock shared,
 /// compaction exclusively, so no line written meanwhile is lost by its rewrite.
 extension DerivedImageCache {
     /// Notes that the derived file at `path` (relative to the root) composites `overlay`;

@@ -34,8 +34,6 @@ public enum PruneCommand {
         }
         var clean = true
         for (message, pruner) in passes { clean = prune(pruner, message: message, logger: logger) && clean }
-        let dropped = DerivedImageCache(root: configuration.cacheDirectory).compactOverlayUses()
-        if dropped > 0 { logger.info("overlay uses of files gone dropped", metadata: ["lines": "\(dropped)"]) }
         exit(clean ? 0 : 1)
     }
 
@@ -51,7 +49,8 @@ public enum PruneCommand {
                     "bytes_before": "\(report.bytesBefore)", "bytes_after": "\(report.bytesAfter)",
                     "removed_files": "\(report.removedFiles)", "removed_bytes": "\(report.removedBytes)",
                     "removed_directories": "\(report.removedDirectories)",
-                    "removed_leftovers": "\(report.removedLeftovers)", "errors": "\(report.errors)",
+                    "removed_leftovers": "\(report.removedLeftovers)",
+                    "dropped_overlay_uses": "\(report.droppedOverlayUses)", "errors": "\(report.errors)",
                     "ms": "\(Int((ServiceContext.monotonicSeconds() - started) * 1000))",
                 ])
             return report.errors == 0
