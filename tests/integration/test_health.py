@@ -44,6 +44,7 @@ def test_health_unknown_type_404(stack, tools, path):
     tools.json_error(r, 404, "not_found")
 
 
+@pytest.mark.processes_only
 def test_a_hung_instance_is_a_timeout_in_seconds(stack, tools):
     """An instance that accepts but never answers (stopped) made its /health wait the 300 s
     a slow miss may take; a health check answers at once or not at all, so nginx gives up

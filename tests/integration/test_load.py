@@ -133,6 +133,7 @@ def test_a_delete_racing_its_variants_resurrects_nothing(load_stack):
         assert stack.get(path).status_code == 404, path
 
 
+@pytest.mark.processes_only
 def test_an_instance_recycling_after_every_request_never_hangs(stack_factory):
     """An instance recycles by sending itself SIGTERM. Sent to the process, the signal could
     land on a libdispatch thread started before the server blocked it, whose libfcgi

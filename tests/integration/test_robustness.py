@@ -75,6 +75,7 @@ def test_concurrent_uploads_get_distinct_ids(stack, tools):
         assert stack.get(o["url"]).content == d
 
 
+@pytest.mark.processes_only
 def test_an_instance_killed_again_and_again_is_back_within_5_s_each_time(stack, tools):
     """The supervisor backs off a crash loop, up to a cap: the contract's 5 s holds for
     every restart, the cap's too (at a 5-s cap a loop came back after 5.06 s)."""
@@ -160,6 +161,7 @@ def cmdline(pid: int) -> bytes:
         return b""
 
 
+@pytest.mark.processes_only
 def test_a_supervisor_killed_outright_takes_its_children_with_it():
     """A supervisor killed with SIGKILL (the OOM killer, `kill -9`) left nginx and every worker
     running, unsupervised (a worker that then died stayed dead) and holding the port, so the
@@ -189,6 +191,7 @@ def test_a_supervisor_killed_outright_takes_its_children_with_it():
     assert not problems, problems
 
 
+@pytest.mark.processes_only
 def test_an_nginx_master_killed_outright_leaves_no_worker_behind():
     """nginx's workers outlive a master killed with SIGKILL: they kept the port, every
     restart of nginx failed to bind it, and they were still listening after `make run`
@@ -243,6 +246,7 @@ def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, 
     assert_start_refused(variable, str(tmp_path / value) if variable.endswith("_DIR") else value, tmp_path)
 
 
+@pytest.mark.processes_only
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_stops_on_a_signal_to_make_alone(stop):
     """API.md: "SIGINT or SIGTERM stops all of it, leaving no process behind". A program that
@@ -380,6 +384,7 @@ def _render_left_after_3_s_is_logged_504_within_20_s(original: bytes, filename: 
     assert not problems, problems
 
 
+@pytest.mark.processes_only
 def test_a_still_chain_nobody_waits_for_stops_between_operations():
     """A still image's chain within every limit can take a minute (seven `blur:50` of a
     4096² canvas, ~6 s each); a black-box tester's ran 43 s after its client had gone.
@@ -392,6 +397,7 @@ def test_a_still_chain_nobody_waits_for_stops_between_operations():
         one_step="resize:4096x4096,force/blur:50.png")
 
 
+@pytest.mark.processes_only
 def test_an_animation_nobody_waits_for_stops_rendering():
     """A 31-KB GIF of 500 tiny frames through `resize:…,force/blur:…` is allowed by every
     limit and takes minutes; a black-box tester's ran 20 minutes in its worker after nginx
@@ -411,6 +417,7 @@ def _fnv1a32(text: str) -> int:
     return value
 
 
+@pytest.mark.processes_only
 def test_a_long_render_holds_up_no_other_path():
     """Misses of one path wait for one render; before, paths shared 256 lock files, so a
     black-box probe's five-minute render held every unrelated miss whose path shared its
