@@ -3,6 +3,7 @@ the same pixels. The reference is LittleCMS through Pillow's ImageCms, fed the n
 an independent decoder (Pillow, pillow-heif) read from the same file."""
 
 import io
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -563,6 +564,26 @@ def test_a_heic_whose_decoder_leaves_pixels_unwritten_is_the_same_every_time(sta
         assert converted.status_code == 200, tools.describe(converted)
         outputs.append(tools.decode(converted.content).tobytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_tiff_strip_inflating_past_its_end_is_the_same_every_time(stack, tools):
+    """A black-box probe's damaged 16-bit deflate TIFF (Tests/ProgimageCoreTests/Fixtures/
+    README.md): libtiff left the end of its first strip unwritten, and the same URL gave
+    other bytes each time its derived file was made again (3 hashes in 4)."""
+    from conftest import REPO_ROOT
+    data = (REPO_ROOT / "Tests/ProgimageCoreTests/Fixtures/deflate-strip-overrun.tif").read_bytes()
+    obj = stack.upload_ok(data, "overrun.tif", "image/tiff")
+    outputs = set()
+    for attempt in range(4):
+        # Other 16-bit TIFF strips through the same role, for different heap contents.
+        stir = tools.gradient(240, 136, seed=attempt).convert("RGBA")
+        noise = stack.upload_ok(tools.encode(stir, "TIFF", compression="tiff_adobe_deflate"), "stir.tif", "image/tiff")
+        assert stack.get(f"/images/{noise['id']}.png").status_code == 200
+        shutil.rmtree(stack.cache_dir / obj["id"][:2] / obj["id"][2:4] / obj["id"], ignore_errors=True)
+        r = stack.get(f"/images/{obj['id']}.png")
+        assert r.status_code == 200, tools.describe(r)
+        outputs.add(tools.decode(r.content).tobytes())
+    assert len(outputs) == 1
 
 
 def test_a_profile_whose_curves_evaluate_to_nan_never_stops_the_worker(stack, tools):

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 import GD
@@ -43,6 +44,16 @@ import ProgimageAPI
         } catch {
             return .refused(error.code)
         }
+    }
+
+    /// A deflate strip that inflates past its end (`Fixtures/README.md`): libtiff left the
+    /// strip's last 23 pixels unwritten.
+    @Test func aDeflateStripThatOverrunsDecodesTheSameTwice() throws {
+        let url = Corpus.packageRoot.appendingPathComponent("Tests/ProgimageCoreTests/Fixtures/deflate-strip-overrun.tif")
+        let bytes = try [UInt8](Data(contentsOf: url))
+        let first = Self.decode(bytes, scribble: 0x5A)
+        #expect(first == Self.decode(bytes, scribble: 0xA5))
+        #expect(first == Self.decode(bytes, scribble: 0x00))
     }
 
     @Test func seedsAreThere() {
