@@ -70,9 +70,10 @@ struct Router {
                 }
             }
             let location = request.query.isEmpty ? path : "\(path)?\(request.query)"
+            // Timing-Allow-Origin: an image reached through this hop (AutoFormatHandler).
             return .json(
                 301, .object([("location", .string(location))]),
-                headers: [("Location", location), ("Cache-Control", "public, max-age=86400")])
+                headers: [("Location", location), ("Cache-Control", "public, max-age=86400"), ("Timing-Allow-Origin", "*")])
         case .auto(let id, let operations):
             try requireAPI()
             return try AutoFormatHandler(context: context).respond(to: request, id: id, operations: operations)

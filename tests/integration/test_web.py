@@ -70,6 +70,30 @@ def test_images_allow_timing_and_name_their_cache_state(stack, image):
         assert r.headers.get("X-Cache") == expected and r.headers.get("X-Progimage-Cache") == expected
 
 
+def test_redirects_to_images_allow_timing_too(stack, image):
+    """A redirect hop without Timing-Allow-Origin hides the timings of the whole chain from
+    the page: Chromium's Resource Timing gave an image asked for by `.auto` no sizes or
+    times (a black-box probe)."""
+    i = image["id"]
+    for path, status in ((f"/images/{i}.auto", 302), (f"/images/{i}.jpeg", 301), (f"/images/{i}/flip:vh.png", 301)):
+        r = stack.get(path, headers={"Accept": "image/webp"}, allow_redirects=False)
+        assert r.status_code == status, Tools.describe(r)
+        assert r.headers.get("Timing-Allow-Origin") == "*", Tools.describe(r)
+
+
+def test_answers_that_change_with_writes_are_never_stored(stack):
+    """README: "Keep our Cache-Control (images a year, immutable; URL-only errors a day; the
+    rest no-store)". Metadata, lists and health went without one, which a CDN with a default
+    lifetime kept (a deleted image's metadata with it)."""
+    obj = stack.upload_ok(Tools.png(Tools.noise(8, 8, seed=11)), "stored.png")
+    answers = [stack.upload(Tools.png(Tools.noise(8, 8, seed=12)), "new.png"),
+               stack.get(f"/images/{obj['id']}"), stack.get("/images?limit=1"), stack.get("/health/api"),
+               stack.get("/health/resize"), stack.delete(f"/images/{obj['id']}")]
+    for r in answers:
+        assert r.status_code in (200, 201, 204), Tools.describe(r)
+        assert r.headers.get("Cache-Control") == "no-store", Tools.describe(r)
+
+
 @pytest.mark.parametrize("path", ["/images", "/images/AAAAAAAAAAAAAAAAAAAA", "/images/AAAAAAAAAAAAAAAAAAAA/resize:9x.png",
                                   "/health/resize", "/anything"])
 def test_preflight_is_answered_by_nginx_for_every_path(stack, path):

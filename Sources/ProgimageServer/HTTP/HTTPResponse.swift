@@ -10,9 +10,13 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
+    /// A JSON answer is `no-store` unless it says otherwise (an error about the URL alone, a
+    /// redirect): metadata and lists change with every write and delete, and a CDN that gives
+    /// an answer without `Cache-Control` a default lifetime kept a deleted image's metadata.
     public static func json(_ status: Int, _ value: JSONValue, headers: [(name: String, value: String)] = []) -> HTTPResponse {
-        HTTPResponse(
-            status: status, headers: [("Content-Type", "application/json")] + headers,
+        let caching = headers.contains { $0.name == "Cache-Control" } ? [] : [(name: "Cache-Control", value: "no-store")]
+        return HTTPResponse(
+            status: status, headers: [("Content-Type", "application/json")] + caching + headers,
             body: Array((value.serialized + "\n").utf8))
     }
 

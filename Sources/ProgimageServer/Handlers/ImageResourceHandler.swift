@@ -44,7 +44,7 @@ struct ImageResourceHandler {
         }
         // What a full disk's delete gave back, kept again now that the original is gone.
         context.spaceReserve?.ensure()
-        return HTTPResponse(status: 204)
+        return HTTPResponse(status: 204, headers: [("Cache-Control", "no-store")])
     }
 
     /// The record's removal; on a full data disk, again with the reserve given back: SQLite
