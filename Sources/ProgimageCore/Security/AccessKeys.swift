@@ -78,7 +78,9 @@ public struct AccessKeys: Sendable {
         guard let signingKey else { throw ServiceError(.badSignature, "signed upload URLs need PROGIMAGE_SIGNING_KEY") }
         guard let marker = query.firstRange(of: "&sig=") else { throw refused }
         let signed = String(query[..<marker.lowerBound])
-        let signature = String(query[marker.upperBound...])
+        // Decoded as an image URL's `sig` is (`%2D` for `-`): a proxy that normalises query
+        // strings must not break one and not the other.
+        let signature = PercentDecoding.decode(query[marker.upperBound...], plusAsSpace: true)
         var fields = signed.split(separator: "&", omittingEmptySubsequences: false).map { $0.split(separator: "=", maxSplits: 1) }
         guard let first = fields.first, first.count == 2, first[0] == "expires", let expires = Int(first[1]), expires > 0 else {
             throw refused

@@ -1,3 +1,4 @@
+import Foundation
 @testable import ProgimageDeployment
 import ProgimageAPI
 import Testing
@@ -53,5 +54,22 @@ import Testing
         let query = "expires=1767225600&sig=" + AccessKeys.uploadSignature(key: Array("secret".utf8), query: "expires=1767225600")
         #expect(try keys.verifyUploadGrant(query: query, now: 1_767_225_599).expires == 1_767_225_600)
         #expect(throws: ServiceError.self) { try keys.verifyUploadGrant(query: query, now: 1_767_225_600) }
+    }
+
+    /// The signature is percent-decoded, as an image URL's `sig` is: `%2D` for `-`, `%5F`
+    /// for `_` (a black-box probe found one refused, the other accepted).
+    @Test func anUploadSignatureIsReadPercentDecoded() throws {
+        let keys = AccessKeys(apiKeys: [], signingKey: "secret")
+        var signature = ""
+        var expires = 1_767_225_600
+        // A signature holding both characters that may be escaped.
+        while !(signature.contains("-") && signature.contains("_")) {
+            expires += 1
+            signature = AccessKeys.uploadSignature(key: Array("secret".utf8), query: "expires=\(expires)")
+        }
+        let escaped = signature.replacingOccurrences(of: "-", with: "%2D").replacingOccurrences(of: "_", with: "%5f")
+        #expect(try keys.verifyUploadGrant(query: "expires=\(expires)&sig=\(escaped)", now: 1_767_225_000).expires == expires)
+        let tampered = escaped.replacingOccurrences(of: "%2D", with: "%2E")
+        #expect(throws: ServiceError.self) { try keys.verifyUploadGrant(query: "expires=\(expires)&sig=\(tampered)", now: 1_767_225_000) }
     }
 }
