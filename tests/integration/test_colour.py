@@ -566,6 +566,28 @@ def test_a_heic_whose_decoder_leaves_pixels_unwritten_is_the_same_every_time(sta
     assert outputs[0] == outputs[1] == outputs[2]
 
 
+def test_a_jpeg_in_a_profile_of_its_own_curve_shrinks_like_its_pixels(stack, tools):
+    """A JPEG shrunk on load (a DCT-scaled decode) had its samples averaged before they were
+    converted to sRGB, ours after: for grey with a profile of its own curve, or CMYK, the
+    two part. A black-box probe's checker of black and white pixels came out 129.7 at 200 px
+    and 188 at 128 px, where the same pixels as a PNG gave 128. Linear grey shows it most."""
+    checker = Image.new("L", (256, 256))
+    checker.putdata([255 * ((x + y) % 2) for y in range(256) for x in range(256)])
+    buffer = io.BytesIO()
+    checker.save(buffer, "JPEG", quality=100, subsampling=0, icc_profile=iccprofile.grey_profile(1.0))
+    obj = stack.upload_ok(buffer.getvalue(), "linear-grey.jpg", "image/jpeg")
+    means = {}
+    for width in (200, 128, 64, 32):
+        r = stack.get(f"/images/{obj['id']}/resize:{width}x.png")
+        assert r.status_code == 200, tools.describe(r)
+        grey = tools.decode(r.content).convert("L")
+        means[width] = sum(grey.getdata()) / (grey.width * grey.height)
+    # Converted first, each pixel is black or white in sRGB, and their average mid-grey;
+    # averaged first, linear mid-grey is sRGB 188.
+    assert all(abs(mean - means[200]) < 4 for mean in means.values()), means
+    assert abs(means[200] - 127.5) < 6, means
+
+
 def test_a_tiff_strip_inflating_past_its_end_is_the_same_every_time(stack, tools):
     """A black-box probe's damaged 16-bit deflate TIFF (Tests/ProgimageCoreTests/Fixtures/
     README.md): libtiff left the end of its first strip unwritten, and the same URL gave

@@ -11,10 +11,22 @@ import ProgimageAPI
 enum JPEGChromaSampling {
     /// The largest DCT shrink (1, 2, 4 or 8) that keeps the chroma as sharp as a 4:2:0
     /// file's; 8 when the header cannot be read (the decode then says what is wrong).
+    ///
+    /// 1 as well when the file's samples are not sRGB's kind of numbers: a DCT-scaled decode
+    /// averages them before they are converted, and our resampler averages sRGB after. For
+    /// CMYK (four components) converted by a press profile's tables, or grey with a profile
+    /// of its own curve, the two part: a black-and-white checker in a CMYK JPEG (Ghostscript's
+    /// `ps_cmyk`) came out 129.7 at 200 px and 188 at 128 px, and the same pixels as a PNG 128
+    /// (a black-box probe). RGB profiles (Display P3's curve is sRGB's) shrink as before.
     static func largestFaithfulShrink(_ bytes: [UInt8]) -> Int {
         let reader = ByteReader(bytes, label: "jpeg")
         var factors: [(h: Int, v: Int)] = []
+        var profileIsRGB = true
         _ = try? JPEGSegments(reader: reader, skippingStrayBytes: true).walk { segment throws(ServiceError) in
+            // APP2 `ICC_PROFILE\0`, chunk 1 of n: the profile's colour space at its byte 16.
+            if segment.marker == 0xE2, segment.payload.matches("ICC_PROFILE\0"), try segment.payload.u8(12) == 1 {
+                profileIsRGB = segment.payload.matches("RGB ", at: 14 + 16)
+            }
             guard ImageHeader.isStartOfFrame(segment.marker) else { return false }
             // precision(1) height(2) width(2) count(1), then id(1) sampling(1) table(1) each.
             let count = Int(try segment.payload.u8(5))
@@ -27,6 +39,7 @@ enum JPEGChromaSampling {
         guard let maxH = factors.map(\.h).max(), let maxV = factors.map(\.v).max(),
             factors.allSatisfy({ $0.h > 0 && $0.v > 0 })
         else { return 8 }
+        guard factors.count != 4, profileIsRGB else { return 1 }
         // libjpeg's finer chroma scale needs whole power-of-two ratios: 3×2 luma over 1×1
         // chroma stayed coarse at 1/8 (29.0 dB on the red bars at 200 px).
         func wholePowerOfTwo(_ ratio: Int, _ remainder: Int) -> Bool { remainder == 0 && ratio & (ratio - 1) == 0 }
