@@ -58,6 +58,12 @@ extension GDImage {
             let softRow = softRows[y]!
             for x in 0..<width {
                 let p = row[x]
+                // Fully transparent: transparent black, as every other filter leaves it (its
+                // hidden colour, magnified here, bled into lossy encoders' visible edges).
+                guard p & 0x7F00_0000 != 0x7F00_0000 else {
+                    row[x] = 0x7F00_0000
+                    continue
+                }
                 let b = softRow[x]
                 func channel(_ shift: Int32) -> Int32 {
                     let original = (p >> shift) & 0xFF

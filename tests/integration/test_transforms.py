@@ -777,6 +777,20 @@ def test_transparent_logo_keeps_clean_edges(stack, tools, op, ext):
     assert shows <= 8, f"{op}.{ext}: a pixel shows {shows:.1f} levels dark over white"
 
 
+@pytest.mark.parametrize("op", ["sharpen:20", "blur:2", "resize:48x", "rotate:30"])
+def test_fully_transparent_pixels_come_out_transparent_black(stack, tools, op):
+    """README, Transparency: "fully transparent pixels come out transparent black". A white
+    logo whose invisible pixels hold magenta kept it through `sharpen` (magnified), and
+    lossy encoders then bled it into the visible edge (WebP up to 48 levels, AVIF 255: a
+    black-box probe)."""
+    logo = Image.new("RGBA", (64, 64), (255, 0, 255, 0))
+    logo.paste((255, 255, 255, 255), (20, 20, 44, 44))
+    obj = stack.upload_ok(tools.png(logo))
+    out = get_image(stack, tools, obj, op, "png").convert("RGBA")
+    hidden = {p for p in out.get_flattened_data() if p[3] == 0}
+    assert hidden <= {(0, 0, 0, 0)}, f"{op}: invisible pixels hold {sorted(hidden)[:4]}"
+
+
 @pytest.mark.parametrize("op", ["blur:0.1", "blur:50", "blur:2.5", "sharpen:1", "sharpen:100", "sharpen:50"])
 def test_blur_sharpen_keep_size(stack, tools, quad, op):
     assert get_image(stack, tools, quad, op).size == (200, 100)

@@ -27,6 +27,12 @@ extension StraightRGBA {
         out.pixels.withUnsafeMutableBufferPointer { target in
             pixels.withUnsafeBufferPointer { source in
                 for i in stride(from: 0, to: target.count, by: 4) {
+                    // Fully transparent: transparent black, as the blur left it
+                    // (`GDImage.unsharpMask`).
+                    guard source[i + 3] != 0 else {
+                        target[i] = 0; target[i + 1] = 0; target[i + 2] = 0; target[i + 3] = 0
+                        continue
+                    }
                     for channel in i..<(i + 3) {
                         let original = Int32(source[channel])
                         let value = original + ((gain * (original - Int32(target[channel])) + 128) >> 8)
