@@ -73,6 +73,11 @@ def matrix_profile(primaries=DISPLAY_P3, curve=SRGB_CURVE, description="Display 
         (b"rTRC", trc), (b"gTRC", trc), (b"bTRC", trc),
         (b"chad", b"sf32" + b"\0" * 4 + b"".join(_s15(adapt[i][j]) for i in range(3) for j in range(3))),
     ]
+    return _display_profile(b"RGB ", tags)
+
+
+def _display_profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """An ICC v4 display profile (PCS XYZ, D50) of `colour_space` holding `tags`."""
     offset = 128 + 4 + 12 * len(tags)
     table, data = b"", b""
     for sig, body in tags:
@@ -82,7 +87,7 @@ def matrix_profile(primaries=DISPLAY_P3, curve=SRGB_CURVE, description="Display 
         data += body
     body = struct.pack(">I", len(tags)) + table + data
     size = 128 + len(body)
-    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x04300000) + b"mntrRGB XYZ "
+    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x04300000) + b"mntr" + colour_space + b"XYZ "
               + struct.pack(">6H", 2026, 12, 4, 0, 0, 0) + b"acsp" + b"\0" * 4 + b"\0" * 4 + b"\0" * 8 + b"\0" * 8
               + struct.pack(">I", 0) + b"".join(_s15(c) for c in D50) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28)
     assert len(header) == 128
@@ -91,23 +96,9 @@ def matrix_profile(primaries=DISPLAY_P3, curve=SRGB_CURVE, description="Display 
 
 def grey_profile(gamma: float = 1.0, description="Grey, linear (test)") -> bytes:
     """A GRAY display profile whose curve is `gamma` (1.0: linear light), D50 white."""
-    tags = [
+    return _display_profile(b"GRAY", [
         (b"desc", _mluc(description)),
         (b"cprt", _mluc("No copyright, use freely")),
         (b"wtpt", _xyz_tag(D50)),
         (b"kTRC", b"para" + b"\0" * 4 + struct.pack(">HH", 0, 0) + _s15(gamma)),
-    ]
-    offset = 128 + 4 + 12 * len(tags)
-    table, data = b"", b""
-    for sig, body in tags:
-        while (offset + len(data)) % 4:
-            data += b"\0"
-        table += sig + struct.pack(">II", offset + len(data), len(body))
-        data += body
-    body = struct.pack(">I", len(tags)) + table + data
-    size = 128 + len(body)
-    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x04300000) + b"mntrGRAYXYZ "
-              + struct.pack(">6H", 2026, 12, 7, 0, 0, 0) + b"acsp" + b"\0" * 4 + b"\0" * 4 + b"\0" * 8 + b"\0" * 8
-              + struct.pack(">I", 0) + b"".join(_s15(c) for c in D50) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28)
-    assert len(header) == 128
-    return header + body
+    ])
