@@ -106,6 +106,23 @@ def test_convert_matrix(stack, tools, source, src, target):
     check_derived_image(tools, body, target, (obj["width"], obj["height"]), frames=animated)
 
 
+@pytest.mark.parametrize("target", ["webp", "avif", "heic", "jxl"])
+@pytest.mark.parametrize("chain", ["", "/flip:h"])
+def test_the_colour_of_invisible_pixels_changes_no_lossy_output(stack, tools, target, chain):
+    """Lossy coding spreads colour over a block: a white logo over hidden magenta came back
+    up to 48 levels off at its edge in WebP, 94 in AVIF (a black-box probe), where the same
+    logo over hidden black came back clean. What cannot be seen must not change a byte."""
+    outputs = []
+    for hidden in ((255, 0, 255, 0), (0, 0, 0, 0)):
+        logo = Image.new("RGBA", (64, 48), hidden)
+        logo.paste((255, 255, 255, 255), (20, 12, 44, 36))
+        obj = stack.upload_ok(tools.png(logo), "logo.png")
+        r = stack.get(f"/images/{obj['id']}{chain}.{target}")
+        assert r.status_code == 200, tools.describe(r)
+        outputs.append(r.content)
+    assert outputs[0] == outputs[1]
+
+
 def test_conversion_conditional_and_head(stack, tools):
     obj = stack.upload_ok(tools.png(tools.gradient(50, 40, seed=60)))
     url = f"/images/{obj['id']}.webp"
