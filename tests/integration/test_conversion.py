@@ -123,6 +123,27 @@ def test_the_colour_of_invisible_pixels_changes_no_lossy_output(stack, tools, ta
     assert outputs[0] == outputs[1]
 
 
+def test_the_colour_of_invisible_pixels_changes_no_animated_webp(stack, tools):
+    """As for a still (above), for the frames of an animated WebP, which are lossy-coded too
+    (libwebp's animation encoder already leaves out what invisible pixels hold)."""
+    outputs = []
+    for hidden in ((255, 0, 255, 0), (0, 0, 0, 0)):
+        frames = []
+        for shift in (0, 8):
+            frame = Image.new("RGBA", (64, 48), hidden)
+            frame.paste((255, 255, 255, 255), (12 + shift, 12, 36 + shift, 36))
+            frames.append(frame)
+        buffer = io.BytesIO()
+        frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:], lossless=True, exact=True,
+                       duration=100, loop=0)
+        obj = stack.upload_ok(buffer.getvalue(), "moving.webp", "image/webp")
+        assert obj["frames"] == 2
+        r = stack.get(f"/images/{obj['id']}/flip:h.webp")
+        assert r.status_code == 200, tools.describe(r)
+        outputs.append(r.content)
+    assert outputs[0] == outputs[1]
+
+
 def test_conversion_conditional_and_head(stack, tools):
     obj = stack.upload_ok(tools.png(tools.gradient(50, 40, seed=60)))
     url = f"/images/{obj['id']}.webp"
