@@ -76,8 +76,7 @@ extension ImageEncoder {
     /// a block, and a hidden colour bled into the visible edge. A white logo over hidden
     /// magenta came back 17 levels off at its edge on average in WebP (48 at most), 30 in
     /// AVIF (94), 15 in HEIC (83), Pillow's and libvips's WebP alike (a black-box probe).
-    static func invisibleMadeBlack(_ row: [UInt8]) -> [UInt8] {
-        var row = row
+    static func invisibleMadeBlack(_ row: consuming [UInt8]) -> [UInt8] {
         for i in stride(from: 0, to: row.count - 3, by: 4) where row[i + 3] == 0 {
             row[i] = 0
             row[i + 1] = 0

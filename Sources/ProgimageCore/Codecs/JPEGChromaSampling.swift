@@ -24,7 +24,9 @@ enum JPEGChromaSampling {
         var profileIsRGB = true
         _ = try? JPEGSegments(reader: reader, skippingStrayBytes: true).walk { segment throws(ServiceError) in
             // APP2 `ICC_PROFILE\0`, chunk 1 of n: the profile's colour space at its byte 16.
-            if segment.marker == 0xE2, segment.payload.matches("ICC_PROFILE\0"), try segment.payload.u8(12) == 1 {
+            // (A segment cut short there is no profile here: it must not end the walk, which
+            // would read as a header that cannot be read.)
+            if segment.marker == 0xE2, segment.payload.matches(Array("ICC_PROFILE\0".utf8) + [1]) {
                 profileIsRGB = segment.payload.matches("RGB ", at: 14 + 16)
             }
             guard ImageHeader.isStartOfFrame(segment.marker) else { return false }
