@@ -42,7 +42,7 @@ public enum ImageEncoder {
                 // the encode: libgd's own path packed a whole-image copy first.
                 let alpha = !image.isOpaque
                 let picture = try WebPStillEncoder.Picture(width: image.width, height: image.height, hasAlpha: alpha) { y in
-                    Self.invisibleMadeBlack(image.interleavedRow(y, alpha: true))
+                    Self.lossyRow(y, of: image, alpha: true)
                 }
                 _ = consume image
                 return try picture.encoded(quality: quality)
@@ -53,13 +53,13 @@ public enum ImageEncoder {
                 // Rows band by band into tiles (`JXLEncoder`), from libgd's image.
                 let alpha = !image.isOpaque
                 return try JXLEncoder.encode(width: image.width, height: image.height, hasAlpha: alpha, quality: quality) { y in
-                    alpha ? Self.invisibleMadeBlack(image.interleavedRow(y, alpha: true)) : image.interleavedRow(y, alpha: false)
+                    Self.lossyRow(y, of: image, alpha: alpha)
                 }
             case .avif, .heic:
                 // Rows straight into libheif's image, and libgd's freed before the encode.
                 let alpha = !image.isOpaque
                 let picture = try HEIFEncoder.Picture(width: image.width, height: image.height, hasAlpha: alpha) { y in
-                    alpha ? Self.invisibleMadeBlack(image.interleavedRow(y, alpha: true)) : image.interleavedRow(y, alpha: false)
+                    Self.lossyRow(y, of: image, alpha: alpha)
                 }
                 _ = consume image
                 return try picture.encoded(as: format == .avif ? .avif : .heic, quality: quality)
@@ -83,6 +83,12 @@ extension ImageEncoder {
             row[i + 2] = 0
         }
         return row
+    }
+
+    /// Row `y` of libgd's image for a lossy encoder: R,G,B,A with `invisibleMadeBlack`, or
+    /// R,G,B for an opaque image.
+    static func lossyRow(_ y: Int, of image: borrowing GDImage, alpha: Bool) -> [UInt8] {
+        alpha ? invisibleMadeBlack(image.interleavedRow(y, alpha: true)) : image.interleavedRow(y, alpha: false)
     }
 
     /// The formats that keep 8-bit alpha, which a plain conversion of straight RGBA
