@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from conftest import corpus_bytes
+
 # --------------------------------------------------------------------------
 # Upload
 # --------------------------------------------------------------------------
@@ -39,6 +41,29 @@ def test_declared_type_and_filename_do_not_change_sniffed_format(stack, tools, s
     obj = r.json()
     tools.check_image_object(obj, data=sample_png, filename="photo.jpg", fmt="png")
     assert obj["url"].endswith(".png")
+
+
+@pytest.mark.parametrize("file,major,fmt", [
+    ("avif/libheif/example.avif", b"heic", "avif"),
+    ("avif/libheif/example.avif", b"heix", "avif"),
+    ("heif/libheif/example.heic", b"avif", "heic"),
+])
+def test_a_heif_is_named_by_its_coding_not_its_brand(stack, tools, file, major, fmt):
+    """`heic` for HEVC-coded HEIF, `avif` for AV1, whatever the `ftyp` major brand says: the
+    original is served under the type its pictures are coded in, and converts."""
+    data = bytearray(corpus_bytes(file))
+    data[8:12] = major
+    r = stack.upload(bytes(data), content_type="application/octet-stream")
+    assert r.status_code == 201, tools.describe(r)
+    obj = r.json()
+    assert (obj["format"], obj["content_type"]) == (fmt, f"image/{fmt}"), obj
+    assert obj["url"].endswith(f".{fmt}"), obj
+    original = stack.get(obj["url"])
+    assert original.status_code == 200 and original.content == bytes(data), tools.describe(original)
+    assert original.headers["Content-Type"] == f"image/{fmt}"
+    png = stack.get(f"/images/{obj['id']}.png")
+    assert png.status_code == 200, tools.describe(png)
+    assert tools.decode(png.content).size == (obj["width"], obj["height"])
 
 
 @pytest.mark.parametrize("content_type", [

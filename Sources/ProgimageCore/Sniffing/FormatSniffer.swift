@@ -26,10 +26,14 @@ public enum FormatSniffer {
         if reader.matches("BM") { return .bmp }
         if tiffSignatures.contains(where: { reader.matches($0) }) { return .tiff }
         if reader.matches(jxlCodestreamSignature) || reader.matches(jxlContainerSignature) { return .jxl }
-        return heifFormat(reader)
+        guard let branded = heifFormat(reader) else { return nil }
+        return HEIFContainer(bytes).codedFormat ?? branded
     }
 
     /// AVIF or HEIC from an ISO BMFF `ftyp` box at offset 0, or nil for other BMFF files (MP4, MOV).
+    /// The brands are what a file says of itself; `sniff` asks the primary item's coding
+    /// first (an AV1 picture under a `heic` major brand is an AVIF), and the brands only
+    /// when the items cannot be read.
     ///
     /// The major brand decides when it is specific; the generic MIAF/HEIF brands
     /// (`mif1`, `msf1`, `miaf`) defer to the compatible brands, because encoders such as

@@ -82,6 +82,23 @@ struct HEIFContainer {
         return transforms
     }
 
+    /// The format the primary item's coding makes the file: `hvc1` HEIC, `av01` AVIF; a
+    /// grid or overlay is coded as the images it is made of (`dimg`). Nil when the items
+    /// cannot be read or are coded otherwise, for the brands to decide.
+    var codedFormat: ImageFormat? {
+        guard let items = try? walk.get(), let primary = items.primary else { return nil }
+        func format(_ type: String?) -> ImageFormat? {
+            switch type {
+            case "hvc1": .heic
+            case "av01": .avif
+            default: nil
+            }
+        }
+        if let coded = format(items.types[primary]) { return coded }
+        let parts = items.references["dimg"]?[primary] ?? []
+        return parts.lazy.compactMap { format(items.types[$0]) }.first
+    }
+
     /// The properties `ipma` binds to the primary item (`pitm`), in its order.
     ///
     /// A HEIF/AVIF file is a tree of ISO BMFF boxes holding several images (thumbnails,

@@ -72,6 +72,21 @@ import Testing
         #expect(FormatSniffer.sniff(bytes) == format)
     }
 
+    /// The primary item's coding names the format, whatever the brands claim: an AV1
+    /// picture under a `heic` major brand is an AVIF, an HEVC grid (libheif's example, its
+    /// primary item a `grid` of `hvc1` tiles) under `avif` a HEIC.
+    @Test(arguments: [
+        ("avif/libheif/example.avif", "heic", ImageFormat.avif),
+        ("avif/libheif/example.avif", "heix", .avif),
+        ("heif/libheif/example.heic", "avif", .heic),
+        ("heif/libheif/example.heic", "mif1", .heic),
+    ])
+    func codingOutranksTheBrands(file: String, major: String, format: ImageFormat) {
+        var bytes = Corpus.bytes(file)
+        bytes.replaceSubrange(8..<12, with: HeaderBytes.ascii(major))
+        #expect(FormatSniffer.sniff(bytes) == format)
+    }
+
     /// Compatible brands past the ftyp box's declared size belong to the next box, not to ftyp.
     @Test func brandsAreReadOnlyInsideFtyp() {
         let bytes = HeaderBytes.ftyp(major: "mif1", compatible: []) + HeaderBytes.ascii("avif")
