@@ -460,12 +460,15 @@ struct NginxErrorPage {
             ]
         }
         if status == 400 {
-            // nginx refuses an encoded NUL (`%00`) anywhere in a path, before any location:
-            // no id, extension or path holds one, so the answer is the URL's 404 (API.md:
-            // anything else in an id position), not a malformed request. From the request
-            // line: nginx sets $request_uri only once the path has parsed.
+            // nginx refuses, before any location, an encoded NUL (`%00`) anywhere in a path
+            // and a `..` segment that climbs above the root in any spelling
+            // (`/images/..%2F..%2Fetc`): no id, extension or path holds either, so the
+            // answer is the URL's 404 (API.md: anything else in an id position), not a
+            // malformed request. (A `..` that stays below the root is resolved by nginx and
+            // never comes here.) From the request line: nginx sets $request_uri only once
+            // the path has parsed.
             lines += [
-                "        if ($request ~ \"^\\S+ [^? ]*%00\") {",
+                "        if ($request ~ \"^\\S+ [^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))\") {",
                 "            add_header Cache-Control $progimage_url_error_cache always;",
             ] + cors.map { "            " + $0 } + [
                 "            return 404 '\(notFound)\\n';", "        }",
