@@ -41,6 +41,27 @@ def test_blurhash_of_a_photo_is_the_reference_string(stack, size):
     assert image["blurhash"] == blurhash.encode(photo.copy(), 4, 3)
 
 
+@pytest.mark.parametrize("alpha", ["ramp", 101])
+def test_blurhash_of_a_translucent_image_is_the_reference_string_of_it_on_white(stack, alpha):
+    """Composited on white in 8 bits, as its `.jpg` is (c·α + 255·(255 − α), over 255,
+    rounded): libgd's 7-bit alpha had put the hash of a translucent PNG a level off its own
+    `.jpg` and a character off the reference's (a black-box tester's gradient-alpha photo)."""
+    photo = Image.open(io.BytesIO(corpus_bytes("jpeg/libjpeg-turbo/testorig.jpg"))).convert("RGB").resize((400, 300))
+    if alpha == "ramp":
+        mask = Image.linear_gradient("L").resize((400, 300))
+    else:
+        mask = Image.new("L", (400, 300), alpha)
+    rgba = photo.copy()
+    rgba.putalpha(mask)
+    image = stack.upload_ok(Tools.png(rgba))
+    a = list(mask.getdata())
+    shown = Image.new("RGB", photo.size)
+    shown.putdata([
+        tuple((c * k + 255 * (255 - k) + 127) // 255 for c in pixel) for pixel, k in zip(photo.getdata(), a)
+    ])
+    assert image["blurhash"] == blurhash.encode(shown.copy(), 4, 3)
+
+
 def test_blurhash_is_of_the_upright_image(stack):
     # Left half red, right half blue, stored rotated by EXIF orientation 6 (90° clockwise):
     # upright, the top is red and the bottom blue.

@@ -71,6 +71,32 @@ public struct ImageIngest: Sendable {
         }
     }
 
+    /// The BlurHash of the image composited on white, as a page shows it on a white
+    /// background: from the 8-bit rows the jpg and bmp outputs flatten when the file
+    /// declares alpha and has them (`StraightRGBA`; libgd's alpha has 7 bits: a translucent
+    /// PNG's placeholder was a level off its own `.jpg`, a character off the reference's),
+    /// else from libgd's (a GIF's transparency is all or nothing).
+    private static func placeholder(
+        of image: consuming GDImage, _ bytes: [UInt8], format: ImageFormat, maxPixels: Int
+    ) -> String {
+        let (width, height) = (image.width, image.height)
+        if DeclaredAlphaChannel.isDeclared(in: bytes, format: format),
+            let straight = StraightRGBA.decoded(bytes, format: format, maxPixels: maxPixels),
+            straight.width == width, straight.height == height
+        {
+            _ = consume image
+            let shown = straight.flattenedOnWhite()
+            return BlurHash.encode(width: width, height: height) { y in
+                let rgba = shown.row(y)
+                var rgb = [UInt8](repeating: 0, count: width * 3)
+                for x in 0..<width { (rgb[x * 3], rgb[x * 3 + 1], rgb[x * 3 + 2]) = (rgba[x * 4], rgba[x * 4 + 1], rgba[x * 4 + 2]) }
+                return rgb
+            }
+        }
+        let shown = image.flattenedOnWhite()
+        return BlurHash.encode(width: width, height: height) { y in shown.interleavedRow(y, alpha: false) }
+    }
+
     /// The checks that need the pixels.
     private func decoded(_ bytes: [UInt8], format: ImageFormat) throws(ServiceError) -> Inspected {
         // Decoded whole to prove it decodes, and in sRGB for the placeholder: as stored,
@@ -102,9 +128,7 @@ public struct ImageIngest: Sendable {
             try animation?.forEach { _, _ throws(ServiceError) in }
         }
         let hasAlpha = DeclaredAlphaChannel.isDeclared(in: bytes, format: format) || !image.isOpaque
-        // Alpha composited on white, as a page shows it on a white background.
-        let shown = image.flattenedOnWhite()
-        let blurhash = BlurHash.encode(width: size.width, height: size.height) { y in shown.interleavedRow(y, alpha: false) }
+        let blurhash = Self.placeholder(of: image, bytes, format: format, maxPixels: maxPixels)
         return Inspected(
             format: format, size: size, sha256: SHA256.hex(bytes), blurhash: blurhash, hasAlpha: hasAlpha,
             frames: frames)
