@@ -308,6 +308,23 @@ extension NginxSiteTemplate {
                     fastcgi_param DOCUMENT_URI /_progimage/metrics;
                     fastcgi_param QUERY_STRING "";
                     fastcgi_param METRICS_SCRAPE 1;
+                    # A stopped or hung api: the scrape ends before Prometheus's own 10 s
+                    # timeout, as JSON (nginx's HTML 502, or a 504 after 60 s).
+                    fastcgi_connect_timeout 5s;
+                    fastcgi_send_timeout 8s;
+                    fastcgi_read_timeout 8s;
+                    error_page 502 503 @progimage_metrics_unavailable;
+                    error_page 504 @progimage_metrics_timeout;
+                }
+                location @progimage_metrics_unavailable {
+                    default_type application/json;
+                    add_header Cache-Control no-store always;
+                    return 503 '{"error":{"code":"instance_unavailable","message":"no api instance answered the scrape"}}\n';
+                }
+                location @progimage_metrics_timeout {
+                    default_type application/json;
+                    add_header Cache-Control no-store always;
+                    return 504 '{"error":{"code":"timeout","message":"the api instance did not answer the scrape within 8 s"}}\n';
                 }
                 # Every error JSON, as on the public port (nginx's own page was HTML).
                 location / {

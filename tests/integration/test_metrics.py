@@ -151,6 +151,29 @@ def test_hits_and_misses_are_still_counted_after_the_cache_is_wiped(metrics_stac
     assert now, f"not counted within 5 s of the wipe: {before} then {scrape(port)}"
 
 
+@pytest.mark.processes_only
+def test_a_scrape_of_a_stopped_api_ends_before_prometheus_gives_up_as_json(metrics_stack):
+    """The listener passes /metrics to the api instance: with it stopped (SIGSTOP), a scrape
+    had hung 60 s and ended in nginx's HTML 504 (a black-box tester). It ends within
+    Prometheus's default 10 s scrape timeout now, as the public port's errors do: JSON."""
+    import os, signal
+    from backends import wait_until_stopped
+    stack, port = metrics_stack, metrics_stack.metrics_port
+    pid = stack.health("api").json()["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until_stopped([pid])
+        started = time.monotonic()
+        r = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=30)
+        took = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert took < 10, took
+    assert r.status_code == 504 and r.headers["Content-Type"] == "application/json", (r.status_code, r.headers, r.text)
+    assert r.json()["error"]["code"] == "timeout" and r.headers["Cache-Control"] == "no-store"
+    assert wait_for(lambda: scrape(port), timeout=10)
+
+
 def test_a_metrics_port_already_taken_stops_the_start(tmp_path):
     """nginx could not bind it and was restarted for ever while the stack said it served:
     the start now stops, naming the variable, as it does for a taken PROGIMAGE_PORT."""
