@@ -132,6 +132,13 @@ public struct ServiceConfiguration: Sendable {
         if let signingKey, signingKey.contains(where: \.isNewline) {
             throw ConfigurationError(variable: "PROGIMAGE_SIGNING_KEY", value: "(not shown)", expected: "a key without line breaks")
         }
+        // Blanks at either end are a quoting slip, and a key of blanks alone (a template's
+        // placeholder) signed every URL for anyone who guessed it (a black-box tester), as a
+        // blank PROGIMAGE_API_KEY would have opened writes.
+        if let signingKey, signingKey.trimming(" \t") != signingKey {
+            throw ConfigurationError(
+                variable: "PROGIMAGE_SIGNING_KEY", value: "(not shown)", expected: "a key without blanks at either end")
+        }
         maxUploadBytes = try integer("PROGIMAGE_MAX_UPLOAD_BYTES", range: 1...(1 << 40)) ?? maxUploadBytes
         maxPixels = try integer("PROGIMAGE_MAX_PIXELS", range: 1...(1 << 40)) ?? maxPixels
         maxOutputSide = try integer("PROGIMAGE_MAX_OUTPUT_SIDE", range: 1...65535) ?? maxOutputSide

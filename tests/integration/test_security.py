@@ -71,6 +71,14 @@ def test_an_api_key_of_no_keys_stops_the_start(value, tmp_path):
     assert_start_refused("PROGIMAGE_API_KEY", value, tmp_path)
 
 
+@pytest.mark.parametrize("value", [" ", "\t", "  key", "key "])
+def test_a_signing_key_of_blanks_or_with_blank_ends_stops_the_start(value, tmp_path):
+    """A blank key (a template's placeholder) had been taken as the key: a URL signed with
+    HMAC(" ", path) served, for anyone (a black-box tester). Blanks at either end are a
+    quoting slip no client signing with the key as written would match."""
+    assert_start_refused("PROGIMAGE_SIGNING_KEY", value, tmp_path)
+
+
 def test_every_configured_key_is_valid(secure_stack, tools, keys):
     assert len(keys) == 2
     for i, k in enumerate(keys):

@@ -34,6 +34,7 @@ import Testing
         ("PROGIMAGE_THREADS", "-1"), ("PROGIMAGE_FETCH_ALLOW_HOSTS", "10.0.0.0/8,10/8"),
         ("PROGIMAGE_FETCH_ALLOW_HOSTS", "images.internal, bad host"), ("PROGIMAGE_API_KEY", " "),
         ("PROGIMAGE_API_KEY", ","), ("PROGIMAGE_API_KEY", " ,\t, "),
+        ("PROGIMAGE_SIGNING_KEY", " "), ("PROGIMAGE_SIGNING_KEY", "\t"), ("PROGIMAGE_SIGNING_KEY", "key "),
         // Without an endpoint too: a bad value is refused wherever it stands.
         ("PROGIMAGE_S3_TIMEOUT_S", "abc"),
         // Directories go into nginx's configuration as written.
