@@ -28,6 +28,23 @@ public enum FileLock {
         return try body(fd)
     }
 
+    /// An exclusive lock on `path` (created if missing), taken without waiting and held
+    /// for as long as the returned descriptor stays open (or the process lives): nil when
+    /// another process holds it.
+    public static func exclusiveWithoutWaiting(_ path: String) throws(SystemCallError) -> Int32? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemCallError("open", path: path) }
+        var locked: Int32
+        repeat { locked = flock(fd, LOCK_EX | LOCK_NB) } while locked != 0 && errno == EINTR
+        guard locked == 0 else {
+            let failure = Errno.current
+            close(fd)
+            if failure.rawValue == EWOULDBLOCK { return nil }
+            throw SystemCallError("flock", path: path, errno: failure)
+        }
+        return fd
+    }
+
     /// Runs `body` holding an exclusive lock of its own on `path`: a lock file for one key,
     /// made when needed and removed by its holder before it lets go, so keys never share a
     /// lock and none is left behind. A waiter that gets the lock of a file its holder has

@@ -123,14 +123,23 @@ struct StackResources {
     var supervisor: Supervisor?
     private(set) var runDirectory: String?
     private var ownsRunDirectory = false
+    /// The descriptor of PROGIMAGE_RUN_DIR's lock file, held for the stack's life.
+    private var runDirectoryLock: Int32?
     private var sockets: [ListeningSocket] = []
 
     /// PROGIMAGE_RUN_DIR if set (created if missing, kept afterwards), else a fresh
     /// directory under /tmp: short, because a unix socket path is limited to 108 bytes.
+    /// A set one is locked (`run.lock`) for as long as this stack runs: a second stack
+    /// started with it had bound the first one's sockets again and taken its traffic, the
+    /// first one's port answering for the second one's data, and 502 for ever once the
+    /// second one stopped (a black-box tester).
     mutating func openRunDirectory(_ configured: String?) throws(SupervisorError) -> String {
         let directory: String
         if let configured {
             try systemCall { () throws(SystemCallError) in try Files.makeDirectories(configured) }
+            let lock = try systemCall { () throws(SystemCallError) in try FileLock.exclusiveWithoutWaiting(configured + "/run.lock") }
+            guard let lock else { throw .runDirectoryInUse(configured) }
+            runDirectoryLock = lock
             directory = configured
         } else {
             directory = try systemCall { () throws(SystemCallError) in try Files.makeTemporaryDirectory(template: "/tmp/progimage-XXXXXX") }
@@ -156,5 +165,7 @@ struct StackResources {
         supervisor = nil
         sockets = []
         if ownsRunDirectory, let runDirectory { Files.removeTree(runDirectory) }
+        if let runDirectoryLock { close(runDirectoryLock) }
+        runDirectoryLock = nil
     }
 }

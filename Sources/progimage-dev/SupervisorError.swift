@@ -12,6 +12,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
     case nginxConfigRejected(output: String)
     /// The port, and the variable that chose it.
     case portInUse(Int, variable: String)
+    /// PROGIMAGE_RUN_DIR, which another stack's supervisor holds.
+    case runDirectoryInUse(String)
     case exitedDuringStartup(String, ExitStatus)
     /// A directory the stack writes to, the variable that named it, and why it cannot.
     case notWritable(String, variable: String, reason: Errno)
@@ -34,6 +36,8 @@ enum SupervisorError: Error, CustomStringConvertible, Sendable {
             return "nginx -t rejected the generated configuration:\n\(output)"
         case .portInUse(let port, let variable):
             return "something already listens on 127.0.0.1:\(port); stop it or set \(variable)"
+        case .runDirectoryInUse(let path):
+            return "another stack runs from \(path); stop it or set PROGIMAGE_RUN_DIR to another directory"
         case .exitedDuringStartup(let name, let status):
             return "\(name) stopped during start-up (\(status))"
         case .notWritable(let path, let variable, let reason):

@@ -345,6 +345,29 @@ def test_an_upload_that_outlived_nginx_s_wait_stores_nothing(tmp_path, tools):
     assert not problems, problems
 
 
+@pytest.mark.processes_only
+def test_a_second_stack_with_the_same_run_dir_stops_and_leaves_the_first_serving(tmp_path, tools):
+    """A second `make run` with another port, data and cache but the same PROGIMAGE_RUN_DIR
+    had bound the first one's sockets again: the first one's port served the second one's
+    data, and 502 for ever once it stopped (a black-box tester). It stops at once now,
+    naming the variable, as for a taken port."""
+    from conftest import Stack, start_that_stops
+    run_dir = tmp_path / "run"
+    box = Stack({"PROGIMAGE_RUN_DIR": str(run_dir)})
+    box.start()
+    try:
+        image = box.upload_ok(tools.png(tools.gradient(20, 10, seed=5)))
+        second = start_that_stops({"PROGIMAGE_RUN_DIR": str(run_dir)}, tmp_path / "second")
+        assert second.returncode != 0 and "PROGIMAGE_RUN_DIR" in second.stderr, (second.returncode, second.stderr[-500:])
+        assert box.get(image["url"]).status_code == 200
+        assert box.get(f"/images/{image['id']}/flip:h.png").status_code == 200
+        assert box.health("api").status_code == 200
+    finally:
+        problems = box.stop()
+        box.cleanup_files()
+    assert not problems, problems
+
+
 def _render_left_after_3_s_is_logged_504_within_20_s(original: bytes, filename: str, content_type: str, chain: str,
                                                      one_step: str | None = None):
     """Asks for `chain` of `original` on a stack of its own, leaves after 3 s, and expects the
