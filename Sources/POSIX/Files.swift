@@ -124,6 +124,20 @@ public enum Files {
         access(path, F_OK) == 0
     }
 
+    /// Which file `path` names (following links), or nil when it names none: compared
+    /// with a later one, whether the name still leads to the file opened then.
+    public static func identity(of path: String) -> FileIdentity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+    }
+
+    /// A file's device and inode numbers.
+    public struct FileIdentity: Sendable, Equatable {
+        public let device: UInt64
+        public let inode: UInt64
+    }
+
     /// Whether `path` is a directory (following links).
     public static func isDirectory(_ path: String) -> Bool {
         var status = stat()

@@ -103,6 +103,9 @@ def test_check_without_a_database_repairs_nothing(tmp_path, database):
     env.update(PROGIMAGE_DATA_DIR=str(data), PROGIMAGE_CACHE_DIR=str(tmp_path / "cache"))
     r = subprocess.run([str(WORKER), "check", "--repair"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and ("no database" if database == "missing" else "no progimage tables") in r.stderr, r.stderr
+    if database == "missing":
+        # The originals a lost database strands are counted: the start had said only "no database".
+        assert f"{data / 'originals'} holds 1 original(s)" in r.stderr, r.stderr
     assert original.exists() and not (data / "lost+found").exists()
     assert sorted(p.name for p in data.glob("*.sqlite3*")) == ([] if before is None else ["progimage.sqlite3"])
     assert (db.read_bytes() if db.exists() else None) == before, "check must not write to the database"

@@ -75,6 +75,33 @@ def test_a_lost_original_is_the_service_s_error_not_a_missing_image(stack, tools
     tools.json_error(stack.get(f"/images/{iid}.webp"), 404, "not_found")
 
 
+def test_a_database_removed_under_the_running_service_refuses_writes_until_it_is_back(stack_factory, tools):
+    """`rm progimage.sqlite3*` with the service running: each instance kept the unlinked file
+    open, uploads were answered 201 into it and lost when the api restarted on a new empty
+    database, and health said "ok" (a black-box tester). Every statement is now `503
+    storage_unavailable`, as for an unreachable database, health says so, and the database
+    put back serves again, the upload made before the removal still there."""
+    stack = stack_factory({})
+    kept = stack.upload_ok(tools.png(tools.noise(20, 20, seed=7)))
+    database = stack.data_dir / "progimage.sqlite3"
+    moved = stack.data_dir.parent / "moved.sqlite3"
+    database.rename(moved)
+    try:
+        r = stack.upload(tools.png(tools.noise(20, 20, seed=8)))
+        tools.json_error(r, 503, "storage_unavailable")
+        assert r.headers.get("Cache-Control") == "no-store", tools.describe(r)
+        tools.json_error(stack.get(f"/images/{kept['id']}"), 503, "storage_unavailable")
+        health = stack.health("api")
+        assert health.status_code == 200 and health.json()["database"] == "unavailable", health.text
+        assert not database.exists(), "a new empty database was made"
+    finally:
+        moved.rename(database)
+    assert stack.health("api").json()["database"] == "ok"
+    assert stack.get(f"/images/{kept['id']}").json() == kept
+    again = stack.upload_ok(tools.png(tools.noise(20, 20, seed=9)))
+    assert [image["id"] for image in stack.get("/images?limit=2").json()["images"]] == [again["id"], kept["id"]]
+
+
 def test_check_reports_a_fresh_orphan_at_once_and_no_upload_or_delete_in_flight(stack_factory):
     """A black-box tester planted an original without a record and a crashed writer's
     temporary file, then ran `check`: nothing was reported until the files were ten minutes

@@ -27,6 +27,8 @@ public struct ListCursor: Sendable, Equatable {
     public init?(token: String) {
         guard !token.isEmpty, let bytes = Base64URL.decode(token), bytes.first == UInt8(ascii: "s"),
             let value = Int64(String(decoding: bytes.dropFirst(), as: UTF8.self)), value > 0,
+            // One spelling a position: `s+5` and `s05` were taken for `s5`.
+            String(value) == String(decoding: bytes.dropFirst(), as: UTF8.self),
             Base64URL.encode(bytes) == token
         else { return nil }
         sequence = value

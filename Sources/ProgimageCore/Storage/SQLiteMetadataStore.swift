@@ -1,3 +1,4 @@
+import POSIX
 public import ProgimageAPI
 import SQLite
 import Synchronization
@@ -11,8 +12,15 @@ import Synchronization
 public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, RecordsBeforePlaceholders {
     private let database: SQLiteDatabase
     private let lock = Mutex<Void>(())
+    private let path: String
+    /// The file opened. A database removed under a running instance stays open unlinked:
+    /// uploads were answered 201 into it, and lost when the instance restarted on a new
+    /// empty one (a black-box tester), so every statement first checks that `path` still
+    /// names this file.
+    private let opened: Files.FileIdentity?
 
     public init(path: String) throws(ServiceError) {
+        self.path = path
         do {
             database = try SQLiteDatabase(path: path)
             // Each role's instance does this at start, all at once on a new data directory:
@@ -62,6 +70,7 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
                         """)
                 }
             }
+            opened = Files.identity(of: path)
         } catch {
             throw Self.serviceError(error)
         }
@@ -237,12 +246,21 @@ public final class SQLiteMetadataStore: MetadataStore, UnfinishedDeletions, Reco
     /// become the contract's (disk full → 507, locked past the busy timeout → 503,
     /// anything else → 500).
     private func run<T>(_ body: () throws(SQLiteError) -> T) throws(ServiceError) -> T {
+        guard isAvailable else {
+            throw ServiceError(
+                .storageUnavailable,
+                "the database file was removed or replaced while the service ran: put it back, then restart the service")
+        }
         do {
             return try lock.withLock { _ throws(SQLiteError) -> T in try body() }
         } catch {
             throw Self.serviceError(error)
         }
     }
+
+    /// Whether `path` still names the file opened (`opened`): false once it was removed or
+    /// replaced, and every statement is then `503 storage_unavailable`. A stat (~1 µs).
+    public var isAvailable: Bool { opened == nil || Files.identity(of: path) == opened }
 
     static let columns = "seq, id, filename, format, width, height, bytes, sha256, created_at, source_url, blurhash, has_alpha, frames"
 

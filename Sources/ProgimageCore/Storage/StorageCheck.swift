@@ -90,7 +90,7 @@ public struct StorageCheck {
         var findings: [Finding] = []
         var present = Set<ImageID>()
         var unrecorded: [(path: String, image: (ImageID, ImageFormat)?)] = []
-        for (first, second) in shardDirectories(originals.root) {
+        for (first, second) in Self.shardDirectories(originals.root) {
             let directory = "\(originals.root)/\(first)/\(second)"
             for entry in Files.entries(in: directory) ?? [] where !entry.isDirectory {
                 let path = "\(directory)/\(entry.name)"
@@ -128,7 +128,7 @@ public struct StorageCheck {
                 findings.append(.temporaryFile(path: "\(folder)/\(entry.name)"))
             }
         }
-        for (first, second) in shardDirectories(cache.root) {
+        for (first, second) in Self.shardDirectories(cache.root) {
             let directory = "\(cache.root)/\(first)/\(second)"
             for entry in Files.entries(in: directory) ?? [] where entry.isDirectory {
                 guard let id = ImageID(entry.name), records[id] == nil else { continue }
@@ -233,8 +233,16 @@ public struct StorageCheck {
         return true
     }
 
+    /// How many files the originals' shard folders under `root` hold, records or not: what
+    /// a data directory whose database is gone would leave without records.
+    public static func originalFileCount(in root: String) -> Int {
+        shardDirectories(root).reduce(0) { count, shard in
+            count + (Files.entries(in: "\(root)/\(shard.0)/\(shard.1)") ?? []).filter { !$0.isDirectory }.count
+        }
+    }
+
     /// `{root}/{s1}/{s2}` directories: two-character shard names only (not `.tmp`, `.locks`).
-    private func shardDirectories(_ root: String) -> [(String, String)] {
+    private static func shardDirectories(_ root: String) -> [(String, String)] {
         var found: [(String, String)] = []
         for first in Files.entries(in: root) ?? [] where first.isDirectory && Self.isShard(first.name) {
             for second in Files.entries(in: "\(root)/\(first.name)") ?? [] where second.isDirectory && Self.isShard(second.name) {

@@ -24,7 +24,8 @@ struct HealthHandler {
         ]
         // Readiness of what writes need, on the api instance (the one that writes).
         if role == .api {
-            let database = (context.metadata as? PostgresMetadataStore)?.isAvailable ?? true
+            let database =
+                (context.metadata as? PostgresMetadataStore)?.isAvailable ?? (context.metadata as? SQLiteMetadataStore)?.isAvailable ?? true
             let objectStore = context.bucketOriginals?.isAvailable ?? true
             fields.append(("database", .string(database ? "ok" : "unavailable")))
             fields.append(("object_store", .string(objectStore ? "ok" : "unavailable")))

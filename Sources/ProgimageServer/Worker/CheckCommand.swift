@@ -46,6 +46,16 @@ public enum CheckCommand {
             do {
                 guard access(configuration.databasePath, F_OK) == 0 else {
                     report("no database at \(configuration.databasePath): nothing to compare, nothing repaired")
+                    // A database lost (removed by hand, a restore not done) beside originals:
+                    // the service makes a new empty one and they have no records (a black-box
+                    // tester's start said only the line above).
+                    let stranded = StorageCheck.originalFileCount(in: configuration.originalsDirectory)
+                    if stranded > 0 {
+                        report(
+                            "\(configuration.originalsDirectory) holds \(stranded) original(s): without their database they have no "
+                                + "records; put the database back before the service makes a new empty one (check --repair would "
+                                + "move them to lost+found)")
+                    }
                     exit(1)
                 }
                 guard try SQLiteMetadataStore.holdsImages(at: configuration.databasePath) else {

@@ -40,6 +40,37 @@ import Testing
         #expect(try store.record(records[0].id) == nil)
     }
 
+    /// A database removed (or replaced) under a running instance stays open unlinked: writes
+    /// went into it and were lost at the next start. Every statement is refused instead,
+    /// as the contract's unreachable database (503), until the file is back.
+    @Test func aRemovedDatabaseRefusesEveryStatement() throws {
+        defer { for suffix in ["", "-wal", "-shm", ".moved"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try SQLiteMetadataStore(path: path)
+        let kept = try store.insert([record(1)])
+        #expect(store.isAvailable)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".moved")
+        #expect(!store.isAvailable)
+        for attempt in [{ _ = try store.insert([record(2)]) }, { _ = try store.list(limit: 5, cursor: nil) }] {
+            #expect {
+                try attempt()
+            } throws: { error in
+                (error as? ServiceError)?.code == .storageUnavailable
+            }
+        }
+        // Put back, the file opened is the one named again.
+        try FileManager.default.moveItem(atPath: path + ".moved", toPath: path)
+        #expect(store.isAvailable)
+        #expect(try store.record(kept[0].id) == kept[0])
+    }
+
+    /// A cursor has one spelling: `s+5` and `s05` (base64url of them) were taken for `s5`.
+    @Test func aCursorHasOneSpelling() {
+        #expect(ListCursor(token: ListCursor(sequence: 5).token)?.token == ListCursor(sequence: 5).token)
+        for text in ["s+5", "s05", "s 5", "s5 "] {
+            #expect(ListCursor(token: Base64URL.encode(Array(text.utf8))) == nil, "\(text)")
+        }
+    }
+
     /// A delete journals itself with the record's removal, one transaction: the files a
     /// crash left behind are found again after the record is gone.
     @Test func aDeleteIsJournaledUntilItsFilesAreGone() throws {
