@@ -246,6 +246,22 @@ def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, 
     assert_start_refused(variable, str(tmp_path / value) if variable.endswith("_DIR") else value, tmp_path)
 
 
+def test_a_mistyped_variable_is_named_at_start(stack_factory, tools):
+    """`PROGIMAGE_MAX_PIXEL=10` (an S short) ran on the default 100 M pixels without a word
+    (a black-box tester). The start goes on, as a wrapper may keep settings of its own under
+    the prefix, and says which name it ignored and which one it most likely meant."""
+    stack = stack_factory({"PROGIMAGE_MAX_PIXEL": "10", "PROGIMAGE_WIDGETS": "3"})
+    expected = [
+        "PROGIMAGE_MAX_PIXEL is not a variable progimage reads; ignored (did you mean PROGIMAGE_MAX_PIXELS?)",
+        "PROGIMAGE_WIDGETS is not a variable progimage reads; ignored",
+    ]
+    deadline = time.monotonic() + 10
+    while not all(line in stack.log_tail(400) for line in expected) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all(line in stack.log_tail(400) for line in expected), stack.log_tail(40)
+    assert stack.upload(tools.png(tools.noise(20, 20, seed=1))).status_code == 201
+
+
 @pytest.mark.processes_only
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_stops_on_a_signal_to_make_alone(stop):

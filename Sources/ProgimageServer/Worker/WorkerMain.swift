@@ -45,6 +45,8 @@ public enum WorkerMain {
             }
             if leftovers > 0 { logger.info("removed temporary files of stopped writers", metadata: ["files": "\(leftovers)"]) }
             if role == .api {
+                // Once a box, at start: a mistyped variable runs on its default otherwise.
+                for warning in KnownVariables.warnings(for: environment) { logger.warning("\(warning)") }
                 // The shared counter may be stale (a crash, a wiped cache): measure once.
                 context.spaceReserve?.ensure()
                 context.cache.budget?.evictInBackground()
