@@ -1,4 +1,4 @@
-public import ProgimageAPI
+import ProgimageAPI
 
 /// Gives the records made before the placeholder fields (`RecordsBeforePlaceholders`) what
 /// an upload of their originals records now: BlurHash, alpha, frames, from the same
