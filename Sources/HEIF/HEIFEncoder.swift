@@ -55,6 +55,21 @@ public enum HEIFEncoder {
 
         deinit { heif_image_release(image) }
 
+        /// Says what an AVIF's pixels are: sRGB (BT.709 primaries, the sRGB curve), coded
+        /// with BT.601's matrix in full range, which libheif uses when told nothing. Told
+        /// nothing, it wrote primaries and transfer "unspecified" (a black-box tester), which
+        /// each reader takes as it likes. (A HEIC gets no `nclx` box either way: libheif
+        /// leaves it out by default, since macOS could not show a HEIC that has one.)
+        private static func describeAsSRGB(_ image: OpaquePointer) throws(HEIFError) {
+            guard let nclx = heif_nclx_color_profile_alloc() else { throw HEIFError(message: "out of memory") }
+            defer { heif_nclx_color_profile_free(nclx) }
+            nclx.pointee.color_primaries = heif_color_primaries_ITU_R_BT_709_5
+            nclx.pointee.transfer_characteristics = heif_transfer_characteristic_IEC_61966_2_1
+            nclx.pointee.matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6
+            nclx.pointee.full_range_flag = 1
+            try HEIFError.check(heif_image_set_nclx_color_profile(image, nclx))
+        }
+
         public func encoded(as codec: Codec, quality: Int) throws(HEIFError) -> [UInt8] {
             guard let context = heif_context_alloc() else { throw HEIFError(message: "out of memory") }
             defer { heif_context_free(context) }
@@ -71,6 +86,7 @@ public enum HEIFEncoder {
                 _ = heif_encoder_set_parameter_string(encoder, "preset", "fast")
                 try HEIFError.check(heif_encoder_set_parameter_string(encoder, "x265:ctu", heicCodingBlock))
             }
+            if codec == .avif { try Self.describeAsSRGB(image) }
             try HEIFError.check(heif_context_encode_image(context, image, encoder, nil, nil))
             var buffer = cheif_buffer(data: nil, size: 0)
             defer { free(buffer.data) }

@@ -70,6 +70,14 @@ def check_derived_image(tools, body, ext, size, frames=1):
         assert "avif" in tools.ftyp_brands(body), tools.ftyp_brands(body)
     if ext == "heic":
         assert tools.ftyp_brands(body) & {"heic", "heix"}, tools.ftyp_brands(body)
+    if ext == "avif":
+        # Says sRGB: BT.709 primaries, the sRGB curve, BT.601's matrix, full range. libheif
+        # told nothing wrote primaries and transfer "unspecified" (a black-box tester). (A
+        # HEIC has no nclx box: libheif leaves it out for macOS, which could not show one.)
+        at = body.find(b"colrnclx")
+        assert at > 0, f"{ext} output has no nclx colour box"
+        code_points = tuple(int.from_bytes(body[at + i:at + i + 2], "big") for i in (8, 10, 12)) + (body[at + 14] >> 7,)
+        assert code_points == (1, 13, 6, 1), code_points
     return im
 
 
