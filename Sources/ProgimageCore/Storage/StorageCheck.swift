@@ -96,7 +96,10 @@ public struct StorageCheck {
                 let path = "\(directory)/\(entry.name)"
                 let parts = entry.name.split(separator: ".", maxSplits: 1)
                 let image = parts.count == 2 ? ImageID(parts[0]).flatMap { id in ImageFormat(rawValue: String(parts[1])).map { (id, $0) } } : nil
-                if let (id, format) = image, records[id] == format {
+                // At its own path only: a copy of a recorded original in another shard folder
+                // (moved by hand, a restore gone wrong) is nobody's, and was not reported
+                // while the record stood (a black-box tester).
+                if let (id, format) = image, records[id] == format, originals.path(id: id, format: format) == path {
                     present.insert(id)
                 } else {
                     unrecorded.append((path, image))
@@ -156,7 +159,11 @@ public struct StorageCheck {
         if originalsAreLocal, let judged = try originalsInFlight.withNoneInFlight(trying: 10_000, { () throws(ServiceError) -> [Finding] in
             var findings: [Finding] = []
             for candidate in unrecorded where Files.exists(candidate.path) {
-                if let (id, format) = candidate.image, try metadata.record(id)?.format == format { continue }
+                if let (id, format) = candidate.image, originals.path(id: id, format: format) == candidate.path,
+                    try metadata.record(id)?.format == format
+                {
+                    continue
+                }
                 findings.append(.originalWithoutRecord(path: candidate.path))
             }
             for (id, format) in missing where !Files.exists(originals.path(id: id, format: format)) {
