@@ -37,6 +37,10 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connection, message)
         }
         raw = handle
+        // libpq's default prints every notice to stderr: `CREATE TABLE IF NOT EXISTS`'s
+        // "already exists, skipping" came with every `check` and every instance's start (a
+        // black-box tester). Notices are not errors; errors come back from each statement.
+        _ = PQsetNoticeProcessor(raw, { _, _ in }, nil)
         _ = PQsetClientEncoding(raw, "UTF8")
         // Sending never blocks either: a full socket buffer is waited on with the bound.
         _ = PQsetnonblocking(raw, 1)
