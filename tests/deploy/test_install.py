@@ -165,6 +165,8 @@ def test_env_file_documents_every_setting_commented_out(installed):
     # reads PROGIMAGE_URL, the server to talk to).
     not_the_service = {"progimage-dev", "progimage", "ProgimageClient"}
     for source in (REPO_ROOT / "Sources").rglob("*.swift"):
+        if source.name == "KnownVariables.swift":
+            continue  # the list of every name read anywhere, for the start to name the others
         if source.relative_to(REPO_ROOT / "Sources").parts[0] not in not_the_service:
             read |= set(re.findall(r'"(PROGIMAGE_[A-Z0-9_]+)"', source.read_text()))
     assert read - documented == set(), "undocumented in systemd/progimage.env"
