@@ -30,7 +30,7 @@ BIN := .build/release
 TEST_VENV := .venv/test
 PYTHON := $(TEST_VENV)/bin/python
 
-.PHONY: run run-front openapi test unit-test unit-test-build unit-test-build-idle integration-test integration-embedded integration-distributed build deps python-deps test-system-deps bench fuzz clean nginx-site
+.PHONY: run run-front openapi test unit-test unit-test-build unit-test-idle integration-test integration-embedded integration-distributed build deps python-deps test-system-deps bench fuzz clean nginx-site
 
 deps:
 	@missing=0; \
@@ -111,18 +111,21 @@ integration-embedded:
 integration-distributed:
 	PROGIMAGE_TEST_BACKENDS=distributed $(INTEGRATION_PYTEST)
 
-## The stack's build, then the integration suite against the real stack with the unit
-## tests' build beside it at the lowest priority, then the unit tests and the deployment
-## suite. The two passes keep ~1.5 of the 2 cores busy (they wait on their stacks), and
-## the unit-test build takes what they leave instead of running alone before them (284 s
-## of a 20-min fresh-clone run). Two builds side by side, each at full priority, had taken
-## longer than one after the other (413 s against 239 + 130 s).
+## The stack's build, then the integration suite's two passes against the real stack with
+## the unit tests (their build, then their run) beside them at the lowest priority, and the
+## deployment suite (its own ports and folders; it mostly waits on the workers it starts).
+## The two passes keep ~1.5 of the 2 cores busy (they wait on their stacks), and the
+## unit-test build takes what they leave instead of running alone before them: a fresh
+## clone's run went from 20 min 3 s to 16 min 53 s (the build 555 s at nice 19, done within
+## the passes, which it slowed by ~1.5 min: the two cores share more than time). Two builds
+## side by side, each at full priority, had taken longer than one after the other (413 s
+## against 239 + 130 s).
 test: build python-deps
-	@echo "progimage: the embedded and distributed passes run side by side, the unit tests' build at the lowest priority beside them; each one's output follows when it ends"
-	$(MAKE) -j3 --output-sync=target integration-embedded integration-distributed unit-test-build-idle
-	$(MAKE) unit-test deploy-test
-unit-test-build-idle: deps
+	@echo "progimage: the embedded and distributed passes, the unit tests (at the lowest priority) and the deployment suite run side by side; each one's output follows when it ends"
+	$(MAKE) -j4 --output-sync=target integration-embedded integration-distributed unit-test-idle deploy-test
+unit-test-idle: deps
 	nice -n 19 $(UNIT_BUILD)
+	nice -n 19 swift test -c release -Xswiftc -enable-testing --scratch-path $(UNIT_SCRATCH) --skip-build
 
 ## The committed production nginx sites (a box's, and an example front door), regenerated from the code.
 nginx-site: build
