@@ -82,7 +82,8 @@ let package = Package(
         .target(
             name: "ProgimageCore",
             dependencies: [
-                "ProgimageAPI", "ProgimageDeployment", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "PNG", "JXL", "SQLite",
+                "ProgimageAPI", "ProgimageDeployment", "GD", "HEIF", "WebP", "JPEG", "TIFF", "LittleCMS", "Zlib", "Deflate", "PNG", "JXL",
+                "SQLite",
                 "PostgreSQL", "ObjectStorage", "Digest", "HTTPFetch", "Malloc", "POSIX",
             ],
             swiftSettings: swiftSettings),

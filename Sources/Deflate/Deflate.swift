@@ -43,4 +43,10 @@ public enum Deflate {
     public static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         UInt32(libdeflate_crc32(crc, bytes.baseAddress, bytes.count))
     }
+
+    /// CRC-32 of `bytes[range]`; the range must lie within `bytes`.
+    public static func crc32(_ bytes: [UInt8], _ range: Range<Int>) -> UInt32 {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
+        return bytes.withUnsafeBytes { crc32(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
 }

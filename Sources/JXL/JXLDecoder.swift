@@ -52,6 +52,43 @@ public enum JXLDecoder {
         }
     }
 
+    /// Decodes every frame and keeps none: an upload's proof that an animation decodes
+    /// completely, which its first frame alone does not give (a file cut after it, or
+    /// damaged in a later frame, was accepted: a black-box tester). One frame's buffer,
+    /// reused; the caller has bounded the frames and their size.
+    public static func decodeEveryFrame(of bytes: [UInt8]) throws(JXLError) {
+        guard let decoder = JxlDecoderCreate(nil) else { throw .corrupt }
+        defer { JxlDecoderDestroy(decoder) }
+        guard JxlDecoderSubscribeEvents(decoder, Int32(bitPattern: JXL_DEC_FULL_IMAGE.rawValue)) == JXL_DEC_SUCCESS else {
+            throw .corrupt
+        }
+        var format = JxlPixelFormat(num_channels: 4, data_type: JXL_TYPE_UINT8, endianness: JXL_NATIVE_ENDIAN, align: 0)
+        var buffer: UnsafeMutableRawPointer?
+        var capacity = 0
+        defer { buffer?.deallocate() }
+        try bytes.withUnsafeBufferPointer { (input) throws(JXLError) in
+            guard JxlDecoderSetInput(decoder, input.baseAddress, input.count) == JXL_DEC_SUCCESS else { throw .corrupt }
+            JxlDecoderCloseInput(decoder)
+            while true {
+                switch JxlDecoderProcessInput(decoder) {
+                case JXL_DEC_NEED_IMAGE_OUT_BUFFER:
+                    var size = 0
+                    guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS, size > 0 else { throw .corrupt }
+                    if size > capacity {
+                        buffer?.deallocate()
+                        buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+                        capacity = size
+                    }
+                    guard JxlDecoderSetImageOutBuffer(decoder, &format, buffer, size) == JXL_DEC_SUCCESS else { throw .corrupt }
+                case JXL_DEC_FULL_IMAGE: continue
+                case JXL_DEC_SUCCESS: return
+                case JXL_DEC_NEED_MORE_INPUT: throw .incomplete
+                default: throw .corrupt
+                }
+            }
+        }
+    }
+
     /// Decodes the first frame; refuses more than `maxPixels` from the header.
     public static func decode(_ bytes: [UInt8], maxPixels: Int) throws(JXLError) -> Pixels {
         let frame = try firstFrame(bytes, maxPixels: maxPixels, as: UInt8.self) { _ in true }

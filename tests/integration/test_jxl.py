@@ -195,6 +195,18 @@ def test_animation_counts_its_frames_and_converts_its_first(stack, tools):
     assert first[0] > 240 and first[1] < 15 and first[2] < 15, first  # the red first frame
 
 
+@pytest.mark.parametrize("cut", [0.6, 0.8, 0.95, -1])
+def test_an_animation_cut_short_after_its_first_frame_is_refused(stack, tools, cut):
+    """The upload decoded the first frame only: an animated JPEG XL cut after it was
+    accepted, `frames: 1`, where djxl says the file is truncated (a black-box tester).
+    Every frame is decoded now."""
+    from pathlib import Path
+    data = (Path(__file__).parent / "fixtures" / "animated-3-frames.jxl").read_bytes()
+    body = data[:cut] if cut == -1 else data[: int(len(data) * cut)]
+    r = stack.upload(body, "a.jxl", "image/jxl")
+    tools.json_error(r, 422, "corrupt_image")
+
+
 @pytest.mark.parametrize("cut", [0.5, 0.9])
 def test_truncated_jxl_is_refused(stack, tools, cut):
     data = codestream(tools.noise(64, 64, seed=3), quality=90)

@@ -2,6 +2,7 @@ public import ProgimageAPI
 import Digest
 import GD
 import HEIF
+import JXL
 import TIFF
 
 /// Validates bytes offered as a new original: the checks of the contract's upload
@@ -121,6 +122,17 @@ public struct ImageIngest: Sendable {
             if let problem = layout.imageDataProblem { throw ServiceError(.corruptImage, problem) }
         }
         if format == .tiff { try Self.checkLaterPages(bytes) }
+        // Every chunk's CRC (libpng checks the critical ones only; an APNG's later frames
+        // are ancillary to it), and every frame of an animated JPEG XL (its first frame's
+        // decode proves nothing of the rest): both had been accepted damaged or cut short.
+        if format == .png, let problem = PNGChecksums.problem(in: bytes) { throw ServiceError(.corruptImage, problem) }
+        if format == .jxl, frames > 1 || (try? JXLDecoder.frameCount(of: bytes)) == nil {
+            do {
+                try JXLDecoder.decodeEveryFrame(of: bytes)
+            } catch {
+                throw ServiceError(.corruptImage, "a later frame of the jxl does not decode (damaged or cut short)")
+            }
+        }
         // An animated WebP's later frames are decoded too: the first alone proves nothing of
         // theirs, and a damaged fourth frame left every animated output a 422.
         if format == .webp, frames > 1 {
