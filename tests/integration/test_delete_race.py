@@ -24,7 +24,22 @@ def test_transforms_racing_a_delete_answer_404_or_the_image(stack, tools):
     chooser = random.Random(20261205)
     deleted_ids = []
     answers = []
-    with ThreadPoolExecutor(max_workers=len(OPERATIONS)) as pool:
+    served_after_delete = []
+
+    def poll_until_rendered(iid, op, misses):
+        """Once the DELETE has answered, every URL of the image is 404, renders still in
+        flight or not: a render had put its file in place and only then found the image
+        gone, and nginx served it in between (a black-box tester, 4 races in ~60)."""
+        while True:
+            finished = all(miss.done() for _, miss in misses)
+            r = stack.get(f"/images/{iid}/{op}.jpg", timeout=60)
+            if r.status_code != 404:
+                served_after_delete.append(f"{iid}/{op}: {r.status_code} {r.headers.get('X-Cache')}")
+            if finished:
+                return
+
+    with ThreadPoolExecutor(max_workers=len(OPERATIONS)) as pool, \
+            ThreadPoolExecutor(max_workers=len(OPERATIONS)) as pollers:
         for _ in range(ROUNDS):
             iid = stack.upload_ok(original, "race.jpg", content_type="image/jpeg")["id"]
             misses = [(op, pool.submit(stack.get, f"/images/{iid}/{op}.jpg", timeout=120)) for op in OPERATIONS]
@@ -32,7 +47,11 @@ def test_transforms_racing_a_delete_answer_404_or_the_image(stack, tools):
             r = stack.delete(f"/images/{iid}")
             assert r.status_code == 204, tools.describe(r)
             deleted_ids.append(iid)
+            polls = [pollers.submit(poll_until_rendered, iid, op, misses) for op in OPERATIONS]
             answers += [(iid, op, miss.result()) for op, miss in misses]
+            for poll in polls:
+                poll.result()
+    assert not served_after_delete, f"served after the DELETE answered: {served_after_delete[:5]}"
 
     unexpected = [f"{iid}/{op}: {tools.describe(r)}" for iid, op, r in answers if r.status_code not in (200, 404)]
     assert not unexpected, f"{len(unexpected)} of {len(answers)} answers neither 200 nor 404:\n" + "\n".join(unexpected[:5])

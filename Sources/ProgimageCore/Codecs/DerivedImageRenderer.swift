@@ -108,18 +108,17 @@ public struct DerivedImageRenderer: Sendable {
             for overlay in overlayIDs where !cache.recordOverlayUse(of: overlay, by: relative) {
                 return .unkept(bytes: bytes)
             }
-            var outcome = try cache.store(bytes, at: path)
-            // The image's record says why a folder vanished under the write: still there,
-            // the pruner removed the empty folder, and one more write recreates it; gone,
-            // its delete moved the folder away, and the answer is the 404 below.
-            if outcome == .folderVanished, try metadata.record(id) != nil { outcome = try cache.store(bytes, at: path) }
-            // A delete that ran while we rendered (of the image, or of an overlay it uses)
-            // must not leave a file nginx would serve: the write may have recreated the
-            // folder the delete had just moved away.
-            guard try metadata.record(id) != nil else {
-                cache.removeAll(of: id)
-                throw ServiceError(.notFound, "no image with id \(id)")
+            // A delete that ran while we rendered must not leave a file nginx would serve,
+            // not even for a moment: the record is asked for and the file written through
+            // the image's deletion gate, which its delete holds while it removes both.
+            let outcome = try cache.whileNotDeleting(id) { () throws(ServiceError) -> DerivedImageCache.StoreOutcome? in
+                guard try metadata.record(id) != nil else { return nil }
+                let outcome = try cache.store(bytes, at: path)
+                // No delete is under way: a folder that vanished under the write was the
+                // pruner's, empty; one more write recreates it.
+                return outcome == .folderVanished ? try cache.store(bytes, at: path) : outcome
             }
+            guard let outcome else { throw ServiceError(.notFound, "no image with id \(id)") }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
                 if outcome == .kept { try? Files.remove(path) }
                 // The delete may have read the overlay's list of users before this render

@@ -31,8 +31,11 @@ struct ImageResourceHandler {
         // From the record's removal to the original's, the original has no record:
         // `progimage-fcgi check` waits for this before judging it.
         try context.originalsInFlight.during { () throws(ServiceError) in
-            guard try deleteRecord(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
-            context.cache.removeAll(of: id)
+            // No render of the image writes a file between the two (`whileNotDeleting`).
+            try context.cache.whileDeleting(id) { () throws(ServiceError) in
+                guard try deleteRecord(id) else { throw ServiceError(.notFound, "no image with id \(id)") }
+                context.cache.removeAll(of: id)
+            }
             context.cache.removeOverlayUsers(of: id)
             if let bucket = context.bucketOriginals {
                 bucket.removeLocalCopy(id: id, format: record.format)
