@@ -13,6 +13,9 @@ public protocol MetadataStore: Sendable {
     func list(limit: Int, cursor: ListCursor?) throws(ServiceError) -> (records: [ImageRecord], next: ListCursor?)
     /// Removes the record; false when there was none.
     func delete(_ id: ImageID) throws(ServiceError) -> Bool
+    /// Whether the store can be used now (`/health/api`'s `database`): PostgreSQL
+    /// reachable, SQLite's file still the one opened.
+    var isAvailable: Bool { get }
 }
 
 /// An opaque position in the newest-first listing (base64url, `[A-Za-z0-9_-]`).

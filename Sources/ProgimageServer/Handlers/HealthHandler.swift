@@ -24,8 +24,7 @@ struct HealthHandler {
         ]
         // Readiness of what writes need, on the api instance (the one that writes).
         if role == .api {
-            let database =
-                (context.metadata as? PostgresMetadataStore)?.isAvailable ?? (context.metadata as? SQLiteMetadataStore)?.isAvailable ?? true
+            let database = context.metadata.isAvailable
             let objectStore = context.bucketOriginals?.isAvailable ?? true
             fields.append(("database", .string(database ? "ok" : "unavailable")))
             fields.append(("object_store", .string(objectStore ? "ok" : "unavailable")))

@@ -40,6 +40,8 @@ private final class DeletedOnFirstLook: MetadataStore, @unchecked Sendable {
         self.cache = cache
     }
 
+    var isAvailable: Bool { store.isAvailable }
+
     func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
         let record = try store.record(id)
         if !looked {
