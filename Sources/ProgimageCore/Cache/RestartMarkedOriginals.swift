@@ -73,18 +73,16 @@ public final class RestartMarkedOriginals: Sendable {
     }
 
     /// Two processes that make the same copy write the same bytes; the last rename wins.
+    /// The record is asked for and the copy written through the image's deletion gate, as a
+    /// render's file is: a delete then either finds the copy and removes it with the rest, or
+    /// runs first and the copy is not written. It had asked after writing and, finding no
+    /// record, removed every derived file of the image itself: of an image whose delete was
+    /// cut short, the files the retried delete is to remove were gone before it, whenever a
+    /// copy landed in between (a CI run; 1 in 40 such deletes on a loaded machine).
     func store(_ copy: [UInt8], id: ImageID) {
-        guard (try? metadata.record(id)).flatMap({ $0 }) != nil else { return }
-        let path = path(of: id)
-        guard (try? cache.store(copy, at: path)) == .kept else { return }
-        // Deleted meanwhile: the write may have recreated the folder the delete had moved
-        // away, and the folder goes with the file, as a render's does. Taking back the file
-        // alone left the empty folder at its own path until a pruning pass (a CI run's
-        // delete race found it, once in ~1000 deletes).
-        do {
-            if try metadata.record(id) == nil { cache.removeAll(of: id) }
-        } catch {
-            // The store unreachable: the next render's own check settles it.
+        cache.whileNotDeleting(id) {
+            guard (try? metadata.record(id)).flatMap({ $0 }) != nil else { return }
+            _ = try? cache.store(copy, at: path(of: id))
         }
     }
 }
