@@ -263,6 +263,48 @@ def test_a_mistyped_variable_is_named_at_start(stack_factory, tools):
 
 
 @pytest.mark.processes_only
+def test_answers_from_memory_in_flight_when_the_stack_stops_arrive_whole(tmp_path, tools):
+    """DEPLOYMENT.md: a stop lets nginx finish what it has while the workers still answer.
+    A black-box tester stopped a stack whose cache keeps nothing during two cold misses:
+    both renders were done within a second, but nginx's graceful exit left with one answer
+    in its buffers, a 200 with its whole Content-Length cut after 32 KB, in 3 of 3 stops.
+    Two rounds of three misses here, the supervisor alone sent SIGTERM mid-render."""
+    from conftest import Stack
+    photo = tools.jpeg(tools.noise(1800, 1200, seed=11), quality=92)
+    for round in range(2):
+        box = Stack({"PROGIMAGE_RUN_DIR": str(tmp_path / f"run{round}"), "PROGIMAGE_CACHE_MAX_BYTES": "0"})
+        box.start()
+        try:
+            iid = box.upload_ok(photo, "noise.jpg", "image/jpeg")["id"]
+            answers: dict[int, tuple] = {}
+
+            def miss(k: int) -> None:
+                try:
+                    r = box.get(f"/images/{iid}/resize:{1500 + k}x.avif")
+                    answers[k] = (r.status_code, int(r.headers.get("Content-Length", -1)), len(r.content), time.monotonic())
+                except requests.RequestException as error:
+                    answers[k] = ("broken", str(error)[:200])
+
+            threads = [threading.Thread(target=miss, args=(k,)) for k in range(3)]
+            for thread in threads:
+                thread.start()
+            time.sleep(0.3)
+            stopped_at = time.monotonic()
+            os.kill(box.proc.pid, signal.SIGTERM)
+            box.proc.wait(timeout=30)
+            for thread in threads:
+                thread.join(timeout=30)
+            for k, answer in answers.items():
+                assert answer[0] == 200 and answer[1] == answer[2] > 32768, (round, k, answer)
+                assert answer[3] > stopped_at, f"the miss was answered before the stop: the test tested nothing {answer}"
+            assert len(answers) == 3, answers
+        finally:
+            problems = box.stop()
+            box.cleanup_files()
+        assert not problems, problems
+
+
+@pytest.mark.processes_only
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_make_run_stops_on_a_signal_to_make_alone(stop):
     """API.md: "SIGINT or SIGTERM stops all of it, leaving no process behind". A program that
