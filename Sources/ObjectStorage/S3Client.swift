@@ -45,6 +45,14 @@ public final class S3Client: Sendable {
         return outcome.body
     }
 
+    /// Whether the object is there (`HEAD`).
+    public func contains(key: String) throws(ObjectStorageError) -> Bool {
+        let outcome = try send(method: "HEAD", path: objectPath(key), headers: unsignedPayload, body: nil, limit: 0)
+        if outcome.status == 404 { return false }
+        guard (200..<300).contains(outcome.status) else { throw Self.refusal(outcome) }
+        return true
+    }
+
     /// Removes the object; removing one that is not there succeeds (S3 answers 204 either way).
     public func delete(key: String) throws(ObjectStorageError) {
         let outcome = try send(method: "DELETE", path: objectPath(key), headers: unsignedPayload, body: nil, limit: 1 << 16)

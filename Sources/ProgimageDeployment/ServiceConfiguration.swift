@@ -121,6 +121,14 @@ public struct ServiceConfiguration: Sendable {
         if let text = environment["PROGIMAGE_API_KEY"], !text.isEmpty, apiKeys.isEmpty {
             throw ConfigurationError(variable: "PROGIMAGE_API_KEY", value: text, expected: "one or more keys, comma-separated")
         }
+        // A key is sent in a header: one with a line break, a tab or a blank inside, or a
+        // character beyond ASCII, is one no client can send as written, and every write was
+        // 401 whatever key came (a black-box tester's `ab\ncd`).
+        if apiKeys.contains(where: { !$0.allSatisfy({ $0.isASCII && ("!"..."~").contains($0) }) }) {
+            throw ConfigurationError(
+                variable: "PROGIMAGE_API_KEY", value: "(not shown)",
+                expected: "keys of printable ASCII without blanks or line breaks inside, comma-separated")
+        }
         switch environment["PROGIMAGE_OPEN_WRITES"] ?? "" {
         case "", "1": openWritesWithoutKey = true
         case "0": openWritesWithoutKey = false
@@ -315,6 +323,15 @@ public struct ServiceConfiguration: Sendable {
             }
             timeout = parsed
         }
+        // The bucket's and the region's spelling too: `b` had started a box without an
+        // endpoint, to fail the day one was set (a black-box tester).
+        if let bucket = value("PROGIMAGE_S3_BUCKET"), !isBucketName(bucket) {
+            throw ConfigurationError(variable: "PROGIMAGE_S3_BUCKET", value: bucket, expected: "a bucket name (3–63 of a-z 0-9 . -)")
+        }
+        let region = value("PROGIMAGE_S3_REGION") ?? "us-east-1"
+        guard region.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "-") && $0.isASCII }) else {
+            throw ConfigurationError(variable: "PROGIMAGE_S3_REGION", value: region, expected: "a region name such as us-east-1")
+        }
         guard let endpoint = value("PROGIMAGE_S3_ENDPOINT") else { return nil }
         // Taken apart as a fetched link is (a host, a port from 1 to 65535), with nothing
         // after it but slashes: `http://127.0.0.1:abc` had started a box whose every write
@@ -327,12 +344,9 @@ public struct ServiceConfiguration: Sendable {
                 variable: "PROGIMAGE_S3_ENDPOINT", value: endpoint,
                 expected: "http(s)://host[:port] (a port from 1 to 65535), without a path or query")
         }
-        guard let bucket = value("PROGIMAGE_S3_BUCKET"), bucket.count >= 3, bucket.count <= 63,
-            bucket.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" || $0 == "." }), bucket.allSatisfy(\.isASCII)
-        else {
+        guard let bucket = value("PROGIMAGE_S3_BUCKET") else {
             throw ConfigurationError(
-                variable: "PROGIMAGE_S3_BUCKET", value: value("PROGIMAGE_S3_BUCKET") ?? "",
-                expected: "a bucket name (3–63 of a-z 0-9 . -) when PROGIMAGE_S3_ENDPOINT is set")
+                variable: "PROGIMAGE_S3_BUCKET", value: "", expected: "a bucket name (3–63 of a-z 0-9 . -) when PROGIMAGE_S3_ENDPOINT is set")
         }
         // The variable that is missing is the one named (the message named the access key
         // even when only the secret was unset).
@@ -344,13 +358,13 @@ public struct ServiceConfiguration: Sendable {
             throw ConfigurationError(
                 variable: "AWS_SECRET_ACCESS_KEY", value: "", expected: "a secret access key when PROGIMAGE_S3_ENDPOINT is set")
         }
-        let region = value("PROGIMAGE_S3_REGION") ?? "us-east-1"
-        guard region.allSatisfy({ ($0.isLetter || $0.isNumber || $0 == "-") && $0.isASCII }) else {
-            throw ConfigurationError(variable: "PROGIMAGE_S3_REGION", value: region, expected: "a region name such as us-east-1")
-        }
         return ObjectStoreSettings(
             endpoint: endpoint, bucket: bucket, region: region, accessKeyID: accessKey, secretAccessKey: secretKey,
             timeoutSeconds: timeout)
+    }
+
+    private static func isBucketName(_ name: String) -> Bool {
+        (3...63).contains(name.count) && name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") })
     }
 
     public static func currentDirectory() -> String {

@@ -313,8 +313,8 @@ def test_a_front_with_no_box_answering_still_answers_preflights():
 def test_check_compares_the_records_with_the_bucket(cluster):
     """`check` lists the bucket too: an object without a record (an upload whose insert
     failed after its PUT) and a record whose object is gone; `--repair` moves the orphan
-    object to the bucket's lost+found/ and leaves the record (its image is not here to put
-    back)."""
+    object to the bucket's lost+found/ and leaves the record (its image is nowhere to put
+    back from: no copy on this box either)."""
     from test_check import check
     kept = cluster.a.upload_ok(_png(70), "kept.png")
     lost = cluster.a.upload_ok(_png(71), "lost.png")
@@ -323,6 +323,7 @@ def test_check_compares_the_records_with_the_bucket(cluster):
     bucket = cluster.bucket
     try:
         assert cluster.s3._curl("DELETE", f"/{bucket}/{lost_key}")[0] in (200, 204)
+        cluster.local_copy(cluster.a, lost).unlink()
         assert cluster.s3._curl("PUT", f"/{bucket}/{orphan_key}", _png(72))[0] == 200
         r = check(cluster.a, "--grace", "0")
         assert r.returncode == 1, r.stderr
@@ -367,6 +368,41 @@ def test_repair_puts_back_a_recorded_image_s_object_from_lost_and_found(cluster)
     assert not any(image["id"] in line for line in lines), lines
 
 
+def test_the_last_copy_of_an_original_is_kept_by_prune_and_put_back_by_repair(cluster):
+    """An original's object lost from the bucket (`check`: record-without-object) while a
+    box still held the right bytes as its local copy: `prune` under a small
+    PROGIMAGE_LOCAL_COPIES_MAX_BYTES removed that copy with the disposable ones, leaving no
+    copy anywhere (a 500 for good), and `--repair` had not put it back (a black-box
+    tester). `prune` keeps a copy whose object is not in the bucket, and `--repair` puts the
+    recorded bytes back from it."""
+    from test_check import check
+    data = _png(76)
+    lost = cluster.a.upload_ok(data, "only-copy.png")
+    spare = cluster.a.upload_ok(_png(77), "spare.png")
+    key = f"originals/{lost['id']}.png"
+    bucket = cluster.bucket
+    assert cluster.s3._curl("DELETE", f"/{bucket}/{key}")[0] in (200, 204)
+    assert cluster.local_copy(cluster.a, lost).exists() and cluster.local_copy(cluster.a, spare).exists()
+    from test_check import WORKER
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(cluster.a.backend_env)
+    env.update(PROGIMAGE_DATA_DIR=str(cluster.a.data_dir), PROGIMAGE_CACHE_DIR=str(cluster.a.cache_dir),
+               PROGIMAGE_LOCAL_COPIES_MAX_BYTES="1")
+    prune = subprocess.run([str(WORKER), "prune"], env=env, capture_output=True, text=True, timeout=120)
+    assert prune.returncode == 0, prune.stderr
+    assert cluster.local_copy(cluster.a, lost).read_bytes() == data, "the only copy was pruned"
+    assert not cluster.local_copy(cluster.a, spare).exists(), "a copy whose object is in the bucket stays: the budget did nothing"
+    [pass_line] = [line for line in prune.stderr.splitlines() if "local copies pruned" in line]
+    assert " kept_files=1 " in pass_line, prune.stderr
+    r = check(cluster.a, "--repair", "--grace", "0")
+    assert ", 1 repaired" in r.stderr and f"record-without-object {lost['id']} {key}" in r.stdout, r.stdout + r.stderr
+    assert cluster.s3.get(bucket, key) == (200, data)
+    r = cluster.b.get(lost["url"])
+    assert r.status_code == 200 and r.content == data, Tools.describe(r)
+    lines = check(cluster.a, "--grace", "0").stdout.splitlines()
+    assert not any(lost["id"] in line for line in lines), lines
+
+
 def test_repair_never_puts_back_other_bytes_as_a_recorded_image_s_object(cluster):
     """Whatever lay at a record's key in lost+found was put back and counted repaired, and
     every box's fetch then refused it (`sha256 differs`, 503; a black-box probe). Only the
@@ -375,6 +411,7 @@ def test_repair_never_puts_back_other_bytes_as_a_recorded_image_s_object(cluster
     image = cluster.a.upload_ok(_png(74), "other.png")
     key = f"originals/{image['id']}.png"
     bucket = cluster.bucket
+    cluster.local_copy(cluster.a, image).unlink()  # (the right bytes, which a repair puts back)
     assert cluster.s3._curl("PUT", f"/{bucket}/lost%2Bfound/{key}", _png(75))[0] == 200
     assert cluster.s3._curl("DELETE", f"/{bucket}/{key}")[0] in (200, 204)
     r = check(cluster.a, "--repair", "--grace", "0")

@@ -237,11 +237,13 @@ def test_a_directory_nobody_can_write_stops_the_start(variable, tmp_path):
 
 
 @pytest.mark.parametrize("variable,value", [("PROGIMAGE_CACHE_DIR", "sp ace"), ("PROGIMAGE_DATA_DIR", "d;x"),
-                                            ("PROGIMAGE_S3_TIMEOUT_S", "abc")])
+                                            ("PROGIMAGE_S3_TIMEOUT_S", "abc"), ("PROGIMAGE_S3_BUCKET", "b"),
+                                            ("PROGIMAGE_API_KEY", "ab\ncd")])
 def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, value, tmp_path):
     """A directory with a blank or `;` reached nginx's configuration unquoted (nginx then
-    refused it naming no variable); an S3 timeout of `abc` passed while no store was
-    configured (a black-box tester)."""
+    refused it naming no variable); an S3 timeout of `abc` or a bucket `b` passed while no
+    store was configured; an API key with a line break, which no client can send, started a
+    box whose every write was 401 (black-box testers)."""
     from conftest import assert_start_refused
     assert_start_refused(variable, str(tmp_path / value) if variable.endswith("_DIR") else value, tmp_path)
 

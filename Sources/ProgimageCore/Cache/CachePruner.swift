@@ -48,6 +48,8 @@ public struct CachePruner: Sendable {
         public var removedFiles = 0
         public var removedBytes = 0
         public var removedDirectories = 0
+        /// Files the budget would have evicted that `mayRemove` kept.
+        public var keptFiles = 0
         /// Stale entries of `.tmp` and `.trash` removed.
         public var removedLeftovers = 0
         /// Lines of the overlays' lists of users naming files gone (the pass's own among
@@ -71,11 +73,18 @@ public struct CachePruner: Sendable {
     /// written is being served by nginx from its path (`X-Accel-Redirect`) right now.
     public let protectRecent: Int
 
-    public init(root: String, maxBytes: Int, grace: Int = 3600, protectRecent: Int = 0) {
+    /// Whether a file the budget would evict may go (nil: every file may): the local copies
+    /// of originals go only while the bucket holds their object.
+    public let mayRemove: (@Sendable (String) -> Bool)?
+
+    public init(
+        root: String, maxBytes: Int, grace: Int = 3600, protectRecent: Int = 0, mayRemove: (@Sendable (String) -> Bool)? = nil
+    ) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         self.maxBytes = maxBytes
         self.grace = grace
         self.protectRecent = protectRecent
+        self.mayRemove = mayRemove
     }
 
     /// Least recently used first, ties broken by path; none used at or after `protectedSince`.
@@ -131,6 +140,10 @@ public struct CachePruner: Sendable {
         var projectedRemaining = remaining
         var projected = report.bytesBefore
         for victim in Self.evictionOrder(scan.files, protectedSince: protectedSince) where projected > maxBytes {
+            if let mayRemove, !mayRemove(victim.path) {
+                report.keptFiles += 1
+                continue
+            }
             if unlink(victim.path) == 0 {
                 report.removedFiles += 1
                 report.removedBytes += victim.bytes

@@ -229,11 +229,12 @@ public struct StorageCheck {
             try bucket.moveToLostAndFound(key: key)
             if try isRecorded() { _ = try bucket.restoreFromLostAndFound(key: key) }
         case .recordWithoutObject(let id, let key):
-            // Put back when an earlier repair had moved it to lost+found and it is the
-            // recorded original; otherwise the record stays, reported (a record's original
-            // is never made up).
+            // Put back when an earlier repair had moved it to lost+found, or from this box's
+            // local copy, when it is the recorded original; otherwise the record stays,
+            // reported (a record's original is never made up).
             guard let bucket, let record = try metadata.record(id) else { return false }
-            return try bucket.restoreFromLostAndFound(key: key, sha256: record.sha256)
+            if try bucket.restoreFromLostAndFound(key: key, sha256: record.sha256) { return true }
+            return try bucket.restoreFromLocalCopy(id: id, format: record.format, sha256: record.sha256)
         case .recordWithoutOriginal:
             return false
         }

@@ -1,5 +1,6 @@
 import ProgimageDeployment
 import Logging
+import ObjectStorage
 import ProgimageCore
 #if canImport(Glibc)
 import Glibc
@@ -28,9 +29,15 @@ public enum PruneCommand {
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "prune"
         var passes: [(Logger.Message, CachePruner)] = [("cache pruned", CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes))]
-        if configuration.objectStore != nil {
-            passes.append(
-                ("local copies pruned", CachePruner(root: configuration.originalsDirectory, maxBytes: configuration.localCopiesMaxBytes)))
+        if let settings = configuration.objectStore {
+            let store = BucketImageStore(
+                bucket: S3Client(configuration: S3Configuration(settings)),
+                localCopies: FileImageStore(root: configuration.originalsDirectory), maxBytes: configuration.maxUploadBytes,
+                record: { _ in nil })
+            let pruner = CachePruner(
+                root: configuration.originalsDirectory, maxBytes: configuration.localCopiesMaxBytes,
+                mayRemove: { store.localCopyIsDisposable(at: $0) })
+            passes.append(("local copies pruned", pruner))
         }
         var clean = true
         for (message, pruner) in passes { clean = prune(pruner, message: message, logger: logger) && clean }
@@ -49,7 +56,7 @@ public enum PruneCommand {
                     "bytes_before": "\(report.bytesBefore)", "bytes_after": "\(report.bytesAfter)",
                     "removed_files": "\(report.removedFiles)", "removed_bytes": "\(report.removedBytes)",
                     "removed_directories": "\(report.removedDirectories)",
-                    "removed_leftovers": "\(report.removedLeftovers)",
+                    "removed_leftovers": "\(report.removedLeftovers)", "kept_files": "\(report.keptFiles)",
                     "dropped_overlay_uses": "\(report.droppedOverlayUses)", "errors": "\(report.errors)",
                     "ms": "\(Int((ServiceContext.monotonicSeconds() - started) * 1000))",
                 ])

@@ -34,9 +34,11 @@ import Testing
         ("PROGIMAGE_THREADS", "-1"), ("PROGIMAGE_FETCH_ALLOW_HOSTS", "10.0.0.0/8,10/8"),
         ("PROGIMAGE_FETCH_ALLOW_HOSTS", "images.internal, bad host"), ("PROGIMAGE_API_KEY", " "),
         ("PROGIMAGE_API_KEY", ","), ("PROGIMAGE_API_KEY", " ,\t, "),
+        // No client can send these in a header as written.
+        ("PROGIMAGE_API_KEY", "ab\ncd"), ("PROGIMAGE_API_KEY", "key\n"), ("PROGIMAGE_API_KEY", "k1,a b"), ("PROGIMAGE_API_KEY", "clé"),
         ("PROGIMAGE_SIGNING_KEY", " "), ("PROGIMAGE_SIGNING_KEY", "\t"), ("PROGIMAGE_SIGNING_KEY", "key "),
         // Without an endpoint too: a bad value is refused wherever it stands.
-        ("PROGIMAGE_S3_TIMEOUT_S", "abc"),
+        ("PROGIMAGE_S3_TIMEOUT_S", "abc"), ("PROGIMAGE_S3_BUCKET", "b"), ("PROGIMAGE_S3_REGION", "us east/1"),
         // Directories go into nginx's configuration as written.
         ("PROGIMAGE_DATA_DIR", "/srv/my images"), ("PROGIMAGE_CACHE_DIR", "/srv/c;ache"), ("PROGIMAGE_RUN_DIR", "/run/$x"),
         ("PROGIMAGE_DATA_DIR", "/srv/{d}"), ("PROGIMAGE_CACHE_DIR", "/srv/\"c\""), ("PROGIMAGE_RUN_DIR", "/run/#p"),

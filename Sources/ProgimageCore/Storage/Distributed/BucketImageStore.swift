@@ -102,6 +102,31 @@ public final class BucketImageStore: ImageStore {
 
     public var isAvailable: Bool { (try? bucket.probe()) != nil }
 
+    /// Whether the local copy at `path` may go: its image's object is in the bucket. A file
+    /// of another name, or a store that cannot say, keeps it: the local copy of an original
+    /// whose object was lost is its only copy, and `prune` had removed it (a black-box
+    /// tester: `check` reported the object missing, `prune` then left no copy anywhere).
+    public func localCopyIsDisposable(at path: String) -> Bool {
+        let name = path.split(separator: "/").last ?? ""
+        let parts = name.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])),
+            localCopies.path(id: id, format: format) == path
+        else { return false }
+        return (try? bucket.contains(key: Self.key(id: id, format: format))) == true
+    }
+
+    /// Puts the local copy back as the object when it is the recorded original (`sha256`);
+    /// false when there is no copy here or it is other bytes.
+    func restoreFromLocalCopy(id: ImageID, format: ImageFormat, sha256: String) throws(ServiceError) -> Bool {
+        guard let copy = try? localCopies.read(id: id, format: format), SHA256.hex(copy) == sha256 else { return false }
+        do {
+            try bucket.put(key: Self.key(id: id, format: format), bytes: copy, contentType: format.contentType)
+        } catch {
+            throw Self.serviceError(error)
+        }
+        return true
+    }
+
     /// Every object under `originals/`, for `check`: its key, and the image it is when the
     /// key is one this service writes.
     func listOriginals() throws(ServiceError) -> [(key: String, image: (ImageID, ImageFormat)?, modified: Int)] {
