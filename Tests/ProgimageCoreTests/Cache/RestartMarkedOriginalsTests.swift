@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import POSIX
 import ProgimageAPI
 import Testing
@@ -6,11 +8,13 @@ import Testing
 
 /// The restart-marked copy a worker stores after its miss, racing the image's delete.
 @Suite struct RestartMarkedOriginalsTests {
-    /// The delete lands between the copy's first look at the record and its write (the
-    /// record goes, then the image's folder): the write makes the folder again, and the copy
-    /// takes it back whole. Taking back only its file left the folder, empty, at its own
-    /// path (a CI run's delete race).
-    @Test func aCopyStoredAfterItsImageWasDeletedLeavesNoFolder() throws {
+    /// The delete comes between the copy's look at the record and its write (the record
+    /// goes, then the image's folder, under the image's deletion gate, as
+    /// `DELETE /images/{id}` does them): it waits for the copy's write and takes the copy
+    /// with the rest. Without the gate the write made the folder again after the delete,
+    /// left at its own path (a CI run's delete race), and taking the copy back after the
+    /// write had removed every derived file of an image whose delete was cut short.
+    @Test func aDeleteRacingTheCopyLeavesNoFolder() throws {
         let root = try Files.makeTemporaryDirectory(template: "/tmp/progimage-copy-XXXXXX")
         defer { Files.removeTree(root) }
         let cache = DerivedImageCache(root: root + "/cache")
@@ -23,6 +27,7 @@ import Testing
         ])
         let metadata = DeletedOnFirstLook(store: sqlite, cache: cache)
         RestartMarkedOriginals(cache: cache, metadata: metadata).store(Array("copy".utf8), id: id)
+        metadata.deleted.wait()
         #expect(try sqlite.record(id) == nil)
         #expect(!Files.exists(cache.directory(of: id)))
     }
@@ -42,12 +47,22 @@ private final class DeletedOnFirstLook: MetadataStore, @unchecked Sendable {
 
     var isAvailable: Bool { store.isAvailable }
 
+    /// Signalled once the delete has run.
+    let deleted = DispatchSemaphore(value: 0)
+
     func record(_ id: ImageID) throws(ServiceError) -> ImageRecord? {
         let record = try store.record(id)
         if !looked {
             looked = true
-            _ = try store.delete(id)
-            cache.removeAll(of: id)
+            Thread.detachNewThread { [store, cache, deleted] in
+                cache.whileDeleting(id) {
+                    _ = try? store.delete(id)
+                    cache.removeAll(of: id)
+                }
+                deleted.signal()
+            }
+            // Long enough for the delete to be waiting at the gate before the write.
+            usleep(50_000)
         }
         return record
     }
