@@ -60,7 +60,9 @@ public struct ImagePipeline: Sendable {
     ) throws(ServiceError) -> [UInt8]? {
         let flattened = chain.format == .jpg || chain.format == .bmp
         guard flattened || ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
-        let translucentBorder = !flattened && StraightRGBA.hasTranslucentBorder(chain.operations)
+        // Flattened too: libgd's 7-bit alpha put such a border up to 2 levels off its
+        // colour on white (a black-box tester).
+        let translucentBorder = StraightRGBA.hasTranslucentBorder(chain.operations)
         guard translucentBorder || [.png, .webp, .tiff, .avif, .heic, .jxl, .bmp].contains(format) else { return nil }
         try ImageDecoder.checkPixelLimit(ImageDecoder.storedSize(of: original, format: format), maxPixels: maxPixels)
         let planned = try chain.outputSize(for: source, maximumSide: maxOutputSide)
@@ -113,13 +115,15 @@ public struct ImagePipeline: Sendable {
     /// A chain whose last operations are moves and a translucent border, after other work
     /// (`resize:400x300,pad,ff000080`, `blur:2/pad:…,ffffff80`): the work through libgd,
     /// whose rows are taken as its encoders would write them (exact while opaque), then the
-    /// border on 8-bit rows, where libgd would hold its alpha in 7 bits (128 came out 129).
+    /// border on 8-bit rows, where libgd would hold its alpha in 7 bits (128 came out 129),
+    /// flattened on white from there for jpg and bmp.
     /// nil when it does not apply.
     private func translucentBorderAfterWork(
         _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
         overlays: OverlaySource, isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        guard ImageEncoder.straightOutputs.contains(chain.format),
+        let flattened = chain.format == .jpg || chain.format == .bmp
+        guard flattened || ImageEncoder.straightOutputs.contains(chain.format),
             chain.operations.contains(where: { ($0 as? ResizeOperation)?.mode == .pad || $0 is PadOperation })
         else { return nil }
         // A padding resize as its resize and its border, as `decodeAndRender` fuses them.
@@ -149,7 +153,8 @@ public struct ImagePipeline: Sendable {
         let image = try decodeAndRender(
             original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays, isAbandoned: isAbandoned)
         if isAbandoned() { throw ServiceError.abandoned }
-        return try Self.encoded(StraightRGBA(image).applying(moves), chain: chain)
+        let bordered = try StraightRGBA(image).applying(moves)
+        return try Self.encoded(flattened ? bordered.flattenedOnWhite() : bordered, chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image
