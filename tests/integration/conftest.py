@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin
@@ -898,8 +899,11 @@ def stack_factory():
     yield start
 
     problems = []
-    for s in reversed(list(started.values())):
-        found = s.stop()
+    # Stopped side by side: each takes 1–2 s idle, ~12 of them were 38 s one after the other.
+    stacks = list(reversed(list(started.values())))
+    with ThreadPoolExecutor(max_workers=max(1, len(stacks))) as pool:
+        results = list(pool.map(lambda stack: stack.stop(), stacks))
+    for s, found in zip(stacks, results):
         if found:
             problems.append(f"stack on port {s.port} ({s.extra_env or 'default env'}, files kept in {s.root}):\n  "
                             + "\n  ".join(found) + f"\n--- log tail ---\n{s.log_tail()}")
