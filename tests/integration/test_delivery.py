@@ -129,6 +129,12 @@ def translucent(stack):
     ("image/*,*/*;q=0.8", "jpg"),                                   # wildcards name no format
     ("", "jpg"),
     ("image/AVIF", "avif"),
+    ("image/avif;Q=0.001,image/webp", "avif"),
+    # A weight RFC 9110 does not allow names nothing, whichever way it leans (a black-box
+    # tester: q=1.5 and q=.5 had counted, q=abc had not).
+    ("image/avif;q=1.5,image/webp", "webp"), ("image/avif;q=.5,image/webp", "webp"),
+    ("image/avif;q=abc,image/webp", "webp"), ("image/avif;q=0;q=1,image/webp", "webp"),
+    ("image/avif;q=0.5000,image/webp", "webp"), ("image/avif;q=1.000,image/webp;q=0", "avif"),
 ])
 def test_auto_redirects_to_what_accept_asks_for(stack, opaque, accept, ext):
     r = stack.get(f"/images/{opaque['id']}/resize:60x.auto?x=1", headers={"Accept": accept})

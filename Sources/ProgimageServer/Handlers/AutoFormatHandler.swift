@@ -70,18 +70,31 @@ struct AutoFormatHandler {
     }
 
     /// The media types an `Accept` header names explicitly with a q-value above 0
-    /// (wildcards name no format).
+    /// (wildcards name no format). A range whose weight is not one RFC 9110 §12.4.2 allows
+    /// (`q=1.5`, `q=.5`, `q=abc`, a second `q`) names nothing: `q=abc` had counted as 0 and
+    /// `q=1.5` or `q=0;q=1` as accepted (a black-box tester).
     static func acceptedImageTypes(_ accept: String) -> Set<String> {
         var types: Set<String> = []
         for range in accept.split(separator: ",") {
             let parts = range.split(separator: ";").map { $0.trimming(" \t").lowercased() }
             guard let type = parts.first, !type.contains("*") else { continue }
-            var quality = 1.0
-            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
-                quality = Double(parameter.dropFirst(2)) ?? 0
-            }
-            if quality > 0 { types.insert(type) }
+            let weights = parts.dropFirst().filter { $0.hasPrefix("q=") }
+            guard weights.count <= 1 else { continue }
+            let quality = weights.first.map { qvalue($0.dropFirst(2)) } ?? 1
+            if let quality, quality > 0 { types.insert(type) }
         }
         return types
+    }
+
+    /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, or nil.
+    static func qvalue(_ text: some StringProtocol) -> Double? {
+        guard let whole = text.first, whole == "0" || whole == "1" else { return nil }
+        let fraction = text.dropFirst()
+        if !fraction.isEmpty {
+            let digits = fraction.dropFirst()
+            guard fraction.first == ".", digits.count <= 3, digits.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
+            if whole == "1", digits.contains(where: { $0 != "0" }) { return nil }
+        }
+        return Double(String(text))
     }
 }
