@@ -276,12 +276,20 @@ enum ImageIDArgument {
     /// unknown long option, collected as it is (and `--generate-completion-script` is one).
     /// No option's value can be such a word (the parser takes a word beginning with `-` for
     /// an option, not a value), so nothing else is rewritten.
-    static func shielded(_ arguments: [String]) -> [String] {
+    ///
+    /// For `upload`, a word beginning with one `-` (not `-` alone, not `-h`) that names an
+    /// existing file is that file, spelled `./…`: read as a pack of short options,
+    /// `-photo.jpg` held `-h`, and `upload *.jpg` in a folder with such a file printed the
+    /// help, uploaded nothing and exited 0 (a black-box tester).
+    static func shielded(_ arguments: [String], fileExists: (String) -> Bool = Files.exists) -> [String] {
         var rewriting = true
-        return arguments.map { word in
+        let uploads = arguments.first == "upload"
+        return arguments.enumerated().map { index, word in
             if word == "--" { rewriting = false }
             let twoDashes = word.hasPrefix("--") && !word.hasPrefix("---")
-            guard rewriting, word.hasPrefix("-"), !twoDashes, ImageID(word) != nil else { return word }
+            guard rewriting, word.hasPrefix("-"), !twoDashes else { return word }
+            if uploads, index > 0, word != "-", word != "-h", fileExists(word) { return "./" + word }
+            guard ImageID(word) != nil else { return word }
             return shieldPrefix + word
         }
     }

@@ -413,6 +413,28 @@ def test_cli_upload_prints_its_lines_in_the_files_order(stack, tmp_path):
     assert [i["sha256"] for i in lines] == [Tools.sha256(f.read_bytes()) for f in files]
 
 
+def test_cli_uploads_a_file_whose_name_begins_with_a_dash(stack, tmp_path):
+    """`upload a.png -photo.png` read `-photo.png` as a pack of short options holding `-h`:
+    it printed the help, uploaded nothing and exited 0 (a black-box tester), so `upload *.jpg`
+    in a folder with such a file did nothing and said it succeeded. An existing file is the
+    file; a name that is no file is still an unknown option (64), and `-h` the help."""
+    for name, seed in (("a.png", 1200), ("-photo.png", 1201), ("-h2.png", 1202)):
+        (tmp_path / name).write_bytes(Tools.png(Tools.noise(9, 9, seed=seed)))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+
+    def run(*args):
+        return subprocess.run([str(CLI), *args], env=environment, cwd=tmp_path, capture_output=True, timeout=120)
+
+    r = run("upload", "a.png", "-photo.png", "-h2.png")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [i["filename"] for i in lines] == ["a.png", "-photo.png", "-h2.png"], r.stdout
+    assert [i["sha256"] for i in lines] == [Tools.sha256((tmp_path / n).read_bytes()) for n in ("a.png", "-photo.png", "-h2.png")]
+    assert run("upload", "a.png", "-missing.png").returncode == 64
+    assert b"USAGE" in run("upload", "-h").stdout
+
+
 # ---- the Python client --------------------------------------------------------------------
 
 
