@@ -34,6 +34,22 @@ def test_raw_upload_with_filename(stack, tools, sample_png):
     assert stack.location(r) == f"/images/{obj['id']}"
 
 
+def test_a_filename_is_at_most_255_code_points_without_any_control_character(stack, tools, sample_png):
+    """Counted in characters, one `a` with a million combining accents was a 2 MB filename,
+    stored and sent back in every list (a black-box tester: 20 MB with ten million); and C1
+    controls stayed (U+009B is a terminal's CSI). A multipart part's filename has no header
+    limit in front of it."""
+    long_name = "a" + "\u0301" * 1_000_000 + ".png"
+    r = stack.post("/images", files=[("file", (long_name, sample_png, "image/png"))])
+    assert r.status_code == 201, tools.describe(r)
+    assert r.json()["filename"] == "a" + "\u0301" * 254
+    r = stack.post("/images", files=[("file", ("a\u009b31m\u0085b\u007f.png", sample_png, "image/png"))])
+    assert r.status_code == 201 and r.json()["filename"] == "a31mb.png", tools.describe(r)
+    r = stack.post("/images", data=sample_png, headers={
+        "Content-Type": "image/png", "Content-Disposition": "attachment; filename*=UTF-8''" + "e%CC%81" * 200})
+    assert r.status_code == 201 and r.json()["filename"] == "e\u0301" * 127, tools.describe(r)
+
+
 def test_declared_type_and_filename_do_not_change_sniffed_format(stack, tools, sample_png):
     """The format is sniffed from the bytes; a misleading name and type are ignored."""
     r = stack.upload(sample_png, filename="photo.jpg", content_type="image/jpeg")

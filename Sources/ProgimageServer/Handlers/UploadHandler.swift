@@ -214,12 +214,28 @@ struct UploadHandler {
         return Candidate(bytes: fetched.bytes, filename: Self.cleanFilename(fetched.filename), sourceURL: fetched.finalURL)
     }
 
-    /// The last path component, without control characters: a filename is metadata for
-    /// people, never a path on our disk, but clients display it.
+    /// The last path component, without control characters (C0, DEL and C1: U+009B is a
+    /// terminal's CSI), at most `filenameScalars` code points: a filename is metadata for
+    /// people, never a path on our disk, but clients display it. Counted in characters, one
+    /// `a` with ten million combining accents had been a 20 MB filename, stored and sent in
+    /// every list (a black-box tester); a name cut short ends on a whole character.
     static func cleanFilename(_ name: String?) -> String? {
         guard let name else { return nil }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        let clean = String(String.UnicodeScalarView(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
-        return clean.isEmpty ? nil : String(clean.prefix(255))
+        var scalars = String.UnicodeScalarView()
+        var cut = false
+        for scalar in last.unicodeScalars where scalar.properties.generalCategory != .control {
+            guard scalars.count < filenameScalars else {
+                cut = true
+                break
+            }
+            scalars.append(scalar)
+        }
+        var clean = String(scalars)
+        // The last character may go on past the cut: it goes, unless it is all there is.
+        if cut, clean.count > 1 { clean.removeLast() }
+        return clean.isEmpty ? nil : clean
     }
+
+    static let filenameScalars = 255
 }

@@ -52,6 +52,19 @@ struct MultipartHeaderTests {
         #expect(MultipartParser.dispositionFilename("form-data; filename=\"a\\\\b.png\"") == "a\\b.png")
     }
 
+    /// Control characters of every kind go (C1 too: U+009B is a terminal's CSI), and the
+    /// length is counted in code points, cut after a whole character.
+    @Test func filenamesLoseControlsAndStopAt255CodePoints() {
+        #expect(UploadHandler.cleanFilename("a\u{1B}[31m\u{9B}31m\u{85}b\u{7F}.png") == "a[31m31mb.png")
+        let accents = "a" + String(repeating: "\u{301}", count: 100_000) + ".png"
+        #expect(UploadHandler.cleanFilename(accents)?.unicodeScalars.count == 255)
+        let letters = String(repeating: "e\u{301}", count: 200)
+        let cut = UploadHandler.cleanFilename(letters)
+        #expect(cut == String(repeating: "e\u{301}", count: 127))
+        #expect(UploadHandler.cleanFilename(String(repeating: "x", count: 255)) == String(repeating: "x", count: 255))
+        #expect(UploadHandler.cleanFilename("\u{85}\u{9F}") == nil)
+    }
+
     @Test func undecodableExtendedFilenameFallsBack() {
         #expect(
             MultipartParser.dispositionFilename("attachment; filename*=UTF-8''bad%ZZ.jpg; filename=\"ok.jpg\"")
