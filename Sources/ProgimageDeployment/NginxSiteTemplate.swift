@@ -125,7 +125,7 @@ enum NginxSiteTemplate {
             }
             map $request_method $progimage_preflight_methods {
                 default "";
-                OPTIONS "GET, HEAD, POST, DELETE, OPTIONS";
+                OPTIONS "\(preflightMethods)";
             }
             map $request_method $progimage_preflight_headers {
                 default "";
@@ -133,7 +133,7 @@ enum NginxSiteTemplate {
             }
             map $request_method $progimage_preflight_max_age {
                 default "";
-                OPTIONS "86400";
+                OPTIONS "\(preflightMaxAge)";
             }
             \(NginxErrorPage.maps)
 
@@ -349,6 +349,8 @@ extension NginxSiteTemplate {
     /// The CORS headers of every answer (`always`: errors too).
     /// The request headers a preflight allows, for a box's preflights and the front's.
     static let preflightHeaders = "Authorization, Content-Type, Content-Disposition, If-None-Match, If-Modified-Since, Range"
+    static let preflightMethods = "GET, HEAD, POST, DELETE, OPTIONS"
+    static let preflightMaxAge = "86400"
 
     static let corsHeaders = [
         "add_header Access-Control-Allow-Origin $progimage_allow_origin always;",
@@ -460,6 +462,26 @@ struct NginxErrorPage {
         return "error_page \(status) \(ownStatus ? "= " : "")/_progimage/error/\(status);"
     }
 
+    /// A box's preflight answered from an error page, the preflight's headers spelled out
+    /// (the maps go by the method, which the redirect to the page made GET).
+    static let boxPreflight = [
+        "add_header Access-Control-Allow-Origin $progimage_allow_origin always;", "add_header Vary $progimage_vary_origin always;",
+        "add_header Access-Control-Allow-Methods \"\(NginxSiteTemplate.preflightMethods)\" always;",
+        "add_header Access-Control-Allow-Headers \"\(NginxSiteTemplate.preflightHeaders)\" always;",
+        "add_header Access-Control-Max-Age \(NginxSiteTemplate.preflightMaxAge) always;",
+        "add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;", "return 204;",
+    ]
+
+    /// The front door's own preflight: reads only (which origins may write is each box's to
+    /// say), for a minute.
+    static let frontPreflight = [
+        "add_header Access-Control-Allow-Origin * always;", "add_header Access-Control-Allow-Methods \"GET, HEAD, OPTIONS\" always;",
+        "add_header Access-Control-Allow-Headers \"\(NginxSiteTemplate.preflightHeaders)\" always;",
+        "add_header Access-Control-Max-Age 60 always;",
+        "add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
+        "add_header Cache-Control no-store always;", "return 204;",
+    ]
+
     /// The statuses nginx answers when no upstream did.
     static let noUpstream = [502, 503, 504]
 
@@ -493,6 +515,12 @@ struct NginxErrorPage {
             // malformed request. (A `..` that stays below the root is resolved by nginx and
             // never comes here.) From the request line: nginx sets $request_uri only once
             // the path has parsed.
+            // A preflight there is the 204 a preflight gets on any path (API.md), with the
+            // preflight's headers spelled out: the redirect to this page made the method GET,
+            // which the maps go by (it was this page's 404; a black-box tester).
+            lines += [
+                "        if ($request ~ \"^OPTIONS [^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))\") {"
+            ] + (preflightWithoutUpstream ? Self.frontPreflight : Self.boxPreflight).map { "            " + $0 } + ["        }"]
             lines += [
                 "        if ($request ~ \"^\\S+ [^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))\") {",
                 "            add_header Cache-Control $progimage_url_error_cache always;",
@@ -502,16 +530,7 @@ struct NginxErrorPage {
         }
         if preflightWithoutUpstream, Self.noUpstream.contains(status) {
             // From the request line: the redirect to this page made the method GET.
-            lines += [
-                "        if ($request ~ \"^OPTIONS \") {",
-                "            add_header Access-Control-Allow-Origin * always;",
-                "            add_header Access-Control-Allow-Methods \"GET, HEAD, OPTIONS\" always;",
-                "            add_header Access-Control-Allow-Headers \"\(NginxSiteTemplate.preflightHeaders)\" always;",
-                "            add_header Access-Control-Max-Age 60 always;",
-                "            add_header Access-Control-Expose-Headers \"ETag, X-Cache, X-Progimage-Cache, Location\" always;",
-                "            add_header Cache-Control no-store always;",
-                "            return 204;", "        }",
-            ]
+            lines += ["        if ($request ~ \"^OPTIONS \") {"] + Self.frontPreflight.map { "            " + $0 } + ["        }"]
         }
         let cacheControl = status == 404 ? "$progimage_url_error_cache" : "no-store"
         lines.append("        add_header Cache-Control \(cacheControl) always;")

@@ -293,6 +293,20 @@ def test_path_traversal_is_json_404(stack, tools, path):
     assert r.headers.get("Cache-Control") == "no-store", tools.describe(r)
 
 
+@pytest.mark.parametrize("path", ["/images/%00", "/images/aaaaaaaaaaaaaaaa%00.png", "/images/..%2f..%2fetc",
+                                  "/images/%2e%2e/%2e%2e/etc/passwd"])
+def test_a_preflight_on_a_path_nginx_refuses_is_still_a_preflight(stack, tools, path):
+    """API.md: `OPTIONS` on any path answers 204. On a path with an encoded NUL or a `..`
+    above the root, which nginx refuses before any location, it was that page's 404 (a
+    black-box tester)."""
+    r = stack.request("OPTIONS", path, headers={"Origin": "https://site.example", "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 204 and not r.content, tools.describe(r)
+    assert r.headers.get("Access-Control-Allow-Origin") == "*", tools.describe(r)
+    assert "GET" in r.headers.get("Access-Control-Allow-Methods", ""), tools.describe(r)
+    assert r.headers.get("Access-Control-Max-Age") == "86400", tools.describe(r)
+    tools.json_error(stack.get(path), 404, "not_found")
+
+
 def test_unknown_extension_404_for_existing_image(stack, tools):
     obj = stack.upload_ok(tools.png(tools.noise(8, 8, seed=40)))
     for ext in ("xyz", "svg", "PNG", "exe", ""):
