@@ -482,6 +482,10 @@ struct NginxErrorPage {
         "add_header Cache-Control no-store always;", "return 204;",
     ]
 
+    /// A request line's path that nginx refuses before any location: an encoded NUL, or a
+    /// `..` that climbs above the root in any spelling (as a regular expression).
+    static let refusedPath = "[^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))"
+
     /// The statuses nginx answers when no upstream did.
     static let noUpstream = [502, 503, 504]
 
@@ -519,10 +523,10 @@ struct NginxErrorPage {
             // preflight's headers spelled out: the redirect to this page made the method GET,
             // which the maps go by (it was this page's 404; a black-box tester).
             lines += [
-                "        if ($request ~ \"^OPTIONS [^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))\") {"
+                "        if ($request ~ \"^OPTIONS \(Self.refusedPath)\") {"
             ] + (preflightWithoutUpstream ? Self.frontPreflight : Self.boxPreflight).map { "            " + $0 } + ["        }"]
             lines += [
-                "        if ($request ~ \"^\\S+ [^? ]*(?:%00|(?:/|%2[Ff])(?:\\.|%2[Ee]){2}(?:[/? ]|%2[Ff]))\") {",
+                "        if ($request ~ \"^\\S+ \(Self.refusedPath)\") {",
                 "            add_header Cache-Control $progimage_url_error_cache always;",
             ] + cors.map { "            " + $0 } + [
                 "            return 404 '\(notFound)\\n';", "        }",

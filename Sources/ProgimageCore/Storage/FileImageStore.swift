@@ -16,6 +16,14 @@ public struct FileImageStore: ImageStore {
         return "\(root)/\(first)/\(second)/\(id).\(format.rawValue)"
     }
 
+    /// The image whose original a file name (`{id}.{ext}`) is, when it is one this store
+    /// writes; where the file must lie is `path(id:format:)`.
+    static func image(fileName: some StringProtocol) -> (ImageID, ImageFormat)? {
+        let parts = fileName.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])) else { return nil }
+        return (id, format)
+    }
+
     public func write(_ bytes: [UInt8], id: ImageID, format: ImageFormat) throws(ServiceError) {
         try write(bytes, id: id, format: format, durable: true)
     }

@@ -94,8 +94,7 @@ public struct StorageCheck {
             let directory = "\(originals.root)/\(first)/\(second)"
             for entry in Files.entries(in: directory) ?? [] where !entry.isDirectory {
                 let path = "\(directory)/\(entry.name)"
-                let parts = entry.name.split(separator: ".", maxSplits: 1)
-                let image = parts.count == 2 ? ImageID(parts[0]).flatMap { id in ImageFormat(rawValue: String(parts[1])).map { (id, $0) } } : nil
+                let image = FileImageStore.image(fileName: entry.name)
                 // At its own path only: a copy of a recorded original in another shard folder
                 // (moved by hand, a restore gone wrong) is nobody's, and was not reported
                 // while the record stood (a black-box tester).

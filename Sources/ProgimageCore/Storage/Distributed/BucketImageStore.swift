@@ -107,9 +107,7 @@ public final class BucketImageStore: ImageStore {
     /// whose object was lost is its only copy, and `prune` had removed it (a black-box
     /// tester: `check` reported the object missing, `prune` then left no copy anywhere).
     public func localCopyIsDisposable(at path: String) -> Bool {
-        let name = path.split(separator: "/").last ?? ""
-        let parts = name.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let id = ImageID(parts[0]), let format = ImageFormat(rawValue: String(parts[1])),
+        guard let (id, format) = FileImageStore.image(fileName: path.split(separator: "/").last ?? ""),
             localCopies.path(id: id, format: format) == path
         else { return false }
         return (try? bucket.contains(key: Self.key(id: id, format: format))) == true
