@@ -95,6 +95,9 @@ extension ImageEncoder {
     /// (`StraightRGBA`) can go to without libgd.
     static let straightOutputs: Set<ImageFormat> = [.png, .tiff, .webp, .avif, .heic, .jxl]
 
+    /// Formats without alpha: what is translucent is flattened on white for them.
+    static let flattenedOutputs: Set<ImageFormat> = [.jpg, .bmp]
+
     /// Consumes the rows: the encoders that copy them into a picture of their own (WebP,
     /// AVIF, HEIC) encode after they are freed, as the libgd path does.
     static func encode(_ image: consuming StraightRGBA, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {

@@ -58,7 +58,7 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, source: ImageSize, chain: OperationChain, overlays: OverlaySource,
         isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        let flattened = chain.format == .jpg || chain.format == .bmp
+        let flattened = ImageEncoder.flattenedOutputs.contains(chain.format)
         guard flattened || ImageEncoder.straightOutputs.contains(chain.format) else { return nil }
         // Flattened too: libgd's 7-bit alpha put such a border up to 2 levels off its
         // colour on white (a black-box tester).
@@ -122,7 +122,7 @@ public struct ImagePipeline: Sendable {
         _ original: [UInt8], format: ImageFormat, jpeg: JPEGSourceHeader?, source: ImageSize, chain: OperationChain,
         overlays: OverlaySource, isAbandoned: () -> Bool
     ) throws(ServiceError) -> [UInt8]? {
-        let flattened = chain.format == .jpg || chain.format == .bmp
+        let flattened = ImageEncoder.flattenedOutputs.contains(chain.format)
         guard flattened || ImageEncoder.straightOutputs.contains(chain.format),
             chain.operations.contains(where: { ($0 as? ResizeOperation)?.mode == .pad || $0 is PadOperation })
         else { return nil }

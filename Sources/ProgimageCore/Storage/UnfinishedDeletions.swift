@@ -20,7 +20,7 @@ extension UnfinishedDeletions {
     public func finishAll(cache: DerivedImageCache, originals: any ImageStore) throws(ServiceError) -> Int {
         var finished = 0
         for (id, format) in try unfinishedDeletions() {
-            cache.removeAll(of: id)
+            cache.whileDeleting(id) { cache.removeAll(of: id) }  // as `DeletionFanOut.replay` does
             cache.removeOverlayUsers(of: id)
             guard (try? originals.remove(id: id, format: format)) != nil else { continue }
             try deletionFinished(id)

@@ -86,7 +86,11 @@ public final class DeletionFanOut: Sendable {
         while true {
             let batch = try log.tombstones(after: applied.load(ordering: .relaxed), limit: 500)
             for tombstone in batch {
-                cache.removeAll(of: tombstone.id)
+                // Through the image's deletion gate, as a delete on this box removes them: a
+                // render here that found the record before it went writes first and its file
+                // goes with the rest, or finds it gone and writes nothing. Ungated, a write
+                // landing just after the removal stayed, served as a HIT.
+                cache.whileDeleting(tombstone.id) { cache.removeAll(of: tombstone.id) }
                 cache.removeOverlayUsers(of: tombstone.id)
                 try? localCopies.remove(id: tombstone.id, format: tombstone.format)
                 applied.store(tombstone.sequence, ordering: .relaxed)
