@@ -199,6 +199,38 @@ import Testing
     }
 }
 
+/// A preset's `quality` applies where the output takes one and is left out elsewhere, so
+/// `preset:thumb.png` (where `.auto` sends an image with alpha) is a png, not a 400.
+@Suite struct PresetQualityTests {
+    static let presets = try! PresetTable.parse("thumb=resize:60x60,fill/quality:70;q=quality:20", presetsOnly: false).get()
+
+    func chain(_ operations: String, _ format: ImageFormat) throws(ServiceError) -> OperationChain {
+        try OperationParser.parse(Substring(operations), format: format, presets: Self.presets).chain
+    }
+
+    @Test func appliesToTheLossyFormats() throws {
+        for format in ImageFormat.allCases where format.acceptsQuality {
+            #expect(try chain("preset:thumb", format).quality == 70)
+            #expect(try chain("flip:h/preset:q", format).quality == 20)
+        }
+    }
+
+    @Test func isLeftOutOfTheOthers() throws {
+        for format in ImageFormat.allCases where !format.acceptsQuality {
+            let thumb = try chain("preset:thumb", format)
+            #expect(thumb.quality == nil && thumb.operations.count == 1)
+            #expect("\(thumb)" == "/preset:thumb.\(format.rawValue)")
+            #expect(try chain("preset:q", format).operations.isEmpty)
+        }
+    }
+
+    /// A URL's own `quality` stays a 400 where the format takes none, beside a preset too.
+    @Test func aURLsOwnQualityIsStillRefused() {
+        #expect(throws: ServiceError.self) { try chain("preset:thumb/quality:50", .png) }
+        #expect(throws: ServiceError.self) { try chain("preset:thumb/quality:50", .jpg) }
+    }
+}
+
 /// A seeded generator, so a failing random case can be replayed.
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64

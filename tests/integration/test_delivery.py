@@ -508,6 +508,37 @@ def test_a_preset_of_quality_alone_routes_to_the_operation_before_it(preset_stac
     assert Tools.same_pixels(im, direct)
 
 
+def test_a_presets_quality_applies_where_the_format_takes_one(preset_stack):
+    """A preset's `quality` is left out of a png, gif, bmp or tiff (one preset serves every
+    format); a URL's own `quality` there stays a 400. So `.auto` sends an image with alpha
+    through a quality-holding preset to png, as API.md says, instead of flattening it into
+    a jpg (the preset had been a 400 on png)."""
+    stack = preset_stack
+    i = stack.upload_ok(Tools.png(Tools.noise(200, 100, mode="RGBA", seed=44)))["id"]
+    for ext in ("png", "gif", "bmp", "tiff"):
+        im, r = get_image(stack, f"/images/{i}/preset:thumb.{ext}")
+        direct, _ = get_image(stack, f"/images/{i}/resize:60x60,fill.{ext}")
+        assert im.size == (60, 60) and Tools.same_pixels(im, direct), ext
+        assert r.headers["X-Progimage-Instance"] == "resize"
+    plain, _ = get_image(stack, f"/images/{i}.png")
+    quality_only, _ = get_image(stack, f"/images/{i}/preset:q.png")
+    assert Tools.same_pixels(quality_only, plain)
+    Tools.json_error(stack.get(f"/images/{i}/preset:thumb/quality:50.png"), 400, "bad_operation")
+    # The lossy formats still take it: the same bytes as the quality written out, smaller than
+    # the default quality's.
+    preset = stack.get(f"/images/{i}/preset:thumb.webp")
+    direct = stack.get(f"/images/{i}/resize:60x60,fill/quality:70.webp")
+    default = stack.get(f"/images/{i}/resize:60x60,fill.webp")
+    assert preset.content == direct.content and len(direct.content) < len(default.content)
+
+    r = stack.get(f"/images/{i}/preset:thumb.auto?x=1", headers={"Accept": "image/*"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/images/{i}/preset:thumb.png?x=1", Tools.describe(r)
+    target, _ = get_image(stack, r.headers["Location"])
+    assert target.mode == "RGBA" and target.size == (60, 60)
+    r = stack.get(f"/images/{i}/preset:thumb.auto", headers={"Accept": "image/webp"})
+    assert r.headers["Location"] == f"/images/{i}/preset:thumb.webp", Tools.describe(r)
+
+
 def test_presets_only_refuses_free_form_chains(stack_factory):
     stack = stack_factory({"PROGIMAGE_PRESETS": PRESETS, "PROGIMAGE_PRESETS_ONLY": "1"})
     image = stack.upload_ok(Tools.png(Tools.noise(50, 50, seed=42)))

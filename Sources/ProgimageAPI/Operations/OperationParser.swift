@@ -29,8 +29,13 @@ public enum OperationParser {
                     hasPreset = true
                     continue
                 }
-                let expanded = try parse(expansion.joined(separator: "/")[...], format: format, presets: .none).chain
-                if let presetQuality = expanded.quality {
+                // A preset's `quality` is the lossy encoders' option, left out for an output
+                // that takes none: one preset serves every format (`preset:thumb.png`, where
+                // `.auto` sends an image with alpha), where a URL's own `quality` is a 400.
+                let expanded = try parse(
+                    expansion.joined(separator: "/")[...], format: format.acceptsQuality ? format : .jpg, presets: .none
+                ).chain
+                if format.acceptsQuality, let presetQuality = expanded.quality {
                     guard quality == nil else { throw ServiceError(.badOperation, "quality: given more than once") }
                     quality = presetQuality
                 }

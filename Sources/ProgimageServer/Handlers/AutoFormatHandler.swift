@@ -58,8 +58,8 @@ struct AutoFormatHandler {
     /// The canonical operations without their leading `/`, for `format`: a trailing
     /// `quality:` (a lossy encoder's option, `400` on a png URL) is dropped for a format
     /// that takes none, so that an image with alpha still goes to png, lossless, and is not
-    /// flattened into a jpg because the URL was written for the lossy formats. A preset
-    /// holding a quality cannot be split: for png it stays invalid, and jpg is next.
+    /// flattened into a jpg because the URL was written for the lossy formats. A preset's
+    /// own quality needs no dropping: the parser applies it only where it can.
     static func segments(_ operations: String, for format: ImageFormat) -> Substring {
         let segments = Substring(operations).dropFirst()
         guard !format.acceptsQuality else { return segments }
