@@ -58,10 +58,11 @@ public enum Files {
     /// Writes `bytes` to `path` atomically: a temporary file in `temporaryDirectory`
     /// (same filesystem, somewhere readers never look), fsync when `durable`, rename. The
     /// temporary file's name carries the writer's process id (`removeLeftovers`) unless
-    /// `temporaryName` gives another beginning; the file gets `mode`.
+    /// `temporaryName` gives another beginning; the file gets `mode`, and, given one,
+    /// `modificationTime` (seconds since the epoch) as its mtime.
     public static func writeAtomically(
         _ bytes: [UInt8], to path: String, temporaryDirectory: String, durable: Bool, mode: UInt32 = 0o644,
-        temporaryName: String? = nil
+        temporaryName: String? = nil, modificationTime: Int? = nil
     ) throws(SystemCallError) {
         try makeDirectories(temporaryDirectory)
         try makeDirectories(parent(of: path))
@@ -79,6 +80,12 @@ public enum Files {
                 try FileDescriptorIO.write(bytes, to: fd)
             } catch {
                 throw SystemCallError("write", path: temporary, errno: error)
+            }
+            if let modificationTime {
+                // The access time now, as the write would have left it (eviction reads it).
+                let now = (1 << 30) - 1  // UTIME_NOW, which Glibc's header defines as an expression Swift does not import
+                var times = [timespec(tv_sec: 0, tv_nsec: now), timespec(tv_sec: modificationTime, tv_nsec: 0)]
+                guard futimens(fd, &times) == 0 else { throw SystemCallError("futimens", path: temporary) }
             }
             if durable, fsync(fd) != 0 { throw SystemCallError("fsync", path: temporary) }
             closed = true

@@ -35,6 +35,17 @@ public struct DerivedImageCache: Sendable {
         self.budget = budget
     }
 
+    /// The preset definitions the cache's files were made under (`PresetCachePurge`),
+    /// rewritten only when they change.
+    var presetDefinitionsPath: String { root + "/" + Self.locksFolder + "/presets" }
+
+    /// When the preset definitions last changed (the mtime of their record), nil without one.
+    public var presetsChangedAt: Int? {
+        var status = stat()
+        guard stat(presetDefinitionsPath, &status) == 0 else { return nil }
+        return Int(status.st_mtim.tv_sec)
+    }
+
     func directory(of id: ImageID) -> String {
         let (first, second) = id.shards
         return "\(root)/\(first)/\(second)/\(id)"
@@ -62,11 +73,14 @@ public struct DerivedImageCache: Sendable {
 
     /// Writes a derived file so nginx never sees it half-written. nginx then serves it, to
     /// the request that made it as to every later one, with its own ETag.
-    public func store(_ bytes: [UInt8], at path: String) throws(ServiceError) -> StoreOutcome {
+    /// `lastModified` (seconds since the epoch) is the file's mtime: nginx's `Last-Modified`
+    /// and `ETag` (see `DerivedImageRenderer.lastModified(of:chain:)`).
+    public func store(_ bytes: [UInt8], at path: String, lastModified: Int? = nil) throws(ServiceError) -> StoreOutcome {
         let newFolders = budget == nil ? 0 : missingFolders(above: path)
         if let budget, !budget.reserve(bytes: bytes.count, newFolders: newFolders) { return .noRoom }
         do {
-            try Files.writeAtomically(bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false)
+            try Files.writeAtomically(
+                bytes, to: path, temporaryDirectory: root + "/" + Self.temporaryFolder, durable: false, modificationTime: lastModified)
         } catch {
             budget?.release(bytes: bytes.count, newFolders: newFolders)
             if error.isMissing { return .folderVanished }

@@ -10,7 +10,7 @@ public enum PresetCachePurge {
     /// Returns the names whose files were removed.
     @discardableResult
     public static func run(cache: DerivedImageCache, presets: PresetTable) -> [String] {
-        let recordPath = cache.root + "/.locks/presets"
+        let recordPath = cache.presetDefinitionsPath
         let current = presets.definitions.mapValues { $0.joined(separator: "/") }
         var previous: [String: String] = [:]
         if let bytes = try? Files.read(recordPath) {

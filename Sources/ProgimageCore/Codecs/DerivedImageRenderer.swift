@@ -28,8 +28,28 @@ public struct DerivedImageRenderer: Sendable {
         /// Where the file is, relative to the cache root (`ab/cd/{id}/…`): nginx serves the
         /// answer from there.
         case stored(cachePath: String)
-        /// Not kept: the answer carries the bytes.
-        case unkept(bytes: [UInt8])
+        /// Not kept: the answer carries the bytes, and the date the file would have had.
+        case unkept(bytes: [UInt8], lastModified: Int)
+    }
+
+    /// The date a derived file carries (its mtime: nginx's `Last-Modified`, and its `ETag`
+    /// with the length): the newest of what it is made from — the original's `created_at`,
+    /// each overlay's, and the preset definitions' last change for a chain that names a
+    /// preset — not the moment it was rendered. So a URL keeps its validators across
+    /// evictions, renders from memory and boxes (a client's `If-None-Match` from one box was
+    /// a 200 from the next after a failover, and a MISS answered from memory carried other
+    /// validators than the HIT after it), while a preset's change still dates its files anew.
+    public func lastModified(of record: ImageRecord, chain: OperationChain) throws(ServiceError) -> Int {
+        var newest = Timestamp.unixSeconds(of: record.createdAt) ?? 0
+        for overlay in chain.overlayImages {
+            if let created = try metadata.record(overlay).flatMap({ Timestamp.unixSeconds(of: $0.createdAt) }) {
+                newest = max(newest, created)
+            }
+        }
+        if chain.writtenSegments?.contains(where: { $0.hasPrefix("preset:") }) == true, let changed = cache.presetsChangedAt {
+            newest = max(newest, changed)
+        }
+        return newest
     }
 
     /// `overlay:{id}` reads another stored image: upright, first frame, in sRGB, as 8-bit
@@ -101,22 +121,23 @@ public struct DerivedImageRenderer: Sendable {
             } else {
                 bytes = try render(original)
             }
+            let lastModified = try lastModified(of: record, chain: chain)
             let overlayIDs = chain.overlayImages
             // Recorded before the file exists, so a delete of an overlay always finds it; a
             // use that cannot be recorded (a full cache disk) is answered from memory, not
             // kept where the overlay's delete would not look.
             for overlay in overlayIDs where !cache.recordOverlayUse(of: overlay, by: relative) {
-                return .unkept(bytes: bytes)
+                return .unkept(bytes: bytes, lastModified: lastModified)
             }
             // A delete that ran while we rendered must not leave a file nginx would serve,
             // not even for a moment: the record is asked for and the file written through
             // the image's deletion gate, which its delete holds while it removes both.
             let outcome = try cache.whileNotDeleting(id) { () throws(ServiceError) -> DerivedImageCache.StoreOutcome? in
                 guard try metadata.record(id) != nil else { return nil }
-                let outcome = try cache.store(bytes, at: path)
+                let outcome = try cache.store(bytes, at: path, lastModified: lastModified)
                 // No delete is under way: a folder that vanished under the write was the
                 // pruner's, empty; one more write recreates it.
-                return outcome == .folderVanished ? try cache.store(bytes, at: path) : outcome
+                return outcome == .folderVanished ? try cache.store(bytes, at: path, lastModified: lastModified) : outcome
             }
             guard let outcome else { throw ServiceError(.notFound, "no image with id \(id)") }
             for overlay in overlayIDs where try metadata.record(overlay) == nil {
@@ -128,7 +149,7 @@ public struct DerivedImageRenderer: Sendable {
                 throw ServiceError(.notFound, "no image with id \(overlay)")
             }
             // Not kept (no room, or the folder vanished twice): the image anyway, from memory.
-            guard outcome == .kept else { return .unkept(bytes: bytes) }
+            guard outcome == .kept else { return .unkept(bytes: bytes, lastModified: lastModified) }
             return .stored(cachePath: relative)
         }
     }

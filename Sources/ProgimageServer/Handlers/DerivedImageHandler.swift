@@ -21,7 +21,9 @@ struct DerivedImageHandler {
             // local copy, fetched first (and answered from memory when there is no room to
             // keep it).
             if let unkept = try context.renderer.originalForNginx(id: id, format: record.format) {
-                return UnkeptImageResponse(bytes: unkept, format: record.format).response(to: request)
+                // Dated as every copy of an original is (`ImageStore.date`).
+                let created = Timestamp.unixSeconds(of: record.createdAt) ?? 0
+                return UnkeptImageResponse(bytes: unkept, format: record.format, lastModified: created).response(to: request)
             }
             let (first, second) = id.shards
             return Self.servedByNginx("/_progimage/original/\(first)/\(second)/\(id).\(record.format.rawValue)")
@@ -30,9 +32,9 @@ struct DerivedImageHandler {
         switch try context.renderer.render(record, chain: chain, isAbandoned: request.isAbandoned) {
         case .stored(let cachePath):
             return Self.servedByNginx("/_progimage/made/" + cachePath)
-        case .unkept(let bytes):
+        case .unkept(let bytes, let lastModified):
             // No room in the cache: the image anyway, not kept (the next request makes it again).
-            return UnkeptImageResponse(bytes: bytes, format: chain.format).response(to: request)
+            return UnkeptImageResponse(bytes: bytes, format: chain.format, lastModified: lastModified).response(to: request)
         }
     }
 
