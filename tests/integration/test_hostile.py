@@ -333,6 +333,41 @@ def test_a_jpeg_with_more_scans_than_any_encoder_writes_is_refused(stack, tools)
     assert time.monotonic() - started < 10
 
 
+def _png_whose_data_runs_on(colour_type: int, extra: int) -> bytes:
+    """A 1×1 PNG (grey, or RGBA) whose one zlib stream holds `extra` zero bytes after its row."""
+    channels = {0: 1, 6: 4}[colour_type]
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    compressor = zlib.compressobj(9)
+    data = compressor.compress(b"\x00" + bytes([200]) * channels)
+    block = bytes(1 << 20)
+    for _ in range(extra >> 20):
+        data += compressor.compress(block)
+    data += compressor.compress(bytes(extra & ((1 << 20) - 1))) + compressor.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, colour_type, 0, 0, 0))
+            + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("colour_type", [0, 6], ids=["grey", "rgba"])
+def test_a_png_whose_image_data_runs_on_past_the_image_is_refused(stack, tools, colour_type):
+    """libpng inflates whatever image data follows the last row, only to warn about it: a
+    1×1 PNG whose data ran on to 1 GiB of zeros (1 MB deflated) took seconds at every upload
+    and render, 35 s for an 8 MB file (a black-box tester). More than 64 KB of data past the
+    image is refused; a few stray bytes, as some encoders leave, are not."""
+    import time
+    small = stack.upload_ok(_png_whose_data_runs_on(colour_type, 1000), "stray.png", "image/png")
+    assert (small["width"], small["height"]) == (1, 1)
+    im = Image.open(io.BytesIO(stack.get(f"/images/{small['id']}.png").content))
+    assert im.convert("L").getpixel((0, 0)) == 200
+    bomb = _png_whose_data_runs_on(colour_type, 256 << 20)
+    assert len(bomb) < 300_000
+    before_newest, before_files = stack.newest_id(), stack.data_files_except_db()
+    started = time.monotonic()
+    tools.json_error(stack.upload(bomb, "bomb.png", "image/png"), 422, "corrupt_image")
+    assert time.monotonic() - started < 2
+    _assert_nothing_stored(stack, before_newest, before_files)
+
+
 @pytest.mark.pixels_only
 def test_an_avif_with_damaged_tile_data_is_refused_as_the_reference_decoder_refuses_it(stack, tools):
     """libheif 1.15's dav1d plugin decoded AVIFs with bytes flipped in their tile data
