@@ -36,17 +36,47 @@ static int pg_tiff_jpeg_warning_loses_data(const char *text) {
     return strncmp(text, "Corrupt JPEG data:", 18) == 0 && strstr(text, "extraneous bytes") == NULL;
 }
 
+/// libtiff's warning for a JPEG strip or tile that codes fewer pixels than its place in the
+/// page ("Improper JPEG strip/tile size, expected WxH, got wxh"): the rest stays unwritten,
+/// black. A file whose ImageWidth claimed more than its JPEG strips held was stored with
+/// black columns (a black-box tester), where a JPEG wider than its data is a 422. A tile on
+/// the page's right or bottom edge may leave out what lies past the page: that loses nothing.
+static int pg_tiff_jpeg_segment_loses_data(TIFF *tif, const char *text) {
+    unsigned expected_width, expected_height, width, height;
+    if (strncmp(text, "Improper JPEG strip/tile size", 29) != 0) return 0;
+    const char *sizes = strstr(text, "expected");
+    if (!sizes || sscanf(sizes, "expected %ux%u, got %ux%u", &expected_width, &expected_height, &width, &height) != 4)
+        return 1;
+    if (!TIFFIsTiled(tif)) return 1;
+    uint32_t page_width = 0, page_height = 0, tile_width = 0, tile_height = 0;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &page_width);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &page_height);
+    TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tile_width);
+    TIFFGetField(tif, TIFFTAG_TILELENGTH, &tile_height);
+    if (tile_width == 0 || tile_height == 0) return 1;
+    uint32_t across = (page_width + tile_width - 1) / tile_width, down = (page_height + tile_height - 1) / tile_height;
+    if (across == 0 || down == 0) return 1;
+    uint32_t tile = TIFFCurrentTile(tif);
+    uint32_t column = tile % across, row = (tile / across) % down;
+    uint32_t shown_width = page_width - column * tile_width, shown_height = page_height - row * tile_height;
+    if (shown_width > tile_width) shown_width = tile_width;
+    if (shown_height > tile_height) shown_height = tile_height;
+    return width < shown_width || height < shown_height;
+}
+
 /// Warnings change no pixel (unknown tags, mostly), except libjpeg's inside a JPEG-
 /// compressed page ("JPEGLib" for compression 7, "LibJpeg" for old-style 6): a strip cut
 /// short came out with grey rows and a 201 where the same damage in a JPEG is a 422 (a
 /// black-box probe). Those are kept for `pg_tiff_lost_data`; nothing goes to stderr.
 static int pg_tiff_warning(TIFF *tif, void *user_data, const char *module, const char *format, va_list args) {
-    (void)tif;
     struct pg_tiff *tiff = user_data;
-    if (tiff->lost_data[0] || !module || (strcmp(module, "JPEGLib") != 0 && strcmp(module, "LibJpeg") != 0)) return 1;
+    if (tiff->lost_data[0] || !module) return 1;
+    int from_libjpeg = strcmp(module, "JPEGLib") == 0 || strcmp(module, "LibJpeg") == 0;
+    if (!from_libjpeg && strcmp(module, "JPEGPreDecode") != 0) return 1;
     char text[256];
     vsnprintf(text, sizeof text, format, args);
-    if (pg_tiff_jpeg_warning_loses_data(text)) snprintf(tiff->lost_data, sizeof tiff->lost_data, "%s", text);
+    if (from_libjpeg ? pg_tiff_jpeg_warning_loses_data(text) : pg_tiff_jpeg_segment_loses_data(tif, text))
+        snprintf(tiff->lost_data, sizeof tiff->lost_data, "%s", text);
     return 1;
 }
 

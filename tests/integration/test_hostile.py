@@ -254,6 +254,26 @@ def test_a_jpeg_tiff_that_loses_data_is_refused_as_a_jpeg_is(stack, tools, tiled
     _assert_nothing_stored(stack, before_newest, before_files)
 
 
+def test_a_jpeg_tiff_wider_than_its_strips_is_refused(stack, tools):
+    """libtiff only warns when a JPEG strip codes fewer pixels than its place in the page
+    ("Improper JPEG strip/tile size") and leaves the rest unwritten: the corpus file with
+    its ImageWidth raised from 512 was stored with black columns (a black-box tester)."""
+    data = bytearray((corpus_dir() / "tiff/libtiffpic/quad-jpeg.tif").read_bytes())
+    order = "<" if data[:2] == b"II" else ">"
+    ifd = struct.unpack_from(order + "I", data, 4)[0]
+    for index in range(struct.unpack_from(order + "H", data, ifd)[0]):
+        at = ifd + 2 + 12 * index
+        tag, kind = struct.unpack_from(order + "HH", data, at)
+        if tag == 256:
+            width_at, width_format = at + 8, order + ("H" if kind == 3 else "I")
+    assert stack.upload_ok(bytes(data), "quad.tif", "image/tiff")["width"] == 512
+    for width in (600, 1024):
+        struct.pack_into(width_format, data, width_at, width)
+        before_newest, before_files = stack.newest_id(), stack.data_files_except_db()
+        tools.json_error(stack.upload(bytes(data), content_type="image/tiff"), 422, "corrupt_image")
+        _assert_nothing_stored(stack, before_newest, before_files)
+
+
 def test_the_corpus_multi_page_tiff_cut_after_its_first_page_is_refused(stack, tools):
     data = (corpus_dir() / "tiff/image-tiff-seq/seq-1c-8b-multipage-adeefdcc.tiff").read_bytes()
     for end in (631, 900, 1135, len(data) - 1):
