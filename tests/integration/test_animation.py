@@ -315,6 +315,10 @@ def test_frame_and_pixel_budgets(budget_stack):
     assert len(frames_of(get(stack, f"/images/{ok['id']}/resize:50x50.gif"))[0]) == 10
     # Enlarging would make 10 × 200 × 200 output pixels: refused before any work.
     Tools.json_error(stack.get(f"/images/{ok['id']}/resize:200x200.gif"), 422, "image_too_large")
+    # So would a step on the way to a small output: every step is held to the budget (a
+    # black-box tester's 400-frame GIF through resize:1600x1600/resize:84x84 took 22 s).
+    Tools.json_error(stack.get(f"/images/{ok['id']}/resize:200x200/resize:50x50.gif"), 422, "image_too_large")
+    Tools.json_error(stack.get(f"/images/{ok['id']}/pad:50,50,50,50/crop:0,0,100,100.webp"), 422, "image_too_large")
     # A still output of the same chain is one frame, within the limits.
     assert stack.get(f"/images/{ok['id']}/resize:90x90.png").status_code == 200
 
