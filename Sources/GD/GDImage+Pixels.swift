@@ -222,14 +222,8 @@ extension GDImage {
 
     /// Composites onto opaque white, for outputs without alpha (jpg, bmp).
     public consuming func flattenedOnWhite() -> GDImage {
-        flattened(onRed: 255, green: 255, blue: 255)
-    }
-
-    /// Composites onto an opaque colour, for outputs without alpha (jpg, bmp).
-    public consuming func flattened(onRed red: UInt8, green: UInt8, blue: UInt8) -> GDImage {
         if knownOpaque { return self }
         let rows = cgd_rows(raw)!
-        let (r, g, b) = (Int32(red), Int32(green), Int32(blue))
         for y in 0..<height {
             let row = rows[y]!
             for x in 0..<width {
@@ -237,8 +231,8 @@ extension GDImage {
                 let a = (p >> 24) & 0x7F
                 if a == 0 { continue }
                 let keep = 127 - a
-                func mix(_ c: Int32, _ under: Int32) -> Int32 { (c * keep + under * a + 63) / 127 }
-                row[x] = mix((p >> 16) & 0xFF, r) << 16 | mix((p >> 8) & 0xFF, g) << 8 | mix(p & 0xFF, b)
+                func mix(_ c: Int32) -> Int32 { (c * keep + 255 * a + 63) / 127 }
+                row[x] = mix((p >> 16) & 0xFF) << 16 | mix((p >> 8) & 0xFF) << 8 | mix(p & 0xFF)
             }
         }
         return self

@@ -176,7 +176,7 @@ do {
             bgrx: decoded.bytes, width: decoded.width, height: decoded.height, stride: decoded.stride,
             toWidth: planned.width, toHeight: planned.height, extent: ImageDecoder.dctScaledExtent(of: source, shrink: shrink))
         let resampled = cpuMilliseconds()
-        outputBytes = try ImageEncoder.encode(image, as: ImageFormat.jpg, quality: quality, background: .white).count
+        outputBytes = try ImageEncoder.encode(image, as: ImageFormat.jpg, quality: quality).count
         resampleSamples.append(resampled - start)
         encodeSamples.append(cpuMilliseconds() - resampled)
     }

@@ -384,35 +384,6 @@ def test_pad_adds_borders_of_its_colour(stack):
     assert min(im.convert("RGB").getpixel((1, 1))) > 245
 
 
-def test_an_opaque_padding_colour_shows_through_the_image_in_a_format_without_alpha(stack):
-    """A padded logo sits on one colour: in jpg and bmp the image's own transparent parts
-    are flattened on the padding colour, as imgproxy and Cloudinary flatten on their
-    background (they had come out white inside a blue border; a black-box tester). A
-    translucent padding colour is flattened on white, as its border is; png keeps alpha."""
-    logo = Image.new("RGBA", (100, 50), (0, 0, 0, 0))
-    logo.paste((255, 0, 0, 255), (40, 15, 60, 35))
-    logo.paste((0, 255, 0, 128), (70, 0, 100, 30))
-    image = stack.upload_ok(Tools.png(logo))
-    # Where the logo's transparent (15, 40) and half-green (85, 15) land after each chain.
-    for ops, inside, half in (("resize:100x100,pad,0000ff", (15, 65), (85, 40)), ("pad:10,10,10,10,0000ff", (25, 50), (95, 25)),
-                              ("flip:h/pad:10,10,10,10,0000ff", (94, 50), (24, 25)),
-                              ("pad:10,10,10,10,0000ff/rotate:90", (19, 25), (44, 95))):
-        for ext in ("jpg", "bmp"):
-            rgb = get_image(stack, f"/images/{image['id']}/{ops}.{ext}")[0].convert("RGB")
-            tolerance = 0 if ext == "bmp" else 8
-            def near(point, colour):
-                return all(abs(a - b) <= tolerance for a, b in zip(rgb.getpixel(point), colour))
-            assert near((1, 1), (0, 0, 255)) and near(inside, (0, 0, 255)), (ops, ext, rgb.getpixel(inside))
-            # Half-transparent green on blue, in 8 bits or libgd's 7.
-            assert near(half, (0, 128, 127)) or near(half, (0, 128, 126)), (ops, ext, rgb.getpixel(half))
-    rgb = get_image(stack, f"/images/{image['id']}/pad:10,10,10,10,0000ff80.bmp")[0].convert("RGB")
-    assert rgb.getpixel((20, 30)) == (255, 255, 255) and rgb.getpixel((1, 1)) == (127, 127, 255)
-    rgba = get_image(stack, f"/images/{image['id']}/pad:10,10,10,10,0000ff.png")[0].convert("RGBA")
-    assert rgba.getpixel((20, 30))[3] == 0 and rgba.getpixel((1, 1)) == (0, 0, 255, 255)
-    rgb = get_image(stack, f"/images/{image['id']}/resize:100x100,pad.jpg")[0].convert("RGB")
-    assert min(rgb.getpixel((50, 30))) > 245  # without a colour: white
-
-
 @pytest.mark.parametrize("alpha", [1, 0x33, 0x7F, 0x80, 0xFE])
 @pytest.mark.parametrize("source", ["jpeg", "translucent png"])
 def test_a_border_keeps_its_colours_alpha_exactly(stack, alpha, source):

@@ -33,17 +33,6 @@ public struct OperationChain: Sendable, CustomStringConvertible {
     /// the chain's every URL a 404.
     public var overlayImages: [ImageID] { operations.compactMap { ($0 as? OverlayOperation)?.image } }
 
-    /// What an output without alpha (jpg, bmp) shows where the image is transparent: the
-    /// chain's last padding colour when it is opaque, so that a padded logo sits on one
-    /// colour (its own transparent parts had come out white inside the coloured border, where
-    /// imgproxy and Cloudinary flatten on their background colour); white otherwise, a
-    /// translucent padding colour included (that border is itself flattened on white).
-    public var flatteningBackground: PadColour {
-        let last = operations.reversed().lazy.compactMap { ($0 as? PadOperation)?.colour ?? ($0 as? ResizeOperation)?.padColour }.first
-        guard let last, last.alpha == 255 else { return .white }
-        return last
-    }
-
     /// For logs and messages: the canonical path.
     public var description: String { canonicalPath }
 

@@ -23,13 +23,6 @@ public struct PadColour: Sendable, Equatable, CustomStringConvertible {
         hasAlphaDigits = bytes.count == 4
     }
 
-    public init(red: UInt8, green: UInt8, blue: UInt8, alpha: UInt8 = 255) {
-        (self.red, self.green, self.blue, self.alpha) = (red, green, blue, alpha)
-        hasAlphaDigits = alpha != 255
-    }
-
-    public static let white = PadColour(red: 255, green: 255, blue: 255)
-
     public var description: String {
         let digits = hasAlphaDigits ? [red, green, blue, alpha] : [red, green, blue]
         return digits.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()

@@ -22,20 +22,16 @@ public enum ImageEncoder {
         }
     }
 
-    /// `background`: what jpg and bmp show where the image is transparent
-    /// (`OperationChain.flatteningBackground`).
-    package static func encode(
-        _ image: consuming GDImage, as format: ImageFormat, quality: Int?, background: PadColour
-    ) throws(ServiceError) -> [UInt8] {
+    package static func encode(_ image: consuming GDImage, as format: ImageFormat, quality: Int?) throws(ServiceError) -> [UInt8] {
         let quality = quality ?? defaultQuality(format)
         do {
             switch format {
             case .jpg:
-                let flat = image.flattened(onRed: background.red, green: background.green, blue: background.blue)
+                let flat = image.flattenedOnWhite()
                 // A grey image (grayscale, or a grey source) is written as one component: a
                 // 12 MP grayscale took 96 ms as YCbCr, and the file is smaller.
                 return try flat.jpegEncoded(quality: quality, grey: flat.isGrey)
-            case .bmp: return try image.flattened(onRed: background.red, green: background.green, blue: background.blue).encode(.bmp)
+            case .bmp: return try image.flattenedOnWhite().encode(.bmp)
             case .png:
                 let rows = InterleavedRows(image)
                 return try PNGWriter.encode(
@@ -99,8 +95,7 @@ extension ImageEncoder {
     /// (`StraightRGBA`) can go to without libgd.
     static let straightOutputs: Set<ImageFormat> = [.png, .tiff, .webp, .avif, .heic, .jxl]
 
-    /// Formats without alpha: what is translucent is flattened for them (on white, or on the
-    /// chain's opaque padding colour).
+    /// Formats without alpha: what is translucent is flattened on white for them.
     static let flattenedOutputs: Set<ImageFormat> = [.jpg, .bmp]
 
     /// Consumes the rows: the encoders that copy them into a picture of their own (WebP,

@@ -44,7 +44,7 @@ public struct ImagePipeline: Sendable {
         let image = try decodeAndRender(
             original, format: format, jpeg: jpeg, source: source, chain: chain, overlays: overlays, isAbandoned: isAbandoned)
         if isAbandoned() { throw ServiceError.abandoned }
-        return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality, background: chain.flatteningBackground)
+        return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
     }
 
     /// A translucent PNG, WebP, TIFF, AVIF, HEIC, JPEG XL or BMP through any chain
@@ -93,10 +93,10 @@ public struct ImagePipeline: Sendable {
             let image = try chain.applied(
                 to: opaque, source: source, maximumSide: maxOutputSide, overlays: overlays, isAbandoned: isAbandoned)
             if isAbandoned() { throw ServiceError.abandoned }
-            return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality, background: chain.flatteningBackground)
+            return try ImageEncoder.encode(image, as: chain.format, quality: chain.quality)
         }
         var straight = try rows.applying(chain.operations, overlays: overlays, isAbandoned: isAbandoned)
-        if flattened { straight = straight.flattened(on: chain.flatteningBackground) }
+        if flattened { straight = straight.flattenedOnWhite() }
         guard straight.width == planned.width, straight.height == planned.height else {
             throw ServiceError(.internalError, "the steps gave \(straight.width)x\(straight.height), planned \(planned)")
         }
@@ -109,8 +109,7 @@ public struct ImagePipeline: Sendable {
     /// a second decode, which writes what an opaque image gets (RGB, not RGBA).
     private static func encoded(_ straight: consuming StraightRGBA, chain: OperationChain) throws(ServiceError) -> [UInt8] {
         if straight.isTranslucent { return try ImageEncoder.encode(straight, as: chain.format, quality: chain.quality) }
-        return try ImageEncoder.encode(
-            try straight.libgdImage(), as: chain.format, quality: chain.quality, background: chain.flatteningBackground)
+        return try ImageEncoder.encode(try straight.libgdImage(), as: chain.format, quality: chain.quality)
     }
 
     /// A chain whose last operations are moves and a translucent border, after other work
@@ -155,7 +154,7 @@ public struct ImagePipeline: Sendable {
             original, format: format, jpeg: jpeg, source: source, chain: work, overlays: overlays, isAbandoned: isAbandoned)
         if isAbandoned() { throw ServiceError.abandoned }
         let bordered = try StraightRGBA(image).applying(moves)
-        return try Self.encoded(flattened ? bordered.flattened(on: chain.flatteningBackground) : bordered, chain: chain)
+        return try Self.encoded(flattened ? bordered.flattenedOnWhite() : bordered, chain: chain)
     }
 
     /// `blur:σ` alone from a JPEG to a JPEG: decoded, blurred and encoded down the image

@@ -108,16 +108,12 @@ struct StraightRGBA {
     /// Composited onto opaque white, for outputs without alpha (jpg, bmp): each colour
     /// `(c·α + 255·(255 − α)) / 255`, rounded, alpha 255 (`GDImage.flattenedOnWhite`'s, with
     /// alpha in 8 bits where libgd's is in 7: a black alpha ramp came out ±1 on half its levels).
-    func flattenedOnWhite() -> StraightRGBA { flattened(on: .white) }
-
-    /// The same onto an opaque colour (`OperationChain.flatteningBackground`).
-    func flattened(on background: PadColour) -> StraightRGBA {
+    func flattenedOnWhite() -> StraightRGBA {
         var out = self
-        let under = [Int(background.red), Int(background.green), Int(background.blue)]
         out.pixels.withUnsafeMutableBufferPointer { buffer in
             for i in stride(from: 0, to: buffer.count, by: 4) where buffer[i + 3] != 255 {
                 let alpha = Int(buffer[i + 3])
-                for c in 0..<3 { buffer[i + c] = UInt8((Int(buffer[i + c]) * alpha + under[c] * (255 - alpha) + 127) / 255) }
+                for c in i..<(i + 3) { buffer[c] = UInt8((Int(buffer[c]) * alpha + 255 * (255 - alpha) + 127) / 255) }
                 buffer[i + 3] = 255
             }
         }
