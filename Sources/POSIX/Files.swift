@@ -151,6 +151,14 @@ public enum Files {
         return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR
     }
 
+    /// `path`'s modification time in whole seconds since the epoch (following links), nil
+    /// when it cannot be read.
+    public static func modificationTime(of path: String) -> Int? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int(status.st_mtim.tv_sec)
+    }
+
     /// Sets `path`'s modification time (and its access time) to `seconds` since the epoch.
     public static func setModificationTime(of path: String, toSeconds seconds: Int) throws(SystemCallError) {
         try setTimes(of: path, access: timespec(tv_sec: seconds, tv_nsec: 0), modification: timespec(tv_sec: seconds, tv_nsec: 0))

@@ -9,6 +9,7 @@ import io
 import os
 import random
 import subprocess
+import time
 
 import blurhash
 import pytest
@@ -550,24 +551,42 @@ def test_presets_only_refuses_free_form_chains(stack_factory):
 
 
 def test_a_changed_preset_never_serves_its_old_files():
-    # `framed` is unchanged as written, but uses `card`: its files are stale too.
-    first = Stack({"PROGIMAGE_PRESETS": "card=resize:40x;framed=preset:card/pad:1,1,1,1"})
+    """`framed` is unchanged as written, but uses `card`: its files are stale too. A changed
+    preset's files are dated anew (a client's If-Modified-Since from before gets the new
+    bytes, never a 304), and an unchanged preset's keep their validators, also re-rendered
+    after an eviction (derived files are dated by what they are made from)."""
+    presets = "card=resize:40x;framed=preset:card/pad:1,1,1,1;plain=resize:30x"
+    first = Stack({"PROGIMAGE_PRESETS": presets})
     first.start()
     try:
         image = first.upload_ok(Tools.png(Tools.noise(200, 100, seed=43)))
         path, framed = f"/images/{image['id']}/preset:card.png", f"/images/{image['id']}/preset:framed.png"
+        plain = f"/images/{image['id']}/preset:plain.png"
         assert get_image(first, path)[0].size == (40, 20) and get_image(first, framed)[0].size == (42, 22)
         assert first.get(path).headers["X-Cache"] == "HIT" and first.get(framed).headers["X-Cache"] == "HIT"
+        before = {p: first.get(p).headers for p in (path, framed, plain)}
     finally:
         assert not first.stop()
-    second = Stack({"PROGIMAGE_PRESETS": "card=resize:80x;framed=preset:card/pad:1,1,1,1", "PROGIMAGE_DATA_DIR": str(first.data_dir),
-                    "PROGIMAGE_CACHE_DIR": str(first.cache_dir)}, backend_env=first.backend_env)
+    time.sleep(1.1)  # a date given at the second start is a later second
+    second = Stack({"PROGIMAGE_PRESETS": presets.replace("card=resize:40x", "card=resize:80x"),
+                    "PROGIMAGE_DATA_DIR": str(first.data_dir), "PROGIMAGE_CACHE_DIR": str(first.cache_dir)},
+                   backend_env=first.backend_env)
     second.start()
     try:
         im, r = get_image(second, path)
         assert im.size == (80, 40) and r.headers["X-Cache"] == "MISS"
         im, r = get_image(second, framed)
         assert im.size == (82, 42) and r.headers["X-Cache"] == "MISS"
+        for p in (path, framed):
+            r = second.get(p, headers={"If-Modified-Since": before[p]["Last-Modified"]})
+            assert r.status_code == 200 and r.headers["ETag"] != before[p]["ETag"], Tools.describe(r)
+        r = second.get(plain)
+        assert r.headers["X-Cache"] == "HIT" and r.headers["ETag"] == before[plain]["ETag"]
+        i = image["id"]
+        (first.cache_dir / i[:2] / i[2:4] / i / "preset:plain.png").unlink()
+        r = second.get(plain)
+        assert r.headers["X-Cache"] == "MISS" and r.headers["ETag"] == before[plain]["ETag"], Tools.describe(r)
+        assert r.headers["Last-Modified"] == before[plain]["Last-Modified"]
     finally:
         assert not second.stop()
         second.cleanup_files()

@@ -39,10 +39,14 @@ public struct DerivedImageCache: Sendable {
     /// rewritten only when they change.
     var presetDefinitionsPath: String { root + "/" + Self.locksFolder + "/presets" }
 
-    /// When the preset definitions last changed (the mtime of their record), nil without one.
-    public var presetsChangedAt: Int? {
+    /// One empty file a preset, dated when its definition (other presets expanded) last
+    /// changed or first appeared (`PresetCachePurge`).
+    func presetDatePath(_ name: String) -> String { root + "/" + Self.locksFolder + "/preset-dates/" + name }
+
+    /// When preset `name`'s definition last changed, nil when no date was kept for it.
+    public func presetChangedAt(_ name: String) -> Int? {
         var status = stat()
-        guard stat(presetDefinitionsPath, &status) == 0 else { return nil }
+        guard stat(presetDatePath(name), &status) == 0 else { return nil }
         return Int(status.st_mtim.tv_sec)
     }
 

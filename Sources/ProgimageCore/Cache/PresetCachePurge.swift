@@ -5,7 +5,8 @@ public import ProgimageAPI
 /// preset, not its expansion, so nginx would keep serving the old file. At start the api
 /// instance compares the definitions with the ones the cache was made under
 /// (`.locks/presets`) and removes every derived file whose path goes through a preset that
-/// changed or went away (a walk of the cache, only when something changed).
+/// changed or went away (a walk of the cache, only when something changed), and dates each
+/// preset that changed or is new (`.locks/preset-dates/{name}`).
 public enum PresetCachePurge {
     /// Returns the names whose files were removed.
     @discardableResult
@@ -20,6 +21,11 @@ public enum PresetCachePurge {
             }
         }
         let stale = previous.filter { current[$0.key] != $0.value }.map(\.key).sorted()
+        // Each changed or new preset is dated now: its files' validators then move on
+        // (`DerivedImageRenderer.lastModified`), and an unchanged one's stay.
+        for name in current.keys where previous[name] != current[name] || cache.presetChangedAt(name) == nil {
+            try? Files.writeAtomically([], to: cache.presetDatePath(name), temporaryDirectory: cache.root + "/.tmp", durable: false)
+        }
         if !stale.isEmpty {
             let names = Set(stale.map { "preset:\($0)" })
             for first in Files.entries(in: cache.root) ?? [] where first.isDirectory && !first.name.hasPrefix(".") {

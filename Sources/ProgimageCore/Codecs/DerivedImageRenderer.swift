@@ -34,23 +34,28 @@ public struct DerivedImageRenderer: Sendable {
 
     /// The date a derived file carries (its mtime: nginx's `Last-Modified`, and its `ETag`
     /// with the length): the newest of what it is made from — the original's `created_at`,
-    /// each overlay's, and the preset definitions' last change for a chain that names a
-    /// preset — not the moment it was rendered. So a URL keeps its validators across
-    /// evictions, renders from memory and boxes (a client's `If-None-Match` from one box was
-    /// a 200 from the next after a failover, and a MISS answered from memory carried other
-    /// validators than the HIT after it), while a preset's change still dates its files anew.
+    /// each overlay's, the last change of each preset it names, and the renderer itself (this
+    /// executable's mtime: a new version may draw other bytes) — not the moment it was
+    /// rendered. So a URL keeps its validators across evictions and renders from memory, and
+    /// across boxes running the same build (a client's `If-None-Match` from one box was a
+    /// 200 from the next after a failover, and a MISS answered from memory carried other
+    /// validators than the HIT after it), while a changed preset or a new build dates its
+    /// files anew, later than any file an earlier one made (`If-Modified-Since` is `before`).
     public func lastModified(of record: ImageRecord, chain: OperationChain) throws(ServiceError) -> Int {
-        var newest = Timestamp.unixSeconds(of: record.createdAt) ?? 0
+        var newest = max(Timestamp.unixSeconds(of: record.createdAt) ?? 0, Self.rendererDate)
         for overlay in chain.overlayImages {
             if let created = try metadata.record(overlay).flatMap({ Timestamp.unixSeconds(of: $0.createdAt) }) {
                 newest = max(newest, created)
             }
         }
-        if chain.writtenSegments?.contains(where: { $0.hasPrefix("preset:") }) == true, let changed = cache.presetsChangedAt {
-            newest = max(newest, changed)
+        for segment in chain.writtenSegments ?? [] where segment.hasPrefix("preset:") {
+            if let changed = cache.presetChangedAt(String(segment.dropFirst("preset:".count))) { newest = max(newest, changed) }
         }
         return newest
     }
+
+    /// This executable's mtime: when this renderer was built or installed.
+    static let rendererDate: Int = Files.modificationTime(of: "/proc/self/exe") ?? 0
 
     /// `overlay:{id}` reads another stored image: upright, first frame, in sRGB, as 8-bit
     /// straight rows (its own, where its file has alpha; libgd's decode's otherwise).

@@ -69,8 +69,8 @@ struct UnkeptImageResponse {
         }
     }
 
-    /// Twenty random digits (nginx numbers its boundaries; nothing in an image's bytes can
-    /// be relied on not to contain a counter's next value, nor these, but a guess is 1 in 10^20).
+    /// Twenty random digits, as nginx's boundaries are digits (its own are a counter's, which
+    /// a file could be made to contain; these a file holds by chance 1 in 10^20).
     static func boundary() -> String {
         (0..<20).map { _ in String(Int.random(in: 0...9)) }.joined()
     }
