@@ -223,17 +223,23 @@ struct UploadHandler {
         guard let name else { return nil }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         var scalars = String.UnicodeScalarView()
-        var cut = false
+        var beyond: Unicode.Scalar?
         for scalar in last.unicodeScalars where scalar.properties.generalCategory != .control {
             guard scalars.count < filenameScalars else {
-                cut = true
+                beyond = scalar
                 break
             }
             scalars.append(scalar)
         }
         var clean = String(scalars)
-        // The last character may go on past the cut: it goes, unless it is all there is.
-        if cut, clean.count > 1 { clean.removeLast() }
+        // The last character goes when it goes on past the cut (the first scalar left out
+        // joins it: a combining accent), unless it is all there is; a cut between whole
+        // characters keeps all 255 (it had always dropped one more: a black-box tester).
+        if let beyond, clean.count > 1 {
+            var joined = scalars
+            joined.append(beyond)
+            if String(joined).count == clean.count { clean.removeLast() }
+        }
         return clean.isEmpty ? nil : clean
     }
 

@@ -62,6 +62,10 @@ struct MultipartHeaderTests {
         let cut = UploadHandler.cleanFilename(letters)
         #expect(cut == String(repeating: "e\u{301}", count: 127))
         #expect(UploadHandler.cleanFilename(String(repeating: "x", count: 255)) == String(repeating: "x", count: 255))
+        // A cut between whole characters keeps all 255 (one more had always gone).
+        #expect(UploadHandler.cleanFilename(String(repeating: "x", count: 300)) == String(repeating: "x", count: 255))
+        #expect(UploadHandler.cleanFilename(String(repeating: "\u{E9}", count: 256)) == String(repeating: "\u{E9}", count: 255))
+        #expect(UploadHandler.cleanFilename(String(repeating: "a", count: 254) + "e\u{301}") == String(repeating: "a", count: 254))
         #expect(UploadHandler.cleanFilename("\u{85}\u{9F}") == nil)
     }
 
