@@ -118,10 +118,11 @@ enum NginxSiteTemplate {
             }
             # A write a browser sends from an origin not allowed to write is refused, not only
             # left unreadable: a form's POST needs no preflight. Clients that are not browsers
-            # send no Origin.
+            # send no Origin. Any origin not allowed, blanks inside too (`https://evil.example
+            # https://good.example` had passed, as no one word).
             map "$request_method $http_origin $progimage_write_origin" $progimage_refused_write {
                 default 0;
-                "~^(POST|DELETE) \\S+ $" 1;
+                "~^(POST|DELETE) .+ $" 1;
             }
             map $request_method $progimage_preflight_methods {
                 default "";

@@ -134,6 +134,10 @@ def test_writes_only_from_the_configured_origins(origins_stack):
     # refusal itself is readable: nginx answers its error page as a GET.)
     other = origins_stack.post("/images", data=body, headers={"Origin": "http://evil.example", "Content-Type": "image/png"})
     Tools.json_error(other, 403, "forbidden")
+    # An Origin of several words, one of them allowed, is not that origin (it had passed).
+    for origin in ("http://evil.example http://app.example", "http://evil.example, x"):
+        r = origins_stack.post("/images", data=body, headers={"Origin": origin, "Content-Type": "image/png"})
+        Tools.json_error(r, 403, "forbidden")
     assert origins_stack.list_all_ids() == before
     Tools.json_error(origins_stack.delete(ok.headers["Location"], headers={"Origin": "http://evil.example"}), 403)
     assert origins_stack.get(ok.headers["Location"]).status_code == 200
