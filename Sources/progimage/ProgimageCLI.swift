@@ -20,6 +20,15 @@ struct ProgimageCLI: AsyncParsableCommand {
         subcommands: [Upload.self, Info.self, List.self, Remove.self, Get.self, Link.self, UploadLink.self])
 
     static func main() async {
+        // An argument that is not UTF-8 (a file name, mostly) reaches `CommandLine.arguments`
+        // with U+FFFD for each bad byte: the upload read, and `get -o` wrote, another file of
+        // that spelling and said nothing (a black-box tester). Such a name cannot be spelt
+        // through Foundation's paths at all: refused, nothing sent or written.
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
+            FileHandle.standardError.write(Data("progimage: argument \(index) is not valid UTF-8; rename the file or pass it on standard input\n".utf8))
+            Foundation.exit(1)
+        }
         await main(ImageIDArgument.shielded(Array(CommandLine.arguments.dropFirst())))
     }
 }

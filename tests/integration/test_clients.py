@@ -435,6 +435,28 @@ def test_cli_uploads_a_file_whose_name_begins_with_a_dash(stack, tmp_path):
     assert b"USAGE" in run("upload", "-h").stdout
 
 
+def test_cli_refuses_a_name_that_is_not_utf8_rather_than_use_another_file(stack, tmp_path):
+    """`CommandLine.arguments` turns each byte that is not UTF-8 into U+FFFD: `upload
+    photo\\xe9.png` uploaded `photo\ufffd.png` when that existed, and `get -o` overwrote it,
+    both with exit 0 (a black-box tester). Such an argument is refused: exit 1, nothing
+    sent, no file written."""
+    raw, lookalike = os.fsencode(tmp_path) + b"/photo\xe9.png", tmp_path / "photo\ufffd.png"
+    with open(raw, "wb") as f:
+        f.write(Tools.png(Tools.noise(10, 10, seed=1300)))
+    lookalike.write_bytes(Tools.png(Tools.noise(30, 20, seed=1301)))
+    before = stack.list_all_ids()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PROGIMAGE_")}
+    environment["PROGIMAGE_URL"] = stack.base_url
+    r = subprocess.run([bytes(CLI), b"upload", raw], env=environment, capture_output=True, timeout=60)
+    assert r.returncode == 1 and b"not valid UTF-8" in r.stderr, r
+    assert stack.list_all_ids() == before
+    image = stack.upload_ok(Tools.png(Tools.noise(8, 8, seed=1302)))
+    target = os.fsencode(tmp_path) + b"/out\xe9.png"
+    kept = lookalike.read_bytes()
+    r = subprocess.run([bytes(CLI), b"get", image["id"].encode(), b"-o", target], env=environment, capture_output=True, timeout=60)
+    assert r.returncode == 1 and not os.path.exists(target) and lookalike.read_bytes() == kept, r
+
+
 # ---- the Python client --------------------------------------------------------------------
 
 
