@@ -34,6 +34,18 @@ def test_raw_upload_with_filename(stack, tools, sample_png):
     assert stack.location(r) == f"/images/{obj['id']}"
 
 
+def test_a_raw_upload_filename_in_latin1_is_read_as_latin1(stack, tools, sample_png):
+    """A page's fetch sends a header's non-ASCII characters as their ISO-8859-1 bytes
+    (Chromium: `filename="från page.png"` is 0xE5), which RFC 9110 has read as such: each
+    had become U+FFFD (a black-box tester). UTF-8 bytes are still UTF-8."""
+    r = stack.post("/images", data=sample_png, headers={
+        "Content-Type": "image/png", "Content-Disposition": 'attachment; filename="fr\u00e5n page.png"'.encode("latin-1")})
+    assert r.status_code == 201 and r.json()["filename"] == "fr\u00e5n page.png", tools.describe(r)
+    r = stack.post("/images", data=sample_png, headers={
+        "Content-Type": "image/png", "Content-Disposition": 'attachment; filename="fr\u00e5n.png"'.encode("utf-8")})
+    assert r.status_code == 201 and r.json()["filename"] == "fr\u00e5n.png", tools.describe(r)
+
+
 def test_a_filename_is_at_most_255_code_points_without_any_control_character(stack, tools, sample_png):
     """Counted in characters, one `a` with a million combining accents was a 2 MB filename,
     stored and sent back in every list (a black-box tester: 20 MB with ten million); and C1
