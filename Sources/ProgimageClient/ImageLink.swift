@@ -7,10 +7,21 @@ public import ProgimageAPI
 public struct ImageLink: Sendable {
     public let id: String
     public let chain: OperationChain
+    /// `.auto` in place of the chain's format: the service answers `302` to the format the
+    /// browser's `Accept` asks for, signed by the service; this URL needs its own signature.
+    public let isAuto: Bool
 
-    public init(id: String, chain: OperationChain) {
+    public init(id: String, chain: OperationChain, isAuto: Bool = false) {
         self.id = id
         self.chain = chain
+        self.isAuto = isAuto
+    }
+
+    /// The `.auto` link of `operations`, parsed as the service parses a `.auto` URL (as for
+    /// jpg: a `quality` is allowed, the lossy targets take it).
+    public static func auto(id: String, operations: String) throws(ProgimageClientError) -> ImageLink {
+        let parsed = try ImageLink(id: id, operations: operations, format: .jpg)
+        return ImageLink(id: id, chain: parsed.chain, isAuto: true)
     }
 
     /// From URL text (`"resize:200x200/rotate:90"`, any valid spelling) and a format;
@@ -29,8 +40,8 @@ public struct ImageLink: Sendable {
         }
     }
 
-    /// `/images/{id}/….{ext}`.
-    public var path: String { "/images/\(id)\(chain.canonicalPath)" }
+    /// `/images/{id}/….{ext}`, or `….auto`.
+    public var path: String { "/images/\(id)" + (isAuto ? chain.canonicalOperations + ".auto" : chain.canonicalPath) }
 
     /// `?sig=` for `path` with the signing key.
     public func signature(key: String) -> String {

@@ -71,13 +71,15 @@ struct ImageSelection: ParsableArguments {
     @Option(help: "Operations, as in a URL: \"crop:0,0,800,800/resize:200x200\".")
     var ops: String = ""
 
-    @Option(help: "Output format: jpg, png, gif, webp, bmp, tiff, avif, heic or jxl.")
+    @Option(help: "Output format: jpg, png, gif, webp, bmp, tiff, avif, heic or jxl; or auto (the service picks from Accept).")
     var format: String
 
     func link(id: String) throws -> ImageLink {
-        guard let format = ImageFormatName.parse(format) else { throw ValidationError("--format \(format): unknown format") }
+        let isAuto = format.lowercased() == "auto" || format.lowercased() == ".auto"
+        guard isAuto || ImageFormatName.parse(format) != nil else { throw ValidationError("--format \(format): unknown format") }
         do {
-            return try ImageLink(id: id, operations: ops, format: format)
+            if isAuto { return try ImageLink.auto(id: id, operations: ops) }
+            return try ImageLink(id: id, operations: ops, format: ImageFormatName.parse(format)!)
         } catch {
             throw ValidationError(error.description)
         }

@@ -332,6 +332,23 @@ def test_cli_uses_keys_from_the_environment(secure_stack, tmp_path):
     assert r.status_code == 200 and Image.open(__import__("io").BytesIO(r.content)).width == 5
 
 
+def test_both_clients_make_signed_auto_links(secure_stack, tmp_path):
+    """`.auto` needs the signature of its own path with signing on, and neither client
+    could make one (`--format auto` was an unknown format; a black-box tester). Both print
+    the canonical `.auto` path (a `quality` allowed), signed; the CLI's `get` follows it."""
+    client = progimage.Client(secure_stack.base_url, api_key=API_KEYS[1], signing_key=SIGNING_KEY)
+    image = client.upload(Tools.png(Tools.noise(30, 20, mode="RGBA", seed=33)))
+    env = {"PROGIMAGE_SIGNING_KEY": SIGNING_KEY}
+    cli_url = cli(secure_stack, "url", image.id, "--ops", "resize:010x/quality:70", "--format", "auto", env=env).stdout.decode().strip()
+    python_url = client.url(image.id, "resize:010x/quality:70", "auto")
+    assert cli_url == python_url and f"/images/{image.id}/resize:10x/quality:70.auto?sig=" in cli_url, (cli_url, python_url)
+    r = secure_stack.get(cli_url[len(secure_stack.base_url):], headers={"Accept": "image/webp"})
+    assert r.status_code == 302 and r.headers["Location"].startswith(f"/images/{image.id}/resize:10x/quality:70.webp?sig="), Tools.describe(r)
+    out = tmp_path / "auto.img"
+    cli(secure_stack, "get", image.id, "--ops", "resize:10x", "--format", "auto", "-o", str(out), env=env)
+    assert Image.open(out).size == (10, 7) and Image.open(out).format == "PNG"  # alpha, no Accept: png
+
+
 def test_links_never_carry_the_base_urls_password(secure_stack, tmp_path):
     """A link is for a page or a message: `progimage url` and Python's `url()` against
     `http://user:pw@host` had handed out the password (a black-box probe). Fetching

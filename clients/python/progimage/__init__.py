@@ -354,9 +354,11 @@ class Client:
     # -- URLs, offline
     def path(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
         fmt = ALIASES.get(format.lower().lstrip("."), format.lower().lstrip("."))
-        if fmt not in FORMATS:
+        if fmt not in FORMATS + ("auto",):
             raise ValueError(f"unknown format {format!r}")
-        segments = canonical_ops(ops, fmt)
+        # `auto`: the service redirects to the format the browser's Accept asks for; a
+        # `quality` is allowed, as the lossy targets take it (the server drops it for png).
+        segments = canonical_ops(ops, "jpg" if fmt == "auto" else fmt)
         return f"/images/{self._id(image_id)}" + ("/" + "/".join(segments) if segments else "") + f".{fmt}"
 
     def url(self, image_id: str, ops: Union[str, Sequence[str]] = (), format: str = "jpg") -> str:
