@@ -159,7 +159,10 @@ public struct ServiceConfiguration: Sendable {
                 variable: "PROGIMAGE_FETCH_ALLOW_HOSTS", value: invalid,
                 expected: "host names, addresses or CIDR blocks (10.0.0.0/8), comma-separated")
         }
-        fetchTimeoutSeconds = try integer("PROGIMAGE_FETCH_TIMEOUT_S", range: 1...3600) ?? fetchTimeoutSeconds
+        // One link's fetch and the upload's store must end before nginx stops waiting for the
+        // api (its 300 s, less the 10 s the insert keeps): a longer limit was never honoured,
+        // the client had nginx's 504 at 300 s (a black-box tester).
+        fetchTimeoutSeconds = try integer("PROGIMAGE_FETCH_TIMEOUT_S", range: 1...290) ?? fetchTimeoutSeconds
         threads = try integer("PROGIMAGE_THREADS", range: 1...256) ?? threads
         recycleAfterRequests = try integer("PROGIMAGE_RECYCLE_REQUESTS", range: 0...Int(Int32.max)) ?? recycleAfterRequests
         recycleAboveResidentBytes =

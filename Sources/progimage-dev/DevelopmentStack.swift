@@ -14,6 +14,17 @@ enum DevelopmentStack {
     /// As any other user nginx cannot switch users and the directive is left out.
     static var nginxWorkerUser: String? { geteuid() == 0 ? "root" : nil }
 
+    /// Creates a directory a variable names: one that cannot be made (a file in the way, a
+    /// read-only mount) is that variable's bad value, exit 2, where it had been a bare
+    /// `mkdir(…) failed` and exit 1 (a black-box tester).
+    static func makeDirectory(_ directory: String, variable: String) throws(SupervisorError) {
+        do {
+            try Files.makeDirectories(directory)
+        } catch {
+            throw .notWritable(directory, variable: variable, reason: error.errno)
+        }
+    }
+
     /// The process's exit status: 0 after a requested stop, 1 if start-up failed,
     /// 2 for a configuration error.
     static func run(environment: ProcessEnvironment) -> Int32 {
@@ -24,8 +35,8 @@ enum DevelopmentStack {
         var resources = StackResources()
         defer { resources.release() }
         do throws(SupervisorError) {
-            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.dataDirectory) }
-            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(config.cacheDirectory) }
+            try Self.makeDirectory(config.dataDirectory, variable: "PROGIMAGE_DATA_DIR")
+            try Self.makeDirectory(config.cacheDirectory, variable: "PROGIMAGE_CACHE_DIR")
             // A directory that exists but cannot be written (a read-only mount) stops the
             // start: every instance exited at once and was restarted for ever behind a stack
             // that said it was serving, or every derived image was a 500 (a black-box tester).
@@ -136,7 +147,7 @@ struct StackResources {
     mutating func openRunDirectory(_ configured: String?) throws(SupervisorError) -> String {
         let directory: String
         if let configured {
-            try systemCall { () throws(SystemCallError) in try Files.makeDirectories(configured) }
+            try DevelopmentStack.makeDirectory(configured, variable: "PROGIMAGE_RUN_DIR")
             let lock = try systemCall { () throws(SystemCallError) in try FileLock.exclusiveWithoutWaiting(configured + "/run.lock") }
             guard let lock else { throw .runDirectoryInUse(configured) }
             runDirectoryLock = lock

@@ -158,3 +158,28 @@ def test_the_budget_counts_the_folders_of_chains_too(tmp_path):
         problems = stack.stop()
         stack.cleanup_files()
     assert not problems, problems
+
+
+def test_prune_leaves_the_usage_counter_at_what_it_measured(stack_factory):
+    """`progimage-fcgi prune` left the shared usage counter where it was: after it emptied
+    the cache, the next file that fitted the budget was answered from memory and not kept
+    until an eviction pass measured again (a black-box tester). Its pass now sets the counter
+    as an eviction does."""
+    import subprocess
+    from test_check import WORKER
+    stack = stack_factory({"PROGIMAGE_CACHE_MAX_BYTES": "1000000"})
+    image = stack.upload_ok(Tools.png(Tools.noise(300, 300, seed=71)))
+    for size in range(140, 300, 20):  # noisy PNGs of ~60–270 KB each, up to the budget's edge
+        stack.get(f"/images/{image['id']}/resize:{size}x.png")
+    counter = stack.cache_dir / ".locks" / "usage"
+    assert int(counter.read_text().split()[0]) > 500_000
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROGIMAGE_", "AWS_"))}
+    env.update(stack.backend_env, **stack.extra_env, PROGIMAGE_DATA_DIR=str(stack.data_dir),
+               PROGIMAGE_CACHE_DIR=str(stack.cache_dir))
+    pruned = subprocess.run([str(WORKER), "prune", "--max-bytes", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert pruned.returncode == 0, pruned.stderr
+    assert int(counter.read_text().split()[0]) < 100_000, counter.read_text()
+    big = f"/images/{image['id']}/resize:299x.png"
+    assert stack.get(big).headers["X-Cache"] == "MISS"
+    r = stack.get(big)
+    assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", Tools.describe(r)

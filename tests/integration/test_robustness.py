@@ -236,9 +236,20 @@ def test_a_directory_nobody_can_write_stops_the_start(variable, tmp_path):
     assert r.returncode == 2 and f"{variable}: cannot write to {mount}" in r.stderr, (r.returncode, r.stderr[-500:])
 
 
+@pytest.mark.parametrize("variable", ["PROGIMAGE_DATA_DIR", "PROGIMAGE_CACHE_DIR", "PROGIMAGE_RUN_DIR"])
+def test_a_directory_that_cannot_be_made_stops_the_start_naming_its_variable(variable, tmp_path):
+    """A file where the directory should be had stopped the start with a bare `mkdir(…)
+    failed` and exit 1 (a black-box tester): it is the variable's bad value, exit 2."""
+    from conftest import start_that_stops
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_bytes(b"x")
+    r = start_that_stops({variable: str(in_the_way / "sub")}, tmp_path)
+    assert r.returncode == 2 and f"{variable}: cannot write to {in_the_way}/sub" in r.stderr, (r.returncode, r.stderr[-500:])
+
+
 @pytest.mark.parametrize("variable,value", [("PROGIMAGE_CACHE_DIR", "sp ace"), ("PROGIMAGE_DATA_DIR", "d;x"),
                                             ("PROGIMAGE_S3_TIMEOUT_S", "abc"), ("PROGIMAGE_S3_BUCKET", "b"),
-                                            ("PROGIMAGE_API_KEY", "ab\ncd")])
+                                            ("PROGIMAGE_API_KEY", "ab\ncd"), ("PROGIMAGE_FETCH_TIMEOUT_S", "600")])
 def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, value, tmp_path):
     """A directory with a blank or `;` reached nginx's configuration unquoted (nginx then
     refused it naming no variable); an S3 timeout of `abc` or a bucket `b` passed while no

@@ -118,29 +118,40 @@ public final class CacheBudget: Sendable {
     /// running one; returns its report, or nil when another pass was running.
     @discardableResult
     public func evict(downTo target: Int? = nil) -> CachePruner.Report? {
+        // A short grace for leftovers: a pass started by a full disk must also free what a
+        // crashed writer left in `.tmp`.
+        let pruner = CachePruner(root: root, maxBytes: target ?? lowWater, grace: 600, protectRecent: 5)
+        guard let report = try? pass(pruner, waiting: false) else { return nil }
+        if report.bytesAfter > maxBytes {
+            // Still over: what is left is all too recent to evict yet. Once it is not, again.
+            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(5500)) { _ = self.evict() }
+        }
+        return report
+    }
+
+    /// `pruner`'s pass over this cache, one at a time across all processes (nil when another
+    /// is running and `waiting` is false), the counter then set from what the walk measured.
+    /// Throws when the cache, or its lock file, cannot be read.
+    /// `progimage-fcgi prune` passes through here too: its pass had left the counter where
+    /// it was, and after it emptied the cache the next files found no room until an eviction
+    /// pass measured again (a black-box tester).
+    public func pass(_ pruner: CachePruner, waiting: Bool) throws(CachePruneError) -> CachePruner.Report? {
         try? Files.makeDirectories(root + "/.locks")
         let lock = open(evictionLockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lock >= 0 else { return nil }
+        guard lock >= 0 else { throw CachePruneError(path: evictionLockPath, errno: .current) }
         defer { close(lock) }
-        guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        guard flock(lock, waiting ? LOCK_EX : LOCK_EX | LOCK_NB) == 0 else { return nil }
         defer { flock(lock, LOCK_UN) }
         var before = (used: 0, pending: 0)
         _ = adjustCounter { used in
             before = (used, pendingEverywhere())
             return used
         }
-        // A short grace for leftovers: a pass started by a full disk must also free what a
-        // crashed writer left in `.tmp`.
-        guard let report = try? CachePruner(root: root, maxBytes: target ?? lowWater, grace: 600, protectRecent: 5).prune()
-        else { return nil }
+        let report = try pruner.prune()
         // Files reserved during the walk were counted meanwhile, and those pending when it
         // began may have landed where it had already been: keep both (one that landed
         // ahead of the walk counts twice until the next pass, on the safe side).
         _ = adjustCounter { now in report.bytesAfter + max(0, now - before.used) + before.pending }
-        if report.bytesAfter > maxBytes {
-            // Still over: what is left is all too recent to evict yet. Once it is not, again.
-            DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .milliseconds(5500)) { _ = self.evict() }
-        }
         return report
     }
 

@@ -28,7 +28,11 @@ public enum PruneCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "progimage")
         logger[metadataKey: "instance"] = "prune"
-        var passes: [(Logger.Message, CachePruner)] = [("cache pruned", CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes))]
+        // The cache's pass sets its usage counter from what it measured, as an eviction does.
+        let budget = CacheBudget(root: configuration.cacheDirectory, maxBytes: configuration.cacheMaxBytes)
+        var passes: [(Logger.Message, CachePruner, CacheBudget?)] = [
+            ("cache pruned", CachePruner(root: configuration.cacheDirectory, maxBytes: maxBytes), budget)
+        ]
         if let settings = configuration.objectStore {
             let store = BucketImageStore(
                 bucket: S3Client(configuration: S3Configuration(settings)),
@@ -37,18 +41,19 @@ public enum PruneCommand {
             let pruner = CachePruner(
                 root: configuration.originalsDirectory, maxBytes: configuration.localCopiesMaxBytes,
                 mayRemove: { store.localCopyIsDisposable(at: $0) })
-            passes.append(("local copies pruned", pruner))
+            passes.append(("local copies pruned", pruner, nil))
         }
         var clean = true
-        for (message, pruner) in passes { clean = prune(pruner, message: message, logger: logger) && clean }
+        for (message, pruner, budget) in passes { clean = prune(pruner, budget: budget, message: message, logger: logger) && clean }
         exit(clean ? 0 : 1)
     }
 
     /// One pass, logged; false if something could not be removed or read.
-    private static func prune(_ pruner: CachePruner, message: Logger.Message, logger: Logger) -> Bool {
+    private static func prune(_ pruner: CachePruner, budget: CacheBudget?, message: Logger.Message, logger: Logger) -> Bool {
         let started = ServiceContext.monotonicSeconds()
         do {
-            let report = try pruner.prune()
+            // (A pass that waits for the lock is never nil.)
+            let report = try budget?.pass(pruner, waiting: true) ?? pruner.prune()
             logger.info(
                 message,
                 metadata: [
