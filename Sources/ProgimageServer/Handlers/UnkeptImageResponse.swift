@@ -34,9 +34,10 @@ struct UnkeptImageResponse {
             return HTTPResponse(status: 304, headers: headers.filter { $0.name != "Content-Type" }, body: bytes)
         case .preconditionFailed:
             var refusal = ErrorResponse.make(
-                ServiceError(.preconditionFailed, "the image does not meet the If-Match or If-Unmodified-Since sent"),
+                ServiceError(.preconditionFailed, "the file does not meet the If-Match or If-Unmodified-Since sent"),
                 method: request.method)
-            refusal.headers += validators
+            // nginx's 412 for a file carries no ETag.
+            refusal.headers += validators.filter { $0.name != "ETag" }
             return refusal
         }
         switch ByteRangeRequest.outcome(request.headers, etag: etag, lastModified: lastModified, length: bytes.count) {
@@ -46,7 +47,7 @@ struct UnkeptImageResponse {
         case .unsatisfiable:
             // The error edge's JSON, plus what RFC 9110 has a 416 say: the length there is.
             var refusal = ErrorResponse.make(
-                ServiceError(.rangeNotSatisfiable, "the requested range is not within the image's \(bytes.count) bytes"),
+                ServiceError(.rangeNotSatisfiable, "the requested range is not within the file"),
                 method: request.method)
             refusal.headers += [("Content-Range", "bytes */\(bytes.count)")] + validators
             return refusal
