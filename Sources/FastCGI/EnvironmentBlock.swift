@@ -5,16 +5,20 @@ import Glibc
 /// A C `NAME=value` array, as FastCGI hands request parameters and as the process
 /// environment (`environ`) is laid out, read into a dictionary.
 public enum EnvironmentBlock {
-    /// The process's environment.
+    /// The process's environment; bytes that are not UTF-8 become U+FFFD, which the
+    /// configuration refuses in a `PROGIMAGE_*` value (a path so read would name another).
     public static func current() -> [String: String] {
-        parse(environ)
+        parse(environ, readingOtherBytesAsLatin1: false)
     }
 
-    static func parse(_ block: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
+    /// A request's parameters: see `latin1`.
+    static func parse(
+        _ block: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?, readingOtherBytesAsLatin1: Bool = true
+    ) -> [String: String] {
         var result: [String: String] = [:]
         guard var cursor = block else { return result }
         while let entry = cursor.pointee {
-            let pair = String(validatingCString: entry) ?? latin1(entry)
+            let pair = String(validatingCString: entry) ?? (readingOtherBytesAsLatin1 ? latin1(entry) : String(cString: entry))
             if let equals = pair.firstIndex(of: "=") {
                 result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
             }

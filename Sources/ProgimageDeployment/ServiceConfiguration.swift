@@ -82,6 +82,11 @@ public struct ServiceConfiguration: Sendable {
     /// Reads the environment; an unparsable value stops the process at start rather than
     /// running with a guess.
     public init(environment: [String: String], workingDirectory: String = Self.currentDirectory()) throws(ConfigurationError) {
+        // A value that is not UTF-8 arrives with U+FFFD for its bad bytes: a directory so
+        // read would be another directory, a key another key.
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PROGIMAGE_") && value.contains("\u{FFFD}") {
+            throw ConfigurationError(variable: name, value: value, expected: "UTF-8 text (its bytes are not)")
+        }
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : workingDirectory + "/" + path
         }

@@ -259,6 +259,16 @@ def test_a_value_nginx_or_a_later_store_would_trip_on_stops_the_start(variable, 
     assert_start_refused(variable, str(tmp_path / value) if variable.endswith("_DIR") else value, tmp_path)
 
 
+@pytest.mark.parametrize("variable", ["PROGIMAGE_DATA_DIR", "PROGIMAGE_API_KEY"])
+def test_a_value_that_is_not_utf8_stops_the_start(variable, tmp_path):
+    """Bytes that are not UTF-8 reached the configuration as U+FFFD: a data directory so read
+    was another directory, made and used without a word. It stops the start, exit 2."""
+    from conftest import assert_start_refused
+    raw = os.fsencode(tmp_path) + b"/data\xe9" if variable.endswith("_DIR") else b"key\xe9"
+    assert_start_refused(variable, os.fsdecode(raw), tmp_path)
+    assert not any(p.name.startswith("data") for p in tmp_path.iterdir())
+
+
 def test_a_mistyped_variable_is_named_at_start(stack_factory, tools):
     """`PROGIMAGE_MAX_PIXEL=10` (an S short) ran on the default 100 M pixels without a word
     (a black-box tester). The start goes on, as a wrapper may keep settings of its own under
