@@ -105,31 +105,6 @@ static void pg_jpeg_emit_message(j_common_ptr common, int level) {
     }
 }
 
-/// Arithmetic-coded data that ends early raises no warning: libjpeg's arithmetic decoder
-/// takes a marker met inside a scan for the end of its data and decodes zeros from there
-/// on, as the standard lets an encoder leave out its last bytes (jdarith.c). A file cut
-/// short with an EOI after the cut, or whose SOF claims more rows than it codes, came out
-/// with invented rows (a black-box tester), where the same Huffman file is a premature
-/// end. Met before the last two iMCU rows of a single-scan file, it is data lost; a restart
-/// marker ends an interval, not the data (a cut inside an interval, or in a file of several
-/// scans, which is decoded whole before any row comes out, is not seen).
-static int pg_jpeg_arith_data_ended_early(struct jpeg_decompress_struct *info) {
-    if (!info->arith_code || info->unread_marker == 0 || jpeg_has_multiple_scans(info)) return 0;
-    if (info->unread_marker >= 0xD0 && info->unread_marker <= 0xD7) return 0;
-#if JPEG_LIB_VERSION >= 70
-    JDIMENSION imcu_rows = (JDIMENSION)(info->max_v_samp_factor * info->min_DCT_v_scaled_size);
-#else
-    JDIMENSION imcu_rows = (JDIMENSION)(info->max_v_samp_factor * info->min_DCT_scaled_size);
-#endif
-    return info->output_scanline + 2 * imcu_rows < info->output_height;
-}
-
-static pg_jpeg_status pg_jpeg_arith_loss(struct jpeg_decompress_struct *info, char *message) {
-    snprintf(message, JMSG_LENGTH_MAX, "the arithmetic-coded data ends before row %u of %u", info->output_scanline,
-             info->output_height);
-    return PG_JPEG_CORRUPT;
-}
-
 static pg_jpeg_status pg_jpeg_failure(struct pg_jpeg_decoder *decoder, char *message) {
     if (decoder->error.too_many_scans) {
         snprintf(message, JMSG_LENGTH_MAX, "the image has more than %d scans", PG_JPEG_MAX_SCANS);
@@ -503,7 +478,6 @@ static pg_jpeg_status pg_jpeg_read_into(pg_jpeg_decoder *decoder, JSAMPROW *rows
         JDIMENSION done = decoder->info.output_scanline;
         JDIMENSION got = jpeg_read_scanlines(&decoder->info, &rows[done], height - done);
         if (got == 0) break;
-        if (pg_jpeg_arith_data_ended_early(&decoder->info)) return pg_jpeg_arith_loss(&decoder->info, message);
         // libjpeg fills X with 0xFF; libgd reads that byte as alpha, where 0 is opaque.
         // Cleared while the rows are still in cache.
         // As a mask on whole pixels (libgd's `int` rows, so aligned), which vectorizes:
@@ -580,7 +554,6 @@ pg_jpeg_status pg_jpeg_read_region(pg_jpeg_decoder *decoder, int x, int y, int w
             snprintf(message, JMSG_LENGTH_MAX, "the decoder stopped after %d of %d rows", done, height);
             return PG_JPEG_CORRUPT;
         }
-        if (pg_jpeg_arith_data_ended_early(info)) return pg_jpeg_arith_loss(info, message);
         memcpy(pixels + (size_t)done * row_bytes, row + shift, row_bytes);
     }
     if (decoder->error.damaging_warning) {

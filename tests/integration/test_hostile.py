@@ -353,27 +353,6 @@ def test_a_jpeg_with_more_scans_than_any_encoder_writes_is_refused(stack, tools)
     assert time.monotonic() - started < 10
 
 
-def test_an_arithmetic_coded_jpeg_that_loses_data_is_refused_as_a_huffman_one_is(stack, tools):
-    """libjpeg's arithmetic decoder takes a marker met inside the scan for the end of its
-    data and decodes zeros from there, with no warning: a file cut short with an EOI after
-    the cut, or whose SOF claims more rows than it codes, was stored with invented rows (a
-    black-box tester), where the same damage to a Huffman-coded JPEG is a 422."""
-    whole = (corpus_dir() / "jpeg/libjpeg-turbo/testimgari.jpg").read_bytes()  # SOF9, 227×149, one scan
-    obj = stack.upload_ok(whole, "ari.jpg", "image/jpeg")
-    assert (obj["width"], obj["height"]) == (227, 149)
-    scan = whole.index(b"\xff\xda")
-    cut = whole[:scan + (len(whole) - scan) * 2 // 5] + b"\xff\xd9"
-    taller = bytearray(whole)
-    sof = taller.index(b"\xff\xc9")
-    struct.pack_into(">H", taller, sof + 5, 300)
-    for damaged in (cut, bytes(taller)):
-        before_newest, before_files = stack.newest_id(), stack.data_files_except_db()
-        r = stack.upload(damaged, "ari.jpg", "image/jpeg")
-        tools.json_error(r, 422, "corrupt_image")
-        assert "arithmetic-coded data ends" in r.json()["error"]["message"], r.text
-        _assert_nothing_stored(stack, before_newest, before_files)
-
-
 def _png_whose_data_runs_on(colour_type: int, extra: int) -> bytes:
     """A 1×1 PNG (grey, or RGBA) whose one zlib stream holds `extra` zero bytes after its row."""
     channels = {0: 1, 6: 4}[colour_type]
