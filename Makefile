@@ -195,10 +195,8 @@ INSTALLED_FILES := $(PREFIX)/bin/progimage-fcgi $(addprefix $(UNIT_DIR)/,$(SYSTE
 ## install systemd hands the whole cache directory to progimage as it starts a worker; once
 ## the directory is progimage's it no longer looks inside, and a folder a later install
 ## made stayed root's.
-## The binary keeps its build's mtime (-p): derived files are dated by it, so boxes that
-## install one build give every URL the same ETag and Last-Modified.
 install: build
-	install -p -D -m 0755 $(BIN)/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
+	install -D -m 0755 $(BIN)/progimage-fcgi $(DESTDIR)$(PREFIX)/bin/progimage-fcgi
 	for unit in $(SYSTEMD_UNITS); do \
 	  install -d $(DESTDIR)$(UNIT_DIR)/$$(dirname $$unit) && \
 	  sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/$$unit > $(DESTDIR)$(UNIT_DIR)/$$unit && \
