@@ -84,8 +84,10 @@ public struct ServiceConfiguration: Sendable {
     public init(environment: [String: String], workingDirectory: String = Self.currentDirectory()) throws(ConfigurationError) {
         // A value that is not UTF-8 arrives with U+FFFD for its bad bytes: a directory so
         // read would be another directory, a key another key.
-        for (name, value) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("PROGIMAGE_") && value.contains("\u{FFFD}") {
-            throw ConfigurationError(variable: name, value: value, expected: "UTF-8 text (its bytes are not)")
+        // The value is not repeated: it may be a key or a password.
+        for (name, value) in environment.sorted(by: { $0.key < $1.key })
+        where name.hasPrefix("PROGIMAGE_") && value.unicodeScalars.contains("\u{FFFD}") {
+            throw ConfigurationError(variable: name, value: "(not shown)", expected: "UTF-8 text (its bytes are not)")
         }
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : workingDirectory + "/" + path

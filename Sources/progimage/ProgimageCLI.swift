@@ -24,9 +24,18 @@ struct ProgimageCLI: AsyncParsableCommand {
         // with U+FFFD for each bad byte: the upload read, and `get -o` wrote, another file of
         // that spelling and said nothing (a black-box tester). Such a name cannot be spelt
         // through Foundation's paths at all: refused, nothing sent or written.
-        for index in 1..<Int(CommandLine.argc) {
+        for index in 1..<max(1, Int(CommandLine.argc)) {
             guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
             FileHandle.standardError.write(Data("progimage: argument \(index) is not valid UTF-8; rename the file or pass it on standard input\n".utf8))
+            Foundation.exit(1)
+        }
+        // So is a PROGIMAGE_* variable: a key or a server so read would be another one.
+        var cursor = environ
+        while let entry = cursor.pointee {
+            cursor += 1
+            guard strncmp(entry, "PROGIMAGE_", 10) == 0, String(validatingCString: entry) == nil else { continue }
+            let name = String(decoding: UnsafeRawBufferPointer(start: entry, count: strcspn(entry, "=")), as: UTF8.self)
+            FileHandle.standardError.write(Data("progimage: \(name) is not valid UTF-8\n".utf8))
             Foundation.exit(1)
         }
         await main(ImageIDArgument.shielded(Array(CommandLine.arguments.dropFirst())))

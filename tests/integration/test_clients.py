@@ -472,6 +472,10 @@ def test_cli_refuses_a_name_that_is_not_utf8_rather_than_use_another_file(stack,
     kept = lookalike.read_bytes()
     r = subprocess.run([bytes(CLI), b"get", image["id"].encode(), b"-o", target], env=environment, capture_output=True, timeout=60)
     assert r.returncode == 1 and not os.path.exists(target) and lookalike.read_bytes() == kept, r
+    # A PROGIMAGE_* variable so spelt would name another key or server: refused as well.
+    raw_env = {os.fsencode(k): os.fsencode(v) for k, v in environment.items()} | {b"PROGIMAGE_SIGNING_KEY": b"sk\xe9"}
+    r = subprocess.run([bytes(CLI), b"url", image["id"].encode(), b"--format", b"png"], env=raw_env, capture_output=True, timeout=60)
+    assert r.returncode == 1 and b"PROGIMAGE_SIGNING_KEY is not valid UTF-8" in r.stderr and not r.stdout, r
 
 
 # ---- the Python client --------------------------------------------------------------------
