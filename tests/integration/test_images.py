@@ -348,3 +348,13 @@ def test_api_responses_carry_instance_header(stack, tools):
     assert bad.headers.get("X-Progimage-Instance") == "api", tools.describe(bad)
     d = stack.delete(f"/images/{iid}")
     assert d.status_code == 204 and d.headers.get("X-Progimage-Instance") == "api", tools.describe(d)
+
+
+def test_a_multipart_boundary_that_is_not_ascii_is_refused(stack, tools, sample_png):
+    """RFC 2046 boundaries are ASCII. Read as Latin-1, `boundary=abc\\xe9` matched the body's
+    UTF-8 spelling of it and not its own bytes (a black-box tester): refused either way."""
+    for spelt in (b"abc\xe9", b"abc\xc3\xa9"):
+        body = (b"--" + spelt + b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+                b"Content-Type: image/png\r\n\r\n" + sample_png + b"\r\n--" + spelt + b"--\r\n")
+        r = stack.post("/images", data=body, headers={"Content-Type": b"multipart/form-data; boundary=abc\xe9"})
+        tools.json_error(r, 400, "bad_request")

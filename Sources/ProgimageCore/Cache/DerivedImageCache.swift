@@ -44,11 +44,7 @@ public struct DerivedImageCache: Sendable {
     func presetDatePath(_ name: String) -> String { root + "/" + Self.locksFolder + "/preset-dates/" + name }
 
     /// When preset `name`'s definition last changed, nil when no date was kept for it.
-    public func presetChangedAt(_ name: String) -> Int? {
-        var status = stat()
-        guard stat(presetDatePath(name), &status) == 0 else { return nil }
-        return Int(status.st_mtim.tv_sec)
-    }
+    public func presetChangedAt(_ name: String) -> Int? { Files.modificationTime(of: presetDatePath(name)) }
 
     func directory(of id: ImageID) -> String {
         let (first, second) = id.shards

@@ -24,7 +24,7 @@ public enum PresetCachePurge {
         // Each changed or new preset is dated now: its files' validators then move on
         // (`DerivedImageRenderer.lastModified`), and an unchanged one's stay.
         for name in current.keys where previous[name] != current[name] || cache.presetChangedAt(name) == nil {
-            try? Files.writeAtomically([], to: cache.presetDatePath(name), temporaryDirectory: cache.root + "/.tmp", durable: false)
+            try? Files.writeAtomically([], to: cache.presetDatePath(name), temporaryDirectory: cache.root + "/" + DerivedImageCache.temporaryFolder, durable: false)
         }
         if !stale.isEmpty {
             let names = Set(stale.map { "preset:\($0)" })
@@ -38,7 +38,7 @@ public enum PresetCachePurge {
         }
         if stale.isEmpty && previous.count == current.count { return [] }
         let text = current.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined()
-        try? Files.writeAtomically(Array(text.utf8), to: recordPath, temporaryDirectory: cache.root + "/.tmp", durable: false)
+        try? Files.writeAtomically(Array(text.utf8), to: recordPath, temporaryDirectory: cache.root + "/" + DerivedImageCache.temporaryFolder, durable: false)
         return stale
     }
 

@@ -37,10 +37,12 @@ public struct DerivedImageRenderer: Sendable {
     /// each overlay's, the last change of each preset it names, and the renderer itself (this
     /// executable's mtime: a new version may draw other bytes) — not the moment it was
     /// rendered. So a URL keeps its validators across evictions and renders from memory, and
-    /// across boxes running the same build (a client's `If-None-Match` from one box was a
-    /// 200 from the next after a failover, and a MISS answered from memory carried other
-    /// validators than the HIT after it), while a changed preset or a new build dates its
-    /// files anew, later than any file an earlier one made (`If-Modified-Since` is `before`).
+    /// across boxes whose executables carry one date (a client's `If-None-Match` from one
+    /// box was a 200 from the next after a failover, and a MISS answered from memory carried
+    /// other validators than the HIT after it; a preset's URLs differ between boxes, each
+    /// dating its presets at its own start), while a changed preset or a new install dates
+    /// its files anew, later than any file an earlier one made (`If-Modified-Since` is
+    /// `before`).
     public func lastModified(of record: ImageRecord, chain: OperationChain) throws(ServiceError) -> Int {
         var newest = max(Timestamp.unixSeconds(of: record.createdAt) ?? 0, Self.rendererDate)
         for overlay in chain.overlayImages {

@@ -12,7 +12,9 @@ enum ByteRangeRequest {
 
     /// `headers` by lower-case name; `If-Range` compares with `etag` or `lastModified`.
     static func outcome(_ headers: [String: String], etag: String, lastModified: Int, length: Int) -> Outcome {
-        guard let header = headers["range"], header.utf8.count >= 7, header.prefix(6).lowercased() == "bytes=" else { return .whole }
+        guard let header = headers["range"], header.utf8.count >= 7,
+            String(decoding: header.utf8.prefix(6), as: UTF8.self).lowercased() == "bytes="
+        else { return .whole }
         if let ifRange = headers["if-range"] {
             if ifRange.utf8.count >= 2, ifRange.hasSuffix("\"") {
                 guard ifRange == etag else { return .whole }

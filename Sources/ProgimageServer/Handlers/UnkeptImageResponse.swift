@@ -4,7 +4,8 @@ import ProgimageAPI
 /// disk full, or a box serving an original it could not keep): the bytes from memory,
 /// answered as nginx answers the file it would have served, so that a client cannot tell
 /// but for the next request being a MISS again. nginx's validators from the file's date and
-/// length (`lastModified` is the date the file would carry: the image's `created_at`), its
+/// length (`lastModified` is the date the file would carry: `DerivedImageRenderer.lastModified`,
+/// or an original's `created_at`), its
 /// conditional requests (`ConditionalRequest`: 304, 412) and its ranges (`ByteRangeRequest`:
 /// one or several, 416).
 struct UnkeptImageResponse {

@@ -11,7 +11,10 @@ public enum MultipartParser {
         let header = HeaderParameters(contentType)
         guard HeaderValueScanner.asciiLowercased(header.value) == "multipart/form-data",
             let boundary = header["boundary"], !boundary.isEmpty,
-            !boundary.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A })
+            // ASCII only (RFC 2046): a header's other bytes are read as Latin-1, and a
+            // boundary so read no longer matched its own bytes in the body, but matched
+            // their UTF-8 spelling (a black-box tester).
+            boundary.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D && $0 != 0x0A })
         else { return nil }
         return boundary
     }
