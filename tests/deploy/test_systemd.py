@@ -487,8 +487,9 @@ def test_prune_as_the_timer_runs_it(deployment):
     env = unit.environment()
     assert env["PROGIMAGE_CACHE_DIR"] == str(deployment.root / "var/cache/progimage")
     originals = {p for p in (deployment.root / "var/lib/progimage").rglob("*") if p.is_file()}
-    # A pass never removes a file made in the last 5 s (nginx may be about to send it).
-    time.sleep(5.5)
+    # A pass never removes a file used in the last 5 s (nginx may be about to send it),
+    # counted in whole seconds.
+    time.sleep(7)
 
     result = subprocess.run(deployment.sandboxed(unit, "progimage-prune.service") + ["--max-bytes", "0"],
                             env={"PATH": PATH, **env}, capture_output=True, text=True, timeout=120)
