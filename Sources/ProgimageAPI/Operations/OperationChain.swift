@@ -41,6 +41,18 @@ public struct OperationChain: Sendable, CustomStringConvertible {
         operations.last.map { TransformRole(rawValue: type(of: $0).name)! } ?? .convert
     }
 
+    /// The size after each operation, in order, unchecked (an animation's budget holds every
+    /// one of them; `outputSize` holds them to the output limit).
+    public func stepSizes(for source: ImageSize) throws(ServiceError) -> [ImageSize] {
+        var sizes: [ImageSize] = []
+        var size = source
+        for operation in operations {
+            size = try operation.outputSize(for: size)
+            sizes.append(size)
+        }
+        return sizes
+    }
+
     /// The size of the result for a source of `size`, checked against the output limit
     /// and the format's own maximum before any pixel work.
     ///
@@ -54,8 +66,8 @@ public struct OperationChain: Sendable, CustomStringConvertible {
         let origin = origin ?? source
         let stepSide = max(maximumSide, origin.width, origin.height, source.width, source.height)
         let stepPixels = max(maximumSide * maximumSide, origin.width * origin.height, source.width * source.height)
-        for (index, operation) in operations.enumerated() {
-            size = try operation.outputSize(for: size)
+        for (index, (operation, step)) in zip(operations, try stepSizes(for: source)).enumerated() {
+            size = step
             let side = max(size.width, size.height)
             let (pixels, overflow) = size.width.multipliedReportingOverflow(by: size.height)
             if index == operations.count - 1 ? side > maximumSide : side > stepSide || overflow || pixels > stepPixels {

@@ -275,11 +275,7 @@ public struct ImagePipeline: Sendable {
         // Every step's frames, not only the output's: `resize:1600x1600/resize:84x84` of a
         // 400-frame 100×100 GIF made 400 frames of 1600² on the way, 22 s of a worker, where
         // the output alone was within the budget (a black-box tester).
-        var step = source
-        for operation in chain.operations {
-            step = try operation.outputSize(for: step)
-            try animation.check(frames: frames.frameCount, size: step)
-        }
+        for step in try chain.stepSizes(for: source) { try animation.check(frames: frames.frameCount, size: step) }
         guard let encoder = try AnimationEncoder(
             format: chain.format, canvas: output, loopCount: frames.loopCount, playsOnce: frames.playsOnce,
             quality: chain.quality)
